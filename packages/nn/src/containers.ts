@@ -1,0 +1,45 @@
+/**
+ * Containers: {@linkcode Sequential}.
+ * @module
+ */
+import type { Tensor } from "@hqat/tensor";
+import { Module, type Scope } from "./module.ts";
+
+/**
+ * Runs its children in order; children are named "0", "1", … like PyTorch's `nn.Sequential`.
+ *
+ * @example
+ * ```ts
+ * import { Linear, ReLU, Sequential } from "@hqat/nn";
+ * const s = new Sequential(new Linear(4, 4), new ReLU());
+ * console.assert(s.length === 2 && s.at(1).typeName === "ReLU");
+ * ```
+ */
+export class Sequential extends Module {
+  readonly typeName: string = "Sequential";
+  readonly #layers: Module[];
+
+  /** Creates a sequence of modules. */
+  constructor(...layers: Module[]) {
+    super();
+    this.#layers = layers.map((m, i) => this.register(String(i), m));
+  }
+
+  /** The number of children. */
+  get length(): number {
+    return this.#layers.length;
+  }
+
+  /** The child at `index`. */
+  at(index: number): Module {
+    const m = this.#layers[index < 0 ? index + this.#layers.length : index];
+    if (!m) throw new RangeError(`Sequential has no child ${index}`);
+    return m;
+  }
+
+  forward(s: Scope, x: Tensor): Tensor {
+    let y = x;
+    this.#layers.forEach((m, i) => (y = s.call(String(i), m, y)));
+    return y;
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * QuantStub and DeQuantStub: the model's quantization boundaries. In a float model both pass values
+ * through; QuantStub carries an optional fixed scale (1/128 for pyramid input) that calibration and
+ * QAT keep.
+ * @module
+ */
+import type { Tensor } from "@hqat/tensor";
+import { Module, type Scope } from "./module.ts";
+
+/**
+ * Marks where the network's input gets quantized. `scale` fixes the input scale (it never moves).
+ *
+ * @example
+ * ```ts
+ * import { QuantStub } from "@hqat/nn";
+ * console.assert(new QuantStub({ scale: 1 / 128 }).scale === 0.0078125);
+ * ```
+ */
+export class QuantStub extends Module {
+  readonly typeName = "QuantStub";
+  /** The fixed scale, if any. */
+  readonly scale?: number;
+  /** Creates a stub, optionally with a fixed scale. */
+  constructor(options: { scale?: number } = {}) {
+    super();
+    if (options.scale !== undefined && !(options.scale > 0 && Number.isFinite(options.scale))) {
+      throw new RangeError(`QuantStub: scale must be a positive finite number, got ${options.scale}`);
+    }
+    this.scale = options.scale;
+  }
+  override extraRepr(): string {
+    return this.scale === undefined ? "" : `scale=${this.scale}`;
+  }
+  forward(_s: Scope, x: Tensor): Tensor {
+    return x;
+  }
+}
+
+/**
+ * Marks where the network's output gets dequantized.
+ *
+ * @example
+ * ```ts
+ * import { DeQuantStub } from "@hqat/nn";
+ * console.assert(new DeQuantStub().typeName === "DeQuantStub");
+ * ```
+ */
+export class DeQuantStub extends Module {
+  readonly typeName = "DeQuantStub";
+  forward(_s: Scope, x: Tensor): Tensor {
+    return x;
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * `@hqat/tensor`: immutable tensors, a closed set of primitive ops with CPU kernels, and reverse-mode
+ * autodiff as function transformations.
+ *
+ * @example
+ * ```ts
+ * import { conv2d, mean, randomKey, randomNormal, valueAndGrad } from "@hqat/tensor";
+ * const x = randomNormal(randomKey(0), [2, 3, 8, 8]);
+ * const w = randomNormal(randomKey(1), [4, 3, 3, 3]);
+ * const { value, grad } = valueAndGrad((w: typeof x) => mean(conv2d(x, w, { padding: 1 })))(w);
+ * console.assert(value.size === 1 && grad.shape.join() === "4,3,3,3");
+ * ```
+ * @module
+ */
+export * from "./src/dtype.ts";
+export * from "./src/shape.ts";
+export * from "./src/tensor.ts";
+export type * from "./src/ops.ts";
+export type { Backend } from "./src/backend.ts";
+export { apply, apply1, getBackend, profileOps, setBackend } from "./src/engine.ts";
+export type { OpProfile } from "./src/engine.ts";
+export * from "./src/math.ts";
+export * from "./src/reduce.ts";
+export * from "./src/shape_ops.ts";
+export * from "./src/nn_ops.ts";
+export * from "./src/random.ts";
+export * from "./src/autodiff.ts";
+export { sumTo } from "./src/vjp.ts";
+export * from "./src/grad_check.ts";

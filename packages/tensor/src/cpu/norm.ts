@@ -1,0 +1,114 @@
+/**
+ * CPU kernels for batch normalization (training statistics) and log-softmax.
+ * @module
+ */
+import type { TypedArray } from "../dtype.ts";
+import { normalizeAxis, type Shape, sizeOf } from "../shape.ts";
+
+function dims(shape: Shape): [number, number, number] {
+  return [shape[0], shape[1], shape.length === 4 ? shape[2] * shape[3] : 1];
+}
+
+/** y = (x - mean) / sqrt(var + eps) * gamma + beta with batch statistics over N, H, W; returns [y, mean, var]. */
+export function batchNormTrainKernel(
+  x: TypedArray,
+  shape: Shape,
+  gamma: TypedArray,
+  beta: TypedArray,
+  eps: number,
+): [Float32Array, Float32Array, Float32Array] {
+  const [n, c, hw] = dims(shape);
+  const count = n * hw;
+  const mean = new Float32Array(c), variance = new Float32Array(c);
+  const y = new Float32Array(x.length);
+  for (let ch = 0; ch < c; ch++) {
+    let s = 0;
+    for (let b = 0; b < n; b++) {
+      const base = (b * c + ch) * hw;
+      for (let i = 0; i < hw; i++) s += x[base + i];
+    }
+    const m = s / count;
+    let v = 0;
+    for (let b = 0; b < n; b++) {
+      const base = (b * c + ch) * hw;
+      for (let i = 0; i < hw; i++) {
+        const d = x[base + i] - m;
+        v += d * d;
+      }
+    }
+    v /= count;
+    mean[ch] = m;
+    variance[ch] = v;
+    const scale = gamma[ch] / Math.sqrt(v + eps), shift = beta[ch] - m * scale;
+    for (let b = 0; b < n; b++) {
+      const base = (b * c + ch) * hw;
+      for (let i = 0; i < hw; i++) y[base + i] = x[base + i] * scale + shift;
+    }
+  }
+  return [y, mean, variance];
+}
+
+/**
+ * Gradient of {@linkcode batchNormTrainKernel} for cotangents (dy, dmean, dvar); returns [dx, dgamma, dbeta].
+ */
+export function batchNormTrainBackwardKernel(
+  dy: TypedArray,
+  dmean: TypedArray,
+  dvar: TypedArray,
+  x: TypedArray,
+  shape: Shape,
+  gamma: TypedArray,
+  mean: TypedArray,
+  variance: TypedArray,
+  eps: number,
+): [Float32Array, Float32Array, Float32Array] {
+  const [n, c, hw] = dims(shape);
+  const count = n * hw;
+  const dx = new Float32Array(x.length), dgamma = new Float32Array(c), dbeta = new Float32Array(c);
+  for (let ch = 0; ch < c; ch++) {
+    const m = mean[ch], invstd = 1 / Math.sqrt(variance[ch] + eps), g = gamma[ch];
+    let sdy = 0, sdyxh = 0;
+    for (let b = 0; b < n; b++) {
+      const base = (b * c + ch) * hw;
+      for (let i = 0; i < hw; i++) {
+        const d = dy[base + i];
+        sdy += d;
+        sdyxh += d * (x[base + i] - m);
+      }
+    }
+    sdyxh *= invstd;
+    dbeta[ch] = sdy;
+    dgamma[ch] = sdyxh;
+    // dx = g*invstd/count * (count*dy - sum(dy) - xhat*sum(dy*xhat)) + dmean/count + dvar*2(x-m)/count
+    const k = g * invstd / count;
+    const a1 = dmean[ch] / count, a2 = 2 * dvar[ch] / count;
+    for (let b = 0; b < n; b++) {
+      const base = (b * c + ch) * hw;
+      for (let i = 0; i < hw; i++) {
+        const xm = x[base + i] - m;
+        const xhat = xm * invstd;
+        dx[base + i] = k * (count * dy[base + i] - sdy - xhat * sdyxh) + a1 + a2 * xm;
+      }
+    }
+  }
+  return [dx, dgamma, dbeta];
+}
+
+/** log(softmax(x)) along an axis, computed stably. */
+export function logSoftmaxKernel(x: TypedArray, shape: Shape, axis: number): Float32Array {
+  const a = normalizeAxis(axis, shape.length);
+  const outer = sizeOf(shape.slice(0, a)), n = shape[a], inner = sizeOf(shape.slice(a + 1));
+  const out = new Float32Array(x.length);
+  for (let o = 0; o < outer; o++) {
+    for (let j = 0; j < inner; j++) {
+      const base = o * n * inner + j;
+      let mx = -Infinity;
+      for (let k = 0; k < n; k++) mx = Math.max(mx, x[base + k * inner]);
+      let s = 0;
+      for (let k = 0; k < n; k++) s += Math.exp(x[base + k * inner] - mx);
+      const lse = mx + Math.log(s);
+      for (let k = 0; k < n; k++) out[base + k * inner] = x[base + k * inner] - lse;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,242 @@
+/**
+ * Neural-network functions: matmul, convolution, pooling, batch normalization, softmax,
+ * cross-entropy and dropout.
+ * @module
+ */
+import { apply, apply1 } from "./engine.ts";
+import { add, mul, neg, rsqrt, sub } from "./math.ts";
+import type { PoolAttrs } from "./ops.ts";
+import { type RandomKey, randomUniform } from "./random.ts";
+import { mean, sum } from "./reduce.ts";
+import { oneHot, reshape } from "./shape_ops.ts";
+import { exp } from "./math.ts";
+import { greaterEqual, where } from "./math.ts";
+import type { Tensor } from "./tensor.ts";
+
+/** A size given once for both spatial axes, or per axis. */
+export type Size2 = number | readonly [number, number];
+
+const pair = (v: Size2): [number, number] => (typeof v === "number" ? [v, v] : [v[0], v[1]]);
+
+/**
+ * Batched matrix product of [..., m, k] and [..., k, n] (batch dimensions broadcast).
+ *
+ * @example
+ * ```ts
+ * import { matmul, tensor } from "@hqat/tensor";
+ * const c = matmul(tensor([[1, 2]]), tensor([[3], [4]]));
+ * console.assert(c.item() === 11);
+ * ```
+ */
+export function matmul(a: Tensor, b: Tensor, options: { transA?: boolean; transB?: boolean } = {}): Tensor {
+  return apply1("matmul", [a, b], { transA: options.transA ?? false, transB: options.transB ?? false });
+}
+
+/** Options of {@linkcode conv2d}. */
+export interface Conv2dOptions {
+  /** Stride (default 1). */
+  stride?: Size2;
+  /** Zero padding on each side (default 0). */
+  padding?: Size2;
+  /** Dilation (default 1). */
+  dilation?: Size2;
+  /** Groups (default 1). */
+  groups?: number;
+  /** Per-output-channel bias. */
+  bias?: Tensor;
+}
+
+/**
+ * 2-D convolution of x [N,C,H,W] with w [Co, C/groups, kh, kw] (PyTorch's `conv2d`).
+ *
+ * @example
+ * ```ts
+ * import { conv2d, ones } from "@hqat/tensor";
+ * const y = conv2d(ones([1, 1, 3, 3]), ones([1, 1, 3, 3]), { padding: 1 });
+ * console.assert(y.shape.join() === "1,1,3,3" && y.data[4] === 9);
+ * ```
+ */
+export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tensor {
+  const y = apply1("conv2d", [x, w], {
+    stride: pair(options.stride ?? 1),
+    padding: pair(options.padding ?? 0),
+    dilation: pair(options.dilation ?? 1),
+    groups: options.groups ?? 1,
+  });
+  return options.bias ? add(y, reshape(options.bias, [1, -1, 1, 1])) : y;
+}
+
+/** Options of the pooling functions. */
+export interface PoolOptions {
+  /** Stride (default: the kernel). */
+  stride?: Size2;
+  /** Padding (default 0). */
+  padding?: Size2;
+  /** Ceil mode for the output size (default false). */
+  ceilMode?: boolean;
+  /** Average pooling counts padded cells (default true). */
+  countIncludePad?: boolean;
+}
+
+function poolAttrs(kernel: Size2, o: PoolOptions): PoolAttrs {
+  return {
+    kernel: pair(kernel),
+    stride: pair(o.stride ?? kernel),
+    padding: pair(o.padding ?? 0),
+    ceilMode: o.ceilMode ?? false,
+    countIncludePad: o.countIncludePad ?? true,
+  };
+}
+
+/**
+ * 2-D max pooling.
+ *
+ * @example
+ * ```ts
+ * import { maxPool2d, arange, reshape } from "@hqat/tensor";
+ * const y = maxPool2d(reshape(arange(0, 16), [1, 1, 4, 4]), 2);
+ * console.assert(y.toArray().join() === "5,7,13,15");
+ * ```
+ */
+export function maxPool2d(x: Tensor, kernel: Size2, options: PoolOptions = {}): Tensor {
+  return apply1("maxPool2d", [x], poolAttrs(kernel, options));
+}
+
+/**
+ * 2-D average pooling.
+ *
+ * @example
+ * ```ts
+ * import { avgPool2d, arange, reshape } from "@hqat/tensor";
+ * const y = avgPool2d(reshape(arange(0, 4), [1, 1, 2, 2]), 2);
+ * console.assert(y.item() === 1.5);
+ * ```
+ */
+export function avgPool2d(x: Tensor, kernel: Size2, options: PoolOptions = {}): Tensor {
+  return apply1("avgPool2d", [x], poolAttrs(kernel, options));
+}
+
+/**
+ * Adaptive average pooling to `outputSize` (PyTorch's bins).
+ *
+ * @example
+ * ```ts
+ * import { adaptiveAvgPool2d, ones } from "@hqat/tensor";
+ * console.assert(adaptiveAvgPool2d(ones([2, 3, 4, 4]), 1).shape.join() === "2,3,1,1");
+ * ```
+ */
+export function adaptiveAvgPool2d(x: Tensor, outputSize: Size2): Tensor {
+  const [oh, ow] = pair(outputSize);
+  const [h, w] = [x.shape[2], x.shape[3]];
+  if (h % oh === 0 && w % ow === 0) {
+    return avgPool2d(x, [h / oh, w / ow]);
+  }
+  if (oh === 1 && ow === 1) return mean(x, { axes: [2, 3], keepDims: true });
+  throw new RangeError(`adaptiveAvgPool2d(): input ${h}x${w} is not a multiple of output ${oh}x${ow}`);
+}
+
+/**
+ * Batch normalization with batch statistics over N, H, W (training mode). Returns the output and the
+ * batch mean and biased variance (for running-statistics updates).
+ *
+ * @example
+ * ```ts
+ * import { batchNormTrain, tensor, ones, zeros } from "@hqat/tensor";
+ * const x = tensor([[1], [3]]);
+ * const { y, mean } = batchNormTrain(x, ones([1]), zeros([1]), 0);
+ * console.assert(mean.item() === 2 && y.toArray().join() === "-1,1");
+ * ```
+ */
+export function batchNormTrain(
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  eps = 1e-5,
+): { y: Tensor; mean: Tensor; variance: Tensor } {
+  const [y, m, v] = apply("batchNormTrain", [x, gamma, beta], { eps });
+  return { y, mean: m, variance: v };
+}
+
+/**
+ * Batch normalization with given statistics (evaluation mode).
+ *
+ * @example
+ * ```ts
+ * import { batchNormEval, tensor, ones, zeros } from "@hqat/tensor";
+ * const y = batchNormEval(tensor([[2]]), { mean: ones([1]), variance: ones([1]), gamma: ones([1]), beta: zeros([1]), eps: 0 });
+ * console.assert(y.item() === 1);
+ * ```
+ */
+export function batchNormEval(
+  x: Tensor,
+  p: { mean: Tensor; variance: Tensor; gamma: Tensor; beta: Tensor; eps?: number },
+): Tensor {
+  const shape = x.rank === 4 ? [1, -1, 1, 1] : [1, -1];
+  const scale = mul(p.gamma, rsqrt(add(p.variance, p.eps ?? 1e-5)));
+  const shift = sub(p.beta, mul(p.mean, scale));
+  return add(mul(x, reshape(scale, shape)), reshape(shift, shape));
+}
+
+/**
+ * log(softmax(x)) along an axis (default last).
+ *
+ * @example
+ * ```ts
+ * import { logSoftmax, tensor } from "@hqat/tensor";
+ * const y = logSoftmax(tensor([0, 0]));
+ * console.assert(Math.abs(y.data[0] + Math.LN2) < 1e-6);
+ * ```
+ */
+export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  return apply1("logSoftmax", [x], { axis: axis < 0 ? axis + x.rank : axis });
+}
+
+/**
+ * softmax(x) along an axis (default last).
+ *
+ * @example
+ * ```ts
+ * import { softmax, tensor } from "@hqat/tensor";
+ * console.assert(softmax(tensor([1, 1])).toArray().join() === "0.5,0.5");
+ * ```
+ */
+export function softmax(x: Tensor, axis = -1): Tensor {
+  return exp(logSoftmax(x, axis));
+}
+
+/**
+ * Mean cross-entropy of logits [N, K] against integer labels [N] (PyTorch's `cross_entropy`),
+ * with optional label smoothing.
+ *
+ * @example
+ * ```ts
+ * import { crossEntropy, tensor } from "@hqat/tensor";
+ * const loss = crossEntropy(tensor([[0, 0]]), tensor([1], { dtype: "int32" }));
+ * console.assert(Math.abs(loss.item() - Math.LN2) < 1e-6);
+ * ```
+ */
+export function crossEntropy(logits: Tensor, labels: Tensor, options: { labelSmoothing?: number } = {}): Tensor {
+  const k = logits.shape[logits.rank - 1];
+  const ls = options.labelSmoothing ?? 0;
+  let target = oneHot(labels, k);
+  if (ls > 0) target = add(mul(target, 1 - ls), ls / k);
+  const n = logits.size / k;
+  return neg(mul(sum(mul(logSoftmax(logits), target)), 1 / n));
+}
+
+/**
+ * Inverted dropout: zeroes each value with probability `p` and scales the rest by 1 / (1 - p).
+ *
+ * @example
+ * ```ts
+ * import { dropout, ones, randomKey } from "@hqat/tensor";
+ * const y = dropout(randomKey(0), ones([1000]), 0.5);
+ * console.assert(y.toArray().every((v) => v === 0 || v === 2));
+ * ```
+ */
+export function dropout(key: RandomKey, x: Tensor, p: number): Tensor {
+  if (!(p >= 0 && p < 1)) throw new RangeError(`dropout(): p must be in [0, 1), got ${p}`);
+  if (p === 0) return x;
+  const keep = greaterEqual(randomUniform(key, x.shape), p);
+  return where(keep, mul(x, 1 / (1 - p)), 0);
+}

@@ -1,0 +1,145 @@
+/**
+ * The closed set of primitive ops. Every other tensor function is composed from these. Each per-op
+ * concern (shape rule, CPU kernel, VJP rule) is a table typed over {@linkcode OpName}, so an op cannot be
+ * half-added: the tables do not type-check until each has its entry.
+ * @module
+ */
+import type { DType } from "./dtype.ts";
+
+/** Geometry of a 2-D convolution. */
+export interface ConvAttrs {
+  /** Stride [sh, sw]. */
+  stride: readonly [number, number];
+  /** Zero padding [ph, pw] on each side. */
+  padding: readonly [number, number];
+  /** Dilation [dh, dw]. */
+  dilation: readonly [number, number];
+  /** Number of groups (depthwise when equal to the input channels). */
+  groups: number;
+}
+
+/** Geometry of a 2-D pooling window. */
+export interface PoolAttrs {
+  /** Window [kh, kw]. */
+  kernel: readonly [number, number];
+  /** Stride [sh, sw]. */
+  stride: readonly [number, number];
+  /** Padding [ph, pw]. */
+  padding: readonly [number, number];
+  /** Use ceil instead of floor for the output size. */
+  ceilMode: boolean;
+  /** Average pooling: count padded cells in the divisor. */
+  countIncludePad: boolean;
+}
+
+type None = Record<never, never>;
+
+/** The attributes of every primitive op, by name. */
+export interface OpAttrs {
+  // Unary elementwise (float).
+  neg: None;
+  exp: None;
+  log: None;
+  sqrt: None;
+  rsqrt: None;
+  abs: None;
+  sign: None;
+  tanh: None;
+  sigmoid: None;
+  floor: None;
+  ceil: None;
+  /** Round half to even. */
+  round: None;
+  relu: None;
+  /** Clamp to [min, max]; the gradient passes inside the closed interval, or the open one when `openGrad`. */
+  clamp: { min: number; max: number; openGrad: boolean };
+  /** Elementwise conversion; float → int truncates toward zero and wraps like the typed arrays do. */
+  cast: { dtype: DType };
+  // Binary elementwise with broadcasting.
+  add: None;
+  sub: None;
+  mul: None;
+  div: None;
+  maximum: None;
+  minimum: None;
+  pow: None;
+  equal: None;
+  notEqual: None;
+  less: None;
+  lessEqual: None;
+  greater: None;
+  greaterEqual: None;
+  /** where(cond, a, b) with broadcasting; cond is uint8. */
+  where: None;
+  // Reductions.
+  sum: { axes: readonly number[]; keepDims: boolean };
+  max: { axes: readonly number[]; keepDims: boolean };
+  argmax: { axis: number; keepDims: boolean };
+  /** Largest k values along an axis (sorted, descending) and their int32 indices. */
+  topk: { k: number; axis: number };
+  // Movement.
+  reshape: { shape: readonly number[] };
+  transpose: { perm: readonly number[] };
+  broadcastTo: { shape: readonly number[] };
+  /** Step-1 slice; `starts`/`ends` per axis, already normalized. */
+  slice: { starts: readonly number[]; ends: readonly number[] };
+  /** Constant padding; `pads[i] = [before, after]`. */
+  pad: { pads: readonly (readonly [number, number])[]; value: number };
+  concat: { axis: number };
+  /** One-hot float32 rows from integer labels. */
+  oneHot: { numClasses: number };
+  // Linear algebra and neural-network ops.
+  /** Batched matmul of [..., m, k] by [..., k, n] with batch broadcasting. */
+  matmul: { transA: boolean; transB: boolean };
+  conv2d: ConvAttrs;
+  conv2dBackwardInput: ConvAttrs & { xShape: readonly number[] };
+  conv2dBackwardWeight: ConvAttrs & { wShape: readonly number[] };
+  maxPool2d: PoolAttrs;
+  /** Inputs (dy, x): routes dy to the argmax of each window. */
+  maxPool2dBackward: PoolAttrs;
+  avgPool2d: PoolAttrs;
+  /** Input dy; output the gradient for an input of `xShape`. */
+  avgPool2dBackward: PoolAttrs & { xShape: readonly number[] };
+  /** Inputs (x, gamma, beta); outputs (y, mean, biased variance) over axes 0, 2, 3. */
+  batchNormTrain: { eps: number };
+  /** Inputs (dy, dmean, dvar, x, gamma, mean, var); outputs (dx, dgamma, dbeta). */
+  batchNormTrainBackward: { eps: number };
+  logSoftmax: { axis: number };
+  /** Uniform [0, 1) float32 values from a counter-based generator keyed by (k0, k1). */
+  randomUniform: { shape: readonly number[]; k0: number; k1: number };
+  /** Standard normal float32 values, keyed like randomUniform. */
+  randomNormal: { shape: readonly number[]; k0: number; k1: number };
+}
+
+/** The name of a primitive op. */
+export type OpName = keyof OpAttrs;
+
+/** Every op name (kept in step with {@linkcode OpAttrs} by the tables' types). */
+export const UNARY_OPS = [
+  "neg",
+  "exp",
+  "log",
+  "sqrt",
+  "rsqrt",
+  "abs",
+  "sign",
+  "tanh",
+  "sigmoid",
+  "floor",
+  "ceil",
+  "round",
+  "relu",
+] as const;
+
+/** Binary elementwise ops with a numeric result. */
+export const BINARY_OPS = ["add", "sub", "mul", "div", "maximum", "minimum", "pow"] as const;
+
+/** Comparison ops; their result is uint8. */
+export const COMPARE_OPS = ["equal", "notEqual", "less", "lessEqual", "greater", "greaterEqual"] as const;
+
+/** A unary op name. */
+export type UnaryOp = typeof UNARY_OPS[number];
+/** A binary op name. */
+export type BinaryOp = typeof BINARY_OPS[number];
+/** A comparison op name. */
+export type CompareOp = typeof COMPARE_OPS[number];

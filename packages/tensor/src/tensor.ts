@@ -1,0 +1,224 @@
+/**
+ * The immutable {@linkcode Tensor} value.
+ * @module
+ */
+import { allocArray, ARRAY_TYPES, type DType, dtypeOfArray, type TypedArray } from "./dtype.ts";
+import { checkShape, type Shape, sizeOf } from "./shape.ts";
+
+/** Where a tensor's data lives. */
+export type Device = "cpu";
+
+/** Shape and dtype of a tensor, without data. */
+export interface TensorInfo {
+  /** The shape. */
+  readonly shape: Shape;
+  /** The element type. */
+  readonly dtype: DType;
+}
+
+let nextId = 1;
+
+/**
+ * An immutable n-dimensional array. Create tensors with {@linkcode tensor}, {@linkcode zeros} and friends;
+ * transform them with the functions of this package, which always return new tensors.
+ *
+ * @example
+ * ```ts
+ * import { tensor } from "@hqat/tensor";
+ * const t = tensor([[1, 2], [3, 4]]);
+ * console.assert(t.shape.join() === "2,2" && t.dtype === "float32");
+ * ```
+ */
+export class Tensor implements TensorInfo {
+  /** A process-unique identity (used by autodiff). */
+  readonly id: number;
+  /** The shape. */
+  readonly shape: Shape;
+  /** The element type. */
+  readonly dtype: DType;
+  /** The device holding the data. */
+  readonly device: Device = "cpu";
+  readonly #data: TypedArray;
+
+  /**
+   * Wraps `data` (not copied; it must not be modified afterwards) as a tensor of `shape`.
+   * Prefer {@linkcode fromArray} or {@linkcode tensor}.
+   */
+  constructor(data: TypedArray, shape: Shape) {
+    checkShape(shape);
+    const n = sizeOf(shape);
+    if (data.length !== n) {
+      throw new RangeError(`Data of length ${data.length} does not fit shape [${shape.join(",")}] (${n} elements)`);
+    }
+    this.id = nextId++;
+    this.shape = Object.freeze([...shape]);
+    this.dtype = dtypeOfArray(data);
+    this.#data = data;
+  }
+
+  /** The flat row-major data. It is shared, not copied: never write to it. */
+  get data(): TypedArray {
+    return this.#data;
+  }
+
+  /** The number of elements. */
+  get size(): number {
+    return this.#data.length;
+  }
+
+  /** The number of dimensions. */
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  /** A copy of the data as a plain number array. */
+  toArray(): number[] {
+    return Array.from(this.#data);
+  }
+
+  /** The single value of a one-element tensor. */
+  item(): number {
+    if (this.#data.length !== 1) {
+      throw new RangeError(`item() needs a one-element tensor, got shape [${this.shape.join(",")}]`);
+    }
+    return this.#data[0];
+  }
+
+  /** A short description: dtype, shape and the first values. */
+  toString(): string {
+    const head = Array.from(this.#data.subarray(0, 8)).map((v) => +v.toPrecision(6));
+    return `Tensor(${this.dtype}[${this.shape.join(",")}] ${head.join(", ")}${this.size > 8 ? ", …" : ""})`;
+  }
+}
+
+/** Nested arrays of numbers. */
+export type NestedNumbers = number | readonly NestedNumbers[];
+
+function inferShape(values: NestedNumbers): number[] {
+  const shape: number[] = [];
+  let v: NestedNumbers = values;
+  while (Array.isArray(v)) {
+    shape.push(v.length);
+    v = v[0] as NestedNumbers;
+  }
+  return shape;
+}
+
+/**
+ * Creates a tensor from (nested) numbers or a typed array.
+ *
+ * @example
+ * ```ts
+ * import { tensor } from "@hqat/tensor";
+ * const t = tensor([1, 2, 3], { dtype: "int8" });
+ * console.assert(t.data instanceof Int8Array);
+ * const s = tensor(new Float32Array(6), { shape: [2, 3] });
+ * console.assert(s.rank === 2);
+ * ```
+ */
+export function tensor(
+  values: NestedNumbers | TypedArray,
+  options: { shape?: Shape; dtype?: DType } = {},
+): Tensor {
+  if (ArrayBuffer.isView(values)) {
+    const src = values as TypedArray;
+    const dtype = options.dtype ?? dtypeOfArray(src);
+    const data = dtypeOfArray(src) === dtype ? src.slice() : ARRAY_TYPES[dtype].from(src as ArrayLike<number>);
+    return new Tensor(data as TypedArray, options.shape ?? [src.length]);
+  }
+  const shape = inferShape(values);
+  const flat = (Array.isArray(values) ? (values as unknown[]).flat(Infinity) : [values]) as number[];
+  if (flat.length !== sizeOf(shape)) {
+    throw new RangeError(`Ragged nested array: expected ${sizeOf(shape)} values for shape [${shape.join(",")}]`);
+  }
+  const dtype = options.dtype ?? "float32";
+  const data = allocArray(dtype, flat.length);
+  for (let i = 0; i < flat.length; i++) data[i] = flat[i];
+  return new Tensor(data, options.shape ?? shape);
+}
+
+/**
+ * Wraps a typed array as a tensor without copying (the array must not be modified afterwards).
+ *
+ * @example
+ * ```ts
+ * import { fromArray } from "@hqat/tensor";
+ * const t = fromArray(new Int32Array([1, 2, 3, 4]), [2, 2]);
+ * console.assert(t.dtype === "int32");
+ * ```
+ */
+export function fromArray(data: TypedArray, shape: Shape): Tensor {
+  return new Tensor(data, shape);
+}
+
+/**
+ * A tensor of `shape` filled with `value`.
+ *
+ * @example
+ * ```ts
+ * import { full } from "@hqat/tensor";
+ * console.assert(full([2], 7).toArray().join() === "7,7");
+ * ```
+ */
+export function full(shape: Shape, value: number, dtype: DType = "float32"): Tensor {
+  checkShape(shape);
+  const data = allocArray(dtype, sizeOf(shape));
+  data.fill(value);
+  return new Tensor(data, shape);
+}
+
+/**
+ * A tensor of zeros.
+ *
+ * @example
+ * ```ts
+ * import { zeros } from "@hqat/tensor";
+ * console.assert(zeros([2, 2]).toArray().every((v) => v === 0));
+ * ```
+ */
+export function zeros(shape: Shape, dtype: DType = "float32"): Tensor {
+  checkShape(shape);
+  return new Tensor(allocArray(dtype, sizeOf(shape)), shape);
+}
+
+/**
+ * A tensor of ones.
+ *
+ * @example
+ * ```ts
+ * import { ones } from "@hqat/tensor";
+ * console.assert(ones([3]).toArray().join() === "1,1,1");
+ * ```
+ */
+export function ones(shape: Shape, dtype: DType = "float32"): Tensor {
+  return full(shape, 1, dtype);
+}
+
+/**
+ * A scalar (rank-0) tensor.
+ *
+ * @example
+ * ```ts
+ * import { scalar } from "@hqat/tensor";
+ * console.assert(scalar(3).rank === 0 && scalar(3).item() === 3);
+ * ```
+ */
+export function scalar(value: number, dtype: DType = "float32"): Tensor {
+  return full([], value, dtype);
+}
+
+/**
+ * Values `start, start + step, …` below `stop`.
+ *
+ * @example
+ * ```ts
+ * import { arange } from "@hqat/tensor";
+ * console.assert(arange(0, 4).toArray().join() === "0,1,2,3");
+ * ```
+ */
+export function arange(start: number, stop: number, step = 1, dtype: DType = "float32"): Tensor {
+  const n = Math.max(0, Math.ceil((stop - start) / step));
+  const data = allocArray(dtype, n);
+  for (let i = 0; i < n; i++) data[i] = start + i * step;
+  return new Tensor(data, [n]);
+}
