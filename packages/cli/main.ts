@@ -1,0 +1,59 @@
+/**
+ * The `hqat` command line: `deno task hqat <command> [options]`.
+ *
+ * @example
+ * ```ts
+ * import { main } from "@hqat/cli/main";
+ * console.assert(await main(["--help"]) === 0);
+ * ```
+ * @module
+ */
+import { type Command, inspectCommand, predictCommand } from "./src/commands.ts";
+import { CliError } from "./src/models.ts";
+
+const COMMANDS: Record<string, Command> = {
+  inspect: inspectCommand,
+  predict: predictCommand,
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
+  const lines = Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(width)}  ${c.summary}`);
+  return `hqat — quantization-aware training and BPU deployment\n\nUsage: hqat <command> [options]\n\nCommands:\n${
+    lines.join("\n")
+  }\n\nRun "hqat <command> --help" for a command's options.`;
+}
+
+/**
+ * Runs the command line with `args`; returns the exit code. Errors print one line on stderr.
+ *
+ * @example
+ * ```ts
+ * import { main } from "@hqat/cli/main";
+ * console.assert(await main(["no-such-command"]) === 2);
+ * ```
+ */
+export async function main(args: string[]): Promise<number> {
+  const [name, ...rest] = args;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    console.log(usage());
+    return 0;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    console.error(`hqat: unknown command "${name}". Run "hqat --help" for the list.`);
+    return 2;
+  }
+  try {
+    return await cmd.run(rest);
+  } catch (e) {
+    if (e instanceof CliError) {
+      console.error(`hqat ${name}: ${e.message}`);
+      return e.exitCode;
+    }
+    console.error(`hqat ${name}: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,12 @@
+/**
+ * `@hqat/cli`: the command line's pieces, for embedding and tests. The entry point is `main.ts`.
+ *
+ * @example
+ * ```ts
+ * import { buildModel } from "@hqat/cli";
+ * console.assert(buildModel("resnet18").typeName === "ResNet");
+ * ```
+ * @module
+ */
+export * from "./src/models.ts";
+export * from "./src/commands.ts";
