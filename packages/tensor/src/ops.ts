@@ -53,6 +53,8 @@ export interface OpAttrs {
   relu: None;
   /** Clamp to [min, max]; the gradient passes inside the closed interval, or the open one when `openGrad`. */
   clamp: { min: number; max: number; openGrad: boolean };
+  /** Inputs (g, x): g where x is inside the clamp interval (as `clamp`'s gradient), else 0. */
+  clampBackward: { min: number; max: number; openGrad: boolean };
   /** Elementwise conversion; float → int truncates toward zero and wraps like the typed arrays do. */
   cast: { dtype: DType };
   // Binary elementwise with broadcasting.

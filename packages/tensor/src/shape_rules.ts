@@ -148,6 +148,11 @@ export const SHAPE_RULES: { [K in OpName]: ShapeRule<OpAttrs[K]> } = {
     if (!(a.min <= a.max)) throw new RangeError(`clamp(): min ${a.min} must not exceed max ${a.max}`);
     return [{ shape: ins[0].shape, dtype: ins[0].dtype }];
   },
+  clampBackward: (ins) => {
+    arity("clampBackward", ins, 2);
+    if (!shapesEqual(ins[0].shape, ins[1].shape)) throw new RangeError("clampBackward(): g and x shapes differ");
+    return [{ shape: ins[1].shape, dtype: "float32" }];
+  },
   cast: (ins, a) => {
     arity("cast", ins, 1);
     return [{ shape: ins[0].shape, dtype: a.dtype }];

@@ -107,14 +107,9 @@ export const VJP_RULES: { [K in OpName]: VjpRule<OpAttrs[K]> | null } = {
   floor: null,
   ceil: null,
   round: null,
-  relu: (c) => [masked(greater(c.inputs[0], 0), g0(c))],
-  clamp: (c) => {
-    const x = c.inputs[0], { min, max, openGrad } = c.attrs;
-    const mask = openGrad
-      ? mul(greater(x, min), less(x, max))
-      : mul(greaterEqual(x, min), lessEqual(x, max));
-    return [masked(mask, g0(c))];
-  },
+  relu: (c) => [apply1("clampBackward", [g0(c), c.inputs[0]], { min: 0, max: Infinity, openGrad: true })],
+  clamp: (c) => [apply1("clampBackward", [g0(c), c.inputs[0]], c.attrs)],
+  clampBackward: (c) => [apply1("clampBackward", [g0(c), c.inputs[1]], c.attrs), null],
   cast: null,
   add: binaryRule((g) => g, (g) => g),
   sub: binaryRule((g) => g, (g) => neg(g)),

@@ -8,7 +8,7 @@ import type { TypedArray } from "../dtype.ts";
 import type { OpAttrs, OpName } from "../ops.ts";
 import type { Tensor, TensorInfo } from "../tensor.ts";
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from "./conv2d.ts";
-import { binaryKernel, castKernel, clampKernel, unaryKernel, whereKernel } from "./elementwise.ts";
+import { binaryKernel, castKernel, clampBackwardKernel, clampKernel, unaryKernel, whereKernel } from "./elementwise.ts";
 import { matmulKernel } from "./matmul_op.ts";
 import { broadcastKernel, concatKernel, oneHotKernel, padKernel, sliceKernel, transposeKernel } from "./movement.ts";
 import { batchNormTrainBackwardKernel, batchNormTrainKernel, logSoftmaxKernel } from "./norm.ts";
@@ -42,6 +42,7 @@ export const CPU_KERNELS: { [K in OpName]: CpuKernel<OpAttrs[K]> } = {
   round: unary("round"),
   relu: unary("relu"),
   clamp: (ins, a, outs) => [clampKernel(ins[0].data, a.min, a.max, outs[0].dtype)],
+  clampBackward: (ins, a) => [clampBackwardKernel(ins[0].data, ins[1].data, a.min, a.max, a.openGrad)],
   cast: (ins, a) => [castKernel(ins[0].data, a.dtype)],
   add: binary("add"),
   sub: binary("sub"),

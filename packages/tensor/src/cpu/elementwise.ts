@@ -167,6 +167,23 @@ export function clampKernel(x: TypedArray, min: number, max: number, dtype: DTyp
   return out;
 }
 
+/** The gradient of a clamp: g where min ≤ x ≤ max (or min < x < max when `open`), else 0. */
+export function clampBackwardKernel(g: TypedArray, x: TypedArray, min: number, max: number, open: boolean): Float32Array {
+  const out = new Float32Array(x.length);
+  if (open) {
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      out[i] = v > min && v < max ? g[i] : 0;
+    }
+  } else {
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      out[i] = v >= min && v <= max ? g[i] : 0;
+    }
+  }
+  return out;
+}
+
 /** Converts to another dtype; float → integer truncates toward zero (and wraps like typed arrays). */
 export function castKernel(x: TypedArray, dtype: DType): TypedArray {
   const out = allocArray(dtype, x.length);

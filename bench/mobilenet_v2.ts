@@ -1,0 +1,68 @@
+/**
+ * MobileNetV2 (10 classes, 3×32×32 input) throughput on the CPU backend: training step (forward,
+ * backward, Adam) at batch 64 and 256 and evaluation at batch 256, in images per second, beside the
+ * reference figures for this 2-core machine, followed by a per-op time profile of one training step.
+ *
+ *   deno run -A bench/mobilenet_v2.ts [--quick]
+ * @module
+ */
+import { adam, createTrainState, forward, initState, makeTrainStep, mobilenetV2 } from "@hqat/nn";
+import { foldIn, profileOps, randomKey, randomNormal, randomUniform, cast, mul, type Tensor } from "@hqat/tensor";
+
+const quick = Deno.args.includes("--quick");
+const REF = { torchTrain: 400, torchEval: 4000, tfjsWasmEval: 804, tfjsCpuEval: 54 };
+
+const model = mobilenetV2({ numClasses: 10 });
+const opt = adam({ lr: 1e-3, weightDecay: 1e-3 });
+const step = makeTrainStep(model, opt);
+const state0 = initState(model, randomKey(0));
+
+function batch(n: number, seed: number): { x: Tensor; y: Tensor } {
+  const x = randomNormal(randomKey(seed), [n, 3, 32, 32]);
+  const y = cast(mul(randomUniform(randomKey(seed + 1), [n]), 10), "int32");
+  return { x, y };
+}
+
+function timeTrain(n: number, iters: number): number {
+  let ts = createTrainState(model, state0, opt);
+  const { x, y } = batch(n, 1);
+  ts = step(ts, x, y, { key: randomKey(2) }).state; // warm-up
+  const t0 = performance.now();
+  for (let i = 0; i < iters; i++) ts = step(ts, x, y, { key: foldIn(randomKey(3), i) }).state;
+  return (n * iters) / ((performance.now() - t0) / 1000);
+}
+
+function timeEval(n: number, iters: number): number {
+  const { x } = batch(n, 5);
+  forward(model, state0, x);
+  const t0 = performance.now();
+  for (let i = 0; i < iters; i++) forward(model, state0, x);
+  return (n * iters) / ((performance.now() - t0) / 1000);
+}
+
+const rows: [string, number, string][] = [];
+const train64 = timeTrain(64, quick ? 2 : 6);
+rows.push(["train step, batch 64", train64, `${(train64 / REF.torchTrain).toFixed(2)}× PyTorch`]);
+const train256 = timeTrain(256, quick ? 1 : 3);
+rows.push(["train step, batch 256", train256, `${(train256 / REF.torchTrain).toFixed(2)}× PyTorch`]);
+const eval256 = timeEval(256, quick ? 2 : 6);
+rows.push([
+  "eval, batch 256",
+  eval256,
+  `${(eval256 / REF.torchEval).toFixed(2)}× PyTorch, ${(eval256 / REF.tfjsWasmEval).toFixed(2)}× TF.js WASM, ${
+    (eval256 / REF.tfjsCpuEval).toFixed(1)
+  }× TF.js CPU`,
+]);
+
+console.log("MobileNetV2 (10 classes, 3×32×32), CPU backend");
+for (const [name, ips, ratio] of rows) console.log(`  ${name.padEnd(24)} ${ips.toFixed(1).padStart(8)} images/s   ${ratio}`);
+
+// Where the time goes: one profiled training step at batch 64.
+const { x, y } = batch(64, 7);
+const ts = createTrainState(model, state0, opt);
+const { profile } = profileOps(() => step(ts, x, y, { key: randomKey(8) }));
+const total = [...profile.ms.values()].reduce((a, b) => a + b, 0);
+console.log(`\nPer-op profile of one training step at batch 64 (${total.toFixed(0)} ms in ops):`);
+for (const [op, ms] of [...profile.ms].sort((a, b) => b[1] - a[1]).slice(0, 14)) {
+  console.log(`  ${op.padEnd(24)} ${ms.toFixed(1).padStart(8)} ms  ${(100 * ms / total).toFixed(1).padStart(5)} %  ${profile.calls.get(op)} calls`);
+}

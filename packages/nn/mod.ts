@@ -1,0 +1,27 @@
+/**
+ * `@hqat/nn`: layers, losses, optimizers and the model zoo, with tensor file I/O (safetensors, NumPy
+ * `.npy`) and atomic writes.
+ *
+ * @example
+ * ```ts
+ * import { encodeSafetensors, parseSafetensors } from "@hqat/nn";
+ * import { assert } from "@std/assert";
+ * const bytes = encodeSafetensors([["bias", { dtype: "F32", shape: [1], data: new Float32Array([0.5]) }]]);
+ * assert(parseSafetensors(bytes).tensors.get("bias")!.data[0] === 0.5);
+ * ```
+ * @module
+ */
+
+export * from "./src/stored_tensor.ts";
+export * from "./src/float16.ts";
+export * from "./src/tensor_bytes.ts";
+export * from "./src/atomic_write.ts";
+export * from "./src/safetensors.ts";
+export * from "./src/npy.ts";
+export * from "./src/module.ts";
+export * from "./src/layers.ts";
+export * from "./src/containers.ts";
+export * from "./src/stubs.ts";
+export * from "./src/zoo/mobilenet_v2.ts";
+export * from "./src/zoo/resnet.ts";
+export * from "./src/checkpoint.ts";

@@ -1,0 +1,109 @@
+/**
+ * One training step as a pure function: forward in training mode, cross-entropy loss, gradients by
+ * reverse-mode autodiff, an optimizer update, and the new batch-norm statistics.
+ * @module
+ */
+import { crossEntropy, type RandomKey, type Tensor, valueAndGrad } from "@hqat/tensor";
+import { forward, type Module, splitState, type StateDict, stateSpecs } from "./module.ts";
+import type { Optimizer, OptimizerState } from "./optim.ts";
+
+/** Everything that changes during training. */
+export interface TrainState {
+  /** Trainable parameters. */
+  readonly params: StateDict;
+  /** Buffers (batch-norm running statistics). */
+  readonly buffers: StateDict;
+  /** Optimizer state. */
+  readonly opt: OptimizerState;
+}
+
+/**
+ * The training state for a model state and an optimizer.
+ *
+ * @example
+ * ```ts
+ * import { adam, createTrainState, initState, Linear } from "@hqat/nn";
+ * import { randomKey } from "@hqat/tensor";
+ * const m = new Linear(4, 2);
+ * const ts = createTrainState(m, initState(m, randomKey(0)), adam({ lr: 1e-3 }));
+ * console.assert(ts.opt.step === 0);
+ * ```
+ */
+export function createTrainState(model: Module, state: StateDict, optimizer: Optimizer): TrainState {
+  const { params, buffers } = splitState(model, state);
+  return { params, buffers, opt: optimizer.init(params) };
+}
+
+/**
+ * The model state (parameters and buffers, in state order) of a training state.
+ *
+ * @example
+ * ```ts
+ * import { adam, createTrainState, initState, Linear, modelState } from "@hqat/nn";
+ * import { randomKey } from "@hqat/tensor";
+ * const m = new Linear(4, 2);
+ * const s = initState(m, randomKey(0));
+ * console.assert(Object.keys(modelState(m, createTrainState(m, s, adam({ lr: 1 })))).join() === "weight,bias");
+ * ```
+ */
+export function modelState(model: Module, ts: TrainState): StateDict {
+  const all = { ...ts.params, ...ts.buffers };
+  const out: StateDict = {};
+  for (const { name } of stateSpecs(model)) out[name] = all[name];
+  return out;
+}
+
+/** Options of {@linkcode makeTrainStep}. */
+export interface TrainStepOptions {
+  /** Loss of logits against labels (default cross-entropy). */
+  loss?: (logits: Tensor, labels: Tensor) => Tensor;
+}
+
+/** The result of one step. */
+export interface StepOutput {
+  /** The training state after the step. */
+  state: TrainState;
+  /** The batch loss before the update. */
+  loss: number;
+  /** The batch logits before the update. */
+  logits: Tensor;
+}
+
+/**
+ * Makes a training step for `model` and `optimizer`.
+ *
+ * @example
+ * ```ts
+ * import { adam, createTrainState, initState, Linear, makeTrainStep } from "@hqat/nn";
+ * import { randomKey, randomNormal, tensor } from "@hqat/tensor";
+ * const m = new Linear(4, 2), opt = adam({ lr: 0.1 });
+ * const step = makeTrainStep(m, opt);
+ * let ts = createTrainState(m, initState(m, randomKey(0)), opt);
+ * const x = randomNormal(randomKey(1), [8, 4]), y = tensor([0, 1, 0, 1, 0, 1, 0, 1], { dtype: "int32" });
+ * const first = step(ts, x, y, { key: randomKey(2) });
+ * let out = first;
+ * for (let i = 0; i < 20; i++) out = step(out.state, x, y, { key: randomKey(3 + i) });
+ * console.assert(out.loss < first.loss);
+ * ```
+ */
+export function makeTrainStep(
+  model: Module,
+  optimizer: Optimizer,
+  options: TrainStepOptions = {},
+): (ts: TrainState, x: Tensor, labels: Tensor, opts: { key: RandomKey; lr?: number }) => StepOutput {
+  const lossFn = options.loss ?? ((l: Tensor, y: Tensor) => crossEntropy(l, y));
+  const vg = valueAndGrad(
+    (params: StateDict, buffers: StateDict, x: Tensor, labels: Tensor, key: RandomKey) => {
+      const { y, updates } = forward(model, { ...params, ...buffers }, x, { training: true, key });
+      return [lossFn(y, labels), { logits: y, updates }] as [Tensor, { logits: Tensor; updates: Map<string, Tensor> }];
+    },
+    { hasAux: true },
+  );
+  return (ts, x, labels, opts) => {
+    const { value, grad, aux } = vg(ts.params, ts.buffers, x, labels, opts.key);
+    const { params, state } = optimizer.step(ts.params, grad, ts.opt, { lr: opts.lr });
+    const buffers: StateDict = {};
+    for (const [k, v] of Object.entries(ts.buffers)) buffers[k] = aux.updates.get(k) ?? v;
+    return { state: { params, buffers, opt: state }, loss: value.item(), logits: aux.logits };
+  };
+}
