@@ -1,0 +1,185 @@
+/**
+ * Bytes a tensor or a layer's weights take in DDR in the BPU's native layouts.
+ * @module
+ */
+
+import {
+  dtypeBytes,
+  type HardwareFigures,
+  type InputSource,
+  type LayerDesc,
+  nchwOf,
+  type TensorDesc,
+} from "@hqat/march-bayes";
+
+/**
+ * The image format the pyramid (and the resizer) delivers.
+ *
+ * @example
+ * ```ts
+ * import type { PyramidFormat } from "@hqat/hbdk";
+ * const f: PyramidFormat = "nv12";
+ * console.assert(f === "nv12");
+ * ```
+ */
+export type PyramidFormat = "nv12" | "yuv444";
+
+const align = (x: number, a: number): number => Math.ceil(x / a) * a;
+
+/**
+ * Bytes per frame of an intermediate feature map: the shape padded to whole blocks of the native
+ * feature layout (`featureBlock`, H × W × C), times the element size.
+ *
+ * @example
+ * ```ts
+ * import { featureBytesPerFrame } from "@hqat/hbdk";
+ * import { hardwareFigures, March } from "@hqat/march-bayes";
+ * const f = hardwareFigures(March.BAYES);
+ * // 32 × 16 × 16 int8: already whole 2 × 16 × 8 blocks.
+ * console.assert(featureBytesPerFrame({ shape: [1, 32, 16, 16], dtype: "qint8" }, f) === 8192);
+ * // 160 × 1 × 1 pads to 2 rows × 16 columns.
+ * console.assert(featureBytesPerFrame({ shape: [1, 160, 1, 1], dtype: "qint8" }, f) === 5120);
+ * ```
+ */
+export function featureBytesPerFrame(tensor: TensorDesc, figures: HardwareFigures): number {
+  const { c, h, w } = nchwOf(tensor.shape);
+  const b = figures.featureBlock.value;
+  return align(h, b.h) * align(w, b.w) * align(c, b.c) * dtypeBytes(tensor.dtype);
+}
+
+/**
+ * `bytes` padded as the published alignment rule pads the channel bytes of a model input or
+ * output: to `256·k + s` with the smallest step `s` of `{0, 16, 32, 64, 128}` that fits.
+ *
+ * @example
+ * ```ts
+ * import { channelBytesAligned } from "@hqat/hbdk";
+ * import { hardwareFigures, March } from "@hqat/march-bayes";
+ * const f = hardwareFigures(March.BAYES);
+ * console.assert(channelBytesAligned(40, f) === 64 && channelBytesAligned(320, f) === 320);
+ * console.assert(channelBytesAligned(960, f) === 1024);
+ * ```
+ */
+export function channelBytesAligned(bytes: number, figures: HardwareFigures): number {
+  const { channelByteBase: base, channelByteSteps: steps } = figures.ioAlignment.value;
+  const k = Math.floor(bytes / base);
+  const rest = bytes - k * base;
+  if (rest === 0) return bytes;
+  for (const s of steps) if (rest <= s) return k * base + s;
+  return (k + 1) * base;
+}
+
+/**
+ * Bytes per frame of a model input in DDR. From the pyramid or the resizer it is an image: NV12
+ * (a Y plane and a half-height UV plane, W padded to 16, H to 2), or YUV444, or a Y plane alone for
+ * a one-channel input. From DDR it is a feature map aligned by the published rule (C ≤ 4: H to 2
+ * and W to 32; otherwise the channel bytes as {@linkcode channelBytesAligned}).
+ *
+ * @example
+ * ```ts
+ * import { modelInputBytesPerFrame } from "@hqat/hbdk";
+ * import { hardwareFigures, March } from "@hqat/march-bayes";
+ * const f = hardwareFigures(March.BAYES);
+ * const image = { shape: [1, 3, 32, 32], dtype: "qint8" } as const;
+ * console.assert(modelInputBytesPerFrame(image, "pyramid", "nv12", f) === 1536);
+ * console.assert(modelInputBytesPerFrame(image, "ddr", "nv12", f) === 3072);
+ * ```
+ */
+export function modelInputBytesPerFrame(
+  tensor: TensorDesc,
+  source: InputSource,
+  format: PyramidFormat,
+  figures: HardwareFigures,
+): number {
+  const { c, h, w } = nchwOf(tensor.shape);
+  const a = figures.ioAlignment.value;
+  const e = dtypeBytes(tensor.dtype);
+  if (source !== "ddr") {
+    const ah = align(h, 2), aw = align(w, a.nv12Width);
+    if (c === 1) return ah * aw;
+    return format === "nv12" ? (ah * aw * 3) / 2 : ah * aw * 3;
+  }
+  if (c <= 4) return align(h, a.smallChannelH) * align(w, a.smallChannelW) * c * e;
+  return h * w * channelBytesAligned(c * e, figures);
+}
+
+/**
+ * Bytes per frame of a model output in DDR: NHWC with the channel bytes aligned by the published
+ * rule ({@linkcode channelBytesAligned}).
+ *
+ * @example
+ * ```ts
+ * import { modelOutputBytesPerFrame } from "@hqat/hbdk";
+ * import { hardwareFigures, March } from "@hqat/march-bayes";
+ * const f = hardwareFigures(March.BAYES);
+ * console.assert(modelOutputBytesPerFrame({ shape: [1, 10], dtype: "qint32" }, f) === 64);
+ * ```
+ */
+export function modelOutputBytesPerFrame(tensor: TensorDesc, figures: HardwareFigures): number {
+  const { c, h, w } = nchwOf(tensor.shape);
+  return h * w * channelBytesAligned(c * dtypeBytes(tensor.dtype), figures);
+}
+
+/**
+ * The GEMM a MAC layer runs per frame and group: `m` output pixels, `n` output channels per
+ * group, `k` reduction elements (input channels per group × kernel taps), `groups`; `undefined`
+ * for an op without MACs.
+ *
+ * @example
+ * ```ts
+ * import { gemmOf } from "@hqat/hbdk";
+ * const g = gemmOf({
+ *   name: "c",
+ *   op: "conv2d",
+ *   inputs: [{ shape: [1, 3, 32, 32], dtype: "qint8" }],
+ *   output: { shape: [1, 32, 16, 16], dtype: "qint8" },
+ *   attrs: { kernel: [3, 3], stride: [2, 2], padding: [1, 1] },
+ * })!;
+ * console.assert(g.m * g.n * g.k * g.groups === 221184);
+ * ```
+ */
+export function gemmOf(layer: LayerDesc): { m: number; n: number; k: number; groups: number } | undefined {
+  if (layer.op === "conv2d") {
+    const groups = layer.attrs.groups ?? 1;
+    const inC = nchwOf(layer.inputs[0].shape).c;
+    const out = nchwOf(layer.output.shape);
+    const [kh, kw] = layer.attrs.kernel ?? [1, 1];
+    return { m: out.h * out.w, n: Math.ceil(out.c / groups), k: Math.ceil(inC / groups) * kh * kw, groups };
+  }
+  if (layer.op === "linear") {
+    const i = nchwOf(layer.inputs[0].shape), o = nchwOf(layer.output.shape);
+    const k = layer.attrs.inFeatures ?? i.c * i.h * i.w;
+    const n = layer.attrs.outFeatures ?? o.c * o.h * o.w;
+    return { m: Math.max(1, Math.round((i.c * i.h * i.w) / k)), n, k, groups: 1 };
+  }
+  return undefined;
+}
+
+/**
+ * Bytes of a layer's weights and per-channel parameters in DDR: the weights in blocks of
+ * `weightBlock` (output channels × reduction elements, one byte each) and `paramBytesPerChannel`
+ * for every (padded) output channel. Zero for an op without weights.
+ *
+ * @example
+ * ```ts
+ * import { weightBytes } from "@hqat/hbdk";
+ * import { hardwareFigures, March } from "@hqat/march-bayes";
+ * const f = hardwareFigures(March.BAYES);
+ * const w = weightBytes({
+ *   name: "dw",
+ *   op: "conv2d",
+ *   inputs: [{ shape: [1, 32, 16, 16], dtype: "qint8" }],
+ *   output: { shape: [1, 32, 16, 16], dtype: "qint8" },
+ *   attrs: { kernel: [3, 3], padding: [1, 1], groups: 32 },
+ * }, f);
+ * // 32 channels × 9 taps padded to 16, and 32 × 8 bytes of parameters.
+ * console.assert(w.weights === 512 && w.params === 256);
+ * ```
+ */
+export function weightBytes(layer: LayerDesc, figures: HardwareFigures): { weights: number; params: number } {
+  const g = gemmOf(layer);
+  if (g === undefined) return { weights: 0, params: 0 };
+  const b = figures.weightBlock.value;
+  const outputs = align(g.n * g.groups, b.outputs);
+  return { weights: outputs * align(g.k, b.reduction), params: outputs * figures.paramBytesPerChannel.value };
+}
