@@ -66,6 +66,31 @@ export function profileOps<T>(fn: () => T): { result: T; profile: OpProfile } {
   }
 }
 
+/** Sees every op application (used by graph tracing). */
+export type OpObserver = (op: OpName, inputs: readonly Tensor[], attrs: OpAttrs[OpName], outputs: readonly Tensor[]) => void;
+let observer: OpObserver | null = null;
+
+/**
+ * Runs `fn` while `obs` sees every op applied; observers nest (the inner one sees the ops).
+ *
+ * @example
+ * ```ts
+ * import { add, observeOps, ones } from "@hqat/tensor";
+ * const seen: string[] = [];
+ * observeOps((op) => seen.push(op), () => add(ones([1]), ones([1])));
+ * console.assert(seen.join() === "add");
+ * ```
+ */
+export function observeOps<T>(obs: OpObserver | null, fn: () => T): T {
+  const prev = observer;
+  observer = obs;
+  try {
+    return fn();
+  } finally {
+    observer = prev;
+  }
+}
+
 /** Starts recording ops that depend on `tracked` tensors. */
 export function pushTape(tracked: Iterable<number>): Tape {
   const t: Tape = { entries: [], tracked: new Set(tracked) };
@@ -120,6 +145,7 @@ export function apply<K extends OpName>(op: K, inputs: readonly Tensor[], attrs:
     profile.calls.set(op, (profile.calls.get(op) ?? 0) + 1);
     profile.ms.set(op, (profile.ms.get(op) ?? 0) + performance.now() - t0);
   }
+  if (observer) observer(op, inputs, attrs, outputs);
   for (const tape of tapes) {
     if (inputs.some((t) => tape.tracked.has(t.id))) {
       tape.entries.push({ op, attrs, inputs, outputs });

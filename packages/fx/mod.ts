@@ -1,0 +1,21 @@
+/**
+ * `@hqat/fx`: the graph IR (typed nodes, a printer, a verifier), tracing of `@hqat/nn` models with
+ * module names kept, and the passes of the quantization pipeline, each returning a new graph.
+ *
+ * @example
+ * ```ts
+ * import { printGraph, trace } from "@hqat/fx";
+ * import { initState, mobilenetV2 } from "@hqat/nn";
+ * import { randomKey, zeros } from "@hqat/tensor";
+ * const m = mobilenetV2({ numClasses: 10, quantStubScale: 1 / 128 });
+ * const g = trace(m, initState(m, randomKey(0)), zeros([1, 3, 32, 32]));
+ * console.assert(printGraph(g).includes("quant_stub[quant]"));
+ * ```
+ * @module
+ */
+export * from "./src/graph.ts";
+export * from "./src/verify.ts";
+export * from "./src/printer.ts";
+export * from "./src/trace.ts";
+export * from "./src/fuse.ts";
+export * from "./src/interpret.ts";

@@ -1,0 +1,193 @@
+/**
+ * Runs float and fake-quantized graphs with the tensor functions (so autodiff works through them).
+ * Hooks let the quantization passes transform weights and node outputs.
+ * @module
+ */
+import type { Scope } from "@hqat/nn";
+import {
+  adaptiveAvgPool2d,
+  add,
+  apply1,
+  avgPool2d,
+  batchNormEval,
+  batchNormTrain,
+  concat,
+  conv2d,
+  div,
+  dropout,
+  flatten,
+  fromArray,
+  matmul,
+  maxPool2d,
+  mul,
+  relu,
+  relu6,
+  reshape,
+  rsqrt,
+  stopGradient,
+  sub,
+  type Tensor,
+} from "@hqat/tensor";
+import type { Graph, GraphNode } from "./graph.ts";
+
+/** Transformations the quantization passes plug into {@linkcode runGraph}. */
+export interface RunHooks {
+  /** Transforms a conv/linear weight (already BN-folded for fused convs) before use. */
+  weight?(node: GraphNode, w: Tensor, s: Scope): Tensor;
+  /** Transforms a node's output (observers, fake quantization). */
+  output?(node: GraphNode, y: Tensor, s: Scope): Tensor;
+}
+
+function act(y: Tensor, a: "relu" | "relu6" | undefined): Tensor {
+  return a === "relu" ? relu(y) : a === "relu6" ? relu6(y) : y;
+}
+
+const perChannel = (t: Tensor) => reshape(t, [-1, 1, 1, 1]);
+const perChannelOut = (t: Tensor) => reshape(t, [1, -1, 1, 1]);
+
+/** Conv with optional fused BN, folded the way QAT needs it (see the module doc). */
+function runConv(n: GraphNode, x: Tensor, other: Tensor | undefined, s: Scope, hooks: RunHooks): Tensor {
+  const k = n.kind;
+  if (k.op !== "conv2d") throw new TypeError("runConv() needs a conv2d node");
+  const geo = { stride: k.stride, padding: k.padding, dilation: k.dilation, groups: k.groups };
+  const w = s.get(`${k.module}.weight`);
+  const b = k.bias ? s.get(`${k.module}.bias`) : undefined;
+  let y: Tensor;
+  if (!k.bn) {
+    y = conv2d(x, hooks.weight ? hooks.weight(n, w, s) : w, { ...geo, bias: b });
+  } else {
+    const m = k.bn.module;
+    const gamma = s.get(`${m}.weight`), beta = s.get(`${m}.bias`);
+    const rmean = s.get(`${m}.running_mean`), rvar = s.get(`${m}.running_var`);
+    const invStd = rsqrt(add(rvar, k.bn.eps));
+    const scale = mul(gamma, invStd); // gamma / running_std
+    const wFold = mul(w, perChannel(scale));
+    const wq = hooks.weight ? hooks.weight(n, wFold, s) : wFold;
+    if (s.ctx.training) {
+      // PyTorch's ConvBn2d: convolve with the folded weight, undo the scale, then batch-normalize
+      // with batch statistics (which also updates the running ones).
+      const raw = div(conv2d(x, wq, geo), perChannelOut(scale));
+      const withBias = b ? add(raw, perChannelOut(b)) : raw;
+      const r = batchNormTrain(withBias, gamma, beta, k.bn.eps);
+      const cnt = withBias.size / withBias.shape[1];
+      const mom = k.bn.momentum;
+      s.setBuffer(`${m}.running_mean`, add(mul(rmean, 1 - mom), mul(stopGradient(r.mean), mom)));
+      s.setBuffer(
+        `${m}.running_var`,
+        add(mul(rvar, 1 - mom), mul(stopGradient(r.variance), (mom * cnt) / Math.max(cnt - 1, 1))),
+      );
+      const nbt = s.get(`${m}.num_batches_tracked`);
+      s.setBuffer(`${m}.num_batches_tracked`, fromArray(new Int32Array([nbt.item() + 1]), []));
+      y = r.y;
+    } else {
+      const shift = sub(beta, mul(rmean, scale));
+      const bias = b ? add(shift, mul(b, scale)) : shift;
+      y = conv2d(x, wq, { ...geo, bias });
+    }
+  }
+  if (k.add) y = add(y, other!);
+  return act(y, k.act);
+}
+
+function runNode(n: GraphNode, ins: Tensor[], s: Scope, hooks: RunHooks): Tensor {
+  const k = n.kind;
+  switch (k.op) {
+    case "input":
+    case "output":
+      return ins[0];
+    case "constant":
+      return fromArray(Float32Array.from(k.value), k.shape);
+    case "quant_stub":
+    case "dequant_stub":
+    case "identity":
+      return ins[0];
+    case "conv2d":
+      return runConv(n, ins[0], ins[1], s, hooks);
+    case "batch_norm": {
+      const m = k.module;
+      const gamma = s.get(`${m}.weight`), beta = s.get(`${m}.bias`);
+      if (!s.ctx.training) {
+        return batchNormEval(ins[0], {
+          mean: s.get(`${m}.running_mean`),
+          variance: s.get(`${m}.running_var`),
+          gamma,
+          beta,
+          eps: k.eps,
+        });
+      }
+      const r = batchNormTrain(ins[0], gamma, beta, k.eps);
+      const cnt = ins[0].size / ins[0].shape[1];
+      s.setBuffer(`${m}.running_mean`, add(mul(s.get(`${m}.running_mean`), 1 - k.momentum), mul(stopGradient(r.mean), k.momentum)));
+      s.setBuffer(
+        `${m}.running_var`,
+        add(mul(s.get(`${m}.running_var`), 1 - k.momentum), mul(stopGradient(r.variance), (k.momentum * cnt) / Math.max(cnt - 1, 1))),
+      );
+      s.setBuffer(`${m}.num_batches_tracked`, fromArray(new Int32Array([s.get(`${m}.num_batches_tracked`).item() + 1]), []));
+      return r.y;
+    }
+    case "linear": {
+      const w = s.get(`${k.module}.weight`);
+      const y = matmul(ins[0], hooks.weight ? hooks.weight(n, w, s) : w, { transB: true });
+      return act(k.bias ? add(y, s.get(`${k.module}.bias`)) : y, k.act);
+    }
+    case "relu":
+      return relu(ins[0]);
+    case "relu6":
+      return relu6(ins[0]);
+    case "dropout":
+      return s.ctx.training && k.p > 0 ? dropout(s.child(k.module ?? n.name).key(), ins[0], k.p) : ins[0];
+    case "add":
+      return add(ins[0], ins[1]);
+    case "cat":
+      return concat(ins, k.axis);
+    case "max_pool2d":
+      return maxPool2d(ins[0], k.kernel, k);
+    case "avg_pool2d":
+      return avgPool2d(ins[0], k.kernel, k);
+    case "adaptive_avg_pool2d":
+      return adaptiveAvgPool2d(ins[0], k.outputSize);
+    case "flatten":
+      return flatten(ins[0], k.startDim);
+    case "reshape":
+      return reshape(ins[0], [ins[0].shape[0], ...k.shape.slice(1)]);
+    case "prim":
+      return apply1(k.prim, ins, k.attrs);
+  }
+}
+
+/**
+ * Runs a graph on inputs, reading parameters from the scope by module name.
+ *
+ * @example
+ * ```ts
+ * import { fuse, runGraph, trace } from "@hqat/fx";
+ * import { BatchNorm2d, Conv2d, forward, initState, Scope, Sequential } from "@hqat/nn";
+ * import { randomKey, randomNormal } from "@hqat/tensor";
+ * const m = new Sequential(new Conv2d(3, 4, 3), new BatchNorm2d(4));
+ * const s = initState(m, randomKey(0)), x = randomNormal(randomKey(1), [2, 3, 6, 6]);
+ * const g = fuse(trace(m, s, x));
+ * const y = runGraph(g, new Scope(s, "", { training: false, updates: new Map() }), [x]);
+ * console.assert(Math.abs(y.data[0] - forward(m, s, x).y.data[0]) < 1e-5);
+ * ```
+ */
+export function runGraph(g: Graph, s: Scope, inputs: readonly Tensor[], hooks: RunHooks = {}): Tensor {
+  const values = new Map<string, Tensor>();
+  const remaining = new Map<string, number>();
+  for (const n of g.nodes) for (const i of n.inputs) remaining.set(i, (remaining.get(i) ?? 0) + 1);
+  let out: Tensor | undefined;
+  for (const n of g.nodes) {
+    const ins = n.kind.op === "input" ? [inputs[n.kind.index]] : n.inputs.map((i) => values.get(i)!);
+    if (n.kind.op === "input" && !ins[0]) throw new RangeError(`runGraph(): missing input ${n.kind.index}`);
+    let y = runNode(n, ins, s, hooks);
+    if (hooks.output && n.kind.op !== "output" && n.kind.op !== "input") y = hooks.output(n, y, s);
+    if (n.kind.op === "output") out = y;
+    values.set(n.name, y);
+    // Free values no later node reads.
+    for (const i of n.inputs) {
+      const r = remaining.get(i)! - 1;
+      remaining.set(i, r);
+      if (r === 0) values.delete(i);
+    }
+  }
+  return out!;
+}

@@ -1,0 +1,179 @@
+/**
+ * Tracing: runs a model once on an example input and records a graph whose nodes are the calls of
+ * leaf modules (named by their module path, like PyTorch FX) and the tensor functions applied
+ * between them (named after the function: `add`, `add_1`, `flatten` …).
+ * @module
+ */
+import {
+  AdaptiveAvgPool2d,
+  AvgPool2d,
+  BatchNorm2d,
+  Conv2d,
+  DeQuantStub,
+  Dropout,
+  Flatten,
+  forward,
+  Identity,
+  Linear,
+  MaxPool2d,
+  type Module,
+  namedModules,
+  QuantStub,
+  ReLU,
+  ReLU6,
+  type StateDict,
+} from "@hqat/nn";
+import { observeOps, type OpAttrs, type OpName, stopGradient, type Tensor } from "@hqat/tensor";
+import type { Graph, GraphNode, NodeOp } from "./graph.ts";
+import { verifyGraph } from "./verify.ts";
+
+/** Whether tracing records `module` as one node (rather than descending into it). */
+export function isLeafModule(module: Module): boolean {
+  return module instanceof Conv2d || module instanceof BatchNorm2d || module instanceof Linear ||
+    module instanceof ReLU || module instanceof ReLU6 || module instanceof Dropout || module instanceof Identity ||
+    module instanceof Flatten || module instanceof MaxPool2d || module instanceof AvgPool2d ||
+    module instanceof AdaptiveAvgPool2d || module instanceof QuantStub || module instanceof DeQuantStub;
+}
+
+function moduleOp(name: string, m: Module): NodeOp {
+  if (m instanceof Conv2d) {
+    return {
+      op: "conv2d",
+      module: name,
+      stride: m.stride,
+      padding: m.padding,
+      dilation: m.dilation,
+      groups: m.groups,
+      bias: m.bias,
+      paddingMode: m.paddingMode,
+    };
+  }
+  if (m instanceof BatchNorm2d) return { op: "batch_norm", module: name, eps: m.eps, momentum: m.momentum };
+  if (m instanceof Linear) return { op: "linear", module: name, bias: m.bias };
+  if (m instanceof ReLU) return { op: "relu", module: name };
+  if (m instanceof ReLU6) return { op: "relu6", module: name };
+  if (m instanceof Dropout) return { op: "dropout", module: name, p: m.p };
+  if (m instanceof Identity) return { op: "identity", module: name };
+  if (m instanceof Flatten) return { op: "flatten", module: name, startDim: m.startDim };
+  if (m instanceof MaxPool2d || m instanceof AvgPool2d) {
+    const o = m.options;
+    const pair = (v: number | readonly [number, number] | undefined, d: readonly [number, number]) =>
+      (v === undefined ? d : typeof v === "number" ? [v, v] : v) as [number, number];
+    return {
+      op: m instanceof MaxPool2d ? "max_pool2d" : "avg_pool2d",
+      module: name,
+      kernel: m.kernelSize,
+      stride: pair(o.stride, m.kernelSize),
+      padding: pair(o.padding, [0, 0]),
+      ceilMode: o.ceilMode ?? false,
+      countIncludePad: o.countIncludePad ?? true,
+    };
+  }
+  if (m instanceof AdaptiveAvgPool2d) return { op: "adaptive_avg_pool2d", module: name, outputSize: m.outputSize };
+  if (m instanceof QuantStub) return { op: "quant_stub", module: name, scale: m.scale };
+  if (m instanceof DeQuantStub) return { op: "dequant_stub", module: name };
+  throw new TypeError(`Module "${name}" (${m.typeName}) is not a leaf module`);
+}
+
+function primOp(op: OpName, attrs: OpAttrs[OpName], inputs: readonly Tensor[], output: Tensor): [string, NodeOp] {
+  switch (op) {
+    case "add":
+      return ["add", { op: "add" }];
+    case "relu":
+      return ["relu", { op: "relu" }];
+    case "clamp": {
+      const a = attrs as OpAttrs["clamp"];
+      if (a.min === 0 && a.max === 6) return ["relu6", { op: "relu6" }];
+      break;
+    }
+    case "avgPool2d": {
+      const a = attrs as OpAttrs["avgPool2d"];
+      const [h, w] = [inputs[0].shape[2], inputs[0].shape[3]];
+      if (a.padding[0] === 0 && a.padding[1] === 0 && a.kernel[0] === h && a.kernel[1] === w) {
+        return ["adaptive_avg_pool2d", { op: "adaptive_avg_pool2d", outputSize: [1, 1] }];
+      }
+      return ["avg_pool2d", { op: "avg_pool2d", ...a }];
+    }
+    case "maxPool2d":
+      return ["max_pool2d", { op: "max_pool2d", ...(attrs as OpAttrs["maxPool2d"]) }];
+    case "concat":
+      return ["cat", { op: "cat", axis: (attrs as OpAttrs["concat"]).axis }];
+    case "reshape": {
+      const x = inputs[0].shape, y = output.shape;
+      if (y.length >= 1 && x.slice(0, y.length - 1).every((d, i) => d === y[i])) {
+        return ["flatten", { op: "flatten", startDim: y.length - 1 }];
+      }
+      return ["reshape", { op: "reshape", shape: [...y] }];
+    }
+  }
+  return [op, { op: "prim", prim: op, attrs }];
+}
+
+/**
+ * Traces `model` on `example` (evaluation mode) into a verified graph.
+ *
+ * @example
+ * ```ts
+ * import { trace, printGraph } from "@hqat/fx";
+ * import { initState, Linear, ReLU, Sequential } from "@hqat/nn";
+ * import { ones, randomKey } from "@hqat/tensor";
+ * const m = new Sequential(new Linear(4, 3), new ReLU());
+ * const g = trace(m, initState(m, randomKey(0)), ones([2, 4]));
+ * console.assert(printGraph(g).includes("%0: float32[2,3] = linear[0](%x)"));
+ * ```
+ */
+export function trace(model: Module, state: StateDict, example: Tensor): Graph {
+  const nodes: GraphNode[] = [{ name: "x", kind: { op: "input", index: 0 }, inputs: [], shape: [...example.shape], dtype: "float32" }];
+  const names = new Map<number, string>([[example.id, "x"]]);
+  const stateIds = new Map<number, string>(Object.entries(state).map(([k, t]) => [t.id, k]));
+  // Module paths are reserved for module calls; functions get the first free `base`, `base_1`, ….
+  const reserved = new Set(namedModules(model).map(([n]) => n));
+  const used = new Set<string>(["x", "output"]);
+  const fresh = (base: string, isModule = false) => {
+    let name = base;
+    for (let k = 1; used.has(name) || (!isModule && reserved.has(name)); k++) name = `${base}_${k}`;
+    used.add(name);
+    return name;
+  };
+  const inputOf = (t: Tensor, user: string): string => {
+    const n = names.get(t.id);
+    if (n) return n;
+    const param = stateIds.get(t.id);
+    if (param) throw new TypeError(`${user} uses state "${param}" outside its module; such models cannot be traced`);
+    if (t.size > 64) throw new TypeError(`${user} uses a constant tensor of ${t.size} values; only small constants are traced`);
+    const name = fresh("_const");
+    nodes.push({ name, kind: { op: "constant", value: t.toArray(), shape: [...t.shape] }, inputs: [], shape: [...t.shape], dtype: "float32" });
+    names.set(t.id, name);
+    return name;
+  };
+  let leafDepth = 0;
+  const record = (name: string, kind: NodeOp, inputs: readonly Tensor[], out: Tensor): Tensor => {
+    const ins = inputs.map((t) => inputOf(t, `"${name}"`));
+    // Identity-like results get their own tensor, so that later uses of the input keep pointing at it.
+    const y = out === inputs[0] ? stopGradient(out) : out;
+    nodes.push({ name, kind, inputs: ins, shape: [...y.shape], dtype: "float32" });
+    names.set(y.id, name);
+    return y;
+  };
+  const observer = (op: OpName, inputs: readonly Tensor[], attrs: OpAttrs[OpName], outputs: readonly Tensor[]) => {
+    if (leafDepth > 0 || op === "randomUniform" || op === "randomNormal") return;
+    const [base, kind] = primOp(op, attrs, inputs, outputs[0]);
+    record(fresh(base), kind, inputs, outputs[0]);
+  };
+  const { y } = observeOps(observer, () =>
+    forward(model, state, example, {
+      intercept: (name, module, x, run) => {
+        if (!isLeafModule(module)) return run(x);
+        leafDepth++;
+        let out: Tensor;
+        try {
+          out = run(x);
+        } finally {
+          leafDepth--;
+        }
+        return record(fresh(name, true), moduleOp(name, module), [x], out);
+      },
+    }));
+  nodes.push({ name: "output", kind: { op: "output" }, inputs: [inputOf(y, "output")], shape: [...y.shape], dtype: "float32" });
+  return verifyGraph({ nodes });
+}
