@@ -1,0 +1,136 @@
+/**
+ * Downloading with a size bound and an MD5 check, and atomic file writes.
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+
+/** A data set's published location: a base URL and the MD5 of each file under it. */
+export interface DataSource {
+  /** The base URL; file names are appended to it. */
+  readonly baseUrl: string;
+  /** File name → published MD5 (lowercase hex). */
+  readonly md5: Readonly<Record<string, string>>;
+}
+
+/**
+ * A data set could not be found locally nor downloaded; the message lists the folders searched.
+ *
+ * @example
+ * ```ts
+ * import { DatasetUnavailableError } from "@hqat/data";
+ * const e = new DatasetUnavailableError("Fashion-MNIST (train) was not found in /data");
+ * console.assert(e instanceof Error && e.name === "DatasetUnavailableError");
+ * ```
+ */
+export class DatasetUnavailableError extends Error {
+  override name = "DatasetUnavailableError";
+}
+
+/**
+ * The lowercase hex MD5 of some bytes.
+ *
+ * @example
+ * ```ts
+ * import { md5Hex } from "@hqat/data";
+ * console.assert(md5Hex(new TextEncoder().encode("a")) === "0cc175b9c0f1b6a831c399e269772661");
+ * ```
+ */
+export function md5Hex(bytes: Uint8Array): string {
+  return createHash("md5").update(bytes).digest("hex");
+}
+
+/** Options of {@linkcode downloadVerified}. */
+export interface DownloadOptions {
+  /** The `fetch` to use (default: the global one). */
+  fetch?: typeof fetch;
+  /** The largest body accepted, in bytes (default 512 MiB). */
+  maxBytes?: number;
+}
+
+/**
+ * Fetches `url`, reading at most `maxBytes`, and checks the body's MD5 against `md5`. Network
+ * failures, HTTP errors, oversized bodies and checksum mismatches are errors that name the URL.
+ *
+ * @example
+ * ```ts
+ * import { downloadVerified, md5Hex } from "@hqat/data";
+ * const body = new Uint8Array([1, 2, 3]);
+ * const fetch = () => Promise.resolve(new Response(body));
+ * const got = await downloadVerified("http://example.test/f", md5Hex(body), { fetch });
+ * console.assert(got.join() === "1,2,3");
+ * ```
+ */
+export async function downloadVerified(
+  url: string,
+  md5: string,
+  options: DownloadOptions = {},
+): Promise<Uint8Array> {
+  const doFetch = options.fetch ?? fetch;
+  const maxBytes = options.maxBytes ?? 512 * 1024 * 1024;
+  let response: Response;
+  try {
+    response = await doFetch(url);
+  } catch (e) {
+    throw new Error(`Cannot download ${url}: ${(e as Error).message ?? e}`);
+  }
+  if (!response.ok) {
+    await response.body?.cancel();
+    throw new Error(`Cannot download ${url}: HTTP ${response.status} ${response.statusText}`.trim());
+  }
+  const declared = Number(response.headers.get("content-length") ?? NaN);
+  if (declared > maxBytes) {
+    await response.body?.cancel();
+    throw new RangeError(
+      `Cannot download ${url}: it is ${declared} bytes, more than the ${maxBytes} allowed`,
+    );
+  }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  if (response.body) {
+    for await (const chunk of response.body) {
+      total += chunk.length;
+      if (total > maxBytes) {
+        throw new RangeError(`Cannot download ${url}: the body exceeds the ${maxBytes} bytes allowed`);
+      }
+      chunks.push(chunk);
+    }
+  }
+  const body = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    body.set(c, at);
+    at += c.length;
+  }
+  const got = md5Hex(body);
+  if (got !== md5.toLowerCase()) {
+    throw new Error(`Cannot use ${url}: its MD5 is ${got} but the published checksum is ${md5}`);
+  }
+  return body;
+}
+
+/**
+ * Writes a file atomically: the bytes go to a temporary file beside `path`, which is then renamed
+ * over it, so a crash never leaves a half-written file under `path`. Creates missing folders.
+ *
+ * @example
+ * ```ts
+ * import { writeFileAtomic } from "@hqat/data";
+ * const dir = await Deno.makeTempDir();
+ * await writeFileAtomic(`${dir}/sub/x.bin`, new Uint8Array([1]));
+ * console.assert((await Deno.readFile(`${dir}/sub/x.bin`)).length === 1);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  const slash = path.lastIndexOf("/");
+  if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
+  const tmp = `${path}.tmp-${crypto.randomUUID()}`;
+  try {
+    await Deno.writeFile(tmp, bytes);
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}

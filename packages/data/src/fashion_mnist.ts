@@ -1,0 +1,160 @@
+/**
+ * Fashion-MNIST from its idx files (gzip or plain), found locally or downloaded and checked.
+ * @module
+ */
+
+import { checkDataset, type Dataset, FASHION_MNIST_CLASSES } from "./dataset.ts";
+import { type DataLocationOptions, dataSearchPath, findFile, hqatCacheDir } from "./data_dirs.ts";
+import { DatasetUnavailableError, type DataSource, downloadVerified, writeFileAtomic } from "./download.ts";
+import { gunzipIfNeeded } from "./gzip.ts";
+import { parseIdxImages, parseIdxLabels } from "./idx.ts";
+
+/**
+ * Fashion-MNIST's published location and MD5 checksums.
+ *
+ * @example
+ * ```ts
+ * import { FASHION_MNIST_SOURCE } from "@hqat/data";
+ * console.assert(Object.keys(FASHION_MNIST_SOURCE.md5).length === 4);
+ * ```
+ */
+export const FASHION_MNIST_SOURCE: DataSource = Object.freeze({
+  baseUrl: "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+  md5: Object.freeze({
+    "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+    "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
+    "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
+    "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
+  }),
+});
+
+/** Where Debian's `dataset-fashion-mnist` package installs the files. */
+export const FASHION_MNIST_SYSTEM_DIR = "/usr/share/datasets/fashion-mnist";
+
+/** Options of {@linkcode loadFashionMnist}. */
+export interface FashionMnistOptions extends DataLocationOptions {
+  /** Which split (default "train": 60000 images; "test": 10000). */
+  split?: "train" | "test";
+  /** The system folder searched last (default {@linkcode FASHION_MNIST_SYSTEM_DIR}; null skips it). */
+  systemDir?: string | null;
+  /** Where to download from (default {@linkcode FASHION_MNIST_SOURCE}, e.g. a mirror). */
+  source?: DataSource;
+}
+
+/**
+ * Reads a Fashion-MNIST-style pair of idx files (each gzip or plain) into a dataset of 1-channel
+ * images. The files' counts must agree and every label must name one of `classes` (default the ten
+ * Fashion-MNIST classes).
+ *
+ * @example
+ * ```ts
+ * import { encodeIdx, readIdxDataset } from "@hqat/data";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeFile(`${dir}/i`, encodeIdx(new Uint8Array(2 * 4), [2, 2, 2]));
+ * await Deno.writeFile(`${dir}/l`, encodeIdx(new Uint8Array([3, 9]), [2]));
+ * const ds = await readIdxDataset(`${dir}/i`, `${dir}/l`);
+ * console.assert(ds.count === 2 && ds.height === 2 && ds.labels[1] === 9);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function readIdxDataset(
+  imagesPath: string,
+  labelsPath: string,
+  options: { classes?: readonly string[] } = {},
+): Promise<Dataset> {
+  const classes = options.classes ?? FASHION_MNIST_CLASSES;
+  const images = parseIdxImages(gunzipIfNeeded(await Deno.readFile(imagesPath), { name: imagesPath }), {
+    name: imagesPath,
+  });
+  const labels = parseIdxLabels(gunzipIfNeeded(await Deno.readFile(labelsPath), { name: labelsPath }), {
+    name: labelsPath,
+  });
+  if (labels.length !== images.count) {
+    throw new SyntaxError(
+      `Cannot use "${imagesPath}" with "${labelsPath}": ${images.count} images but ${labels.length} labels`,
+    );
+  }
+  const bad = labels.findIndex((l) => l >= classes.length);
+  if (bad >= 0) {
+    throw new SyntaxError(
+      `Cannot read "${labelsPath}": label ${labels[bad]} at index ${bad} is not below ${classes.length}`,
+    );
+  }
+  return checkDataset({
+    images: images.data,
+    labels,
+    count: images.count,
+    channels: 1,
+    height: images.height,
+    width: images.width,
+    classes,
+  });
+}
+
+function fileStems(split: "train" | "test"): [string, string] {
+  const prefix = split === "train" ? "train" : "t10k";
+  return [`${prefix}-images-idx3-ubyte`, `${prefix}-labels-idx1-ubyte`];
+}
+
+/**
+ * Loads a Fashion-MNIST split as 1×28×28 uint8 images with labels 0..9. The files
+ * (`train-images-idx3-ubyte[.gz]` …) are looked for in `dataDir`, `$HQAT_DATA`, the user cache and
+ * `/usr/share/datasets/fashion-mnist`, each folder or its `fashion-mnist` subfolder. When none has
+ * them they are downloaded into `<cache>/fashion-mnist` and checked against the published MD5s; when
+ * that fails too, a {@linkcode DatasetUnavailableError} lists the folders searched and the reason.
+ *
+ * @example
+ * ```ts
+ * import { DatasetUnavailableError, loadFashionMnist } from "@hqat/data";
+ * try {
+ *   const test = await loadFashionMnist({ split: "test", download: false });
+ *   console.assert(test.count === 10000 && test.height === 28);
+ * } catch (e) {
+ *   if (!(e instanceof DatasetUnavailableError)) throw e; // not installed here
+ * }
+ * ```
+ */
+export async function loadFashionMnist(options: FashionMnistOptions = {}): Promise<Dataset> {
+  const split = options.split ?? "train";
+  const stems = fileStems(split);
+  const systemDir = options.systemDir === null ? undefined : options.systemDir ?? FASHION_MNIST_SYSTEM_DIR;
+  const dirs = dataSearchPath("fashion-mnist", systemDir, options);
+  for (const dir of dirs) {
+    const images = findFile(dir, [stems[0], `${stems[0]}.gz`]);
+    const labels = findFile(dir, [stems[1], `${stems[1]}.gz`]);
+    if (images && labels) return await readIdxDataset(images, labels);
+  }
+  const what = `Fashion-MNIST (${split})`;
+  const searched = dirs.length ? dirs.join(", ") : "no folder (no dataDir, HQAT_DATA or HOME)";
+  const cache = hqatCacheDir(options);
+  if (options.download === false || !cache) {
+    throw new DatasetUnavailableError(
+      `${what} was not found in ${searched}` +
+        (cache ? " and downloading is off" : " and there is no cache folder to download into") +
+        `. Put the idx files in one of those folders, set HQAT_DATA, or pass dataDir.`,
+    );
+  }
+  const source = options.source ?? FASHION_MNIST_SOURCE;
+  const target = `${cache}/fashion-mnist`;
+  const paths: string[] = [];
+  for (const stem of stems) {
+    const file = `${stem}.gz`;
+    const url = source.baseUrl + file;
+    const md5 = source.md5[file];
+    if (!md5) throw new TypeError(`The data source ${source.baseUrl} has no checksum for ${file}`);
+    let bytes: Uint8Array;
+    try {
+      bytes = await downloadVerified(url, md5, { fetch: options.fetch, maxBytes: 64 * 1024 * 1024 });
+    } catch (e) {
+      throw new DatasetUnavailableError(
+        `${what} was not found in ${searched}, and downloading it failed: ${(e as Error).message}. ` +
+          `Put the idx files in one of those folders, set HQAT_DATA, or pass dataDir.`,
+        { cause: e },
+      );
+    }
+    const path = `${target}/${file}`;
+    await writeFileAtomic(path, bytes);
+    paths.push(path);
+  }
+  return await readIdxDataset(paths[0], paths[1]);
+}
