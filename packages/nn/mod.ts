@@ -30,3 +30,8 @@ export * from "./src/progress.ts";
 export * from "./src/train_step.ts";
 export * from "./src/train_loop.ts";
 export * from "./src/train_checkpoint.ts";
+export * from "./src/optim.ts";
+export * from "./src/optim_sgd.ts";
+export * from "./src/optim_adam.ts";
+export * from "./src/schedule.ts";
+export * from "./src/init.ts";

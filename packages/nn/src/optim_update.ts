@@ -1,0 +1,120 @@
+/**
+ * The checked driver behind every optimizer step: it validates parameters, gradients and state, allocates
+ * fresh output arrays and runs one fused typed-array loop per tensor.
+ * @module
+ */
+import { fromArray, type Tensor } from "@hqat/tensor";
+import type { OptimizerState, Params, StepResult } from "./optim.ts";
+
+/**
+ * The update of one tensor: reads the parameter `p`, its gradient `g` and its slot buffers `slots` (in the
+ * optimizer's slot order), writes the new parameter to `pOut` and the new buffers to `slotsOut`. It must
+ * not write to its inputs.
+ */
+export type TensorUpdate = (
+  p: Float32Array,
+  g: Float32Array,
+  slots: readonly Float32Array[],
+  pOut: Float32Array,
+  slotsOut: readonly Float32Array[],
+) => void;
+
+/** Whether two shapes are equal. */
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Throws unless `step` is a non-negative integer that fits int32. */
+export function checkStepCount(step: number, who: string): void {
+  if (!Number.isInteger(step) || step < 0 || step > 0x7fffffff) {
+    throw new RangeError(`${who}: the state's step must be a non-negative integer below 2^31, got ${step}`);
+  }
+}
+
+/** Throws unless `value` is a finite number in [min, max] (or [min, max) with `openMax`). */
+export function checkHyperparameter(
+  who: string,
+  name: string,
+  value: number,
+  range: { min: number; max?: number; openMax?: boolean },
+): void {
+  const { min, max = Infinity, openMax = false } = range;
+  const ok = typeof value === "number" && Number.isFinite(value) && value >= min &&
+    (openMax ? value < max : value <= max);
+  if (!ok) {
+    const upper = max === Infinity ? "" : openMax ? ` and below ${max}` : ` and at most ${max}`;
+    throw new RangeError(`${who}: ${name} must be a finite number of at least ${min}${upper}, got ${value}`);
+  }
+}
+
+/** Zero buffers for every slot, keyed like `params`. */
+export function zeroSlots(who: string, slotNames: readonly string[], params: Params): OptimizerState {
+  const slots: Record<string, Params> = {};
+  for (const slot of slotNames) {
+    const buffers: Record<string, Tensor> = {};
+    for (const [name, p] of Object.entries(params)) {
+      if (p.dtype !== "float32") {
+        throw new TypeError(`${who}: parameter "${name}" is ${p.dtype}, not float32`);
+      }
+      buffers[name] = fromArray(new Float32Array(p.size), p.shape);
+    }
+    slots[slot] = buffers;
+  }
+  return { step: 0, slots };
+}
+
+/**
+ * Checks the inputs of a step and applies `update` to each parameter, returning new parameters (in the
+ * same key order) and the state with `step + 1` and the new buffers. The state must hold exactly the
+ * optimizer's slots.
+ */
+export function runUpdate<P extends Params>(
+  who: string,
+  slotNames: readonly string[],
+  inputs: { params: P; grads: Params; state: OptimizerState },
+  update: TensorUpdate,
+): StepResult<P> {
+  const { params, grads, state } = inputs;
+  checkStepCount(state.step, who);
+  for (const slot of slotNames) {
+    if (!Object.hasOwn(state.slots, slot)) throw new RangeError(`${who}: the state has no "${slot}" buffers`);
+  }
+  for (const slot of Object.keys(state.slots)) {
+    if (!slotNames.includes(slot)) {
+      throw new RangeError(`${who}: the state has "${slot}" buffers, which this optimizer does not keep`);
+    }
+  }
+  for (const name of Object.keys(grads)) {
+    if (!Object.hasOwn(params, name)) throw new RangeError(`${who}: gradient "${name}" names no parameter`);
+  }
+  const outParams: Record<string, Tensor> = {};
+  const outSlots: Record<string, Record<string, Tensor>> = {};
+  for (const slot of slotNames) outSlots[slot] = {};
+  for (const [name, p] of Object.entries(params)) {
+    if (p.dtype !== "float32") throw new TypeError(`${who}: parameter "${name}" is ${p.dtype}, not float32`);
+    const g = Object.hasOwn(grads, name) ? grads[name] : undefined;
+    if (g === undefined) throw new RangeError(`${who}: parameter "${name}" has no gradient`);
+    if (g.dtype !== "float32" || !sameShape(g.shape, p.shape)) {
+      throw new RangeError(
+        `${who}: gradient "${name}" is ${g.dtype}[${g.shape}] but the parameter is float32[${p.shape}]`,
+      );
+    }
+    const slotsIn = slotNames.map((slot) => {
+      const buffers = state.slots[slot];
+      const b = Object.hasOwn(buffers, name) ? buffers[name] : undefined;
+      if (b === undefined || b.dtype !== "float32" || !sameShape(b.shape, p.shape)) {
+        const got = b === undefined ? "missing" : `${b.dtype}[${b.shape}]`;
+        throw new RangeError(
+          `${who}: state buffer "${slot}.${name}" is ${got}, expected float32[${p.shape}]`,
+        );
+      }
+      return b.data as Float32Array;
+    });
+    const pOut = new Float32Array(p.size);
+    const slotsOut = slotNames.map(() => new Float32Array(p.size));
+    update(p.data as Float32Array, g.data as Float32Array, slotsIn, pOut, slotsOut);
+    outParams[name] = fromArray(pOut, p.shape);
+    slotNames.forEach((slot, i) => outSlots[slot][name] = fromArray(slotsOut[i], p.shape));
+  }
+  return { params: outParams as P, state: { step: state.step + 1, slots: outSlots } };
+}
