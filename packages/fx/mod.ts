@@ -19,3 +19,7 @@ export * from "./src/printer.ts";
 export * from "./src/trace.ts";
 export * from "./src/fuse.ts";
 export * from "./src/interpret.ts";
+export * from "./src/qconfig_dict.ts";
+export * from "./src/qat_model.ts";
+export * from "./src/int_model.ts";
+export * from "./src/convert.ts";

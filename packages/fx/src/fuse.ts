@@ -6,8 +6,15 @@
 import { type Graph, type GraphNode, nodeMap, usersOf } from "./graph.ts";
 import { verifyGraph } from "./verify.ts";
 
+/** Options of {@linkcode fuse}. */
+export interface FuseOptions {
+  /** Fold a following residual add into convolutions (default true; quantization keeps adds apart). */
+  add?: boolean;
+}
+
 /**
- * Fuses the patterns above where each intermediate result has a single user.
+ * Fuses the patterns above where each intermediate result has a single user; an add followed by an
+ * activation becomes one add node.
  *
  * @example
  * ```ts
@@ -19,7 +26,7 @@ import { verifyGraph } from "./verify.ts";
  * console.assert(g.nodes.length === 3 && printGraph(g).includes("bn=1 act=relu6"));
  * ```
  */
-export function fuse(g: Graph): Graph {
+export function fuse(g: Graph, options: FuseOptions = {}): Graph {
   const byName = nodeMap(g);
   const users = usersOf(g);
   const removed = new Set<string>();
@@ -33,6 +40,16 @@ export function fuse(g: Graph): Graph {
   for (const n of g.nodes) {
     if (removed.has(n.name)) continue;
     const k = n.kind;
+    if (k.op === "add" && single(n)) {
+      const a = nextOf(n);
+      if (a.kind.op === "relu" || a.kind.op === "relu6") {
+        removed.add(a.name);
+        rename.set(a.name, n.name);
+        placeAt.set(a.name, { ...n, kind: { op: "add", act: a.kind.op }, shape: a.shape });
+        moved.add(n.name);
+      }
+      continue;
+    }
     if (k.op !== "conv2d" && k.op !== "linear") continue;
     let cur = n;
     let kind = { ...k } as typeof k;
@@ -48,7 +65,7 @@ export function fuse(g: Graph): Graph {
       kind = { ...kind, bn: { module: bk.module, eps: bk.eps, momentum: bk.momentum } };
       absorb(bn);
     }
-    if (kind.op === "conv2d" && single(cur) && nextOf(cur).kind.op === "add") {
+    if (kind.op === "conv2d" && options.add !== false && single(cur) && nextOf(cur).kind.op === "add") {
       const add = nextOf(cur);
       const other = add.inputs[0] === cur.name ? add.inputs[1] : add.inputs[0];
       if (other !== cur.name) {

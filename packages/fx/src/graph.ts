@@ -51,7 +51,7 @@ export type NodeOp =
   | { op: "relu6"; module?: string }
   | { op: "dropout"; module?: string; p: number }
   | { op: "identity"; module?: string }
-  | { op: "add" }
+  | { op: "add"; act?: "relu" | "relu6" }
   | { op: "cat"; axis: number }
   | {
     op: "max_pool2d" | "avg_pool2d";
@@ -84,6 +84,8 @@ export interface GraphNode {
   readonly shape: readonly number[];
   /** Output element type. */
   readonly dtype: GraphDType;
+  /** The module whose forward produced the node (its own path for module calls; "" at the top). */
+  readonly owner?: string;
 }
 
 /** A graph: nodes in topological order, ending with the output node. */

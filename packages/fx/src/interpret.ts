@@ -45,48 +45,72 @@ function act(y: Tensor, a: "relu" | "relu6" | undefined): Tensor {
 const perChannel = (t: Tensor) => reshape(t, [-1, 1, 1, 1]);
 const perChannelOut = (t: Tensor) => reshape(t, [1, -1, 1, 1]);
 
-/** Conv with optional fused BN, folded the way QAT needs it (see the module doc). */
+/** The parameters of a conv node with its batch norm folded in (the QAT and the integer model share them). */
+export interface FoldedConv {
+  /** Folded weight w · γ / √(running_var + ε). */
+  weight: Tensor;
+  /** Folded bias β − mean · γ / √(var + ε) (+ conv bias scaled), or the conv bias, or none. */
+  bias?: Tensor;
+  /** γ / √(running_var + ε) per channel (only with batch norm). */
+  scale?: Tensor;
+}
+
+/**
+ * Folds a conv node's batch norm (if any) from the state, with running statistics.
+ *
+ * @example
+ * ```ts
+ * import { foldConvBn } from "@hqat/fx";
+ * console.assert(typeof foldConvBn === "function");
+ * ```
+ */
+export function foldConvBn(n: GraphNode, s: Scope): FoldedConv {
+  const k = n.kind;
+  if (k.op !== "conv2d") throw new TypeError(`foldConvBn() needs a conv2d node, got ${k.op}`);
+  const w = s.get(`${k.module}.weight`);
+  const b = k.bias ? s.get(`${k.module}.bias`) : undefined;
+  if (!k.bn) return { weight: w, bias: b };
+  const m = k.bn.module;
+  const gamma = s.get(`${m}.weight`), beta = s.get(`${m}.bias`);
+  const scale = mul(gamma, rsqrt(add(s.get(`${m}.running_var`), k.bn.eps)));
+  const shift = sub(beta, mul(s.get(`${m}.running_mean`), scale));
+  return { weight: mul(w, perChannel(scale)), bias: b ? add(shift, mul(b, scale)) : shift, scale };
+}
+
+/** Conv with optional fused BN, folded the way QAT needs it (PyTorch's ConvBn2d). */
 function runConv(n: GraphNode, x: Tensor, other: Tensor | undefined, s: Scope, hooks: RunHooks): Tensor {
   const k = n.kind;
   if (k.op !== "conv2d") throw new TypeError("runConv() needs a conv2d node");
   const geo = { stride: k.stride, padding: k.padding, dilation: k.dilation, groups: k.groups };
-  const w = s.get(`${k.module}.weight`);
-  const b = k.bias ? s.get(`${k.module}.bias`) : undefined;
+  const f = foldConvBn(n, s);
+  const wq = hooks.weight ? hooks.weight(n, f.weight, s) : f.weight;
   let y: Tensor;
-  if (!k.bn) {
-    y = conv2d(x, hooks.weight ? hooks.weight(n, w, s) : w, { ...geo, bias: b });
-  } else {
+  if (k.bn && s.ctx.training) {
+    // Convolve with the folded weight, undo the scale, then batch-normalize with batch statistics
+    // (which also updates the running ones).
     const m = k.bn.module;
-    const gamma = s.get(`${m}.weight`), beta = s.get(`${m}.bias`);
-    const rmean = s.get(`${m}.running_mean`), rvar = s.get(`${m}.running_var`);
-    const invStd = rsqrt(add(rvar, k.bn.eps));
-    const scale = mul(gamma, invStd); // gamma / running_std
-    const wFold = mul(w, perChannel(scale));
-    const wq = hooks.weight ? hooks.weight(n, wFold, s) : wFold;
-    if (s.ctx.training) {
-      // PyTorch's ConvBn2d: convolve with the folded weight, undo the scale, then batch-normalize
-      // with batch statistics (which also updates the running ones).
-      const raw = div(conv2d(x, wq, geo), perChannelOut(scale));
-      const withBias = b ? add(raw, perChannelOut(b)) : raw;
-      const r = batchNormTrain(withBias, gamma, beta, k.bn.eps);
-      const cnt = withBias.size / withBias.shape[1];
-      const mom = k.bn.momentum;
-      s.setBuffer(`${m}.running_mean`, add(mul(rmean, 1 - mom), mul(stopGradient(r.mean), mom)));
-      s.setBuffer(
-        `${m}.running_var`,
-        add(mul(rvar, 1 - mom), mul(stopGradient(r.variance), (mom * cnt) / Math.max(cnt - 1, 1))),
-      );
-      const nbt = s.get(`${m}.num_batches_tracked`);
-      s.setBuffer(`${m}.num_batches_tracked`, fromArray(new Int32Array([nbt.item() + 1]), []));
-      y = r.y;
-    } else {
-      const shift = sub(beta, mul(rmean, scale));
-      const bias = b ? add(shift, mul(b, scale)) : shift;
-      y = conv2d(x, wq, { ...geo, bias });
-    }
+    const b = k.bias ? s.get(`${k.module}.bias`) : undefined;
+    const raw = div(conv2d(x, wq, geo), perChannelOut(f.scale!));
+    const withBias = b ? add(raw, perChannelOut(b)) : raw;
+    y = batchNormTrainUpdating(withBias, m, k.bn.eps, k.bn.momentum, s);
+  } else {
+    y = conv2d(x, wq, { ...geo, bias: f.bias });
   }
   if (k.add) y = add(y, other!);
   return act(y, k.act);
+}
+
+/** Training-mode batch norm of module `m` that records the running-statistics updates. */
+function batchNormTrainUpdating(x: Tensor, m: string, eps: number, momentum: number, s: Scope): Tensor {
+  const r = batchNormTrain(x, s.get(`${m}.weight`), s.get(`${m}.bias`), eps);
+  const cnt = x.size / x.shape[1];
+  s.setBuffer(`${m}.running_mean`, add(mul(s.get(`${m}.running_mean`), 1 - momentum), mul(stopGradient(r.mean), momentum)));
+  s.setBuffer(
+    `${m}.running_var`,
+    add(mul(s.get(`${m}.running_var`), 1 - momentum), mul(stopGradient(r.variance), (momentum * cnt) / Math.max(cnt - 1, 1))),
+  );
+  s.setBuffer(`${m}.num_batches_tracked`, fromArray(new Int32Array([s.get(`${m}.num_batches_tracked`).item() + 1]), []));
+  return r.y;
 }
 
 function runNode(n: GraphNode, ins: Tensor[], s: Scope, hooks: RunHooks): Tensor {
@@ -105,25 +129,14 @@ function runNode(n: GraphNode, ins: Tensor[], s: Scope, hooks: RunHooks): Tensor
       return runConv(n, ins[0], ins[1], s, hooks);
     case "batch_norm": {
       const m = k.module;
-      const gamma = s.get(`${m}.weight`), beta = s.get(`${m}.bias`);
-      if (!s.ctx.training) {
-        return batchNormEval(ins[0], {
-          mean: s.get(`${m}.running_mean`),
-          variance: s.get(`${m}.running_var`),
-          gamma,
-          beta,
-          eps: k.eps,
-        });
-      }
-      const r = batchNormTrain(ins[0], gamma, beta, k.eps);
-      const cnt = ins[0].size / ins[0].shape[1];
-      s.setBuffer(`${m}.running_mean`, add(mul(s.get(`${m}.running_mean`), 1 - k.momentum), mul(stopGradient(r.mean), k.momentum)));
-      s.setBuffer(
-        `${m}.running_var`,
-        add(mul(s.get(`${m}.running_var`), 1 - k.momentum), mul(stopGradient(r.variance), (k.momentum * cnt) / Math.max(cnt - 1, 1))),
-      );
-      s.setBuffer(`${m}.num_batches_tracked`, fromArray(new Int32Array([s.get(`${m}.num_batches_tracked`).item() + 1]), []));
-      return r.y;
+      if (s.ctx.training) return batchNormTrainUpdating(ins[0], m, k.eps, k.momentum, s);
+      return batchNormEval(ins[0], {
+        mean: s.get(`${m}.running_mean`),
+        variance: s.get(`${m}.running_var`),
+        gamma: s.get(`${m}.weight`),
+        beta: s.get(`${m}.bias`),
+        eps: k.eps,
+      });
     }
     case "linear": {
       const w = s.get(`${k.module}.weight`);
@@ -137,7 +150,7 @@ function runNode(n: GraphNode, ins: Tensor[], s: Scope, hooks: RunHooks): Tensor
     case "dropout":
       return s.ctx.training && k.p > 0 ? dropout(s.child(k.module ?? n.name).key(), ins[0], k.p) : ins[0];
     case "add":
-      return add(ins[0], ins[1]);
+      return act(add(ins[0], ins[1]), k.act);
     case "cat":
       return concat(ins, k.axis);
     case "max_pool2d":

@@ -147,23 +147,31 @@ export function trace(model: Module, state: StateDict, example: Tensor): Graph {
     return name;
   };
   let leafDepth = 0;
-  const record = (name: string, kind: NodeOp, inputs: readonly Tensor[], out: Tensor): Tensor => {
+  const owners: string[] = [""];
+  const record = (name: string, kind: NodeOp, inputs: readonly Tensor[], out: Tensor, owner: string): Tensor => {
     const ins = inputs.map((t) => inputOf(t, `"${name}"`));
     // Identity-like results get their own tensor, so that later uses of the input keep pointing at it.
     const y = out === inputs[0] ? stopGradient(out) : out;
-    nodes.push({ name, kind, inputs: ins, shape: [...y.shape], dtype: "float32" });
+    nodes.push({ name, kind, inputs: ins, shape: [...y.shape], dtype: "float32", owner });
     names.set(y.id, name);
     return y;
   };
   const observer = (op: OpName, inputs: readonly Tensor[], attrs: OpAttrs[OpName], outputs: readonly Tensor[]) => {
     if (leafDepth > 0 || op === "randomUniform" || op === "randomNormal") return;
     const [base, kind] = primOp(op, attrs, inputs, outputs[0]);
-    record(fresh(base), kind, inputs, outputs[0]);
+    record(fresh(base), kind, inputs, outputs[0], owners[owners.length - 1]);
   };
   const { y } = observeOps(observer, () =>
     forward(model, state, example, {
       intercept: (name, module, x, run) => {
-        if (!isLeafModule(module)) return run(x);
+        if (!isLeafModule(module)) {
+          owners.push(name);
+          try {
+            return run(x);
+          } finally {
+            owners.pop();
+          }
+        }
         leafDepth++;
         let out: Tensor;
         try {
@@ -171,7 +179,7 @@ export function trace(model: Module, state: StateDict, example: Tensor): Graph {
         } finally {
           leafDepth--;
         }
-        return record(fresh(name, true), moduleOp(name, module), [x], out);
+        return record(fresh(name, true), moduleOp(name, module), [x], out, name);
       },
     }));
   nodes.push({ name: "output", kind: { op: "output" }, inputs: [inputOf(y, "output")], shape: [...y.shape], dtype: "float32" });

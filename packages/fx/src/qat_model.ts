@@ -1,0 +1,248 @@
+/**
+ * `prepareQatFx`, `setFakeQuantize` and the prepared model: the float model traced, fused and
+ * annotated with a quantization spec per node, run by the graph interpreter with observers and fake
+ * quantization. Its state is the float model's state (same names, so float weights load directly)
+ * plus observer state per quantized node, so `loadState` of a calibrated model into a QAT-prepared one
+ * is the seed's `qat_model.load_state_dict(calib_model.state_dict())`.
+ * @module
+ */
+import { getMarch, type March } from "@hqat/march-bayes";
+import { initState, Module, type Scope, type StateDict, stateSpecs, type StateSpec } from "@hqat/nn";
+import {
+  createObserver,
+  FAKE_QUANT_STATE_TABLE,
+  FakeQuantState,
+  type Observer,
+  type ObserverConfig,
+  type QConfig,
+
+} from "@hqat/qtensor";
+import { fakeQuantize, fromArray, randomKey, type Tensor, zeros } from "@hqat/tensor";
+import { fuse } from "./fuse.ts";
+import type { Graph, GraphNode } from "./graph.ts";
+import { runGraph } from "./interpret.ts";
+import { type QConfigDict, resolveQConfigs } from "./qconfig_dict.ts";
+import { trace } from "./trace.ts";
+
+/** How one node is quantized. */
+export interface NodeQuantSpec {
+  /** The qconfig's name. */
+  qconfig: string;
+  /** Fake quantization of the node's output, with its observer. */
+  output?: { dtype: "qint8" | "qint16"; observer: ObserverConfig };
+  /** Fake quantization of the (BN-folded) weight, per output channel. */
+  weight?: { observer: ObserverConfig };
+  /** The node keeps its 32-bit accumulator as output. */
+  out32?: boolean;
+}
+
+/** Ops whose output gets its own scale. */
+const PRODUCES_SCALE = new Set(["quant_stub", "conv2d", "linear", "add", "avg_pool2d", "adaptive_avg_pool2d", "cat"]);
+
+function nodeSpec(n: GraphNode, q: QConfig): NodeQuantSpec | undefined {
+  const k = n.kind;
+  if (!PRODUCES_SCALE.has(k.op)) return undefined;
+  if (k.op === "quant_stub") {
+    const act = q.activation ?? { dtype: "qint8" as const };
+    const observer: ObserverConfig = k.scale !== undefined
+      ? { kind: "fixedScale", scale: k.scale }
+      : q.activation?.observer ?? { kind: "minMax" };
+    return { qconfig: q.name, output: { dtype: act.dtype, observer } };
+  }
+  const spec: NodeQuantSpec = { qconfig: q.name };
+  if (k.op === "conv2d" || k.op === "linear") spec.weight = { observer: q.weight.observer };
+  if (q.activation) spec.output = { dtype: q.activation.dtype, observer: q.activation.observer };
+  else if (k.op === "conv2d" || k.op === "linear") spec.out32 = true;
+  else throw new RangeError(`Node "${n.name}" (${k.op}) cannot take the 32-bit-output qconfig ${q.name}`);
+  return spec;
+}
+
+const ACT = "activation_post_process";
+const WFQ = "weight_fake_quant";
+
+/**
+ * A float model prepared for calibration and QAT (see the module doc).
+ *
+ * @example
+ * ```ts
+ * import { prepareQatFx } from "@hqat/fx";
+ * import { March, setMarch } from "@hqat/march-bayes";
+ * import { mobilenetV2 } from "@hqat/nn";
+ * import { default_qat_8bit_fake_quant_qconfig } from "@hqat/qtensor";
+ * setMarch(March.BAYES);
+ * const qat = prepareQatFx(mobilenetV2({ numClasses: 10, quantStubScale: 1 / 128 }), { "": default_qat_8bit_fake_quant_qconfig });
+ * console.assert(qat.march === "bayes" && qat.fakeQuantState === "QAT");
+ * ```
+ */
+export class QatModel extends Module {
+  readonly typeName = "GraphModule";
+  readonly #observers = new Map<string, Observer>();
+
+  /** Creates the prepared model; use {@linkcode prepareQatFx}. */
+  constructor(
+    readonly float: Module,
+    readonly graph: Graph,
+    readonly specs: ReadonlyMap<string, NodeQuantSpec>,
+    readonly march: March,
+    readonly fakeQuantState: FakeQuantState = FakeQuantState.QAT,
+  ) {
+    super();
+    for (const n of graph.nodes) {
+      const spec = specs.get(n.name);
+      if (spec?.output) {
+        this.#observers.set(`${n.name}.${ACT}`, createObserver(spec.output.observer, { name: n.name, dtype: spec.output.dtype }));
+      }
+      if (spec?.weight) {
+        const module = (n.kind as { module: string }).module;
+        this.#observers.set(`${module}.${WFQ}`, createObserver({ ...spec.weight.observer, axis: 0 } as ObserverConfig, { name: module, dtype: "qint8" }));
+      }
+    }
+  }
+
+  /** The same model in another FakeQuantState. */
+  withState(state: FakeQuantState): QatModel {
+    return new QatModel(this.float, this.graph, this.specs, this.march, state);
+  }
+
+  /** The observer of a quantizer, by its state prefix (`<node>.activation_post_process`, `<module>.weight_fake_quant`). */
+  observer(prefix: string): Observer {
+    const o = this.#observers.get(prefix);
+    if (!o) throw new RangeError(`No quantizer "${prefix}"`);
+    return o;
+  }
+
+  /** The quantizer prefixes, in state order. */
+  quantizers(): string[] {
+    return [...this.#observers.keys()];
+  }
+
+  /** The current scale of a quantizer from its observer state. */
+  scaleOf(state: StateDict, prefix: string): Float32Array {
+    const o = this.observer(prefix);
+    const min = state[`${prefix}.min_val`], max = state[`${prefix}.max_val`];
+    if (!min || !max) throw new RangeError(`State has no observer state for "${prefix}"`);
+    return o.scale({ min: min.data as Float32Array, max: max.data as Float32Array });
+  }
+
+  override ownState(): StateSpec[] {
+    const specs: StateSpec[] = stateSpecs(this.float);
+    for (const [prefix, o] of this.#observers) {
+      const n = o.initialState.min.length;
+      for (const [k, init] of [["min_val", o.initialState.min], ["max_val", o.initialState.max]] as const) {
+        specs.push({
+          name: `${prefix}.${k}`,
+          shape: [n],
+          dtype: "float32",
+          kind: "buffer",
+          init: () => fromArray(Float32Array.from(init), [n]),
+        });
+      }
+    }
+    return specs;
+  }
+
+  #quantize(prefix: string, y: Tensor, s: Scope, axis: number): Tensor {
+    const behavior = FAKE_QUANT_STATE_TABLE[this.fakeQuantState];
+    const o = this.observer(prefix);
+    let st = { min: s.get(`${prefix}.min_val`).data as Float32Array, max: s.get(`${prefix}.max_val`).data as Float32Array };
+    if (behavior.observersUpdate) {
+      st = o.update(st, y.data, { shape: y.shape });
+      s.setBuffer(`${prefix}.min_val`, fromArray(st.min, [st.min.length]));
+      s.setBuffer(`${prefix}.max_val`, fromArray(st.max, [st.max.length]));
+    }
+    if (!behavior.fakeQuant) return y;
+    const scale = o.scale(st);
+    return fakeQuantize(y, fromArray(scale, [scale.length]), { qmin: o.qmin, qmax: o.qmax, axis });
+  }
+
+  forward(s: Scope, x: Tensor): Tensor {
+    return runGraph(this.graph, s, [x], {
+      weight: (n, w, sc) => {
+        const spec = this.specs.get(n.name);
+        return spec?.weight ? this.#quantize(`${(n.kind as { module: string }).module}.${WFQ}`, w, sc, 0) : w;
+      },
+      output: (n, y, sc) => (this.specs.get(n.name)?.output ? this.#quantize(`${n.name}.${ACT}`, y, sc, -1) : y),
+    });
+  }
+}
+
+/** Options of {@linkcode prepareQatFx}. */
+export interface PrepareOptions {
+  /** An example input (default zeros of [1, 3, 32, 32]); only its shape matters. */
+  exampleInput?: Tensor;
+}
+
+/**
+ * Prepares a float model for calibration and QAT: traces it, fuses conv + bn (+ activation), and
+ * annotates every node with the qconfig that applies (see {@linkcode QConfigDict}). `setMarch` must
+ * have been called.
+ *
+ * @example
+ * ```ts
+ * import { prepareQatFx, setFakeQuantize } from "@hqat/fx";
+ * import { March, setMarch } from "@hqat/march-bayes";
+ * import { mobilenetV2 } from "@hqat/nn";
+ * import { default_calib_8bit_fake_quant_qconfig, default_calib_8bit_weight_32bit_out_fake_quant_qconfig, FakeQuantState } from "@hqat/qtensor";
+ * setMarch(March.BAYES);
+ * const calib = prepareQatFx(mobilenetV2({ numClasses: 10, quantStubScale: 1 / 128 }), {
+ *   "": default_calib_8bit_fake_quant_qconfig,
+ *   moduleName: { classifier: default_calib_8bit_weight_32bit_out_fake_quant_qconfig },
+ * });
+ * console.assert(setFakeQuantize(calib, FakeQuantState.CALIBRATION).fakeQuantState === "CALIBRATION");
+ * ```
+ */
+export function prepareQatFx(model: Module, qconfig: QConfigDict, options: PrepareOptions = {}): QatModel {
+  const march = getMarch();
+  if (!march) throw new TypeError("prepareQatFx(): call setMarch() before preparing a model (e.g. setMarch(March.BAYES))");
+  if (model instanceof QatModel) throw new TypeError("prepareQatFx(): the model is already prepared");
+  const example = options.exampleInput ?? zeros([1, 3, 32, 32]);
+  const graph = fuse(trace(model, initState(model, randomKey(0)), example), { add: false });
+  const qconfigs = resolveQConfigs(model, graph.nodes, qconfig);
+  const specs = new Map<string, NodeQuantSpec>();
+  for (const n of graph.nodes) {
+    const q = qconfigs.get(n.name);
+    if (!q) continue;
+    const spec = nodeSpec(n, q);
+    if (spec) specs.set(n.name, spec);
+  }
+  return new QatModel(model, graph, specs, march);
+}
+
+/**
+ * The model in another {@linkcode FakeQuantState} (the seed's `set_fake_quantize`; models are values, so
+ * this returns a new one). Run CALIBRATION and VALIDATION in evaluation mode and QAT in training mode.
+ *
+ * @example
+ * ```ts
+ * import { setFakeQuantize } from "@hqat/fx";
+ * console.assert(typeof setFakeQuantize === "function");
+ * ```
+ */
+export function setFakeQuantize(model: QatModel, state: FakeQuantState): QatModel {
+  return model.withState(state);
+}
+
+/**
+ * The prepared model's state from a float state: the float entries plus fresh observer state.
+ *
+ * @example
+ * ```ts
+ * import { prepareQatFx, qatStateFromFloat } from "@hqat/fx";
+ * import { March, setMarch } from "@hqat/march-bayes";
+ * import { initState, mobilenetV2 } from "@hqat/nn";
+ * import { default_qat_8bit_fake_quant_qconfig } from "@hqat/qtensor";
+ * import { randomKey } from "@hqat/tensor";
+ * setMarch(March.BAYES);
+ * const float = mobilenetV2({ numClasses: 10, quantStubScale: 1 / 128 });
+ * const qat = prepareQatFx(float, { "": default_qat_8bit_fake_quant_qconfig });
+ * const s = qatStateFromFloat(qat, initState(float, randomKey(0)));
+ * console.assert("quant.activation_post_process.min_val" in s);
+ * ```
+ */
+export function qatStateFromFloat(model: QatModel, floatState: StateDict): StateDict {
+  const fresh = initState(model, randomKey(0));
+  const out: StateDict = {};
+  for (const k of Object.keys(fresh)) out[k] = floatState[k] ?? fresh[k];
+  return out;
+}
+
