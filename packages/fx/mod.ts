@@ -23,3 +23,4 @@ export * from "./src/qconfig_dict.ts";
 export * from "./src/qat_model.ts";
 export * from "./src/int_model.ts";
 export * from "./src/convert.ts";
+export * from "./src/int_model_file.ts";
