@@ -27,3 +27,4 @@ export * from "./src/random.ts";
 export * from "./src/autodiff.ts";
 export { sumTo } from "./src/vjp.ts";
 export * from "./src/grad_check.ts";
+export * from "./src/quant.ts";

@@ -2,7 +2,10 @@ import { assert, assertEquals, assertThrows } from "@std/assert";
 import fc from "fast-check";
 import {
   add,
+  apply1,
   argmax,
+  clamp,
+  relu,
   broadcastShapes,
   concat,
   fromArray,
@@ -194,4 +197,29 @@ Deno.test("random numbers are reproducible per key and independent across split 
   assert(Math.abs(kept.length / d.length - 0.7) < 0.02);
   assert(kept.every((v) => Math.abs(v - 1 / 0.7) < 1e-6));
   assertEquals(fromArray(new Float32Array(2), [2]).dtype, "float32");
+});
+
+Deno.test("clamp(), relu() and their gradients equal the comparison definitions on any float32 data", () => {
+  const special = [0, -0, 6, -6, 1e-45, -1e-45, 3.4e38, -3.4e38, Infinity, -Infinity, 5.999999, 6.000001];
+  fc.assert(
+    fc.property(
+      fc.array(fc.oneof(fc.float({ noNaN: true }), fc.constantFrom(...special)), { minLength: 1, maxLength: 64 }),
+      fc.constantFrom(6, 1, 0.5, Infinity),
+      (vals, hi) => {
+        const x = fromArray(Float32Array.from(vals), [vals.length]);
+        const g = fromArray(Float32Array.from(vals, (_, i) => i + 1), [vals.length]);
+        const y = clamp(x, 0, hi), r = relu(x);
+        const gb = apply1("clampBackward", [g, x], { min: 0, max: hi, openGrad: true });
+        vals.forEach((v0, i) => {
+          const v = Math.fround(v0);
+          assertEquals(y.data[i] === Math.min(Math.max(v, 0), hi), true, `clamp(${v})`);
+          assertEquals(r.data[i] === Math.max(v, 0), true, `relu(${v})`);
+          assertEquals(gb.data[i], v > 0 && v < hi ? i + 1 : 0, `grad at ${v}`);
+        });
+      },
+    ),
+    FC,
+  );
+  const withNaN = clamp(tensor([1, NaN, -2]), 0, 6).toArray();
+  assert(Number.isNaN(withNaN[1]) && withNaN[0] === 1 && withNaN[2] === 0);
 });

@@ -107,6 +107,16 @@ export interface OpAttrs {
   /** Inputs (dy, dmean, dvar, x, gamma, mean, var); outputs (dx, dgamma, dbeta). */
   batchNormTrainBackward: { eps: number };
   logSoftmax: { axis: number };
+  /**
+   * Inputs (x, scale): SPEC.md's fake quantization, dequantize(quantize(x, s), s), bit for bit;
+   * per tensor (scale [1], axis -1) or per channel along `axis` (scale [C]).
+   */
+  fakeQuantize: { qmin: number; qmax: number; axis: number };
+  /**
+   * Inputs (dy, x, scale); outputs (dx, dscale): the straight-through gradient (zero where the rounded
+   * value saturates) and the learnable-scale (LSQ) gradient of the scale.
+   */
+  fakeQuantizeBackward: { qmin: number; qmax: number; axis: number; scaleGrad: boolean };
   /** Uniform [0, 1) float32 values from a counter-based generator keyed by (k0, k1). */
   randomUniform: { shape: readonly number[]; k0: number; k1: number };
   /** Standard normal float32 values, keyed like randomUniform. */

@@ -342,6 +342,22 @@ export const SHAPE_RULES: { [K in OpName]: ShapeRule<OpAttrs[K]> } = {
     normalizeAxis(a.axis, ins[0].shape.length);
     return [{ shape: ins[0].shape, dtype: "float32" }];
   },
+  fakeQuantize: (ins, a) => {
+    arity("fakeQuantize", ins, 2);
+    floatOnly("fakeQuantize", ins[0]);
+    const c = a.axis < 0 ? 1 : ins[0].shape[normalizeAxis(a.axis, ins[0].shape.length)];
+    if (ins[1].shape.length !== 1 || ins[1].shape[0] !== c) {
+      throw new RangeError(`fakeQuantize(): scale must be [${c}], got [${ins[1].shape.join(",")}]`);
+    }
+    if (!(Number.isInteger(a.qmin) && Number.isInteger(a.qmax) && a.qmin < a.qmax)) {
+      throw new RangeError(`fakeQuantize(): invalid range [${a.qmin}, ${a.qmax}]`);
+    }
+    return [{ shape: ins[0].shape, dtype: "float32" }];
+  },
+  fakeQuantizeBackward: (ins) => {
+    arity("fakeQuantizeBackward", ins, 3);
+    return [{ shape: ins[1].shape, dtype: "float32" }, { shape: ins[2].shape, dtype: "float32" }];
+  },
   randomUniform: randomRule,
   randomNormal: randomRule,
 };

@@ -246,6 +246,12 @@ export const VJP_RULES: { [K in OpName]: VjpRule<OpAttrs[K]> | null } = {
     const g = g0(c), ax = c.attrs.axis;
     return [sub(g, mul(exp(c.outputs[0]), sum(g, { axes: [ax], keepDims: true })))];
   },
+  fakeQuantize: (c) => {
+    const [x, scale] = c.inputs;
+    const [dx, dscale] = apply("fakeQuantizeBackward", [g0(c), x, scale], { ...c.attrs, scaleGrad: c.needs[1] });
+    return [dx, c.needs[1] ? dscale : null];
+  },
+  fakeQuantizeBackward: null,
   randomUniform: null,
   randomNormal: null,
 };

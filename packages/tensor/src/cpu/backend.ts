@@ -13,6 +13,7 @@ import { matmulKernel } from "./matmul_op.ts";
 import { broadcastKernel, concatKernel, oneHotKernel, padKernel, sliceKernel, transposeKernel } from "./movement.ts";
 import { batchNormTrainBackwardKernel, batchNormTrainKernel, logSoftmaxKernel } from "./norm.ts";
 import { normalKernel, uniformKernel } from "./philox.ts";
+import { fakeQuantizeBackwardKernel, fakeQuantizeKernel } from "./quant.ts";
 import { avgPoolBackwardKernel, avgPoolKernel, maxPoolBackwardKernel, maxPoolKernel } from "./pool.ts";
 import { argmaxKernel, maxKernel, sumKernel, topkKernel } from "./reduce.ts";
 
@@ -106,6 +107,8 @@ export const CPU_KERNELS: { [K in OpName]: CpuKernel<OpAttrs[K]> } = {
       a.eps,
     ),
   logSoftmax: (ins, a) => [logSoftmaxKernel(ins[0].data, ins[0].shape, a.axis)],
+  fakeQuantize: (ins, a) => [fakeQuantizeKernel(ins[0], ins[1], a)],
+  fakeQuantizeBackward: (ins, a) => fakeQuantizeBackwardKernel(ins[0], ins[1], ins[2], a),
   randomUniform: (_ins, a, outs) => [uniformKernel(outs[0].shape.reduce((p, d) => p * d, 1), a.k0, a.k1)],
   randomNormal: (_ins, a, outs) => [normalKernel(outs[0].shape.reduce((p, d) => p * d, 1), a.k0, a.k1)],
 };

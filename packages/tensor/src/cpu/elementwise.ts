@@ -39,6 +39,8 @@ export function unaryKernel(op: UnaryOp, x: TypedArray, dtype: DType): TypedArra
   const out = allocArray(dtype, x.length);
   const n = x.length;
   if (op === "relu") {
+    const fast = x instanceof Float32Array ? clampNonNegBits(x, Infinity) : undefined;
+    if (fast) return fast;
     for (let i = 0; i < n; i++) out[i] = x[i] > 0 ? x[i] : 0;
   } else if (op === "neg") {
     for (let i = 0; i < n; i++) out[i] = -x[i];
@@ -157,10 +159,45 @@ export function whereKernel(
   return out;
 }
 
-/** Clamps every value to [min, max]. */
+const F32 = new Float32Array(1);
+const I32 = new Int32Array(F32.buffer);
+const bitsOf = (v: number) => {
+  F32[0] = v;
+  return I32[0];
+};
+const INF_BITS = 0x7f800000;
+
+/**
+ * Clamp of float32 data to [0, hi] on the bit patterns: for non-negative floats the int32 order is the
+ * numeric order, so the loop is branch-free integer arithmetic (random signs would otherwise stall a
+ * compare-and-branch loop). Returns undefined when the data holds a NaN (the caller takes the slow path,
+ * which propagates it).
+ */
+function clampNonNegBits(x: Float32Array, hi: number): Float32Array | undefined {
+  const n = x.length;
+  const out = new Float32Array(n);
+  const xi = new Int32Array(x.buffer, x.byteOffset, n), oi = new Int32Array(out.buffer);
+  const hb = bitsOf(hi);
+  let nan = 0;
+  for (let i = 0; i < n; i++) {
+    let b = xi[i];
+    nan |= INF_BITS - (b & 0x7fffffff);
+    b &= ~(b >> 31);
+    const d = b - hb;
+    oi[i] = hb + (d & (d >> 31));
+  }
+  return nan < 0 ? undefined : out;
+}
+
+/** Clamps every value to [min, max]; NaN stays NaN. */
 export function clampKernel(x: TypedArray, min: number, max: number, dtype: DType): TypedArray {
-  const out = allocArray(dtype, x.length);
-  for (let i = 0; i < x.length; i++) {
+  const n = x.length;
+  if (x instanceof Float32Array && min === 0 && max >= 0) {
+    const fast = clampNonNegBits(x, max);
+    if (fast) return fast;
+  }
+  const out = allocArray(dtype, n);
+  for (let i = 0; i < n; i++) {
     const v = x[i];
     out[i] = v < min ? min : v > max ? max : v;
   }
@@ -169,18 +206,21 @@ export function clampKernel(x: TypedArray, min: number, max: number, dtype: DTyp
 
 /** The gradient of a clamp: g where min ≤ x ≤ max (or min < x < max when `open`), else 0. */
 export function clampBackwardKernel(g: TypedArray, x: TypedArray, min: number, max: number, open: boolean): Float32Array {
-  const out = new Float32Array(x.length);
-  if (open) {
-    for (let i = 0; i < x.length; i++) {
-      const v = x[i];
-      out[i] = v > min && v < max ? g[i] : 0;
+  const n = x.length;
+  const out = new Float32Array(n);
+  if (open && min === 0 && max > 0 && x instanceof Float32Array && g instanceof Float32Array) {
+    // Branch-free on the bit patterns: keep g where 0 < x < max (NaN x fails both tests, as it should).
+    const xi = new Int32Array(x.buffer, x.byteOffset, n), gi = new Int32Array(g.buffer, g.byteOffset, n);
+    const oi = new Int32Array(out.buffer);
+    const hb = bitsOf(max);
+    for (let i = 0; i < n; i++) {
+      const b = xi[i];
+      oi[i] = gi[i] & ((0 - b) >> 31) & ((b - hb) >> 31);
     }
-  } else {
-    for (let i = 0; i < x.length; i++) {
-      const v = x[i];
-      out[i] = v >= min && v <= max ? g[i] : 0;
-    }
+    return out;
   }
+  if (open) for (let i = 0; i < n; i++) out[i] = x[i] > min && x[i] < max ? g[i] : 0;
+  else for (let i = 0; i < n; i++) out[i] = x[i] >= min && x[i] <= max ? g[i] : 0;
   return out;
 }
 
