@@ -9,11 +9,13 @@
  * @module
  */
 import { type Command, inspectCommand, predictCommand } from "./src/commands.ts";
+import { pipelineCommands } from "./src/pipeline_commands.ts";
 import { CliError } from "./src/models.ts";
 
 const COMMANDS: Record<string, Command> = {
   inspect: inspectCommand,
   predict: predictCommand,
+  ...pipelineCommands,
 };
 
 function usage(): string {

@@ -10,3 +10,7 @@
  */
 export * from "./src/models.ts";
 export * from "./src/commands.ts";
+export * from "./src/data_source.ts";
+export * from "./src/float_stage.ts";
+export * from "./src/quant_stage.ts";
+export * from "./src/pipeline_commands.ts";

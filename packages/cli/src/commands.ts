@@ -16,7 +16,8 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-function parse(args: string[], spec: { string?: string[]; boolean?: string[] }, usage: string) {
+/** Parses a command's options; unknown options and stray arguments are usage errors. */
+export function parse(args: string[], spec: { string?: string[]; boolean?: string[] }, usage: string) {
   const known = new Set([...(spec.string ?? []), ...(spec.boolean ?? []), "help", "h"]);
   const parsed = parseArgs(args, {
     string: spec.string,
@@ -33,13 +34,15 @@ function parse(args: string[], spec: { string?: string[]; boolean?: string[] }, 
   return parsed;
 }
 
-function required(args: Record<string, unknown>, name: string, usage: string): string {
+/** A required string option. */
+export function required(args: Record<string, unknown>, name: string, usage: string): string {
   const v = args[name];
   if (typeof v !== "string" || v === "") throw new CliError(`Missing --${name}\n${usage}`);
   return v;
 }
 
-function intOption(args: Record<string, unknown>, name: string, fallback: number): number {
+/** A positive integer option. */
+export function intOption(args: Record<string, unknown>, name: string, fallback: number): number {
   const v = args[name];
   if (v === undefined) return fallback;
   const n = Number(v);

@@ -1,0 +1,88 @@
+/**
+ * Data for the commands: the named data sets, the seed's train/eval loaders, and batches as tensors.
+ * @module
+ */
+import { createLoader, type Dataset, loadCifar10, loadFashionMnist, type Loader, transforms } from "@hqat/data";
+import type { Batch } from "@hqat/nn";
+import { fromArray } from "@hqat/tensor";
+import { CliError } from "./models.ts";
+
+/** Data set names the commands accept. */
+export const DATASETS = ["fashion-mnist", "cifar10"] as const;
+
+/**
+ * Loads a split of a named data set.
+ *
+ * @example
+ * ```ts
+ * import { loadDataset } from "@hqat/cli";
+ * try { await loadDataset("mnist", "test"); } catch (e) { console.assert(String(e).includes("Unknown data set")); }
+ * ```
+ */
+export async function loadDataset(
+  name: string,
+  split: "train" | "test",
+  options: { dataDir?: string; download?: boolean } = {},
+): Promise<Dataset> {
+  const o = { split, dataDir: options.dataDir, download: options.download };
+  if (name === "fashion-mnist") return await loadFashionMnist(o);
+  if (name === "cifar10") return await loadCifar10(o);
+  throw new CliError(`Unknown data set "${name}"; choose one of: ${DATASETS.join(", ")}`);
+}
+
+/** Options of {@linkcode seedLoader}. */
+export interface SeedLoaderOptions {
+  /** Batch size. */
+  batchSize: number;
+  /** Training (shuffled, augmented) or evaluation (in order). */
+  train: boolean;
+  /** Seed of shuffling and augmentation. */
+  seed?: number;
+  /** Use the first `limit` images. */
+  limit?: number;
+  /** Add RandAugment to the training transforms (the seed does for CIFAR-10). */
+  randAugment?: boolean;
+  /** Worker threads (default: the loader's). */
+  workers?: number;
+}
+
+/**
+ * The quick start's loader: random horizontal flip (+ RandAugment) for training, the seed's collate
+ * (centered YUV / 128) for both.
+ *
+ * @example
+ * ```ts
+ * import { seedLoader } from "@hqat/cli";
+ * console.assert(typeof seedLoader === "function");
+ * ```
+ */
+export function seedLoader(ds: Dataset, options: SeedLoaderOptions): Loader {
+  const t = options.train
+    ? [transforms.randomHorizontalFlip({ p: 0.5 }), ...(options.randAugment ? [transforms.randAugment({})] : [])]
+    : [];
+  return createLoader(ds, {
+    batchSize: options.batchSize,
+    shuffle: options.train,
+    seed: options.seed ?? 0,
+    limit: options.limit,
+    transforms: t,
+    workers: options.workers,
+  });
+}
+
+/**
+ * The batches of one epoch as tensors.
+ *
+ * @example
+ * ```ts
+ * import { tensorBatches } from "@hqat/cli";
+ * console.assert(typeof tensorBatches === "function");
+ * ```
+ */
+export async function* tensorBatches(loader: Loader, epoch: number, limitBatches?: number): AsyncGenerator<Batch> {
+  let i = 0;
+  for await (const b of loader.epoch(epoch)) {
+    if (limitBatches !== undefined && i++ >= limitBatches) break;
+    yield { x: fromArray(b.x, b.shape), y: fromArray(b.y, [b.y.length]) };
+  }
+}

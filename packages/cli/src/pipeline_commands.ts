@@ -1,0 +1,195 @@
+/**
+ * The pipeline commands: `train`, `eval`, `calibrate`, `qat`, `convert`, `predict-int`.
+ * @module
+ */
+import { loadIntModel, runIntModel } from "@hqat/fx";
+import { evaluate, loadNpy, loadState, saveNpy } from "@hqat/nn";
+import { fromArray } from "@hqat/tensor";
+import { type Command, intOption, parse, required } from "./commands.ts";
+import { loadDataset, seedLoader, tensorBatches } from "./data_source.ts";
+import { trainFloat } from "./float_stage.ts";
+import { buildModel, CliError } from "./models.ts";
+import { calibrate, convertStage, qatTrain } from "./quant_stage.ts";
+
+const COMMON = ["arch", "num-classes", "dataset", "data-dir", "batch-size", "limit", "eval-limit", "seed", "out"];
+const COMMON_HELP = `  --arch mobilenetv2|resnet18   architecture (default mobilenetv2, with the quick start's Quant/DeQuant stubs)
+  --num-classes N               classes (default 10)
+  --dataset fashion-mnist|cifar10  data set (default fashion-mnist)
+  --data-dir D                  folder searched first for the data set
+  --batch-size B                batch size (default 256)
+  --limit N                     use the first N training images
+  --eval-limit N                evaluate on the first N test images
+  --seed S                      seed (default 0)
+  --out DIR                     output folder (default model/mobilenetv2)
+  --no-progress                 no progress display`;
+
+function floatOption(a: Record<string, unknown>, name: string, fallback: number): number {
+  const v = a[name];
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new CliError(`--${name} must be a non-negative number, got "${v}"`);
+  return n;
+}
+
+function common(a: Record<string, unknown>) {
+  const arch = (a.arch as string | undefined) ?? "mobilenetv2";
+  return {
+    model: buildModel(arch, { numClasses: intOption(a, "num-classes", 10), quantStubScale: 1 / 128 }),
+    dataset: (a.dataset as string | undefined) ?? "fashion-mnist",
+    dataDir: a["data-dir"] as string | undefined,
+    batchSize: intOption(a, "batch-size", 256),
+    limit: a.limit === undefined ? undefined : intOption(a, "limit", 1),
+    evalLimit: a["eval-limit"] === undefined ? (a.limit === undefined ? undefined : intOption(a, "limit", 1)) : intOption(a, "eval-limit", 1),
+    seed: a.seed === undefined ? 0 : Number(a.seed),
+    out: (a.out as string | undefined) ?? "model/mobilenetv2",
+    progress: a.progress === false ? false as const : undefined,
+  };
+}
+
+function helpOr<T>(a: Record<string, unknown>, usage: string, run: () => Promise<T>): Promise<number> {
+  if (a.help) {
+    console.log(usage);
+    return Promise.resolve(0);
+  }
+  return run().then(() => 0);
+}
+
+const TRAIN_USAGE = `Usage: hqat train [options] --epochs N [--lr 1e-3] [--weight-decay 1e-3] [--resume] [--rand-augment]
+Trains the float model with the quick start's recipe (Adam, random flip, centered YUV / 128 input),
+writes OUT/float-checkpoint.safetensors (best epoch) and OUT/float-last.safetensors (for --resume).
+${COMMON_HELP}`;
+
+/** `hqat train`. */
+export const trainCommand: Command = {
+  summary: "train a float model (writes float-checkpoint.safetensors)",
+  usage: TRAIN_USAGE,
+  run(args) {
+    const a = parse(args, { string: [...COMMON, "epochs", "lr", "weight-decay"], boolean: ["resume", "rand-augment", "progress"] }, TRAIN_USAGE);
+    return helpOr(a, TRAIN_USAGE, async () => {
+      const c = common(a);
+      await trainFloat({
+        ...c,
+        epochs: intOption(a, "epochs", 3),
+        lr: floatOption(a, "lr", 1e-3),
+        weightDecay: floatOption(a, "weight-decay", 1e-3),
+        resume: a.resume,
+        randAugment: a["rand-augment"],
+      });
+    });
+  },
+};
+
+const EVAL_USAGE = `Usage: hqat eval [options] --weights W.safetensors
+Evaluates a float checkpoint on the test set (top-1 and top-5).
+${COMMON_HELP}`;
+
+/** `hqat eval`. */
+export const evalCommand: Command = {
+  summary: "evaluate a float checkpoint on the test set",
+  usage: EVAL_USAGE,
+  run(args) {
+    const a = parse(args, { string: [...COMMON, "weights"], boolean: ["progress"] }, EVAL_USAGE);
+    return helpOr(a, EVAL_USAGE, async () => {
+      const c = common(a);
+      const state = await loadState(required(a, "weights", EVAL_USAGE), c.model);
+      const test = seedLoader(await loadDataset(c.dataset, "test", c), { batchSize: c.batchSize, train: false, limit: c.evalLimit });
+      const ev = await evaluate(c.model, state, tensorBatches(test, 0), { total: test.size, progress: c.progress });
+      console.log(`Evaluation Acc@1 ${ev.top1.toFixed(3)} Acc@5 ${ev.top5.toFixed(3)} (${ev.images} images)`);
+    });
+  },
+};
+
+const CALIB_USAGE = `Usage: hqat calibrate [options] [--float-checkpoint F] [--calib-batches 20]
+Calibrates the float checkpoint (default OUT/float-checkpoint.safetensors) and writes OUT/calib-checkpoint.safetensors.
+${COMMON_HELP}`;
+
+/** `hqat calibrate`. */
+export const calibrateCommand: Command = {
+  summary: "calibrate observers (writes calib-checkpoint.safetensors)",
+  usage: CALIB_USAGE,
+  run(args) {
+    const a = parse(args, { string: [...COMMON, "float-checkpoint", "calib-batches"], boolean: ["progress"] }, CALIB_USAGE);
+    return helpOr(a, CALIB_USAGE, async () => {
+      const c = common(a);
+      await calibrate({
+        ...c,
+        floatCheckpoint: (a["float-checkpoint"] as string | undefined) ?? `${c.out}/float-checkpoint.safetensors`,
+        calibBatches: intOption(a, "calib-batches", 20),
+      });
+    });
+  },
+};
+
+const QAT_USAGE = `Usage: hqat qat [options] [--calib-checkpoint C] [--epochs 1] [--lr 1e-3] [--weight-decay 1e-4]
+Quantization-aware training from the calibration state; writes OUT/qat-checkpoint.safetensors (best epoch).
+${COMMON_HELP}`;
+
+/** `hqat qat`. */
+export const qatCommand: Command = {
+  summary: "quantization-aware training (writes qat-checkpoint.safetensors)",
+  usage: QAT_USAGE,
+  run(args) {
+    const a = parse(args, { string: [...COMMON, "calib-checkpoint", "epochs", "lr", "weight-decay"], boolean: ["progress"] }, QAT_USAGE);
+    return helpOr(a, QAT_USAGE, async () => {
+      const c = common(a);
+      await qatTrain({
+        ...c,
+        calibCheckpoint: (a["calib-checkpoint"] as string | undefined) ?? `${c.out}/calib-checkpoint.safetensors`,
+        epochs: intOption(a, "epochs", 1),
+        lr: floatOption(a, "lr", 1e-3),
+        weightDecay: floatOption(a, "weight-decay", 1e-4),
+      });
+    });
+  },
+};
+
+const CONVERT_USAGE = `Usage: hqat convert [options] [--checkpoint C]
+Converts the QAT (default OUT/qat-checkpoint.safetensors) or calibration checkpoint to the fixed-point
+model OUT/int_model and evaluates it on the test set.
+${COMMON_HELP}`;
+
+/** `hqat convert`. */
+export const convertCommand: Command = {
+  summary: "convert to the fixed-point model (writes int_model)",
+  usage: CONVERT_USAGE,
+  run(args) {
+    const a = parse(args, { string: [...COMMON, "checkpoint"], boolean: ["progress"] }, CONVERT_USAGE);
+    return helpOr(a, CONVERT_USAGE, async () => {
+      const c = common(a);
+      await convertStage({ ...c, checkpoint: (a.checkpoint as string | undefined) ?? `${c.out}/qat-checkpoint.safetensors` });
+    });
+  },
+};
+
+const PREDICT_INT_USAGE = `Usage: hqat predict-int --model INT_MODEL --input X.npy --output Y.npy [--raw]
+Runs the fixed-point model on X ([N,3,H,W] float32); writes the dequantized output, or with --raw the
+integer output before DeQuantStub.`;
+
+/** `hqat predict-int`. */
+export const predictIntCommand: Command = {
+  summary: "run the fixed-point model on a .npy batch",
+  usage: PREDICT_INT_USAGE,
+  run(args) {
+    const a = parse(args, { string: ["model", "input", "output"], boolean: ["raw"] }, PREDICT_INT_USAGE);
+    return helpOr(a, PREDICT_INT_USAGE, async () => {
+      const model = await loadIntModel(required(a, "model", PREDICT_INT_USAGE));
+      const input = required(a, "input", PREDICT_INT_USAGE), output = required(a, "output", PREDICT_INT_USAGE);
+      const x = await loadNpy(input, { dtype: "float32" });
+      if (x.rank !== 4) throw new CliError(`"${input}": expected a [N,C,H,W] batch, got [${x.shape.join(",")}]`, 1);
+      const r = runIntModel(model, x.data as Float32Array, x.shape);
+      const y = a.raw ? fromArray(r.raw.data, r.raw.shape) : fromArray(r.output, r.shape);
+      await saveNpy(output, y);
+      console.error(`Wrote ${a.raw ? `${r.raw.dtype} ` : ""}output [${y.shape.join(",")}] to ${output}`);
+    });
+  },
+};
+
+/** The pipeline commands by name. */
+export const pipelineCommands: Record<string, Command> = {
+  train: trainCommand,
+  eval: evalCommand,
+  calibrate: calibrateCommand,
+  qat: qatCommand,
+  convert: convertCommand,
+  "predict-int": predictIntCommand,
+};

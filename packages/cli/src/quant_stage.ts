@@ -1,0 +1,213 @@
+/**
+ * The quantization stages of the quick start: calibration, QAT and conversion to the fixed-point model,
+ * each reading the previous stage's checkpoint and printing the seed's lines.
+ * @module
+ */
+import { convertFx, type IntModel, prepareQatFx, type QatModel, runIntModel, saveIntModel, setFakeQuantize } from "@hqat/fx";
+import { qatStateFromFloat, type QConfigDict } from "@hqat/fx";
+import { March, setMarch } from "@hqat/march-bayes";
+import {
+  adam,
+  createTrainState,
+  evaluate,
+  type EvalResult,
+  forward,
+  loadState,
+  makeTrainStep,
+  type Module,
+  modelState,
+  saveState,
+  trainOneEpoch,
+} from "@hqat/nn";
+import {
+  default_calib_8bit_fake_quant_qconfig,
+  default_calib_8bit_weight_32bit_out_fake_quant_qconfig,
+  default_qat_8bit_fake_quant_qconfig,
+  default_qat_8bit_weight_32bit_out_fake_quant_qconfig,
+  FakeQuantState,
+} from "@hqat/qtensor";
+import { argmax, foldIn, fromArray, randomKey, type Tensor } from "@hqat/tensor";
+import { join } from "node:path";
+import { loadDataset, seedLoader, tensorBatches } from "./data_source.ts";
+
+/** The quick start's calibration qconfig: 8-bit everywhere, 32-bit output for the classifier. */
+export const CALIB_QCONFIG: QConfigDict = {
+  "": default_calib_8bit_fake_quant_qconfig,
+  moduleName: { classifier: default_calib_8bit_weight_32bit_out_fake_quant_qconfig },
+};
+
+/** The quick start's QAT qconfig. */
+export const QAT_QCONFIG: QConfigDict = {
+  "": default_qat_8bit_fake_quant_qconfig,
+  moduleName: { classifier: default_qat_8bit_weight_32bit_out_fake_quant_qconfig },
+};
+
+/** What every stage needs to find data and print. */
+export interface StageOptions {
+  /** The float model (architecture with quant stubs). */
+  model: Module;
+  /** Data set name. */
+  dataset: string;
+  /** Data folder. */
+  dataDir?: string;
+  /** Batch size. */
+  batchSize: number;
+  /** Evaluate on the first `evalLimit` test images. */
+  evalLimit?: number;
+  /** Train/calibrate on the first `limit` training images. */
+  limit?: number;
+  /** Seed. */
+  seed: number;
+  /** Output folder. */
+  out: string;
+  /** Where lines go. */
+  log?: (line: string) => void;
+  /** Progress display (false: none). */
+  progress?: false | { live?: boolean; everySeconds?: number };
+}
+
+async function testLoader(o: StageOptions) {
+  return seedLoader(await loadDataset(o.dataset, "test", o), { batchSize: o.batchSize, train: false, limit: o.evalLimit });
+}
+
+/**
+ * Calibration: observers collect statistics over `calibBatches` training batches (evaluation mode,
+ * CALIBRATION), then the fake-quantized model is evaluated (VALIDATION) and its state saved as
+ * `calib-checkpoint.safetensors`.
+ *
+ * @example
+ * ```ts
+ * import { calibrate } from "@hqat/cli";
+ * console.assert(typeof calibrate === "function");
+ * ```
+ */
+export async function calibrate(
+  o: StageOptions & { floatCheckpoint: string; calibBatches: number },
+): Promise<EvalResult & { checkpoint: string }> {
+  const log = o.log ?? console.log;
+  setMarch(March.BAYES);
+  const calib = prepareQatFx(o.model, CALIB_QCONFIG);
+  let state = qatStateFromFloat(calib, await loadState(o.floatCheckpoint, o.model));
+  const train = seedLoader(await loadDataset(o.dataset, "train", o), {
+    batchSize: o.batchSize,
+    train: true,
+    seed: o.seed,
+    limit: o.limit,
+  });
+  const cm = setFakeQuantize(calib, FakeQuantState.CALIBRATION);
+  let n = 0;
+  for await (const b of tensorBatches(train, 0, o.calibBatches)) {
+    state = forward(cm, state, b.x).state;
+    n += b.x.shape[0];
+  }
+  log(`Calibrated on ${n} images (${o.calibBatches} batches)`);
+  const vm = setFakeQuantize(calib, FakeQuantState.VALIDATION);
+  const test = await testLoader(o);
+  const ev = await evaluate(vm, state, tensorBatches(test, 0), { total: test.size, label: "Calibration eval", progress: o.progress });
+  log(`Calibration: evaluation Acc@1 ${ev.top1.toFixed(3)} Acc@5 ${ev.top5.toFixed(3)}`);
+  const checkpoint = join(o.out, "calib-checkpoint.safetensors");
+  await Deno.mkdir(o.out, { recursive: true });
+  await saveState(checkpoint, calib, state);
+  return { ...ev, checkpoint };
+}
+
+/**
+ * QAT: a QAT-prepared model loads the calibration state, trains with fake quantization (Adam), and is
+ * evaluated in VALIDATION after each epoch; the best state is saved as `qat-checkpoint.safetensors`.
+ *
+ * @example
+ * ```ts
+ * import { qatTrain } from "@hqat/cli";
+ * console.assert(typeof qatTrain === "function");
+ * ```
+ */
+export async function qatTrain(
+  o: StageOptions & { calibCheckpoint: string; epochs: number; lr: number; weightDecay: number },
+): Promise<{ epochs: EvalResult[]; best: EvalResult; checkpoint: string }> {
+  const log = o.log ?? console.log;
+  setMarch(March.BAYES);
+  const qat = prepareQatFx(o.model, QAT_QCONFIG);
+  const start = await loadState(o.calibCheckpoint, qat); // qat_model.load_state_dict(calib_model.state_dict())
+  const qm = setFakeQuantize(qat, FakeQuantState.QAT), vm = setFakeQuantize(qat, FakeQuantState.VALIDATION);
+  const opt = adam({ lr: o.lr, weightDecay: o.weightDecay });
+  const step = makeTrainStep(qm, opt);
+  let ts = createTrainState(qm, start, opt);
+  const train = seedLoader(await loadDataset(o.dataset, "train", o), {
+    batchSize: o.batchSize,
+    train: true,
+    seed: o.seed + 7,
+    limit: o.limit,
+  });
+  const test = await testLoader(o);
+  const checkpoint = join(o.out, "qat-checkpoint.safetensors");
+  const epochs: EvalResult[] = [];
+  let best: EvalResult | undefined;
+  for (let epoch = 0; epoch < o.epochs; epoch++) {
+    const r = await trainOneEpoch(step, ts, tensorBatches(train, epoch), {
+      key: foldIn(randomKey(o.seed + 2), epoch),
+      total: train.size,
+      label: `QAT Epoch ${epoch} train`,
+      progress: o.progress,
+    });
+    ts = r.state;
+    log(`Full ${o.dataset} train set: Loss ${r.loss.toFixed(3)} Acc@1 ${r.top1.toFixed(3)} (${r.imagesPerSecond.toFixed(1)} images/s)`);
+    const state = modelState(qm, ts);
+    const ev = await evaluate(vm, state, tensorBatches(test, 0), { total: test.size, label: `QAT Epoch ${epoch} eval`, progress: o.progress });
+    log(`QAT Epoch ${epoch}: evaluation Acc@1 ${ev.top1.toFixed(3)} Acc@5 ${ev.top5.toFixed(3)}`);
+    epochs.push(ev);
+    if (!best || ev.top1 > best.top1) {
+      best = ev;
+      await saveState(checkpoint, qat, state);
+    }
+  }
+  if (!best) throw new RangeError("qatTrain(): epochs must be at least 1");
+  return { epochs, best, checkpoint };
+}
+
+/** Logits of the fixed-point model for a batch. */
+export function intLogits(model: IntModel, x: Tensor): Tensor {
+  const r = runIntModel(model, x.data as Float32Array, x.shape);
+  return fromArray(r.output, r.shape);
+}
+
+/**
+ * Conversion: the QAT (or calibration) checkpoint becomes the fixed-point model, saved as `int_model`,
+ * evaluated on the test set, and compared with the fake-quantized model (top-1 agreement).
+ *
+ * @example
+ * ```ts
+ * import { convertStage } from "@hqat/cli";
+ * console.assert(typeof convertStage === "function");
+ * ```
+ */
+export async function convertStage(
+  o: StageOptions & { checkpoint: string },
+): Promise<EvalResult & { intModel: IntModel; path: string; agreement: number; prepared: QatModel }> {
+  const log = o.log ?? console.log;
+  setMarch(March.BAYES);
+  const prepared = prepareQatFx(o.model, QAT_QCONFIG);
+  const state = await loadState(o.checkpoint, prepared);
+  const vm = setFakeQuantize(prepared, FakeQuantState.VALIDATION);
+  const intModel = convertFx(vm, state);
+  const path = join(o.out, "int_model");
+  await saveIntModel(path, intModel);
+  const test = await testLoader(o);
+  let same = 0, total = 0;
+  const ev = await evaluate(vm, state, tensorBatches(test, 0), {
+    total: test.size,
+    label: "Quantized model eval",
+    progress: o.progress,
+    apply: (x) => {
+      const yi = intLogits(intModel, x);
+      const yq = forward(vm, state, x).y;
+      const a = argmax(yi, { axis: 1 }).data, b = argmax(yq, { axis: 1 }).data;
+      for (let i = 0; i < a.length; i++) same += a[i] === b[i] ? 1 : 0;
+      total += a.length;
+      return yi;
+    },
+  });
+  const agreement = total ? (100 * same) / total : 100;
+  log(`Quantized model: evaluation Acc@1 ${ev.top1.toFixed(3)} Acc@5 ${ev.top5.toFixed(3)}`);
+  log(`Fixed-point and fake-quantized models agree on top-1 for ${agreement.toFixed(2)} % of ${total} images`);
+  return { ...ev, intModel, path, agreement, prepared };
+}
