@@ -24,3 +24,4 @@ export * from "./src/qat_model.ts";
 export * from "./src/int_model.ts";
 export * from "./src/convert.ts";
 export * from "./src/int_model_file.ts";
+export * from "./src/debug.ts";

@@ -2,14 +2,17 @@
  * The pipeline commands: `train`, `eval`, `calibrate`, `qat`, `convert`, `predict-int`.
  * @module
  */
-import { loadIntModel, runIntModel } from "@hqat/fx";
+import { convertFx, debugQuantization, formatDebugReport, loadIntModel, prepareQatFx, runIntModel, setFakeQuantize } from "@hqat/fx";
+import { March, setMarch } from "@hqat/march-bayes";
+import { atomicWriteFile } from "@hqat/nn";
+import { FakeQuantState } from "@hqat/qtensor";
 import { evaluate, loadNpy, loadState, saveNpy } from "@hqat/nn";
 import { fromArray } from "@hqat/tensor";
 import { type Command, intOption, parse, required } from "./commands.ts";
 import { loadDataset, seedLoader, tensorBatches } from "./data_source.ts";
 import { trainFloat } from "./float_stage.ts";
 import { buildModel, CliError } from "./models.ts";
-import { calibrate, convertStage, qatTrain } from "./quant_stage.ts";
+import { calibrate, convertStage, QAT_QCONFIG, qatTrain } from "./quant_stage.ts";
 
 const COMMON = ["arch", "num-classes", "dataset", "data-dir", "batch-size", "limit", "eval-limit", "seed", "out"];
 const COMMON_HELP = `  --arch mobilenetv2|resnet18   architecture (default mobilenetv2, with the quick start's Quant/DeQuant stubs)
@@ -184,6 +187,35 @@ export const predictIntCommand: Command = {
   },
 };
 
+const DEBUG_USAGE = `Usage: hqat debug [options] [--checkpoint C] [--json REPORT.json]
+For one test batch (--batch-size, default 8), compares each node's float, fake-quantized and integer
+outputs (cosine, SQNR, LSB distance) and names the first node where fake-quant and integer outputs
+differ by more than one LSB. The checkpoint defaults to OUT/qat-checkpoint.safetensors.
+${COMMON_HELP}`;
+
+/** `hqat debug`. */
+export const debugCommand: Command = {
+  summary: "per-layer float / fake-quant / integer comparison for one batch",
+  usage: DEBUG_USAGE,
+  run(args) {
+    const a = parse(args, { string: [...COMMON, "checkpoint", "json"], boolean: ["progress"] }, DEBUG_USAGE);
+    return helpOr(a, DEBUG_USAGE, async () => {
+      const c = common(a);
+      setMarch(March.BAYES);
+      const prepared = prepareQatFx(c.model, QAT_QCONFIG);
+      const state = await loadState((a.checkpoint as string | undefined) ?? `${c.out}/qat-checkpoint.safetensors`, prepared);
+      const vm = setFakeQuantize(prepared, FakeQuantState.VALIDATION);
+      const int = convertFx(vm, state);
+      const test = seedLoader(await loadDataset(c.dataset, "test", c), { batchSize: intOption(a, "batch-size", 8), train: false });
+      let report;
+      for await (const b of tensorBatches(test, 0, 1)) report = debugQuantization(vm, state, int, b.x);
+      if (!report) throw new CliError("The test set is empty", 1);
+      console.log(formatDebugReport(report));
+      if (a.json) await atomicWriteFile(a.json as string, new TextEncoder().encode(JSON.stringify(report, null, 1)));
+    });
+  },
+};
+
 /** The pipeline commands by name. */
 export const pipelineCommands: Record<string, Command> = {
   train: trainCommand,
@@ -192,4 +224,5 @@ export const pipelineCommands: Record<string, Command> = {
   qat: qatCommand,
   convert: convertCommand,
   "predict-int": predictIntCommand,
+  debug: debugCommand,
 };

@@ -156,12 +156,21 @@ export class QatModel extends Module {
   }
 
   forward(s: Scope, x: Tensor): Tensor {
+    return this.run(s, x);
+  }
+
+  /** Runs the graph; `record` receives every node's (fake-quantized) output. */
+  run(s: Scope, x: Tensor, record?: (name: string, y: Tensor) => void): Tensor {
     return runGraph(this.graph, s, [x], {
       weight: (n, w, sc) => {
         const spec = this.specs.get(n.name);
         return spec?.weight ? this.#quantize(`${(n.kind as { module: string }).module}.${WFQ}`, w, sc, 0) : w;
       },
-      output: (n, y, sc) => (this.specs.get(n.name)?.output ? this.#quantize(`${n.name}.${ACT}`, y, sc, -1) : y),
+      output: (n, y, sc) => {
+        const out = this.specs.get(n.name)?.output ? this.#quantize(`${n.name}.${ACT}`, y, sc, -1) : y;
+        record?.(n.name, out);
+        return out;
+      },
     });
   }
 }
