@@ -14,6 +14,7 @@ import {
   FakeQuantState,
   type Observer,
   type ObserverConfig,
+  type ObserverState,
   type QConfig,
 
 } from "@hqat/qtensor";
@@ -58,6 +59,13 @@ function nodeSpec(n: GraphNode, q: QConfig): NodeQuantSpec | undefined {
 }
 
 const ACT = "activation_post_process";
+
+/** Observer state from stored min/max (all NaN: nothing observed yet, the observer's empty state). */
+function observerState(min: Tensor, max: Tensor): ObserverState {
+  const mn = min.data as Float32Array, mx = max.data as Float32Array;
+  if (mn.every((v) => Number.isNaN(v))) return { min: new Float32Array(0), max: new Float32Array(0) };
+  return { min: mn, max: mx };
+}
 const WFQ = "weight_fake_quant";
 
 /**
@@ -77,6 +85,8 @@ const WFQ = "weight_fake_quant";
 export class QatModel extends Module {
   readonly typeName = "GraphModule";
   readonly #observers = new Map<string, Observer>();
+  /** Per quantizer, the length of its min/max state (1 per tensor, or the output channels). */
+  readonly #sizes = new Map<string, number>();
 
   /** Creates the prepared model; use {@linkcode prepareQatFx}. */
   constructor(
@@ -91,10 +101,12 @@ export class QatModel extends Module {
       const spec = specs.get(n.name);
       if (spec?.output) {
         this.#observers.set(`${n.name}.${ACT}`, createObserver(spec.output.observer, { name: n.name, dtype: spec.output.dtype }));
+        this.#sizes.set(`${n.name}.${ACT}`, 1);
       }
       if (spec?.weight) {
         const module = (n.kind as { module: string }).module;
         this.#observers.set(`${module}.${WFQ}`, createObserver({ ...spec.weight.observer, axis: 0 } as ObserverConfig, { name: module, dtype: "qint8" }));
+        this.#sizes.set(`${module}.${WFQ}`, n.kind.op === "conv2d" ? n.shape[1] : n.shape[n.shape.length - 1]);
       }
     }
   }
@@ -118,23 +130,23 @@ export class QatModel extends Module {
 
   /** The current scale of a quantizer from its observer state. */
   scaleOf(state: StateDict, prefix: string): Float32Array {
-    const o = this.observer(prefix);
     const min = state[`${prefix}.min_val`], max = state[`${prefix}.max_val`];
     if (!min || !max) throw new RangeError(`State has no observer state for "${prefix}"`);
-    return o.scale({ min: min.data as Float32Array, max: max.data as Float32Array });
+    return this.observer(prefix).scale(observerState(min, max));
   }
 
   override ownState(): StateSpec[] {
     const specs: StateSpec[] = stateSpecs(this.float);
     for (const [prefix, o] of this.#observers) {
-      const n = o.initialState.min.length;
+      const n = this.#sizes.get(prefix)!;
       for (const [k, init] of [["min_val", o.initialState.min], ["max_val", o.initialState.max]] as const) {
         specs.push({
           name: `${prefix}.${k}`,
           shape: [n],
           dtype: "float32",
           kind: "buffer",
-          init: () => fromArray(Float32Array.from(init), [n]),
+          // NaN marks a quantizer that has seen no data yet (its observer's empty state).
+          init: () => fromArray(init.length === n ? Float32Array.from(init) : new Float32Array(n).fill(NaN), [n]),
         });
       }
     }
@@ -144,7 +156,7 @@ export class QatModel extends Module {
   #quantize(prefix: string, y: Tensor, s: Scope, axis: number): Tensor {
     const behavior = FAKE_QUANT_STATE_TABLE[this.fakeQuantState];
     const o = this.observer(prefix);
-    let st = { min: s.get(`${prefix}.min_val`).data as Float32Array, max: s.get(`${prefix}.max_val`).data as Float32Array };
+    let st = observerState(s.get(`${prefix}.min_val`), s.get(`${prefix}.max_val`));
     if (behavior.observersUpdate) {
       st = o.update(st, y.data, { shape: y.shape });
       s.setBuffer(`${prefix}.min_val`, fromArray(st.min, [st.min.length]));

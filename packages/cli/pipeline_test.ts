@@ -1,0 +1,72 @@
+import { assert, assertEquals, assertMatch } from "@std/assert";
+import { existsSync } from "node:fs";
+
+const MAIN = new URL("./main.ts", import.meta.url).pathname;
+const HAVE_FMNIST = existsSync("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz");
+
+async function hqat(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-env", MAIN, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test({
+  name: "hqat train → calibrate → qat → convert → predict-int → debug run on a Fashion-MNIST subset",
+  ignore: !HAVE_FMNIST,
+  async fn() {
+    const out = await Deno.makeTempDir();
+    const common = ["--limit", "4096", "--eval-limit", "500", "--batch-size", "64", "--out", out, "--no-progress"];
+    let r = await hqat("train", "--epochs", "2", ...common);
+    assertEquals(r.code, 0, r.stderr);
+    const acc = [...r.stdout.matchAll(/Float Epoch (\d): evaluation Acc@1 ([\d.]+) Acc@5 ([\d.]+)/g)];
+    assertEquals(acc.length, 2, r.stdout);
+    // Ten classes: chance is 10 %.
+    assert(Number(acc[1][2]) > 40, `float top-1 ${acc[1][2]} is not clearly above chance`);
+    r = await hqat("calibrate", "--calib-batches", "4", ...common);
+    assertEquals(r.code, 0, r.stderr);
+    assertMatch(r.stdout, /Calibration: evaluation Acc@1 [\d.]+ Acc@5 [\d.]+/);
+    r = await hqat("qat", "--epochs", "1", "--limit", "1024", "--eval-limit", "500", "--batch-size", "64", "--out", out, "--no-progress");
+    assertEquals(r.code, 0, r.stderr);
+    assertMatch(r.stdout, /QAT Epoch 0: evaluation Acc@1 [\d.]+ Acc@5 [\d.]+/);
+    r = await hqat("convert", ...common);
+    assertEquals(r.code, 0, r.stderr);
+    const q = r.stdout.match(/Quantized model: evaluation Acc@1 ([\d.]+)/);
+    const agree = r.stdout.match(/agree on top-1 for ([\d.]+) %/);
+    assert(q && Number(q[1]) > 30, r.stdout);
+    assert(agree && Number(agree[1]) >= 90, r.stdout);
+    const { saveNpy } = await import("@hqat/nn");
+    const { randomKey, randomUniform } = await import("@hqat/tensor");
+    await saveNpy(`${out}/x.npy`, randomUniform(randomKey(0), [2, 3, 32, 32], { min: -1, max: 1 }));
+    r = await hqat("predict-int", "--model", `${out}/int_model`, "--input", `${out}/x.npy`, "--output", `${out}/y.npy`, "--raw");
+    assertEquals(r.code, 0, r.stderr);
+    assertMatch(r.stderr, /qint32 output \[2,10\]/);
+    r = await hqat("debug", "--out", out, "--batch-size", "4");
+    assertEquals(r.code, 0, r.stderr);
+    assertMatch(r.stdout, /features\.0\.0\s+conv2d/);
+    await Deno.remove(out, { recursive: true });
+  },
+});
+
+Deno.test("pipeline commands fail with one clear line on bad input", async () => {
+  let r = await hqat("train", "--dataset", "imagenet", "--epochs", "1");
+  assertEquals(r.code, 2);
+  assertMatch(r.stderr, /Unknown data set "imagenet"/);
+  r = await hqat("calibrate", "--float-checkpoint", "/nonexistent/f.safetensors", "--limit", "8");
+  assertEquals(r.code, 1);
+  assertMatch(r.stderr, /nonexistent\/f\.safetensors/);
+  r = await hqat("predict-int", "--model", "/nonexistent/int_model", "--input", "x.npy", "--output", "y.npy");
+  assertEquals(r.code, 1);
+  assertMatch(r.stderr, /nonexistent\/int_model/);
+  r = await hqat("train", "--epochs", "zero");
+  assertEquals(r.code, 2);
+  assertMatch(r.stderr, /--epochs must be a positive integer/);
+  for (const cmd of ["train", "eval", "calibrate", "qat", "convert", "predict-int", "debug"]) {
+    r = await hqat(cmd, "--help");
+    assertEquals(r.code, 0, cmd);
+    assertMatch(r.stdout, /^Usage: hqat /, cmd);
+  }
+});
