@@ -14,3 +14,5 @@ export * from "./src/data_source.ts";
 export * from "./src/float_stage.ts";
 export * from "./src/quant_stage.ts";
 export * from "./src/pipeline_commands.ts";
+export * from "./src/quickstart.ts";
+export * from "./src/deploy_stages.ts";

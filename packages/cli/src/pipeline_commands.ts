@@ -13,6 +13,8 @@ import { loadDataset, seedLoader, tensorBatches } from "./data_source.ts";
 import { trainFloat } from "./float_stage.ts";
 import { buildModel, CliError } from "./models.ts";
 import { calibrate, convertStage, QAT_QCONFIG, qatTrain } from "./quant_stage.ts";
+import { quickstart } from "./quickstart.ts";
+import { deployStages } from "./deploy_stages.ts";
 
 const COMMON = ["arch", "num-classes", "dataset", "data-dir", "batch-size", "limit", "eval-limit", "seed", "out"];
 const COMMON_HELP = `  --arch mobilenetv2|resnet18   architecture (default mobilenetv2, with the quick start's Quant/DeQuant stubs)
@@ -216,6 +218,53 @@ export const debugCommand: Command = {
   },
 };
 
+const QUICKSTART_USAGE = `Usage: hqat quickstart [--dataset fashion-mnist|cifar10] [--data-dir D] [--out model/mobilenetv2]
+                       [--float-epochs 2] [--qat-epochs 1] [--calib-batches 20] [--limit 12000]
+                       [--eval-limit 2000] [--batch-size 256] [--device cpu|auto] [--seed 0] [--summary FILE.json]
+Runs the quick start end to end: float training, calibration, QAT, conversion to the fixed-point model
+(OUT/int_model), then check, compile (pyramid input, O1), perf and visualize, printing each stage's
+result like the seed does. The defaults are a budget that finishes in about 15 minutes on two cores;
+--limit 0 --eval-limit 0 use the whole data set.`;
+
+/** `hqat quickstart`. */
+export const quickstartCommand: Command = {
+  summary: "the quick start end to end (train → calibrate → QAT → convert → deploy)",
+  usage: QUICKSTART_USAGE,
+  run(args) {
+    const a = parse(args, {
+      string: ["dataset", "data-dir", "out", "float-epochs", "qat-epochs", "calib-batches", "limit", "eval-limit", "batch-size", "device", "seed", "summary"],
+      boolean: ["progress"],
+    }, QUICKSTART_USAGE);
+    return helpOr(a, QUICKSTART_USAGE, async () => {
+      const device = (a.device as string | undefined) ?? "auto";
+      if (device === "webgpu") throw new CliError("--device webgpu: the WebGPU backend is not available in this build; use cpu or auto");
+      if (device !== "cpu" && device !== "auto") throw new CliError(`--device must be cpu, auto or webgpu, got "${device}"`);
+      const nonNeg = (name: string, d: number) => {
+        const v = a[name];
+        if (v === undefined) return d;
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0) throw new CliError(`--${name} must be a non-negative integer, got "${v}"`);
+        return n;
+      };
+      await quickstart({
+        dataset: a.dataset as string | undefined,
+        dataDir: a["data-dir"] as string | undefined,
+        out: a.out as string | undefined,
+        floatEpochs: intOption(a, "float-epochs", 2),
+        qatEpochs: intOption(a, "qat-epochs", 1),
+        calibBatches: intOption(a, "calib-batches", 20),
+        limit: nonNeg("limit", 12000),
+        evalLimit: nonNeg("eval-limit", 2000),
+        batchSize: intOption(a, "batch-size", 256),
+        seed: nonNeg("seed", 0),
+        summary: a.summary as string | undefined,
+        progress: a.progress === false ? false : undefined,
+        deploy: deployStages,
+      });
+    });
+  },
+};
+
 /** The pipeline commands by name. */
 export const pipelineCommands: Record<string, Command> = {
   train: trainCommand,
@@ -225,4 +274,5 @@ export const pipelineCommands: Record<string, Command> = {
   convert: convertCommand,
   "predict-int": predictIntCommand,
   debug: debugCommand,
+  quickstart: quickstartCommand,
 };

@@ -8,9 +8,23 @@ import type { TypedArray } from "../dtype.ts";
 import type { OpAttrs, OpName } from "../ops.ts";
 import type { Tensor, TensorInfo } from "../tensor.ts";
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from "./conv2d.ts";
-import { binaryKernel, castKernel, clampBackwardKernel, clampKernel, unaryKernel, whereKernel } from "./elementwise.ts";
+import {
+  binaryKernel,
+  castKernel,
+  clampBackwardKernel,
+  clampKernel,
+  unaryKernel,
+  whereKernel,
+} from "./elementwise.ts";
 import { matmulKernel } from "./matmul_op.ts";
-import { broadcastKernel, concatKernel, oneHotKernel, padKernel, sliceKernel, transposeKernel } from "./movement.ts";
+import {
+  broadcastKernel,
+  concatKernel,
+  oneHotKernel,
+  padKernel,
+  sliceKernel,
+  transposeKernel,
+} from "./movement.ts";
 import { batchNormTrainBackwardKernel, batchNormTrainKernel, logSoftmaxKernel } from "./norm.ts";
 import { normalKernel, uniformKernel } from "./philox.ts";
 import { fakeQuantizeBackwardKernel, fakeQuantizeKernel } from "./quant.ts";
@@ -79,21 +93,46 @@ export const CPU_KERNELS: { [K in OpName]: CpuKernel<OpAttrs[K]> } = {
   broadcastTo: (ins, a, outs) => [broadcastKernel(ins[0].data, ins[0].shape, a.shape, outs[0].dtype)],
   slice: (ins, a, outs) => [sliceKernel(ins[0].data, ins[0].shape, a.starts, a.ends, outs[0].dtype)],
   pad: (ins, a, outs) => [padKernel(ins[0].data, ins[0].shape, a.pads, a.value, outs[0].dtype)],
-  concat: (ins, a, outs) => [concatKernel(ins, a.axis < 0 ? a.axis + outs[0].shape.length : a.axis, outs[0].shape, outs[0].dtype)],
+  concat: (
+    ins,
+    a,
+    outs,
+  ) => [concatKernel(ins, a.axis < 0 ? a.axis + outs[0].shape.length : a.axis, outs[0].shape, outs[0].dtype)],
   oneHot: (ins, a) => [oneHotKernel(ins[0].data, a.numClasses)],
   matmul: (ins, a, outs) => [matmulKernel(ins[0], ins[1], a, outs[0].shape)],
-  conv2d: (ins, a) => [conv2dForward(ins[0].data as Float32Array, ins[0].shape, ins[1].data as Float32Array, ins[1].shape, a)],
+  conv2d: (
+    ins,
+    a,
+  ) => [
+    conv2dForward(ins[0].data as Float32Array, ins[0].shape, ins[1].data as Float32Array, ins[1].shape, a),
+  ],
   conv2dBackwardInput: (ins, a) => [
-    conv2dBackwardInput(ins[0].data as Float32Array, ins[0].shape, ins[1].data as Float32Array, ins[1].shape, a),
+    conv2dBackwardInput(
+      ins[0].data as Float32Array,
+      ins[0].shape,
+      ins[1].data as Float32Array,
+      ins[1].shape,
+      a,
+    ),
   ],
   conv2dBackwardWeight: (ins, a) => [
-    conv2dBackwardWeight(ins[0].data as Float32Array, ins[0].shape, ins[1].data as Float32Array, ins[1].shape, a),
+    conv2dBackwardWeight(
+      ins[0].data as Float32Array,
+      ins[0].shape,
+      ins[1].data as Float32Array,
+      ins[1].shape,
+      a,
+    ),
   ],
   maxPool2d: (ins, a, outs) => [maxPoolKernel(ins[0].data, ins[0].shape, outs[0].shape, a, outs[0].dtype)],
-  maxPool2dBackward: (ins, a) => [maxPoolBackwardKernel(ins[0].data, ins[1].data, ins[1].shape, ins[0].shape, a)],
+  maxPool2dBackward: (
+    ins,
+    a,
+  ) => [maxPoolBackwardKernel(ins[0].data, ins[1].data, ins[1].shape, ins[0].shape, a)],
   avgPool2d: (ins, a, outs) => [avgPoolKernel(ins[0].data, ins[0].shape, outs[0].shape, a)],
   avgPool2dBackward: (ins, a) => [avgPoolBackwardKernel(ins[0].data, ins[0].shape, a.xShape, a)],
-  batchNormTrain: (ins, a) => batchNormTrainKernel(ins[0].data, ins[0].shape, ins[1].data, ins[2].data, a.eps),
+  batchNormTrain: (ins, a) =>
+    batchNormTrainKernel(ins[0].data, ins[0].shape, ins[1].data, ins[2].data, a.eps),
   batchNormTrainBackward: (ins, a) =>
     batchNormTrainBackwardKernel(
       ins[0].data,

@@ -65,7 +65,7 @@ function binaryRow(
 ): void {
   switch (op) {
     case "add":
-      if (sa === 1 && sb === 1) for (let i = 0; i < n; i++) out[o + i] = a[ia + i] + b[ib + i];
+      if (sa === 1 && sb === 1) { for (let i = 0; i < n; i++) out[o + i] = a[ia + i] + b[ib + i]; }
       else if (sb === 0) {
         const v = b[ib];
         for (let i = 0; i < n; i++) out[o + i] = a[ia + i * sa] + v;
@@ -75,7 +75,7 @@ function binaryRow(
       for (let i = 0; i < n; i++) out[o + i] = a[ia + i * sa] - b[ib + i * sb];
       return;
     case "mul":
-      if (sa === 1 && sb === 1) for (let i = 0; i < n; i++) out[o + i] = a[ia + i] * b[ib + i];
+      if (sa === 1 && sb === 1) { for (let i = 0; i < n; i++) out[o + i] = a[ia + i] * b[ib + i]; }
       else if (sb === 0) {
         const v = b[ib];
         for (let i = 0; i < n; i++) out[o + i] = a[ia + i * sa] * v;
@@ -205,7 +205,13 @@ export function clampKernel(x: TypedArray, min: number, max: number, dtype: DTyp
 }
 
 /** The gradient of a clamp: g where min ≤ x ≤ max (or min < x < max when `open`), else 0. */
-export function clampBackwardKernel(g: TypedArray, x: TypedArray, min: number, max: number, open: boolean): Float32Array {
+export function clampBackwardKernel(
+  g: TypedArray,
+  x: TypedArray,
+  min: number,
+  max: number,
+  open: boolean,
+): Float32Array {
   const n = x.length;
   const out = new Float32Array(n);
   if (open && min === 0 && max > 0 && x instanceof Float32Array && g instanceof Float32Array) {
@@ -219,7 +225,7 @@ export function clampBackwardKernel(g: TypedArray, x: TypedArray, min: number, m
     }
     return out;
   }
-  if (open) for (let i = 0; i < n; i++) out[i] = x[i] > min && x[i] < max ? g[i] : 0;
+  if (open) { for (let i = 0; i < n; i++) out[i] = x[i] > min && x[i] < max ? g[i] : 0; }
   else for (let i = 0; i < n; i++) out[i] = x[i] >= min && x[i] <= max ? g[i] : 0;
   return out;
 }

@@ -6,7 +6,13 @@ import { allocArray, type DType, type TypedArray } from "../dtype.ts";
 import { type Shape, sizeOf, stridesOf } from "../shape.ts";
 import { coalesce, forEachRow, strided } from "./strided.ts";
 
-function gather(x: TypedArray, base: number, inStrides: readonly number[], outShape: Shape, dtype: DType): TypedArray {
+function gather(
+  x: TypedArray,
+  base: number,
+  inStrides: readonly number[],
+  outShape: Shape,
+  dtype: DType,
+): TypedArray {
   const out = allocArray(dtype, sizeOf(outShape));
   if (out.length === 0) return out;
   const it = coalesce(outShape, [inStrides]);
@@ -19,7 +25,12 @@ function gather(x: TypedArray, base: number, inStrides: readonly number[], outSh
 }
 
 /** Permutes axes. */
-export function transposeKernel(x: TypedArray, shape: Shape, perm: readonly number[], dtype: DType): TypedArray {
+export function transposeKernel(
+  x: TypedArray,
+  shape: Shape,
+  perm: readonly number[],
+  dtype: DType,
+): TypedArray {
   const st = stridesOf(shape);
   return gather(x, 0, perm.map((p) => st[p]), perm.map((p) => shape[p]), dtype);
 }

@@ -19,7 +19,13 @@ function geo(x: Shape, out: Shape): Geo {
 }
 
 /** Max pooling; padded cells never win. */
-export function maxPoolKernel(x: TypedArray, xShape: Shape, outShape: Shape, a: PoolAttrs, dtype: DType): TypedArray {
+export function maxPoolKernel(
+  x: TypedArray,
+  xShape: Shape,
+  outShape: Shape,
+  a: PoolAttrs,
+  dtype: DType,
+): TypedArray {
   const g = geo(xShape, outShape);
   const out = allocArray(dtype, g.planes * g.ho * g.wo);
   const [kh, kw] = a.kernel, [sh, sw] = a.stride, [ph, pw] = a.padding;
@@ -109,7 +115,12 @@ export function avgPoolKernel(x: TypedArray, xShape: Shape, outShape: Shape, a: 
 }
 
 /** Gradient of average pooling. */
-export function avgPoolBackwardKernel(dy: TypedArray, dyShape: Shape, xShape: Shape, a: PoolAttrs): Float32Array {
+export function avgPoolBackwardKernel(
+  dy: TypedArray,
+  dyShape: Shape,
+  xShape: Shape,
+  a: PoolAttrs,
+): Float32Array {
   const g = geo(xShape, dyShape);
   const dx = new Float32Array(g.planes * g.h * g.w);
   const [kh, kw] = a.kernel, [sh, sw] = a.stride, [ph, pw] = a.padding;

@@ -1,0 +1,247 @@
+/**
+ * 2-D convolution on the WebAssembly kernels. Three routes, chosen by shape:
+ * depthwise (groups == C > 1) runs direct vectorized loops; a pointwise convolution (1×1, stride 1,
+ * no padding) is one GEMM per group over the whole batch, reading NCHW as [C, N·H·W]; anything else
+ * is im2col (in batch chunks) + GEMM, with col2im for the input gradient.
+ * @module
+ */
+import type { ConvDims } from "./conv2d_shapes.ts";
+import { gemmWasm, type IndexMap, type MatrixLayout } from "./gemm.ts";
+import type { KernelRuntime } from "./wasm_runtime.ts";
+
+/** Most floats an im2col buffer holds before the batch is cut into chunks. */
+const COL_FLOATS = 1 << 21;
+/** Multiply-adds below which a memory-bound kernel stays on one thread. */
+const PARALLEL_MACS = 200_000;
+
+function isDepthwise(d: ConvDims): boolean {
+  return d.groups > 1 && d.cg === 1;
+}
+
+function isPointwise(d: ConvDims): boolean {
+  return d.kh === 1 && d.kw === 1 && d.sh === 1 && d.sw === 1 && d.ph === 0 && d.pw === 0;
+}
+
+function geoInts(d: ConvDims): number[] {
+  return [d.n, d.c, d.h, d.w, d.co, d.kh, d.kw, d.ho, d.wo, d.sh, d.sw, d.ph, d.pw, d.dh, d.dw, d.groups];
+}
+
+/** Columns of an NCHW tensor with `channels` channels of `p` positions, read as [channels, N·p]. */
+function batchColumns(channels: number, p: number): IndexMap {
+  return { stride: 1, seg: p, segStride: channels * p };
+}
+
+/**
+ * Splits [0, count) into ranges (multiples of `align` long): one when the work is small or only one
+ * thread is ready, else about four per thread, so that a thread slowed by other work takes fewer.
+ */
+function ranges(rt: KernelRuntime, count: number, macs: number, align = 1): [number, number][] {
+  const threads = macs >= PARALLEL_MACS ? Math.min(rt.threads(), count) : 1;
+  const pieces = threads > 1 ? 4 * threads : 1;
+  const step = Math.max(align, Math.ceil(count / pieces / align) * align);
+  const out: [number, number][] = [];
+  for (let i = 0; i < count; i += step) out.push([i, Math.min(count, i + step)]);
+  return out.length ? out : [[0, 0]];
+}
+
+/**
+ * Runs a depthwise kernel. With one output channel per input channel (and at least 4 channels) the
+ * channels-innermost kernel runs on channel ranges; otherwise the plane kernel, on `count` channels.
+ */
+function runDepthwise(
+  rt: KernelRuntime,
+  kind: "forward" | "backward_input" | "backward_weight",
+  d: ConvDims,
+  ptrs: number[],
+  count: number,
+): void {
+  const geo = rt.putInts(geoInts(d));
+  const macs = d.n * d.co * d.ho * d.wo * d.kh * d.kw;
+  if (d.co === d.c && d.c >= 4) {
+    const parts = ranges(rt, d.c, macs, 4);
+    const widest = Math.max(...parts.map(([a, b]) => b - a));
+    const scratch = rt.threadScratch(rt.depthwiseClScratchFloats(geo, widest));
+    rt.run(`depthwise_cl_${kind}`, parts.map(([a, b]) => [geo, ...ptrs, a, b]), scratch);
+    return;
+  }
+  const scratch = rt.threadScratch(rt.depthwiseScratchFloats(geo));
+  rt.run(`depthwise_${kind}`, ranges(rt, count, macs).map(([a, b]) => [geo, ...ptrs, a, b]), scratch);
+}
+
+/** Batch chunk size so that an im2col buffer stays under COL_FLOATS. */
+function chunkImages(d: ConvDims): number {
+  const perImage = d.cg * d.kh * d.kw * d.ho * d.wo;
+  return Math.max(1, Math.min(d.n, Math.floor(COL_FLOATS / Math.max(1, perImage))));
+}
+
+function im2col(
+  rt: KernelRuntime,
+  geo: number,
+  d: ConvDims,
+  x: number,
+  g: number,
+  n: [number, number],
+  col: number,
+) {
+  const rows = d.cg * d.kh * d.kw, np = (n[1] - n[0]) * d.ho * d.wo;
+  const parts = ranges(rt, rows, rows * np).map(([r0, r1]) => [geo, x, g * d.cg, n[0], n[1], col, r0, r1]);
+  rt.run("im2col", parts);
+}
+
+/** Layout (in floats) of group g's channel block of an NCHW tensor, starting at image n0, as [channels, N·P]. */
+function nchwBlock(ptr: number, channels: number, first: number, n0: number, p: number): MatrixLayout {
+  return {
+    offset: (ptr >> 2) + (n0 * channels + first) * p,
+    rows: { stride: p },
+    cols: batchColumns(channels, p),
+  };
+}
+
+/** y = conv(x, w) (+ bias); pointers are byte addresses in the kernel memory. */
+export function conv2dForwardWasm(
+  rt: KernelRuntime,
+  d: ConvDims,
+  x: number,
+  w: number,
+  y: number,
+  bias?: number,
+) {
+  const p = d.ho * d.wo, kc = d.cg * d.kh * d.kw;
+  if (isDepthwise(d)) {
+    runDepthwise(rt, "forward", d, [x, w, y], d.co);
+  } else if (isPointwise(d)) {
+    for (let g = 0; g < d.groups; g++) {
+      gemmWasm(rt, {
+        m: d.cog,
+        n: d.n * p,
+        k: d.cg,
+        a: { offset: (w >> 2) + g * d.cog * kc, rows: { stride: kc }, cols: { stride: 1 } },
+        b: nchwBlock(x, d.c, g * d.cg, 0, p),
+        c: nchwBlock(y, d.co, g * d.cog, 0, p),
+      });
+    }
+  } else {
+    const geo = rt.putInts(geoInts(d));
+    const chunk = chunkImages(d);
+    const col = rt.alloc(kc * chunk * p);
+    for (let n0 = 0; n0 < d.n; n0 += chunk) {
+      const n1 = Math.min(d.n, n0 + chunk), np = (n1 - n0) * p;
+      for (let g = 0; g < d.groups; g++) {
+        im2col(rt, geo, d, x, g, [n0, n1], col);
+        gemmWasm(rt, {
+          m: d.cog,
+          n: np,
+          k: kc,
+          a: { offset: (w >> 2) + g * d.cog * kc, rows: { stride: kc }, cols: { stride: 1 } },
+          b: { offset: col >> 2, rows: { stride: np }, cols: { stride: 1 } },
+          c: nchwBlock(y, d.co, g * d.cog, n0, p),
+        });
+      }
+    }
+  }
+  if (bias !== undefined) rt.run("add_bias", [[y, bias, d.n, d.co, p]]);
+}
+
+/** dx = the input gradient of conv given dy; pointers are byte addresses in the kernel memory. */
+export function conv2dBackwardInputWasm(
+  rt: KernelRuntime,
+  d: ConvDims,
+  dy: number,
+  w: number,
+  dx: number,
+): void {
+  const p = d.ho * d.wo, kc = d.cg * d.kh * d.kw;
+  if (isDepthwise(d)) {
+    runDepthwise(rt, "backward_input", d, [dy, w, dx], d.c);
+    return;
+  }
+  const wT = (g: number): MatrixLayout => ({
+    offset: (w >> 2) + g * d.cog * kc,
+    rows: { stride: 1 },
+    cols: { stride: kc },
+  });
+  if (isPointwise(d)) {
+    for (let g = 0; g < d.groups; g++) {
+      gemmWasm(rt, {
+        m: d.cg,
+        n: d.n * p,
+        k: d.cog,
+        a: wT(g),
+        b: nchwBlock(dy, d.co, g * d.cog, 0, p),
+        c: nchwBlock(dx, d.c, g * d.cg, 0, p),
+      });
+    }
+    return;
+  }
+  rt.zero(dx, d.n * d.c * d.h * d.w);
+  const geo = rt.putInts(geoInts(d));
+  const chunk = chunkImages(d);
+  const col = rt.alloc(kc * chunk * p);
+  for (let n0 = 0; n0 < d.n; n0 += chunk) {
+    const n1 = Math.min(d.n, n0 + chunk), np = (n1 - n0) * p;
+    for (let g = 0; g < d.groups; g++) {
+      gemmWasm(rt, {
+        m: kc,
+        n: np,
+        k: d.cog,
+        a: wT(g),
+        b: nchwBlock(dy, d.co, g * d.cog, n0, p),
+        c: { offset: col >> 2, rows: { stride: np }, cols: { stride: 1 } },
+      });
+      const parts = ranges(rt, d.cg, kc * np).map(([c0, c1]) => [geo, col, g * d.cg, n0, n1, dx, c0, c1]);
+      rt.run("col2im", parts);
+    }
+  }
+}
+
+/** dw = the weight gradient of conv given dy and x; pointers are byte addresses in the kernel memory. */
+export function conv2dBackwardWeightWasm(
+  rt: KernelRuntime,
+  d: ConvDims,
+  dy: number,
+  x: number,
+  dw: number,
+): void {
+  const p = d.ho * d.wo, kc = d.cg * d.kh * d.kw;
+  if (isDepthwise(d)) {
+    runDepthwise(rt, "backward_weight", d, [dy, x, dw], d.co);
+    return;
+  }
+  const dwBlock = (g: number): MatrixLayout => ({
+    offset: (dw >> 2) + g * d.cog * kc,
+    rows: { stride: kc },
+    cols: { stride: 1 },
+  });
+  if (isPointwise(d)) {
+    for (let g = 0; g < d.groups; g++) {
+      const xb = nchwBlock(x, d.c, g * d.cg, 0, p);
+      gemmWasm(rt, {
+        m: d.cog,
+        n: d.cg,
+        k: d.n * p,
+        a: nchwBlock(dy, d.co, g * d.cog, 0, p),
+        b: { offset: xb.offset, rows: xb.cols, cols: xb.rows },
+        c: dwBlock(g),
+      });
+    }
+    return;
+  }
+  const geo = rt.putInts(geoInts(d));
+  const chunk = chunkImages(d);
+  const col = rt.alloc(kc * chunk * p);
+  for (let n0 = 0; n0 < d.n; n0 += chunk) {
+    const n1 = Math.min(d.n, n0 + chunk), np = (n1 - n0) * p;
+    for (let g = 0; g < d.groups; g++) {
+      im2col(rt, geo, d, x, g, [n0, n1], col);
+      gemmWasm(rt, {
+        m: d.cog,
+        n: kc,
+        k: np,
+        a: nchwBlock(dy, d.co, g * d.cog, n0, p),
+        b: { offset: col >> 2, rows: { stride: 1 }, cols: { stride: np } },
+        c: dwBlock(g),
+        accumulate: n0 > 0,
+      });
+    }
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * The WebAssembly kernel runtime: one instance of the kernels on one shared memory, a bump allocator
+ * over that memory that every operation resets (so the memory grows to the largest operation and is
+ * then reused, never leaked), and the binding to the worker pool.
+ * @module
+ */
+import { bindKernelPool, getKernelThreads, type KernelFn, readyThreads, runParts } from "./thread_pool.ts";
+import { WASM_KERNELS_BASE64 } from "./wasm_module.ts";
+
+/** The kernels the module exports, by name. */
+export const KERNEL_NAMES = [
+  "gemm_run",
+  "im2col",
+  "col2im",
+  "add_bias",
+  "depthwise_forward",
+  "depthwise_backward_input",
+  "depthwise_backward_weight",
+  "depthwise_cl_forward",
+  "depthwise_cl_backward_input",
+  "depthwise_cl_backward_weight",
+] as const;
+
+/** One of the kernel names. */
+export type KernelName = (typeof KERNEL_NAMES)[number];
+
+/** Thrown when an operation needs more than the 4 GiB a WebAssembly memory can hold. */
+export class KernelMemoryError extends RangeError {
+  override name = "KernelMemoryError";
+}
+
+/** The live kernels and their memory. Addresses are byte offsets into the memory. */
+export interface KernelRuntime {
+  /** Frees everything allocated since the last reset. */
+  reset(): void;
+  /** The byte address of `floats` fresh float32 slots (64-byte aligned), growing the memory as needed. */
+  alloc(floats: number): number;
+  /** Copies `data` into fresh slots; returns their byte address. */
+  put(data: Float32Array): number;
+  /** Copies `ints` into fresh int32 slots; returns their byte address. */
+  putInts(ints: readonly number[]): number;
+  /** A fresh copy of `count` floats at byte address `ptr`. */
+  take(ptr: number, count: number): Float32Array;
+  /** Sets `count` floats at `ptr` to zero. */
+  zero(ptr: number, count: number): void;
+  /** The index of a kernel, for `runParts`. */
+  kernelIndex(name: KernelName): number;
+  /**
+   * Runs a kernel once per part, the parts shared out among the ready threads; with `scratch`, the
+   * running thread's entry is appended to each part's arguments.
+   */
+  run(name: KernelName, parts: readonly (readonly number[])[], scratch?: readonly number[]): void;
+  /** One scratch region of `floats` floats per thread (for `run`), valid until the next reset. */
+  threadScratch(floats: number): number[];
+  /** Threads ready to take a part now, the calling one included. */
+  threads(): number;
+  /** One GEMM scratch region per thread, allocated once per reset. */
+  gemmScratch(): readonly number[];
+  /** Scratch floats one thread needs for the depthwise plane kernels of the geometry at `geo`. */
+  depthwiseScratchFloats(geo: number): number;
+  /** Scratch floats one thread needs for the channels-innermost depthwise kernels on `channels` channels. */
+  depthwiseClScratchFloats(geo: number, channels: number): number;
+}
+
+const PAGE = 65536;
+const MAX_PAGES = 65536;
+let runtime: KernelRuntime | null | undefined;
+
+/**
+ * The kernel runtime, created on first use; `undefined` when this JavaScript engine cannot run the
+ * kernels (no WebAssembly, SIMD, relaxed SIMD or shared memory), in which case callers use the
+ * plain-TypeScript kernels.
+ *
+ * @example
+ * ```ts
+ * import { kernelRuntime } from "./wasm_runtime.ts";
+ * const rt = kernelRuntime();
+ * if (rt) {
+ *   rt.reset();
+ *   const p = rt.put(new Float32Array([1, 2, 3]));
+ *   console.assert(rt.take(p, 3).join() === "1,2,3");
+ * }
+ * ```
+ */
+export function kernelRuntime(): KernelRuntime | undefined {
+  if (runtime === undefined) runtime = createRuntime();
+  return runtime ?? undefined;
+}
+
+function decodeBase64(text: string): Uint8Array {
+  const raw = atob(text);
+  const bytes = new Uint8Array(raw.length);
+  for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+  return bytes;
+}
+
+function createRuntime(): KernelRuntime | null {
+  let module: WebAssembly.Module;
+  let memory: WebAssembly.Memory;
+  let exports: Record<string, unknown>;
+  try {
+    module = new WebAssembly.Module(decodeBase64(WASM_KERNELS_BASE64) as Uint8Array<ArrayBuffer>);
+    memory = new WebAssembly.Memory({ initial: 64, maximum: MAX_PAGES, shared: true });
+    exports = new WebAssembly.Instance(module, { env: { memory } }).exports as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+  const kernels = KERNEL_NAMES.map((name) => exports[name] as KernelFn);
+  const gemmScratchFloats = (exports.gemm_scratch_floats as () => number)();
+  const dwScratch = exports.depthwise_scratch_floats as (geo: number) => number;
+  const dwClScratch = exports.depthwise_cl_scratch_floats as (geo: number, channels: number) => number;
+  const heapBase = ((exports.__heap_base as WebAssembly.Global).value as number + 63) & ~63;
+  let top = heapBase;
+  let scratch: number[] | undefined;
+  let f32 = new Float32Array(memory.buffer);
+  let i32 = new Int32Array(memory.buffer);
+  const refresh = () => {
+    if (f32.byteLength !== memory.buffer.byteLength) {
+      f32 = new Float32Array(memory.buffer);
+      i32 = new Int32Array(memory.buffer);
+    }
+  };
+  const alloc = (floats: number): number => {
+    const ptr = top;
+    const end = ptr + ((floats * 4 + 63) & ~63);
+    if (end > memory.buffer.byteLength) {
+      const pages = Math.ceil((end - memory.buffer.byteLength) / PAGE);
+      const have = memory.buffer.byteLength / PAGE;
+      if (end > MAX_PAGES * PAGE) {
+        throw new KernelMemoryError(
+          `The CPU kernels need ${
+            Math.ceil(end / 2 ** 20)
+          } MiB of WebAssembly memory, over the 4096 MiB limit`,
+        );
+      }
+      try {
+        memory.grow(Math.max(pages, Math.min(have, MAX_PAGES - have)));
+      } catch {
+        try {
+          memory.grow(pages);
+        } catch (e) {
+          throw new KernelMemoryError(
+            `The CPU kernels could not grow their memory to ${Math.ceil(end / 2 ** 20)} MiB`,
+            {
+              cause: e,
+            },
+          );
+        }
+      }
+      refresh();
+    }
+    top = end;
+    return ptr;
+  };
+  const rt: KernelRuntime = {
+    reset: () => {
+      top = heapBase;
+      scratch = undefined;
+    },
+    alloc,
+    put: (data) => {
+      const ptr = alloc(data.length);
+      f32.set(data, ptr >> 2);
+      return ptr;
+    },
+    putInts: (ints) => {
+      const ptr = alloc(ints.length);
+      i32.set(ints, ptr >> 2);
+      return ptr;
+    },
+    take: (ptr, count) => {
+      // new + set is several times faster than slice() on a shared buffer.
+      const out = new Float32Array(count);
+      out.set(f32.subarray(ptr >> 2, (ptr >> 2) + count));
+      return out;
+    },
+    zero: (ptr, count) => f32.fill(0, ptr >> 2, (ptr >> 2) + count),
+    kernelIndex: (name) => KERNEL_NAMES.indexOf(name),
+    run: (name, parts, scratch) => runParts(KERNEL_NAMES.indexOf(name), parts, scratch),
+    threadScratch: (floats) => {
+      const out: number[] = [];
+      for (let t = getKernelThreads(); t > 0; t--) out.push(alloc(floats));
+      return out;
+    },
+    threads: readyThreads,
+    gemmScratch: () => (scratch ??= rt.threadScratch(gemmScratchFloats)),
+    depthwiseScratchFloats: dwScratch,
+    depthwiseClScratchFloats: dwClScratch,
+  };
+  bindKernelPool({ module, memory, names: KERNEL_NAMES, kernels, alloc, ints: () => (refresh(), i32) });
+  return rt;
+}

@@ -1,0 +1,62 @@
+/**
+ * The worker side of the kernel thread pool: instantiates the WebAssembly kernels on the shared memory
+ * it is sent, then runs the parts the main thread posts through the shared control block, forever.
+ * @module
+ */
+import { parentPort } from "node:worker_threads";
+import { CONTROL, JOB_HEADER } from "./thread_pool_control.ts";
+
+interface StartMessage {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  control: SharedArrayBuffer;
+  names: string[];
+}
+
+type Kernel = (...args: number[]) => void;
+
+parentPort?.once("message", (message: StartMessage) => {
+  const control = new Int32Array(message.control);
+  let kernels: Kernel[];
+  try {
+    const instance = new WebAssembly.Instance(message.module, { env: { memory: message.memory } });
+    const exports = instance.exports as Record<string, unknown>;
+    kernels = message.names.map((name) => exports[name] as Kernel);
+  } catch {
+    Atomics.store(control, CONTROL.failed, 1);
+    Atomics.notify(control, CONTROL.ready);
+    return;
+  }
+  Atomics.store(control, CONTROL.ready, 1);
+  Atomics.notify(control, CONTROL.ready);
+  let seen = 0;
+  let view = new Int32Array(message.memory.buffer);
+  for (;;) {
+    Atomics.wait(control, CONTROL.seq, seen);
+    const seq = Atomics.load(control, CONTROL.seq);
+    if (seq === seen) continue;
+    seen = seq;
+    if (view.byteLength !== message.memory.buffer.byteLength) view = new Int32Array(message.memory.buffer);
+    const fn = kernels[control[CONTROL.kernel]];
+    const t = control[CONTROL.args] >> 2, scratch = control[CONTROL.args + 1];
+    const count = view[t + 1], argc = view[t + 2];
+    const args = new Array<number>(argc + view[t + 3]);
+    if (view[t + 3]) args[argc] = scratch;
+    try {
+      for (;;) {
+        const i = Atomics.add(view, t, 1);
+        if (i >= count) break;
+        for (let j = 0; j < argc; j++) args[j] = view[t + JOB_HEADER + i * argc + j];
+        fn(...args);
+        if (view.byteLength !== message.memory.buffer.byteLength) {
+          view = new Int32Array(message.memory.buffer);
+        }
+      }
+    } catch {
+      Atomics.store(control, CONTROL.failed, 1);
+      Atomics.store(view, t, count);
+    }
+    Atomics.store(control, CONTROL.done, seq);
+    Atomics.notify(control, CONTROL.done);
+  }
+});

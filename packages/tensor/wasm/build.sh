@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Rebuilds src/cpu/wasm_module.ts (the WebAssembly kernels as base64) from the C sources here.
+#
+#   bash packages/tensor/wasm/build.sh [OUTPUT.ts]
+#
+# Needs clang 14 with wasm-ld (the committed module comes from it) and wabt (wasm2wat, wat2wasm).
+# The module is compiled for SIMD128 on a shared, imported memory; the calls of the `hqat_fmadd`
+# import are then rewritten into the relaxed-SIMD instruction f32x4.relaxed_madd (clang 14 knows
+# only an older encoding of it).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+out="${1:-$here/../src/cpu/wasm_module.ts}"
+extra_cflags="${HQAT_WASM_CFLAGS:-}"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+# shellcheck disable=SC2086
+clang --target=wasm32 -O3 -msimd128 -matomics -mbulk-memory -nostdlib -ffreestanding $extra_cflags \
+  -Wl,--no-entry -Wl,--import-memory -Wl,--shared-memory -Wl,--max-memory=4294967296 \
+  -Wl,--export=__heap_base \
+  -o "$tmp/raw.wasm" "$here/gemm.c" "$here/im2col.c" "$here/depthwise.c" "$here/depthwise_cl.c"
+wasm2wat --enable-threads --enable-relaxed-simd "$tmp/raw.wasm" -o "$tmp/raw.wat"
+if grep -q 'global.get \$__stack_pointer' "$tmp/raw.wat"; then
+  echo "build.sh: a kernel uses the linear-memory stack, which two threads would share" >&2
+  exit 1
+fi
+sed -e '/(import "env" "hqat_fmadd"/d' -e 's/call \$hqat_fmadd$/f32x4.relaxed_madd/' "$tmp/raw.wat" >"$tmp/k.wat"
+if grep -q 'hqat_fmadd' "$tmp/k.wat"; then
+  echo "build.sh: a call of hqat_fmadd was left in the module" >&2
+  exit 1
+fi
+wat2wasm --enable-threads --enable-relaxed-simd "$tmp/k.wat" -o "$tmp/k.wasm"
+
+{
+  echo "/**"
+  echo " * The float32 WebAssembly kernels (SIMD128, relaxed fused multiply-add, shared memory) as base64."
+  echo " * Written by packages/tensor/wasm/build.sh from the C sources beside it: rerun that script rather"
+  echo " * than editing this file."
+  echo " * @module"
+  echo " */"
+  echo ""
+  echo "/** The module bytes, base64-encoded. */"
+  echo "export const WASM_KERNELS_BASE64: string = ["
+  base64 -w 96 "$tmp/k.wasm" | sed -e 's/^/  "/' -e 's/$/",/'
+  echo '].join("");'
+} >"$out"

@@ -1,0 +1,248 @@
+/*
+ * Single-precision GEMM C (+)= A · B over general "segmented" index maps, BLIS style: B is packed
+ * into KC × NR panels, A into MR × KC panels, and an MR × NR register-blocked micro-kernel does the
+ * arithmetic with f32x4 fused multiply-adds.
+ *
+ * Every matrix dimension is addressed through an index map
+ *     offset(i) = (i / seg) * seg_stride + (i % seg) * stride      (in floats)
+ * so an NCHW activation [N, C, P] reads as a [C, N·P] matrix (columns: seg = P, seg_stride = C·P,
+ * stride = 1) and one GEMM covers the whole batch, transposes are plain stride swaps, and C is
+ * scattered straight into its final layout.
+ */
+#include "common.h"
+
+#ifndef MR
+#define MR 6
+#endif
+#ifndef NV
+#define NV 2
+#endif
+#define NR (4 * NV)
+#define KC 256
+#define MC 96
+#define NC 1024
+_Static_assert(MC % MR == 0, "MC must be a multiple of MR");
+_Static_assert(MR >= 4, "pack_a transposes four rows at a time");
+
+typedef struct {
+  int seg, seg_stride, stride;
+} dmap;
+
+typedef struct {
+  int m, n, k, accumulate;
+  const float *a;
+  dmap a_row, a_col;
+  const float *b;
+  dmap b_row, b_col;
+  float *c;
+  dmap c_row, c_col;
+} gemm_desc;
+
+static inline int dmap_off(const dmap *d, int i) {
+  return (i / d->seg) * d->seg_stride + (i % d->seg) * d->stride;
+}
+
+static inline int is_run(const int *off, int count) {
+  for (int j = 1; j < count; j++)
+    if (off[j] != off[0] + j) return 0;
+  return 1;
+}
+
+/* Scratch floats one thread needs for gemm_run. */
+int EXPORT(gemm_scratch_floats)(void) {
+  return MC * KC + KC * NC + MR * NR + 2 * NC + 2 * MC + 2 * KC + 16;
+}
+
+/* Stores the transpose of the 4 × 4 block with rows r0..r3: row q of the result at d + q * pitch. */
+static inline void transpose4(v128_t r0, v128_t r1, v128_t r2, v128_t r3, float *d, int pitch) {
+  const v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
+  const v128_t t2 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
+  wasm_v128_store(d, wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5));
+  wasm_v128_store(d + pitch, wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7));
+  wasm_v128_store(d + 2 * pitch, wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5));
+  wasm_v128_store(d + 3 * pitch, wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7));
+}
+
+/* Whether the offsets off[0..4) are consecutive. */
+static inline int run4(const int *off) { return off[1] == off[0] + 1 && off[2] == off[0] + 2 && off[3] == off[0] + 3; }
+
+/* Bp[panel][k][0..NR) = B(brow[k], bcol[panel*NR + j]), zero past nc. */
+static void pack_b(const float *b, const int *brow, const int *bcol, int kc, int nc, float *bp) {
+  for (int jr = 0; jr < nc; jr += NR) {
+    int nr = nc - jr < NR ? nc - jr : NR;
+    const int *cols = bcol + jr;
+    if (nr == NR && is_run(cols, NR)) {
+      const float *src = b + cols[0];
+      for (int k = 0; k < kc; k++) {
+        const float *s = src + brow[k];
+#pragma clang loop unroll(full)
+        for (int v = 0; v < NV; v++) wasm_v128_store(bp + 4 * v, wasm_v128_load(s + 4 * v));
+        bp += NR;
+      }
+      continue;
+    }
+    int k = 0;
+    if (nr == NR) {
+      /* columns scattered but each column contiguous along k: 4 × 4 transposes */
+      for (; k + 4 <= kc && run4(brow + k); k += 4) {
+        const float *s = b + brow[k];
+#pragma clang loop unroll(full)
+        for (int v = 0; v < NV; v++) {
+          const int *q = cols + 4 * v;
+          transpose4(wasm_v128_load(s + q[0]), wasm_v128_load(s + q[1]), wasm_v128_load(s + q[2]),
+                     wasm_v128_load(s + q[3]), bp + 4 * v, NR);
+        }
+        bp += 4 * NR;
+      }
+    }
+    for (; k < kc; k++) {
+      const float *s = b + brow[k];
+      for (int j = 0; j < nr; j++) bp[j] = s[cols[j]];
+      for (int j = nr; j < NR; j++) bp[j] = 0.0f;
+      bp += NR;
+    }
+  }
+}
+
+/* Ap[panel][k][0..MR) = A(arow[panel*MR + i], acol[k]), zero past mc. */
+static void pack_a(const float *a, const int *arow, const int *acol, int mc, int kc, float *ap) {
+  for (int ir = 0; ir < mc; ir += MR) {
+    int mr = mc - ir < MR ? mc - ir : MR;
+    const int *rows = arow + ir;
+    int k = 0;
+    if (mr == MR) {
+      /* rows contiguous along k: 4 × 4 transposes for the first four rows */
+      for (; k + 4 <= kc && run4(acol + k); k += 4) {
+        const float *s = a + acol[k];
+        transpose4(wasm_v128_load(s + rows[0]), wasm_v128_load(s + rows[1]), wasm_v128_load(s + rows[2]),
+                   wasm_v128_load(s + rows[3]), ap, MR);
+#pragma clang loop unroll(full)
+        for (int i = 4; i < MR; i++)
+#pragma clang loop unroll(full)
+          for (int q = 0; q < 4; q++) ap[q * MR + i] = s[rows[i] + q];
+        ap += 4 * MR;
+      }
+      for (; k < kc; k++) {
+        const float *s = a + acol[k];
+#pragma clang loop unroll(full)
+        for (int i = 0; i < MR; i++) ap[i] = s[rows[i]];
+        ap += MR;
+      }
+    } else {
+      for (; k < kc; k++) {
+        const float *s = a + acol[k];
+        for (int i = 0; i < mr; i++) ap[i] = s[rows[i]];
+        for (int i = mr; i < MR; i++) ap[i] = 0.0f;
+        ap += MR;
+      }
+    }
+  }
+}
+
+/* One MR × NR tile of C from packed panels; writes directly when the tile's columns are a run. */
+static void micro_kernel(int kc, const float *restrict ap, const float *restrict bp, float *c, const int *crow,
+                         const int *ccol, int mr, int nr, int direct, int accumulate, float *tile) {
+  v128_t acc[MR][NV];
+#pragma clang loop unroll(full)
+  for (int i = 0; i < MR; i++)
+#pragma clang loop unroll(full)
+    for (int v = 0; v < NV; v++) acc[i][v] = wasm_f32x4_splat(0.0f);
+  for (int k = 0; k < kc; k++) {
+    v128_t bv[NV];
+#pragma clang loop unroll(full)
+    for (int v = 0; v < NV; v++) bv[v] = wasm_v128_load(bp + 4 * v);
+#pragma clang loop unroll(full)
+    for (int i = 0; i < MR; i++) {
+      v128_t av = wasm_v128_load32_splat(ap + i);
+#pragma clang loop unroll(full)
+      for (int v = 0; v < NV; v++) acc[i][v] = FMA(av, bv[v], acc[i][v]);
+    }
+    ap += MR;
+    bp += NR;
+  }
+  if (direct) {
+    float *c0 = c + ccol[0];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < MR; i++) {
+      if (i < mr) {
+        float *cp = c0 + crow[i];
+#pragma clang loop unroll(full)
+        for (int v = 0; v < NV; v++) {
+          v128_t r = acc[i][v];
+          if (accumulate) r = wasm_f32x4_add(r, wasm_v128_load(cp + 4 * v));
+          wasm_v128_store(cp + 4 * v, r);
+        }
+      }
+    }
+    return;
+  }
+#pragma clang loop unroll(full)
+  for (int i = 0; i < MR; i++)
+#pragma clang loop unroll(full)
+    for (int v = 0; v < NV; v++) wasm_v128_store(tile + i * NR + 4 * v, acc[i][v]);
+  for (int i = 0; i < mr; i++) {
+    float *cr = c + crow[i];
+    const float *t = tile + i * NR;
+    if (accumulate) {
+      for (int j = 0; j < nr; j++) cr[ccol[j]] += t[j];
+    } else {
+      for (int j = 0; j < nr; j++) cr[ccol[j]] = t[j];
+    }
+  }
+}
+
+/*
+ * Computes the block [m0, m1) × [n0, n1) of C = A · B (or C += A · B when d->accumulate), using
+ * `scratch` (gemm_scratch_floats() floats, 16-byte aligned) as packing space.
+ */
+void EXPORT(gemm_run)(const gemm_desc *d, int m0, int m1, int n0, int n1, float *scratch) {
+  float *ap = scratch;
+  float *bp = ap + MC * KC;
+  float *tile = bp + KC * NC;
+  int *bcol = (int *)(tile + MR * NR);
+  int *ccol = bcol + NC;
+  int *arow = ccol + NC;
+  int *crow = arow + MC;
+  int *acol = crow + MC;
+  int *brow = acol + KC;
+  const int k_all = d->k;
+  for (int jc = n0; jc < n1; jc += NC) {
+    int nc = n1 - jc < NC ? n1 - jc : NC;
+    for (int j = 0; j < nc; j++) {
+      bcol[j] = dmap_off(&d->b_col, jc + j);
+      ccol[j] = dmap_off(&d->c_col, jc + j);
+    }
+    if (k_all == 0 && !d->accumulate) {
+      for (int i = m0; i < m1; i++) {
+        float *cr = d->c + dmap_off(&d->c_row, i);
+        for (int j = 0; j < nc; j++) cr[ccol[j]] = 0.0f;
+      }
+    }
+    for (int pc = 0; pc < k_all; pc += KC) {
+      int kc = k_all - pc < KC ? k_all - pc : KC;
+      for (int k = 0; k < kc; k++) {
+        brow[k] = dmap_off(&d->b_row, pc + k);
+        acol[k] = dmap_off(&d->a_col, pc + k);
+      }
+      pack_b(d->b, brow, bcol, kc, nc, bp);
+      int accumulate = d->accumulate || pc > 0;
+      for (int ic = m0; ic < m1; ic += MC) {
+        int mc = m1 - ic < MC ? m1 - ic : MC;
+        for (int i = 0; i < mc; i++) {
+          arow[i] = dmap_off(&d->a_row, ic + i);
+          crow[i] = dmap_off(&d->c_row, ic + i);
+        }
+        pack_a(d->a, arow, acol, mc, kc, ap);
+        for (int jr = 0; jr < nc; jr += NR) {
+          int nr = nc - jr < NR ? nc - jr : NR;
+          int direct = nr == NR && is_run(ccol + jr, NR);
+          for (int ir = 0; ir < mc; ir += MR) {
+            int mr = mc - ir < MR ? mc - ir : MR;
+            micro_kernel(kc, ap + ir * kc, bp + jr * kc, d->c, crow + ir, ccol + jr, mr, nr, direct, accumulate,
+                         tile);
+          }
+        }
+      }
+    }
+  }
+}
