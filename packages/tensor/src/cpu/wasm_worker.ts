@@ -31,30 +31,39 @@ parentPort?.once("message", (message: StartMessage) => {
   Atomics.notify(control, CONTROL.ready);
   let seen = 0;
   let view = new Int32Array(message.memory.buffer);
+  // Another thread may have grown the shared memory; `grow(0)` makes this thread's `buffer` cover the
+  // current size (a stale buffer would read the job table past its end as undefined).
+  const refresh = () => {
+    message.memory.grow(0);
+    if (view.byteLength !== message.memory.buffer.byteLength) view = new Int32Array(message.memory.buffer);
+  };
   for (;;) {
     Atomics.wait(control, CONTROL.seq, seen);
     const seq = Atomics.load(control, CONTROL.seq);
     if (seq === seen) continue;
     seen = seq;
-    if (view.byteLength !== message.memory.buffer.byteLength) view = new Int32Array(message.memory.buffer);
-    const fn = kernels[control[CONTROL.kernel]];
-    const t = control[CONTROL.args] >> 2, scratch = control[CONTROL.args + 1];
-    const count = view[t + 1], argc = view[t + 2];
-    const args = new Array<number>(argc + view[t + 3]);
-    if (view[t + 3]) args[argc] = scratch;
+    // Any failure, reading the job included, is reported through the control block: the main thread
+    // is blocked waiting for this part and cannot see a worker's error event.
+    let t = -1, count = 0;
     try {
+      refresh();
+      const fn = kernels[control[CONTROL.kernel]];
+      t = control[CONTROL.args] >> 2;
+      const scratch = control[CONTROL.args + 1];
+      count = view[t + 1];
+      const argc = view[t + 2];
+      const args = new Array<number>(argc + view[t + 3]);
+      if (view[t + 3]) args[argc] = scratch;
       for (;;) {
         const i = Atomics.add(view, t, 1);
         if (i >= count) break;
         for (let j = 0; j < argc; j++) args[j] = view[t + JOB_HEADER + i * argc + j];
         fn(...args);
-        if (view.byteLength !== message.memory.buffer.byteLength) {
-          view = new Int32Array(message.memory.buffer);
-        }
+        refresh();
       }
     } catch {
       Atomics.store(control, CONTROL.failed, 1);
-      Atomics.store(view, t, count);
+      if (t >= 0 && t < view.length) Atomics.store(view, t, count);
     }
     Atomics.store(control, CONTROL.done, seq);
     Atomics.notify(control, CONTROL.done);
