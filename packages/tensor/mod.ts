@@ -28,3 +28,4 @@ export * from "./src/autodiff.ts";
 export { sumTo } from "./src/vjp.ts";
 export * from "./src/grad_check.ts";
 export * from "./src/quant.ts";
+export { type IntActivations, intConv2dAccumulateFast, intLinearAccumulateFast } from "./src/cpu/int_conv.ts";

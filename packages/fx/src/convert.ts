@@ -30,15 +30,18 @@ export class ConvertError extends Error {
  *
  * @example
  * ```ts
- * import { convertFx, prepareQatFx, qatStateFromFloat, runIntModel } from "@hqat/fx";
+ * import { convertFx, prepareQatFx, qatStateFromFloat, setFakeQuantize } from "@hqat/fx";
  * import { March, setMarch } from "@hqat/march-bayes";
- * import { initState, mobilenetV2 } from "@hqat/nn";
- * import { default_qat_8bit_fake_quant_qconfig as q8, default_qat_8bit_weight_32bit_out_fake_quant_qconfig as q32 } from "@hqat/qtensor";
- * import { randomKey } from "@hqat/tensor";
+ * import { forward, initState, mobilenetV2 } from "@hqat/nn";
+ * import { default_qat_8bit_fake_quant_qconfig as q8, default_qat_8bit_weight_32bit_out_fake_quant_qconfig as q32, FakeQuantState } from "@hqat/qtensor";
+ * import { randomKey, randomUniform } from "@hqat/tensor";
  * setMarch(March.BAYES);
  * const float = mobilenetV2({ numClasses: 10, quantStubScale: 1 / 128 });
  * const qat = prepareQatFx(float, { "": q8, moduleName: { classifier: q32 } });
- * const int = convertFx(qat, qatStateFromFloat(qat, initState(float, randomKey(0))));
+ * let state = qatStateFromFloat(qat, initState(float, randomKey(0)));
+ * const x = randomUniform(randomKey(1), [2, 3, 32, 32], { min: -1, max: 1 });
+ * state = forward(setFakeQuantize(qat, FakeQuantState.CALIBRATION), state, x).state; // one calibration batch
+ * const int = convertFx(setFakeQuantize(qat, FakeQuantState.VALIDATION), state);
  * console.assert(int.nodes.at(-1)!.kind.op === "dequantize");
  * ```
  */
@@ -48,9 +51,16 @@ export function convertFx(model: QatModel, state: StateDict): IntModel {
   const alias = new Map<string, string>(); // dropped node -> node that holds its value
   const nodes: IntNode[] = [];
   const src = (name: string) => alias.get(name) ?? name;
+  const observed = (prefix: string) => {
+    const min = state[`${prefix}.min_val`];
+    if (min && min.toArray().every((v) => Number.isNaN(v))) {
+      throw new ConvertError(`Quantizer "${prefix}" has seen no data: calibrate (or train with QAT) before converting`);
+    }
+  };
   const actScale = (n: GraphNode) => {
     const spec = model.specs.get(n.name);
     if (!spec?.output) return undefined;
+    observed(`${n.name}.activation_post_process`);
     return { dtype: spec.output.dtype, scale: model.scaleOf(state, `${n.name}.activation_post_process`)[0] };
   };
   const needQuantized = (n: GraphNode, i: number): ScaleInfo => {
@@ -66,6 +76,7 @@ export function convertFx(model: QatModel, state: StateDict): IntModel {
     info.set(n.name, out);
   };
   const weightOf = (n: GraphNode, module: string, w: Float32Array, shape: readonly number[]) => {
+    observed(`${module}.weight_fake_quant`);
     const sw = model.scaleOf(state, `${module}.weight_fake_quant`);
     const q = quantize(w, sw, { dtype: "qint8", axis: 0, shape }) as Int8Array;
     if (sw.length !== shape[0]) throw new ConvertError(`Node "${n.name}": ${sw.length} weight scales for ${shape[0]} channels`);

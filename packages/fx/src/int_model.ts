@@ -1,11 +1,16 @@
 /**
  * The fixed-point model that `convertFx` produces: integer nodes with their integer weights, int32
- * biases and scales, run by `@hqat/qtensor`'s integer reference kernels — the one integer definition
- * the compiled `.hbm` runtime and every backend must equal.
+ * biases and scales, run by `@hqat/qtensor`'s integer kernels — the one integer definition the
+ * compiled `.hbm` runtime and every backend must equal. Conv2d and Linear accumulate on `@hqat/tensor`'s
+ * fast exact kernels (WebAssembly SIMD), which give the reference kernels' integers bit for bit, then
+ * requantize with `@hqat/qtensor`'s `finishAccumulator`; `{ reference: true }` runs the reference
+ * kernels throughout.
  * @module
  */
+import { intConv2dAccumulateFast, intLinearAccumulateFast } from "@hqat/tensor";
 import {
   dequantStub,
+  finishAccumulator,
   type FusedActivation,
   intAdaptiveAvgPool2d,
   intAdd,
@@ -17,6 +22,7 @@ import {
   type IntOutput,
   intRelu,
   intRelu6,
+  prepareIntLayer,
   type QDType,
   type QTensor,
   qtensor,
@@ -54,7 +60,13 @@ export type IntOp =
   }
   | { op: "add"; output: { dtype: "qint8" | "qint16"; scale: number }; act?: FusedActivation }
   | { op: "cat"; axis: number; output: { dtype: "qint8" | "qint16"; scale: number } }
-  | { op: "avg_pool2d"; kernel: IntPair; stride: IntPair; padding: IntPair; output: { dtype: "qint8" | "qint16"; scale: number } }
+  | {
+    op: "avg_pool2d";
+    kernel: IntPair;
+    stride: IntPair;
+    padding: IntPair;
+    output: { dtype: "qint8" | "qint16"; scale: number };
+  }
   | { op: "adaptive_avg_pool2d"; outputSize: IntPair; output: { dtype: "qint8" | "qint16"; scale: number } }
   | { op: "max_pool2d"; kernel: IntPair; stride: IntPair; padding: IntPair }
   | { op: "relu" }
@@ -107,9 +119,74 @@ function reshapeQ(q: QTensor, shape: number[]): QTensor {
   return { ...q, shape };
 }
 
+type ConvOp = Extract<IntOp, { op: "conv2d" }>;
+type LinearOp = Extract<IntOp, { op: "linear" }>;
+
+function weightOf(k: ConvOp | LinearOp): QTensor {
+  return qtensor(k.weight, { shape: k.weightShape, scale: k.weightScale, axis: 0, dtype: "qint8" });
+}
+
+/** `intConv2d` with the accumulation on the fast kernels: the same checks, scales and requantization. */
+function conv2dFast(x: QTensor, k: ConvOp): QTensor {
+  const w = weightOf(k);
+  const layer = prepareIntLayer(x, w, { quantizedBias: k.bias, op: "intConv2d()" });
+  const geo = { stride: k.stride, padding: k.padding, dilation: k.dilation, groups: k.groups };
+  const data = intConv2dAccumulateFast(
+    x.data as Int8Array | Int16Array,
+    x.shape,
+    w.data as Int8Array,
+    w.shape,
+    geo,
+    layer.bias,
+  );
+  const [n, , h, wd] = x.shape, [o, , kh, kw] = w.shape;
+  const oh = Math.floor((h + 2 * k.padding[0] - k.dilation[0] * (kh - 1) - 1) / k.stride[0]) + 1;
+  const ow = Math.floor((wd + 2 * k.padding[1] - k.dilation[1] * (kw - 1) - 1) / k.stride[1]) + 1;
+  return finishAccumulator(data, {
+    shape: [n, o, oh, ow],
+    axis: 1,
+    accScale: { numerator: layer.accScale, divisor: 1 },
+    output: k.output,
+    activation: k.act,
+  });
+}
+
+/** `intLinear` with the accumulation on the fast kernels: the same checks, scales and requantization. */
+function linearFast(x: QTensor, k: LinearOp): QTensor {
+  const w = weightOf(k);
+  const layer = prepareIntLayer(x, w, { quantizedBias: k.bias, op: "intLinear()" });
+  const data = intLinearAccumulateFast(
+    x.data as Int8Array | Int16Array,
+    x.shape,
+    w.data as Int8Array,
+    w.shape,
+    layer.bias,
+  );
+  const shape = [...x.shape.slice(0, -1), w.shape[0]];
+  return finishAccumulator(data, {
+    shape,
+    axis: shape.length - 1,
+    accScale: { numerator: layer.accScale, divisor: 1 },
+    output: k.output,
+    activation: k.act,
+  });
+}
+
+/** Options of {@linkcode runIntModel}. */
+export interface RunIntModelOptions {
+  /** Keep every node's integer output in `all`. */
+  readonly keepAll?: boolean;
+  /**
+   * Run Conv2d and Linear on `@hqat/qtensor`'s reference kernels (`intConv2d`, `intLinear`) instead of
+   * the fast accumulators; the integers are the same, only slower. For checking the fast path.
+   */
+  readonly reference?: boolean;
+}
+
 /**
- * Runs the fixed-point model on a float input batch (NCHW), node by node with the integer reference
- * kernels.
+ * Runs the fixed-point model on a float input batch (NCHW), node by node with the integer kernels:
+ * Conv2d and Linear accumulate on the fast exact kernels of `@hqat/tensor` unless `reference` is set,
+ * which gives the same integers on `@hqat/qtensor`'s reference kernels.
  *
  * @example
  * ```ts
@@ -121,13 +198,14 @@ function reshapeQ(q: QTensor, shape: number[]): QTensor {
  * ] };
  * const r = runIntModel(m, new Float32Array([0.74, -3]), [1, 2]);
  * console.assert(r.output.join() === "0.5,-3" && r.raw.data.join() === "1,-6");
+ * console.assert(runIntModel(m, new Float32Array([0.74, -3]), [1, 2], { reference: true }).raw.data.join() === "1,-6");
  * ```
  */
 export function runIntModel(
   model: IntModel,
   input: Float32Array,
   shape: readonly number[],
-  options: { keepAll?: boolean } = {},
+  options: RunIntModelOptions = {},
 ): IntRunResult {
   const values = new Map<string, QTensor>();
   let output: Float32Array | undefined, raw: QTensor | undefined, outShape: number[] = [];
@@ -145,22 +223,22 @@ export function runIntModel(
         y = quantStub(input, { shape, scale: k.scale, dtype: k.dtype });
         break;
       case "conv2d":
-        y = intConv2d(ins[0], qtensor(k.weight, { shape: k.weightShape, scale: k.weightScale, axis: 0, dtype: "qint8" }), {
-          stride: k.stride,
-          padding: k.padding,
-          dilation: k.dilation,
-          groups: k.groups,
-          quantizedBias: k.bias,
-          output: k.output,
-          activation: k.act,
-        });
+        y = options.reference
+          ? intConv2d(ins[0], weightOf(k), {
+            stride: k.stride,
+            padding: k.padding,
+            dilation: k.dilation,
+            groups: k.groups,
+            quantizedBias: k.bias,
+            output: k.output,
+            activation: k.act,
+          })
+          : conv2dFast(ins[0], k);
         break;
       case "linear":
-        y = intLinear(ins[0], qtensor(k.weight, { shape: k.weightShape, scale: k.weightScale, axis: 0, dtype: "qint8" }), {
-          quantizedBias: k.bias,
-          output: k.output,
-          activation: k.act,
-        });
+        y = options.reference
+          ? intLinear(ins[0], weightOf(k), { quantizedBias: k.bias, output: k.output, activation: k.act })
+          : linearFast(ins[0], k);
         break;
       case "add":
         y = intAdd(ins[0], ins[1], { output: k.output, activation: k.act });
@@ -169,7 +247,12 @@ export function runIntModel(
         y = intCat(ins, { axis: k.axis, output: k.output });
         break;
       case "avg_pool2d":
-        y = intAvgPool2d(ins[0], { kernelSize: k.kernel, stride: k.stride, padding: k.padding, output: k.output });
+        y = intAvgPool2d(ins[0], {
+          kernelSize: k.kernel,
+          stride: k.stride,
+          padding: k.padding,
+          output: k.output,
+        });
         break;
       case "adaptive_avg_pool2d":
         y = intAdaptiveAvgPool2d(ins[0], { outputSize: k.outputSize, output: k.output });

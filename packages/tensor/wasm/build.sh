@@ -18,7 +18,8 @@ trap 'rm -rf "$tmp"' EXIT
 clang --target=wasm32 -O3 -msimd128 -matomics -mbulk-memory -nostdlib -ffreestanding $extra_cflags \
   -Wl,--no-entry -Wl,--import-memory -Wl,--shared-memory -Wl,--max-memory=4294967296 \
   -Wl,--export=__heap_base \
-  -o "$tmp/raw.wasm" "$here/gemm.c" "$here/im2col.c" "$here/depthwise.c" "$here/depthwise_cl.c"
+  -o "$tmp/raw.wasm" "$here/gemm.c" "$here/im2col.c" "$here/depthwise.c" "$here/depthwise_cl.c" \
+  "$here/int_gemm.c" "$here/int_im2col.c" "$here/int_depthwise.c"
 wasm2wat --enable-threads --enable-relaxed-simd "$tmp/raw.wasm" -o "$tmp/raw.wat"
 if grep -q 'global.get \$__stack_pointer' "$tmp/raw.wat"; then
   echo "build.sh: a kernel uses the linear-memory stack, which two threads would share" >&2
@@ -33,7 +34,8 @@ wat2wasm --enable-threads --enable-relaxed-simd "$tmp/k.wat" -o "$tmp/k.wasm"
 
 {
   echo "/**"
-  echo " * The float32 WebAssembly kernels (SIMD128, relaxed fused multiply-add, shared memory) as base64."
+  echo " * The WebAssembly kernels (float32 and exact integer; SIMD128, relaxed fused multiply-add, shared memory)"
+  echo " * as base64."
   echo " * Written by packages/tensor/wasm/build.sh from the C sources beside it: rerun that script rather"
   echo " * than editing this file."
   echo " * @module"

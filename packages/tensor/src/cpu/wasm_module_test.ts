@@ -45,7 +45,16 @@ Deno.test("wasm_module.ts exports every kernel the runtime calls", () => {
   const raw = atob(WASM_KERNELS_BASE64);
   const bytes = Uint8Array.from(raw, (ch) => ch.charCodeAt(0));
   const exports = WebAssembly.Module.exports(new WebAssembly.Module(bytes)).map((e) => e.name);
-  for (const name of [...KERNEL_NAMES, "gemm_scratch_floats", "depthwise_scratch_floats", "__heap_base"]) {
+  for (
+    const name of [
+      ...KERNEL_NAMES,
+      "gemm_scratch_floats",
+      "depthwise_scratch_floats",
+      "int_gemm_scratch_bytes",
+      "int_depthwise_scratch_bytes",
+      "__heap_base",
+    ]
+  ) {
     assertEquals(exports.includes(name), true, `missing export ${name}`);
   }
   const imports = WebAssembly.Module.imports(new WebAssembly.Module(bytes)).map((i) =>

@@ -19,6 +19,9 @@ export const KERNEL_NAMES = [
   "depthwise_cl_forward",
   "depthwise_cl_backward_input",
   "depthwise_cl_backward_weight",
+  "int_gemm_run",
+  "int_im2col",
+  "int_depthwise_forward",
 ] as const;
 
 /** One of the kernel names. */
@@ -39,8 +42,15 @@ export interface KernelRuntime {
   put(data: Float32Array): number;
   /** Copies `ints` into fresh int32 slots; returns their byte address. */
   putInts(ints: readonly number[]): number;
+  /**
+   * Copies the bytes of an integer array into fresh slots (followed by at least 16 spare bytes, so a
+   * vector load that starts inside the data stays inside the memory); returns their byte address.
+   */
+  putBytes(data: Int8Array | Int16Array | Int32Array): number;
   /** A fresh copy of `count` floats at byte address `ptr`. */
   take(ptr: number, count: number): Float32Array;
+  /** A fresh copy of `count` int32 values at byte address `ptr`. */
+  takeInt32(ptr: number, count: number): Int32Array;
   /** Sets `count` floats at `ptr` to zero. */
   zero(ptr: number, count: number): void;
   /** The index of a kernel, for `runParts`. */
@@ -60,6 +70,10 @@ export interface KernelRuntime {
   depthwiseScratchFloats(geo: number): number;
   /** Scratch floats one thread needs for the channels-innermost depthwise kernels on `channels` channels. */
   depthwiseClScratchFloats(geo: number, channels: number): number;
+  /** One integer GEMM scratch region per thread, allocated once per reset. */
+  intGemmScratch(): readonly number[];
+  /** Scratch bytes one thread needs for the integer depthwise kernel on `channels` channels. */
+  intDepthwiseScratchBytes(geo: number, channels: number): number;
 }
 
 const PAGE = 65536;
@@ -109,15 +123,20 @@ function createRuntime(): KernelRuntime | null {
   const gemmScratchFloats = (exports.gemm_scratch_floats as () => number)();
   const dwScratch = exports.depthwise_scratch_floats as (geo: number) => number;
   const dwClScratch = exports.depthwise_cl_scratch_floats as (geo: number, channels: number) => number;
+  const intGemmScratchBytes = (exports.int_gemm_scratch_bytes as () => number)();
+  const intDwScratch = exports.int_depthwise_scratch_bytes as (geo: number, channels: number) => number;
   const heapBase = ((exports.__heap_base as WebAssembly.Global).value as number + 63) & ~63;
   let top = heapBase;
   let scratch: number[] | undefined;
+  let intScratch: number[] | undefined;
   let f32 = new Float32Array(memory.buffer);
   let i32 = new Int32Array(memory.buffer);
+  let u8 = new Uint8Array(memory.buffer);
   const refresh = () => {
     if (f32.byteLength !== memory.buffer.byteLength) {
       f32 = new Float32Array(memory.buffer);
       i32 = new Int32Array(memory.buffer);
+      u8 = new Uint8Array(memory.buffer);
     }
   };
   const alloc = (floats: number): number => {
@@ -156,6 +175,7 @@ function createRuntime(): KernelRuntime | null {
     reset: () => {
       top = heapBase;
       scratch = undefined;
+      intScratch = undefined;
     },
     alloc,
     put: (data) => {
@@ -168,10 +188,20 @@ function createRuntime(): KernelRuntime | null {
       i32.set(ints, ptr >> 2);
       return ptr;
     },
+    putBytes: (data) => {
+      const ptr = alloc(Math.ceil((data.byteLength + 16) / 4));
+      u8.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), ptr);
+      return ptr;
+    },
     take: (ptr, count) => {
       // new + set is several times faster than slice() on a shared buffer.
       const out = new Float32Array(count);
       out.set(f32.subarray(ptr >> 2, (ptr >> 2) + count));
+      return out;
+    },
+    takeInt32: (ptr, count) => {
+      const out = new Int32Array(count);
+      out.set(i32.subarray(ptr >> 2, (ptr >> 2) + count));
       return out;
     },
     zero: (ptr, count) => f32.fill(0, ptr >> 2, (ptr >> 2) + count),
@@ -186,6 +216,8 @@ function createRuntime(): KernelRuntime | null {
     gemmScratch: () => (scratch ??= rt.threadScratch(gemmScratchFloats)),
     depthwiseScratchFloats: dwScratch,
     depthwiseClScratchFloats: dwClScratch,
+    intGemmScratch: () => (intScratch ??= rt.threadScratch(Math.ceil(intGemmScratchBytes / 4))),
+    intDepthwiseScratchBytes: intDwScratch,
   };
   bindKernelPool({ module, memory, names: KERNEL_NAMES, kernels, alloc, ints: () => (refresh(), i32) });
   return rt;

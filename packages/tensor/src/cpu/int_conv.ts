@@ -1,0 +1,155 @@
+/**
+ * Fast exact integer accumulators of quantized Conv2d and Linear layers: int8 or int16 activations
+ * times int8 weights, summed in int32 with the int32 bias, on the WebAssembly SIMD kernels (split
+ * across the kernel threads), and on plain-TypeScript loops where WebAssembly cannot run them. Both give
+ * the same integers as `@hqat/qtensor`'s reference accumulation for every layer it accepts (where the
+ * worst case fits int32), and agree with each other modulo 2^32 for any input.
+ * @module
+ */
+import { type Conv2dGeometry, type ConvDims, convDims } from "./conv2d_shapes.ts";
+import { intConv2dAccumulateReference, intLinearAccumulateReference } from "./int_conv_reference.ts";
+import { type ActivationBytes, intConv2dWasm, intLinearWasm } from "./int_conv_wasm.ts";
+import { KernelMemoryError, type KernelRuntime, kernelRuntime } from "./wasm_runtime.ts";
+
+/** Int8 or int16 activations. */
+export type IntActivations = Int8Array | Int16Array;
+
+function checkArrays(op: string, x: IntActivations, w: Int8Array): ActivationBytes {
+  if (!(x instanceof Int8Array) && !(x instanceof Int16Array)) {
+    throw new TypeError(`${op}: the input must be an Int8Array or Int16Array`);
+  }
+  if (!(w instanceof Int8Array)) throw new TypeError(`${op}: the weight must be an Int8Array`);
+  return x instanceof Int8Array ? 1 : 2;
+}
+
+function checkSize(data: ArrayLike<number>, shape: readonly number[], what: string, op: string): void {
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (data.length !== size) {
+    throw new RangeError(
+      `${op}: ${what} has ${data.length} elements but its shape [${shape.join(",")}] needs ${size}`,
+    );
+  }
+}
+
+function checkBias(op: string, bias: Int32Array | undefined, channels: number): void {
+  if (bias === undefined) return;
+  if (!(bias instanceof Int32Array)) throw new TypeError(`${op}: the bias must be an Int32Array`);
+  if (bias.length !== channels) {
+    throw new RangeError(`${op}: ${bias.length} biases for ${channels} output channels`);
+  }
+}
+
+/** Runs `fast` on the kernel runtime, or `slow` when there is none or the operation outgrows its memory. */
+function withKernels(fast: (rt: KernelRuntime) => Int32Array, slow: () => Int32Array): Int32Array {
+  const rt = kernelRuntime();
+  if (!rt) return slow();
+  try {
+    rt.reset();
+    return fast(rt);
+  } catch (e) {
+    if (e instanceof KernelMemoryError) return slow();
+    throw e;
+  } finally {
+    rt.reset();
+  }
+}
+
+function isEmpty(d: ConvDims): boolean {
+  return d.n * d.co * d.ho * d.wo === 0 || d.cg * d.kh * d.kw === 0;
+}
+
+/**
+ * The int32 accumulator `acc[N, Co, Ho, Wo] = bias[o] + Σ x·w` of a quantized 2-D convolution with zero
+ * padding: `x` NCHW int8 or int16, `w` int8 `[Co, C / groups, kh, kw]`, `bias` one int32 per output
+ * channel. Exact wherever the sum fits int32 (which `@hqat/qtensor`'s `checkAccumulator` guarantees
+ * for the layers it accepts); throws a RangeError for inconsistent shapes or lengths.
+ *
+ * @example
+ * ```ts
+ * import { intConv2dAccumulateFast } from "@hqat/tensor";
+ * const geo = { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 } as const;
+ * const acc = intConv2dAccumulateFast(Int8Array.of(1, 2, 3, 4), [1, 1, 2, 2], Int8Array.of(1, 1, 1, 1), [1, 1, 2, 2], geo);
+ * console.assert(acc.length === 9 && acc[4] === 10 && acc[0] === 1);
+ * const withBias = intConv2dAccumulateFast(Int16Array.of(-32768), [1, 1, 1, 1], Int8Array.of(-128), [1, 1, 1, 1], geo, Int32Array.of(5));
+ * console.assert(withBias[4] === 32768 * 128 + 5);
+ * ```
+ */
+export function intConv2dAccumulateFast(
+  x: IntActivations,
+  xShape: readonly number[],
+  w: Int8Array,
+  wShape: readonly number[],
+  geo: Conv2dGeometry,
+  bias?: Int32Array,
+): Int32Array {
+  const op = "intConv2dAccumulateFast";
+  const xBytes = checkArrays(op, x, w);
+  const d = convDims(xShape, wShape, geo, op);
+  checkSize(x, xShape, "x", op);
+  checkSize(w, wShape, "w", op);
+  checkBias(op, bias, d.co);
+  const slow = () => intConv2dAccumulateReference(x, w, d, bias);
+  if (isEmpty(d)) return slow();
+  const size = d.n * d.co * d.ho * d.wo;
+  return withKernels((rt) => {
+    const ptrs = {
+      x: rt.putBytes(x),
+      xBytes,
+      w: rt.putBytes(w),
+      bias: bias ? rt.putBytes(bias) : 0,
+      y: rt.alloc(size),
+    };
+    intConv2dWasm(rt, d, ptrs);
+    return rt.takeInt32(ptrs.y, size);
+  }, slow);
+}
+
+/**
+ * The int32 accumulator `acc[..., O] = bias[o] + Σ_k x[..., k] · w[o, k]` of a quantized linear layer:
+ * `x` int8 or int16 `[..., K]`, `w` int8 `[O, K]`, `bias` one int32 per output. Exact wherever the sum
+ * fits int32; throws a RangeError for inconsistent shapes or lengths.
+ *
+ * @example
+ * ```ts
+ * import { intLinearAccumulateFast } from "@hqat/tensor";
+ * const acc = intLinearAccumulateFast(Int8Array.of(1, 2, 3), [1, 3], Int8Array.of(1, 1, 1, -1, 0, 1), [2, 3], Int32Array.of(10, 0));
+ * console.assert(acc.join() === "16,2");
+ * ```
+ */
+export function intLinearAccumulateFast(
+  x: IntActivations,
+  xShape: readonly number[],
+  w: Int8Array,
+  wShape: readonly number[],
+  bias?: Int32Array,
+): Int32Array {
+  const op = "intLinearAccumulateFast";
+  const xBytes = checkArrays(op, x, w);
+  if (wShape.length !== 2 || xShape.length < 1) {
+    throw new RangeError(`${op}: weight [${wShape}] must be 2-d and the input at least 1-d`);
+  }
+  if (![...xShape, ...wShape].every((v) => Number.isInteger(v) && v >= 0)) {
+    throw new RangeError(`${op}: shapes [${xShape}] and [${wShape}] must be non-negative integers`);
+  }
+  const [o, k] = wShape;
+  if (xShape[xShape.length - 1] !== k) {
+    throw new RangeError(`${op}: input [${xShape}] does not end in the weight's ${k} input features`);
+  }
+  checkSize(x, xShape, "x", op);
+  checkSize(w, wShape, "w", op);
+  checkBias(op, bias, o);
+  const dims = { rows: xShape.slice(0, -1).reduce((a, b) => a * b, 1), k, o };
+  const slow = () => intLinearAccumulateReference(x, w, dims, bias);
+  if (dims.rows * o === 0 || k === 0) return slow();
+  return withKernels((rt) => {
+    const ptrs = {
+      x: rt.putBytes(x),
+      xBytes,
+      w: rt.putBytes(w),
+      bias: bias ? rt.putBytes(bias) : 0,
+      y: rt.alloc(dims.rows * o),
+    };
+    intLinearWasm(rt, dims, ptrs);
+    return rt.takeInt32(ptrs.y, dims.rows * o);
+  }, slow);
+}

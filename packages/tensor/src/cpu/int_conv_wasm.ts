@@ -1,0 +1,196 @@
+/**
+ * Exact integer convolution and linear accumulators on the WebAssembly kernels. Three convolution
+ * routes, chosen by shape: depthwise (one input and one output channel per group) runs the direct
+ * channels-innermost kernel; a pointwise convolution (1×1, stride 1, no padding) is one integer GEMM per
+ * group over the whole batch, reading NCHW as [C, N·H·W]; anything else is im2col (in batch chunks) +
+ * integer GEMM. Pointers are byte addresses in the kernel memory; index maps count elements.
+ * @module
+ */
+import type { ConvDims } from "./conv2d_shapes.ts";
+import type { IndexMap } from "./gemm.ts";
+import type { KernelRuntime } from "./wasm_runtime.ts";
+
+/** Bytes of one activation element: 1 for int8, 2 for int16. */
+export type ActivationBytes = 1 | 2;
+
+/** Where one operand of the integer GEMM lives: a byte address and the element maps of its dimensions. */
+interface IntMatrix {
+  readonly ptr: number;
+  readonly rows: IndexMap;
+  readonly cols: IndexMap;
+}
+
+/** C[m, n] = bias[m] + A[m, k] · B[k, n]: A int8, B int8 or int16 (`bBytes`), C int32; bias 0 for none. */
+interface IntGemm {
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+  readonly bBytes: ActivationBytes;
+  readonly a: IntMatrix;
+  readonly b: IntMatrix;
+  readonly c: IntMatrix;
+  readonly bias: number;
+}
+
+const UNBOUNDED = 0x3fffffff;
+/** Multiply-adds below which a kernel stays on one thread. */
+const PARALLEL_MACS = 500_000;
+/** Most bytes an im2col buffer holds before the batch is cut into chunks. */
+const COL_BYTES = 1 << 22;
+
+function mapInts(map: IndexMap): number[] {
+  return [map.seg ?? UNBOUNDED, map.segStride ?? 0, map.stride];
+}
+
+function matrixInts(x: IntMatrix): number[] {
+  return [x.ptr, ...mapInts(x.rows), ...mapInts(x.cols)];
+}
+
+/** Runs one integer GEMM, split across the ready kernel threads by columns (or rows when they are few). */
+function intGemm(rt: KernelRuntime, g: IntGemm): void {
+  const { m, n, k } = g;
+  if (m === 0 || n === 0) return;
+  const desc = rt.putInts([
+    m,
+    n,
+    k,
+    g.bBytes,
+    ...matrixInts(g.a),
+    ...matrixInts(g.b),
+    ...matrixInts(g.c),
+    g.bias,
+  ]);
+  const scratch = rt.intGemmScratch();
+  const threads = m * n * k >= PARALLEL_MACS ? Math.min(rt.threads(), scratch.length) : 1;
+  const parts: number[][] = [];
+  if (threads > 1 && n >= 64 * threads) {
+    // About four parts per thread, so that a thread slowed by other work takes fewer.
+    const step = Math.max(64, Math.ceil(n / threads / 4 / 8) * 8);
+    for (let n0 = 0; n0 < n; n0 += step) parts.push([desc, 0, m, n0, Math.min(n, n0 + step)]);
+  } else if (threads > 1 && m >= 24 * threads) {
+    const step = Math.max(24, Math.ceil(m / threads / 4 / 6) * 6);
+    for (let m0 = 0; m0 < m; m0 += step) parts.push([desc, m0, Math.min(m, m0 + step), 0, n]);
+  } else {
+    parts.push([desc, 0, m, 0, n]);
+  }
+  rt.run("int_gemm_run", parts, scratch);
+}
+
+/** [0, count) in ranges (multiples of `align` long): one when small, else about four per ready thread. */
+function ranges(rt: KernelRuntime, count: number, macs: number, align: number): [number, number][] {
+  const threads = macs >= PARALLEL_MACS ? Math.min(rt.threads(), Math.ceil(count / align)) : 1;
+  const pieces = threads > 1 ? 4 * threads : 1;
+  const step = Math.max(align, Math.ceil(count / pieces / align) * align);
+  const out: [number, number][] = [];
+  for (let i = 0; i < count; i += step) out.push([i, Math.min(count, i + step)]);
+  return out;
+}
+
+function geoInts(d: ConvDims): number[] {
+  return [d.n, d.c, d.h, d.w, d.co, d.kh, d.kw, d.ho, d.wo, d.sh, d.sw, d.ph, d.pw, d.dh, d.dw, d.groups];
+}
+
+/** Columns of an NCHW tensor with `channels` channels of `p` positions, read as [channels, N·p]. */
+function batchColumns(channels: number, p: number): IndexMap {
+  return { stride: 1, seg: p, segStride: channels * p };
+}
+
+/** Whether every group has one input and one output channel (depthwise with multiplier 1). */
+function isIntDepthwise(d: ConvDims): boolean {
+  return d.cg === 1 && d.cog === 1;
+}
+
+function isPointwise(d: ConvDims): boolean {
+  return d.kh === 1 && d.kw === 1 && d.sh === 1 && d.sw === 1 && d.ph === 0 && d.pw === 0;
+}
+
+/**
+ * acc = bias + conv(x, w) as int32 at `y`: `x` NCHW int8 or int16 (`xBytes`), `w` int8
+ * [Co, C / groups, kh, kw], `bias` an int32 per output channel (0 for none).
+ */
+export function intConv2dWasm(
+  rt: KernelRuntime,
+  d: ConvDims,
+  ptrs: { x: number; xBytes: ActivationBytes; w: number; bias: number; y: number },
+): void {
+  const { x, xBytes, w, bias, y } = ptrs;
+  const p = d.ho * d.wo, kc = d.cg * d.kh * d.kw;
+  const weights = (g: number): IntMatrix => ({
+    ptr: w + g * d.cog * kc,
+    rows: { stride: kc },
+    cols: { stride: 1 },
+  });
+  const groupBias = (g: number) => (bias === 0 ? 0 : bias + 4 * g * d.cog);
+  const output = (g: number, n0: number): IntMatrix => ({
+    ptr: y + 4 * (n0 * d.co + g * d.cog) * p,
+    rows: { stride: p },
+    cols: batchColumns(d.co, p),
+  });
+  if (isIntDepthwise(d)) {
+    const geo = rt.putInts(geoInts(d));
+    const parts = ranges(rt, d.c, d.n * d.c * p * d.kh * d.kw, 8);
+    const widest = Math.max(...parts.map(([a, b]) => b - a));
+    const scratch = rt.threadScratch(Math.ceil(rt.intDepthwiseScratchBytes(geo, widest) / 4));
+    rt.run("int_depthwise_forward", parts.map(([c0, c1]) => [geo, x, xBytes, w, bias, y, c0, c1]), scratch);
+    return;
+  }
+  if (isPointwise(d)) {
+    for (let g = 0; g < d.groups; g++) {
+      intGemm(rt, {
+        m: d.cog,
+        n: d.n * p,
+        k: d.cg,
+        bBytes: xBytes,
+        a: weights(g),
+        b: { ptr: x + xBytes * g * d.cg * p, rows: { stride: p }, cols: batchColumns(d.c, p) },
+        c: output(g, 0),
+        bias: groupBias(g),
+      });
+    }
+    return;
+  }
+  const geo = rt.putInts(geoInts(d));
+  const chunk = Math.max(1, Math.min(d.n, Math.floor(COL_BYTES / Math.max(1, kc * p * xBytes))));
+  const col = rt.alloc(Math.ceil((kc * chunk * p * xBytes + 16) / 4));
+  for (let n0 = 0; n0 < d.n; n0 += chunk) {
+    const n1 = Math.min(d.n, n0 + chunk), np = (n1 - n0) * p;
+    for (let g = 0; g < d.groups; g++) {
+      const parts = ranges(rt, kc, kc * np, 1).map((
+        [r0, r1],
+      ) => [geo, x, xBytes, g * d.cg, n0, n1, col, r0, r1]);
+      rt.run("int_im2col", parts);
+      intGemm(rt, {
+        m: d.cog,
+        n: np,
+        k: kc,
+        bBytes: xBytes,
+        a: weights(g),
+        b: { ptr: col, rows: { stride: np }, cols: { stride: 1 } },
+        c: output(g, n0),
+        bias: groupBias(g),
+      });
+    }
+  }
+}
+
+/**
+ * acc[r, o] = bias[o] + Σ_k x[r, k] · w[o, k] as int32 at `y` ([rows, O]): `x` int8 or int16 (`xBytes`),
+ * `w` int8 [O, K], `bias` an int32 per output (0 for none).
+ */
+export function intLinearWasm(
+  rt: KernelRuntime,
+  dims: { rows: number; k: number; o: number },
+  ptrs: { x: number; xBytes: ActivationBytes; w: number; bias: number; y: number },
+): void {
+  const { rows, k, o } = dims;
+  intGemm(rt, {
+    m: o,
+    n: rows,
+    k,
+    bBytes: ptrs.xBytes,
+    a: { ptr: ptrs.w, rows: { stride: k }, cols: { stride: 1 } },
+    b: { ptr: ptrs.x, rows: { stride: 1 }, cols: { stride: k } },
+    c: { ptr: ptrs.y, rows: { stride: 1 }, cols: { stride: o } },
+    bias: ptrs.bias,
+  });
+}

@@ -1,0 +1,241 @@
+/*
+ * Exact integer GEMM C = bias + A · B: A is int8 (the weights), B is int8 or int16 (the activations), C
+ * is int32. Both operands are widened to int16 while they are packed, with pairs of consecutive k
+ * interleaved, so that one i32x4.dot_i16x8_s gives four columns' sums a(k)·b(k) + a(k+1)·b(k+1): every
+ * product (at most 128 · 32768 in magnitude) and every pair sum is exact in int32, and the running
+ * sums are int32 additions, which wrap exactly as the int32 result does. Packing and MR × NR register
+ * blocking follow gemm.c, with the same segmented index maps (in elements of each operand's type).
+ */
+#include "common.h"
+
+#define IMR 6
+#define INV 2
+#define INR (4 * INV)
+#define IKC 512 /* k per block: even, so that pairs never straddle two blocks */
+#define IMC 96
+#define INC 1024
+_Static_assert(IKC % 2 == 0, "IKC must be even");
+_Static_assert(IMC % IMR == 0, "IMC must be a multiple of IMR");
+
+typedef struct {
+  int seg, seg_stride, stride;
+} imap;
+
+typedef struct {
+  int m, n, k, b_bytes; /* b_bytes: 1 for int8 activations, 2 for int16 */
+  const signed char *a;
+  imap a_row, a_col;
+  const void *b;
+  imap b_row, b_col;
+  int *c;
+  imap c_row, c_col;
+  const int *bias; /* one per row of C, or 0 */
+} igemm_desc;
+
+static inline int imap_off(const imap *d, int i) { return (i / d->seg) * d->seg_stride + (i % d->seg) * d->stride; }
+
+static inline int run_of(const int *off, int count) {
+  for (int j = 1; j < count; j++)
+    if (off[j] != off[0] + j) return 0;
+  return 1;
+}
+
+/* Bytes of scratch one thread needs for int_gemm_run (16-byte aligned). */
+int EXPORT(int_gemm_scratch_bytes)(void) {
+  return IMC * IKC * 2 + IKC * INC * 2 + IMR * INR * 4 + (2 * INC + 3 * IMC + 2 * IKC) * 4 + 64;
+}
+
+/* Eight consecutive activations as int16 lanes. */
+static inline v128_t load8(const void *b, int bytes, int off) {
+  return bytes == 1 ? wasm_i16x8_load8x8((const signed char *)b + off) : wasm_v128_load((const short *)b + off);
+}
+
+/* Four consecutive activations as int16 lanes 0..3 (lanes 4..7 zero); reads nothing past them. */
+static inline v128_t load4(const void *b, int bytes, int off) {
+  return bytes == 1 ? wasm_i16x8_extend_low_i8x16(wasm_v128_load32_zero((const signed char *)b + off))
+                    : wasm_v128_load64_zero((const short *)b + off);
+}
+
+static inline int elem(const void *b, int bytes, int off) {
+  return bytes == 1 ? ((const signed char *)b)[off] : ((const short *)b)[off];
+}
+
+/* Two int16 values as one int32 lane: lo in the low half. */
+static inline int pair(int lo, int hi) { return (int)(((unsigned)lo & 0xffffu) | ((unsigned)hi << 16)); }
+
+/* Stores the transpose of the 4 × 4 int32 block with rows r0..r3: row q of the result at d + q * pitch. */
+static inline void transpose4(v128_t r0, v128_t r1, v128_t r2, v128_t r3, int *d, int pitch) {
+  const v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
+  const v128_t t2 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
+  wasm_v128_store(d, wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5));
+  wasm_v128_store(d + pitch, wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7));
+  wasm_v128_store(d + 2 * pitch, wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5));
+  wasm_v128_store(d + 3 * pitch, wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7));
+}
+
+/*
+ * Packs kc rows (brow) × nc columns (bcol) of B: panel p, pair q holds, for column j of the panel, the int32
+ * lane pair(B(2q, j), B(2q + 1, j)) at bp[(p * kq + q) * INR + j]; zero past kc and nc.
+ */
+static void pack_b(const igemm_desc *d, const int *brow, const int *bcol, int kc, int nc, int *bp) {
+  const void *b = d->b;
+  const int bytes = d->b_bytes, kq = (kc + 1) / 2, kfull = kc / 2;
+  const v128_t zero = wasm_i32x4_splat(0);
+  for (int jr = 0; jr < nc; jr += INR, bp += kq * INR) {
+    const int nr = nc - jr < INR ? nc - jr : INR;
+    for (int v = 0; v < INV; v++) {
+      const int *cols = bcol + jr + 4 * v;
+      int *dst = bp + 4 * v;
+      const int cnt = nr - 4 * v;
+      if (cnt >= 4 && run_of(cols, 4)) {
+        /* four consecutive columns: two rows interleaved */
+        for (int q = 0; q < kfull; q++) {
+          const v128_t r0 = load4(b, bytes, brow[2 * q] + cols[0]), r1 = load4(b, bytes, brow[2 * q + 1] + cols[0]);
+          wasm_v128_store(dst + q * INR, wasm_i16x8_shuffle(r0, r1, 0, 8, 1, 9, 2, 10, 3, 11));
+        }
+        if (kq > kfull) {
+          const v128_t r0 = load4(b, bytes, brow[kc - 1] + cols[0]);
+          wasm_v128_store(dst + kfull * INR, wasm_i16x8_shuffle(r0, zero, 0, 8, 1, 9, 2, 10, 3, 11));
+        }
+        continue;
+      }
+      int q = 0;
+      if (cnt >= 4) {
+        /* scattered columns, each contiguous along k: eight k (four pairs) per column, 4 × 4 transposes */
+        for (; 2 * q + 8 <= kc && run_of(brow + 2 * q, 8); q += 4) {
+          const int r = brow[2 * q];
+          transpose4(load8(b, bytes, r + cols[0]), load8(b, bytes, r + cols[1]), load8(b, bytes, r + cols[2]),
+                     load8(b, bytes, r + cols[3]), dst + q * INR, INR);
+        }
+      }
+      for (; q < kq; q++) {
+        const int r0 = brow[2 * q], has1 = 2 * q + 1 < kc, r1 = has1 ? brow[2 * q + 1] : 0;
+        for (int j = 0; j < 4; j++) {
+          if (j < cnt) {
+            dst[q * INR + j] = pair(elem(b, bytes, r0 + cols[j]), has1 ? elem(b, bytes, r1 + cols[j]) : 0);
+          } else {
+            dst[q * INR + j] = 0;
+          }
+        }
+      }
+    }
+  }
+}
+
+/* Packs mc rows (arow) × kc columns (acol) of A: panel p, pair q, row i at ap[(p * kq + q) * IMR + i]. */
+static void pack_a(const signed char *a, const int *arow, const int *acol, int mc, int kc, int *ap) {
+  const int kq = (kc + 1) / 2;
+  for (int ir = 0; ir < mc; ir += IMR, ap += kq * IMR) {
+    const int mr = mc - ir < IMR ? mc - ir : IMR;
+    for (int i = 0; i < IMR; i++) {
+      if (i >= mr) {
+        for (int q = 0; q < kq; q++) ap[q * IMR + i] = 0;
+        continue;
+      }
+      const signed char *row = a + arow[ir + i];
+      int q = 0;
+      for (; 2 * q + 1 < kc; q++) ap[q * IMR + i] = pair(row[acol[2 * q]], row[acol[2 * q + 1]]);
+      if (q < kq) ap[q * IMR + i] = pair(row[acol[2 * q]], 0);
+    }
+  }
+}
+
+/* One IMR × INR tile: C = (first ? bias : C) + A panel · B panel. */
+static void micro_kernel(int kq, const int *restrict ap, const int *restrict bp, int *c, const int *crow,
+                         const int *ccol, const int *rbias, int mr, int nr, int first, int *tile) {
+  v128_t acc[IMR][INV];
+#pragma clang loop unroll(full)
+  for (int i = 0; i < IMR; i++)
+#pragma clang loop unroll(full)
+    for (int v = 0; v < INV; v++) acc[i][v] = wasm_i32x4_splat(0);
+  for (int q = 0; q < kq; q++) {
+    v128_t bv[INV];
+#pragma clang loop unroll(full)
+    for (int v = 0; v < INV; v++) bv[v] = wasm_v128_load(bp + 4 * v);
+#pragma clang loop unroll(full)
+    for (int i = 0; i < IMR; i++) {
+      const v128_t av = wasm_v128_load32_splat(ap + i);
+#pragma clang loop unroll(full)
+      for (int v = 0; v < INV; v++) acc[i][v] = wasm_i32x4_add(acc[i][v], wasm_i32x4_dot_i16x8(av, bv[v]));
+    }
+    ap += IMR;
+    bp += INR;
+  }
+  if (nr == INR && run_of(ccol, INR)) {
+    int *c0 = c + ccol[0];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < IMR; i++) {
+      if (i < mr) {
+        int *cp = c0 + crow[i];
+        const v128_t base = first ? wasm_i32x4_splat(rbias[i]) : wasm_v128_load(cp);
+        const v128_t base1 = first ? base : wasm_v128_load(cp + 4);
+        wasm_v128_store(cp, wasm_i32x4_add(acc[i][0], base));
+        wasm_v128_store(cp + 4, wasm_i32x4_add(acc[i][1], base1));
+      }
+    }
+    return;
+  }
+#pragma clang loop unroll(full)
+  for (int i = 0; i < IMR; i++)
+#pragma clang loop unroll(full)
+    for (int v = 0; v < INV; v++) wasm_v128_store(tile + i * INR + 4 * v, acc[i][v]);
+  for (int i = 0; i < mr; i++) {
+    int *cr = c + crow[i];
+    const int *t = tile + i * INR;
+    if (first) {
+      for (int j = 0; j < nr; j++) cr[ccol[j]] = rbias[i] + t[j];
+    } else {
+      for (int j = 0; j < nr; j++) cr[ccol[j]] += t[j];
+    }
+  }
+}
+
+/*
+ * Computes the block [m0, m1) × [n0, n1) of C = bias + A · B, using `scratch` (int_gemm_scratch_bytes()
+ * bytes, 16-byte aligned) as packing space. k must be at least 1.
+ */
+void EXPORT(int_gemm_run)(const igemm_desc *d, int m0, int m1, int n0, int n1, int *scratch) {
+  int *ap = scratch;
+  int *bp = ap + IMC * IKC / 2;
+  int *tile = bp + IKC / 2 * INC;
+  int *bcol = tile + IMR * INR;
+  int *ccol = bcol + INC;
+  int *arow = ccol + INC;
+  int *crow = arow + IMC;
+  int *rbias = crow + IMC;
+  int *brow = rbias + IMC;
+  int *acol = brow + IKC;
+  const int k_all = d->k;
+  for (int jc = n0; jc < n1; jc += INC) {
+    const int nc = n1 - jc < INC ? n1 - jc : INC;
+    for (int j = 0; j < nc; j++) {
+      bcol[j] = imap_off(&d->b_col, jc + j);
+      ccol[j] = imap_off(&d->c_col, jc + j);
+    }
+    for (int pc = 0; pc < k_all; pc += IKC) {
+      const int kc = k_all - pc < IKC ? k_all - pc : IKC, kq = (kc + 1) / 2;
+      for (int k = 0; k < kc; k++) {
+        brow[k] = imap_off(&d->b_row, pc + k);
+        acol[k] = imap_off(&d->a_col, pc + k);
+      }
+      pack_b(d, brow, bcol, kc, nc, bp);
+      for (int ic = m0; ic < m1; ic += IMC) {
+        const int mc = m1 - ic < IMC ? m1 - ic : IMC;
+        for (int i = 0; i < mc; i++) {
+          arow[i] = imap_off(&d->a_row, ic + i);
+          crow[i] = imap_off(&d->c_row, ic + i);
+          rbias[i] = d->bias ? d->bias[ic + i] : 0;
+        }
+        pack_a(d->a, arow, acol, mc, kc, ap);
+        for (int jr = 0; jr < nc; jr += INR) {
+          const int nr = nc - jr < INR ? nc - jr : INR;
+          for (int ir = 0; ir < mc; ir += IMR) {
+            const int mr = mc - ir < IMR ? mc - ir : IMR;
+            micro_kernel(kq, ap + ir * kq, bp + jr * kq, d->c, crow + ir, ccol + jr, rbias + ir, mr, nr, pc == 0,
+                         tile);
+          }
+        }
+      }
+    }
+  }
+}
