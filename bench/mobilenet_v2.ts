@@ -7,7 +7,16 @@
  * @module
  */
 import { adam, createTrainState, forward, initState, makeTrainStep, mobilenetV2 } from "@hqat/nn";
-import { foldIn, profileOps, randomKey, randomNormal, randomUniform, cast, mul, type Tensor } from "@hqat/tensor";
+import {
+  cast,
+  foldIn,
+  mul,
+  profileOps,
+  randomKey,
+  randomNormal,
+  randomUniform,
+  type Tensor,
+} from "@hqat/tensor";
 
 const quick = Deno.args.includes("--quick");
 const REF = { torchTrain: 400, torchEval: 4000, tfjsWasmEval: 804, tfjsCpuEval: 54 };
@@ -49,13 +58,15 @@ const eval256 = timeEval(256, quick ? 2 : 6);
 rows.push([
   "eval, batch 256",
   eval256,
-  `${(eval256 / REF.torchEval).toFixed(2)}× PyTorch, ${(eval256 / REF.tfjsWasmEval).toFixed(2)}× TF.js WASM, ${
-    (eval256 / REF.tfjsCpuEval).toFixed(1)
-  }× TF.js CPU`,
+  `${(eval256 / REF.torchEval).toFixed(2)}× PyTorch, ${
+    (eval256 / REF.tfjsWasmEval).toFixed(2)
+  }× TF.js WASM, ${(eval256 / REF.tfjsCpuEval).toFixed(1)}× TF.js CPU`,
 ]);
 
 console.log("MobileNetV2 (10 classes, 3×32×32), CPU backend");
-for (const [name, ips, ratio] of rows) console.log(`  ${name.padEnd(24)} ${ips.toFixed(1).padStart(8)} images/s   ${ratio}`);
+for (const [name, ips, ratio] of rows) {
+  console.log(`  ${name.padEnd(24)} ${ips.toFixed(1).padStart(8)} images/s   ${ratio}`);
+}
 
 // Where the time goes: one profiled training step at batch 64.
 const { x, y } = batch(64, 7);
@@ -64,5 +75,9 @@ const { profile } = profileOps(() => step(ts, x, y, { key: randomKey(8) }));
 const total = [...profile.ms.values()].reduce((a, b) => a + b, 0);
 console.log(`\nPer-op profile of one training step at batch 64 (${total.toFixed(0)} ms in ops):`);
 for (const [op, ms] of [...profile.ms].sort((a, b) => b[1] - a[1]).slice(0, 14)) {
-  console.log(`  ${op.padEnd(24)} ${ms.toFixed(1).padStart(8)} ms  ${(100 * ms / total).toFixed(1).padStart(5)} %  ${profile.calls.get(op)} calls`);
+  console.log(
+    `  ${op.padEnd(24)} ${ms.toFixed(1).padStart(8)} ms  ${(100 * ms / total).toFixed(1).padStart(5)} %  ${
+      profile.calls.get(op)
+    } calls`,
+  );
 }

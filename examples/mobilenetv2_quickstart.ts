@@ -35,7 +35,9 @@ import {
 } from "@hqat/qtensor";
 import { foldIn, fromArray, randomKey } from "@hqat/tensor";
 
-const args = parseArgs(Deno.args, { string: ["limit", "eval-limit", "out", "epochs", "qat-epochs", "batch-size"] });
+const args = parseArgs(Deno.args, {
+  string: ["limit", "eval-limit", "out", "epochs", "qat-epochs", "batch-size"],
+});
 const limit = args.limit ? Number(args.limit) : undefined;
 const evalLimit = args["eval-limit"] ? Number(args["eval-limit"]) : limit;
 const modelPath = args.out ?? "model/mobilenetv2"; // 1. where checkpoints and the int model go
@@ -73,7 +75,11 @@ const floatStep = makeTrainStep(floatModel, floatOpt);
 let ts = createTrainState(floatModel, initState(floatModel, randomKey(0)), floatOpt);
 let bestAcc = -1;
 for (let epoch = 0; epoch < epochNum; epoch++) {
-  ts = (await trainOneEpoch(floatStep, ts, batches(trainLoader, epoch), { key: foldIn(randomKey(1), epoch), total: trainLoader.size, progress: false })).state;
+  ts = (await trainOneEpoch(floatStep, ts, batches(trainLoader, epoch), {
+    key: foldIn(randomKey(1), epoch),
+    total: trainLoader.size,
+    progress: false,
+  })).state;
   const state = modelState(floatModel, ts);
   const { top1, top5 } = await evaluate(floatModel, state, batches(evalLoader, 0), { progress: false });
   console.log(`Float Epoch ${epoch}: evaluation Acc@1 ${top1.toFixed(3)} Acc@5 ${top5.toFixed(3)}`);
@@ -91,10 +97,12 @@ const calibModel = prepareQatFx(floatModel, {
   // The output layer keeps a 32-bit output for precision.
   moduleName: { classifier: default_calib_8bit_weight_32bit_out_fake_quant_qconfig },
 });
-let calibState = await loadState(`${modelPath}/float-checkpoint.safetensors`, floatModel).then((floatState) => {
-  const fresh = initState(calibModel, randomKey(0));
-  return Object.fromEntries(Object.entries(fresh).map(([k, v]) => [k, floatState[k] ?? v]));
-});
+let calibState = await loadState(`${modelPath}/float-checkpoint.safetensors`, floatModel).then(
+  (floatState) => {
+    const fresh = initState(calibModel, randomKey(0));
+    return Object.fromEntries(Object.entries(fresh).map(([k, v]) => [k, floatState[k] ?? v]));
+  },
+);
 // Observers collect statistics in evaluation mode (BN uses running statistics), no backward pass.
 const calibrating = setFakeQuantize(calibModel, FakeQuantState.CALIBRATION);
 for await (const { x } of batches(trainLoader, 0, 20)) calibState = forward(calibrating, calibState, x).state;
@@ -117,9 +125,17 @@ const qatStep = makeTrainStep(training, qatOpt);
 let qts = createTrainState(training, qatStart, qatOpt);
 let qatState = qatStart;
 for (let epoch = 0; epoch < qatEpochNum; epoch++) {
-  qts = (await trainOneEpoch(qatStep, qts, batches(trainLoader, 10 + epoch), { key: foldIn(randomKey(2), epoch), progress: false })).state;
+  qts = (await trainOneEpoch(qatStep, qts, batches(trainLoader, 10 + epoch), {
+    key: foldIn(randomKey(2), epoch),
+    progress: false,
+  })).state;
   qatState = modelState(training, qts);
-  const r = await evaluate(setFakeQuantize(qatModel, FakeQuantState.VALIDATION), qatState, batches(evalLoader, 0), { progress: false });
+  const r = await evaluate(
+    setFakeQuantize(qatModel, FakeQuantState.VALIDATION),
+    qatState,
+    batches(evalLoader, 0),
+    { progress: false },
+  );
   console.log(`QAT Epoch ${epoch}: evaluation Acc@1 ${r.top1.toFixed(3)} Acc@5 ${r.top5.toFixed(3)}`);
   await saveState(`${modelPath}/qat-checkpoint.safetensors`, qatModel, qatState);
 }
@@ -136,4 +152,6 @@ const q = await evaluate(qatModel, qatState, batches(evalLoader, 0), {
 });
 console.log(`Quantized model: evaluation Acc@1 ${q.top1.toFixed(3)} Acc@5 ${q.top5.toFixed(3)}`);
 await saveIntModel(`${modelPath}/int_model`, quantized);
-console.log(`Saved ${modelPath}/int_model; deploy it with: deno task hqat check --model ${modelPath}/int_model`);
+console.log(
+  `Saved ${modelPath}/int_model; deploy it with: deno task hqat check --model ${modelPath}/int_model`,
+);

@@ -50,7 +50,17 @@ Deno.test("hqat commands fail with one clear line on bad input", async () => {
   let r = await hqat("inspect", "--arch", "vgg");
   assertEquals(r.code, 2);
   assertMatch(r.stderr, /Unknown architecture "vgg"/);
-  r = await hqat("predict", "--arch", "mobilenetv2", "--weights", "/nonexistent.safetensors", "--input", "x", "--output", "y");
+  r = await hqat(
+    "predict",
+    "--arch",
+    "mobilenetv2",
+    "--weights",
+    "/nonexistent.safetensors",
+    "--input",
+    "x",
+    "--output",
+    "y",
+  );
   assertEquals(r.code, 1);
   assertMatch(r.stderr, /nonexistent\.safetensors/);
   r = await hqat("frobnicate");
@@ -60,7 +70,17 @@ Deno.test("hqat commands fail with one clear line on bad input", async () => {
   assertMatch(r.stderr, /Unknown option --bogus/);
   const dir = await Deno.makeTempDir();
   await Deno.writeTextFile(`${dir}/w.safetensors`, "not a safetensors file");
-  r = await hqat("predict", "--arch", "mobilenetv2", "--weights", `${dir}/w.safetensors`, "--input", "x", "--output", "y");
+  r = await hqat(
+    "predict",
+    "--arch",
+    "mobilenetv2",
+    "--weights",
+    `${dir}/w.safetensors`,
+    "--input",
+    "x",
+    "--output",
+    "y",
+  );
   assertEquals(r.code, 1);
   assert(r.stderr.includes("w.safetensors"), r.stderr);
   assertEquals(r.stderr.trim().split("\n").length, 1, r.stderr);

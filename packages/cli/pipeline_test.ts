@@ -19,7 +19,17 @@ Deno.test({
   ignore: !HAVE_FMNIST,
   async fn() {
     const out = await Deno.makeTempDir();
-    const common = ["--limit", "4096", "--eval-limit", "500", "--batch-size", "64", "--out", out, "--no-progress"];
+    const common = [
+      "--limit",
+      "4096",
+      "--eval-limit",
+      "500",
+      "--batch-size",
+      "64",
+      "--out",
+      out,
+      "--no-progress",
+    ];
     let r = await hqat("train", "--epochs", "2", ...common);
     assertEquals(r.code, 0, r.stderr);
     const acc = [...r.stdout.matchAll(/Float Epoch (\d): evaluation Acc@1 ([\d.]+) Acc@5 ([\d.]+)/g)];
@@ -29,7 +39,20 @@ Deno.test({
     r = await hqat("calibrate", "--calib-batches", "4", ...common);
     assertEquals(r.code, 0, r.stderr);
     assertMatch(r.stdout, /Calibration: evaluation Acc@1 [\d.]+ Acc@5 [\d.]+/);
-    r = await hqat("qat", "--epochs", "1", "--limit", "1024", "--eval-limit", "500", "--batch-size", "64", "--out", out, "--no-progress");
+    r = await hqat(
+      "qat",
+      "--epochs",
+      "1",
+      "--limit",
+      "1024",
+      "--eval-limit",
+      "500",
+      "--batch-size",
+      "64",
+      "--out",
+      out,
+      "--no-progress",
+    );
     assertEquals(r.code, 0, r.stderr);
     assertMatch(r.stdout, /QAT Epoch 0: evaluation Acc@1 [\d.]+ Acc@5 [\d.]+/);
     r = await hqat("convert", ...common);
@@ -41,7 +64,16 @@ Deno.test({
     const { saveNpy } = await import("@hqat/nn");
     const { randomKey, randomUniform } = await import("@hqat/tensor");
     await saveNpy(`${out}/x.npy`, randomUniform(randomKey(0), [2, 3, 32, 32], { min: -1, max: 1 }));
-    r = await hqat("predict-int", "--model", `${out}/int_model`, "--input", `${out}/x.npy`, "--output", `${out}/y.npy`, "--raw");
+    r = await hqat(
+      "predict-int",
+      "--model",
+      `${out}/int_model`,
+      "--input",
+      `${out}/x.npy`,
+      "--output",
+      `${out}/y.npy`,
+      "--raw",
+    );
     assertEquals(r.code, 0, r.stderr);
     assertMatch(r.stderr, /qint32 output \[2,10\]/);
     r = await hqat("debug", "--out", out, "--batch-size", "4");

@@ -2,7 +2,7 @@
  * The `inspect` and `predict` commands.
  * @module
  */
-import { parseArgs } from "@std/cli";
+import { type Args, parseArgs } from "@std/cli";
 import { forward, loadNpy, loadState, saveNpy, stateSpecs } from "@hqat/nn";
 import { buildModel, CliError } from "./models.ts";
 
@@ -17,7 +17,11 @@ export interface Command {
 }
 
 /** Parses a command's options; unknown options and stray arguments are usage errors. */
-export function parse(args: string[], spec: { string?: string[]; boolean?: string[] }, usage: string) {
+export function parse(
+  args: string[],
+  spec: { string?: string[]; boolean?: string[] },
+  usage: string,
+): Args {
   const known = new Set([...(spec.string ?? []), ...(spec.boolean ?? []), "help", "h"]);
   const parsed = parseArgs(args, {
     string: spec.string,
@@ -63,20 +67,30 @@ export const inspectCommand: Command = {
       console.log(INSPECT_USAGE);
       return Promise.resolve(0);
     }
-    const model = buildModel(required(a, "arch", INSPECT_USAGE), { numClasses: intOption(a, "num-classes", 10) });
+    const model = buildModel(required(a, "arch", INSPECT_USAGE), {
+      numClasses: intOption(a, "num-classes", 10),
+    });
     const specs = stateSpecs(model);
-    const params = specs.filter((s) => s.kind === "param").reduce((n, s) => n + s.shape.reduce((p, d) => p * d, 1), 0);
+    const params = specs.filter((s) => s.kind === "param").reduce(
+      (n, s) => n + s.shape.reduce((p, d) => p * d, 1),
+      0,
+    );
     const state = specs.map((s) => [s.name, [...s.shape], s.torchDType ?? s.dtype]);
     if (a.json) console.log(JSON.stringify({ params, state }));
     else {
-      console.log(`${model.typeName}: ${params.toLocaleString("en-US")} parameters, ${specs.length} state entries`);
-      for (const [n, shape, dtype] of state) console.log(`  ${n}  [${(shape as number[]).join(", ")}]  ${dtype}`);
+      console.log(
+        `${model.typeName}: ${params.toLocaleString("en-US")} parameters, ${specs.length} state entries`,
+      );
+      for (const [n, shape, dtype] of state) {
+        console.log(`  ${n}  [${(shape as number[]).join(", ")}]  ${dtype}`);
+      }
     }
     return Promise.resolve(0);
   },
 };
 
-const PREDICT_USAGE = `Usage: hqat predict --arch mobilenetv2|resnet18 [--num-classes N] --weights W.safetensors
+const PREDICT_USAGE =
+  `Usage: hqat predict --arch mobilenetv2|resnet18 [--num-classes N] --weights W.safetensors
                     --input X.npy --output Y.npy [--batch-size B]
 Runs the eval-mode forward pass on X ([N,3,H,W] float32) and writes the logits ([N, classes]).`;
 
@@ -85,12 +99,18 @@ export const predictCommand: Command = {
   summary: "run a float model on a .npy batch and write the logits",
   usage: PREDICT_USAGE,
   async run(args) {
-    const a = parse(args, { string: ["arch", "num-classes", "weights", "input", "output", "batch-size"] }, PREDICT_USAGE);
+    const a = parse(
+      args,
+      { string: ["arch", "num-classes", "weights", "input", "output", "batch-size"] },
+      PREDICT_USAGE,
+    );
     if (a.help) {
       console.log(PREDICT_USAGE);
       return 0;
     }
-    const model = buildModel(required(a, "arch", PREDICT_USAGE), { numClasses: intOption(a, "num-classes", 10) });
+    const model = buildModel(required(a, "arch", PREDICT_USAGE), {
+      numClasses: intOption(a, "num-classes", 10),
+    });
     const weights = required(a, "weights", PREDICT_USAGE);
     const input = required(a, "input", PREDICT_USAGE);
     const output = required(a, "output", PREDICT_USAGE);

@@ -2,7 +2,14 @@
  * Data for the commands: the named data sets, the seed's train/eval loaders, and batches as tensors.
  * @module
  */
-import { createLoader, type Dataset, loadCifar10, loadFashionMnist, type Loader, transforms } from "@hqat/data";
+import {
+  createLoader,
+  type Dataset,
+  loadCifar10,
+  type Loader,
+  loadFashionMnist,
+  transforms,
+} from "@hqat/data";
 import type { Batch } from "@hqat/nn";
 import { fromArray } from "@hqat/tensor";
 import { CliError } from "./models.ts";
@@ -58,7 +65,10 @@ export interface SeedLoaderOptions {
  */
 export function seedLoader(ds: Dataset, options: SeedLoaderOptions): Loader {
   const t = options.train
-    ? [transforms.randomHorizontalFlip({ p: 0.5 }), ...(options.randAugment ? [transforms.randAugment({})] : [])]
+    ? [
+      transforms.randomHorizontalFlip({ p: 0.5 }),
+      ...(options.randAugment ? [transforms.randAugment({})] : []),
+    ]
     : [];
   return createLoader(ds, {
     batchSize: options.batchSize,
@@ -79,7 +89,11 @@ export function seedLoader(ds: Dataset, options: SeedLoaderOptions): Loader {
  * console.assert(typeof tensorBatches === "function");
  * ```
  */
-export async function* tensorBatches(loader: Loader, epoch: number, limitBatches?: number): AsyncGenerator<Batch> {
+export async function* tensorBatches(
+  loader: Loader,
+  epoch: number,
+  limitBatches?: number,
+): AsyncGenerator<Batch> {
   let i = 0;
   for await (const b of loader.epoch(epoch)) {
     if (limitBatches !== undefined && i++ >= limitBatches) break;

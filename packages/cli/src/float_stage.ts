@@ -6,13 +6,13 @@
 import {
   adam,
   createTrainState,
-  evaluate,
   type EvalResult,
+  evaluate,
   initState,
   loadTrainCheckpoint,
   makeTrainStep,
-  type Module,
   modelState,
+  type Module,
   saveState,
   saveTrainCheckpoint,
   trainOneEpoch,
@@ -79,8 +79,18 @@ export async function trainFloat(o: TrainFloatOptions): Promise<FloatResult> {
   const log = o.log ?? console.log;
   await Deno.mkdir(o.out, { recursive: true });
   const [train, test] = [await loadDataset(o.dataset, "train", o), await loadDataset(o.dataset, "test", o)];
-  const trainLoader = seedLoader(train, { batchSize: o.batchSize, train: true, seed: o.seed, limit: o.limit, randAugment: o.randAugment });
-  const testLoader = seedLoader(test, { batchSize: o.batchSize, train: false, limit: o.evalLimit ?? o.limit });
+  const trainLoader = seedLoader(train, {
+    batchSize: o.batchSize,
+    train: true,
+    seed: o.seed,
+    limit: o.limit,
+    randAugment: o.randAugment,
+  });
+  const testLoader = seedLoader(test, {
+    batchSize: o.batchSize,
+    train: false,
+    limit: o.evalLimit ?? o.limit,
+  });
   const opt = adam({ lr: o.lr, weightDecay: o.weightDecay });
   const step = makeTrainStep(o.model, opt);
   const best = join(o.out, "float-checkpoint.safetensors"), last = join(o.out, "float-last.safetensors");
@@ -106,7 +116,11 @@ export async function trainFloat(o: TrainFloatOptions): Promise<FloatResult> {
       progress: o.progress,
     });
     ts = r.state;
-    log(`Full ${o.dataset} train set: Loss ${r.loss.toFixed(3)} Acc@1 ${r.top1.toFixed(3)} (${r.imagesPerSecond.toFixed(1)} images/s)`);
+    log(
+      `Full ${o.dataset} train set: Loss ${r.loss.toFixed(3)} Acc@1 ${r.top1.toFixed(3)} (${
+        r.imagesPerSecond.toFixed(1)
+      } images/s)`,
+    );
     const state = modelState(o.model, ts);
     const ev: EvalResult = await evaluate(o.model, state, tensorBatches(testLoader, 0), {
       total: testLoader.size,
@@ -114,7 +128,13 @@ export async function trainFloat(o: TrainFloatOptions): Promise<FloatResult> {
       progress: o.progress,
     });
     log(`Float Epoch ${epoch}: evaluation Acc@1 ${ev.top1.toFixed(3)} Acc@5 ${ev.top5.toFixed(3)}`);
-    epochs.push({ epoch, top1: ev.top1, top5: ev.top5, trainLoss: r.loss, imagesPerSecond: r.imagesPerSecond });
+    epochs.push({
+      epoch,
+      top1: ev.top1,
+      top5: ev.top5,
+      trainLoss: r.loss,
+      imagesPerSecond: r.imagesPerSecond,
+    });
     if (ev.top1 > bestTop1) {
       bestTop1 = ev.top1;
       bestTop5 = ev.top5;

@@ -2,7 +2,7 @@
  * The architectures the command line can build, by name.
  * @module
  */
-import { type Module, mobilenetV2, resnet18Cifar } from "@hqat/nn";
+import { mobilenetV2, type Module, resnet18Cifar } from "@hqat/nn";
 
 /** Architecture names the CLI accepts. */
 export const ARCHS = ["mobilenetv2", "resnet18"] as const;
@@ -19,7 +19,10 @@ export type Arch = typeof ARCHS[number];
  * console.assert(buildModel("mobilenetv2", { numClasses: 10 }).typeName === "MobileNetV2");
  * ```
  */
-export function buildModel(arch: string, options: { numClasses?: number; quantStubScale?: number | null } = {}): Module {
+export function buildModel(
+  arch: string,
+  options: { numClasses?: number; quantStubScale?: number | null } = {},
+): Module {
   switch (arch as Arch) {
     case "mobilenetv2":
       return mobilenetV2({ numClasses: options.numClasses ?? 10, quantStubScale: options.quantStubScale });

@@ -2,7 +2,15 @@
  * The pipeline commands: `train`, `eval`, `calibrate`, `qat`, `convert`, `predict-int`.
  * @module
  */
-import { convertFx, debugQuantization, formatDebugReport, loadIntModel, prepareQatFx, runIntModel, setFakeQuantize } from "@hqat/fx";
+import {
+  convertFx,
+  debugQuantization,
+  formatDebugReport,
+  loadIntModel,
+  prepareQatFx,
+  runIntModel,
+  setFakeQuantize,
+} from "@hqat/fx";
 import { March, setMarch } from "@hqat/march-bayes";
 import { atomicWriteFile } from "@hqat/nn";
 import { FakeQuantState } from "@hqat/qtensor";
@@ -16,8 +24,19 @@ import { calibrate, convertStage, QAT_QCONFIG, qatTrain } from "./quant_stage.ts
 import { quickstart } from "./quickstart.ts";
 import { deployStages } from "./deploy_stages.ts";
 
-const COMMON = ["arch", "num-classes", "dataset", "data-dir", "batch-size", "limit", "eval-limit", "seed", "out"];
-const COMMON_HELP = `  --arch mobilenetv2|resnet18   architecture (default mobilenetv2, with the quick start's Quant/DeQuant stubs)
+const COMMON = [
+  "arch",
+  "num-classes",
+  "dataset",
+  "data-dir",
+  "batch-size",
+  "limit",
+  "eval-limit",
+  "seed",
+  "out",
+];
+const COMMON_HELP =
+  `  --arch mobilenetv2|resnet18   architecture (default mobilenetv2, with the quick start's Quant/DeQuant stubs)
   --num-classes N               classes (default 10)
   --dataset fashion-mnist|cifar10  data set (default fashion-mnist)
   --data-dir D                  folder searched first for the data set
@@ -44,7 +63,9 @@ function common(a: Record<string, unknown>) {
     dataDir: a["data-dir"] as string | undefined,
     batchSize: intOption(a, "batch-size", 256),
     limit: a.limit === undefined ? undefined : intOption(a, "limit", 1),
-    evalLimit: a["eval-limit"] === undefined ? (a.limit === undefined ? undefined : intOption(a, "limit", 1)) : intOption(a, "eval-limit", 1),
+    evalLimit: a["eval-limit"] === undefined
+      ? (a.limit === undefined ? undefined : intOption(a, "limit", 1))
+      : intOption(a, "eval-limit", 1),
     seed: a.seed === undefined ? 0 : Number(a.seed),
     out: (a.out as string | undefined) ?? "model/mobilenetv2",
     progress: a.progress === false ? false as const : undefined,
@@ -59,7 +80,8 @@ function helpOr<T>(a: Record<string, unknown>, usage: string, run: () => Promise
   return run().then(() => 0);
 }
 
-const TRAIN_USAGE = `Usage: hqat train [options] --epochs N [--lr 1e-3] [--weight-decay 1e-3] [--resume] [--rand-augment]
+const TRAIN_USAGE =
+  `Usage: hqat train [options] --epochs N [--lr 1e-3] [--weight-decay 1e-3] [--resume] [--rand-augment]
 Trains the float model with the quick start's recipe (Adam, random flip, centered YUV / 128 input),
 writes OUT/float-checkpoint.safetensors (best epoch) and OUT/float-last.safetensors (for --resume).
 ${COMMON_HELP}`;
@@ -69,7 +91,10 @@ export const trainCommand: Command = {
   summary: "train a float model (writes float-checkpoint.safetensors)",
   usage: TRAIN_USAGE,
   run(args) {
-    const a = parse(args, { string: [...COMMON, "epochs", "lr", "weight-decay"], boolean: ["resume", "rand-augment", "progress"] }, TRAIN_USAGE);
+    const a = parse(args, {
+      string: [...COMMON, "epochs", "lr", "weight-decay"],
+      boolean: ["resume", "rand-augment", "progress"],
+    }, TRAIN_USAGE);
     return helpOr(a, TRAIN_USAGE, async () => {
       const c = common(a);
       await trainFloat({
@@ -97,8 +122,15 @@ export const evalCommand: Command = {
     return helpOr(a, EVAL_USAGE, async () => {
       const c = common(a);
       const state = await loadState(required(a, "weights", EVAL_USAGE), c.model);
-      const test = seedLoader(await loadDataset(c.dataset, "test", c), { batchSize: c.batchSize, train: false, limit: c.evalLimit });
-      const ev = await evaluate(c.model, state, tensorBatches(test, 0), { total: test.size, progress: c.progress });
+      const test = seedLoader(await loadDataset(c.dataset, "test", c), {
+        batchSize: c.batchSize,
+        train: false,
+        limit: c.evalLimit,
+      });
+      const ev = await evaluate(c.model, state, tensorBatches(test, 0), {
+        total: test.size,
+        progress: c.progress,
+      });
       console.log(`Evaluation Acc@1 ${ev.top1.toFixed(3)} Acc@5 ${ev.top5.toFixed(3)} (${ev.images} images)`);
     });
   },
@@ -113,19 +145,25 @@ export const calibrateCommand: Command = {
   summary: "calibrate observers (writes calib-checkpoint.safetensors)",
   usage: CALIB_USAGE,
   run(args) {
-    const a = parse(args, { string: [...COMMON, "float-checkpoint", "calib-batches"], boolean: ["progress"] }, CALIB_USAGE);
+    const a = parse(
+      args,
+      { string: [...COMMON, "float-checkpoint", "calib-batches"], boolean: ["progress"] },
+      CALIB_USAGE,
+    );
     return helpOr(a, CALIB_USAGE, async () => {
       const c = common(a);
       await calibrate({
         ...c,
-        floatCheckpoint: (a["float-checkpoint"] as string | undefined) ?? `${c.out}/float-checkpoint.safetensors`,
+        floatCheckpoint: (a["float-checkpoint"] as string | undefined) ??
+          `${c.out}/float-checkpoint.safetensors`,
         calibBatches: intOption(a, "calib-batches", 20),
       });
     });
   },
 };
 
-const QAT_USAGE = `Usage: hqat qat [options] [--calib-checkpoint C] [--epochs 1] [--lr 1e-3] [--weight-decay 1e-4]
+const QAT_USAGE =
+  `Usage: hqat qat [options] [--calib-checkpoint C] [--epochs 1] [--lr 1e-3] [--weight-decay 1e-4]
 Quantization-aware training from the calibration state; writes OUT/qat-checkpoint.safetensors (best epoch).
 ${COMMON_HELP}`;
 
@@ -134,12 +172,16 @@ export const qatCommand: Command = {
   summary: "quantization-aware training (writes qat-checkpoint.safetensors)",
   usage: QAT_USAGE,
   run(args) {
-    const a = parse(args, { string: [...COMMON, "calib-checkpoint", "epochs", "lr", "weight-decay"], boolean: ["progress"] }, QAT_USAGE);
+    const a = parse(args, {
+      string: [...COMMON, "calib-checkpoint", "epochs", "lr", "weight-decay"],
+      boolean: ["progress"],
+    }, QAT_USAGE);
     return helpOr(a, QAT_USAGE, async () => {
       const c = common(a);
       await qatTrain({
         ...c,
-        calibCheckpoint: (a["calib-checkpoint"] as string | undefined) ?? `${c.out}/calib-checkpoint.safetensors`,
+        calibCheckpoint: (a["calib-checkpoint"] as string | undefined) ??
+          `${c.out}/calib-checkpoint.safetensors`,
         epochs: intOption(a, "epochs", 1),
         lr: floatOption(a, "lr", 1e-3),
         weightDecay: floatOption(a, "weight-decay", 1e-4),
@@ -161,7 +203,10 @@ export const convertCommand: Command = {
     const a = parse(args, { string: [...COMMON, "checkpoint"], boolean: ["progress"] }, CONVERT_USAGE);
     return helpOr(a, CONVERT_USAGE, async () => {
       const c = common(a);
-      await convertStage({ ...c, checkpoint: (a.checkpoint as string | undefined) ?? `${c.out}/qat-checkpoint.safetensors` });
+      await convertStage({
+        ...c,
+        checkpoint: (a.checkpoint as string | undefined) ?? `${c.out}/qat-checkpoint.safetensors`,
+      });
     });
   },
 };
@@ -178,9 +223,12 @@ export const predictIntCommand: Command = {
     const a = parse(args, { string: ["model", "input", "output"], boolean: ["raw"] }, PREDICT_INT_USAGE);
     return helpOr(a, PREDICT_INT_USAGE, async () => {
       const model = await loadIntModel(required(a, "model", PREDICT_INT_USAGE));
-      const input = required(a, "input", PREDICT_INT_USAGE), output = required(a, "output", PREDICT_INT_USAGE);
+      const input = required(a, "input", PREDICT_INT_USAGE),
+        output = required(a, "output", PREDICT_INT_USAGE);
       const x = await loadNpy(input, { dtype: "float32" });
-      if (x.rank !== 4) throw new CliError(`"${input}": expected a [N,C,H,W] batch, got [${x.shape.join(",")}]`, 1);
+      if (x.rank !== 4) {
+        throw new CliError(`"${input}": expected a [N,C,H,W] batch, got [${x.shape.join(",")}]`, 1);
+      }
       const r = runIntModel(model, x.data as Float32Array, x.shape);
       const y = a.raw ? fromArray(r.raw.data, r.raw.shape) : fromArray(r.output, r.shape);
       await saveNpy(output, y);
@@ -205,20 +253,29 @@ export const debugCommand: Command = {
       const c = common(a);
       setMarch(March.BAYES);
       const prepared = prepareQatFx(c.model, QAT_QCONFIG);
-      const state = await loadState((a.checkpoint as string | undefined) ?? `${c.out}/qat-checkpoint.safetensors`, prepared);
+      const state = await loadState(
+        (a.checkpoint as string | undefined) ?? `${c.out}/qat-checkpoint.safetensors`,
+        prepared,
+      );
       const vm = setFakeQuantize(prepared, FakeQuantState.VALIDATION);
       const int = convertFx(vm, state);
-      const test = seedLoader(await loadDataset(c.dataset, "test", c), { batchSize: intOption(a, "batch-size", 8), train: false });
+      const test = seedLoader(await loadDataset(c.dataset, "test", c), {
+        batchSize: intOption(a, "batch-size", 8),
+        train: false,
+      });
       let report;
       for await (const b of tensorBatches(test, 0, 1)) report = debugQuantization(vm, state, int, b.x);
       if (!report) throw new CliError("The test set is empty", 1);
       console.log(formatDebugReport(report));
-      if (a.json) await atomicWriteFile(a.json as string, new TextEncoder().encode(JSON.stringify(report, null, 1)));
+      if (a.json) {
+        await atomicWriteFile(a.json as string, new TextEncoder().encode(JSON.stringify(report, null, 1)));
+      }
     });
   },
 };
 
-const QUICKSTART_USAGE = `Usage: hqat quickstart [--dataset fashion-mnist|cifar10] [--data-dir D] [--out model/mobilenetv2]
+const QUICKSTART_USAGE =
+  `Usage: hqat quickstart [--dataset fashion-mnist|cifar10] [--data-dir D] [--out model/mobilenetv2]
                        [--float-epochs 2] [--qat-epochs 1] [--calib-batches 20] [--limit 12000]
                        [--eval-limit 2000] [--batch-size 256] [--device cpu|auto] [--seed 0] [--summary FILE.json]
 Runs the quick start end to end: float training, calibration, QAT, conversion to the fixed-point model
@@ -232,18 +289,39 @@ export const quickstartCommand: Command = {
   usage: QUICKSTART_USAGE,
   run(args) {
     const a = parse(args, {
-      string: ["dataset", "data-dir", "out", "float-epochs", "qat-epochs", "calib-batches", "limit", "eval-limit", "batch-size", "device", "seed", "summary"],
+      string: [
+        "dataset",
+        "data-dir",
+        "out",
+        "float-epochs",
+        "qat-epochs",
+        "calib-batches",
+        "limit",
+        "eval-limit",
+        "batch-size",
+        "device",
+        "seed",
+        "summary",
+      ],
       boolean: ["progress"],
     }, QUICKSTART_USAGE);
     return helpOr(a, QUICKSTART_USAGE, async () => {
       const device = (a.device as string | undefined) ?? "auto";
-      if (device === "webgpu") throw new CliError("--device webgpu: the WebGPU backend is not available in this build; use cpu or auto");
-      if (device !== "cpu" && device !== "auto") throw new CliError(`--device must be cpu, auto or webgpu, got "${device}"`);
+      if (device === "webgpu") {
+        throw new CliError(
+          "--device webgpu: the WebGPU backend is not available in this build; use cpu or auto",
+        );
+      }
+      if (device !== "cpu" && device !== "auto") {
+        throw new CliError(`--device must be cpu, auto or webgpu, got "${device}"`);
+      }
       const nonNeg = (name: string, d: number) => {
         const v = a[name];
         if (v === undefined) return d;
         const n = Number(v);
-        if (!Number.isInteger(n) || n < 0) throw new CliError(`--${name} must be a non-negative integer, got "${v}"`);
+        if (!Number.isInteger(n) || n < 0) {
+          throw new CliError(`--${name} must be a non-negative integer, got "${v}"`);
+        }
         return n;
       };
       await quickstart({

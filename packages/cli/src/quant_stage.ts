@@ -3,19 +3,27 @@
  * each reading the previous stage's checkpoint and printing the seed's lines.
  * @module
  */
-import { convertFx, type IntModel, prepareQatFx, type QatModel, runIntModel, saveIntModel, setFakeQuantize } from "@hqat/fx";
+import {
+  convertFx,
+  type IntModel,
+  prepareQatFx,
+  type QatModel,
+  runIntModel,
+  saveIntModel,
+  setFakeQuantize,
+} from "@hqat/fx";
 import { qatStateFromFloat, type QConfigDict } from "@hqat/fx";
 import { March, setMarch } from "@hqat/march-bayes";
 import {
   adam,
   createTrainState,
-  evaluate,
   type EvalResult,
+  evaluate,
   forward,
   loadState,
   makeTrainStep,
-  type Module,
   modelState,
+  type Module,
   saveState,
   trainOneEpoch,
 } from "@hqat/nn";
@@ -67,7 +75,11 @@ export interface StageOptions {
 }
 
 async function testLoader(o: StageOptions) {
-  return seedLoader(await loadDataset(o.dataset, "test", o), { batchSize: o.batchSize, train: false, limit: o.evalLimit });
+  return seedLoader(await loadDataset(o.dataset, "test", o), {
+    batchSize: o.batchSize,
+    train: false,
+    limit: o.evalLimit,
+  });
 }
 
 /**
@@ -103,7 +115,11 @@ export async function calibrate(
   log(`Calibrated on ${n} images (${o.calibBatches} batches)`);
   const vm = setFakeQuantize(calib, FakeQuantState.VALIDATION);
   const test = await testLoader(o);
-  const ev = await evaluate(vm, state, tensorBatches(test, 0), { total: test.size, label: "Calibration eval", progress: o.progress });
+  const ev = await evaluate(vm, state, tensorBatches(test, 0), {
+    total: test.size,
+    label: "Calibration eval",
+    progress: o.progress,
+  });
   log(`Calibration: evaluation Acc@1 ${ev.top1.toFixed(3)} Acc@5 ${ev.top5.toFixed(3)}`);
   const checkpoint = join(o.out, "calib-checkpoint.safetensors");
   await Deno.mkdir(o.out, { recursive: true });
@@ -150,9 +166,17 @@ export async function qatTrain(
       progress: o.progress,
     });
     ts = r.state;
-    log(`Full ${o.dataset} train set: Loss ${r.loss.toFixed(3)} Acc@1 ${r.top1.toFixed(3)} (${r.imagesPerSecond.toFixed(1)} images/s)`);
+    log(
+      `Full ${o.dataset} train set: Loss ${r.loss.toFixed(3)} Acc@1 ${r.top1.toFixed(3)} (${
+        r.imagesPerSecond.toFixed(1)
+      } images/s)`,
+    );
     const state = modelState(qm, ts);
-    const ev = await evaluate(vm, state, tensorBatches(test, 0), { total: test.size, label: `QAT Epoch ${epoch} eval`, progress: o.progress });
+    const ev = await evaluate(vm, state, tensorBatches(test, 0), {
+      total: test.size,
+      label: `QAT Epoch ${epoch} eval`,
+      progress: o.progress,
+    });
     log(`QAT Epoch ${epoch}: evaluation Acc@1 ${ev.top1.toFixed(3)} Acc@5 ${ev.top5.toFixed(3)}`);
     epochs.push(ev);
     if (!best || ev.top1 > best.top1) {
@@ -208,6 +232,8 @@ export async function convertStage(
   });
   const agreement = total ? (100 * same) / total : 100;
   log(`Quantized model: evaluation Acc@1 ${ev.top1.toFixed(3)} Acc@5 ${ev.top5.toFixed(3)}`);
-  log(`Fixed-point and fake-quantized models agree on top-1 for ${agreement.toFixed(2)} % of ${total} images`);
+  log(
+    `Fixed-point and fake-quantized models agree on top-1 for ${agreement.toFixed(2)} % of ${total} images`,
+  );
   return { ...ev, intModel, path, agreement, prepared };
 }

@@ -40,7 +40,11 @@ export interface QuickstartOptions {
   /** Progress display (false: none). */
   progress?: false | { live?: boolean; everySeconds?: number };
   /** The deployment stages (check, compile, perf, visualize), given the int model path; returns artifact paths. */
-  deploy?: (intModelPath: string, out: string, log: (line: string) => void) => Promise<Record<string, string>>;
+  deploy?: (
+    intModelPath: string,
+    out: string,
+    log: (line: string) => void,
+  ) => Promise<Record<string, string>>;
 }
 
 /** The summary the quick start writes. */
@@ -83,11 +87,16 @@ export async function quickstart(o: QuickstartOptions = {}): Promise<QuickstartS
     batchSize: o.batchSize ?? 256,
     seed: o.seed ?? 0,
   };
-  const limit = budget.limit > 0 ? budget.limit : undefined, evalLimit = budget.evalLimit > 0 ? budget.evalLimit : undefined;
+  const limit = budget.limit > 0 ? budget.limit : undefined,
+    evalLimit = budget.evalLimit > 0 ? budget.evalLimit : undefined;
   log(
     `hqat quick start: MobileNetV2 on ${budget.dataset}; ${budget.floatEpochs} float epoch(s), ${budget.calibBatches} calibration batches, ` +
-      `${budget.qatEpochs} QAT epoch(s), ${limit ?? "all"} training and ${evalLimit ?? "all"} test images, batch ${budget.batchSize}` +
-      (limit || evalLimit ? " (a subset: pass --limit 0 --eval-limit 0 --float-epochs 30 --qat-epochs 3 for the seed's full recipe)" : ""),
+      `${budget.qatEpochs} QAT epoch(s), ${limit ?? "all"} training and ${
+        evalLimit ?? "all"
+      } test images, batch ${budget.batchSize}` +
+      (limit || evalLimit
+        ? " (a subset: pass --limit 0 --eval-limit 0 --float-epochs 30 --qat-epochs 3 for the seed's full recipe)"
+        : ""),
   );
   const model = buildModel("mobilenetv2", { numClasses: 10, quantStubScale: 1 / 128 });
   const common = {
@@ -111,14 +120,24 @@ export async function quickstart(o: QuickstartOptions = {}): Promise<QuickstartS
       seconds[name] = Math.round((performance.now() - t0) / 100) / 10;
     }
   };
-  const fl = await timed("float", () =>
-    trainFloat({ ...common, epochs: budget.floatEpochs, lr: 1e-3, weightDecay: 1e-3 })
+  const fl = await timed(
+    "float",
+    () => trainFloat({ ...common, epochs: budget.floatEpochs, lr: 1e-3, weightDecay: 1e-3 }),
   );
-  const cal = await timed("calibration", () =>
-    calibrate({ ...common, floatCheckpoint: fl.checkpoint, calibBatches: budget.calibBatches })
+  const cal = await timed(
+    "calibration",
+    () => calibrate({ ...common, floatCheckpoint: fl.checkpoint, calibBatches: budget.calibBatches }),
   );
-  const qat = await timed("qat", () =>
-    qatTrain({ ...common, calibCheckpoint: cal.checkpoint, epochs: budget.qatEpochs, lr: 1e-3, weightDecay: 1e-4 })
+  const qat = await timed(
+    "qat",
+    () =>
+      qatTrain({
+        ...common,
+        calibCheckpoint: cal.checkpoint,
+        epochs: budget.qatEpochs,
+        lr: 1e-3,
+        weightDecay: 1e-4,
+      }),
   );
   const conv = await timed("convert", () => convertStage({ ...common, checkpoint: qat.checkpoint }));
   const artifacts: Record<string, string> = {

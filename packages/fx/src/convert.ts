@@ -54,7 +54,9 @@ export function convertFx(model: QatModel, state: StateDict): IntModel {
   const observed = (prefix: string) => {
     const min = state[`${prefix}.min_val`];
     if (min && min.toArray().every((v) => Number.isNaN(v))) {
-      throw new ConvertError(`Quantizer "${prefix}" has seen no data: calibrate (or train with QAT) before converting`);
+      throw new ConvertError(
+        `Quantizer "${prefix}" has seen no data: calibrate (or train with QAT) before converting`,
+      );
     }
   };
   const actScale = (n: GraphNode) => {
@@ -66,8 +68,10 @@ export function convertFx(model: QatModel, state: StateDict): IntModel {
   const needQuantized = (n: GraphNode, i: number): ScaleInfo => {
     const inf = info.get(src(n.inputs[i]));
     if (!inf || inf.dtype === "float32") {
-      throw new ConvertError(`Node "${n.name}" (${n.kind.op}) reads "${n.inputs[i]}", which is not quantized; ` +
-        "every node between QuantStub and DeQuantStub needs a qconfig");
+      throw new ConvertError(
+        `Node "${n.name}" (${n.kind.op}) reads "${n.inputs[i]}", which is not quantized; ` +
+          "every node between QuantStub and DeQuantStub needs a qconfig",
+      );
     }
     return inf;
   };
@@ -79,7 +83,9 @@ export function convertFx(model: QatModel, state: StateDict): IntModel {
     observed(`${module}.weight_fake_quant`);
     const sw = model.scaleOf(state, `${module}.weight_fake_quant`);
     const q = quantize(w, sw, { dtype: "qint8", axis: 0, shape }) as Int8Array;
-    if (sw.length !== shape[0]) throw new ConvertError(`Node "${n.name}": ${sw.length} weight scales for ${shape[0]} channels`);
+    if (sw.length !== shape[0]) {
+      throw new ConvertError(`Node "${n.name}": ${sw.length} weight scales for ${shape[0]} channels`);
+    }
     return { weight: q, weightScale: sw };
   };
   const outputOf = (n: GraphNode, sx: number, sw: Float32Array) => {
@@ -104,7 +110,10 @@ export function convertFx(model: QatModel, state: StateDict): IntModel {
       case "quant_stub": {
         const a = actScale(n);
         if (!a) throw new ConvertError(`QuantStub "${n.name}" has no qconfig`);
-        push(n, { op: "quantize", scale: a.scale, dtype: a.dtype }, { dtype: a.dtype, scale: Float32Array.of(a.scale) });
+        push(n, { op: "quantize", scale: a.scale, dtype: a.dtype }, {
+          dtype: a.dtype,
+          scale: Float32Array.of(a.scale),
+        });
         break;
       }
       case "dequant_stub":
@@ -113,8 +122,14 @@ export function convertFx(model: QatModel, state: StateDict): IntModel {
         break;
       case "conv2d": {
         const x = needQuantized(n, 0);
-        if (k.add) throw new ConvertError(`Node "${n.name}": convolutions with a fused add are not converted; prepare with fuse({ add: false })`);
-        if (k.paddingMode !== "zeros") throw new ConvertError(`Node "${n.name}": padding mode "${k.paddingMode}" has no integer kernel`);
+        if (k.add) {
+          throw new ConvertError(
+            `Node "${n.name}": convolutions with a fused add are not converted; prepare with fuse({ add: false })`,
+          );
+        }
+        if (k.paddingMode !== "zeros") {
+          throw new ConvertError(`Node "${n.name}": padding mode "${k.paddingMode}" has no integer kernel`);
+        }
         const f = foldConvBn(n, s);
         const sx = x.scale[0];
         const { weight, weightScale } = weightOf(n, k.module, f.weight.data as Float32Array, f.weight.shape);
@@ -142,7 +157,11 @@ export function convertFx(model: QatModel, state: StateDict): IntModel {
         const { weight, weightScale } = weightOf(n, k.module, w.data as Float32Array, w.shape);
         const bias = k.bias ? quantizeBias(s.get(`${k.module}.bias`).data, sx, weightScale) : undefined;
         const { output, out } = outputOf(n, sx, weightScale);
-        push(n, { op: "linear", weight, weightShape: [...w.shape], weightScale, bias, output, act: k.act }, out);
+        push(
+          n,
+          { op: "linear", weight, weightShape: [...w.shape], weightScale, bias, output, act: k.act },
+          out,
+        );
         break;
       }
       case "add": {
@@ -162,7 +181,9 @@ export function convertFx(model: QatModel, state: StateDict): IntModel {
       case "avg_pool2d": {
         needQuantized(n, 0);
         if (k.ceilMode || !k.countIncludePad) {
-          throw new ConvertError(`Node "${n.name}": avg_pool2d with ceil mode or without padding counts has no integer kernel`);
+          throw new ConvertError(
+            `Node "${n.name}": avg_pool2d with ceil mode or without padding counts has no integer kernel`,
+          );
         }
         const a = actScale(n)!;
         push(n, { op: "avg_pool2d", kernel: k.kernel, stride: k.stride, padding: k.padding, output: a }, {
@@ -181,8 +202,14 @@ export function convertFx(model: QatModel, state: StateDict): IntModel {
         break;
       }
       case "max_pool2d":
-        if (k.ceilMode) throw new ConvertError(`Node "${n.name}": max_pool2d with ceil mode has no integer kernel`);
-        push(n, { op: "max_pool2d", kernel: k.kernel, stride: k.stride, padding: k.padding }, needQuantized(n, 0));
+        if (k.ceilMode) {
+          throw new ConvertError(`Node "${n.name}": max_pool2d with ceil mode has no integer kernel`);
+        }
+        push(
+          n,
+          { op: "max_pool2d", kernel: k.kernel, stride: k.stride, padding: k.padding },
+          needQuantized(n, 0),
+        );
         break;
       case "relu":
       case "relu6":
@@ -197,7 +224,9 @@ export function convertFx(model: QatModel, state: StateDict): IntModel {
         alias.set(n.name, src(n.inputs[0]));
         break;
       default:
-        throw new ConvertError(`Node "${n.name}" (${k.op === "prim" ? `prim.${k.prim}` : k.op}) has no integer kernel`);
+        throw new ConvertError(
+          `Node "${n.name}" (${k.op === "prim" ? `prim.${k.prim}` : k.op}) has no integer kernel`,
+        );
     }
   }
   const last = nodes[nodes.length - 1];

@@ -66,7 +66,11 @@ export function debugQuantization(model: QatModel, state: StateDict, int: IntMod
   const floatOut = new Map<string, Tensor>(), fqOut = new Map<string, Tensor>();
   const ctx = () => ({ training: false, updates: new Map<string, Tensor>() });
   // Float: fake quantization off, observers left as they are (updates are discarded).
-  model.withState(FakeQuantState.CALIBRATION).run(new Scope(state, "", ctx()), x, (n, y) => floatOut.set(n, y));
+  model.withState(FakeQuantState.CALIBRATION).run(
+    new Scope(state, "", ctx()),
+    x,
+    (n, y) => floatOut.set(n, y),
+  );
   model.withState(FakeQuantState.VALIDATION).run(new Scope(state, "", ctx()), x, (n, y) => fqOut.set(n, y));
   const intOut = runIntModel(int, x.data as Float32Array, x.shape, { keepAll: true }).all!;
   const rows: DebugRow[] = [];
@@ -110,14 +114,16 @@ export function debugQuantization(model: QatModel, state: StateDict, int: IntMod
  * ```
  */
 export function formatDebugReport(r: DebugReport): string {
-  const head = `${"node".padEnd(28)} ${"op".padEnd(20)} ${"cos(fq)".padStart(8)} ${"SQNR fq".padStart(8)} ${"cos(int)".padStart(8)} ${
-    "SQNR int".padStart(8)
-  } ${"max LSB".padStart(8)} ${">1 LSB".padStart(7)}`;
+  const head = `${"node".padEnd(28)} ${"op".padEnd(20)} ${"cos(fq)".padStart(8)} ${"SQNR fq".padStart(8)} ${
+    "cos(int)".padStart(8)
+  } ${"SQNR int".padStart(8)} ${"max LSB".padStart(8)} ${">1 LSB".padStart(7)}`;
   const fmt = (v: number, d: number) => (Number.isFinite(v) ? v.toFixed(d) : "inf");
   const lines = r.rows.map((x) =>
-    `${x.name.padEnd(28)} ${x.op.padEnd(20)} ${fmt(x.cosineFakeQuant, 5).padStart(8)} ${fmt(x.sqnrFakeQuant, 1).padStart(8)} ${
-      fmt(x.cosineInt, 5).padStart(8)
-    } ${fmt(x.sqnrInt, 1).padStart(8)} ${String(x.maxLsbDiff).padStart(8)} ${(100 * x.overOneLsb).toFixed(2).padStart(6)}%`
+    `${x.name.padEnd(28)} ${x.op.padEnd(20)} ${fmt(x.cosineFakeQuant, 5).padStart(8)} ${
+      fmt(x.sqnrFakeQuant, 1).padStart(8)
+    } ${fmt(x.cosineInt, 5).padStart(8)} ${fmt(x.sqnrInt, 1).padStart(8)} ${
+      String(x.maxLsbDiff).padStart(8)
+    } ${(100 * x.overOneLsb).toFixed(2).padStart(6)}%`
   );
   const tail = r.firstDivergence
     ? `First node where fake-quant and integer outputs differ by more than one LSB: ${r.firstDivergence}`

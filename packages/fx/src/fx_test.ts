@@ -22,7 +22,16 @@ import {
   default_qat_8bit_weight_32bit_out_fake_quant_qconfig as q32,
   FakeQuantState,
 } from "@hqat/qtensor";
-import { argmax, randomKey, randomNormal, randomUniform, type Tensor, valueAndGrad, crossEntropy, tensor } from "@hqat/tensor";
+import {
+  argmax,
+  crossEntropy,
+  randomKey,
+  randomNormal,
+  randomUniform,
+  type Tensor,
+  tensor,
+  valueAndGrad,
+} from "@hqat/tensor";
 
 const FIXTURE = new URL("../../nn/testdata/mobilenet_v2_c10.safetensors", import.meta.url).pathname;
 const maxDiff = (a: Tensor | Float32Array, b: Tensor | Float32Array) => {
@@ -37,18 +46,27 @@ Deno.test("trace() names nodes by module path and printGraph() is stable", () =>
   const g = trace(m, initState(m, randomKey(0)), randomNormal(randomKey(1), [1, 3, 32, 32]));
   const text = printGraph(g);
   assertEquals(g.nodes.length, 157);
-  assert(text.startsWith("%x: float32[1,3,32,32] = input(0)\n%quant: float32[1,3,32,32] = quant_stub[quant](%x) scale=0.0078125\n"));
+  assert(
+    text.startsWith(
+      "%x: float32[1,3,32,32] = input(0)\n%quant: float32[1,3,32,32] = quant_stub[quant](%x) scale=0.0078125\n",
+    ),
+  );
   assert(text.includes("%add: float32[1,24,8,8] = add(%features.2.conv.3, %features.3.conv.3)"), text);
   assert(text.includes("%flatten: float32[1,1280] = flatten(%adaptive_avg_pool2d) startDim=1"));
   assert(text.endsWith("return %dequant\n"));
-  assertEquals(printGraph(trace(m, initState(m, randomKey(5)), randomNormal(randomKey(2), [1, 3, 32, 32]))), text);
+  assertEquals(
+    printGraph(trace(m, initState(m, randomKey(5)), randomNormal(randomKey(2), [1, 3, 32, 32]))),
+    text,
+  );
 });
 
 Deno.test("fuse() keeps the numerics of MobileNetV2 and ResNet-18 (eval mode)", async () => {
-  for (const [m, s] of [
-    [mobilenetV2({ numClasses: 10 }), await loadState(FIXTURE, mobilenetV2({ numClasses: 10 }))],
-    [resnet18Cifar(), initState(resnet18Cifar(), randomKey(3))],
-  ] as const) {
+  for (
+    const [m, s] of [
+      [mobilenetV2({ numClasses: 10 }), await loadState(FIXTURE, mobilenetV2({ numClasses: 10 }))],
+      [resnet18Cifar(), initState(resnet18Cifar(), randomKey(3))],
+    ] as const
+  ) {
     const x = randomNormal(randomKey(4), [2, 3, 32, 32]);
     const g = fuse(trace(m, s, x));
     assert(g.nodes.every((n) => n.kind.op !== "batch_norm"), "every BN is fused");
@@ -59,10 +77,32 @@ Deno.test("fuse() keeps the numerics of MobileNetV2 and ResNet-18 (eval mode)", 
 });
 
 Deno.test("verifyGraph() rejects use before definition, duplicates and a missing output", () => {
-  const n = (name: string, inputs: string[]) => ({ name, kind: { op: "relu" as const }, inputs, shape: [1], dtype: "float32" as const });
-  const x = { name: "x", kind: { op: "input" as const, index: 0 }, inputs: [], shape: [1], dtype: "float32" as const };
-  const out = (i: string) => ({ name: "output", kind: { op: "output" as const }, inputs: [i], shape: [1], dtype: "float32" as const });
-  assertThrows(() => verifyGraph({ nodes: [x, n("a", ["b"]), n("b", ["x"]), out("a")] }), Error, "before it is defined");
+  const n = (name: string, inputs: string[]) => ({
+    name,
+    kind: { op: "relu" as const },
+    inputs,
+    shape: [1],
+    dtype: "float32" as const,
+  });
+  const x = {
+    name: "x",
+    kind: { op: "input" as const, index: 0 },
+    inputs: [],
+    shape: [1],
+    dtype: "float32" as const,
+  };
+  const out = (i: string) => ({
+    name: "output",
+    kind: { op: "output" as const },
+    inputs: [i],
+    shape: [1],
+    dtype: "float32" as const,
+  });
+  assertThrows(
+    () => verifyGraph({ nodes: [x, n("a", ["b"]), n("b", ["x"]), out("a")] }),
+    Error,
+    "before it is defined",
+  );
   assertThrows(() => verifyGraph({ nodes: [x, n("a", ["x"]), n("a", ["x"]), out("a")] }), Error, "Duplicate");
   assertThrows(() => verifyGraph({ nodes: [x, n("a", ["x"])] }), Error, "no output");
 });
@@ -92,7 +132,9 @@ Deno.test("calibration, QAT and conversion: CALIBRATION equals float, int model 
   const r = forward(cm, s, x);
   assertLessOrEqual(maxDiff(r.y, forward(float, floatState, x).y), 1e-4);
   s = r.state;
-  for (let i = 0; i < 2; i++) s = forward(cm, s, randomUniform(randomKey(8 + i), [8, 3, 32, 32], { min: -1, max: 1 })).state;
+  for (let i = 0; i < 2; i++) {
+    s = forward(cm, s, randomUniform(randomKey(8 + i), [8, 3, 32, 32], { min: -1, max: 1 })).state;
+  }
   // The calibrated state loads into a QAT-prepared model (the seed's load_state_dict).
   const qat = prepareQatFx(float, { "": q8, moduleName: { classifier: q32 } });
   assertEquals(Object.keys(s).sort(), Object.keys(initState(qat, randomKey(0))).sort());
@@ -100,7 +142,8 @@ Deno.test("calibration, QAT and conversion: CALIBRATION equals float, int model 
   const yq = forward(vm, s, x).y;
   const int = convertFx(vm, s);
   const yi = runIntModel(int, x.data as Float32Array, x.shape);
-  const a = argmax(yq, { axis: 1 }).toArray(), b = Array.from(argmax(tensor(Array.from(yi.output), { shape: yi.shape }), { axis: 1 }).data);
+  const a = argmax(yq, { axis: 1 }).toArray(),
+    b = Array.from(argmax(tensor(Array.from(yi.output), { shape: yi.shape }), { axis: 1 }).data);
   assertEquals(a, b);
   assertLessOrEqual(maxDiff(yq, yi.output), 0.2);
   // Validation does not move observers; QAT does, and gradients flow through fake quantization.
@@ -108,7 +151,9 @@ Deno.test("calibration, QAT and conversion: CALIBRATION equals float, int model 
   const qm = setFakeQuantize(qat, FakeQuantState.QAT);
   const { params, buffers } = splitState(qm, s);
   const labels = tensor([0, 1, 2, 3, 4, 5, 6, 7], { dtype: "int32" });
-  const { grad } = valueAndGrad((p: typeof params) => crossEntropy(forward(qm, { ...p, ...buffers }, x, { training: true, key: randomKey(1) }).y, labels))(params);
+  const { grad } = valueAndGrad((p: typeof params) =>
+    crossEntropy(forward(qm, { ...p, ...buffers }, x, { training: true, key: randomKey(1) }).y, labels)
+  )(params);
   assert(grad["features.0.0.weight"].toArray().some((v) => v !== 0));
   // The int model file round-trips exactly.
   const back = decodeIntModel(encodeIntModel(int), { fileName: "m" });

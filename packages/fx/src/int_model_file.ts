@@ -59,7 +59,8 @@ class IntModelFileError extends SyntaxError {
 
 const isInt = (v: unknown, min = -Infinity, max = Infinity): v is number =>
   typeof v === "number" && Number.isInteger(v) && v >= min && v <= max;
-const isPair = (v: unknown, min: number) => Array.isArray(v) && v.length === 2 && v.every((x) => isInt(x, min, 1 << 16));
+const isPair = (v: unknown, min: number) =>
+  Array.isArray(v) && v.length === 2 && v.every((x) => isInt(x, min, 1 << 16));
 const isScale = (v: unknown) => typeof v === "number" && Number.isFinite(v) && v > 0;
 
 const QOUT = (v: unknown) =>
@@ -71,24 +72,34 @@ const QOUT = (v: unknown) =>
 /** Field checks per op: each returns a problem or undefined. */
 const CHECKS: Record<IntOp["op"], (k: Record<string, unknown>) => string | undefined> = {
   input: () => undefined,
-  quantize: (k) => (isScale(k.scale) && (k.dtype === "qint8" || k.dtype === "qint16") ? undefined : "bad scale or dtype"),
+  quantize: (
+    k,
+  ) => (isScale(k.scale) && (k.dtype === "qint8" || k.dtype === "qint16") ? undefined : "bad scale or dtype"),
   conv2d: (k) =>
-    Array.isArray(k.weightShape) && k.weightShape.length === 4 && k.weightShape.every((d) => isInt(d, 1, 1 << 16)) &&
+    Array.isArray(k.weightShape) && k.weightShape.length === 4 && k.weightShape.every((d) =>
+        isInt(d, 1, 1 << 16)
+      ) &&
       isPair(k.stride, 1) && isPair(k.padding, 0) && isPair(k.dilation, 1) && isInt(k.groups, 1, 1 << 16) &&
       QOUT(k.output) && (k.act === undefined || k.act === "relu" || k.act === "relu6")
       ? undefined
       : "bad conv2d fields",
   linear: (k) =>
-    Array.isArray(k.weightShape) && k.weightShape.length === 2 && k.weightShape.every((d) => isInt(d, 1, 1 << 20)) &&
+    Array.isArray(k.weightShape) && k.weightShape.length === 2 && k.weightShape.every((d) =>
+        isInt(d, 1, 1 << 20)
+      ) &&
       QOUT(k.output)
       ? undefined
       : "bad linear fields",
   add: (k) => (QOUT(k.output) ? undefined : "bad add output"),
   cat: (k) => (isInt(k.axis, -8, 8) && QOUT(k.output) ? undefined : "bad cat fields"),
   avg_pool2d: (k) =>
-    isPair(k.kernel, 1) && isPair(k.stride, 1) && isPair(k.padding, 0) && QOUT(k.output) ? undefined : "bad pool fields",
+    isPair(k.kernel, 1) && isPair(k.stride, 1) && isPair(k.padding, 0) && QOUT(k.output)
+      ? undefined
+      : "bad pool fields",
   adaptive_avg_pool2d: (k) => (isPair(k.outputSize, 1) && QOUT(k.output) ? undefined : "bad pool fields"),
-  max_pool2d: (k) => (isPair(k.kernel, 1) && isPair(k.stride, 1) && isPair(k.padding, 0) ? undefined : "bad pool fields"),
+  max_pool2d: (
+    k,
+  ) => (isPair(k.kernel, 1) && isPair(k.stride, 1) && isPair(k.padding, 0) ? undefined : "bad pool fields"),
   relu: () => undefined,
   relu6: () => undefined,
   flatten: (k) => (isInt(k.startDim, 0, 8) ? undefined : "bad startDim"),
@@ -118,10 +129,16 @@ export function decodeIntModel(bytes: Uint8Array, options: { fileName?: string }
   } catch (e) {
     return fail(`graph metadata is not valid JSON (${(e as Error).message})`);
   }
-  if (doc.format !== "hqat-int-model") fail(`format is ${JSON.stringify(doc.format)}, expected "hqat-int-model"`);
-  if (doc.version !== 1) fail(`version ${JSON.stringify(doc.version)} is not supported (this reader knows version 1)`);
+  if (doc.format !== "hqat-int-model") {
+    fail(`format is ${JSON.stringify(doc.format)}, expected "hqat-int-model"`);
+  }
+  if (doc.version !== 1) {
+    fail(`version ${JSON.stringify(doc.version)} is not supported (this reader knows version 1)`);
+  }
   if (typeof doc.march !== "string") fail("march is missing");
-  if (!Array.isArray(doc.nodes) || doc.nodes.length < 2 || doc.nodes.length > MAX_NODES) fail("node list is missing or out of bounds");
+  if (!Array.isArray(doc.nodes) || doc.nodes.length < 2 || doc.nodes.length > MAX_NODES) {
+    fail("node list is missing or out of bounds");
+  }
   const seen = new Set<string>();
   const tensor = (name: string, dtype: string): StoredTensor["data"] => {
     const t = tensors.get(name) ?? fail(`tensor "${name}" is missing`);
@@ -131,13 +148,19 @@ export function decodeIntModel(bytes: Uint8Array, options: { fileName?: string }
   const nodes: IntNode[] = (doc.nodes as unknown[]).map((raw, i) => {
     const n = raw as Record<string, unknown>;
     const where = `node ${i}`;
-    if (typeof n?.name !== "string" || !n.name || seen.has(n.name)) fail(`${where} has a missing or duplicate name`);
+    if (typeof n?.name !== "string" || !n.name || seen.has(n.name)) {
+      fail(`${where} has a missing or duplicate name`);
+    }
     const name = n.name as string;
     if (!Array.isArray(n.inputs) || !n.inputs.every((x) => typeof x === "string" && seen.has(x))) {
       fail(`node "${name}" reads an input that is not defined before it`);
     }
-    if (!Array.isArray(n.shape) || n.shape.length > 8 || !n.shape.every((d) => isInt(d, 0, 1 << 24))) fail(`node "${name}" has a bad shape`);
-    if (!["qint8", "qint16", "qint32", "float32"].includes(n.dtype as string)) fail(`node "${name}" has a bad dtype`);
+    if (!Array.isArray(n.shape) || n.shape.length > 8 || !n.shape.every((d) => isInt(d, 0, 1 << 24))) {
+      fail(`node "${name}" has a bad shape`);
+    }
+    if (!["qint8", "qint16", "qint32", "float32"].includes(n.dtype as string)) {
+      fail(`node "${name}" has a bad dtype`);
+    }
     const k = n.kind as Record<string, unknown>;
     const check = k && typeof k.op === "string" ? CHECKS[k.op as IntOp["op"]] : undefined;
     if (!check) fail(`node "${name}" has an unknown op ${JSON.stringify(k?.op)}`);
@@ -146,24 +169,39 @@ export function decodeIntModel(bytes: Uint8Array, options: { fileName?: string }
     const kind: Record<string, unknown> = { ...k };
     for (const [field, dtype] of Object.entries(ARRAYS)) {
       if (k[field] === undefined) continue;
-      if (k[field] !== `@${name}.${field}`) fail(`node "${name}": field ${field} must reference tensor "${name}.${field}"`);
+      if (k[field] !== `@${name}.${field}`) {
+        fail(`node "${name}": field ${field} must reference tensor "${name}.${field}"`);
+      }
       kind[field] = tensor(`${name}.${field}`, dtype);
     }
     if (k.op === "conv2d" || k.op === "linear") {
       const ws = k.weightShape as number[];
       const w = kind.weight as Int8Array | undefined;
       const count = ws.reduce((a, b) => a * b, 1);
-      if (!w || w.length !== count) fail(`node "${name}": weight has ${w?.length ?? 0} values, shape [${ws}] needs ${count}`);
+      if (!w || w.length !== count) {
+        fail(`node "${name}": weight has ${w?.length ?? 0} values, shape [${ws}] needs ${count}`);
+      }
       const ss = kind.weightScale as Float32Array | undefined;
-      if (!ss || ss.length !== ws[0] || !ss.every((v) => v > 0 && Number.isFinite(v))) fail(`node "${name}": bad weight scales`);
+      if (!ss || ss.length !== ws[0] || !ss.every((v) => v > 0 && Number.isFinite(v))) {
+        fail(`node "${name}": bad weight scales`);
+      }
       const b = kind.bias as Int32Array | undefined;
       if (b && b.length !== ws[0]) fail(`node "${name}": ${b.length} biases for ${ws[0]} channels`);
       if (k.op === "conv2d" && (ws[1] * (k.groups as number) < 1)) fail(`node "${name}": bad groups`);
     }
     const scale = tensor(`${name}.scale`, "F32") as Float32Array;
-    if (scale.length < 1 || !scale.every((v) => Number.isFinite(v) && v > 0)) fail(`node "${name}": bad output scale`);
+    if (scale.length < 1 || !scale.every((v) => Number.isFinite(v) && v > 0)) {
+      fail(`node "${name}": bad output scale`);
+    }
     seen.add(name);
-    return { name, inputs: n.inputs as string[], kind: kind as IntOp, shape: n.shape as number[], dtype: n.dtype as IntNode["dtype"], scale };
+    return {
+      name,
+      inputs: n.inputs as string[],
+      kind: kind as IntOp,
+      shape: n.shape as number[],
+      dtype: n.dtype as IntNode["dtype"],
+      scale,
+    };
   });
   if (nodes[0].kind.op !== "input") fail("the first node must be the input");
   if (nodes[nodes.length - 1].kind.op !== "dequantize") fail("the last node must be a dequantize");
@@ -201,4 +239,3 @@ export async function loadIntModel(path: string): Promise<IntModel> {
   }
   return decodeIntModel(bytes, { fileName: path });
 }
-

@@ -104,12 +104,21 @@ function runConv(n: GraphNode, x: Tensor, other: Tensor | undefined, s: Scope, h
 function batchNormTrainUpdating(x: Tensor, m: string, eps: number, momentum: number, s: Scope): Tensor {
   const r = batchNormTrain(x, s.get(`${m}.weight`), s.get(`${m}.bias`), eps);
   const cnt = x.size / x.shape[1];
-  s.setBuffer(`${m}.running_mean`, add(mul(s.get(`${m}.running_mean`), 1 - momentum), mul(stopGradient(r.mean), momentum)));
+  s.setBuffer(
+    `${m}.running_mean`,
+    add(mul(s.get(`${m}.running_mean`), 1 - momentum), mul(stopGradient(r.mean), momentum)),
+  );
   s.setBuffer(
     `${m}.running_var`,
-    add(mul(s.get(`${m}.running_var`), 1 - momentum), mul(stopGradient(r.variance), (momentum * cnt) / Math.max(cnt - 1, 1))),
+    add(
+      mul(s.get(`${m}.running_var`), 1 - momentum),
+      mul(stopGradient(r.variance), (momentum * cnt) / Math.max(cnt - 1, 1)),
+    ),
   );
-  s.setBuffer(`${m}.num_batches_tracked`, fromArray(new Int32Array([s.get(`${m}.num_batches_tracked`).item() + 1]), []));
+  s.setBuffer(
+    `${m}.num_batches_tracked`,
+    fromArray(new Int32Array([s.get(`${m}.num_batches_tracked`).item() + 1]), []),
+  );
   return r.y;
 }
 

@@ -7,7 +7,7 @@
  * @module
  */
 import { getMarch, type March } from "@hqat/march-bayes";
-import { initState, Module, type Scope, type StateDict, stateSpecs, type StateSpec } from "@hqat/nn";
+import { initState, Module, type Scope, type StateDict, type StateSpec, stateSpecs } from "@hqat/nn";
 import {
   createObserver,
   FAKE_QUANT_STATE_TABLE,
@@ -16,7 +16,6 @@ import {
   type ObserverConfig,
   type ObserverState,
   type QConfig,
-
 } from "@hqat/qtensor";
 import { fakeQuantize, fromArray, randomKey, type Tensor, zeros } from "@hqat/tensor";
 import { fuse } from "./fuse.ts";
@@ -38,7 +37,15 @@ export interface NodeQuantSpec {
 }
 
 /** Ops whose output gets its own scale. */
-const PRODUCES_SCALE = new Set(["quant_stub", "conv2d", "linear", "add", "avg_pool2d", "adaptive_avg_pool2d", "cat"]);
+const PRODUCES_SCALE = new Set([
+  "quant_stub",
+  "conv2d",
+  "linear",
+  "add",
+  "avg_pool2d",
+  "adaptive_avg_pool2d",
+  "cat",
+]);
 
 function nodeSpec(n: GraphNode, q: QConfig): NodeQuantSpec | undefined {
   const k = n.kind;
@@ -100,13 +107,25 @@ export class QatModel extends Module {
     for (const n of graph.nodes) {
       const spec = specs.get(n.name);
       if (spec?.output) {
-        this.#observers.set(`${n.name}.${ACT}`, createObserver(spec.output.observer, { name: n.name, dtype: spec.output.dtype }));
+        this.#observers.set(
+          `${n.name}.${ACT}`,
+          createObserver(spec.output.observer, { name: n.name, dtype: spec.output.dtype }),
+        );
         this.#sizes.set(`${n.name}.${ACT}`, 1);
       }
       if (spec?.weight) {
         const module = (n.kind as { module: string }).module;
-        this.#observers.set(`${module}.${WFQ}`, createObserver({ ...spec.weight.observer, axis: 0 } as ObserverConfig, { name: module, dtype: "qint8" }));
-        this.#sizes.set(`${module}.${WFQ}`, n.kind.op === "conv2d" ? n.shape[1] : n.shape[n.shape.length - 1]);
+        this.#observers.set(
+          `${module}.${WFQ}`,
+          createObserver({ ...spec.weight.observer, axis: 0 } as ObserverConfig, {
+            name: module,
+            dtype: "qint8",
+          }),
+        );
+        this.#sizes.set(
+          `${module}.${WFQ}`,
+          n.kind.op === "conv2d" ? n.shape[1] : n.shape[n.shape.length - 1],
+        );
       }
     }
   }
@@ -146,7 +165,8 @@ export class QatModel extends Module {
           dtype: "float32",
           kind: "buffer",
           // NaN marks a quantizer that has seen no data yet (its observer's empty state).
-          init: () => fromArray(init.length === n ? Float32Array.from(init) : new Float32Array(n).fill(NaN), [n]),
+          init: () =>
+            fromArray(init.length === n ? Float32Array.from(init) : new Float32Array(n).fill(NaN), [n]),
         });
       }
     }
@@ -214,7 +234,11 @@ export interface PrepareOptions {
  */
 export function prepareQatFx(model: Module, qconfig: QConfigDict, options: PrepareOptions = {}): QatModel {
   const march = getMarch();
-  if (!march) throw new TypeError("prepareQatFx(): call setMarch() before preparing a model (e.g. setMarch(March.BAYES))");
+  if (!march) {
+    throw new TypeError(
+      "prepareQatFx(): call setMarch() before preparing a model (e.g. setMarch(March.BAYES))",
+    );
+  }
   if (model instanceof QatModel) throw new TypeError("prepareQatFx(): the model is already prepared");
   const example = options.exampleInput ?? zeros([1, 3, 32, 32]);
   const graph = fuse(trace(model, initState(model, randomKey(0)), example), { add: false });
@@ -266,4 +290,3 @@ export function qatStateFromFloat(model: QatModel, floatState: StateDict): State
   for (const k of Object.keys(fresh)) out[k] = floatState[k] ?? fresh[k];
   return out;
 }
-

@@ -45,7 +45,9 @@ export function resolveQConfigs(
   }
   const modules = new Map(namedModules(model));
   for (const name of Object.keys(dict.moduleName ?? {})) {
-    if (!modules.has(name)) throw new RangeError(`qconfig moduleName "${name}" names no module of ${model.typeName}`);
+    if (!modules.has(name)) {
+      throw new RangeError(`qconfig moduleName "${name}" names no module of ${model.typeName}`);
+    }
   }
   const out = new Map<string, QConfig | null>();
   for (const n of nodes) {

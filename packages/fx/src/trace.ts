@@ -30,7 +30,8 @@ import { verifyGraph } from "./verify.ts";
 /** Whether tracing records `module` as one node (rather than descending into it). */
 export function isLeafModule(module: Module): boolean {
   return module instanceof Conv2d || module instanceof BatchNorm2d || module instanceof Linear ||
-    module instanceof ReLU || module instanceof ReLU6 || module instanceof Dropout || module instanceof Identity ||
+    module instanceof ReLU || module instanceof ReLU6 || module instanceof Dropout ||
+    module instanceof Identity ||
     module instanceof Flatten || module instanceof MaxPool2d || module instanceof AvgPool2d ||
     module instanceof AdaptiveAvgPool2d || module instanceof QuantStub || module instanceof DeQuantStub;
 }
@@ -69,13 +70,20 @@ function moduleOp(name: string, m: Module): NodeOp {
       countIncludePad: o.countIncludePad ?? true,
     };
   }
-  if (m instanceof AdaptiveAvgPool2d) return { op: "adaptive_avg_pool2d", module: name, outputSize: m.outputSize };
+  if (m instanceof AdaptiveAvgPool2d) {
+    return { op: "adaptive_avg_pool2d", module: name, outputSize: m.outputSize };
+  }
   if (m instanceof QuantStub) return { op: "quant_stub", module: name, scale: m.scale };
   if (m instanceof DeQuantStub) return { op: "dequant_stub", module: name };
   throw new TypeError(`Module "${name}" (${m.typeName}) is not a leaf module`);
 }
 
-function primOp(op: OpName, attrs: OpAttrs[OpName], inputs: readonly Tensor[], output: Tensor): [string, NodeOp] {
+function primOp(
+  op: OpName,
+  attrs: OpAttrs[OpName],
+  inputs: readonly Tensor[],
+  output: Tensor,
+): [string, NodeOp] {
   switch (op) {
     case "add":
       return ["add", { op: "add" }];
@@ -123,7 +131,13 @@ function primOp(op: OpName, attrs: OpAttrs[OpName], inputs: readonly Tensor[], o
  * ```
  */
 export function trace(model: Module, state: StateDict, example: Tensor): Graph {
-  const nodes: GraphNode[] = [{ name: "x", kind: { op: "input", index: 0 }, inputs: [], shape: [...example.shape], dtype: "float32" }];
+  const nodes: GraphNode[] = [{
+    name: "x",
+    kind: { op: "input", index: 0 },
+    inputs: [],
+    shape: [...example.shape],
+    dtype: "float32",
+  }];
   const names = new Map<number, string>([[example.id, "x"]]);
   const stateIds = new Map<number, string>(Object.entries(state).map(([k, t]) => [t.id, k]));
   // Module paths are reserved for module calls; functions get the first free `base`, `base_1`, ….
@@ -139,16 +153,34 @@ export function trace(model: Module, state: StateDict, example: Tensor): Graph {
     const n = names.get(t.id);
     if (n) return n;
     const param = stateIds.get(t.id);
-    if (param) throw new TypeError(`${user} uses state "${param}" outside its module; such models cannot be traced`);
-    if (t.size > 64) throw new TypeError(`${user} uses a constant tensor of ${t.size} values; only small constants are traced`);
+    if (param) {
+      throw new TypeError(`${user} uses state "${param}" outside its module; such models cannot be traced`);
+    }
+    if (t.size > 64) {
+      throw new TypeError(
+        `${user} uses a constant tensor of ${t.size} values; only small constants are traced`,
+      );
+    }
     const name = fresh("_const");
-    nodes.push({ name, kind: { op: "constant", value: t.toArray(), shape: [...t.shape] }, inputs: [], shape: [...t.shape], dtype: "float32" });
+    nodes.push({
+      name,
+      kind: { op: "constant", value: t.toArray(), shape: [...t.shape] },
+      inputs: [],
+      shape: [...t.shape],
+      dtype: "float32",
+    });
     names.set(t.id, name);
     return name;
   };
   let leafDepth = 0;
   const owners: string[] = [""];
-  const record = (name: string, kind: NodeOp, inputs: readonly Tensor[], out: Tensor, owner: string): Tensor => {
+  const record = (
+    name: string,
+    kind: NodeOp,
+    inputs: readonly Tensor[],
+    out: Tensor,
+    owner: string,
+  ): Tensor => {
     const ins = inputs.map((t) => inputOf(t, `"${name}"`));
     // Identity-like results get their own tensor, so that later uses of the input keep pointing at it.
     const y = out === inputs[0] ? stopGradient(out) : out;
@@ -156,7 +188,12 @@ export function trace(model: Module, state: StateDict, example: Tensor): Graph {
     names.set(y.id, name);
     return y;
   };
-  const observer = (op: OpName, inputs: readonly Tensor[], attrs: OpAttrs[OpName], outputs: readonly Tensor[]) => {
+  const observer = (
+    op: OpName,
+    inputs: readonly Tensor[],
+    attrs: OpAttrs[OpName],
+    outputs: readonly Tensor[],
+  ) => {
     if (leafDepth > 0 || op === "randomUniform" || op === "randomNormal") return;
     const [base, kind] = primOp(op, attrs, inputs, outputs[0]);
     record(fresh(base), kind, inputs, outputs[0], owners[owners.length - 1]);
@@ -182,6 +219,12 @@ export function trace(model: Module, state: StateDict, example: Tensor): Graph {
         return record(fresh(name, true), moduleOp(name, module), [x], out, name);
       },
     }));
-  nodes.push({ name: "output", kind: { op: "output" }, inputs: [inputOf(y, "output")], shape: [...y.shape], dtype: "float32" });
+  nodes.push({
+    name: "output",
+    kind: { op: "output" },
+    inputs: [inputOf(y, "output")],
+    shape: [...y.shape],
+    dtype: "float32",
+  });
   return verifyGraph({ nodes });
 }

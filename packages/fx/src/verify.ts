@@ -62,7 +62,9 @@ export function verifyGraph(g: Graph): Graph {
     if (arity !== undefined && n.inputs.length !== arity) {
       throw new GraphError(`Node "${n.name}" (${k.op}) takes ${arity} inputs, has ${n.inputs.length}`);
     }
-    if (k.op === "output" && i !== g.nodes.length - 1) throw new GraphError(`Output node "${n.name}" is not last`);
+    if (k.op === "output" && i !== g.nodes.length - 1) {
+      throw new GraphError(`Output node "${n.name}" is not last`);
+    }
     if (n.shape.some((d) => !Number.isInteger(d) || d < 0)) {
       throw new GraphError(`Node "${n.name}" has an invalid shape [${n.shape.join(",")}]`);
     }

@@ -29,7 +29,11 @@ const STORED_OF: Record<DType, StoredTensor["dtype"]> = {
  */
 export function toStored(t: Tensor, options: { asInt64?: boolean } = {}): StoredTensor {
   if (options.asInt64 && t.dtype === "int32") {
-    return { dtype: "I64", shape: [...t.shape], data: BigInt64Array.from(t.data as Int32Array, (v) => BigInt(v)) };
+    return {
+      dtype: "I64",
+      shape: [...t.shape],
+      data: BigInt64Array.from(t.data as Int32Array, (v) => BigInt(v)),
+    };
   }
   return { dtype: STORED_OF[t.dtype], shape: [...t.shape], data: t.data.slice() };
 }
@@ -48,14 +52,27 @@ export function toStored(t: Tensor, options: { asInt64?: boolean } = {}): Stored
 export function fromStored(s: StoredTensor, options: { dtype?: DType; label?: string } = {}): Tensor {
   const label = options.label ?? "tensor";
   const want: DType = options.dtype ??
-    ({ F32: "float32", F16: "float32", BF16: "float32", F64: "float32", I64: "int32", I32: "int32", I16: "int16", I8: "int8", U8: "uint8", BOOL: "uint8" } as const)[s.dtype];
+    ({
+      F32: "float32",
+      F16: "float32",
+      BF16: "float32",
+      F64: "float32",
+      I64: "int32",
+      I32: "int32",
+      I16: "int16",
+      I8: "int8",
+      U8: "uint8",
+      BOOL: "uint8",
+    } as const)[s.dtype];
   if (want === "float32") return fromArray(toFloat32(s), s.shape);
   if (s.dtype === "I64") {
     const d = s.data as BigInt64Array;
     const out = new Int32Array(d.length);
     for (let i = 0; i < d.length; i++) {
       const v = d[i];
-      if (v > 2147483647n || v < -2147483648n) throw new RangeError(`${label}: I64 value ${v} does not fit int32`);
+      if (v > 2147483647n || v < -2147483648n) {
+        throw new RangeError(`${label}: I64 value ${v} does not fit int32`);
+      }
       out[i] = Number(v);
     }
     return want === "int32" ? fromArray(out, s.shape) : fromArray(Int32Array.from(out), s.shape);
@@ -66,7 +83,9 @@ export function fromStored(s: StoredTensor, options: { dtype?: DType; label?: st
   const ctor = { int32: Int32Array, int16: Int16Array, int8: Int8Array, uint8: Uint8Array }[want];
   const out = ctor.from(s.data as ArrayLike<number>);
   for (let i = 0; i < out.length; i++) {
-    if (out[i] !== Number(s.data[i])) throw new RangeError(`${label}: value ${s.data[i]} does not fit ${want}`);
+    if (out[i] !== Number(s.data[i])) {
+      throw new RangeError(`${label}: value ${s.data[i]} does not fit ${want}`);
+    }
   }
   return fromArray(out, s.shape);
 }
@@ -109,7 +128,9 @@ export async function saveState(
   state: StateDict,
   options: { metadata?: Record<string, string> } = {},
 ): Promise<void> {
-  await writeSafetensors(path, stateEntries(module, state), { metadata: { format: "pt", ...options.metadata } });
+  await writeSafetensors(path, stateEntries(module, state), {
+    metadata: { format: "pt", ...options.metadata },
+  });
 }
 
 /**

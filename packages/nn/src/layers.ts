@@ -103,7 +103,12 @@ export class Conv2d extends Module {
   readonly #options: Conv2dOptions;
 
   /** Creates a convolution. */
-  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Size2, options: Conv2dOptions = {}) {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    kernelSize: Size2,
+    options: Conv2dOptions = {},
+  ) {
     super();
     this.kernelSize = pair(kernelSize);
     this.stride = pair(options.stride ?? 1);
@@ -113,7 +118,9 @@ export class Conv2d extends Module {
     this.bias = options.bias ?? true;
     this.paddingMode = options.paddingMode ?? "zeros";
     if (inChannels % this.groups || outChannels % this.groups) {
-      throw new RangeError(`Conv2d: groups ${this.groups} must divide ${inChannels} and ${outChannels} channels`);
+      throw new RangeError(
+        `Conv2d: groups ${this.groups} must divide ${inChannels} and ${outChannels} channels`,
+      );
     }
     this.#options = options;
   }
@@ -141,7 +148,9 @@ export class Conv2d extends Module {
 
   forward(s: Scope, x: Tensor): Tensor {
     if (this.paddingMode !== "zeros") {
-      throw new RangeError(`Conv2d: padding mode "${this.paddingMode}" is not computed in float; use "zeros"`);
+      throw new RangeError(
+        `Conv2d: padding mode "${this.paddingMode}" is not computed in float; use "zeros"`,
+      );
     }
     return conv2d(x, s.get("weight"), {
       stride: this.stride,
@@ -189,7 +198,9 @@ export class Linear extends Module {
   }
 
   override extraRepr(): string {
-    return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${this.bias ? "True" : "False"}`;
+    return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${
+      this.bias ? "True" : "False"
+    }`;
   }
 
   forward(s: Scope, x: Tensor): Tensor {
@@ -251,7 +262,13 @@ export class BatchNorm2d extends Module {
   forward(s: Scope, x: Tensor): Tensor {
     const gamma = s.get("weight"), beta = s.get("bias");
     if (!s.ctx.training) {
-      return batchNormEval(x, { mean: s.get("running_mean"), variance: s.get("running_var"), gamma, beta, eps: this.eps });
+      return batchNormEval(x, {
+        mean: s.get("running_mean"),
+        variance: s.get("running_var"),
+        gamma,
+        beta,
+        eps: this.eps,
+      });
     }
     const { y, mean, variance } = batchNormTrain(x, gamma, beta, this.eps);
     const n = x.size / this.numFeatures;
@@ -436,4 +453,3 @@ export class AdaptiveAvgPool2d extends Module {
     return adaptiveAvgPool2d(x, this.outputSize);
   }
 }
-

@@ -23,7 +23,9 @@ export interface ProgressOptions {
 function fmtTime(s: number): string {
   if (!Number.isFinite(s)) return "--:--";
   const m = Math.floor(s / 60), sec = Math.floor(s % 60);
-  return m >= 60 ? `${Math.floor(m / 60)}:${String(m % 60).padStart(2, "0")}:${String(sec).padStart(2, "0")}` : `${m}:${String(sec).padStart(2, "0")}`;
+  return m >= 60
+    ? `${Math.floor(m / 60)}:${String(m % 60).padStart(2, "0")}:${String(sec).padStart(2, "0")}`
+    : `${m}:${String(sec).padStart(2, "0")}`;
 }
 
 /**
@@ -97,8 +99,8 @@ export class Progress {
     const frac = total ? Math.min(1, this.#done / total) : 1;
     const bar = live ? `[${"#".repeat(Math.round(frac * 24)).padEnd(24, ".")}] ` : "";
     const stats = Object.entries(this.#stats).map(([k, v]) => `${k} ${v.toFixed(4)}`).join("  ");
-    return `${this.label} ${bar}${this.#done}/${total} (${(100 * frac).toFixed(0)}%)  ${rate.toFixed(1)} ${unit}/s  ${
-      stats ? stats + "  " : ""
-    }elapsed ${fmtTime(elapsed)}  ETA ${fmtTime(eta)}`;
+    return `${this.label} ${bar}${this.#done}/${total} (${(100 * frac).toFixed(0)}%)  ${
+      rate.toFixed(1)
+    } ${unit}/s  ${stats ? stats + "  " : ""}elapsed ${fmtTime(elapsed)}  ETA ${fmtTime(eta)}`;
   }
 }

@@ -40,7 +40,12 @@ export interface CheckpointInfo {
  * await Deno.remove(path);
  * ```
  */
-export async function saveTrainCheckpoint(path: string, model: Module, ts: TrainState, info: CheckpointInfo): Promise<void> {
+export async function saveTrainCheckpoint(
+  path: string,
+  model: Module,
+  ts: TrainState,
+  info: CheckpointInfo,
+): Promise<void> {
   const entries = stateEntries(model, { ...ts.params, ...ts.buffers });
   for (const [name, t] of optimizerStateToEntries(ts.opt)) entries.push([OPT_PREFIX + name, toStored(t)]);
   await writeSafetensors(path, entries, {
@@ -74,8 +79,12 @@ export async function loadTrainCheckpoint(
   const optEntries: [string, Tensor][] = [];
   for (const [name, stored] of tensors) {
     const label = `"${path}": tensor "${name}"`;
-    if (name.startsWith(OPT_PREFIX)) optEntries.push([name.slice(OPT_PREFIX.length), fromStored(stored, { label })]);
-    else modelRaw[name] = fromStored(stored, { label, dtype: name.endsWith("num_batches_tracked") ? "int32" : undefined });
+    if (name.startsWith(OPT_PREFIX)) {
+      optEntries.push([name.slice(OPT_PREFIX.length), fromStored(stored, { label })]);
+    } else {modelRaw[name] = fromStored(stored, {
+        label,
+        dtype: name.endsWith("num_batches_tracked") ? "int32" : undefined,
+      });}
   }
   const state = checkState(model, modelRaw, { source: `"${path}"` });
   const { params, buffers } = splitState(model, state);
@@ -88,5 +97,9 @@ export async function loadTrainCheckpoint(
     return v;
   };
   const { epoch: _e, best_top1: _b, format: _f, ...extra } = metadata;
-  return { state: { params, buffers, opt }, model: state, info: { epoch: num("epoch"), bestTop1: num("best_top1"), extra } };
+  return {
+    state: { params, buffers, opt },
+    model: state,
+    info: { epoch: num("epoch"), bestTop1: num("best_top1"), extra },
+  };
 }

@@ -75,7 +75,9 @@ export async function trainOneEpoch(
   for await (const b of batches) {
     const n = b.x.shape[0];
     const out = step(ts, b.x, b.y, { key: foldIn(options.key, i), lr: options.lrAt?.(i) });
-    if (!Number.isFinite(out.loss)) throw new RangeError(`Training diverged: loss is ${out.loss} at step ${i}`);
+    if (!Number.isFinite(out.loss)) {
+      throw new RangeError(`Training diverged: loss is ${out.loss} at step ${i}`);
+    }
     ts = out.state;
     loss.update(out.loss, n);
     top1.update(accuracy(out.logits, b.y, [1])[0], n);
@@ -84,7 +86,13 @@ export async function trainOneEpoch(
   }
   progress?.done();
   const seconds = (performance.now() - t0) / 1000;
-  return { state: ts, loss: loss.avg, top1: top1.avg, images: loss.count, imagesPerSecond: loss.count / seconds };
+  return {
+    state: ts,
+    loss: loss.avg,
+    top1: top1.avg,
+    images: loss.count,
+    imagesPerSecond: loss.count / seconds,
+  };
 }
 
 /** Result of {@linkcode evaluate}. */
@@ -115,7 +123,12 @@ export async function evaluate(
   model: Module,
   state: StateDict,
   batches: Iterable<Batch> | AsyncIterable<Batch>,
-  options: { total?: number; label?: string; progress?: TrainEpochOptions["progress"]; apply?: (x: Tensor) => Tensor } = {},
+  options: {
+    total?: number;
+    label?: string;
+    progress?: TrainEpochOptions["progress"];
+    apply?: (x: Tensor) => Tensor;
+  } = {},
 ): Promise<EvalResult> {
   const top1 = new AverageMeter("Acc@1"), top5 = new AverageMeter("Acc@5"), loss = new AverageMeter("Loss");
   const progress = options.progress === false ? null : new Progress(options.label ?? "Eval", {

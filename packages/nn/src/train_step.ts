@@ -95,7 +95,10 @@ export function makeTrainStep(
   const vg = valueAndGrad(
     (params: StateDict, buffers: StateDict, x: Tensor, labels: Tensor, key: RandomKey) => {
       const { y, updates } = forward(model, { ...params, ...buffers }, x, { training: true, key });
-      return [lossFn(y, labels), { logits: y, updates }] as [Tensor, { logits: Tensor; updates: Map<string, Tensor> }];
+      return [lossFn(y, labels), { logits: y, updates }] as [
+        Tensor,
+        { logits: Tensor; updates: Map<string, Tensor> },
+      ];
     },
     { hasAux: true },
   );

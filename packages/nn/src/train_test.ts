@@ -49,7 +49,8 @@ Deno.test("trainOneEpoch() learns a separable problem and evaluate() measures it
   const step = makeTrainStep(model, opt);
   let ts = createTrainState(model, initState(model, randomKey(0)), opt);
   for (let epoch = 0; epoch < 4; epoch++) {
-    ts = (await trainOneEpoch(step, ts, toyBatches(epoch, 20), { key: randomKey(epoch), progress: false })).state;
+    ts = (await trainOneEpoch(step, ts, toyBatches(epoch, 20), { key: randomKey(epoch), progress: false }))
+      .state;
   }
   const r = await evaluate(model, modelState(model, ts), toyBatches(99, 10), { progress: false });
   assert(r.top1 > 90, `top-1 ${r.top1}`);
@@ -71,11 +72,19 @@ Deno.test("saveTrainCheckpoint() round-trips and a failed write keeps the last g
   assertEquals(back.state.opt.step, 0);
   // A state that does not fit the model fails before anything is written.
   const bad = { ...ts, params: { ...ts.params, "0.weight": mul(ts.params["0.bias"], 1) } };
-  await assertRejects(() => saveTrainCheckpoint(path, model, bad, { epoch: 3, bestTop1: 0 }), RangeError, "0.weight");
+  await assertRejects(
+    () => saveTrainCheckpoint(path, model, bad, { epoch: 3, bestTop1: 0 }),
+    RangeError,
+    "0.weight",
+  );
   assertEquals(await Deno.readFile(path), before);
   // A truncated file is rejected with its name.
   await Deno.writeFile(`${dir}/cut.safetensors`, before.slice(0, before.length - 5));
-  await assertRejects(() => loadTrainCheckpoint(`${dir}/cut.safetensors`, model, opt), Error, "cut.safetensors");
+  await assertRejects(
+    () => loadTrainCheckpoint(`${dir}/cut.safetensors`, model, opt),
+    Error,
+    "cut.safetensors",
+  );
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -84,14 +93,23 @@ Deno.test("accuracy() ranks ties by lower index and Progress prints plain lines 
   assertEquals(accuracy(logits, tensor([1, 2], { dtype: "int32" }), [1, 2]), [0, 100]);
   const lines: string[] = [];
   let t = 0;
-  const p = new Progress("Epoch 0", { total: 10, live: false, everySeconds: 1, write: (s) => lines.push(s), now: () => t });
+  const p = new Progress("Epoch 0", {
+    total: 10,
+    live: false,
+    everySeconds: 1,
+    write: (s) => lines.push(s),
+    now: () => t,
+  });
   t = 500;
   p.update(2, { loss: 1.5 });
   t = 1500;
   p.update(3, { loss: 1.25 });
   p.done();
   assertEquals(lines.length, 3);
-  assert(lines[1].includes("5/10") && lines[1].includes("loss 1.2500") && lines[1].includes("images/s"), lines[1]);
+  assert(
+    lines[1].includes("5/10") && lines[1].includes("loss 1.2500") && lines[1].includes("images/s"),
+    lines[1],
+  );
   assertEquals(fromArray(new Float32Array([1]), [1]).size, 1);
   assertEquals(add(tensor([1]), 1).item(), 2);
 });

@@ -10,7 +10,15 @@ import { ones, Tensor, zeros } from "./tensor.ts";
 import { checkCotangent, VJP_RULES } from "./vjp.ts";
 
 /** A tree of tensors: nested arrays and plain objects (other leaves are carried along untouched). */
-export type Tree = Tensor | readonly Tree[] | { readonly [key: string]: Tree } | number | string | boolean | null | undefined;
+export type Tree =
+  | Tensor
+  | readonly Tree[]
+  | { readonly [key: string]: Tree }
+  | number
+  | string
+  | boolean
+  | null
+  | undefined;
 
 /**
  * The tensors of a tree, in a deterministic order (object keys in insertion order).
@@ -90,7 +98,9 @@ export function valueAndGrad<P extends Tree, R extends unknown[], A = undefined>
     }
     const [value, aux] = options.hasAux ? out as [Tensor, A] : [out as Tensor, undefined as A];
     if (!(value instanceof Tensor) || value.size !== 1) {
-      throw new TypeError("valueAndGrad(): the function must return a one-element tensor (use hasAux for more)");
+      throw new TypeError(
+        "valueAndGrad(): the function must return a one-element tensor (use hasAux for more)",
+      );
     }
     const cts = new Map<number, Tensor>();
     if (tape.tracked.has(value.id)) cts.set(value.id, ones(value.shape));
@@ -104,7 +114,13 @@ export function valueAndGrad<P extends Tree, R extends unknown[], A = undefined>
         if (!rule) continue;
         const needs = e.inputs.map((t) => tape.tracked.has(t.id));
         // deno-lint-ignore no-explicit-any
-        const gins = (rule as any)({ inputs: e.inputs, outputs: e.outputs, cts: gouts, attrs: e.attrs, needs });
+        const gins = (rule as any)({
+          inputs: e.inputs,
+          outputs: e.outputs,
+          cts: gouts,
+          attrs: e.attrs,
+          needs,
+        });
         e.inputs.forEach((t, j) => {
           const g = gins[j];
           if (!g || !needs[j]) return;

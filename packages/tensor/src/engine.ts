@@ -67,7 +67,12 @@ export function profileOps<T>(fn: () => T): { result: T; profile: OpProfile } {
 }
 
 /** Sees every op application (used by graph tracing). */
-export type OpObserver = (op: OpName, inputs: readonly Tensor[], attrs: OpAttrs[OpName], outputs: readonly Tensor[]) => void;
+export type OpObserver = (
+  op: OpName,
+  inputs: readonly Tensor[],
+  attrs: OpAttrs[OpName],
+  outputs: readonly Tensor[],
+) => void;
 let observer: OpObserver | null = null;
 
 /**

@@ -4,18 +4,23 @@ import {
   add,
   apply1,
   argmax,
-  clamp,
-  relu,
   broadcastShapes,
+  clamp,
   concat,
+  dropout,
+  foldIn,
   fromArray,
+  greater,
   max,
   mul,
+  ones,
   pad,
   randomKey,
   randomNormal,
   randomUniform,
+  relu,
   reshape,
+  sizeOf,
   slice,
   splitKey,
   stack,
@@ -27,11 +32,6 @@ import {
   topk,
   transpose,
   where,
-  greater,
-  sizeOf,
-  foldIn,
-  dropout,
-  ones,
 } from "../mod.ts";
 
 const FC = { seed: 42, numRuns: 60 };
@@ -128,24 +128,36 @@ Deno.test("sum() and max() over any axes equal a direct loop", () => {
 
 Deno.test("transpose(), slice(), pad() and concat() move elements where index arithmetic says", () => {
   fc.assert(
-    fc.property(fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 3, maxLength: 3 }), fc.integer(), (shape, seed) => {
-      const x = randomNormal(randomKey(seed), shape);
-      const t = transpose(x, [2, 0, 1]);
-      for (const idx of indices(t.shape)) assertEquals(at(t, idx), at(x, [idx[1], idx[2], idx[0]]));
-      const s = slice(x, [0, shape[1] > 1 ? 1 : 0, 0], [shape[0], shape[1], Math.max(1, shape[2] - 1)]);
-      for (const idx of indices(s.shape)) assertEquals(at(s, idx), at(x, [idx[0], idx[1] + (shape[1] > 1 ? 1 : 0), idx[2]]));
-      const p = pad(x, [[0, 1], [2, 0], [1, 1]], 5);
-      for (const idx of indices(p.shape)) {
-        const src = [idx[0], idx[1] - 2, idx[2] - 1];
-        const inside = src.every((v, i) => v >= 0 && v < shape[i]);
-        assertEquals(at(p, idx), inside ? at(x, src) : 5);
-      }
-      const c = concat([x, mul(x, 2)], 1);
-      for (const idx of indices(c.shape)) {
-        const j = idx[1];
-        assertEquals(at(c, idx), j < shape[1] ? at(x, idx) : Math.fround(2 * at(x, [idx[0], j - shape[1], idx[2]])));
-      }
-    }),
+    fc.property(
+      fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 3, maxLength: 3 }),
+      fc.integer(),
+      (shape, seed) => {
+        const x = randomNormal(randomKey(seed), shape);
+        const t = transpose(x, [2, 0, 1]);
+        for (const idx of indices(t.shape)) assertEquals(at(t, idx), at(x, [idx[1], idx[2], idx[0]]));
+        const s = slice(x, [0, shape[1] > 1 ? 1 : 0, 0], [shape[0], shape[1], Math.max(1, shape[2] - 1)]);
+        for (const idx of indices(s.shape)) {
+          assertEquals(
+            at(s, idx),
+            at(x, [idx[0], idx[1] + (shape[1] > 1 ? 1 : 0), idx[2]]),
+          );
+        }
+        const p = pad(x, [[0, 1], [2, 0], [1, 1]], 5);
+        for (const idx of indices(p.shape)) {
+          const src = [idx[0], idx[1] - 2, idx[2] - 1];
+          const inside = src.every((v, i) => v >= 0 && v < shape[i]);
+          assertEquals(at(p, idx), inside ? at(x, src) : 5);
+        }
+        const c = concat([x, mul(x, 2)], 1);
+        for (const idx of indices(c.shape)) {
+          const j = idx[1];
+          assertEquals(
+            at(c, idx),
+            j < shape[1] ? at(x, idx) : Math.fround(2 * at(x, [idx[0], j - shape[1], idx[2]])),
+          );
+        }
+      },
+    ),
     FC,
   );
 });
@@ -203,7 +215,10 @@ Deno.test("clamp(), relu() and their gradients equal the comparison definitions 
   const special = [0, -0, 6, -6, 1e-45, -1e-45, 3.4e38, -3.4e38, Infinity, -Infinity, 5.999999, 6.000001];
   fc.assert(
     fc.property(
-      fc.array(fc.oneof(fc.float({ noNaN: true }), fc.constantFrom(...special)), { minLength: 1, maxLength: 64 }),
+      fc.array(fc.oneof(fc.float({ noNaN: true }), fc.constantFrom(...special)), {
+        minLength: 1,
+        maxLength: 64,
+      }),
       fc.constantFrom(6, 1, 0.5, Infinity),
       (vals, hi) => {
         const x = fromArray(Float32Array.from(vals), [vals.length]);

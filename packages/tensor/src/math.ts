@@ -18,7 +18,8 @@ function pair(a: TensorLike, b: TensorLike): [Tensor, Tensor] {
   return [scalar(a), scalar(b)];
 }
 
-const bin = (op: BinaryOp | CompareOp) => (a: TensorLike, b: TensorLike): Tensor => apply1(op, pair(a, b), {});
+const bin = (op: BinaryOp | CompareOp) => (a: TensorLike, b: TensorLike): Tensor =>
+  apply1(op, pair(a, b), {});
 
 /**
  * a + b.
@@ -166,7 +167,23 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   return apply1("where", [cond, x, y], {});
 }
 
-const un = (op: "neg" | "exp" | "log" | "sqrt" | "rsqrt" | "abs" | "sign" | "tanh" | "sigmoid" | "floor" | "ceil" | "round" | "relu") => (
+const un = (
+  op:
+    | "neg"
+    | "exp"
+    | "log"
+    | "sqrt"
+    | "rsqrt"
+    | "abs"
+    | "sign"
+    | "tanh"
+    | "sigmoid"
+    | "floor"
+    | "ceil"
+    | "round"
+    | "relu",
+) =>
+(
   x: Tensor,
 ): Tensor => apply1(op, [x], {});
 

@@ -215,7 +215,11 @@ export function softmax(x: Tensor, axis = -1): Tensor {
  * console.assert(Math.abs(loss.item() - Math.LN2) < 1e-6);
  * ```
  */
-export function crossEntropy(logits: Tensor, labels: Tensor, options: { labelSmoothing?: number } = {}): Tensor {
+export function crossEntropy(
+  logits: Tensor,
+  labels: Tensor,
+  options: { labelSmoothing?: number } = {},
+): Tensor {
   const k = logits.shape[logits.rank - 1];
   const ls = options.labelSmoothing ?? 0;
   let target = oneHot(labels, k);

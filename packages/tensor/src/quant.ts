@@ -18,7 +18,11 @@ import type { Tensor } from "./tensor.ts";
  * console.assert(y.toArray().join() === "0,0,0.5,9");
  * ```
  */
-export function fakeQuantize(x: Tensor, scale: Tensor, options: { qmin: number; qmax: number; axis?: number }): Tensor {
+export function fakeQuantize(
+  x: Tensor,
+  scale: Tensor,
+  options: { qmin: number; qmax: number; axis?: number },
+): Tensor {
   const axis = options.axis === undefined || options.axis < 0 ? -1 : normalizeAxis(options.axis, x.rank);
   return apply1("fakeQuantize", [x, scale], { qmin: options.qmin, qmax: options.qmax, axis });
 }

@@ -79,7 +79,11 @@ export function foldIn(key: RandomKey, data: number): RandomKey {
  * console.assert(u.toArray().every((v) => v >= 0 && v < 1));
  * ```
  */
-export function randomUniform(key: RandomKey, shape: Shape, options: { min?: number; max?: number } = {}): Tensor {
+export function randomUniform(
+  key: RandomKey,
+  shape: Shape,
+  options: { min?: number; max?: number } = {},
+): Tensor {
   checkShape(shape);
   const u = apply1("randomUniform", [], { shape: [...shape], k0: key.k0, k1: key.k1 });
   const { min = 0, max = 1 } = options;
@@ -99,7 +103,11 @@ export function randomUniform(key: RandomKey, shape: Shape, options: { min?: num
  * console.assert(z.shape.join() === "2,3");
  * ```
  */
-export function randomNormal(key: RandomKey, shape: Shape, options: { mean?: number; std?: number } = {}): Tensor {
+export function randomNormal(
+  key: RandomKey,
+  shape: Shape,
+  options: { mean?: number; std?: number } = {},
+): Tensor {
   checkShape(shape);
   const z = apply1("randomNormal", [], { shape: [...shape], k0: key.k0, k1: key.k1 });
   const { mean = 0, std = 1 } = options;

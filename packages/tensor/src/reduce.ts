@@ -27,7 +27,10 @@ export interface ReduceOptions {
  * ```
  */
 export function sum(x: Tensor, options: ReduceOptions = {}): Tensor {
-  return apply1("sum", [x], { axes: normalizeAxes(options.axes, x.rank), keepDims: options.keepDims ?? false });
+  return apply1("sum", [x], {
+    axes: normalizeAxes(options.axes, x.rank),
+    keepDims: options.keepDims ?? false,
+  });
 }
 
 /**
@@ -71,7 +74,10 @@ export function variance(x: Tensor, options: ReduceOptions = {}): Tensor {
  * ```
  */
 export function max(x: Tensor, options: ReduceOptions = {}): Tensor {
-  return apply1("max", [x], { axes: normalizeAxes(options.axes, x.rank), keepDims: options.keepDims ?? false });
+  return apply1("max", [x], {
+    axes: normalizeAxes(options.axes, x.rank),
+    keepDims: options.keepDims ?? false,
+  });
 }
 
 /**
@@ -111,7 +117,11 @@ export function argmax(x: Tensor, options: { axis?: number; keepDims?: boolean }
  * console.assert(values.toArray().join() === "9,5" && indices.toArray().join() === "1,2");
  * ```
  */
-export function topk(x: Tensor, k: number, options: { axis?: number } = {}): { values: Tensor; indices: Tensor } {
+export function topk(
+  x: Tensor,
+  k: number,
+  options: { axis?: number } = {},
+): { values: Tensor; indices: Tensor } {
   const axis = normalizeAxis(options.axis ?? -1, x.rank);
   const [values, indices] = apply("topk", [x], { k, axis });
   return { values, indices };

@@ -74,7 +74,9 @@ export function broadcastShapes(a: Shape, b: Shape): number[] {
     const db = b[b.length - n + i] ?? 1;
     if (da !== db && da !== 1 && db !== 1) {
       throw new RangeError(
-        `Cannot broadcast shapes [${a.join(",")}] and [${b.join(",")}]: dimension ${i} differs (${da} vs ${db})`,
+        `Cannot broadcast shapes [${a.join(",")}] and [${
+          b.join(",")
+        }]: dimension ${i} differs (${da} vs ${db})`,
       );
     }
     out[i] = da === 1 ? db : da;

@@ -99,7 +99,9 @@ export function squeeze(x: Tensor, axes?: number | readonly number[]): Tensor {
   const ax = axes === undefined
     ? x.shape.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0)
     : (typeof axes === "number" ? [axes] : axes).map((a) => normalizeAxis(a, x.rank));
-  for (const a of ax) if (x.shape[a] !== 1) throw new RangeError(`squeeze(): axis ${a} has size ${x.shape[a]}`);
+  for (const a of ax) {
+    if (x.shape[a] !== 1) throw new RangeError(`squeeze(): axis ${a} has size ${x.shape[a]}`);
+  }
   return reshape(x, x.shape.filter((_, i) => !ax.includes(i)));
 }
 

@@ -76,17 +76,25 @@ function checkConv(op: string, x: Shape, w: Shape, a: ConvAttrs): number[] {
   if (x.length !== 4) throw new RangeError(`${op}() needs a 4-D input [N,C,H,W], got ${fmt(x)}`);
   if (w.length !== 4) throw new RangeError(`${op}() needs a 4-D weight [Co,C/groups,kh,kw], got ${fmt(w)}`);
   const g = a.groups;
-  if (!Number.isInteger(g) || g < 1) throw new RangeError(`${op}(): groups must be a positive integer, got ${g}`);
+  if (!Number.isInteger(g) || g < 1) {
+    throw new RangeError(`${op}(): groups must be a positive integer, got ${g}`);
+  }
   if (x[1] % g !== 0 || w[0] % g !== 0) {
-    throw new RangeError(`${op}(): groups ${g} must divide input channels ${x[1]} and output channels ${w[0]}`);
+    throw new RangeError(
+      `${op}(): groups ${g} must divide input channels ${x[1]} and output channels ${w[0]}`,
+    );
   }
   if (w[1] * g !== x[1]) {
     throw new RangeError(
-      `${op}(): weight ${fmt(w)} expects ${w[1] * g} input channels (groups ${g}) but the input ${fmt(x)} has ${x[1]}`,
+      `${op}(): weight ${fmt(w)} expects ${w[1] * g} input channels (groups ${g}) but the input ${
+        fmt(x)
+      } has ${x[1]}`,
     );
   }
   for (const [k, v] of [["stride", a.stride], ["dilation", a.dilation]] as const) {
-    if (v.some((s) => !Number.isInteger(s) || s < 1)) throw new RangeError(`${op}(): ${k} must be positive integers`);
+    if (v.some((s) => !Number.isInteger(s) || s < 1)) {
+      throw new RangeError(`${op}(): ${k} must be positive integers`);
+    }
   }
   if (a.padding.some((p) => !Number.isInteger(p) || p < 0)) {
     throw new RangeError(`${op}(): padding must be non-negative integers`);
@@ -150,7 +158,9 @@ export const SHAPE_RULES: { [K in OpName]: ShapeRule<OpAttrs[K]> } = {
   },
   clampBackward: (ins) => {
     arity("clampBackward", ins, 2);
-    if (!shapesEqual(ins[0].shape, ins[1].shape)) throw new RangeError("clampBackward(): g and x shapes differ");
+    if (!shapesEqual(ins[0].shape, ins[1].shape)) {
+      throw new RangeError("clampBackward(): g and x shapes differ");
+    }
     return [{ shape: ins[1].shape, dtype: "float32" }];
   },
   cast: (ins, a) => {
@@ -235,7 +245,9 @@ export const SHAPE_RULES: { [K in OpName]: ShapeRule<OpAttrs[K]> } = {
     }
     const shape = s.map((d, i) => {
       if (!(0 <= a.starts[i] && a.starts[i] <= a.ends[i] && a.ends[i] <= d)) {
-        throw new RangeError(`slice(): [${a.starts[i]}, ${a.ends[i]}) is out of range for axis ${i} of size ${d}`);
+        throw new RangeError(
+          `slice(): [${a.starts[i]}, ${a.ends[i]}) is out of range for axis ${i} of size ${d}`,
+        );
       }
       return a.ends[i] - a.starts[i];
     });
@@ -262,7 +274,9 @@ export const SHAPE_RULES: { [K in OpName]: ShapeRule<OpAttrs[K]> } = {
     for (const t of ins) {
       sameDType("concat", ins[0], t);
       if (t.shape.length !== r || t.shape.some((d, i) => i !== ax && d !== ins[0].shape[i])) {
-        throw new RangeError(`concat(): shapes ${fmt(ins[0].shape)} and ${fmt(t.shape)} differ off axis ${ax}`);
+        throw new RangeError(
+          `concat(): shapes ${fmt(ins[0].shape)} and ${fmt(t.shape)} differ off axis ${ax}`,
+        );
       }
       total += t.shape[ax];
     }
@@ -271,7 +285,9 @@ export const SHAPE_RULES: { [K in OpName]: ShapeRule<OpAttrs[K]> } = {
   oneHot: (ins, a) => {
     arity("oneHot", ins, 1);
     if (ins[0].dtype === "float32") throw new TypeError("oneHot() needs integer labels");
-    if (!Number.isInteger(a.numClasses) || a.numClasses < 1) throw new RangeError("oneHot(): numClasses must be >= 1");
+    if (!Number.isInteger(a.numClasses) || a.numClasses < 1) {
+      throw new RangeError("oneHot(): numClasses must be >= 1");
+    }
     return [{ shape: [...ins[0].shape, a.numClasses], dtype: "float32" }];
   },
   matmul: (ins, a) => {
@@ -289,7 +305,9 @@ export const SHAPE_RULES: { [K in OpName]: ShapeRule<OpAttrs[K]> } = {
   conv2dBackwardInput: (ins, a) => {
     arity("conv2dBackwardInput", ins, 2);
     const out = checkConv("conv2dBackwardInput", a.xShape, ins[1].shape, a);
-    if (!shapesEqual(out, ins[0].shape)) throw new RangeError(`conv2dBackwardInput(): dy ${fmt(ins[0].shape)} ≠ ${fmt(out)}`);
+    if (!shapesEqual(out, ins[0].shape)) {
+      throw new RangeError(`conv2dBackwardInput(): dy ${fmt(ins[0].shape)} ≠ ${fmt(out)}`);
+    }
     return [{ shape: a.xShape, dtype: "float32" }];
   },
   conv2dBackwardWeight: (ins, a) => {
@@ -304,7 +322,7 @@ export const SHAPE_RULES: { [K in OpName]: ShapeRule<OpAttrs[K]> } = {
     arity("maxPool2d", ins, 1);
     return [{ shape: poolShape("maxPool2d", ins[0].shape, a), dtype: ins[0].dtype }];
   },
-  maxPool2dBackward: (ins, a) => {
+  maxPool2dBackward: (ins) => {
     arity("maxPool2dBackward", ins, 2);
     return [{ shape: ins[1].shape, dtype: "float32" }];
   },
@@ -320,13 +338,20 @@ export const SHAPE_RULES: { [K in OpName]: ShapeRule<OpAttrs[K]> } = {
   batchNormTrain: (ins) => {
     arity("batchNormTrain", ins, 3);
     const x = ins[0].shape;
-    if (x.length !== 4 && x.length !== 2) throw new RangeError(`batchNorm() needs [N,C,H,W] or [N,C], got ${fmt(x)}`);
+    if (x.length !== 4 && x.length !== 2) {
+      throw new RangeError(`batchNorm() needs [N,C,H,W] or [N,C], got ${fmt(x)}`);
+    }
     floatOnly("batchNorm", ins[0]);
     const c = x[1];
     for (const t of ins.slice(1)) {
-      if (t.shape.length !== 1 || t.shape[0] !== c) throw new RangeError(`batchNorm(): gamma/beta must be [${c}]`);
+      if (t.shape.length !== 1 || t.shape[0] !== c) {
+        throw new RangeError(`batchNorm(): gamma/beta must be [${c}]`);
+      }
     }
-    return [{ shape: x, dtype: "float32" }, { shape: [c], dtype: "float32" }, { shape: [c], dtype: "float32" }];
+    return [{ shape: x, dtype: "float32" }, { shape: [c], dtype: "float32" }, {
+      shape: [c],
+      dtype: "float32",
+    }];
   },
   batchNormTrainBackward: (ins) => {
     arity("batchNormTrainBackward", ins, 7);

@@ -48,7 +48,9 @@ export class Tensor implements TensorInfo {
     checkShape(shape);
     const n = sizeOf(shape);
     if (data.length !== n) {
-      throw new RangeError(`Data of length ${data.length} does not fit shape [${shape.join(",")}] (${n} elements)`);
+      throw new RangeError(
+        `Data of length ${data.length} does not fit shape [${shape.join(",")}] (${n} elements)`,
+      );
     }
     this.id = nextId++;
     this.shape = Object.freeze([...shape]);
@@ -123,13 +125,17 @@ export function tensor(
   if (ArrayBuffer.isView(values)) {
     const src = values as TypedArray;
     const dtype = options.dtype ?? dtypeOfArray(src);
-    const data = dtypeOfArray(src) === dtype ? src.slice() : ARRAY_TYPES[dtype].from(src as ArrayLike<number>);
+    const data = dtypeOfArray(src) === dtype
+      ? src.slice()
+      : ARRAY_TYPES[dtype].from(src as ArrayLike<number>);
     return new Tensor(data as TypedArray, options.shape ?? [src.length]);
   }
   const shape = inferShape(values);
   const flat = (Array.isArray(values) ? (values as unknown[]).flat(Infinity) : [values]) as number[];
   if (flat.length !== sizeOf(shape)) {
-    throw new RangeError(`Ragged nested array: expected ${sizeOf(shape)} values for shape [${shape.join(",")}]`);
+    throw new RangeError(
+      `Ragged nested array: expected ${sizeOf(shape)} values for shape [${shape.join(",")}]`,
+    );
   }
   const dtype = options.dtype ?? "float32";
   const data = allocArray(dtype, flat.length);

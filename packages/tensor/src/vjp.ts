@@ -193,10 +193,14 @@ export const VJP_RULES: { [K in OpName]: VjpRule<OpAttrs[K]> | null } = {
   oneHot: null,
   matmul: (c) => {
     const [a, b] = c.inputs, g = g0(c), { transA: ta, transB: tb } = c.attrs;
-    const da = !c.needs[0] ? null : ta
+    const da = !c.needs[0]
+      ? null
+      : ta
       ? matmul(b, g, { transA: tb, transB: true })
       : matmul(g, b, { transB: !tb });
-    const db = !c.needs[1] ? null : tb
+    const db = !c.needs[1]
+      ? null
+      : tb
       ? matmul(g, a, { transA: true, transB: ta })
       : matmul(a, g, { transA: !ta });
     return [da && sumTo(da, a.shape), db && sumTo(db, b.shape)];
@@ -248,7 +252,10 @@ export const VJP_RULES: { [K in OpName]: VjpRule<OpAttrs[K]> | null } = {
   },
   fakeQuantize: (c) => {
     const [x, scale] = c.inputs;
-    const [dx, dscale] = apply("fakeQuantizeBackward", [g0(c), x, scale], { ...c.attrs, scaleGrad: c.needs[1] });
+    const [dx, dscale] = apply("fakeQuantizeBackward", [g0(c), x, scale], {
+      ...c.attrs,
+      scaleGrad: c.needs[1],
+    });
     return [dx, c.needs[1] ? dscale : null];
   },
   fakeQuantizeBackward: null,
@@ -259,7 +266,8 @@ export const VJP_RULES: { [K in OpName]: VjpRule<OpAttrs[K]> | null } = {
 /** Checks a cotangent's shape against its primal (used by tests and the autodiff). */
 export function checkCotangent(primal: Tensor, ct: Tensor, op: string): void {
   if (!shapesEqual(primal.shape, ct.shape)) {
-    throw new Error(`VJP of ${op} produced shape [${ct.shape.join(",")}] for input [${primal.shape.join(",")}]`);
+    throw new Error(
+      `VJP of ${op} produced shape [${ct.shape.join(",")}] for input [${primal.shape.join(",")}]`,
+    );
   }
 }
-

@@ -15,6 +15,7 @@ import {
   exp,
   fromArray,
   grad,
+  greater,
   log,
   logSoftmax,
   matmul,
@@ -45,7 +46,6 @@ import {
   transpose,
   valueAndGrad,
   where,
-  greater,
 } from "../mod.ts";
 
 const FC = { seed: 42, numRuns: 12 };
@@ -130,19 +130,23 @@ Deno.test("binary ops' VJPs match finite differences with broadcasting", () => {
 
 Deno.test("reduction and movement VJPs match finite differences", () => {
   fc.assert(
-    fc.property(fc.array(fc.integer({ min: 2, max: 4 }), { minLength: 3, maxLength: 3 }), fc.integer(), (shape, seed) => {
-      const x = rnd(seed, shape);
-      check("sum", ([a]) => sum(a, { axes: [0, 2] }), [x]);
-      check("max", ([a]) => max(a, { axes: 1 }), [separated(seed, shape)]);
-      check("reshape", ([a]) => reshape(a, [-1]), [x]);
-      check("transpose", ([a]) => transpose(a, [2, 0, 1]), [x]);
-      check("broadcastTo", ([a]) => broadcastTo(a, [2, ...shape]), [x]);
-      check("slice", ([a]) => slice(a, [1, 0, 1]), [x]);
-      check("pad", ([a]) => pad(a, [[1, 0], [0, 2], [1, 1]]), [x]);
-      check("concat", ([a, b]) => concat([a, b], 1), [x, rnd(seed + 3, shape)]);
-      check("topk", ([a]) => topk(a, 2, { axis: 1 }).values, [separated(seed, shape)]);
-      check("logSoftmax", ([a]) => logSoftmax(a, 1), [x]);
-    }),
+    fc.property(
+      fc.array(fc.integer({ min: 2, max: 4 }), { minLength: 3, maxLength: 3 }),
+      fc.integer(),
+      (shape, seed) => {
+        const x = rnd(seed, shape);
+        check("sum", ([a]) => sum(a, { axes: [0, 2] }), [x]);
+        check("max", ([a]) => max(a, { axes: 1 }), [separated(seed, shape)]);
+        check("reshape", ([a]) => reshape(a, [-1]), [x]);
+        check("transpose", ([a]) => transpose(a, [2, 0, 1]), [x]);
+        check("broadcastTo", ([a]) => broadcastTo(a, [2, ...shape]), [x]);
+        check("slice", ([a]) => slice(a, [1, 0, 1]), [x]);
+        check("pad", ([a]) => pad(a, [[1, 0], [0, 2], [1, 1]]), [x]);
+        check("concat", ([a, b]) => concat([a, b], 1), [x, rnd(seed + 3, shape)]);
+        check("topk", ([a]) => topk(a, 2, { axis: 1 }).values, [separated(seed, shape)]);
+        check("logSoftmax", ([a]) => logSoftmax(a, 1), [x]);
+      },
+    ),
     FC,
   );
 });
@@ -200,7 +204,9 @@ Deno.test("pooling and batch-norm VJPs match finite differences", () => {
       const x = separated(seed, [2, 3, 5, 5]);
       check("maxPool2d", ([a]) => maxPool2d(a, 3, { stride: 2, padding: 1, ceilMode: ceil }), [x]);
       check("avgPool2d", ([a]) => avgPool2d(a, 3, { stride: 2, padding: 1, ceilMode: ceil }), [x]);
-      check("avgPool2d (no pad count)", ([a]) => avgPool2d(a, 2, { countIncludePad: false, padding: 1 }), [x]);
+      check("avgPool2d (no pad count)", ([a]) => avgPool2d(a, 2, { countIncludePad: false, padding: 1 }), [
+        x,
+      ]);
       const xs = rnd(seed, [4, 3, 2, 2]);
       const g = add(rnd(seed + 1, [3]), 1), b = rnd(seed + 2, [3]);
       check("batchNorm y", ([a, gg, bb]) => batchNormTrain(a, gg, bb).y, [xs, g, b]);

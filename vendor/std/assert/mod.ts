@@ -9,7 +9,7 @@
  * ```
  * @module
  */
-import { isDeepStrictEqual, inspect } from "node:util";
+import { inspect, isDeepStrictEqual } from "node:util";
 
 /** Error thrown when an assertion fails. */
 export class AssertionError extends Error {
@@ -51,7 +51,9 @@ export function assertEquals<T>(actual: T, expected: T, msg?: string): void {
   // Treat -0 and 0 as equal in plain numbers like @std/assert's equal() does for ===.
   if (typeof actual === "number" && typeof expected === "number" && actual === expected) return;
   throw new AssertionError(
-    `${msg ? msg + ": " : ""}Values are not equal.\n  actual:   ${show(actual)}\n  expected: ${show(expected)}`,
+    `${msg ? msg + ": " : ""}Values are not equal.\n  actual:   ${show(actual)}\n  expected: ${
+      show(expected)
+    }`,
   );
 }
 
@@ -99,7 +101,9 @@ export function assertAlmostEquals(actual: number, expected: number, tolerance =
   const delta = Math.abs(expected - actual);
   if (delta <= tolerance) return;
   throw new AssertionError(
-    `${msg ? msg + ": " : ""}Expected actual: "${actual}" to be close to "${expected}": delta "${delta}" is greater than "${tolerance}"`,
+    `${
+      msg ? msg + ": " : ""
+    }Expected actual: "${actual}" to be close to "${expected}": delta "${delta}" is greater than "${tolerance}"`,
   );
 }
 
@@ -235,7 +239,12 @@ function checkError(e: unknown, ErrorClass?: ErrorCtor, msgIncludes?: string, ms
  * assertThrows(() => { throw new RangeError("bad size"); }, RangeError, "size");
  * ```
  */
-export function assertThrows(fn: () => unknown, ErrorClass?: ErrorCtor, msgIncludes?: string, msg?: string): Error {
+export function assertThrows(
+  fn: () => unknown,
+  ErrorClass?: ErrorCtor,
+  msgIncludes?: string,
+  msg?: string,
+): Error {
   try {
     fn();
   } catch (e) {

@@ -109,7 +109,7 @@ export function parseArgs(args: readonly string[], options: ParseOptions = {}): 
           set(k, next === "true", arg);
           i++;
         } else set(k, true, arg);
-      } else if (next !== undefined && (!next.startsWith("-") || /^-\d/.test(next)) ) {
+      } else if (next !== undefined && (!next.startsWith("-") || /^-\d/.test(next))) {
         set(k, coerce(k, next), arg);
         i++;
       } else set(k, isString(k) ? "" : true, arg);
@@ -122,14 +122,19 @@ export function parseArgs(args: readonly string[], options: ParseOptions = {}): 
           set(k, coerce(k, rest.replace(/^=/, "")), arg);
           break;
         }
-        if (j === letters.length - 1 && !isBoolean(k) && args[i + 1] !== undefined && !args[i + 1].startsWith("-")) {
+        if (
+          j === letters.length - 1 && !isBoolean(k) && args[i + 1] !== undefined &&
+          !args[i + 1].startsWith("-")
+        ) {
           set(k, coerce(k, args[i + 1]), arg);
           i++;
         } else set(k, isString(k) ? "" : true, arg);
       }
     } else {
       if (options.unknown && options.unknown(arg) === false) continue;
-      out._.push(isString("_") ? arg : (Number.isFinite(Number(arg)) && arg.trim() !== "" ? Number(arg) : arg));
+      out._.push(
+        isString("_") ? arg : (Number.isFinite(Number(arg)) && arg.trim() !== "" ? Number(arg) : arg),
+      );
       if (options.stopEarly) {
         out._.push(...args.slice(i + 1));
         break;

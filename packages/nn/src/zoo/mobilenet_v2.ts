@@ -38,7 +38,11 @@ const linearInit: Initializer = (key, shape) => randomNormal(key, shape, { std: 
 export class Conv2dNormActivation extends Sequential {
   override readonly typeName: string = "Conv2dNormActivation";
   /** Creates the block; padding is (kernel − 1) / 2. */
-  constructor(inCh: number, outCh: number, options: { kernelSize?: number; stride?: number; groups?: number } = {}) {
+  constructor(
+    inCh: number,
+    outCh: number,
+    options: { kernelSize?: number; stride?: number; groups?: number } = {},
+  ) {
     const k = options.kernelSize ?? 3;
     super(
       new Conv2d(inCh, outCh, k, {
@@ -72,9 +76,16 @@ export class InvertedResidual extends Module {
   readonly conv: Sequential;
 
   /** Creates the block. */
-  constructor(readonly inp: number, readonly oup: number, readonly stride: number, readonly expandRatio: number) {
+  constructor(
+    readonly inp: number,
+    readonly oup: number,
+    readonly stride: number,
+    readonly expandRatio: number,
+  ) {
     super();
-    if (stride !== 1 && stride !== 2) throw new RangeError(`InvertedResidual: stride should be 1 or 2, got ${stride}`);
+    if (stride !== 1 && stride !== 2) {
+      throw new RangeError(`InvertedResidual: stride should be 1 or 2, got ${stride}`);
+    }
     const hidden = Math.round(inp * expandRatio);
     this.useResConnect = stride === 1 && inp === oup;
     const layers: Module[] = [];
@@ -166,7 +177,10 @@ export class MobileNetV2 extends Module {
       "classifier",
       new Sequential(
         new Dropout(options.dropout ?? 0.2),
-        new Linear(this.lastChannel, options.numClasses ?? 1000, { weightInit: linearInit, biasInit: zeroInit }),
+        new Linear(this.lastChannel, options.numClasses ?? 1000, {
+          weightInit: linearInit,
+          biasInit: zeroInit,
+        }),
       ),
     );
     if (options.quantStubScale !== undefined) {

@@ -7,7 +7,10 @@ const TESTDATA = new URL("../../testdata/", import.meta.url).pathname;
 Deno.test("mobilenetV2() has torchvision's 314 state entries and 2,236,682 parameters", () => {
   const specs = stateSpecs(mobilenetV2({ numClasses: 10 }));
   assertEquals(specs.length, 314);
-  const params = specs.filter((s) => s.kind === "param").reduce((a, s) => a + s.shape.reduce((p, d) => p * d, 1), 0);
+  const params = specs.filter((s) => s.kind === "param").reduce(
+    (a, s) => a + s.shape.reduce((p, d) => p * d, 1),
+    0,
+  );
   assertEquals(params, 2236682);
   assertEquals(specs[0].name, "features.0.0.weight");
   assertEquals(specs[5].name, "features.0.1.num_batches_tracked");

@@ -89,7 +89,10 @@ export class ResNet18Cifar extends Module {
     let inPlanes = 64;
     this.layers = [64, 128, 256, 512].map((planes, i) => {
       const stride = i === 0 ? 1 : 2;
-      const stage = new Sequential(new BasicBlock(inPlanes, planes, stride), new BasicBlock(planes, planes, 1));
+      const stage = new Sequential(
+        new BasicBlock(inPlanes, planes, stride),
+        new BasicBlock(planes, planes, 1),
+      );
       inPlanes = planes;
       return this.register(`layer${i + 1}`, stage);
     });
