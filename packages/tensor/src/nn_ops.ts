@@ -171,10 +171,9 @@ export function batchNormEval(
   x: Tensor,
   p: { mean: Tensor; variance: Tensor; gamma: Tensor; beta: Tensor; eps?: number },
 ): Tensor {
-  const shape = x.rank === 4 ? [1, -1, 1, 1] : [1, -1];
   const scale = mul(p.gamma, rsqrt(add(p.variance, p.eps ?? 1e-5)));
   const shift = sub(p.beta, mul(p.mean, scale));
-  return add(mul(x, reshape(scale, shape)), reshape(shift, shape));
+  return apply1("channelAffine", [x, scale, shift], {});
 }
 
 /**

@@ -106,6 +106,8 @@ export interface OpAttrs {
   batchNormTrain: { eps: number };
   /** Inputs (dy, dmean, dvar, x, gamma, mean, var); outputs (dx, dgamma, dbeta). */
   batchNormTrainBackward: { eps: number };
+  /** Inputs (x, scale, shift): x · scale[c] + shift[c] along axis 1 (batch norm with fixed statistics). */
+  channelAffine: None;
   logSoftmax: { axis: number };
   /**
    * Inputs (x, scale): SPEC.md's fake quantization, dequantize(quantize(x, s), s), bit for bit;

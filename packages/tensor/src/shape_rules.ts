@@ -361,6 +361,18 @@ export const SHAPE_RULES: { [K in OpName]: ShapeRule<OpAttrs[K]> } = {
       dtype: "float32",
     }];
   },
+  channelAffine: (ins) => {
+    arity("channelAffine", ins, 3);
+    floatOnly("channelAffine", ins[0]);
+    const x = ins[0].shape;
+    if (x.length < 2) throw new RangeError(`channelAffine() needs [N,C,...], got ${fmt(x)}`);
+    for (const t of ins.slice(1)) {
+      if (t.shape.length !== 1 || t.shape[0] !== x[1]) {
+        throw new RangeError(`channelAffine(): scale/shift must be [${x[1]}]`);
+      }
+    }
+    return [{ shape: x, dtype: "float32" }];
+  },
   logSoftmax: (ins, a) => {
     arity("logSoftmax", ins, 1);
     floatOnly("logSoftmax", ins[0]);

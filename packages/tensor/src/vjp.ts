@@ -246,6 +246,15 @@ export const VJP_RULES: { [K in OpName]: VjpRule<OpAttrs[K]> | null } = {
     return [dx, dgamma, dbeta];
   },
   batchNormTrainBackward: null,
+  channelAffine: (c) => {
+    const [x, scale, shift] = c.inputs, g = g0(c);
+    const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
+    return [
+      c.needs[0] ? apply1("channelAffine", [g, scale, zeros(shift.shape)], {}) : null,
+      c.needs[1] ? sum(mul(g, x), { axes }) : null,
+      c.needs[2] ? sum(g, { axes }) : null,
+    ];
+  },
   logSoftmax: (c) => {
     const g = g0(c), ax = c.attrs.axis;
     return [sub(g, mul(exp(c.outputs[0]), sum(g, { axes: [ax], keepDims: true })))];

@@ -4,6 +4,7 @@ import {
   abs,
   add,
   avgPool2d,
+  batchNormEval,
   batchNormTrain,
   broadcastTo,
   checkGradients,
@@ -236,4 +237,22 @@ Deno.test("valueAndGrad() returns zeros for unused parameters and accumulates re
   const g = grad((q: typeof p) => mul(q.a, q.a))(p);
   assertEquals(g.a.toArray(), [4]);
   assertEquals(g.b.toArray(), [0]);
+});
+
+Deno.test("batchNormEval() (channelAffine) VJP matches finite differences for x, statistics and affine", () => {
+  fc.assert(
+    fc.property(fc.integer(), (seed) => {
+      const x = rnd(seed, [3, 4, 2, 2]);
+      const m = rnd(seed + 1, [4]),
+        v = add(abs(rnd(seed + 2, [4])), 0.5),
+        g = rnd(seed + 3, [4]),
+        b = rnd(seed + 4, [4]);
+      check(
+        "batchNormEval",
+        ([a, mm, vv, gg, bb]) => batchNormEval(a, { mean: mm, variance: vv, gamma: gg, beta: bb }),
+        [x, m, v, g, b],
+      );
+    }),
+    FC,
+  );
 });

@@ -25,7 +25,12 @@ import {
   sliceKernel,
   transposeKernel,
 } from "./movement.ts";
-import { batchNormTrainBackwardKernel, batchNormTrainKernel, logSoftmaxKernel } from "./norm.ts";
+import {
+  batchNormTrainBackwardKernel,
+  batchNormTrainKernel,
+  channelAffineKernel,
+  logSoftmaxKernel,
+} from "./norm.ts";
 import { normalKernel, uniformKernel } from "./philox.ts";
 import { fakeQuantizeBackwardKernel, fakeQuantizeKernel } from "./quant.ts";
 import { avgPoolBackwardKernel, avgPoolKernel, maxPoolBackwardKernel, maxPoolKernel } from "./pool.ts";
@@ -145,6 +150,7 @@ export const CPU_KERNELS: { [K in OpName]: CpuKernel<OpAttrs[K]> } = {
       ins[6].data,
       a.eps,
     ),
+  channelAffine: (ins) => [channelAffineKernel(ins[0].data, ins[0].shape, ins[1].data, ins[2].data)],
   logSoftmax: (ins, a) => [logSoftmaxKernel(ins[0].data, ins[0].shape, a.axis)],
   fakeQuantize: (ins, a) => [fakeQuantizeKernel(ins[0], ins[1], a)],
   fakeQuantizeBackward: (ins, a) => fakeQuantizeBackwardKernel(ins[0], ins[1], ins[2], a),

@@ -94,6 +94,24 @@ export function batchNormTrainBackwardKernel(
   return [dx, dgamma, dbeta];
 }
 
+/** y = x · scale[c] + shift[c] over [N, C, ...] in one pass. */
+export function channelAffineKernel(
+  x: TypedArray,
+  shape: Shape,
+  scale: TypedArray,
+  shift: TypedArray,
+): Float32Array {
+  const n = shape[0], c = shape[1], inner = x.length / Math.max(1, n * c);
+  const y = new Float32Array(x.length);
+  for (let b = 0, i = 0; b < n; b++) {
+    for (let ch = 0; ch < c; ch++) {
+      const s = scale[ch], t = shift[ch], end = i + inner;
+      for (; i < end; i++) y[i] = x[i] * s + t;
+    }
+  }
+  return y;
+}
+
 /** log(softmax(x)) along an axis, computed stably. */
 export function logSoftmaxKernel(x: TypedArray, shape: Shape, axis: number): Float32Array {
   const a = normalizeAxis(axis, shape.length);
