@@ -99,7 +99,7 @@ export function debugQuantization(model: QatModel, state: StateDict, int: IntMod
       maxLsbDiff: maxLsb,
       overOneLsb: over / q.data.length,
     });
-    if (!firstDivergence && over > 0) firstDivergence = n.name;
+    if (!firstDivergence && over > 0 && q.dtype !== "qint32") firstDivergence = n.name;
   }
   return { rows, firstDivergence };
 }

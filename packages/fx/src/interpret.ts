@@ -36,6 +36,26 @@ export interface RunHooks {
   weight?(node: GraphNode, w: Tensor, s: Scope): Tensor;
   /** Transforms a node's output (observers, fake quantization). */
   output?(node: GraphNode, y: Tensor, s: Scope): Tensor;
+  /**
+   * Replaces a conv/linear node's activation with its integer requantization, given the result with its
+   * bias but before the fused activation; undefined keeps the float path.
+   */
+  requant?(node: GraphNode, y: Tensor, act: "relu" | "relu6" | undefined, s: Scope): Tensor | undefined;
+  /** Replaces an add node with the integer model's add of its (fake-quantized) inputs; undefined keeps float. */
+  intAdd?(node: GraphNode, a: Tensor, b: Tensor, s: Scope): Tensor | undefined;
+  /**
+   * Computes a conv/linear node (BN folded, with its activation) the way the fixed-point model does;
+   * undefined keeps the float path.
+   */
+  intLayer?(
+    node: GraphNode,
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | undefined,
+    s: Scope,
+  ): Tensor | undefined;
+  /** Replaces an average-pooling node with the integer model's pooling; undefined keeps float. */
+  intPool?(node: GraphNode, x: Tensor, s: Scope): Tensor | undefined;
 }
 
 function act(y: Tensor, a: "relu" | "relu6" | undefined): Tensor {
@@ -83,6 +103,10 @@ function runConv(n: GraphNode, x: Tensor, other: Tensor | undefined, s: Scope, h
   if (k.op !== "conv2d") throw new TypeError("runConv() needs a conv2d node");
   const geo = { stride: k.stride, padding: k.padding, dilation: k.dilation, groups: k.groups };
   const f = foldConvBn(n, s);
+  if (!k.add && !s.ctx.training && hooks.intLayer) {
+    const r = hooks.intLayer(n, x, f.weight, f.bias, s);
+    if (r) return r;
+  }
   const wq = hooks.weight ? hooks.weight(n, f.weight, s) : f.weight;
   let y: Tensor;
   if (k.bn && s.ctx.training) {
@@ -97,6 +121,10 @@ function runConv(n: GraphNode, x: Tensor, other: Tensor | undefined, s: Scope, h
     y = conv2d(x, wq, { ...geo, bias: f.bias });
   }
   if (k.add) y = add(y, other!);
+  else if (hooks.requant) {
+    const r = hooks.requant(n, y, k.act, s);
+    if (r) return r;
+  }
   return act(y, k.act);
 }
 
@@ -149,8 +177,12 @@ function runNode(n: GraphNode, ins: Tensor[], s: Scope, hooks: RunHooks): Tensor
     }
     case "linear": {
       const w = s.get(`${k.module}.weight`);
-      const y = matmul(ins[0], hooks.weight ? hooks.weight(n, w, s) : w, { transB: true });
-      return act(k.bias ? add(y, s.get(`${k.module}.bias`)) : y, k.act);
+      const b = k.bias ? s.get(`${k.module}.bias`) : undefined;
+      const r = s.ctx.training ? undefined : hooks.intLayer?.(n, ins[0], w, b, s);
+      if (r) return r;
+      const y0 = matmul(ins[0], hooks.weight ? hooks.weight(n, w, s) : w, { transB: true });
+      const y = k.bias ? add(y0, s.get(`${k.module}.bias`)) : y0;
+      return hooks.requant?.(n, y, k.act, s) ?? act(y, k.act);
     }
     case "relu":
       return relu(ins[0]);
@@ -159,15 +191,15 @@ function runNode(n: GraphNode, ins: Tensor[], s: Scope, hooks: RunHooks): Tensor
     case "dropout":
       return s.ctx.training && k.p > 0 ? dropout(s.child(k.module ?? n.name).key(), ins[0], k.p) : ins[0];
     case "add":
-      return act(add(ins[0], ins[1]), k.act);
+      return hooks.intAdd?.(n, ins[0], ins[1], s) ?? act(add(ins[0], ins[1]), k.act);
     case "cat":
       return concat(ins, k.axis);
     case "max_pool2d":
       return maxPool2d(ins[0], k.kernel, k);
     case "avg_pool2d":
-      return avgPool2d(ins[0], k.kernel, k);
+      return hooks.intPool?.(n, ins[0], s) ?? avgPool2d(ins[0], k.kernel, k);
     case "adaptive_avg_pool2d":
-      return adaptiveAvgPool2d(ins[0], k.outputSize);
+      return hooks.intPool?.(n, ins[0], s) ?? adaptiveAvgPool2d(ins[0], k.outputSize);
     case "flatten":
       return flatten(ins[0], k.startDim);
     case "reshape":

@@ -17,7 +17,17 @@ import {
   type ObserverState,
   type QConfig,
 } from "@hqat/qtensor";
-import { fakeQuantize, fromArray, randomKey, type Tensor, zeros } from "@hqat/tensor";
+import {
+  addFake,
+  avgPoolFake,
+  fakeQuantize,
+  fromArray,
+  intLayerFake,
+  randomKey,
+  requantizeFake,
+  type Tensor,
+  zeros,
+} from "@hqat/tensor";
 import { fuse } from "./fuse.ts";
 import type { Graph, GraphNode } from "./graph.ts";
 import { runGraph } from "./interpret.ts";
@@ -67,6 +77,9 @@ function nodeSpec(n: GraphNode, q: QConfig): NodeQuantSpec | undefined {
 
 const ACT = "activation_post_process";
 
+/** Ops whose output keeps its input's scale. */
+const KEEPS_SCALE = new Set(["relu", "relu6", "max_pool2d", "flatten", "reshape", "dropout", "identity"]);
+
 /** Observer state from stored min/max (all NaN: nothing observed yet, the observer's empty state). */
 function observerState(min: Tensor, max: Tensor): ObserverState {
   const mn = min.data as Float32Array, mx = max.data as Float32Array;
@@ -94,6 +107,8 @@ export class QatModel extends Module {
   readonly #observers = new Map<string, Observer>();
   /** Per quantizer, the length of its min/max state (1 per tensor, or the output channels). */
   readonly #sizes = new Map<string, number>();
+  /** Per node, the node whose output quantizer gives its scale (itself, or through scale-keeping ops). */
+  readonly #scaleSource = new Map<string, string>();
 
   /** Creates the prepared model; use {@linkcode prepareQatFx}. */
   constructor(
@@ -106,6 +121,10 @@ export class QatModel extends Module {
     super();
     for (const n of graph.nodes) {
       const spec = specs.get(n.name);
+      if (spec?.output) this.#scaleSource.set(n.name, n.name);
+      else if (KEEPS_SCALE.has(n.kind.op) && this.#scaleSource.has(n.inputs[0])) {
+        this.#scaleSource.set(n.name, this.#scaleSource.get(n.inputs[0])!);
+      }
       if (spec?.output) {
         this.#observers.set(
           `${n.name}.${ACT}`,
@@ -191,9 +210,108 @@ export class QatModel extends Module {
     return this.run(s, x);
   }
 
+  #scaleIn(s: Scope, prefix: string): Float32Array {
+    return this.observer(prefix).scale(observerState(s.get(`${prefix}.min_val`), s.get(`${prefix}.max_val`)));
+  }
+
+  /**
+   * In VALIDATION, a conv/linear node with an 8/16-bit output is requantized the way the fixed-point
+   * model does it (accumulator scale sx·sw[c], SPEC's (M, n) rule, the activation clamp), so that the
+   * validated model and the fixed-point model compute the same values.
+   */
+  #intLayer(n: GraphNode, x: Tensor, w: Tensor, b: Tensor | undefined, s: Scope): Tensor | undefined {
+    const behavior = FAKE_QUANT_STATE_TABLE[this.fakeQuantState];
+    if (!behavior.fakeQuant || behavior.observersUpdate) return undefined;
+    const spec = this.specs.get(n.name), src = this.#scaleSource.get(n.inputs[0]);
+    const dtypeIn = src ? this.specs.get(src)?.output?.dtype : undefined;
+    if (!spec?.weight || !src || !dtypeIn || (!spec.output && !spec.out32)) return undefined;
+    const k = n.kind;
+    if (k.op !== "conv2d" && k.op !== "linear") return undefined;
+    const output = spec.output
+      ? { dtype: spec.output.dtype, scale: this.#scaleIn(s, `${n.name}.${ACT}`)[0] }
+      : { dtype: "qint32" as const };
+    const geo = k.op === "conv2d"
+      ? { stride: k.stride, padding: k.padding, dilation: k.dilation, groups: k.groups }
+      : { stride: [1, 1] as const, padding: [0, 0] as const, dilation: [1, 1] as const, groups: 1 };
+    return intLayerFake(x, w, b, {
+      linear: k.op === "linear",
+      sx: this.#scaleIn(s, `${src}.${ACT}`)[0],
+      dtypeIn,
+      sw: Array.from(this.#scaleIn(s, `${k.module}.${WFQ}`)),
+      output,
+      activation: k.act,
+      ...geo,
+    });
+  }
+
+  #intPool(n: GraphNode, x: Tensor, s: Scope): Tensor | undefined {
+    const behavior = FAKE_QUANT_STATE_TABLE[this.fakeQuantState];
+    if (!behavior.fakeQuant || behavior.observersUpdate) return undefined;
+    const spec = this.specs.get(n.name), src = this.#scaleSource.get(n.inputs[0]);
+    const dtypeIn = src ? this.specs.get(src)?.output?.dtype : undefined;
+    if (!spec?.output || !src || !dtypeIn) return undefined;
+    const k = n.kind;
+    let geo: {
+      kernel: readonly [number, number];
+      stride: readonly [number, number];
+      padding: readonly [number, number];
+    };
+    if (k.op === "adaptive_avg_pool2d" && k.outputSize[0] === 1 && k.outputSize[1] === 1) {
+      geo = { kernel: [0, 0], stride: [1, 1], padding: [0, 0] };
+    } else if (k.op === "avg_pool2d" && !k.ceilMode && k.countIncludePad) {
+      geo = { kernel: k.kernel, stride: k.stride, padding: k.padding };
+    } else return undefined;
+    return avgPoolFake(x, {
+      ...geo,
+      scaleIn: this.#scaleIn(s, `${src}.${ACT}`)[0],
+      dtypeIn,
+      outScale: this.#scaleIn(s, `${n.name}.${ACT}`)[0],
+      dtype: spec.output.dtype,
+    });
+  }
+
+  #intAdd(n: GraphNode, a: Tensor, b: Tensor, s: Scope): Tensor | undefined {
+    const behavior = FAKE_QUANT_STATE_TABLE[this.fakeQuantState];
+    if (!behavior.fakeQuant || behavior.observersUpdate || n.kind.op !== "add") return undefined;
+    const spec = this.specs.get(n.name);
+    const [sa, sb] = n.inputs.map((i) => this.#scaleSource.get(i));
+    if (!spec?.output || !sa || !sb || a.shape.join() !== b.shape.join()) return undefined;
+    const dtypeIn = this.specs.get(sa)?.output?.dtype;
+    if (!dtypeIn || this.specs.get(sb)?.output?.dtype !== dtypeIn) return undefined;
+    return addFake(a, b, {
+      scaleA: this.#scaleIn(s, `${sa}.${ACT}`)[0],
+      scaleB: this.#scaleIn(s, `${sb}.${ACT}`)[0],
+      dtypeIn,
+      outScale: this.#scaleIn(s, `${n.name}.${ACT}`)[0],
+      dtype: spec.output.dtype,
+      activation: n.kind.act,
+    });
+  }
+
+  #requant(n: GraphNode, y: Tensor, act: "relu" | "relu6" | undefined, s: Scope): Tensor | undefined {
+    const behavior = FAKE_QUANT_STATE_TABLE[this.fakeQuantState];
+    if (!behavior.fakeQuant || behavior.observersUpdate) return undefined;
+    const spec = this.specs.get(n.name);
+    const src = this.#scaleSource.get(n.inputs[0]);
+    if (!spec?.output || !spec.weight || !src) return undefined;
+    const sx = Math.fround(this.#scaleIn(s, `${src}.${ACT}`)[0]);
+    const sw = this.#scaleIn(s, `${(n.kind as { module: string }).module}.${WFQ}`);
+    const so = this.#scaleIn(s, `${n.name}.${ACT}`)[0];
+    return requantizeFake(y, {
+      accScale: Array.from(sw, (w) => sx * w),
+      outScale: so,
+      dtype: spec.output.dtype,
+      activation: act,
+    });
+  }
+
   /** Runs the graph; `record` receives every node's (fake-quantized) output. */
   run(s: Scope, x: Tensor, record?: (name: string, y: Tensor) => void): Tensor {
     return runGraph(this.graph, s, [x], {
+      requant: (n, y, act, sc) => this.#requant(n, y, act, sc),
+      intAdd: (n, a, b, sc) => this.#intAdd(n, a, b, sc),
+      intPool: (n, x, sc) => this.#intPool(n, x, sc),
+      intLayer: (n, x, w, b, sc) => this.#intLayer(n, x, w, b, sc),
       weight: (n, w, sc) => {
         const spec = this.specs.get(n.name);
         return spec?.weight ? this.#quantize(`${(n.kind as { module: string }).module}.${WFQ}`, w, sc, 0) : w;

@@ -119,6 +119,60 @@ export interface OpAttrs {
    * value saturates) and the learnable-scale (LSQ) gradient of the scale.
    */
   fakeQuantizeBackward: { qmin: number; qmax: number; axis: number; scaleGrad: boolean };
+  /**
+   * Input y (a conv/linear result with its bias, channels on axis 1): the integer model's
+   * requantization emulated in float — accumulator round(y / accScale[c]), SPEC.md's (M, n)
+   * requantization to `dtype` with the fused activation's clamp, dequantized with `outScale`.
+   */
+  requantizeFake: {
+    accScale: readonly number[];
+    outScale: number;
+    dtype: "qint8" | "qint16";
+    activation?: "relu" | "relu6";
+  };
+  /**
+   * Inputs (a, b), fake-quantized with scales `scaleA`, `scaleB`: the integer model's add (SPEC.md's
+   * alignment and requantization, fused activation), dequantized with `outScale`.
+   */
+  addFake: {
+    scaleA: number;
+    scaleB: number;
+    dtypeIn: "qint8" | "qint16";
+    outScale: number;
+    dtype: "qint8" | "qint16";
+    activation?: "relu" | "relu6";
+  };
+  /**
+   * Input x fake-quantized with `scaleIn`: the integer model's average pooling (window sum, SPEC.md's
+   * requantization to `outScale`), dequantized. `kernel` [0, 0] means adaptive pooling to 1×1.
+   */
+  avgPoolFake: {
+    kernel: readonly [number, number];
+    stride: readonly [number, number];
+    padding: readonly [number, number];
+    scaleIn: number;
+    dtypeIn: "qint8" | "qint16";
+    outScale: number;
+    dtype: "qint8" | "qint16";
+  };
+  /**
+   * Inputs (x, w[, bias]) with x fake-quantized at scale `sx`: the integer model's convolution (or, with
+   * `linear`, fully connected layer) — int8 weights at per-channel scales `sw`, int32 bias, exact
+   * accumulation, requantization to `output` with the fused activation — dequantized. No gradient: it
+   * is the VALIDATION path.
+   */
+  intLayerFake: {
+    linear: boolean;
+    sx: number;
+    dtypeIn: "qint8" | "qint16";
+    sw: readonly number[];
+    output: { dtype: "qint8" | "qint16"; scale: number } | { dtype: "qint32" };
+    activation?: "relu" | "relu6";
+    stride: readonly [number, number];
+    padding: readonly [number, number];
+    dilation: readonly [number, number];
+    groups: number;
+  };
   /** Uniform [0, 1) float32 values from a counter-based generator keyed by (k0, k1). */
   randomUniform: { shape: readonly number[]; k0: number; k1: number };
   /** Standard normal float32 values, keyed like randomUniform. */

@@ -4,6 +4,7 @@
  * @module
  */
 import { apply1 } from "./engine.ts";
+import type { OpAttrs } from "./ops.ts";
 import { normalizeAxis } from "./shape.ts";
 import type { Tensor } from "./tensor.ts";
 
@@ -25,4 +26,108 @@ export function fakeQuantize(
 ): Tensor {
   const axis = options.axis === undefined || options.axis < 0 ? -1 : normalizeAxis(options.axis, x.rank);
   return apply1("fakeQuantize", [x, scale], { qmin: options.qmin, qmax: options.qmax, axis });
+}
+
+/**
+ * The integer model's requantization emulated in float: the accumulator is recovered as
+ * round(y / accScale[c]), requantized to `dtype` by SPEC.md's (M, n) rule with the fused activation's
+ * clamp, and dequantized with `outScale`. Gives the fixed-point model's values for a conv/linear
+ * result `y` (channels on axis 1, bias included); the gradient is straight-through inside the clamp.
+ *
+ * @example
+ * ```ts
+ * import { requantizeFake, tensor } from "@hqat/tensor";
+ * // accumulator scale 0.01, output scale 0.1: 0.26 → acc 26 → 2.6 → 3 → 0.3
+ * const y = requantizeFake(tensor([[0.26]]), { accScale: [0.01], outScale: 0.1, dtype: "qint8" });
+ * console.assert(Math.abs(y.item() - 0.3) < 1e-6);
+ * ```
+ */
+export function requantizeFake(
+  y: Tensor,
+  options: {
+    accScale: readonly number[];
+    outScale: number;
+    dtype: "qint8" | "qint16";
+    activation?: "relu" | "relu6";
+  },
+): Tensor {
+  return apply1("requantizeFake", [y], options);
+}
+
+/**
+ * The integer model's add of two fake-quantized tensors (scales `scaleA`, `scaleB`): the integers are
+ * recovered, added by SPEC.md's rule with the fused activation, and dequantized with `outScale`.
+ *
+ * @example
+ * ```ts
+ * import { addFake, tensor } from "@hqat/tensor";
+ * const y = addFake(tensor([0.5]), tensor([0.25]), { scaleA: 0.5, scaleB: 0.25, dtypeIn: "qint8", outScale: 0.25, dtype: "qint8" });
+ * console.assert(y.item() === 0.75);
+ * ```
+ */
+export function addFake(
+  a: Tensor,
+  b: Tensor,
+  options: {
+    scaleA: number;
+    scaleB: number;
+    dtypeIn: "qint8" | "qint16";
+    outScale: number;
+    dtype: "qint8" | "qint16";
+    activation?: "relu" | "relu6";
+  },
+): Tensor {
+  return apply1("addFake", [a, b], options);
+}
+
+/**
+ * The integer model's average pooling of a tensor fake-quantized with `scaleIn` (window sum and SPEC.md's
+ * requantization to `outScale`), dequantized; `kernel` [0, 0] pools adaptively to 1×1.
+ *
+ * @example
+ * ```ts
+ * import { avgPoolFake, tensor } from "@hqat/tensor";
+ * const x = tensor([[[[1, 2], [3, 4]]]]);
+ * const y = avgPoolFake(x, { kernel: [0, 0], stride: [1, 1], padding: [0, 0], scaleIn: 1, dtypeIn: "qint8", outScale: 0.5, dtype: "qint8" });
+ * console.assert(y.item() === 2.5);
+ * ```
+ */
+export function avgPoolFake(
+  x: Tensor,
+  options: {
+    kernel: readonly [number, number];
+    stride: readonly [number, number];
+    padding: readonly [number, number];
+    scaleIn: number;
+    dtypeIn: "qint8" | "qint16";
+    outScale: number;
+    dtype: "qint8" | "qint16";
+  },
+): Tensor {
+  return apply1("avgPoolFake", [x], options);
+}
+
+/**
+ * The integer model's convolution (or fully connected layer, `linear`) on an input fake-quantized at
+ * scale `sx`: weights quantized per channel at `sw`, int32 bias, exact accumulation, requantization to
+ * `output` with the fused activation, dequantized — the fixed-point model's values. It has no gradient
+ * (it is how VALIDATION evaluates).
+ *
+ * @example
+ * ```ts
+ * import { intLayerFake, tensor } from "@hqat/tensor";
+ * const y = intLayerFake(tensor([[1, 2]]), tensor([[0.5, 0.25]]), undefined, {
+ *   linear: true, sx: 1, dtypeIn: "qint8", sw: [0.25], output: { dtype: "qint32" },
+ *   stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1,
+ * });
+ * console.assert(y.item() === 1);
+ * ```
+ */
+export function intLayerFake(
+  x: Tensor,
+  w: Tensor,
+  bias: Tensor | undefined,
+  options: OpAttrs["intLayerFake"],
+): Tensor {
+  return apply1("intLayerFake", bias ? [x, w, bias] : [x, w], options);
 }

@@ -395,6 +395,45 @@ export const SHAPE_RULES: { [K in OpName]: ShapeRule<OpAttrs[K]> } = {
     arity("fakeQuantizeBackward", ins, 3);
     return [{ shape: ins[1].shape, dtype: "float32" }, { shape: ins[2].shape, dtype: "float32" }];
   },
+  requantizeFake: (ins, a) => {
+    arity("requantizeFake", ins, 1);
+    floatOnly("requantizeFake", ins[0]);
+    const c = ins[0].shape.length > 1 ? ins[0].shape[1] : 1;
+    if (a.accScale.length !== 1 && a.accScale.length !== c) {
+      throw new RangeError(`requantizeFake(): ${a.accScale.length} accumulator scales for ${c} channels`);
+    }
+    return [{ shape: ins[0].shape, dtype: "float32" }];
+  },
+  addFake: (ins) => {
+    arity("addFake", ins, 2);
+    if (!shapesEqual(ins[0].shape, ins[1].shape)) {
+      throw new RangeError(`addFake(): shapes ${fmt(ins[0].shape)} and ${fmt(ins[1].shape)} differ`);
+    }
+    return [{ shape: ins[0].shape, dtype: "float32" }];
+  },
+  avgPoolFake: (ins, a) => {
+    arity("avgPoolFake", ins, 1);
+    const x = ins[0].shape;
+    if (x.length !== 4) throw new RangeError(`avgPoolFake() needs [N,C,H,W], got ${fmt(x)}`);
+    if (a.kernel[0] === 0) return [{ shape: [x[0], x[1], 1, 1], dtype: "float32" }];
+    return [{
+      shape: poolShape("avgPoolFake", x, { ...a, ceilMode: false, countIncludePad: true }),
+      dtype: "float32",
+    }];
+  },
+  intLayerFake: (ins, a) => {
+    if (ins.length !== 2 && ins.length !== 3) {
+      throw new TypeError(`intLayerFake() takes 2 or 3 tensors, got ${ins.length}`);
+    }
+    const [x, w] = [ins[0].shape, ins[1].shape];
+    if (a.linear) {
+      if (w.length !== 2 || x[x.length - 1] !== w[1]) {
+        throw new RangeError(`intLayerFake(): ${fmt(x)} does not fit weight ${fmt(w)}`);
+      }
+      return [{ shape: [...x.slice(0, -1), w[0]], dtype: "float32" }];
+    }
+    return [{ shape: checkConv("intLayerFake", x, w, a), dtype: "float32" }];
+  },
   randomUniform: randomRule,
   randomNormal: randomRule,
 };

@@ -84,6 +84,20 @@ function keptShape(shape: Shape, axes: readonly number[]): number[] {
   return shape.map((d, i) => (axes.includes(i) ? 1 : d));
 }
 
+/** Straight-through mask of a requantized output: inside the activation's clamp (open at an activation's bounds). */
+function insideClamp(
+  y: Tensor,
+  outScale: number,
+  dtype: "qint8" | "qint16",
+  activation?: "relu" | "relu6",
+): Tensor {
+  const so = Math.fround(outScale);
+  const qmax = dtype === "qint8" ? 127 : 32767, qmin = dtype === "qint8" ? -128 : -32768;
+  const hi = activation === "relu6" ? Math.min(qmax, Math.round(Math.fround(6 / so))) : qmax;
+  if (!activation) return mul(greaterEqual(y, qmin * so), lessEqual(y, hi * so));
+  return mul(greater(y, 0), activation === "relu6" ? less(y, hi * so) : lessEqual(y, hi * so));
+}
+
 /** The reverse-mode rules, one per primitive op. */
 export const VJP_RULES: { [K in OpName]: VjpRule<OpAttrs[K]> | null } = {
   neg: (c) => [neg(g0(c))],
@@ -268,6 +282,29 @@ export const VJP_RULES: { [K in OpName]: VjpRule<OpAttrs[K]> | null } = {
     return [dx, c.needs[1] ? dscale : null];
   },
   fakeQuantizeBackward: null,
+  requantizeFake: (c) => {
+    const { outScale, dtype, activation } = c.attrs;
+    return [masked(insideClamp(c.outputs[0], outScale, dtype, activation), g0(c))];
+  },
+  avgPoolFake: (c) => {
+    // Straight through the pooling: the average pool's gradient, masked where the output saturated.
+    const { kernel, stride, padding, outScale, dtype } = c.attrs;
+    const x = c.inputs[0];
+    const g = masked(insideClamp(c.outputs[0], outScale, dtype), g0(c));
+    const attrs = kernel[0] === 0
+      ? { kernel: [x.shape[2], x.shape[3]] as const, stride: [1, 1] as const, padding: [0, 0] as const }
+      : { kernel, stride, padding };
+    return [
+      apply1("avgPool2dBackward", [g], { ...attrs, ceilMode: false, countIncludePad: true, xShape: x.shape }),
+    ];
+  },
+  intLayerFake: null,
+  addFake: (c) => {
+    const { outScale, dtype, activation } = c.attrs;
+    const g = masked(insideClamp(c.outputs[0], outScale, dtype, activation), g0(c));
+    return [c.needs[0] ? g : null, c.needs[1] ? g : null];
+  },
+
   randomUniform: null,
   randomNormal: null,
 };

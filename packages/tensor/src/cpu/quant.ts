@@ -3,8 +3,23 @@
  * one definition of SPEC.md's rules.
  * @module
  */
-import { fakeQuantize, fakeQuantizeGrad, lsqFakeQuantizeGrad } from "@hqat/qtensor";
+import {
+  dequantizeTensor,
+  fakeQuantize,
+  fakeQuantizeGrad,
+  finishAccumulator,
+  intAdaptiveAvgPool2d,
+  intAdd,
+  intAvgPool2d,
+  lsqFakeQuantizeGrad,
+  outputMultipliers,
+  qtensor,
+  quantize,
+  quantizeBias,
+  requantize,
+} from "@hqat/qtensor";
 import type { OpAttrs } from "../ops.ts";
+import { intConv2dAccumulateFast, intLinearAccumulateFast } from "./int_conv.ts";
 import type { Tensor } from "../tensor.ts";
 
 const layout = (x: Tensor, axis: number) => (axis < 0 ? {} : { axis, shape: x.shape });
@@ -25,4 +40,99 @@ export function fakeQuantizeBackwardKernel(
   if (!a.scaleGrad) return [fakeQuantizeGrad(x.data, scale.data, opts), new Float32Array(scale.size)];
   const g = lsqFakeQuantizeGrad(x.data, scale.data, { ...opts, gradScale: "lsq" });
   return [g.dx, g.dscale];
+}
+
+/** The integer model's requantization of a float conv/linear result, dequantized (see the op's doc). */
+export function requantizeFakeKernel(y: Tensor, a: OpAttrs["requantizeFake"]): Float32Array {
+  const n = y.size, c = y.rank > 1 ? y.shape[1] : 1;
+  const inner = n / Math.max(1, y.shape[0] * c);
+  const perChannel = a.accScale.length > 1;
+  const acc = new Int32Array(n);
+  const yd = y.data;
+  for (let i = 0; i < n; i++) {
+    const ch = perChannel ? Math.floor(i / inner) % c : 0;
+    const v = Math.round(yd[i] / a.accScale[ch]);
+    acc[i] = v > 2147483647 ? 2147483647 : v < -2147483648 ? -2147483648 : v;
+  }
+  const mult = outputMultipliers({ numerator: a.accScale, divisor: 1 }, a.outScale);
+  const q = requantize(acc, perChannel ? mult : mult[0], {
+    dtype: a.dtype,
+    axis: 1,
+    shape: y.shape,
+    activation: a.activation,
+    scale: a.outScale,
+  });
+  const out = new Float32Array(n);
+  const so = Math.fround(a.outScale);
+  for (let i = 0; i < n; i++) out[i] = q[i] * so;
+  return out;
+}
+
+/** The integer model's add of two fake-quantized tensors, dequantized (see the op's doc). */
+export function addFakeKernel(a: Tensor, b: Tensor, o: OpAttrs["addFake"]): Float32Array {
+  // Fake-quantized values are exact multiples of their scales: quantizing them again recovers the integers.
+  const qa = quantize(a.data, o.scaleA, { dtype: o.dtypeIn }),
+    qb = quantize(b.data, o.scaleB, { dtype: o.dtypeIn });
+  const y = intAdd(
+    qtensor(qa, { shape: a.shape, scale: o.scaleA }),
+    qtensor(qb, { shape: b.shape, scale: o.scaleB }),
+    {
+      output: { dtype: o.dtype, scale: o.outScale },
+      activation: o.activation,
+    },
+  );
+  const out = new Float32Array(a.size), so = Math.fround(o.outScale);
+  for (let i = 0; i < out.length; i++) out[i] = y.data[i] * so;
+  return out;
+}
+
+/** The integer model's average pooling of a fake-quantized tensor, dequantized (see the op's doc). */
+export function avgPoolFakeKernel(x: Tensor, o: OpAttrs["avgPoolFake"]): Float32Array {
+  const q = qtensor(quantize(x.data, o.scaleIn, { dtype: o.dtypeIn }), { shape: x.shape, scale: o.scaleIn });
+  const output = { dtype: o.dtype, scale: o.outScale };
+  const y = o.kernel[0] === 0
+    ? intAdaptiveAvgPool2d(q, { outputSize: 1, output })
+    : intAvgPool2d(q, { kernelSize: o.kernel, stride: o.stride, padding: o.padding, output });
+  const out = new Float32Array(y.data.length), so = Math.fround(o.outScale);
+  for (let i = 0; i < out.length; i++) out[i] = y.data[i] * so;
+  return out;
+}
+
+/** The integer model's conv/linear on fake-quantized input, dequantized (see the op's doc). */
+export function intLayerFakeKernel(
+  x: Tensor,
+  w: Tensor,
+  bias: Tensor | undefined,
+  o: OpAttrs["intLayerFake"],
+): Float32Array {
+  const sw = Float32Array.from(o.sw);
+  const xq = quantize(x.data, o.sx, { dtype: o.dtypeIn }) as Int8Array | Int16Array;
+  const wq = quantize(w.data, sw, { dtype: "qint8", axis: 0, shape: w.shape }) as Int8Array;
+  const bq = bias ? quantizeBias(bias.data, o.sx, sw) : undefined;
+  const sx = Math.fround(o.sx);
+  const accScale = new Float64Array(sw.length);
+  for (let c = 0; c < sw.length; c++) accScale[c] = sx * sw[c];
+  const acc = o.linear
+    ? intLinearAccumulateFast(xq, x.shape, wq, w.shape, bq)
+    : intConv2dAccumulateFast(xq, x.shape, wq, w.shape, o, bq);
+  const shape = o.linear ? [...x.shape.slice(0, -1), w.shape[0]] : outShapeOf(x.shape, w.shape, o);
+  const q = finishAccumulator(acc, {
+    shape,
+    axis: o.linear ? shape.length - 1 : 1,
+    accScale: { numerator: accScale, divisor: 1 },
+    output: o.output,
+    activation: o.activation,
+  });
+  return dequantizeTensor(q);
+}
+
+function outShapeOf(x: readonly number[], w: readonly number[], o: OpAttrs["intLayerFake"]): number[] {
+  const size = (n: number, k: number, s: number, p: number, d: number) =>
+    Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1;
+  return [
+    x[0],
+    w[0],
+    size(x[2], w[2], o.stride[0], o.padding[0], o.dilation[0]),
+    size(x[3], w[3], o.stride[1], o.padding[1], o.dilation[1]),
+  ];
 }
