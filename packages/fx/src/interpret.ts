@@ -36,11 +36,6 @@ export interface RunHooks {
   weight?(node: GraphNode, w: Tensor, s: Scope): Tensor;
   /** Transforms a node's output (observers, fake quantization). */
   output?(node: GraphNode, y: Tensor, s: Scope): Tensor;
-  /**
-   * Replaces a conv/linear node's activation with its integer requantization, given the result with its
-   * bias but before the fused activation; undefined keeps the float path.
-   */
-  requant?(node: GraphNode, y: Tensor, act: "relu" | "relu6" | undefined, s: Scope): Tensor | undefined;
   /** Replaces an add node with the integer model's add of its (fake-quantized) inputs; undefined keeps float. */
   intAdd?(node: GraphNode, a: Tensor, b: Tensor, s: Scope): Tensor | undefined;
   /**
@@ -121,10 +116,6 @@ function runConv(n: GraphNode, x: Tensor, other: Tensor | undefined, s: Scope, h
     y = conv2d(x, wq, { ...geo, bias: f.bias });
   }
   if (k.add) y = add(y, other!);
-  else if (hooks.requant) {
-    const r = hooks.requant(n, y, k.act, s);
-    if (r) return r;
-  }
   return act(y, k.act);
 }
 
@@ -182,7 +173,7 @@ function runNode(n: GraphNode, ins: Tensor[], s: Scope, hooks: RunHooks): Tensor
       if (r) return r;
       const y0 = matmul(ins[0], hooks.weight ? hooks.weight(n, w, s) : w, { transB: true });
       const y = k.bias ? add(y0, s.get(`${k.module}.bias`)) : y0;
-      return hooks.requant?.(n, y, k.act, s) ?? act(y, k.act);
+      return act(y, k.act);
     }
     case "relu":
       return relu(ins[0]);

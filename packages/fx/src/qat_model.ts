@@ -24,7 +24,6 @@ import {
   fromArray,
   intLayerFake,
   randomKey,
-  requantizeFake,
   type Tensor,
   zeros,
 } from "@hqat/tensor";
@@ -215,9 +214,9 @@ export class QatModel extends Module {
   }
 
   /**
-   * In VALIDATION, a conv/linear node with an 8/16-bit output is requantized the way the fixed-point
-   * model does it (accumulator scale sx·sw[c], SPEC's (M, n) rule, the activation clamp), so that the
-   * validated model and the fixed-point model compute the same values.
+   * In VALIDATION, conv and linear nodes (BN folded) run the fixed-point model's integer kernels on the
+   * integer grid and dequantize, so that the validated model and the fixed-point model compute the same
+   * integers.
    */
   #intLayer(n: GraphNode, x: Tensor, w: Tensor, b: Tensor | undefined, s: Scope): Tensor | undefined {
     const behavior = FAKE_QUANT_STATE_TABLE[this.fakeQuantState];
@@ -288,27 +287,9 @@ export class QatModel extends Module {
     });
   }
 
-  #requant(n: GraphNode, y: Tensor, act: "relu" | "relu6" | undefined, s: Scope): Tensor | undefined {
-    const behavior = FAKE_QUANT_STATE_TABLE[this.fakeQuantState];
-    if (!behavior.fakeQuant || behavior.observersUpdate) return undefined;
-    const spec = this.specs.get(n.name);
-    const src = this.#scaleSource.get(n.inputs[0]);
-    if (!spec?.output || !spec.weight || !src) return undefined;
-    const sx = Math.fround(this.#scaleIn(s, `${src}.${ACT}`)[0]);
-    const sw = this.#scaleIn(s, `${(n.kind as { module: string }).module}.${WFQ}`);
-    const so = this.#scaleIn(s, `${n.name}.${ACT}`)[0];
-    return requantizeFake(y, {
-      accScale: Array.from(sw, (w) => sx * w),
-      outScale: so,
-      dtype: spec.output.dtype,
-      activation: act,
-    });
-  }
-
   /** Runs the graph; `record` receives every node's (fake-quantized) output. */
   run(s: Scope, x: Tensor, record?: (name: string, y: Tensor) => void): Tensor {
     return runGraph(this.graph, s, [x], {
-      requant: (n, y, act, sc) => this.#requant(n, y, act, sc),
       intAdd: (n, a, b, sc) => this.#intAdd(n, a, b, sc),
       intPool: (n, x, sc) => this.#intPool(n, x, sc),
       intLayer: (n, x, w, b, sc) => this.#intLayer(n, x, w, b, sc),

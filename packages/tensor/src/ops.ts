@@ -120,17 +120,6 @@ export interface OpAttrs {
    */
   fakeQuantizeBackward: { qmin: number; qmax: number; axis: number; scaleGrad: boolean };
   /**
-   * Input y (a conv/linear result with its bias, channels on axis 1): the integer model's
-   * requantization emulated in float — accumulator round(y / accScale[c]), SPEC.md's (M, n)
-   * requantization to `dtype` with the fused activation's clamp, dequantized with `outScale`.
-   */
-  requantizeFake: {
-    accScale: readonly number[];
-    outScale: number;
-    dtype: "qint8" | "qint16";
-    activation?: "relu" | "relu6";
-  };
-  /**
    * Inputs (a, b), fake-quantized with scales `scaleA`, `scaleB`: the integer model's add (SPEC.md's
    * alignment and requantization, fused activation), dequantized with `outScale`.
    */

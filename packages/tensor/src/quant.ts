@@ -29,32 +29,6 @@ export function fakeQuantize(
 }
 
 /**
- * The integer model's requantization emulated in float: the accumulator is recovered as
- * round(y / accScale[c]), requantized to `dtype` by SPEC.md's (M, n) rule with the fused activation's
- * clamp, and dequantized with `outScale`. Gives the fixed-point model's values for a conv/linear
- * result `y` (channels on axis 1, bias included); the gradient is straight-through inside the clamp.
- *
- * @example
- * ```ts
- * import { requantizeFake, tensor } from "@hqat/tensor";
- * // accumulator scale 0.01, output scale 0.1: 0.26 → acc 26 → 2.6 → 3 → 0.3
- * const y = requantizeFake(tensor([[0.26]]), { accScale: [0.01], outScale: 0.1, dtype: "qint8" });
- * console.assert(Math.abs(y.item() - 0.3) < 1e-6);
- * ```
- */
-export function requantizeFake(
-  y: Tensor,
-  options: {
-    accScale: readonly number[];
-    outScale: number;
-    dtype: "qint8" | "qint16";
-    activation?: "relu" | "relu6";
-  },
-): Tensor {
-  return apply1("requantizeFake", [y], options);
-}
-
-/**
  * The integer model's add of two fake-quantized tensors (scales `scaleA`, `scaleB`): the integers are
  * recovered, added by SPEC.md's rule with the fused activation, and dequantized with `outScale`.
  *

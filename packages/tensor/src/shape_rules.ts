@@ -395,15 +395,6 @@ export const SHAPE_RULES: { [K in OpName]: ShapeRule<OpAttrs[K]> } = {
     arity("fakeQuantizeBackward", ins, 3);
     return [{ shape: ins[1].shape, dtype: "float32" }, { shape: ins[2].shape, dtype: "float32" }];
   },
-  requantizeFake: (ins, a) => {
-    arity("requantizeFake", ins, 1);
-    floatOnly("requantizeFake", ins[0]);
-    const c = ins[0].shape.length > 1 ? ins[0].shape[1] : 1;
-    if (a.accScale.length !== 1 && a.accScale.length !== c) {
-      throw new RangeError(`requantizeFake(): ${a.accScale.length} accumulator scales for ${c} channels`);
-    }
-    return [{ shape: ins[0].shape, dtype: "float32" }];
-  },
   addFake: (ins) => {
     arity("addFake", ins, 2);
     if (!shapesEqual(ins[0].shape, ins[1].shape)) {

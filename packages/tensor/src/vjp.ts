@@ -282,10 +282,6 @@ export const VJP_RULES: { [K in OpName]: VjpRule<OpAttrs[K]> | null } = {
     return [dx, c.needs[1] ? dscale : null];
   },
   fakeQuantizeBackward: null,
-  requantizeFake: (c) => {
-    const { outScale, dtype, activation } = c.attrs;
-    return [masked(insideClamp(c.outputs[0], outScale, dtype, activation), g0(c))];
-  },
   avgPoolFake: (c) => {
     // Straight through the pooling: the average pool's gradient, masked where the output saturated.
     const { kernel, stride, padding, outScale, dtype } = c.attrs;

@@ -38,7 +38,6 @@ import {
   fakeQuantizeBackwardKernel,
   fakeQuantizeKernel,
   intLayerFakeKernel,
-  requantizeFakeKernel,
 } from "./quant.ts";
 import { avgPoolBackwardKernel, avgPoolKernel, maxPoolBackwardKernel, maxPoolKernel } from "./pool.ts";
 import { argmaxKernel, maxKernel, sumKernel, topkKernel } from "./reduce.ts";
@@ -161,7 +160,6 @@ export const CPU_KERNELS: { [K in OpName]: CpuKernel<OpAttrs[K]> } = {
   logSoftmax: (ins, a) => [logSoftmaxKernel(ins[0].data, ins[0].shape, a.axis)],
   fakeQuantize: (ins, a) => [fakeQuantizeKernel(ins[0], ins[1], a)],
   fakeQuantizeBackward: (ins, a) => fakeQuantizeBackwardKernel(ins[0], ins[1], ins[2], a),
-  requantizeFake: (ins, a) => [requantizeFakeKernel(ins[0], a)],
   addFake: (ins, a) => [addFakeKernel(ins[0], ins[1], a)],
   avgPoolFake: (ins, a) => [avgPoolFakeKernel(ins[0], a)],
   intLayerFake: (ins, a) => [intLayerFakeKernel(ins[0], ins[1], ins[2], a)],

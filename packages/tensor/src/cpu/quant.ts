@@ -42,32 +42,6 @@ export function fakeQuantizeBackwardKernel(
   return [g.dx, g.dscale];
 }
 
-/** The integer model's requantization of a float conv/linear result, dequantized (see the op's doc). */
-export function requantizeFakeKernel(y: Tensor, a: OpAttrs["requantizeFake"]): Float32Array {
-  const n = y.size, c = y.rank > 1 ? y.shape[1] : 1;
-  const inner = n / Math.max(1, y.shape[0] * c);
-  const perChannel = a.accScale.length > 1;
-  const acc = new Int32Array(n);
-  const yd = y.data;
-  for (let i = 0; i < n; i++) {
-    const ch = perChannel ? Math.floor(i / inner) % c : 0;
-    const v = Math.round(yd[i] / a.accScale[ch]);
-    acc[i] = v > 2147483647 ? 2147483647 : v < -2147483648 ? -2147483648 : v;
-  }
-  const mult = outputMultipliers({ numerator: a.accScale, divisor: 1 }, a.outScale);
-  const q = requantize(acc, perChannel ? mult : mult[0], {
-    dtype: a.dtype,
-    axis: 1,
-    shape: y.shape,
-    activation: a.activation,
-    scale: a.outScale,
-  });
-  const out = new Float32Array(n);
-  const so = Math.fround(a.outScale);
-  for (let i = 0; i < n; i++) out[i] = q[i] * so;
-  return out;
-}
-
 /** The integer model's add of two fake-quantized tensors, dequantized (see the op's doc). */
 export function addFakeKernel(a: Tensor, b: Tensor, o: OpAttrs["addFake"]): Float32Array {
   // Fake-quantized values are exact multiples of their scales: quantizing them again recovers the integers.
