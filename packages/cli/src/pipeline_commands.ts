@@ -276,12 +276,12 @@ export const debugCommand: Command = {
 
 const QUICKSTART_USAGE =
   `Usage: hqat quickstart [--dataset fashion-mnist|cifar10] [--data-dir D] [--out model/mobilenetv2]
-                       [--float-epochs 2] [--qat-epochs 1] [--calib-batches 20] [--limit 12000]
-                       [--eval-limit 2000] [--batch-size 256] [--device cpu|auto] [--seed 0] [--summary FILE.json]
+                       [--float-epochs 3] [--qat-epochs 1] [--calib-batches 20] [--limit 20000]
+                       [--eval-limit 0] [--batch-size 256] [--device cpu|auto] [--seed 0] [--summary FILE.json]
 Runs the quick start end to end: float training, calibration, QAT, conversion to the fixed-point model
 (OUT/int_model), then check, compile (pyramid input, O1), perf and visualize, printing each stage's
-result like the seed does. The defaults are a budget that finishes in about 15 minutes on two cores;
---limit 0 --eval-limit 0 use the whole data set.`;
+result like the seed does. The defaults are a budget that finishes in about 15 minutes on two cores
+(20,000 training images per epoch, the whole test set); --limit 0 trains on the whole training set.`;
 
 /** `hqat quickstart`. */
 export const quickstartCommand: Command = {
@@ -328,11 +328,11 @@ export const quickstartCommand: Command = {
         dataset: a.dataset as string | undefined,
         dataDir: a["data-dir"] as string | undefined,
         out: a.out as string | undefined,
-        floatEpochs: intOption(a, "float-epochs", 2),
+        floatEpochs: intOption(a, "float-epochs", 3),
         qatEpochs: intOption(a, "qat-epochs", 1),
         calibBatches: intOption(a, "calib-batches", 20),
-        limit: nonNeg("limit", 12000),
-        evalLimit: nonNeg("eval-limit", 2000),
+        limit: nonNeg("limit", 20000),
+        evalLimit: nonNeg("eval-limit", 0),
         batchSize: intOption(a, "batch-size", 256),
         seed: nonNeg("seed", 0),
         summary: a.summary as string | undefined,

@@ -19,15 +19,15 @@ export interface QuickstartOptions {
   dataDir?: string;
   /** Output folder (default model/mobilenetv2). */
   out?: string;
-  /** Float epochs (default 2). */
+  /** Float epochs (default 3). */
   floatEpochs?: number;
   /** QAT epochs (default 1). */
   qatEpochs?: number;
   /** Calibration batches (default 20). */
   calibBatches?: number;
-  /** Training images per epoch (default 12,000; 0 = all). */
+  /** Training images per epoch (default 20,000; 0 = all). */
   limit?: number;
-  /** Test images evaluated (default 2,000; 0 = all). */
+  /** Test images evaluated (default 0 = all). */
   evalLimit?: number;
   /** Batch size (default 256). */
   batchSize?: number;
@@ -79,11 +79,11 @@ export async function quickstart(o: QuickstartOptions = {}): Promise<QuickstartS
   const out = o.out ?? "model/mobilenetv2";
   const budget = {
     dataset: o.dataset ?? "fashion-mnist",
-    floatEpochs: o.floatEpochs ?? 2,
+    floatEpochs: o.floatEpochs ?? 3,
     qatEpochs: o.qatEpochs ?? 1,
     calibBatches: o.calibBatches ?? 20,
-    limit: o.limit ?? 12000,
-    evalLimit: o.evalLimit ?? 2000,
+    limit: o.limit ?? 20000,
+    evalLimit: o.evalLimit ?? 0,
     batchSize: o.batchSize ?? 256,
     seed: o.seed ?? 0,
   };
@@ -95,7 +95,7 @@ export async function quickstart(o: QuickstartOptions = {}): Promise<QuickstartS
         evalLimit ?? "all"
       } test images, batch ${budget.batchSize}` +
       (limit || evalLimit
-        ? " (a subset: pass --limit 0 --eval-limit 0 --float-epochs 30 --qat-epochs 3 for the seed's full recipe)"
+        ? " (a subset of the training set: pass --limit 0 --float-epochs 30 --qat-epochs 3 for the seed's full recipe)"
         : ""),
   );
   const model = buildModel("mobilenetv2", { numClasses: 10, quantStubScale: 1 / 128 });
