@@ -9,6 +9,7 @@
  * @module
  */
 import { type Command, inspectCommand, predictCommand } from "./src/commands.ts";
+import { deployCommands } from "./src/deploy_commands.ts";
 import { pipelineCommands } from "./src/pipeline_commands.ts";
 import { CliError } from "./src/models.ts";
 
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, Command> = {
   inspect: inspectCommand,
   predict: predictCommand,
   ...pipelineCommands,
+  ...deployCommands,
 };
 
 function usage(): string {

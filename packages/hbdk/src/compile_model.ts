@@ -1,0 +1,264 @@
+/**
+ * `compileModel`: hqat's counterpart of `compile_model` — lowering, layout choice, tiling (O3),
+ * memory planning, and the `.hbm` file.
+ * @module
+ */
+
+import type { IntModel } from "@hqat/fx";
+import {
+  checkLayers,
+  hardwareFigures,
+  type InputSource,
+  isMarch,
+  type March,
+  resolveMarch,
+} from "@hqat/march-bayes";
+import { atomicWriteFile } from "@hqat/nn";
+import { estimatePerformance, type PerformanceEstimate } from "./cost_model.ts";
+import { exampleBatch, type ExampleInput } from "./example_inputs.ts";
+import { encodeHbm } from "./hbm_encode.ts";
+import type { HbmProgram, Instr } from "./hbm_program.ts";
+import { bufferDtypeBytes } from "./hbm_program.ts";
+import { MAX_ARENA_BYTES } from "./hbm_verify.ts";
+import { intModelLayers } from "./int_model_layers.ts";
+import { chooseLayouts } from "./layout_choice.ts";
+import { CompileError, lowerIntModel } from "./lower.ts";
+import { lifetimes, planMemory } from "./memory_plan.ts";
+import { OPT_LEVELS, type OptLevel } from "./schedule.ts";
+import { searchTiles, type TilePlan } from "./tiling.ts";
+
+/**
+ * Options of {@linkcode compileModel}: the output file (must end in `.hbm`), where the input
+ * comes from (default `"ddr"`), the optimization level (default `"O1"`), the model name (default
+ * `"model"`), the march (default: the model's, else the one set with `setMarch`) and where the
+ * report lines go (default `console.log`).
+ *
+ * @example
+ * ```ts
+ * import type { CompileOptions } from "@hqat/hbdk";
+ * const o: CompileOptions = { hbm: "model.hbm", inputSource: "pyramid", opt: "O1" };
+ * console.assert(o.hbm?.endsWith(".hbm"));
+ * ```
+ */
+export interface CompileOptions {
+  readonly hbm?: string;
+  readonly inputSource?: InputSource;
+  readonly opt?: OptLevel;
+  readonly name?: string;
+  readonly march?: March;
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * What a compilation gives: the program, its `.hbm` bytes, the cost model's estimate at the same
+ * level, the tiling of each convolution (O3), and the warnings printed.
+ *
+ * @example
+ * ```ts
+ * import type { CompileResult } from "@hqat/hbdk";
+ * const tiles: CompileResult["tiles"] = [{ name: "conv", tileRows: 4, tiles: 2, workingSetBytes: 1, ddrBytes: 2 }];
+ * console.assert(tiles[0].tiles === 2);
+ * ```
+ */
+export interface CompileResult {
+  readonly program: HbmProgram;
+  readonly bytes: Uint8Array;
+  readonly estimate: PerformanceEstimate;
+  readonly tiles: readonly (TilePlan & { readonly name: string })[];
+  readonly warnings: readonly string[];
+}
+
+/**
+ * The QuantStub scale the pyramid and the resizer need: their pixels are the int8 input.
+ *
+ * @example
+ * ```ts
+ * import { PYRAMID_INPUT_SCALE } from "@hqat/hbdk";
+ * console.assert(PYRAMID_INPUT_SCALE === 0.0078125);
+ * ```
+ */
+export const PYRAMID_INPUT_SCALE = 1 / 128;
+
+/**
+ * The march a deployment tool uses: `explicit`, else the int model's own, else the one set.
+ *
+ * @example
+ * ```ts
+ * import { deployMarch } from "@hqat/hbdk";
+ * console.assert(deployMarch({ march: "bayes" }, { tool: "compileModel" }) === "bayes");
+ * ```
+ */
+export function deployMarch(
+  model: { readonly march?: string },
+  options: { readonly march?: March; readonly tool: string },
+): March {
+  if (options.march === undefined && isMarch(model.march)) return model.march;
+  return resolveMarch(options.march, options.tool);
+}
+
+function withTiles(instructions: readonly Instr[], tileRows: Map<number, number>): Instr[] {
+  return instructions.map((instr, i) =>
+    instr.op === "conv2d" && tileRows.has(i) ? { ...instr, tileRows: tileRows.get(i)! } : instr
+  );
+}
+
+/**
+ * Compiles `intModel` for the batch of the example input into a program and its `.hbm` bytes
+ * without writing a file (see {@linkcode compileModel}).
+ *
+ * @example
+ * ```ts
+ * import { compileProgram } from "@hqat/hbdk";
+ * import type { IntModel } from "@hqat/fx";
+ * const s = (v: number) => Float32Array.of(v);
+ * const m: IntModel = { format: "hqat-int-model", version: 1, march: "bayes", nodes: [
+ *   { name: "x", inputs: [], kind: { op: "input" }, shape: [1, 2], dtype: "float32", scale: s(1) },
+ *   { name: "q", inputs: ["x"], kind: { op: "quantize", scale: 0.5, dtype: "qint8" }, shape: [1, 2], dtype: "qint8", scale: s(0.5) },
+ *   { name: "r", inputs: ["q"], kind: { op: "relu" }, shape: [1, 2], dtype: "qint8", scale: s(0.5) },
+ *   { name: "d", inputs: ["r"], kind: { op: "dequantize" }, shape: [1, 2], dtype: "float32", scale: s(1) },
+ * ] };
+ * const r = compileProgram(m, [{ shape: [4, 2] }], { opt: "O1", log: () => {} });
+ * console.assert(r.program.instructions.length === 2 && r.program.inputShape[0] === 4);
+ * ```
+ */
+export function compileProgram(
+  intModel: IntModel,
+  exampleInputs: readonly ExampleInput[],
+  options: CompileOptions = {},
+): CompileResult {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const march = deployMarch(intModel, { march: options.march, tool: "compileModel" });
+  const opt = options.opt ?? "O1";
+  if (!OPT_LEVELS.includes(opt)) {
+    throw new RangeError(`compileModel: unknown opt ${JSON.stringify(opt)}; expected O0, O1, O2 or O3`);
+  }
+  const inputSource = options.inputSource ?? "ddr";
+  if (!["ddr", "pyramid", "resizer"].includes(inputSource)) {
+    throw new RangeError(
+      `compileModel: unknown input source ${JSON.stringify(inputSource)}; expected ddr, pyramid or resizer`,
+    );
+  }
+  const batch = exampleBatch(exampleInputs, { tool: "compileModel", model: intModel });
+  const layers = intModelLayers(intModel, { batch });
+  const violations = checkLayers(layers, { march, inputSource });
+  if (violations.length > 0) {
+    throw new CompileError(
+      `compileModel: the model is not supported by ${march}: ${violations[0].message}` +
+        (violations.length > 1 ? ` (and ${violations.length - 1} more; run checkModel)` : ""),
+    );
+  }
+  const quant = intModel.nodes.find((n) => n.kind.op === "quantize");
+  if (inputSource !== "ddr" && (quant?.kind.op !== "quantize" || quant.kind.scale !== PYRAMID_INPUT_SCALE)) {
+    const scale = quant?.kind.op === "quantize" ? quant.kind.scale : undefined;
+    throw new CompileError(
+      `compileModel: input source ${inputSource} needs the QuantStub scale 1/128 (the pixels are the int8 input), got ${scale}`,
+    );
+  }
+  const figures = hardwareFigures(march);
+  const lowered = lowerIntModel(intModel, { batch, opt });
+  const { layouts, inputNotNchw } = chooseLayouts(lowered, { opt, inputSource, figures });
+  const warnings = inputNotNchw
+    ? [
+      `WARNING: arg0 can not be assigned to NCHW_NATIVE layout because it's input source is ${
+        inputSource === "pyramid" ? "pyramid" : "resizer"
+      }.`,
+    ]
+    : [];
+  for (const w of warnings) log(w);
+  const tiles: (TilePlan & { name: string })[] = [];
+  const tileRows = new Map<number, number>();
+  if (opt === "O3") {
+    lowered.instructions.forEach((instr, i) => {
+      if (instr.op !== "conv2d") return;
+      const x = lowered.buffers[instr.inputs[0]], y = lowered.buffers[instr.output];
+      const [o, , kh, kw] = instr.weightShape;
+      const plan = searchTiles({
+        input: x.shape,
+        inputDtype: x.dtype,
+        output: [y.shape[0], o, y.shape[2], y.shape[3]],
+        outputDtype: y.dtype,
+        kernel: [kh, kw],
+        stride: instr.stride,
+        dilation: instr.dilation,
+        padding: instr.padding,
+        weightBytes: instr.weight.length + 8 * o,
+      }, { sramBytes: figures.featureSramBytes.value });
+      tiles.push({ name: instr.name, ...plan });
+      tileRows.set(i, plan.tileRows);
+    });
+  }
+  const instructions = withTiles(lowered.instructions, tileRows);
+  const sizes = lowered.buffers.map((b) => b.shape.reduce((a, d) => a * d, 1) * bufferDtypeBytes(b.dtype));
+  const raw = instructions.find((i) => i.op === "dequantize")!.inputs[0];
+  const life = lifetimes(instructions, { bufferCount: sizes.length, live: [lowered.output, raw] });
+  const { offsets, arenaBytes } = planMemory(sizes, life, { opt });
+  if (arenaBytes > MAX_ARENA_BYTES) {
+    throw new CompileError(
+      `compileModel: the arena would take ${arenaBytes} bytes (at most ${MAX_ARENA_BYTES}); use a smaller batch or a higher opt level`,
+    );
+  }
+  const program: HbmProgram = {
+    name: options.name ?? "model",
+    march,
+    opt,
+    inputSource,
+    inputShape: lowered.inputShape,
+    buffers: lowered.buffers.map((b, i) => ({
+      ...b,
+      layout: layouts[i],
+      offset: offsets[i],
+      bytes: sizes[i],
+    })),
+    arenaBytes,
+    instructions,
+    output: lowered.output,
+  };
+  const bytes = encodeHbm(program);
+  const estimate = estimatePerformance(layers, { march, batch, opt, inputSource });
+  log("HBDK model compilation SUCCESS");
+  return { program, bytes, estimate, tiles, warnings };
+}
+
+/**
+ * Compiles `intModel` (as `compile_model(model, [example_input], hbm=, input_source=, opt=)`):
+ * checks it against the march's operator table, lowers it at the opt level (O0 node by node; O1
+ * fuses requantization, activations, residual adds and 1×1-window pooling, and drops identities
+ * and flattens read by linear layers; O2 adds liveness-based buffer reuse and the choice of the
+ * model input / output layouts; O3 adds a tiling search for every convolution against the feature
+ * memory), and writes the `.hbm` file atomically. A pyramid or resizer input needs the QuantStub
+ * scale 1/128 and prints HBDK's layout warning; success prints `HBDK model compilation SUCCESS`.
+ * Throws a `RangeError` (a {@linkcode CompileError} for the model's own problems) otherwise.
+ *
+ * @example
+ * ```ts
+ * import { compileModel, loadHbm } from "@hqat/hbdk";
+ * import type { IntModel } from "@hqat/fx";
+ * const s = (v: number) => Float32Array.of(v);
+ * const m: IntModel = { format: "hqat-int-model", version: 1, march: "bayes", nodes: [
+ *   { name: "x", inputs: [], kind: { op: "input" }, shape: [1, 2], dtype: "float32", scale: s(1) },
+ *   { name: "q", inputs: ["x"], kind: { op: "quantize", scale: 0.5, dtype: "qint8" }, shape: [1, 2], dtype: "qint8", scale: s(0.5) },
+ *   { name: "d", inputs: ["q"], kind: { op: "dequantize" }, shape: [1, 2], dtype: "float32", scale: s(1) },
+ * ] };
+ * const hbm = await Deno.makeTempFile({ suffix: ".hbm" });
+ * await compileModel(m, [{ shape: [1, 2] }], { hbm, log: () => {} });
+ * console.assert(loadHbm(await Deno.readFile(hbm)).opt === "O1");
+ * await Deno.remove(hbm);
+ * ```
+ */
+export async function compileModel(
+  intModel: IntModel,
+  exampleInputs: readonly ExampleInput[],
+  options: CompileOptions = {},
+): Promise<CompileResult> {
+  const hbm = options.hbm ?? "model.hbm";
+  if (!hbm.endsWith(".hbm")) throw new RangeError(`compileModel: hbm must name a .hbm file, got "${hbm}"`);
+  const log = options.log ?? ((line: string) => console.log(line));
+  const success: string[] = [];
+  const result = compileProgram(intModel, exampleInputs, {
+    ...options,
+    log: (line) => line.startsWith("HBDK model compilation") ? success.push(line) : log(line),
+  });
+  await atomicWriteFile(hbm, result.bytes);
+  for (const line of success) log(line);
+  return result;
+}

@@ -1,0 +1,219 @@
+/**
+ * `perfModel`: hqat's counterpart of `perf_model` — the cost model's estimate printed as HBDK
+ * prints it and written as `OUT/NAME.json` and a self-contained `OUT/NAME.html`.
+ * @module
+ */
+
+import type { IntModel } from "@hqat/fx";
+import type { InputSource, March } from "@hqat/march-bayes";
+import { atomicWriteFile } from "@hqat/nn";
+import { compileProgram } from "./compile_model.ts";
+import type { PerformanceEstimate } from "./cost_model.ts";
+import type { ExampleInput } from "./example_inputs.ts";
+import { perfHtml } from "./perf_html.ts";
+import type { OptLevel } from "./schedule.ts";
+
+/**
+ * Options of {@linkcode perfModel}: the output folder (default `perf_out`), the opt level (default
+ * `"O1"`), the input source (default `"ddr"`), whether the JSON lists every layer (default false;
+ * the HTML always does), the report name (default `"model"`), the march, and where lines go.
+ *
+ * @example
+ * ```ts
+ * import type { PerfOptions } from "@hqat/hbdk";
+ * const o: PerfOptions = { outDir: "perf_out", opt: "O1", inputSource: "pyramid", layerDetails: true };
+ * console.assert(o.layerDetails);
+ * ```
+ */
+export interface PerfOptions {
+  readonly outDir?: string;
+  readonly opt?: OptLevel;
+  readonly inputSource?: InputSource;
+  readonly layerDetails?: boolean;
+  readonly name?: string;
+  readonly march?: March;
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * The report of {@linkcode perfModel}: the estimate, the JSON document written, and the paths.
+ *
+ * @example
+ * ```ts
+ * import type { PerfReport } from "@hqat/hbdk";
+ * const paths: Pick<PerfReport, "jsonPath" | "htmlPath"> = { jsonPath: "o/m.json", htmlPath: "o/m.html" };
+ * console.assert(paths.htmlPath.endsWith(".html"));
+ * ```
+ */
+export interface PerfReport {
+  readonly estimate: PerformanceEstimate;
+  readonly json: PerfJson;
+  readonly jsonPath: string;
+  readonly htmlPath: string;
+}
+
+/**
+ * The JSON report: HBDK's summary keys, and with `layerDetails` one entry per BPU step.
+ *
+ * @example
+ * ```ts
+ * import type { PerfJson } from "@hqat/hbdk";
+ * const key: keyof PerfJson["summary"] = "DDR bytes per frame";
+ * console.assert(key.startsWith("DDR"));
+ * ```
+ */
+export interface PerfJson {
+  readonly summary: {
+    readonly "model name": string;
+    readonly "BPU march": string;
+    readonly "BPU core number": number;
+    readonly "compiling options": string;
+    readonly "input features": readonly (readonly string[])[];
+    readonly "frame per run": number;
+    readonly FPS: number;
+    readonly "frame per second": number;
+    readonly "latency (us)": number;
+    readonly "latency (ms)": number;
+    readonly "DDR bytes per frame": number;
+    readonly "DDR bytes per run": number;
+    readonly "DDR bytes per second": number;
+    readonly "DDR megabytes per frame": number;
+    readonly "DDR megabytes per run": number;
+    readonly "DDR megabytes per second": number;
+    readonly "loaded bytes per frame": number;
+    readonly "loaded bytes per run": number;
+    readonly "stored bytes per frame": number;
+    readonly "stored bytes per run": number;
+    readonly "BPU OPs per frame (effective)": number;
+    readonly "BPU OPs per run (effective)": number;
+  };
+  readonly "layer details"?: readonly {
+    readonly "layer name": string;
+    readonly op: string;
+    readonly "merged layers": readonly string[];
+    readonly ops: number;
+    readonly "computing cost (no DDR) (us)": number;
+    readonly "load/store cost (us)": number;
+    readonly "loaded bytes": number;
+    readonly "stored bytes": number;
+    readonly "latency (us)": number;
+  }[];
+}
+
+const r2 = (v: number) => Math.round(v * 100) / 100;
+const r3 = (v: number) => Math.round(v * 1000) / 1000;
+
+/**
+ * The JSON report of an estimate (see {@linkcode PerfJson}).
+ *
+ * @example
+ * ```ts
+ * import { estimatePerformance, perfJson } from "@hqat/hbdk";
+ * import { March, mobileNetV2Layers } from "@hqat/march-bayes";
+ * const e = estimatePerformance(mobileNetV2Layers(), { march: March.BAYES, inputSource: "pyramid" });
+ * const j = perfJson(e, { name: "m", inputShape: [1, 3, 32, 32], layerDetails: false });
+ * console.assert(j.summary["DDR bytes per frame"] === Math.round(e.ddrBytesPerFrame) && !j["layer details"]);
+ * ```
+ */
+export function perfJson(
+  e: PerformanceEstimate,
+  options: { readonly name: string; readonly inputShape: readonly number[]; readonly layerDetails: boolean },
+): PerfJson {
+  const [n, ...rest] = options.inputShape;
+  const nhwc = rest.length === 3 ? [n, rest[1], rest[2], rest[0]] : options.inputShape;
+  const summary: PerfJson["summary"] = {
+    "model name": options.name,
+    "BPU march": e.march.toUpperCase().replace("-", "_"),
+    "BPU core number": 1,
+    "compiling options": `--march ${e.march} --${e.opt} -i ${e.inputSource} -n ${options.name}`,
+    "input features": [["input name", "input size"], ["arg0", nhwc.join("x")]],
+    "frame per run": e.framesPerRun,
+    FPS: r2(e.fps),
+    "frame per second": r2(e.fps),
+    "latency (us)": r2(e.latencyUs),
+    "latency (ms)": r3(e.latencyMs),
+    "DDR bytes per frame": Math.round(e.ddrBytesPerFrame),
+    "DDR bytes per run": Math.round(e.ddrBytesPerRun),
+    "DDR bytes per second": Math.round(e.ddrBytesPerSecond),
+    "DDR megabytes per frame": r3(e.ddrBytesPerFrame / 2 ** 20),
+    "DDR megabytes per run": r3(e.ddrBytesPerRun / 2 ** 20),
+    "DDR megabytes per second": r3(e.ddrBytesPerSecond / 2 ** 20),
+    "loaded bytes per frame": Math.round(e.loadedBytesPerFrame),
+    "loaded bytes per run": Math.round(e.loadedBytesPerFrame * e.framesPerRun),
+    "stored bytes per frame": Math.round(e.storedBytesPerFrame),
+    "stored bytes per run": Math.round(e.storedBytesPerFrame * e.framesPerRun),
+    "BPU OPs per frame (effective)": Math.round(e.opsPerFrame),
+    "BPU OPs per run (effective)": Math.round(e.opsPerFrame * e.framesPerRun),
+  };
+  if (!options.layerDetails) return { summary };
+  return {
+    summary,
+    "layer details": e.layers.map((l) => ({
+      "layer name": l.name,
+      op: l.op,
+      "merged layers": l.merged,
+      ops: l.ops,
+      "computing cost (no DDR) (us)": r3(l.computeCostUs),
+      "load/store cost (us)": r3(l.loadStoreCostUs),
+      "loaded bytes": l.loadBytes,
+      "stored bytes": l.storeBytes,
+      "latency (us)": r3(l.latencyUs),
+    })),
+  };
+}
+
+/**
+ * Estimates the performance of `intModel` at the batch of the example input (as
+ * `perf_model(model, [example_input], out_dir=, input_source=, opt=, layer_details=)`): compiles
+ * it in memory (printing the compiler's lines), runs the cost model at the same opt level, prints
+ * `FPS=…, latency = … us, DDR = … bytes   (see OUT/NAME.html)`, writes `OUT/NAME.json` and
+ * `OUT/NAME.html` atomically, and prints `HBDK performance estimation SUCCESS`.
+ *
+ * @example
+ * ```ts
+ * import { perfModel } from "@hqat/hbdk";
+ * import type { IntModel } from "@hqat/fx";
+ * const s = (v: number) => Float32Array.of(v);
+ * const m: IntModel = { format: "hqat-int-model", version: 1, march: "bayes", nodes: [
+ *   { name: "x", inputs: [], kind: { op: "input" }, shape: [1, 2], dtype: "float32", scale: s(1) },
+ *   { name: "q", inputs: ["x"], kind: { op: "quantize", scale: 0.5, dtype: "qint8" }, shape: [1, 2], dtype: "qint8", scale: s(0.5) },
+ *   { name: "r", inputs: ["q"], kind: { op: "relu" }, shape: [1, 2], dtype: "qint8", scale: s(0.5) },
+ *   { name: "d", inputs: ["r"], kind: { op: "dequantize" }, shape: [1, 2], dtype: "float32", scale: s(1) },
+ * ] };
+ * const outDir = await Deno.makeTempDir();
+ * const lines: string[] = [];
+ * const r = await perfModel(m, [{ shape: [1, 2] }], { outDir, name: "tiny", log: (l) => lines.push(l) });
+ * console.assert(lines.at(-1) === "HBDK performance estimation SUCCESS" && r.htmlPath.endsWith("tiny.html"));
+ * await Deno.remove(outDir, { recursive: true });
+ * ```
+ */
+export async function perfModel(
+  intModel: IntModel,
+  exampleInputs: readonly ExampleInput[],
+  options: PerfOptions = {},
+): Promise<PerfReport> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const name = options.name ?? "model";
+  if (!/^[\w.-]+$/.test(name)) {
+    throw new RangeError(`perfModel: the name "${name}" must be letters, digits, ".", "_" or "-"`);
+  }
+  const outDir = options.outDir ?? "perf_out";
+  const compiled = compileProgram(intModel, exampleInputs, { ...options, name, log });
+  const e = compiled.estimate;
+  const jsonPath = `${outDir}/${name}.json`, htmlPath = `${outDir}/${name}.html`;
+  const json = perfJson(e, {
+    name,
+    inputShape: compiled.program.inputShape,
+    layerDetails: options.layerDetails ?? false,
+  });
+  await Deno.mkdir(outDir, { recursive: true });
+  await atomicWriteFile(jsonPath, new TextEncoder().encode(JSON.stringify(json, null, 2) + "\n"));
+  await atomicWriteFile(htmlPath, new TextEncoder().encode(perfHtml(e, { name, summary: json.summary })));
+  log(
+    `FPS=${e.fps.toFixed(2)}, latency = ${e.latencyUs.toFixed(1)} us, DDR = ${
+      Math.round(e.ddrBytesPerFrame)
+    } bytes   (see ${htmlPath})`,
+  );
+  log("HBDK performance estimation SUCCESS");
+  return { estimate: e, json, jsonPath, htmlPath };
+}
