@@ -7,7 +7,6 @@
 
 import {
   dequantStub,
-  intConv2dAccumulate,
   intLinear,
   intMaxPool2d,
   intRelu,
@@ -19,6 +18,7 @@ import {
   quantStub,
   requantize,
 } from "@hqat/qtensor";
+import { intConv2dAccumulateFast } from "@hqat/tensor";
 import type { BufferDtype, HbmBuffer, HbmProgram, Instr, Requant, Stage } from "./hbm_program.ts";
 
 /**
@@ -152,6 +152,38 @@ class Machine {
     this.write(instr.output, v);
   }
 
+  /** The exact int32 accumulation of a convolution (the WebAssembly kernels; same integers as qtensor's). */
+  private accumulate(
+    x: QTensor,
+    w: QTensor,
+    g: {
+      stride: readonly [number, number];
+      padding: readonly [number, number];
+      dilation?: readonly [number, number];
+      groups?: number;
+      quantizedBias?: Int32Array;
+    },
+  ): { data: Int32Array; shape: number[] } {
+    const geo = {
+      stride: g.stride,
+      padding: g.padding,
+      dilation: g.dilation ?? [1, 1] as const,
+      groups: g.groups ?? 1,
+    };
+    const [n, , h, wd] = x.shape, [o, , kh, kw] = w.shape;
+    const oh = Math.floor((h + 2 * geo.padding[0] - geo.dilation[0] * (kh - 1) - 1) / geo.stride[0]) + 1;
+    const ow = Math.floor((wd + 2 * geo.padding[1] - geo.dilation[1] * (kw - 1) - 1) / geo.stride[1]) + 1;
+    const data = intConv2dAccumulateFast(
+      x.data as Int8Array | Int16Array,
+      x.shape,
+      w.data as Int8Array,
+      w.shape,
+      geo,
+      g.quantizedBias,
+    );
+    return { data, shape: [n, o, oh, ow] };
+  }
+
   private conv(instr: Extract<Instr, { op: "conv2d" }>, x: QTensor): Value {
     const w = qtensor(instr.weight, { shape: instr.weightShape, scale: instr.weightScale, axis: 0 });
     const geometry = {
@@ -166,7 +198,7 @@ class Machine {
     const oh = Math.floor((h + 2 * ph - dh * (kh - 1) - 1) / sh) + 1;
     const ow = Math.floor((wd + 2 * pw - dw * (kw - 1) - 1) / sw) + 1;
     if (instr.tileRows >= oh) {
-      const whole = intConv2dAccumulate(x, w, { ...geometry, padding: instr.padding });
+      const whole = this.accumulate(x, w, { ...geometry, padding: instr.padding });
       return { data: whole.data, shape: whole.shape, dtype: "qint32" };
     }
     // Tiles of output rows: each reads its input rows (with the halo; rows outside the image are
@@ -184,7 +216,7 @@ class Machine {
         }
       }
       const t = qtensor(tile, { shape: [n, c, rows, wd], scale: x.scale });
-      const part = intConv2dAccumulate(t, w, { ...geometry, padding: [0, pw] });
+      const part = this.accumulate(t, w, { ...geometry, padding: [0, pw] });
       for (let p = 0; p < n * o; p++) {
         acc.set(part.data.subarray(p * (r1 - r0) * ow, (p + 1) * (r1 - r0) * ow), (p * oh + r0) * ow);
       }
@@ -219,7 +251,7 @@ class Machine {
         // The window sum (padding counted as zeros) is a depthwise convolution with all-one weights.
         const x = asQ(ins[0]), c = x.shape[1], [kh, kw] = instr.kernel;
         const ones = qtensor(new Int8Array(c * kh * kw).fill(1), { shape: [c, 1, kh, kw], scale: 1 });
-        const acc = intConv2dAccumulate(x, ones, { stride: instr.stride, padding: instr.padding, groups: c });
+        const acc = this.accumulate(x, ones, { stride: instr.stride, padding: instr.padding, groups: c });
         return { data: acc.data, shape: acc.shape, dtype: "qint32" };
       }
       case "max_pool2d": {
