@@ -102,3 +102,59 @@ Deno.test("pipeline commands fail with one clear line on bad input", async () =>
     assertMatch(r.stdout, /^Usage: hqat /, cmd);
   }
 });
+
+Deno.test({
+  name: "hqat quickstart writes every artifact and the summary on a small budget",
+  ignore: !HAVE_FMNIST,
+  async fn() {
+    const out = await Deno.makeTempDir();
+    const r = await hqat(
+      "quickstart",
+      ...[
+        "--limit",
+        "1024",
+        "--eval-limit",
+        "256",
+        "--float-epochs",
+        "1",
+        "--calib-batches",
+        "2",
+        "--batch-size",
+        "64",
+      ],
+      ...["--out", out, "--summary", `${out}/summary.json`, "--no-progress"],
+    );
+    assertEquals(r.code, 0, r.stderr);
+    for (
+      const line of [
+        /Float Epoch 0: evaluation Acc@1/,
+        /Calibration: evaluation Acc@1/,
+        /QAT Epoch 0: evaluation Acc@1/,
+        /Quantized model: evaluation Acc@1/,
+        /HBDK model check PASS/,
+        /HBDK model compilation SUCCESS/,
+        /FPS=[\d.]+, latency = [\d.]+ us, DDR = \d+ bytes/,
+      ]
+    ) assertMatch(r.stdout, line);
+    const summary = JSON.parse(await Deno.readTextFile(`${out}/summary.json`));
+    for (const stage of ["float", "calibration", "qat", "quantized"]) assert(summary[stage].top1 >= 0, stage);
+    assertEquals(summary.quantized.agreementWithQat, 100);
+    for (const [name, path] of Object.entries(summary.artifacts)) {
+      assert(existsSync(path as string), `${name}: ${path}`);
+    }
+    assertEquals(Object.keys(summary.artifacts).sort(), [
+      "calibCheckpoint",
+      "floatCheckpoint",
+      "hbm",
+      "intModel",
+      "perfHtml",
+      "perfJson",
+      "qatCheckpoint",
+      "svg",
+    ]);
+    const bad = await hqat("quickstart", "--device", "webgpu");
+    assertEquals(bad.code, 2);
+    assertMatch(bad.stderr, /WebGPU backend is not available/);
+    await Deno.remove(out, { recursive: true });
+  },
+});
