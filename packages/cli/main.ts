@@ -3,8 +3,9 @@
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { main } from "@hqat/cli/main";
- * console.assert(await main(["--help"]) === 0);
+ * assert(await main(["--help"]) === 0);
  * ```
  * @module
  */
@@ -33,8 +34,9 @@ function usage(): string {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { main } from "@hqat/cli/main";
- * console.assert(await main(["no-such-command"]) === 2);
+ * assert(await main(["no-such-command"]) === 2);
  * ```
  */
 export async function main(args: string[]): Promise<number> {

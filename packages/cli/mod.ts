@@ -3,8 +3,9 @@
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { buildModel } from "@hqat/cli";
- * console.assert(buildModel("resnet18").typeName === "ResNet");
+ * assert(buildModel("resnet18").typeName === "ResNet");
  * ```
  * @module
  */

@@ -4,12 +4,13 @@
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { printGraph, trace } from "@hqat/fx";
  * import { initState, mobilenetV2 } from "@hqat/nn";
  * import { randomKey, zeros } from "@hqat/tensor";
  * const m = mobilenetV2({ numClasses: 10, quantStubScale: 1 / 128 });
  * const g = trace(m, initState(m, randomKey(0)), zeros([1, 3, 32, 32]));
- * console.assert(printGraph(g).includes("quant_stub[quant]"));
+ * assert(printGraph(g).includes("quant_stub[quant]"));
  * ```
  * @module
  */

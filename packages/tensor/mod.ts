@@ -4,11 +4,12 @@
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { conv2d, mean, randomKey, randomNormal, valueAndGrad } from "@hqat/tensor";
  * const x = randomNormal(randomKey(0), [2, 3, 8, 8]);
  * const w = randomNormal(randomKey(1), [4, 3, 3, 3]);
  * const { value, grad } = valueAndGrad((w: typeof x) => mean(conv2d(x, w, { padding: 1 })))(w);
- * console.assert(value.size === 1 && grad.shape.join() === "4,3,3,3");
+ * assert(value.size === 1 && grad.shape.join() === "4,3,3,3");
  * ```
  * @module
  */

@@ -22,8 +22,9 @@ export const DATASETS = ["fashion-mnist", "cifar10"] as const;
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { loadDataset } from "@hqat/cli";
- * try { await loadDataset("mnist", "test"); } catch (e) { console.assert(String(e).includes("Unknown data set")); }
+ * try { await loadDataset("mnist", "test"); } catch (e) { assert(String(e).includes("Unknown data set")); }
  * ```
  */
 export async function loadDataset(
@@ -59,8 +60,9 @@ export interface SeedLoaderOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { seedLoader } from "@hqat/cli";
- * console.assert(typeof seedLoader === "function");
+ * assert(typeof seedLoader === "function");
  * ```
  */
 export function seedLoader(ds: Dataset, options: SeedLoaderOptions): Loader {
@@ -85,8 +87,9 @@ export function seedLoader(ds: Dataset, options: SeedLoaderOptions): Loader {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { tensorBatches } from "@hqat/cli";
- * console.assert(typeof tensorBatches === "function");
+ * assert(typeof tensorBatches === "function");
  * ```
  */
 export async function* tensorBatches(

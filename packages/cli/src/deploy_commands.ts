@@ -232,8 +232,9 @@ export const runHbmCommand: Command = {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { deployCommands } from "./deploy_commands.ts";
- * console.assert(Object.keys(deployCommands).join() === "check,compile,perf,visualize,run-hbm");
+ * assert(Object.keys(deployCommands).join() === "check,compile,perf,visualize,run-hbm");
  * ```
  */
 export const deployCommands: Record<string, Command> = {

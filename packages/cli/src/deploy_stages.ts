@@ -16,8 +16,9 @@ import { CliError } from "./models.ts";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { deployStages } from "@hqat/cli";
- * console.assert(typeof deployStages === "function");
+ * assert(typeof deployStages === "function");
  * ```
  */
 export async function deployStages(

@@ -71,8 +71,9 @@ export interface FloatResult {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { trainFloat } from "@hqat/cli";
- * console.assert(typeof trainFloat === "function");
+ * assert(typeof trainFloat === "function");
  * ```
  */
 export async function trainFloat(o: TrainFloatOptions): Promise<FloatResult> {

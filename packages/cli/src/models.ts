@@ -15,8 +15,9 @@ export type Arch = typeof ARCHS[number];
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { buildModel } from "@hqat/cli";
- * console.assert(buildModel("mobilenetv2", { numClasses: 10 }).typeName === "MobileNetV2");
+ * assert(buildModel("mobilenetv2", { numClasses: 10 }).typeName === "MobileNetV2");
  * ```
  */
 export function buildModel(

@@ -89,8 +89,9 @@ async function testLoader(o: StageOptions) {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { calibrate } from "@hqat/cli";
- * console.assert(typeof calibrate === "function");
+ * assert(typeof calibrate === "function");
  * ```
  */
 export async function calibrate(
@@ -133,8 +134,9 @@ export async function calibrate(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { qatTrain } from "@hqat/cli";
- * console.assert(typeof qatTrain === "function");
+ * assert(typeof qatTrain === "function");
  * ```
  */
 export async function qatTrain(
@@ -200,8 +202,9 @@ export function intLogits(model: IntModel, x: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { convertStage } from "@hqat/cli";
- * console.assert(typeof convertStage === "function");
+ * assert(typeof convertStage === "function");
  * ```
  */
 export async function convertStage(

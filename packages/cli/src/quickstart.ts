@@ -70,8 +70,9 @@ export interface QuickstartSummary {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { quickstart } from "@hqat/cli";
- * console.assert(typeof quickstart === "function");
+ * assert(typeof quickstart === "function");
  * ```
  */
 export async function quickstart(o: QuickstartOptions = {}): Promise<QuickstartSummary> {

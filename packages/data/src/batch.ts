@@ -24,8 +24,9 @@ export type CollateSpec =
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { SEED_COLLATE } from "@hqat/data";
- * console.assert(SEED_COLLATE.kind === "centeredYuv" && SEED_COLLATE.scale === 1 / 128);
+ * assert(SEED_COLLATE.kind === "centeredYuv" && SEED_COLLATE.scale === 1 / 128);
  * ```
  */
 export const SEED_COLLATE: CollateSpec = Object.freeze({
@@ -64,10 +65,11 @@ const SHUFFLE_STREAM = 1, AUGMENT_STREAM = 2;
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { batchImageShape, FASHION_MNIST_CLASSES } from "@hqat/data";
  * const ds = { images: new Uint8Array(784), labels: new Uint8Array(1), count: 1, channels: 1,
  *   height: 28, width: 28, classes: FASHION_MNIST_CLASSES };
- * console.assert(batchImageShape(ds, []).join() === "3,32,32");
+ * assert(batchImageShape(ds, []).join() === "3,32,32");
  * ```
  */
 export function batchImageShape(ds: Dataset, specs: readonly TransformSpec[]): [number, number, number] {
@@ -94,10 +96,11 @@ export function batchImageShape(ds: Dataset, specs: readonly TransformSpec[]): [
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { epochOrder } from "@hqat/data";
  * const a = epochOrder(5, { seed: 1, epoch: 0, shuffle: true });
- * console.assert([...a].sort().join() === "0,1,2,3,4");
- * console.assert(epochOrder(3, { seed: 1, epoch: 0, shuffle: false }).join() === "0,1,2");
+ * assert([...a].sort().join() === "0,1,2,3,4");
+ * assert(epochOrder(3, { seed: 1, epoch: 0, shuffle: false }).join() === "0,1,2");
  * ```
  */
 export function epochOrder(
@@ -132,11 +135,12 @@ export interface BatchRequest {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { CIFAR10_CLASSES, prepareBatch } from "@hqat/data";
  * const ds = { images: new Uint8Array(2 * 3072).fill(255), labels: new Uint8Array([3, 5]), count: 2,
  *   channels: 3, height: 32, width: 32, classes: CIFAR10_CLASSES };
  * const b = prepareBatch(ds, { indices: [1, 0], epoch: 0 }, { seed: 0, transforms: [] });
- * console.assert(b.shape.join() === "2,3,32,32" && b.y.join() === "5,3" && b.x[0] === 107 / 128);
+ * assert(b.shape.join() === "2,3,32,32" && b.y.join() === "5,3" && b.x[0] === 107 / 128);
  * ```
  */
 export function prepareBatch(ds: Dataset, request: BatchRequest, plan: BatchPlan): Batch {

@@ -21,8 +21,9 @@ export const CIFAR10_ARCHIVE = "cifar-10-binary.tar.gz";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { CIFAR10_ARCHIVE, CIFAR10_SOURCE } from "@hqat/data";
- * console.assert(CIFAR10_SOURCE.md5[CIFAR10_ARCHIVE] === "c32a1d4ab5d03f1284b67883e8d87530");
+ * assert(CIFAR10_SOURCE.md5[CIFAR10_ARCHIVE] === "c32a1d4ab5d03f1284b67883e8d87530");
  * ```
  */
 export const CIFAR10_SOURCE: DataSource = Object.freeze({
@@ -47,11 +48,12 @@ export interface CifarBatchOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { parseCifarBatch } from "@hqat/data";
  * const bytes = new Uint8Array(2 * 3073);
  * bytes[3073] = 7;
  * const batch = parseCifarBatch(bytes);
- * console.assert(batch.count === 2 && batch.labels[1] === 7 && batch.images.length === 2 * 3072);
+ * assert(batch.count === 2 && batch.labels[1] === 7 && batch.images.length === 2 * 3072);
  * ```
  */
 export function parseCifarBatch(bytes: Uint8Array, options: CifarBatchOptions = {}): Dataset {
@@ -82,9 +84,10 @@ export function parseCifarBatch(bytes: Uint8Array, options: CifarBatchOptions = 
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { concatDatasets, parseCifarBatch } from "@hqat/data";
  * const a = parseCifarBatch(new Uint8Array(3073));
- * console.assert(concatDatasets([a, a]).count === 2);
+ * assert(concatDatasets([a, a]).count === 2);
  * ```
  */
 export function concatDatasets(parts: readonly Dataset[]): Dataset {
@@ -138,10 +141,11 @@ export interface Cifar10Options extends DataLocationOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { DatasetUnavailableError, loadCifar10 } from "@hqat/data";
  * try {
  *   const test = await loadCifar10({ split: "test", download: false });
- *   console.assert(test.count === 10000);
+ *   assert(test.count === 10000);
  * } catch (e) {
  *   if (!(e instanceof DatasetUnavailableError)) throw e; // not installed here
  * }

@@ -93,9 +93,10 @@ function convert(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { rgb2yuv } from "@hqat/data";
  * // one pixel, pure red
- * console.assert(rgb2yuv(new Uint8Array([255, 0, 0]), [3, 1, 1]).join() === "82,90,240");
+ * assert(rgb2yuv(new Uint8Array([255, 0, 0]), [3, 1, 1]).join() === "82,90,240");
  * ```
  */
 export function rgb2yuv(img: Uint8Array, shape: readonly number[], options: ColorOptions = {}): Uint8Array {
@@ -110,9 +111,10 @@ export function rgb2yuv(img: Uint8Array, shape: readonly number[], options: Colo
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { rgb2centeredYuv } from "@hqat/data";
- * console.assert(rgb2centeredYuv(new Uint8Array([255, 255, 255]), [3, 1, 1]).join() === "107,0,0");
- * console.assert(rgb2centeredYuv(new Uint8Array([0, 0, 0]), [3, 1, 1], { swing: "full" }).join() === "-128,0,0");
+ * assert(rgb2centeredYuv(new Uint8Array([255, 255, 255]), [3, 1, 1]).join() === "107,0,0");
+ * assert(rgb2centeredYuv(new Uint8Array([0, 0, 0]), [3, 1, 1], { swing: "full" }).join() === "-128,0,0");
  * ```
  */
 export function rgb2centeredYuv(
@@ -131,9 +133,10 @@ export function rgb2centeredYuv(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { bgr2centeredYuv } from "@hqat/data";
  * // pure red given as B=0, G=0, R=255
- * console.assert(bgr2centeredYuv(new Uint8Array([0, 0, 255]), [3, 1, 1]).join() === "-46,-38,112");
+ * assert(bgr2centeredYuv(new Uint8Array([0, 0, 255]), [3, 1, 1]).join() === "-46,-38,112");
  * ```
  */
 export function bgr2centeredYuv(
@@ -170,8 +173,9 @@ function gray(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { rgb2gray } from "@hqat/data";
- * console.assert(rgb2gray(new Uint8Array([0, 255, 0]), [3, 1, 1]).join() === "144");
+ * assert(rgb2gray(new Uint8Array([0, 255, 0]), [3, 1, 1]).join() === "144");
  * ```
  */
 export function rgb2gray(img: Uint8Array, shape: readonly number[], options: ColorOptions = {}): Uint8Array {
@@ -185,8 +189,9 @@ export function rgb2gray(img: Uint8Array, shape: readonly number[], options: Col
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { rgb2centeredGray } from "@hqat/data";
- * console.assert(rgb2centeredGray(new Uint8Array([0, 255, 0]), [3, 1, 1], { swing: "full" }).join() === "21");
+ * assert(rgb2centeredGray(new Uint8Array([0, 255, 0]), [3, 1, 1], { swing: "full" }).join() === "21");
  * ```
  */
 export function rgb2centeredGray(
@@ -206,10 +211,11 @@ export function rgb2centeredGray(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { grayToRgb32 } from "@hqat/data";
  * const img = new Uint8Array(28 * 28).fill(9);
  * const rgb = grayToRgb32(img, [1, 28, 28]);
- * console.assert(rgb.length === 3 * 32 * 32 && rgb[0] === 0 && rgb[2 * 32 + 2] === 9);
+ * assert(rgb.length === 3 * 32 * 32 && rgb[0] === 0 && rgb[2 * 32 + 2] === 9);
  * ```
  */
 export function grayToRgb32(img: Uint8Array, shape: readonly number[]): Uint8Array {
@@ -243,10 +249,11 @@ export interface FloatYuvOptions extends ColorOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { writeCenteredYuvFloat } from "@hqat/data";
  * const dst = new Float32Array(3);
  * writeCenteredYuvFloat(new Uint8Array([255, 255, 255]), dst, { plane: 1 });
- * console.assert(dst[0] === 107 / 128 && dst[1] === 0);
+ * assert(dst[0] === 107 / 128 && dst[1] === 0);
  * ```
  */
 export function writeCenteredYuvFloat(src: Uint8Array, dst: Float32Array, options: FloatYuvOptions): void {

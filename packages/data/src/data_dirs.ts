@@ -36,9 +36,10 @@ function join(dir: string, name: string): string {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { hqatCacheDir } from "@hqat/data";
  * const env = (k: string) => ({ HOME: "/home/me" } as Record<string, string>)[k];
- * console.assert(hqatCacheDir({ env }) === "/home/me/.cache/hqat");
+ * assert(hqatCacheDir({ env }) === "/home/me/.cache/hqat");
  * ```
  */
 export function hqatCacheDir(options: DataLocationOptions = {}): string | undefined {
@@ -56,10 +57,11 @@ export function hqatCacheDir(options: DataLocationOptions = {}): string | undefi
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { dataSearchPath } from "@hqat/data";
  * const env = (k: string) => ({ HQAT_DATA: "/data", XDG_CACHE_HOME: "/c" } as Record<string, string>)[k];
  * const dirs = dataSearchPath("fashion-mnist", "/usr/share/datasets/fashion-mnist", { dataDir: "/d", env });
- * console.assert(dirs.join() ===
+ * assert(dirs.join() ===
  *   "/d,/d/fashion-mnist,/data,/data/fashion-mnist,/c/hqat/fashion-mnist,/usr/share/datasets/fashion-mnist");
  * ```
  */
@@ -85,8 +87,9 @@ export function dataSearchPath(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { findFile } from "@hqat/data";
- * console.assert(findFile("/nonexistent-folder", ["a", "a.gz"]) === undefined);
+ * assert(findFile("/nonexistent-folder", ["a", "a.gz"]) === undefined);
  * ```
  */
 export function findFile(dir: string, candidates: readonly string[]): string | undefined {

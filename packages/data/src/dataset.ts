@@ -31,8 +31,9 @@ export interface Dataset {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { FASHION_MNIST_CLASSES } from "@hqat/data";
- * console.assert(FASHION_MNIST_CLASSES[9] === "Ankle boot");
+ * assert(FASHION_MNIST_CLASSES[9] === "Ankle boot");
  * ```
  */
 export const FASHION_MNIST_CLASSES: readonly string[] = Object.freeze([
@@ -53,8 +54,9 @@ export const FASHION_MNIST_CLASSES: readonly string[] = Object.freeze([
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { CIFAR10_CLASSES } from "@hqat/data";
- * console.assert(CIFAR10_CLASSES[0] === "airplane" && CIFAR10_CLASSES.length === 10);
+ * assert(CIFAR10_CLASSES[0] === "airplane" && CIFAR10_CLASSES.length === 10);
  * ```
  */
 export const CIFAR10_CLASSES: readonly string[] = Object.freeze([
@@ -76,12 +78,13 @@ export const CIFAR10_CLASSES: readonly string[] = Object.freeze([
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { checkDataset } from "@hqat/data";
  * const ds = checkDataset({
  *   images: new Uint8Array(2 * 4), labels: new Uint8Array([0, 1]), count: 2,
  *   channels: 1, height: 2, width: 2, classes: ["a", "b"],
  * });
- * console.assert(ds.count === 2);
+ * assert(ds.count === 2);
  * ```
  */
 export function checkDataset(ds: Dataset): Dataset {
@@ -115,12 +118,13 @@ export function checkDataset(ds: Dataset): Dataset {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { imageAt } from "@hqat/data";
  * const ds = {
  *   images: new Uint8Array([1, 2, 3, 4]), labels: new Uint8Array([0, 0]), count: 2,
  *   channels: 1, height: 1, width: 2, classes: ["a"],
  * };
- * console.assert(imageAt(ds, 1).join() === "3,4");
+ * assert(imageAt(ds, 1).join() === "3,4");
  * ```
  */
 export function imageAt(ds: Dataset, i: number): Uint8Array {
@@ -136,12 +140,13 @@ export function imageAt(ds: Dataset, i: number): Uint8Array {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { takeFirst } from "@hqat/data";
  * const ds = {
  *   images: new Uint8Array([1, 2, 3]), labels: new Uint8Array([0, 1, 0]), count: 3,
  *   channels: 1, height: 1, width: 1, classes: ["a", "b"],
  * };
- * console.assert(takeFirst(ds, 2).labels.join() === "0,1");
+ * assert(takeFirst(ds, 2).labels.join() === "0,1");
  * ```
  */
 export function takeFirst(ds: Dataset, n: number): Dataset {

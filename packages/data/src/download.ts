@@ -18,9 +18,10 @@ export interface DataSource {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { DatasetUnavailableError } from "@hqat/data";
  * const e = new DatasetUnavailableError("Fashion-MNIST (train) was not found in /data");
- * console.assert(e instanceof Error && e.name === "DatasetUnavailableError");
+ * assert(e instanceof Error && e.name === "DatasetUnavailableError");
  * ```
  */
 export class DatasetUnavailableError extends Error {
@@ -32,8 +33,9 @@ export class DatasetUnavailableError extends Error {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { md5Hex } from "@hqat/data";
- * console.assert(md5Hex(new TextEncoder().encode("a")) === "0cc175b9c0f1b6a831c399e269772661");
+ * assert(md5Hex(new TextEncoder().encode("a")) === "0cc175b9c0f1b6a831c399e269772661");
  * ```
  */
 export function md5Hex(bytes: Uint8Array): string {
@@ -54,11 +56,12 @@ export interface DownloadOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { downloadVerified, md5Hex } from "@hqat/data";
  * const body = new Uint8Array([1, 2, 3]);
  * const fetch = () => Promise.resolve(new Response(body));
  * const got = await downloadVerified("http://example.test/f", md5Hex(body), { fetch });
- * console.assert(got.join() === "1,2,3");
+ * assert(got.join() === "1,2,3");
  * ```
  */
 export async function downloadVerified(
@@ -115,10 +118,11 @@ export async function downloadVerified(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { writeFileAtomic } from "@hqat/data";
  * const dir = await Deno.makeTempDir();
  * await writeFileAtomic(`${dir}/sub/x.bin`, new Uint8Array([1]));
- * console.assert((await Deno.readFile(`${dir}/sub/x.bin`)).length === 1);
+ * assert((await Deno.readFile(`${dir}/sub/x.bin`)).length === 1);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */

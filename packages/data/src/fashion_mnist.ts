@@ -14,8 +14,9 @@ import { parseIdxImages, parseIdxLabels } from "./idx.ts";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { FASHION_MNIST_SOURCE } from "@hqat/data";
- * console.assert(Object.keys(FASHION_MNIST_SOURCE.md5).length === 4);
+ * assert(Object.keys(FASHION_MNIST_SOURCE.md5).length === 4);
  * ```
  */
 export const FASHION_MNIST_SOURCE: DataSource = Object.freeze({
@@ -48,12 +49,13 @@ export interface FashionMnistOptions extends DataLocationOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { encodeIdx, readIdxDataset } from "@hqat/data";
  * const dir = await Deno.makeTempDir();
  * await Deno.writeFile(`${dir}/i`, encodeIdx(new Uint8Array(2 * 4), [2, 2, 2]));
  * await Deno.writeFile(`${dir}/l`, encodeIdx(new Uint8Array([3, 9]), [2]));
  * const ds = await readIdxDataset(`${dir}/i`, `${dir}/l`);
- * console.assert(ds.count === 2 && ds.height === 2 && ds.labels[1] === 9);
+ * assert(ds.count === 2 && ds.height === 2 && ds.labels[1] === 9);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -105,10 +107,11 @@ function fileStems(split: "train" | "test"): [string, string] {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { DatasetUnavailableError, loadFashionMnist } from "@hqat/data";
  * try {
  *   const test = await loadFashionMnist({ split: "test", download: false });
- *   console.assert(test.count === 10000 && test.height === 28);
+ *   assert(test.count === 10000 && test.height === 28);
  * } catch (e) {
  *   if (!(e instanceof DatasetUnavailableError)) throw e; // not installed here
  * }

@@ -19,9 +19,10 @@ export interface Image {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { image } from "@hqat/data";
  * const img = image(new Uint8Array(12), [3, 2, 2]);
- * console.assert(img.channels === 3 && img.width === 2);
+ * assert(img.channels === 3 && img.width === 2);
  * ```
  */
 export function image(data: Uint8Array, shape: readonly [number, number, number]): Image {
@@ -42,8 +43,9 @@ export function image(data: Uint8Array, shape: readonly [number, number, number]
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { hflip, image } from "@hqat/data";
- * console.assert(hflip(image(new Uint8Array([1, 2, 3]), [1, 1, 3])).data.join() === "3,2,1");
+ * assert(hflip(image(new Uint8Array([1, 2, 3]), [1, 1, 3])).data.join() === "3,2,1");
  * ```
  */
 export function hflip(img: Image): Image {
@@ -70,9 +72,10 @@ export interface CropBox {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { crop, image } from "@hqat/data";
  * const out = crop(image(new Uint8Array([1, 2, 3, 4]), [1, 2, 2]), { top: -1, left: 0, height: 2, width: 2 });
- * console.assert(out.data.join() === "0,0,1,2");
+ * assert(out.data.join() === "0,0,1,2");
  * ```
  */
 export function crop(img: Image, box: CropBox): Image {
@@ -118,9 +121,10 @@ const DEG_TO_RAD = Math.PI / 180;
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { inverseAffineMatrix } from "@hqat/data";
  * const m = inverseAffineMatrix([0, 0], { translate: [3, 0] });
- * console.assert(m.join() === "1,0,-3,0,1,0");
+ * assert(m.join() === "1,0,-3,0,1,0");
  * ```
  */
 export function inverseAffineMatrix(center: readonly [number, number], params: AffineParams): number[] {
@@ -194,9 +198,10 @@ function warp(img: Image, m: readonly number[]): Image {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { affine, image } from "@hqat/data";
  * const img = image(new Uint8Array([1, 2, 3]), [1, 1, 3]);
- * console.assert(affine(img, { translate: [1, 0] }).data.join() === "0,1,2");
+ * assert(affine(img, { translate: [1, 0] }).data.join() === "0,1,2");
  * ```
  */
 export function affine(img: Image, params: AffineParams): Image {
@@ -212,9 +217,10 @@ export function affine(img: Image, params: AffineParams): Image {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { image, rotate } from "@hqat/data";
  * const img = image(new Uint8Array([1, 2, 3, 4]), [1, 2, 2]);
- * console.assert(rotate(img, { angle: 90 }).data.join() === "2,4,1,3");
+ * assert(rotate(img, { angle: 90 }).data.join() === "2,4,1,3");
  * ```
  */
 export function rotate(img: Image, params: { angle: number }): Image {

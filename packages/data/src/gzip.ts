@@ -22,11 +22,12 @@ export interface GunzipOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { gunzipIfNeeded } from "@hqat/data";
  * import { gzipSync } from "node:zlib";
  * const z = new Uint8Array(gzipSync(new Uint8Array([1, 2, 3])));
- * console.assert(gunzipIfNeeded(z).join() === "1,2,3");
- * console.assert(gunzipIfNeeded(new Uint8Array([4])).join() === "4");
+ * assert(gunzipIfNeeded(z).join() === "1,2,3");
+ * assert(gunzipIfNeeded(new Uint8Array([4])).join() === "4");
  * ```
  */
 export function gunzipIfNeeded(bytes: Uint8Array, options: GunzipOptions = {}): Uint8Array {

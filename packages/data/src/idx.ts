@@ -33,10 +33,11 @@ function hex(n: number): string {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { parseIdx, IDX_LABELS_MAGIC } from "@hqat/data";
  * const bytes = new Uint8Array([0, 0, 8, 1, 0, 0, 0, 2, 7, 9]);
  * const a = parseIdx(bytes, IDX_LABELS_MAGIC);
- * console.assert(a.dims.join() === "2" && a.data.join() === "7,9");
+ * assert(a.dims.join() === "2" && a.data.join() === "7,9");
  * ```
  */
 export function parseIdx(bytes: Uint8Array, magic: number, options: IdxOptions = {}): IdxArray {
@@ -96,10 +97,11 @@ export interface IdxImages {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { parseIdxImages } from "@hqat/data";
  * const bytes = new Uint8Array([0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 5, 6]);
  * const img = parseIdxImages(bytes, { name: "x.idx" });
- * console.assert(img.count === 1 && img.width === 2 && img.data.join() === "5,6");
+ * assert(img.count === 1 && img.width === 2 && img.data.join() === "5,6");
  * ```
  */
 export function parseIdxImages(bytes: Uint8Array, options: IdxOptions = {}): IdxImages {
@@ -112,9 +114,10 @@ export function parseIdxImages(bytes: Uint8Array, options: IdxOptions = {}): Idx
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { parseIdxLabels } from "@hqat/data";
  * const labels = parseIdxLabels(new Uint8Array([0, 0, 8, 1, 0, 0, 0, 1, 3]));
- * console.assert(labels.join() === "3");
+ * assert(labels.join() === "3");
  * ```
  */
 export function parseIdxLabels(bytes: Uint8Array, options: IdxOptions = {}): Uint8Array {
@@ -127,8 +130,9 @@ export function parseIdxLabels(bytes: Uint8Array, options: IdxOptions = {}): Uin
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { encodeIdx, parseIdxLabels } from "@hqat/data";
- * console.assert(parseIdxLabels(encodeIdx(new Uint8Array([4, 2]), [2])).join() === "4,2");
+ * assert(parseIdxLabels(encodeIdx(new Uint8Array([4, 2]), [2])).join() === "4,2");
  * ```
  */
 export function encodeIdx(data: Uint8Array, dims: readonly number[]): Uint8Array {

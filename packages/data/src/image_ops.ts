@@ -36,8 +36,9 @@ function checkFactor(what: string, factor: number): void {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { grayscale, image } from "@hqat/data";
- * console.assert(grayscale(image(new Uint8Array([255, 255, 255]), [3, 1, 1])).data[0] === 254);
+ * assert(grayscale(image(new Uint8Array([255, 255, 255]), [3, 1, 1])).data[0] === 254);
  * ```
  */
 export function grayscale(img: Image): Image {
@@ -59,8 +60,9 @@ export function grayscale(img: Image): Image {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { adjustBrightness, image } from "@hqat/data";
- * console.assert(adjustBrightness(image(new Uint8Array([100, 200]), [1, 1, 2]), 1.5).data.join() === "150,255");
+ * assert(adjustBrightness(image(new Uint8Array([100, 200]), [1, 1, 2]), 1.5).data.join() === "150,255");
  * ```
  */
 export function adjustBrightness(img: Image, factor: number): Image {
@@ -73,9 +75,10 @@ export function adjustBrightness(img: Image, factor: number): Image {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { adjustSaturation, image } from "@hqat/data";
  * const out = adjustSaturation(image(new Uint8Array([200, 100, 0]), [3, 1, 1]), 0);
- * console.assert(out.data.join() === "118,118,118");
+ * assert(out.data.join() === "118,118,118");
  * ```
  */
 export function adjustSaturation(img: Image, factor: number): Image {
@@ -91,9 +94,10 @@ export function adjustSaturation(img: Image, factor: number): Image {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { adjustContrast, image } from "@hqat/data";
  * // mean 100: 50 → 100 + 2·(50 − 100) = 0, 150 → 200
- * console.assert(adjustContrast(image(new Uint8Array([50, 150]), [1, 1, 2]), 2).data.join() === "0,200");
+ * assert(adjustContrast(image(new Uint8Array([50, 150]), [1, 1, 2]), 2).data.join() === "0,200");
  * ```
  */
 export function adjustContrast(img: Image, factor: number): Image {
@@ -112,10 +116,11 @@ export function adjustContrast(img: Image, factor: number): Image {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { adjustSharpness, image } from "@hqat/data";
  * const img = image(new Uint8Array([0, 0, 0, 0, 130, 0, 0, 0, 0]), [1, 3, 3]);
  * // center blurred to round(650 / 13) = 50; factor 0 gives the blurred image
- * console.assert(adjustSharpness(img, 0).data[4] === 50);
+ * assert(adjustSharpness(img, 0).data[4] === 50);
  * ```
  */
 export function adjustSharpness(img: Image, factor: number): Image {
@@ -144,8 +149,9 @@ export function adjustSharpness(img: Image, factor: number): Image {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { image, posterize } from "@hqat/data";
- * console.assert(posterize(image(new Uint8Array([255, 77]), [1, 1, 2]), 4).data.join() === "240,64");
+ * assert(posterize(image(new Uint8Array([255, 77]), [1, 1, 2]), 4).data.join() === "240,64");
  * ```
  */
 export function posterize(img: Image, bits: number): Image {
@@ -161,8 +167,9 @@ export function posterize(img: Image, bits: number): Image {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { image, solarize } from "@hqat/data";
- * console.assert(solarize(image(new Uint8Array([10, 200]), [1, 1, 2]), 178.5).data.join() === "10,55");
+ * assert(solarize(image(new Uint8Array([10, 200]), [1, 1, 2]), 178.5).data.join() === "10,55");
  * ```
  */
 export function solarize(img: Image, threshold: number): Image {
@@ -175,8 +182,9 @@ export function solarize(img: Image, threshold: number): Image {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { image, invert } from "@hqat/data";
- * console.assert(invert(image(new Uint8Array([0, 200]), [1, 1, 2])).data.join() === "255,55");
+ * assert(invert(image(new Uint8Array([0, 200]), [1, 1, 2])).data.join() === "255,55");
  * ```
  */
 export function invert(img: Image): Image {
@@ -190,8 +198,9 @@ export function invert(img: Image): Image {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { autocontrast, image } from "@hqat/data";
- * console.assert(autocontrast(image(new Uint8Array([50, 100, 150]), [1, 1, 3])).data.join() === "0,127,255");
+ * assert(autocontrast(image(new Uint8Array([50, 100, 150]), [1, 1, 3])).data.join() === "0,127,255");
  * ```
  */
 export function autocontrast(img: Image): Image {
@@ -222,10 +231,11 @@ export function autocontrast(img: Image): Image {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { equalize, image } from "@hqat/data";
  * const img = image(new Uint8Array(512).map((_, i) => (i < 256 ? 10 : 20)), [1, 16, 32]);
  * const out = equalize(img).data;
- * console.assert(out[0] === 0 && out[300] === 255);
+ * assert(out[0] === 0 && out[300] === 255);
  * ```
  */
 export function equalize(img: Image): Image {

@@ -128,13 +128,14 @@ function startPool(n: number, dataset: Dataset, plan: BatchPlan): Pool {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { CIFAR10_CLASSES, createLoader } from "@hqat/data";
  * const ds = { images: new Uint8Array(5 * 3072), labels: new Uint8Array(5), count: 5,
  *   channels: 3, height: 32, width: 32, classes: CIFAR10_CLASSES };
  * const loader = createLoader(ds, { batchSize: 2, shuffle: true, seed: 1, workers: 0 });
  * const sizes = [];
  * for await (const b of loader.epoch(0)) sizes.push(b.shape[0]);
- * console.assert(sizes.join() === "2,2,1" && loader.batches === 3);
+ * assert(sizes.join() === "2,2,1" && loader.batches === 3);
  * ```
  */
 export function createLoader(dataset: Dataset, options: LoaderOptions): Loader {

@@ -24,8 +24,9 @@ import type { Rng } from "./random.ts";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { RAND_AUGMENT_OPS } from "@hqat/data";
- * console.assert(RAND_AUGMENT_OPS.length === 14 && RAND_AUGMENT_OPS[0] === "Identity");
+ * assert(RAND_AUGMENT_OPS.length === 14 && RAND_AUGMENT_OPS[0] === "Identity");
  * ```
  */
 export const RAND_AUGMENT_OPS = [
@@ -57,9 +58,10 @@ const f32 = Math.fround;
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { linspaceF32 } from "@hqat/data";
  * const v = linspaceF32([0, 0.9], 31);
- * console.assert(v[9] === Math.fround(0.26999998092651367) && v[30] === Math.fround(0.9));
+ * assert(v[9] === Math.fround(0.26999998092651367) && v[30] === Math.fround(0.9));
  * ```
  */
 export function linspaceF32(range: readonly [number, number], steps: number): number[] {
@@ -108,10 +110,11 @@ export interface SpaceOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { randAugmentSpace } from "@hqat/data";
  * const space = randAugmentSpace({ height: 32, width: 32 });
- * console.assert(space.Rotate.magnitudes![9] === 9 && space.Rotate.signed);
- * console.assert(space.Posterize.magnitudes![9] === 7 && space.Solarize.magnitudes![9] === 178.5);
+ * assert(space.Rotate.magnitudes![9] === 9 && space.Rotate.signed);
+ * assert(space.Posterize.magnitudes![9] === 7 && space.Solarize.magnitudes![9] === 178.5);
  * ```
  */
 export function randAugmentSpace(options: SpaceOptions): Record<RandAugmentOp, AugmentationEntry> {
@@ -151,9 +154,10 @@ const RAD_TO_DEG = 180.0 / Math.PI;
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { applyRandAugmentOp, image } from "@hqat/data";
  * const img = image(new Uint8Array([1, 2, 3]), [1, 1, 3]);
- * console.assert(applyRandAugmentOp(img, { op: "TranslateX", magnitude: -1.7 }).data.join() === "2,3,0");
+ * assert(applyRandAugmentOp(img, { op: "TranslateX", magnitude: -1.7 }).data.join() === "2,3,0");
  * ```
  */
 export function applyRandAugmentOp(img: Image, step: { op: RandAugmentOp; magnitude: number }): Image {
@@ -223,10 +227,11 @@ function cachedSpace(numBins: number, height: number, width: number) {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { image, randAugment, Rng } from "@hqat/data";
  * const img = image(new Uint8Array(3 * 32 * 32).map((_, i) => i % 251), [3, 32, 32]);
  * const a = randAugment(img, Rng.seeded(1)), b = randAugment(img, Rng.seeded(1));
- * console.assert(a.data.every((v, i) => v === b.data[i]));
+ * assert(a.data.every((v, i) => v === b.data[i]));
  * ```
  */
 export function randAugment(img: Image, rng: Rng, options: RandAugmentOptions = {}): Image {

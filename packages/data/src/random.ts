@@ -36,11 +36,12 @@ function rotl(x: number, k: number): number {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { Rng } from "@hqat/data";
  * const a = Rng.seeded(7), b = Rng.seeded(7);
- * console.assert(a.nextUint32() === b.nextUint32());
+ * assert(a.nextUint32() === b.nextUint32());
  * const child = a.split();
- * console.assert(child.nextInt(10) < 10);
+ * assert(child.nextInt(10) < 10);
  * ```
  */
 export class Rng {
@@ -63,8 +64,9 @@ export class Rng {
    *
    * @example
    * ```ts
+   * import { assert } from "@std/assert";
    * import { Rng } from "@hqat/data";
-   * console.assert(Rng.seeded(1, 2).nextUint32() !== Rng.seeded(1, 3).nextUint32());
+   * assert(Rng.seeded(1, 2).nextUint32() !== Rng.seeded(1, 3).nextUint32());
    * ```
    */
   static seeded(seed: number, ...key: number[]): Rng {
@@ -90,8 +92,9 @@ export class Rng {
    *
    * @example
    * ```ts
+   * import { assert } from "@std/assert";
    * import { Rng } from "@hqat/data";
-   * console.assert(Rng.fromState([1, 2, 3, 4]).nextUint32() === 11520);
+   * assert(Rng.fromState([1, 2, 3, 4]).nextUint32() === 11520);
    * ```
    */
   static fromState(state: readonly [number, number, number, number]): Rng {
@@ -111,9 +114,10 @@ export class Rng {
    *
    * @example
    * ```ts
+   * import { assert } from "@std/assert";
    * import { Rng } from "@hqat/data";
    * const u = Rng.seeded(0).nextUint32();
-   * console.assert(Number.isInteger(u) && u >= 0 && u < 2 ** 32);
+   * assert(Number.isInteger(u) && u >= 0 && u < 2 ** 32);
    * ```
    */
   nextUint32(): number {
@@ -137,9 +141,10 @@ export class Rng {
    *
    * @example
    * ```ts
+   * import { assert } from "@std/assert";
    * import { Rng } from "@hqat/data";
    * const x = Rng.seeded(3).nextFloat();
-   * console.assert(x >= 0 && x < 1);
+   * assert(x >= 0 && x < 1);
    * ```
    */
   nextFloat(): number {
@@ -151,9 +156,10 @@ export class Rng {
    *
    * @example
    * ```ts
+   * import { assert } from "@std/assert";
    * import { Rng } from "@hqat/data";
    * const k = Rng.seeded(3).nextInt(6);
-   * console.assert(k >= 0 && k < 6);
+   * assert(k >= 0 && k < 6);
    * ```
    */
   nextInt(n: number): number {
@@ -173,10 +179,11 @@ export class Rng {
    *
    * @example
    * ```ts
+   * import { assert } from "@std/assert";
    * import { Rng } from "@hqat/data";
    * const parent = Rng.seeded(5);
    * const a = parent.split(), b = parent.split();
-   * console.assert(a.nextUint32() !== b.nextUint32());
+   * assert(a.nextUint32() !== b.nextUint32());
    * ```
    */
   split(): Rng {
@@ -190,9 +197,10 @@ export class Rng {
    *
    * @example
    * ```ts
+   * import { assert } from "@std/assert";
    * import { Rng } from "@hqat/data";
    * const a = Rng.seeded(9);
-   * console.assert(a.clone().nextUint32() === a.nextUint32());
+   * assert(a.clone().nextUint32() === a.nextUint32());
    * ```
    */
   clone(): Rng {

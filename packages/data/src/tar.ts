@@ -51,10 +51,11 @@ function octal(block: Uint8Array, start: number, length: number, fail: (p: strin
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { readTar, writeTar } from "@hqat/data";
  * const tar = writeTar([{ name: "a/b.bin", data: new Uint8Array([1, 2]) }]);
  * const [entry] = readTar(tar);
- * console.assert(entry.name === "a/b.bin" && entry.data.join() === "1,2");
+ * assert(entry.name === "a/b.bin" && entry.data.join() === "1,2");
  * ```
  */
 export function readTar(bytes: Uint8Array, options: TarOptions = {}): TarEntry[] {
@@ -115,8 +116,9 @@ function paxPath(data: Uint8Array): string | undefined {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { writeTar } from "@hqat/data";
- * console.assert(writeTar([{ name: "x", data: new Uint8Array(3) }]).length === 512 * 4);
+ * assert(writeTar([{ name: "x", data: new Uint8Array(3) }]).length === 512 * 4);
  * ```
  */
 export function writeTar(entries: readonly TarEntry[]): Uint8Array {

@@ -69,9 +69,10 @@ function randAugmentSpec(options: RandAugmentOptions = {}): TransformSpec {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { transforms } from "@hqat/data";
  * const list = [transforms.randomHorizontalFlip(), transforms.randomCrop(32, { padding: 4 }), transforms.randAugment()];
- * console.assert(list[1].kind === "randomCrop" && list[2].kind === "randAugment");
+ * assert(list[1].kind === "randomCrop" && list[2].kind === "randAugment");
  * ```
  */
 export const transforms = Object.freeze({ randomHorizontalFlip, randomCrop, randAugment: randAugmentSpec });
@@ -83,10 +84,11 @@ export const transforms = Object.freeze({ randomHorizontalFlip, randomCrop, rand
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { applyTransform, image, Rng } from "@hqat/data";
  * const img = image(new Uint8Array([1, 2]), [1, 1, 2]);
  * const out = applyTransform(img, { spec: { kind: "randomHorizontalFlip", p: 1 }, rng: Rng.seeded(0) });
- * console.assert(out.data.join() === "2,1");
+ * assert(out.data.join() === "2,1");
  * ```
  */
 export function applyTransform(img: Image, step: { spec: TransformSpec; rng: Rng }): Image {
@@ -127,10 +129,11 @@ export function applyTransform(img: Image, step: { spec: TransformSpec; rng: Rng
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { compose, image, Rng, transforms } from "@hqat/data";
  * const t = compose([transforms.randomHorizontalFlip({ p: 1 }), transforms.randomCrop(1)]);
  * const out = t(image(new Uint8Array([1, 2]), [1, 1, 2]), Rng.seeded(3));
- * console.assert(out.width === 1);
+ * assert(out.width === 1);
  * ```
  */
 export function compose(specs: readonly TransformSpec[]): (img: Image, rng: Rng) => Image {
@@ -144,8 +147,9 @@ export function compose(specs: readonly TransformSpec[]): (img: Image, rng: Rng)
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { transformedSize, transforms } from "@hqat/data";
- * console.assert(transformedSize([transforms.randomCrop(24, { padding: 2 })], [32, 32]).join() === "24,24");
+ * assert(transformedSize([transforms.randomCrop(24, { padding: 2 })], [32, 32]).join() === "24,24");
  * ```
  */
 export function transformedSize(
@@ -178,9 +182,10 @@ export interface NormalizeOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { normalize } from "@hqat/data";
  * const out = normalize(new Int8Array([-128, 64]), [1, 1, 2], { mean: 0, std: 128 });
- * console.assert(out[0] === -1 && out[1] === 0.5);
+ * assert(out[0] === -1 && out[1] === 0.5);
  * ```
  */
 export function normalize(

@@ -30,6 +30,7 @@ export class ConvertError extends Error {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { convertFx, prepareQatFx, qatStateFromFloat, setFakeQuantize } from "@hqat/fx";
  * import { March, setMarch } from "@hqat/march-bayes";
  * import { forward, initState, mobilenetV2 } from "@hqat/nn";
@@ -42,7 +43,7 @@ export class ConvertError extends Error {
  * const x = randomUniform(randomKey(1), [2, 3, 32, 32], { min: -1, max: 1 });
  * state = forward(setFakeQuantize(qat, FakeQuantState.CALIBRATION), state, x).state; // one calibration batch
  * const int = convertFx(setFakeQuantize(qat, FakeQuantState.VALIDATION), state);
- * console.assert(int.nodes.at(-1)!.kind.op === "dequantize");
+ * assert(int.nodes.at(-1)!.kind.op === "dequantize");
  * ```
  */
 export function convertFx(model: QatModel, state: StateDict): IntModel {

@@ -58,8 +58,9 @@ function compare(a: ArrayLike<number>, b: ArrayLike<number>): { cosine: number; 
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { debugQuantization } from "@hqat/fx";
- * console.assert(typeof debugQuantization === "function");
+ * assert(typeof debugQuantization === "function");
  * ```
  */
 export function debugQuantization(model: QatModel, state: StateDict, int: IntModel, x: Tensor): DebugReport {
@@ -109,8 +110,9 @@ export function debugQuantization(model: QatModel, state: StateDict, int: IntMod
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { formatDebugReport } from "@hqat/fx";
- * console.assert(formatDebugReport({ rows: [] }).includes("node"));
+ * assert(formatDebugReport({ rows: [] }).includes("node"));
  * ```
  */
 export function formatDebugReport(r: DebugReport): string {

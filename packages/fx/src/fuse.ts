@@ -18,12 +18,13 @@ export interface FuseOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { fuse, printGraph, trace } from "@hqat/fx";
  * import { BatchNorm2d, Conv2d, initState, ReLU6, Sequential } from "@hqat/nn";
  * import { ones, randomKey } from "@hqat/tensor";
  * const m = new Sequential(new Conv2d(3, 4, 3, { bias: false }), new BatchNorm2d(4), new ReLU6());
  * const g = fuse(trace(m, initState(m, randomKey(0)), ones([1, 3, 5, 5])));
- * console.assert(g.nodes.length === 3 && printGraph(g).includes("bn=1 act=relu6"));
+ * assert(g.nodes.length === 3 && printGraph(g).includes("bn=1 act=relu6"));
  * ```
  */
 export function fuse(g: Graph, options: FuseOptions = {}): Graph {

@@ -99,9 +99,10 @@ export interface Graph {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { nodeMap } from "@hqat/fx";
  * const g = { nodes: [{ name: "x", kind: { op: "input" as const, index: 0 }, inputs: [], shape: [1], dtype: "float32" as const }] };
- * console.assert(nodeMap(g).get("x")?.kind.op === "input");
+ * assert(nodeMap(g).get("x")?.kind.op === "input");
  * ```
  */
 export function nodeMap(g: Graph): Map<string, GraphNode> {
@@ -113,9 +114,10 @@ export function nodeMap(g: Graph): Map<string, GraphNode> {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { usersOf } from "@hqat/fx";
  * const n = (name: string, inputs: string[]) => ({ name, kind: { op: "relu" as const }, inputs, shape: [1], dtype: "float32" as const });
- * console.assert(usersOf({ nodes: [n("a", []), n("b", ["a"]), n("c", ["a"])] }).get("a")?.join() === "b,c");
+ * assert(usersOf({ nodes: [n("a", []), n("b", ["a"]), n("c", ["a"])] }).get("a")?.join() === "b,c");
  * ```
  */
 export function usersOf(g: Graph): Map<string, string[]> {

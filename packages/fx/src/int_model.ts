@@ -190,6 +190,7 @@ export interface RunIntModelOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { runIntModel, type IntModel } from "@hqat/fx";
  * const m: IntModel = { format: "hqat-int-model", version: 1, march: "bayes", nodes: [
  *   { name: "x", inputs: [], kind: { op: "input" }, shape: [1, 2], dtype: "float32", scale: new Float32Array([1]) },
@@ -197,8 +198,8 @@ export interface RunIntModelOptions {
  *   { name: "dequant", inputs: ["quant"], kind: { op: "dequantize" }, shape: [1, 2], dtype: "float32", scale: new Float32Array([1]) },
  * ] };
  * const r = runIntModel(m, new Float32Array([0.74, -3]), [1, 2]);
- * console.assert(r.output.join() === "0.5,-3" && r.raw.data.join() === "1,-6");
- * console.assert(runIntModel(m, new Float32Array([0.74, -3]), [1, 2], { reference: true }).raw.data.join() === "1,-6");
+ * assert(r.output.join() === "0.5,-3" && r.raw.data.join() === "1,-6");
+ * assert(runIntModel(m, new Float32Array([0.74, -3]), [1, 2], { reference: true }).raw.data.join() === "1,-6");
  * ```
  */
 export function runIntModel(

@@ -22,13 +22,14 @@ const ARRAYS = { weight: "I8", bias: "I32", weightScale: "F32" } as const;
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { encodeIntModel, decodeIntModel, type IntModel } from "@hqat/fx";
  * const m: IntModel = { format: "hqat-int-model", version: 1, march: "bayes", nodes: [
  *   { name: "x", inputs: [], kind: { op: "input" }, shape: [1, 2], dtype: "float32", scale: new Float32Array([1]) },
  *   { name: "q", inputs: ["x"], kind: { op: "quantize", scale: 0.5, dtype: "qint8" }, shape: [1, 2], dtype: "qint8", scale: new Float32Array([0.5]) },
  *   { name: "d", inputs: ["q"], kind: { op: "dequantize" }, shape: [1, 2], dtype: "float32", scale: new Float32Array([1]) },
  * ] };
- * console.assert(decodeIntModel(encodeIntModel(m)).nodes[1].kind.op === "quantize");
+ * assert(decodeIntModel(encodeIntModel(m)).nodes[1].kind.op === "quantize");
  * ```
  */
 export function encodeIntModel(model: IntModel): Uint8Array {
@@ -112,8 +113,9 @@ const CHECKS: Record<IntOp["op"], (k: Record<string, unknown>) => string | undef
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { decodeIntModel } from "@hqat/fx";
- * try { decodeIntModel(new Uint8Array(4), { fileName: "m.hqat" }); } catch (e) { console.assert(String(e).includes("m.hqat")); }
+ * try { decodeIntModel(new Uint8Array(4), { fileName: "m.hqat" }); } catch (e) { assert(String(e).includes("m.hqat")); }
  * ```
  */
 export function decodeIntModel(bytes: Uint8Array, options: { fileName?: string } = {}): IntModel {
@@ -213,8 +215,9 @@ export function decodeIntModel(bytes: Uint8Array, options: { fileName?: string }
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { saveIntModel } from "@hqat/fx";
- * console.assert(typeof saveIntModel === "function");
+ * assert(typeof saveIntModel === "function");
  * ```
  */
 export async function saveIntModel(path: string, model: IntModel): Promise<void> {
@@ -226,8 +229,9 @@ export async function saveIntModel(path: string, model: IntModel): Promise<void>
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { loadIntModel } from "@hqat/fx";
- * try { await loadIntModel("/no/such/int_model"); } catch (e) { console.assert(e instanceof Error); }
+ * try { await loadIntModel("/no/such/int_model"); } catch (e) { assert(e instanceof Error); }
  * ```
  */
 export async function loadIntModel(path: string): Promise<IntModel> {

@@ -75,8 +75,9 @@ export interface FoldedConv {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { foldConvBn } from "@hqat/fx";
- * console.assert(typeof foldConvBn === "function");
+ * assert(typeof foldConvBn === "function");
  * ```
  */
 export function foldConvBn(n: GraphNode, s: Scope): FoldedConv {
@@ -205,6 +206,7 @@ function runNode(n: GraphNode, ins: Tensor[], s: Scope, hooks: RunHooks): Tensor
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { fuse, runGraph, trace } from "@hqat/fx";
  * import { BatchNorm2d, Conv2d, forward, initState, Scope, Sequential } from "@hqat/nn";
  * import { randomKey, randomNormal } from "@hqat/tensor";
@@ -212,7 +214,7 @@ function runNode(n: GraphNode, ins: Tensor[], s: Scope, hooks: RunHooks): Tensor
  * const s = initState(m, randomKey(0)), x = randomNormal(randomKey(1), [2, 3, 6, 6]);
  * const g = fuse(trace(m, s, x));
  * const y = runGraph(g, new Scope(s, "", { training: false, updates: new Map() }), [x]);
- * console.assert(Math.abs(y.data[0] - forward(m, s, x).y.data[0]) < 1e-5);
+ * assert(Math.abs(y.data[0] - forward(m, s, x).y.data[0]) < 1e-5);
  * ```
  */
 export function runGraph(g: Graph, s: Scope, inputs: readonly Tensor[], hooks: RunHooks = {}): Tensor {

@@ -31,9 +31,10 @@ function fields(k: NodeOp): string {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { printNode } from "@hqat/fx";
  * const line = printNode({ name: "r", kind: { op: "relu" }, inputs: ["x"], shape: [1, 2], dtype: "float32" });
- * console.assert(line === "%r: float32[1,2] = relu(%x)");
+ * assert(line === "%r: float32[1,2] = relu(%x)");
  * ```
  */
 export function printNode(n: GraphNode): string {
@@ -51,12 +52,13 @@ export function printNode(n: GraphNode): string {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { printGraph } from "@hqat/fx";
  * const text = printGraph({ nodes: [
  *   { name: "x", kind: { op: "input", index: 0 }, inputs: [], shape: [1], dtype: "float32" },
  *   { name: "output", kind: { op: "output" }, inputs: ["x"], shape: [1], dtype: "float32" },
  * ] });
- * console.assert(text.endsWith("return %x\n"));
+ * assert(text.endsWith("return %x\n"));
  * ```
  */
 export function printGraph(g: Graph): string {

@@ -92,13 +92,14 @@ const WFQ = "weight_fake_quant";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { prepareQatFx } from "@hqat/fx";
  * import { March, setMarch } from "@hqat/march-bayes";
  * import { mobilenetV2 } from "@hqat/nn";
  * import { default_qat_8bit_fake_quant_qconfig } from "@hqat/qtensor";
  * setMarch(March.BAYES);
  * const qat = prepareQatFx(mobilenetV2({ numClasses: 10, quantStubScale: 1 / 128 }), { "": default_qat_8bit_fake_quant_qconfig });
- * console.assert(qat.march === "bayes" && qat.fakeQuantState === "QAT");
+ * assert(qat.march === "bayes" && qat.fakeQuantState === "QAT");
  * ```
  */
 export class QatModel extends Module {
@@ -319,6 +320,7 @@ export interface PrepareOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { prepareQatFx, setFakeQuantize } from "@hqat/fx";
  * import { March, setMarch } from "@hqat/march-bayes";
  * import { mobilenetV2 } from "@hqat/nn";
@@ -328,7 +330,7 @@ export interface PrepareOptions {
  *   "": default_calib_8bit_fake_quant_qconfig,
  *   moduleName: { classifier: default_calib_8bit_weight_32bit_out_fake_quant_qconfig },
  * });
- * console.assert(setFakeQuantize(calib, FakeQuantState.CALIBRATION).fakeQuantState === "CALIBRATION");
+ * assert(setFakeQuantize(calib, FakeQuantState.CALIBRATION).fakeQuantState === "CALIBRATION");
  * ```
  */
 export function prepareQatFx(model: Module, qconfig: QConfigDict, options: PrepareOptions = {}): QatModel {
@@ -358,8 +360,9 @@ export function prepareQatFx(model: Module, qconfig: QConfigDict, options: Prepa
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { setFakeQuantize } from "@hqat/fx";
- * console.assert(typeof setFakeQuantize === "function");
+ * assert(typeof setFakeQuantize === "function");
  * ```
  */
 export function setFakeQuantize(model: QatModel, state: FakeQuantState): QatModel {
@@ -371,6 +374,7 @@ export function setFakeQuantize(model: QatModel, state: FakeQuantState): QatMode
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { prepareQatFx, qatStateFromFloat } from "@hqat/fx";
  * import { March, setMarch } from "@hqat/march-bayes";
  * import { initState, mobilenetV2 } from "@hqat/nn";
@@ -380,7 +384,7 @@ export function setFakeQuantize(model: QatModel, state: FakeQuantState): QatMode
  * const float = mobilenetV2({ numClasses: 10, quantStubScale: 1 / 128 });
  * const qat = prepareQatFx(float, { "": default_qat_8bit_fake_quant_qconfig });
  * const s = qatStateFromFloat(qat, initState(float, randomKey(0)));
- * console.assert("quant.activation_post_process.min_val" in s);
+ * assert("quant.activation_post_process.min_val" in s);
  * ```
  */
 export function qatStateFromFloat(model: QatModel, floatState: StateDict): StateDict {

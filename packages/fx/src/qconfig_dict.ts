@@ -24,12 +24,13 @@ export interface QConfigDict {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { resolveQConfigs } from "@hqat/fx";
  * import { Linear, Sequential } from "@hqat/nn";
  * import { default_qat_8bit_fake_quant_qconfig as q8, default_qat_8bit_weight_32bit_out_fake_quant_qconfig as q32 } from "@hqat/qtensor";
  * const m = new Sequential(new Linear(2, 2), new Linear(2, 2));
  * const nodes = [{ name: "1", kind: { op: "linear" as const, module: "1", bias: true }, inputs: [], shape: [1, 2], dtype: "float32" as const, owner: "1" }];
- * console.assert(resolveQConfigs(m, nodes, { "": q8, moduleName: { "1": q32 } }).get("1") === q32);
+ * assert(resolveQConfigs(m, nodes, { "": q8, moduleName: { "1": q32 } }).get("1") === q32);
  * ```
  */
 export function resolveQConfigs(

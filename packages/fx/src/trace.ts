@@ -122,12 +122,13 @@ function primOp(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { trace, printGraph } from "@hqat/fx";
  * import { initState, Linear, ReLU, Sequential } from "@hqat/nn";
  * import { ones, randomKey } from "@hqat/tensor";
  * const m = new Sequential(new Linear(4, 3), new ReLU());
  * const g = trace(m, initState(m, randomKey(0)), ones([2, 4]));
- * console.assert(printGraph(g).includes("%0: float32[2,3] = linear[0](%x)"));
+ * assert(printGraph(g).includes("%0: float32[2,3] = linear[0](%x)"));
  * ```
  */
 export function trace(model: Module, state: StateDict, example: Tensor): Graph {

@@ -19,11 +19,12 @@ import { intModelLayers } from "./int_model_layers.ts";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { CheckModelOptions } from "@hqat/hbdk";
  * import { March } from "@hqat/march-bayes";
  * const lines: string[] = [];
  * const o: CheckModelOptions = { march: March.BAYES, inputSource: "pyramid", log: (l) => lines.push(l) };
- * console.assert(o.inputSource === "pyramid");
+ * assert(o.inputSource === "pyramid");
  * ```
  */
 export interface CheckModelOptions {
@@ -38,9 +39,10 @@ export interface CheckModelOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { NodeCheck } from "@hqat/hbdk";
  * const n: NodeCheck = { name: "features.0.0", op: "conv2d", supported: true, violations: [] };
- * console.assert(n.supported);
+ * assert(n.supported);
  * ```
  */
 export interface NodeCheck {
@@ -56,9 +58,10 @@ export interface NodeCheck {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { CheckReport } from "@hqat/hbdk";
  * const r: CheckReport = { supported: true, nodes: [], violations: [] };
- * console.assert(r.supported);
+ * assert(r.supported);
  * ```
  */
 export interface CheckReport {
@@ -79,9 +82,10 @@ function isIntModel(m: CheckableModel): m is IntModel {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { modelLayers } from "@hqat/hbdk";
  * import { mobileNetV2Layers } from "@hqat/march-bayes";
- * console.assert(modelLayers(mobileNetV2Layers(), { batch: 1 }).length === mobileNetV2Layers().length);
+ * assert(modelLayers(mobileNetV2Layers(), { batch: 1 }).length === mobileNetV2Layers().length);
  * ```
  */
 export function modelLayers(
@@ -108,6 +112,7 @@ export function modelLayers(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { checkModel } from "@hqat/hbdk";
  * import { March } from "@hqat/march-bayes";
  * const t = { shape: [1, 8, 40, 40], dtype: "qint8" } as const;
@@ -115,8 +120,8 @@ export function modelLayers(
  * const r = checkModel([
  *   { name: "conv", op: "conv2d", inputs: [t], output: { shape: [1, 8, 8, 8], dtype: "qint8" }, attrs: { kernel: [33, 33] } },
  * ], [{ shape: [1, 8, 40, 40] }], { march: March.BAYES, log: (l) => lines.push(l) });
- * console.assert(!r.supported && lines.at(-1) === "HBDK model check FAIL");
- * console.assert(lines[0] === "conv: conv2d kernel 33×33 exceeds the BAYES limit (kernel < 32 per side)");
+ * assert(!r.supported && lines.at(-1) === "HBDK model check FAIL");
+ * assert(lines[0] === "conv: conv2d kernel 33×33 exceeds the BAYES limit (kernel < 32 per side)");
  * ```
  */
 export function checkModel(

@@ -35,9 +35,10 @@ import { searchTiles, type TilePlan } from "./tiling.ts";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { CompileOptions } from "@hqat/hbdk";
  * const o: CompileOptions = { hbm: "model.hbm", inputSource: "pyramid", opt: "O1" };
- * console.assert(o.hbm?.endsWith(".hbm"));
+ * assert(o.hbm?.endsWith(".hbm"));
  * ```
  */
 export interface CompileOptions {
@@ -55,9 +56,10 @@ export interface CompileOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { CompileResult } from "@hqat/hbdk";
  * const tiles: CompileResult["tiles"] = [{ name: "conv", tileRows: 4, tiles: 2, workingSetBytes: 1, ddrBytes: 2 }];
- * console.assert(tiles[0].tiles === 2);
+ * assert(tiles[0].tiles === 2);
  * ```
  */
 export interface CompileResult {
@@ -73,8 +75,9 @@ export interface CompileResult {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { PYRAMID_INPUT_SCALE } from "@hqat/hbdk";
- * console.assert(PYRAMID_INPUT_SCALE === 0.0078125);
+ * assert(PYRAMID_INPUT_SCALE === 0.0078125);
  * ```
  */
 export const PYRAMID_INPUT_SCALE = 1 / 128;
@@ -84,8 +87,9 @@ export const PYRAMID_INPUT_SCALE = 1 / 128;
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { deployMarch } from "@hqat/hbdk";
- * console.assert(deployMarch({ march: "bayes" }, { tool: "compileModel" }) === "bayes");
+ * assert(deployMarch({ march: "bayes" }, { tool: "compileModel" }) === "bayes");
  * ```
  */
 export function deployMarch(
@@ -108,6 +112,7 @@ function withTiles(instructions: readonly Instr[], tileRows: Map<number, number>
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { compileProgram } from "@hqat/hbdk";
  * import type { IntModel } from "@hqat/fx";
  * const s = (v: number) => Float32Array.of(v);
@@ -118,7 +123,7 @@ function withTiles(instructions: readonly Instr[], tileRows: Map<number, number>
  *   { name: "d", inputs: ["r"], kind: { op: "dequantize" }, shape: [1, 2], dtype: "float32", scale: s(1) },
  * ] };
  * const r = compileProgram(m, [{ shape: [4, 2] }], { opt: "O1", log: () => {} });
- * console.assert(r.program.instructions.length === 2 && r.program.inputShape[0] === 4);
+ * assert(r.program.instructions.length === 2 && r.program.inputShape[0] === 4);
  * ```
  */
 export function compileProgram(
@@ -231,6 +236,7 @@ export function compileProgram(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { compileModel, loadHbm } from "@hqat/hbdk";
  * import type { IntModel } from "@hqat/fx";
  * const s = (v: number) => Float32Array.of(v);
@@ -241,7 +247,7 @@ export function compileProgram(
  * ] };
  * const hbm = await Deno.makeTempFile({ suffix: ".hbm" });
  * await compileModel(m, [{ shape: [1, 2] }], { hbm, log: () => {} });
- * console.assert(loadHbm(await Deno.readFile(hbm)).opt === "O1");
+ * assert(loadHbm(await Deno.readFile(hbm)).opt === "O1");
  * await Deno.remove(hbm);
  * ```
  */

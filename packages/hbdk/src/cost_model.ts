@@ -33,9 +33,10 @@ import { OPT_LEVELS, type OptLevel, type Plan, planSteps, type Step, type Tensor
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { PerformanceOptions } from "@hqat/hbdk";
  * const o: PerformanceOptions = { batch: 256, opt: "O2", inputSource: "pyramid" };
- * console.assert(o.batch === 256);
+ * assert(o.batch === 256);
  * ```
  */
 export interface PerformanceOptions {
@@ -54,10 +55,11 @@ export interface PerformanceOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { estimatePerformance } from "@hqat/hbdk";
  * import { March, mobileNetV2Layers } from "@hqat/march-bayes";
  * const e = estimatePerformance(mobileNetV2Layers(), { march: March.BAYES });
- * console.assert(e.layers[0].name === "features.0.0" && e.layers[0].ops === 442368);
+ * assert(e.layers[0].name === "features.0.0" && e.layers[0].ops === 442368);
  * ```
  */
 export interface LayerEstimate {
@@ -82,11 +84,12 @@ export interface LayerEstimate {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { estimatePerformance } from "@hqat/hbdk";
  * import { March, mobileNetV2Layers } from "@hqat/march-bayes";
  * const e = estimatePerformance(mobileNetV2Layers(), { march: March.BAYES, inputSource: "pyramid" });
- * console.assert(Math.abs(e.fps - 1e6 / e.latencyUs) < 1e-6);
- * console.assert(e.ddrBytesPerFrame === e.loadedBytesPerFrame + e.storedBytesPerFrame);
+ * assert(Math.abs(e.fps - 1e6 / e.latencyUs) < 1e-6);
+ * assert(e.ddrBytesPerFrame === e.loadedBytesPerFrame + e.storedBytesPerFrame);
  * ```
  */
 export interface PerformanceEstimate {
@@ -183,12 +186,13 @@ function positiveBatch(batch: number): number {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { estimatePerformance } from "@hqat/hbdk";
  * import { March, mobileNetV2Layers } from "@hqat/march-bayes";
  * const layers = mobileNetV2Layers();
  * const one = estimatePerformance(layers, { march: March.BAYES, opt: "O1", inputSource: "pyramid" });
  * const many = estimatePerformance(layers, { march: March.BAYES, opt: "O1", inputSource: "pyramid", batch: 256 });
- * console.assert(many.fps > one.fps && many.ddrBytesPerFrame < one.ddrBytesPerFrame);
+ * assert(many.fps > one.fps && many.ddrBytesPerFrame < one.ddrBytesPerFrame);
  * ```
  */
 export function estimatePerformance(

@@ -18,8 +18,9 @@ const TABLE = (() => {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { crc32 } from "@hqat/hbdk";
- * console.assert(crc32(new TextEncoder().encode("123456789")) === 0xcbf43926);
+ * assert(crc32(new TextEncoder().encode("123456789")) === 0xcbf43926);
  * ```
  */
 export function crc32(bytes: Uint8Array): number {

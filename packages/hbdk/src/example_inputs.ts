@@ -12,9 +12,10 @@ import type { IntModel } from "@hqat/fx";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { ExampleInput } from "@hqat/hbdk";
  * const x: ExampleInput = { data: new Float32Array(3 * 32 * 32), shape: [1, 3, 32, 32] };
- * console.assert(x.shape[0] === 1);
+ * assert(x.shape[0] === 1);
  * ```
  */
 export interface ExampleInput {
@@ -30,8 +31,9 @@ export interface ExampleInput {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { exampleBatch } from "@hqat/hbdk";
- * console.assert(exampleBatch([{ shape: [8, 3, 32, 32] }], { tool: "perfModel" }) === 8);
+ * assert(exampleBatch([{ shape: [8, 3, 32, 32] }], { tool: "perfModel" }) === 8);
  * ```
  */
 export function exampleBatch(

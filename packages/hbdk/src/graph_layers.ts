@@ -17,9 +17,10 @@ import { withBatch } from "./int_model_layers.ts";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { GraphLayerOptions } from "@hqat/hbdk";
  * const o: GraphLayerOptions = { batch: 1, state: { "conv.weight": { shape: [8, 3, 3, 3] } } };
- * console.assert(o.state?.["conv.weight"].shape[2] === 3);
+ * assert(o.state?.["conv.weight"].shape[2] === 3);
  * ```
  */
 export interface GraphLayerOptions {
@@ -54,6 +55,7 @@ function inferredKernel(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { graphLayers } from "@hqat/hbdk";
  * import { trace } from "@hqat/fx";
  * import { Conv2d, DeQuantStub, initState, QuantStub, Sequential } from "@hqat/nn";
@@ -61,8 +63,8 @@ function inferredKernel(
  * const m = new Sequential(new QuantStub({ scale: 1 / 128 }), new Conv2d(3, 8, 3, { padding: 1 }), new DeQuantStub());
  * const state = initState(m, randomKey(0));
  * const layers = graphLayers(trace(m, state, zeros([1, 3, 8, 8])), { state });
- * console.assert(layers.map((l) => l.op).join() === "quant,conv2d,dequant");
- * console.assert(layers[1].attrs.kernel?.join() === "3,3" && layers[1].inputs[0].dtype === "qint8");
+ * assert(layers.map((l) => l.op).join() === "quant,conv2d,dequant");
+ * assert(layers[1].attrs.kernel?.join() === "3,3" && layers[1].inputs[0].dtype === "qint8");
  * ```
  */
 export function graphLayers(graph: Graph, options: GraphLayerOptions = {}): LayerDesc[] {

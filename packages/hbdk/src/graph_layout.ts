@@ -10,9 +10,10 @@
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { LayoutNode } from "@hqat/hbdk";
  * const n: LayoutNode = { id: "conv", width: 160, height: 60 };
- * console.assert(n.width > 0);
+ * assert(n.width > 0);
  * ```
  */
 export interface LayoutNode {
@@ -26,9 +27,10 @@ export interface LayoutNode {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { LayoutBox } from "@hqat/hbdk";
  * const b: LayoutBox = { id: "a", x: 0, y: 0, width: 10, height: 10, layer: 0, order: 0 };
- * console.assert(b.layer === 0);
+ * assert(b.layer === 0);
  * ```
  */
 export interface LayoutBox extends LayoutNode {
@@ -44,9 +46,10 @@ export interface LayoutBox extends LayoutNode {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { LayoutEdge } from "@hqat/hbdk";
  * const e: LayoutEdge = { from: "a", to: "b", points: [[5, 10], [5, 40]] };
- * console.assert(e.points.length === 2);
+ * assert(e.points.length === 2);
  * ```
  */
 export interface LayoutEdge {
@@ -60,9 +63,10 @@ export interface LayoutEdge {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { GraphLayout } from "@hqat/hbdk";
  * const g: GraphLayout = { boxes: [], edges: [], width: 0, height: 0, crossings: 0 };
- * console.assert(g.crossings === 0);
+ * assert(g.crossings === 0);
  * ```
  */
 export interface GraphLayout {
@@ -123,11 +127,12 @@ function sweep(layers: Item[][], downward: boolean): void {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { layoutGraph } from "@hqat/hbdk";
  * const box = (id: string) => ({ id, width: 40, height: 20 });
  * const g = layoutGraph([box("a"), box("b"), box("c")], [{ from: "a", to: "b" }, { from: "b", to: "c" }, { from: "a", to: "c" }]);
  * const y = Object.fromEntries(g.boxes.map((b) => [b.id, b.layer]));
- * console.assert(y.a === 0 && y.b === 1 && y.c === 2 && g.crossings === 0);
+ * assert(y.a === 0 && y.b === 1 && y.c === 2 && g.crossings === 0);
  * ```
  */
 export function layoutGraph(

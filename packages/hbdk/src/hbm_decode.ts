@@ -17,10 +17,11 @@ import { verifyProgram } from "./hbm_verify.ts";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { HbmFormatError, loadHbm } from "@hqat/hbdk";
  * let e: unknown;
  * try { loadHbm(new Uint8Array(10), { fileName: "m.hbm" }); } catch (x) { e = x; }
- * console.assert(e instanceof HbmFormatError && String(e).includes('"m.hbm"'));
+ * assert(e instanceof HbmFormatError && String(e).includes('"m.hbm"'));
  * ```
  */
 export class HbmFormatError extends SyntaxError {
@@ -237,12 +238,13 @@ function readInstr(c: Cursor, p: ParamSection, index: number): Instr {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { HbmFormatError, loadHbm } from "@hqat/hbdk";
  * const bytes = new Uint8Array(64);
  * bytes.set(new TextEncoder().encode("HQATHBM\0"));
  * let message = "";
  * try { loadHbm(bytes, { fileName: "x.hbm" }); } catch (e) { message = (e as HbmFormatError).message; }
- * console.assert(message.startsWith('Cannot load "x.hbm": format version 0.0'));
+ * assert(message.startsWith('Cannot load "x.hbm": format version 0.0'));
  * ```
  */
 export function loadHbm(bytes: Uint8Array, options: { readonly fileName?: string } = {}): HbmProgram {

@@ -14,8 +14,9 @@ import { INSTR_OPS } from "./hbm_program.ts";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { HBM_FORMAT } from "@hqat/hbdk";
- * console.assert(HBM_FORMAT.magic === "HQATHBM\0" && HBM_FORMAT.headerBytes === 64);
+ * assert(HBM_FORMAT.magic === "HQATHBM\0" && HBM_FORMAT.headerBytes === 64);
  * ```
  */
 export const HBM_FORMAT = {
@@ -188,6 +189,7 @@ function instruction(m: Writer, p: Params, instr: Instr) {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { encodeHbm, loadHbm, type HbmProgram } from "@hqat/hbdk";
  * const p: HbmProgram = {
  *   name: "tiny", march: "bayes", opt: "O2", inputSource: "ddr", inputShape: [1, 2], arenaBytes: 128, output: 1,
@@ -201,7 +203,7 @@ function instruction(m: Writer, p: Params, instr: Instr) {
  *   ],
  * };
  * const bytes = encodeHbm(p);
- * console.assert(loadHbm(bytes, { fileName: "tiny.hbm" }).instructions.length === 2);
+ * assert(loadHbm(bytes, { fileName: "tiny.hbm" }).instructions.length === 2);
  * ```
  */
 export function encodeHbm(program: HbmProgram): Uint8Array {

@@ -14,9 +14,10 @@ import type { OptLevel } from "./schedule.ts";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { BufferDtype } from "@hqat/hbdk";
  * const d: BufferDtype = "qint32";
- * console.assert(d === "qint32");
+ * assert(d === "qint32");
  * ```
  */
 export type BufferDtype = "qint8" | "qint16" | "qint32" | "float32";
@@ -27,9 +28,10 @@ export type BufferDtype = "qint8" | "qint16" | "qint32" | "float32";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { BufferLayout } from "@hqat/hbdk";
  * const l: BufferLayout = "nhwc";
- * console.assert(l === "nhwc");
+ * assert(l === "nhwc");
  * ```
  */
 export type BufferLayout = "nchw" | "nhwc";
@@ -40,12 +42,13 @@ export type BufferLayout = "nchw" | "nhwc";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { HbmBuffer } from "@hqat/hbdk";
  * const b: HbmBuffer = {
  *   name: "quant", shape: [1, 3, 32, 32], dtype: "qint8", scale: Float32Array.of(1 / 128),
  *   layout: "nhwc", offset: 0, bytes: 3072,
  * };
- * console.assert(b.bytes === 3 * 32 * 32);
+ * assert(b.bytes === 3 * 32 * 32);
  * ```
  */
 export interface HbmBuffer {
@@ -63,9 +66,10 @@ export interface HbmBuffer {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { Activation } from "@hqat/hbdk";
  * const a: Activation = "relu6";
- * console.assert(a === "relu6");
+ * assert(a === "relu6");
  * ```
  */
 export type Activation = "none" | "relu" | "relu6";
@@ -76,9 +80,10 @@ export type Activation = "none" | "relu" | "relu6";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { Requant } from "@hqat/hbdk";
  * const r: Requant = { M: Int32Array.of(16384), n: Uint8Array.of(15), dtype: "qint8", scale: Float32Array.of(0.5), act: "none" };
- * console.assert(r.M.length === r.n.length);
+ * assert(r.M.length === r.n.length);
  * ```
  */
 export interface Requant {
@@ -98,9 +103,10 @@ export interface Requant {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { Stage } from "@hqat/hbdk";
  * const s: Stage = { kind: "add", addend: 3, shiftAddend: false, k: 14, t: 16384 };
- * console.assert(s.kind === "add");
+ * assert(s.kind === "add");
  * ```
  */
 export type Stage =
@@ -136,9 +142,10 @@ export type Pair = readonly [number, number];
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { Instr } from "@hqat/hbdk";
  * const i: Instr = { op: "move", name: "flatten", inputs: [4], output: 5, epilogue: [] };
- * console.assert(i.op === "move");
+ * assert(i.op === "move");
  * ```
  */
 export type Instr =
@@ -187,8 +194,9 @@ export type Instr =
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { INSTR_OPS } from "@hqat/hbdk";
- * console.assert(INSTR_OPS.indexOf("conv2d") === 1);
+ * assert(INSTR_OPS.indexOf("conv2d") === 1);
  * ```
  */
 export const INSTR_OPS = [
@@ -211,9 +219,10 @@ export const INSTR_OPS = [
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { HbmProgram } from "@hqat/hbdk";
  * const p: Pick<HbmProgram, "opt" | "inputSource"> = { opt: "O1", inputSource: "pyramid" };
- * console.assert(p.opt === "O1");
+ * assert(p.opt === "O1");
  * ```
  */
 export interface HbmProgram {
@@ -233,8 +242,9 @@ export interface HbmProgram {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { bufferDtypeBytes } from "@hqat/hbdk";
- * console.assert(bufferDtypeBytes("qint16") === 2 && bufferDtypeBytes("float32") === 4);
+ * assert(bufferDtypeBytes("qint16") === 2 && bufferDtypeBytes("float32") === 4);
  * ```
  */
 export function bufferDtypeBytes(dtype: BufferDtype): number {

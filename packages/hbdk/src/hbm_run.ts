@@ -26,8 +26,9 @@ import type { BufferDtype, HbmBuffer, HbmProgram, Instr, Requant, Stage } from "
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { HbmRuntimeError } from "@hqat/hbdk";
- * console.assert(new HbmRuntimeError("x").name === "HbmRuntimeError");
+ * assert(new HbmRuntimeError("x").name === "HbmRuntimeError");
  * ```
  */
 export class HbmRuntimeError extends RangeError {
@@ -44,9 +45,10 @@ export class HbmRuntimeError extends RangeError {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { HbmRunResult } from "@hqat/hbdk";
  * const r: HbmRunResult = { data: new Float32Array(10), shape: [1, 10], dtype: "float32", scale: Float32Array.of(1) };
- * console.assert(r.shape[1] === 10);
+ * assert(r.shape[1] === 10);
  * ```
  */
 export interface HbmRunResult {
@@ -312,6 +314,7 @@ class Machine {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { encodeHbm, loadHbm, runHbm, type HbmProgram } from "@hqat/hbdk";
  * const p: HbmProgram = {
  *   name: "tiny", march: "bayes", opt: "O0", inputSource: "ddr", inputShape: [1, 2], arenaBytes: 128, output: 1,
@@ -326,8 +329,8 @@ class Machine {
  * };
  * const program = loadHbm(encodeHbm(p));
  * const y = runHbm(program, Float32Array.of(0.74, -3, 9, 1), [2, 2]);
- * console.assert(y.data.join() === "0.5,0,9,1" && y.shape.join() === "2,2");
- * console.assert(runHbm(program, Float32Array.of(0.74, -3), [1, 2], { raw: true }).data.join() === "1,0");
+ * assert(y.data.join() === "0.5,0,9,1" && y.shape.join() === "2,2");
+ * assert(runHbm(program, Float32Array.of(0.74, -3), [1, 2], { raw: true }).data.join() === "1,0");
  * ```
  */
 export function runHbm(

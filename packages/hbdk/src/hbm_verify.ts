@@ -16,8 +16,9 @@ import { ARENA_ALIGNMENT, lifetimes, overlaps } from "./memory_plan.ts";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { MAX_ARENA_BYTES } from "@hqat/hbdk";
- * console.assert(MAX_ARENA_BYTES === 2 ** 31);
+ * assert(MAX_ARENA_BYTES === 2 ** 31);
  * ```
  */
 export const MAX_ARENA_BYTES = 2 ** 31;
@@ -42,13 +43,14 @@ const goodScales = (s: Float32Array) => s.length > 0 && s.every((v) => v > 0 && 
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { verifyProgram } from "@hqat/hbdk";
  * let problem = "";
  * try {
  *   verifyProgram({ name: "x", march: "bayes", opt: "O0", inputSource: "ddr", inputShape: [1, 2], buffers: [],
  *     arenaBytes: 0, instructions: [], output: 0 }, { fail: (m) => { throw new Error(m); } });
  * } catch (e) { problem = (e as Error).message; }
- * console.assert(problem === "the output buffer 0 does not exist (0 buffers)");
+ * assert(problem === "the output buffer 0 does not exist (0 buffers)");
  * ```
  */
 export function verifyProgram(

@@ -13,9 +13,10 @@ import type { LayerDesc, QDtype, TensorDesc } from "@hqat/march-bayes";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { IntModelLayerOptions } from "@hqat/hbdk";
  * const o: IntModelLayerOptions = { batch: 256 };
- * console.assert(o.batch === 256);
+ * assert(o.batch === 256);
  * ```
  */
 export interface IntModelLayerOptions {
@@ -44,8 +45,9 @@ const OPS: Record<IntNode["kind"]["op"], string> = {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { withBatch } from "@hqat/hbdk";
- * console.assert(withBatch([1, 3, 32, 32], 8).join() === "8,3,32,32");
+ * assert(withBatch([1, 3, 32, 32], 8).join() === "8,3,32,32");
  * ```
  */
 export function withBatch(shape: readonly number[], batch: number): number[] {
@@ -62,6 +64,7 @@ export function withBatch(shape: readonly number[], batch: number): number[] {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { intModelLayers } from "@hqat/hbdk";
  * import type { IntModel } from "@hqat/fx";
  * const m: IntModel = { format: "hqat-int-model", version: 1, march: "bayes", nodes: [
@@ -71,8 +74,8 @@ export function withBatch(shape: readonly number[], batch: number): number[] {
  *   { name: "d", inputs: ["r"], kind: { op: "dequantize" }, shape: [1, 2], dtype: "float32", scale: new Float32Array([1]) },
  * ] };
  * const layers = intModelLayers(m, { batch: 4 });
- * console.assert(layers.map((l) => l.op).join() === "quant,relu,dequant");
- * console.assert(layers[1].inputs[0].from === "q" && layers[1].output.shape[0] === 4 && layers[1].attrs.isModelOutput);
+ * assert(layers.map((l) => l.op).join() === "quant,relu,dequant");
+ * assert(layers[1].inputs[0].from === "q" && layers[1].output.shape[0] === 4 && layers[1].attrs.isModelOutput);
  * ```
  */
 export function intModelLayers(model: IntModel, options: IntModelLayerOptions = {}): LayerDesc[] {

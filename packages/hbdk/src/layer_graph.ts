@@ -12,9 +12,10 @@ import { type LayerDesc, validateLayerDesc } from "@hqat/march-bayes";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { Source } from "@hqat/hbdk";
  * const s: Source = { kind: "layer", index: 3 };
- * console.assert(s.kind === "layer");
+ * assert(s.kind === "layer");
  * ```
  */
 export type Source =
@@ -28,10 +29,11 @@ export type Source =
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { buildLayerGraph } from "@hqat/hbdk";
  * import { mobileNetV2Layers } from "@hqat/march-bayes";
  * const g = buildLayerGraph(mobileNetV2Layers());
- * console.assert(g.modelOutput[g.layers.findIndex((l) => l.name === "classifier.1")]);
+ * assert(g.modelOutput[g.layers.findIndex((l) => l.name === "classifier.1")]);
  * ```
  */
 export interface LayerGraph {
@@ -52,13 +54,14 @@ export interface LayerGraph {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { buildLayerGraph } from "@hqat/hbdk";
  * const t = { shape: [1, 8, 4, 4], dtype: "qint8" } as const;
  * const g = buildLayerGraph([
  *   { name: "a", op: "relu", inputs: [t], output: t, attrs: {} },
  *   { name: "b", op: "relu", inputs: [t], output: t, attrs: {} },
  * ]);
- * console.assert(g.sources[1][0].kind === "layer" && g.consumers[0][0] === 1);
+ * assert(g.sources[1][0].kind === "layer" && g.consumers[0][0] === 1);
  * ```
  */
 export function buildLayerGraph(layers: readonly LayerDesc[]): LayerGraph {

@@ -20,11 +20,12 @@ const alignUp = (x: number, a: number) => Math.ceil(x / a) * a;
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { ioLayoutBytes } from "@hqat/hbdk";
  * import { hardwareFigures, March } from "@hqat/march-bayes";
  * const f = hardwareFigures(March.BAYES);
- * console.assert(ioLayoutBytes({ shape: [1, 3, 32, 32], dtype: "qint8" }, { layout: "nchw", figures: f }) === 3072);
- * console.assert(ioLayoutBytes({ shape: [1, 10], dtype: "qint32" }, { layout: "nhwc", figures: f }) === 64);
+ * assert(ioLayoutBytes({ shape: [1, 3, 32, 32], dtype: "qint8" }, { layout: "nchw", figures: f }) === 3072);
+ * assert(ioLayoutBytes({ shape: [1, 10], dtype: "qint32" }, { layout: "nhwc", figures: f }) === 64);
  * ```
  */
 export function ioLayoutBytes(
@@ -46,6 +47,7 @@ export function ioLayoutBytes(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { chooseLayouts, type LoweredProgram } from "@hqat/hbdk";
  * import { hardwareFigures, March } from "@hqat/march-bayes";
  * const p: LoweredProgram = {
@@ -60,8 +62,10 @@ export function ioLayoutBytes(
  *   ],
  * };
  * const f = hardwareFigures(March.BAYES);
- * console.assert(chooseLayouts(p, { opt: "O1", inputSource: "pyramid", figures: f }).layouts[0] === "nhwc");
- * console.assert(chooseLayouts(p, { opt: "O2", inputSource: "ddr", figures: f }).layouts[0] === "nchw");
+ * assert(chooseLayouts(p, { opt: "O1", inputSource: "pyramid", figures: f }).layouts[0] === "nhwc");
+ * // O1 keeps NCHW for a DDR input; O2 picks the layout with fewer DDR bytes (NHWC for 3 channels).
+ * assert(chooseLayouts(p, { opt: "O1", inputSource: "ddr", figures: f }).layouts[0] === "nchw");
+ * assert(chooseLayouts(p, { opt: "O2", inputSource: "ddr", figures: f }).layouts[0] === "nhwc");
  * ```
  */
 export function chooseLayouts(

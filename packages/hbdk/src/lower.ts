@@ -18,9 +18,10 @@ import type { OptLevel } from "./schedule.ts";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { DraftBuffer } from "@hqat/hbdk";
  * const b: DraftBuffer = { name: "x", shape: [1, 4], dtype: "qint8", scale: Float32Array.of(1) };
- * console.assert(b.dtype === "qint8");
+ * assert(b.dtype === "qint8");
  * ```
  */
 export interface DraftBuffer {
@@ -35,9 +36,10 @@ export interface DraftBuffer {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { LoweredProgram } from "@hqat/hbdk";
  * const p: LoweredProgram = { buffers: [], instructions: [], output: 0, inputShape: [1, 3, 8, 8] };
- * console.assert(p.instructions.length === 0);
+ * assert(p.instructions.length === 0);
  * ```
  */
 export interface LoweredProgram {
@@ -52,9 +54,10 @@ export interface LoweredProgram {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { CompileError } from "@hqat/hbdk";
  * const e = new CompileError('Node "c" reads "x", which is not defined before it');
- * console.assert(e instanceof RangeError && e.name === "CompileError");
+ * assert(e instanceof RangeError && e.name === "CompileError");
  * ```
  */
 export class CompileError extends RangeError {
@@ -110,6 +113,7 @@ function requantOf(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { lowerIntModel } from "@hqat/hbdk";
  * import type { IntModel } from "@hqat/fx";
  * const s = (v: number) => Float32Array.of(v);
@@ -122,9 +126,9 @@ function requantOf(
  *   { name: "r", inputs: ["c"], kind: { op: "relu" }, shape: [1, 2, 1, 1], dtype: "qint8", scale: s(0.25) },
  *   { name: "d", inputs: ["r"], kind: { op: "dequantize" }, shape: [1, 2, 1, 1], dtype: "float32", scale: s(1) },
  * ] };
- * console.assert(lowerIntModel(m, { batch: 1, opt: "O0" }).instructions.length === 5);
+ * assert(lowerIntModel(m, { batch: 1, opt: "O0" }).instructions.length === 5);
  * const o1 = lowerIntModel(m, { batch: 1, opt: "O1" });
- * console.assert(o1.instructions.map((i) => i.op).join() === "quantize,conv2d,dequantize");
+ * assert(o1.instructions.map((i) => i.op).join() === "quantize,conv2d,dequantize");
  * ```
  */
 export function lowerIntModel(

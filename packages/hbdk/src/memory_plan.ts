@@ -13,8 +13,9 @@ import type { OptLevel } from "./schedule.ts";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { ARENA_ALIGNMENT } from "@hqat/hbdk";
- * console.assert(ARENA_ALIGNMENT === 64);
+ * assert(ARENA_ALIGNMENT === 64);
  * ```
  */
 export const ARENA_ALIGNMENT = 64;
@@ -25,9 +26,10 @@ export const ARENA_ALIGNMENT = 64;
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { Lifetime } from "@hqat/hbdk";
  * const l: Lifetime = { def: 0, lastUse: 3 };
- * console.assert(l.lastUse > l.def);
+ * assert(l.lastUse > l.def);
  * ```
  */
 export interface Lifetime {
@@ -40,9 +42,10 @@ export interface Lifetime {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { instrReads } from "@hqat/hbdk";
  * const r = instrReads({ op: "move", name: "m", inputs: [1], output: 2, epilogue: [{ kind: "add", addend: 0, shiftAddend: false, k: 1, t: 1 }] });
- * console.assert(r.join() === "1,0");
+ * assert(r.join() === "1,0");
  * ```
  */
 export function instrReads(instr: Instr): number[] {
@@ -57,12 +60,13 @@ export function instrReads(instr: Instr): number[] {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { lifetimes } from "@hqat/hbdk";
  * const l = lifetimes([
  *   { op: "quantize", name: "q", inputs: [], output: 0, epilogue: [], scale: 1 },
  *   { op: "dequantize", name: "d", inputs: [0], output: 1, epilogue: [] },
  * ], { bufferCount: 2, live: [1] });
- * console.assert(l[0].def === 0 && l[0].lastUse === 1 && l[1].lastUse === 2);
+ * assert(l[0].def === 0 && l[0].lastUse === 1 && l[1].lastUse === 2);
  * ```
  */
 export function lifetimes(
@@ -84,8 +88,9 @@ export function lifetimes(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { overlaps } from "@hqat/hbdk";
- * console.assert(overlaps({ def: 0, lastUse: 2 }, { def: 2, lastUse: 3 }) && !overlaps({ def: 0, lastUse: 1 }, { def: 2, lastUse: 3 }));
+ * assert(overlaps({ def: 0, lastUse: 2 }, { def: 2, lastUse: 3 }) && !overlaps({ def: 0, lastUse: 1 }, { def: 2, lastUse: 3 }));
  * ```
  */
 export function overlaps(a: Lifetime, b: Lifetime): boolean {
@@ -101,11 +106,12 @@ const align = (x: number) => Math.ceil(x / ARENA_ALIGNMENT) * ARENA_ALIGNMENT;
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { planMemory } from "@hqat/hbdk";
  * const life = [{ def: 0, lastUse: 1 }, { def: 1, lastUse: 2 }, { def: 2, lastUse: 3 }];
  * const o1 = planMemory([100, 100, 100], life, { opt: "O1" });
  * const o2 = planMemory([100, 100, 100], life, { opt: "O2" });
- * console.assert(o1.arenaBytes === 3 * 128 && o2.arenaBytes === 2 * 128 && o2.offsets[2] === 0);
+ * assert(o1.arenaBytes === 3 * 128 && o2.arenaBytes === 2 * 128 && o2.offsets[2] === 0);
  * ```
  */
 export function planMemory(

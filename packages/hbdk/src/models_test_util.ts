@@ -29,8 +29,9 @@ let mobilenet: IntModel | undefined;
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { mobileNetV2IntModel } from "./models_test_util.ts";
- * console.assert(mobileNetV2IntModel().nodes.at(-1)!.kind.op === "dequantize");
+ * assert(mobileNetV2IntModel().nodes.at(-1)!.kind.op === "dequantize");
  * ```
  */
 export function mobileNetV2IntModel(): IntModel {
@@ -149,8 +150,9 @@ const model = (nodes: IntNode[]): IntModel => ({
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { tinyIntModel } from "./models_test_util.ts";
- * console.assert(tinyIntModel(1).nodes.length === 19);
+ * assert(tinyIntModel(1).nodes.length === 18);
  * ```
  */
 export function tinyIntModel(seed: number, options: { scale?: number } = {}): IntModel {
@@ -244,8 +246,9 @@ export function tinyIntModel(seed: number, options: { scale?: number } = {}): In
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { wideConvIntModel } from "./models_test_util.ts";
- * console.assert(wideConvIntModel(128).nodes[2].shape.join() === "1,16,128,128");
+ * assert(wideConvIntModel(128).nodes[2].shape.join() === "1,16,128,128");
  * ```
  */
 export function wideConvIntModel(h: number): IntModel {
@@ -268,8 +271,9 @@ export function wideConvIntModel(h: number): IntModel {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { randomInput } from "./models_test_util.ts";
- * console.assert(randomInput([2, 3], 0).length === 6);
+ * assert(randomInput([2, 3], 0).length === 6);
  * ```
  */
 export function randomInput(shape: readonly number[], seed: number): Float32Array {

@@ -17,9 +17,10 @@ import {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { PyramidFormat } from "@hqat/hbdk";
  * const f: PyramidFormat = "nv12";
- * console.assert(f === "nv12");
+ * assert(f === "nv12");
  * ```
  */
 export type PyramidFormat = "nv12" | "yuv444";
@@ -32,13 +33,14 @@ const align = (x: number, a: number): number => Math.ceil(x / a) * a;
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { featureBytesPerFrame } from "@hqat/hbdk";
  * import { hardwareFigures, March } from "@hqat/march-bayes";
  * const f = hardwareFigures(March.BAYES);
  * // 32 × 16 × 16 int8: already whole 2 × 16 × 8 blocks.
- * console.assert(featureBytesPerFrame({ shape: [1, 32, 16, 16], dtype: "qint8" }, f) === 8192);
+ * assert(featureBytesPerFrame({ shape: [1, 32, 16, 16], dtype: "qint8" }, f) === 8192);
  * // 160 × 1 × 1 pads to 2 rows × 16 columns.
- * console.assert(featureBytesPerFrame({ shape: [1, 160, 1, 1], dtype: "qint8" }, f) === 5120);
+ * assert(featureBytesPerFrame({ shape: [1, 160, 1, 1], dtype: "qint8" }, f) === 5120);
  * ```
  */
 export function featureBytesPerFrame(tensor: TensorDesc, figures: HardwareFigures): number {
@@ -53,11 +55,12 @@ export function featureBytesPerFrame(tensor: TensorDesc, figures: HardwareFigure
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { channelBytesAligned } from "@hqat/hbdk";
  * import { hardwareFigures, March } from "@hqat/march-bayes";
  * const f = hardwareFigures(March.BAYES);
- * console.assert(channelBytesAligned(40, f) === 64 && channelBytesAligned(320, f) === 320);
- * console.assert(channelBytesAligned(960, f) === 1024);
+ * assert(channelBytesAligned(40, f) === 64 && channelBytesAligned(320, f) === 320);
+ * assert(channelBytesAligned(960, f) === 1024);
  * ```
  */
 export function channelBytesAligned(bytes: number, figures: HardwareFigures): number {
@@ -77,12 +80,13 @@ export function channelBytesAligned(bytes: number, figures: HardwareFigures): nu
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { modelInputBytesPerFrame } from "@hqat/hbdk";
  * import { hardwareFigures, March } from "@hqat/march-bayes";
  * const f = hardwareFigures(March.BAYES);
  * const image = { shape: [1, 3, 32, 32], dtype: "qint8" } as const;
- * console.assert(modelInputBytesPerFrame(image, "pyramid", "nv12", f) === 1536);
- * console.assert(modelInputBytesPerFrame(image, "ddr", "nv12", f) === 3072);
+ * assert(modelInputBytesPerFrame(image, "pyramid", "nv12", f) === 1536);
+ * assert(modelInputBytesPerFrame(image, "ddr", "nv12", f) === 3072);
  * ```
  */
 export function modelInputBytesPerFrame(
@@ -109,10 +113,11 @@ export function modelInputBytesPerFrame(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { modelOutputBytesPerFrame } from "@hqat/hbdk";
  * import { hardwareFigures, March } from "@hqat/march-bayes";
  * const f = hardwareFigures(March.BAYES);
- * console.assert(modelOutputBytesPerFrame({ shape: [1, 10], dtype: "qint32" }, f) === 64);
+ * assert(modelOutputBytesPerFrame({ shape: [1, 10], dtype: "qint32" }, f) === 64);
  * ```
  */
 export function modelOutputBytesPerFrame(tensor: TensorDesc, figures: HardwareFigures): number {
@@ -127,6 +132,7 @@ export function modelOutputBytesPerFrame(tensor: TensorDesc, figures: HardwareFi
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { gemmOf } from "@hqat/hbdk";
  * const g = gemmOf({
  *   name: "c",
@@ -135,7 +141,7 @@ export function modelOutputBytesPerFrame(tensor: TensorDesc, figures: HardwareFi
  *   output: { shape: [1, 32, 16, 16], dtype: "qint8" },
  *   attrs: { kernel: [3, 3], stride: [2, 2], padding: [1, 1] },
  * })!;
- * console.assert(g.m * g.n * g.k * g.groups === 221184);
+ * assert(g.m * g.n * g.k * g.groups === 221184);
  * ```
  */
 export function gemmOf(layer: LayerDesc): { m: number; n: number; k: number; groups: number } | undefined {
@@ -162,6 +168,7 @@ export function gemmOf(layer: LayerDesc): { m: number; n: number; k: number; gro
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { weightBytes } from "@hqat/hbdk";
  * import { hardwareFigures, March } from "@hqat/march-bayes";
  * const f = hardwareFigures(March.BAYES);
@@ -173,7 +180,7 @@ export function gemmOf(layer: LayerDesc): { m: number; n: number; k: number; gro
  *   attrs: { kernel: [3, 3], padding: [1, 1], groups: 32 },
  * }, f);
  * // 32 channels × 9 taps padded to 16, and 32 × 8 bytes of parameters.
- * console.assert(w.weights === 512 && w.params === 256);
+ * assert(w.weights === 512 && w.params === 256);
  * ```
  */
 export function weightBytes(layer: LayerDesc, figures: HardwareFigures): { weights: number; params: number } {

@@ -11,8 +11,9 @@ import type { PerformanceEstimate } from "./cost_model.ts";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { escapeXml } from "@hqat/hbdk";
- * console.assert(escapeXml('a<b & "c"') === "a&lt;b &amp; &quot;c&quot;");
+ * assert(escapeXml('a<b & "c"') === "a&lt;b &amp; &quot;c&quot;");
  * ```
  */
 export function escapeXml(text: string): string {
@@ -59,11 +60,12 @@ function chart(e: PerformanceEstimate): string {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { estimatePerformance, perfHtml, perfJson } from "@hqat/hbdk";
  * import { March, mobileNetV2Layers } from "@hqat/march-bayes";
  * const e = estimatePerformance(mobileNetV2Layers(), { march: March.BAYES, inputSource: "pyramid" });
  * const html = perfHtml(e, { name: "m", summary: perfJson(e, { name: "m", inputShape: [1, 3, 32, 32], layerDetails: false }).summary });
- * console.assert(html.includes('<table id="summary">') && html.includes('<svg id="latency-chart"'));
+ * assert(html.includes('<table id="summary">') && html.includes('<svg id="latency-chart"'));
  * ```
  */
 export function perfHtml(

@@ -20,9 +20,10 @@ import type { OptLevel } from "./schedule.ts";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { PerfOptions } from "@hqat/hbdk";
  * const o: PerfOptions = { outDir: "perf_out", opt: "O1", inputSource: "pyramid", layerDetails: true };
- * console.assert(o.layerDetails);
+ * assert(o.layerDetails);
  * ```
  */
 export interface PerfOptions {
@@ -40,9 +41,10 @@ export interface PerfOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { PerfReport } from "@hqat/hbdk";
  * const paths: Pick<PerfReport, "jsonPath" | "htmlPath"> = { jsonPath: "o/m.json", htmlPath: "o/m.html" };
- * console.assert(paths.htmlPath.endsWith(".html"));
+ * assert(paths.htmlPath.endsWith(".html"));
  * ```
  */
 export interface PerfReport {
@@ -57,9 +59,10 @@ export interface PerfReport {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { PerfJson } from "@hqat/hbdk";
  * const key: keyof PerfJson["summary"] = "DDR bytes per frame";
- * console.assert(key.startsWith("DDR"));
+ * assert(key.startsWith("DDR"));
  * ```
  */
 export interface PerfJson {
@@ -108,11 +111,12 @@ const r3 = (v: number) => Math.round(v * 1000) / 1000;
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { estimatePerformance, perfJson } from "@hqat/hbdk";
  * import { March, mobileNetV2Layers } from "@hqat/march-bayes";
  * const e = estimatePerformance(mobileNetV2Layers(), { march: March.BAYES, inputSource: "pyramid" });
  * const j = perfJson(e, { name: "m", inputShape: [1, 3, 32, 32], layerDetails: false });
- * console.assert(j.summary["DDR bytes per frame"] === Math.round(e.ddrBytesPerFrame) && !j["layer details"]);
+ * assert(j.summary["DDR bytes per frame"] === Math.round(e.ddrBytesPerFrame) && !j["layer details"]);
  * ```
  */
 export function perfJson(
@@ -171,6 +175,7 @@ export function perfJson(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { perfModel } from "@hqat/hbdk";
  * import type { IntModel } from "@hqat/fx";
  * const s = (v: number) => Float32Array.of(v);
@@ -183,7 +188,7 @@ export function perfJson(
  * const outDir = await Deno.makeTempDir();
  * const lines: string[] = [];
  * const r = await perfModel(m, [{ shape: [1, 2] }], { outDir, name: "tiny", log: (l) => lines.push(l) });
- * console.assert(lines.at(-1) === "HBDK performance estimation SUCCESS" && r.htmlPath.endsWith("tiny.html"));
+ * assert(lines.at(-1) === "HBDK performance estimation SUCCESS" && r.htmlPath.endsWith("tiny.html"));
  * await Deno.remove(outDir, { recursive: true });
  * ```
  */

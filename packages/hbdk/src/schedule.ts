@@ -15,9 +15,10 @@ import type { LayerGraph } from "./layer_graph.ts";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { OptLevel } from "@hqat/hbdk";
  * const o: OptLevel = "O3";
- * console.assert(o === "O3");
+ * assert(o === "O3");
  * ```
  */
 export type OptLevel = "O0" | "O1" | "O2" | "O3";
@@ -27,8 +28,9 @@ export type OptLevel = "O0" | "O1" | "O2" | "O3";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { OPT_LEVELS } from "@hqat/hbdk";
- * console.assert(OPT_LEVELS.join() === "O0,O1,O2,O3");
+ * assert(OPT_LEVELS.join() === "O0,O1,O2,O3");
  * ```
  */
 export const OPT_LEVELS: readonly OptLevel[] = ["O0", "O1", "O2", "O3"];
@@ -39,9 +41,10 @@ export const OPT_LEVELS: readonly OptLevel[] = ["O0", "O1", "O2", "O3"];
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { TensorRef } from "@hqat/hbdk";
  * const r: TensorRef = { kind: "model-input", layer: 0 };
- * console.assert(r.kind === "model-input");
+ * assert(r.kind === "model-input");
  * ```
  */
 export type TensorRef =
@@ -55,10 +58,11 @@ export type TensorRef =
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { buildLayerGraph, planSteps } from "@hqat/hbdk";
  * import { mobileNetV2Layers } from "@hqat/march-bayes";
  * const step = planSteps(buildLayerGraph(mobileNetV2Layers({ fused: false })), "O1").steps[0];
- * console.assert(step.name === "features.0.0" && step.merged[0] === "features.0.2");
+ * assert(step.name === "features.0.0" && step.merged[0] === "features.0.2");
  * ```
  */
 export interface Step {
@@ -78,10 +82,11 @@ export interface Step {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { buildLayerGraph, planSteps } from "@hqat/hbdk";
  * import { mobileNetV2Layers } from "@hqat/march-bayes";
  * const plan = planSteps(buildLayerGraph(mobileNetV2Layers()), "O1");
- * console.assert(plan.removed.some((r) => r.name === "classifier.0" && r.reason === "identity"));
+ * assert(plan.removed.some((r) => r.name === "classifier.0" && r.reason === "identity"));
  * ```
  */
 export interface Plan {
@@ -146,10 +151,11 @@ function isFreeView(layer: LayerDesc): boolean {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { buildLayerGraph, planSteps } from "@hqat/hbdk";
  * import { mobileNetV2Layers } from "@hqat/march-bayes";
  * const g = buildLayerGraph(mobileNetV2Layers());
- * console.assert(planSteps(g, "O0").steps.length === 56 && planSteps(g, "O1").steps.length === 53);
+ * assert(planSteps(g, "O0").steps.length === 56 && planSteps(g, "O1").steps.length === 53);
  * ```
  */
 export function planSteps(graph: LayerGraph, opt: OptLevel): Plan {

@@ -15,12 +15,13 @@ import { bufferDtypeBytes } from "./hbm_program.ts";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { ConvGeometry } from "@hqat/hbdk";
  * const g: ConvGeometry = {
  *   input: [1, 8, 64, 64], inputDtype: "qint8", output: [1, 8, 64, 64], outputDtype: "qint8",
  *   kernel: [3, 3], stride: [1, 1], dilation: [1, 1], padding: [1, 1], weightBytes: 640,
  * };
- * console.assert(g.kernel[0] === 3);
+ * assert(g.kernel[0] === 3);
  * ```
  */
 export interface ConvGeometry {
@@ -41,9 +42,10 @@ export interface ConvGeometry {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { TilePlan } from "@hqat/hbdk";
  * const t: TilePlan = { tileRows: 8, tiles: 4, workingSetBytes: 1000, ddrBytes: 5000 };
- * console.assert(t.tiles === 4);
+ * assert(t.tiles === 4);
  * ```
  */
 export interface TilePlan {
@@ -58,12 +60,13 @@ export interface TilePlan {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { inputRows } from "@hqat/hbdk";
  * const g = {
  *   input: [1, 1, 8, 8], inputDtype: "qint8", output: [1, 1, 8, 8], outputDtype: "qint8",
  *   kernel: [3, 3], stride: [1, 1], dilation: [1, 1], padding: [1, 1], weightBytes: 9,
  * } as const;
- * console.assert(inputRows(g, { from: 0, to: 2 }) === 3 && inputRows(g, { from: 2, to: 4 }) === 4);
+ * assert(inputRows(g, { from: 0, to: 2 }) === 3 && inputRows(g, { from: 2, to: 4 }) === 4);
  * ```
  */
 export function inputRows(g: ConvGeometry, rows: { readonly from: number; readonly to: number }): number {
@@ -83,6 +86,7 @@ export function inputRows(g: ConvGeometry, rows: { readonly from: number; readon
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { searchTiles } from "@hqat/hbdk";
  * const g = {
  *   input: [1, 8, 256, 256], inputDtype: "qint8", output: [1, 8, 256, 256], outputDtype: "qint8",
@@ -90,8 +94,8 @@ export function inputRows(g: ConvGeometry, rows: { readonly from: number; readon
  * } as const;
  * const whole = searchTiles(g, { sramBytes: 1 << 24 });
  * const tiled = searchTiles(g, { sramBytes: 1 << 20 });
- * console.assert(whole.tiles === 1 && whole.ddrBytes === 0);
- * console.assert(tiled.tiles > 1 && tiled.workingSetBytes <= 1 << 20);
+ * assert(whole.tiles === 1 && whole.ddrBytes === 0);
+ * assert(tiled.tiles > 1 && tiled.workingSetBytes <= 1 << 20);
  * ```
  */
 export function searchTiles(g: ConvGeometry, options: { readonly sramBytes: number }): TilePlan {

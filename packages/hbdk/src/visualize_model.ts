@@ -16,9 +16,10 @@ import { escapeXml } from "./perf_html.ts";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { VisualizeOptions } from "@hqat/hbdk";
  * const o: VisualizeOptions = { savePath: "model.svg" };
- * console.assert(o.savePath === "model.svg");
+ * assert(o.savePath === "model.svg");
  * ```
  */
 export interface VisualizeOptions {
@@ -30,9 +31,10 @@ export interface VisualizeOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { Visualization } from "@hqat/hbdk";
  * const v: Pick<Visualization, "svg"> = { svg: "<svg/>" };
- * console.assert(v.svg.startsWith("<svg"));
+ * assert(v.svg.startsWith("<svg"));
  * ```
  */
 export interface Visualization {
@@ -70,6 +72,7 @@ function opText(n: IntNode): string {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { visualizeModel } from "@hqat/hbdk";
  * import type { IntModel } from "@hqat/fx";
  * const s = (v: number) => Float32Array.of(v);
@@ -79,7 +82,7 @@ function opText(n: IntNode): string {
  *   { name: "d", inputs: ["q"], kind: { op: "dequantize" }, shape: [1, 2], dtype: "float32", scale: s(1) },
  * ] };
  * const v = await visualizeModel(m, [{ shape: [4, 2] }]);
- * console.assert(v.svg.includes("[4, 2] qint8") && v.layout.boxes.length === 3);
+ * assert(v.svg.includes("[4, 2] qint8") && v.layout.boxes.length === 3);
  * ```
  */
 export async function visualizeModel(

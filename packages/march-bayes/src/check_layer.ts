@@ -15,6 +15,7 @@ import { GENERAL_LIMITS, opTable } from "./op_table.ts";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { checkLayer, March } from "@hqat/march-bayes";
  * const [v] = checkLayer({
  *   name: "x",
@@ -23,7 +24,7 @@ import { GENERAL_LIMITS, opTable } from "./op_table.ts";
  *   output: { shape: [1, 8, 4, 4], dtype: "qint8" },
  *   attrs: {},
  * }, { march: March.BAYES });
- * console.assert(v.limit === "op.supported" && v.actual === "softplus");
+ * assert(v.limit === "op.supported" && v.actual === "softplus");
  * ```
  */
 export interface Violation {
@@ -42,9 +43,10 @@ export interface Violation {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { type CheckOptions, March } from "@hqat/march-bayes";
  * const o: CheckOptions = { march: March.BAYES, inputSource: "pyramid" };
- * console.assert(o.inputSource === "pyramid");
+ * assert(o.inputSource === "pyramid");
  * ```
  */
 export interface CheckOptions {
@@ -120,6 +122,7 @@ function dtypeViolation(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { checkLayer, March } from "@hqat/march-bayes";
  * const [v] = checkLayer({
  *   name: "features.0.0",
@@ -128,7 +131,7 @@ function dtypeViolation(
  *   output: { shape: [1, 32, 32, 32], dtype: "qint8" },
  *   attrs: { kernel: [33, 33], padding: [16, 16] },
  * }, { march: March.BAYES });
- * console.assert(v.message === "features.0.0: conv2d kernel 33×33 exceeds the BAYES limit (kernel < 32 per side)");
+ * assert(v.message === "features.0.0: conv2d kernel 33×33 exceeds the BAYES limit (kernel < 32 per side)");
  * ```
  */
 export function checkLayer(layer: LayerDesc, options: CheckOptions = {}): Violation[] {
@@ -192,8 +195,9 @@ export function checkLayer(layer: LayerDesc, options: CheckOptions = {}): Violat
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { checkLayers, March, mobileNetV2Layers } from "@hqat/march-bayes";
- * console.assert(checkLayers(mobileNetV2Layers(), { march: March.BAYES, inputSource: "pyramid" }).length === 0);
+ * assert(checkLayers(mobileNetV2Layers(), { march: March.BAYES, inputSource: "pyramid" }).length === 0);
  * ```
  */
 export function checkLayers(layers: readonly LayerDesc[], options: CheckOptions = {}): Violation[] {

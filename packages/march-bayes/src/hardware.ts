@@ -12,9 +12,10 @@ import { March } from "./march.ts";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { hardwareFigures, March } from "@hqat/march-bayes";
  * const clock = hardwareFigures(March.BAYES).clockHz;
- * console.assert(clock.unit === "Hz" && clock.source.length > 0);
+ * assert(clock.unit === "Hz" && clock.source.length > 0);
  * ```
  */
 export interface Figure<T> {
@@ -29,9 +30,10 @@ export interface Figure<T> {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { hardwareFigures, March } from "@hqat/march-bayes";
  * const a = hardwareFigures(March.BAYES).macArray.value.qint8;
- * console.assert(a.pixels * a.reduction * a.outputs === 32768);
+ * assert(a.pixels * a.reduction * a.outputs === 32768);
  * ```
  */
 export interface MacArrayShape {
@@ -48,8 +50,9 @@ export interface MacArrayShape {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { hardwareFigures, March } from "@hqat/march-bayes";
- * console.assert(hardwareFigures(March.BAYES).ioAlignment.value.nv12Width === 16);
+ * assert(hardwareFigures(March.BAYES).ioAlignment.value.nv12Width === 16);
  * ```
  */
 export interface IoAlignment {
@@ -65,9 +68,10 @@ export interface IoAlignment {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { hardwareFigures, March } from "@hqat/march-bayes";
  * const f = hardwareFigures(March.BAYES);
- * console.assert(f.ddrBytesPerSecond.value === 8e9);
+ * assert(f.ddrBytesPerSecond.value === 8e9);
  * ```
  */
 export interface HardwareFigures {
@@ -184,9 +188,10 @@ const BAYES_FIGURES: HardwareFigures = {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { hardwareFigures, March } from "@hqat/march-bayes";
  * const f = hardwareFigures(March.BAYES);
- * console.assert(f.featureSramBytes.value === 1048576);
+ * assert(f.featureSramBytes.value === 1048576);
  * ```
  */
 export function hardwareFigures(march: March): HardwareFigures {

@@ -10,9 +10,10 @@
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { QDtype } from "@hqat/march-bayes";
  * const d: QDtype = "qint8";
- * console.assert(d === "qint8");
+ * assert(d === "qint8");
  * ```
  */
 export type QDtype = "qint8" | "qint16" | "qint32" | "float32";
@@ -22,8 +23,9 @@ export type QDtype = "qint8" | "qint16" | "qint32" | "float32";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { QDTYPES } from "@hqat/march-bayes";
- * console.assert(QDTYPES.length === 4 && QDTYPES[0] === "qint8");
+ * assert(QDTYPES.length === 4 && QDTYPES[0] === "qint8");
  * ```
  */
 export const QDTYPES: readonly QDtype[] = ["qint8", "qint16", "qint32", "float32"];
@@ -38,9 +40,10 @@ export const QDTYPES: readonly QDtype[] = ["qint8", "qint16", "qint32", "float32
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { TensorDesc } from "@hqat/march-bayes";
  * const t: TensorDesc = { shape: [1, 16, 8, 8], dtype: "qint8", from: "features.1.conv.1" };
- * console.assert(t.shape.length === 4);
+ * assert(t.shape.length === 4);
  * ```
  */
 export interface TensorDesc {
@@ -62,9 +65,10 @@ export interface TensorDesc {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { LayerAttrs } from "@hqat/march-bayes";
  * const a: LayerAttrs = { kernel: [3, 3], stride: [2, 2], padding: [1, 1], fusedRelu: "relu6" };
- * console.assert(a.kernel?.[0] === 3);
+ * assert(a.kernel?.[0] === 3);
  * ```
  */
 export interface LayerAttrs {
@@ -92,6 +96,7 @@ export interface LayerAttrs {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { LayerDesc } from "@hqat/march-bayes";
  * const conv: LayerDesc = {
  *   name: "features.0.0",
@@ -100,7 +105,7 @@ export interface LayerAttrs {
  *   output: { shape: [1, 32, 16, 16], dtype: "qint8" },
  *   attrs: { kernel: [3, 3], stride: [2, 2], padding: [1, 1], fusedRelu: "relu6" },
  * };
- * console.assert(conv.output.shape[1] === 32);
+ * assert(conv.output.shape[1] === 32);
  * ```
  */
 export interface LayerDesc {
@@ -116,8 +121,9 @@ export interface LayerDesc {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { dtypeBytes } from "@hqat/march-bayes";
- * console.assert(dtypeBytes("qint16") === 2 && dtypeBytes("qint32") === 4);
+ * assert(dtypeBytes("qint16") === 2 && dtypeBytes("qint32") === 4);
  * ```
  */
 export function dtypeBytes(dtype: QDtype): number {
@@ -138,9 +144,10 @@ export function dtypeBytes(dtype: QDtype): number {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { nchwOf } from "@hqat/march-bayes";
  * const d = nchwOf([2, 1280]);
- * console.assert(d.n === 2 && d.c === 1280 && d.h === 1 && d.w === 1);
+ * assert(d.n === 2 && d.c === 1280 && d.h === 1 && d.w === 1);
  * ```
  */
 export function nchwOf(shape: readonly number[]): { n: number; c: number; h: number; w: number } {
@@ -158,8 +165,9 @@ export function nchwOf(shape: readonly number[]): { n: number; c: number; h: num
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { elementsPerFrame } from "@hqat/march-bayes";
- * console.assert(elementsPerFrame([4, 3, 32, 32]) === 3072);
+ * assert(elementsPerFrame([4, 3, 32, 32]) === 3072);
  * ```
  */
 export function elementsPerFrame(shape: readonly number[]): number {
@@ -200,6 +208,7 @@ function checkPair(value: unknown, min: number, where: string): void {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { validateLayerDesc } from "@hqat/march-bayes";
  * let message = "";
  * try {
@@ -207,7 +216,7 @@ function checkPair(value: unknown, min: number, where: string): void {
  * } catch (e) {
  *   message = (e as Error).message;
  * }
- * console.assert(message.includes("x.output"));
+ * assert(message.includes("x.output"));
  * ```
  */
 export function validateLayerDesc(layer: LayerDesc): void {

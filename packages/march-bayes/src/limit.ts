@@ -12,9 +12,10 @@ import { type LayerDesc, nchwOf, type QDtype } from "./layer_desc.ts";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { InputSource } from "@hqat/march-bayes";
  * const s: InputSource = "pyramid";
- * console.assert(s === "pyramid");
+ * assert(s === "pyramid");
  * ```
  */
 export type InputSource = "ddr" | "pyramid" | "resizer";
@@ -24,9 +25,10 @@ export type InputSource = "ddr" | "pyramid" | "resizer";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import type { LimitContext } from "@hqat/march-bayes";
  * const c: LimitContext = { inputSource: "ddr" };
- * console.assert(c.inputSource === "ddr");
+ * assert(c.inputSource === "ddr");
  * ```
  */
 export interface LimitContext {
@@ -42,9 +44,10 @@ export interface LimitContext {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { BAYES_OP_TABLE } from "@hqat/march-bayes";
  * const kernel = BAYES_OP_TABLE.conv2d.limits.find((l) => l.id === "conv2d.kernel")!;
- * console.assert(kernel.kind === "max" && kernel.bound === 31);
+ * assert(kernel.kind === "max" && kernel.bound === 31);
  * ```
  */
 export interface Limit {
@@ -64,8 +67,9 @@ export interface Limit {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { BAYES_OP_TABLE } from "@hqat/march-bayes";
- * console.assert(BAYES_OP_TABLE.relu6.outputDtypes === "same-as-input");
+ * assert(BAYES_OP_TABLE.relu6.outputDtypes === "same-as-input");
  * ```
  */
 export interface OpEntry {

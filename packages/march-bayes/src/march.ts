@@ -8,8 +8,9 @@
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { March } from "@hqat/march-bayes";
- * console.assert(March.BAYES === "bayes");
+ * assert(March.BAYES === "bayes");
  * ```
  */
 export const March = {
@@ -26,9 +27,10 @@ export const March = {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { March, type March as MarchName } from "@hqat/march-bayes";
  * const m: MarchName = March.BAYES_E;
- * console.assert(m === "bayes-e");
+ * assert(m === "bayes-e");
  * ```
  */
 export type March = typeof March[keyof typeof March];
@@ -43,8 +45,9 @@ let current: March | undefined;
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { isMarch } from "@hqat/march-bayes";
- * console.assert(isMarch("bayes") && !isMarch("nash"));
+ * assert(isMarch("bayes") && !isMarch("nash"));
  * ```
  */
 export function isMarch(value: unknown): value is March {
@@ -56,8 +59,9 @@ export function isMarch(value: unknown): value is March {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { parseMarch } from "@hqat/march-bayes";
- * console.assert(parseMarch("bayes") === "bayes");
+ * assert(parseMarch("bayes") === "bayes");
  * ```
  */
 export function parseMarch(value: unknown, context = "march"): March {
@@ -75,9 +79,10 @@ export function parseMarch(value: unknown, context = "march"): March {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { getMarch, March, setMarch } from "@hqat/march-bayes";
  * setMarch(March.BAYES);
- * console.assert(getMarch() === "bayes");
+ * assert(getMarch() === "bayes");
  * ```
  */
 export function setMarch(march: March): void {
@@ -89,9 +94,10 @@ export function setMarch(march: March): void {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { clearMarch, getMarch } from "@hqat/march-bayes";
  * clearMarch();
- * console.assert(getMarch() === undefined);
+ * assert(getMarch() === undefined);
  * ```
  */
 export function getMarch(): March | undefined {
@@ -103,10 +109,11 @@ export function getMarch(): March | undefined {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { clearMarch, getMarch, March, setMarch } from "@hqat/march-bayes";
  * setMarch(March.BAYES);
  * clearMarch();
- * console.assert(getMarch() === undefined);
+ * assert(getMarch() === undefined);
  * ```
  */
 export function clearMarch(): void {
@@ -119,8 +126,9 @@ export function clearMarch(): void {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { March, resolveMarch } from "@hqat/march-bayes";
- * console.assert(resolveMarch(March.BAYES, "example") === "bayes");
+ * assert(resolveMarch(March.BAYES, "example") === "bayes");
  * ```
  */
 export function resolveMarch(explicit: March | undefined, context: string): March {

@@ -14,9 +14,10 @@ import type { LayerDesc, QDtype, TensorDesc } from "./layer_desc.ts";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { type MobileNetV2LayerOptions, mobileNetV2Layers } from "@hqat/march-bayes";
  * const o: MobileNetV2LayerOptions = { batch: 2, fused: false };
- * console.assert(mobileNetV2Layers(o)[0].inputs[0].shape[0] === 2);
+ * assert(mobileNetV2Layers(o)[0].inputs[0].shape[0] === 2);
  * ```
  */
 export interface MobileNetV2LayerOptions {
@@ -72,11 +73,12 @@ function positiveInteger(value: number, name: string): number {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { mobileNetV2Layers } from "@hqat/march-bayes";
  * const layers = mobileNetV2Layers();
  * const first = layers.find((l) => l.name === "features.0.0")!;
- * console.assert(first.output.shape.join() === "1,32,16,16");
- * console.assert(layers.at(-2)!.name === "classifier.1");
+ * assert(first.output.shape.join() === "1,32,16,16");
+ * assert(layers.at(-2)!.name === "classifier.1");
  * ```
  */
 export function mobileNetV2Layers(options: MobileNetV2LayerOptions = {}): LayerDesc[] {

@@ -24,9 +24,10 @@ const QUANT_SOURCE = row("torch.quantization.QuantStub");
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { BAYES_OP_TABLE } from "@hqat/march-bayes";
- * console.assert(BAYES_OP_TABLE.conv2d.inputDtypes.includes("qint16"));
- * console.assert(BAYES_OP_TABLE.gelu === undefined);
+ * assert(BAYES_OP_TABLE.conv2d.inputDtypes.includes("qint16"));
+ * assert(BAYES_OP_TABLE.gelu === undefined);
  * ```
  */
 export const BAYES_OP_TABLE: Readonly<Record<string, OpEntry>> = {
@@ -244,8 +245,9 @@ export const BAYES_OP_TABLE: Readonly<Record<string, OpEntry>> = {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { GENERAL_LIMITS } from "@hqat/march-bayes";
- * console.assert(GENERAL_LIMITS.some((l) => l.id === "tensor.batch" && l.bound === 4096));
+ * assert(GENERAL_LIMITS.some((l) => l.id === "tensor.batch" && l.bound === 4096));
  * ```
  */
 export const GENERAL_LIMITS: readonly Limit[] = [
@@ -290,8 +292,9 @@ export const GENERAL_LIMITS: readonly Limit[] = [
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { March, opTable } from "@hqat/march-bayes";
- * console.assert(opTable(March.BAYES_E) === opTable(March.BAYES));
+ * assert(opTable(March.BAYES_E) === opTable(March.BAYES));
  * ```
  */
 export function opTable(march: March): Readonly<Record<string, OpEntry>> {

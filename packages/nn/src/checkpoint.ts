@@ -22,9 +22,10 @@ const STORED_OF: Record<DType, StoredTensor["dtype"]> = {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { toStored } from "@hqat/nn";
  * import { tensor } from "@hqat/tensor";
- * console.assert(toStored(tensor([1, 2])).dtype === "F32");
+ * assert(toStored(tensor([1, 2])).dtype === "F32");
  * ```
  */
 export function toStored(t: Tensor, options: { asInt64?: boolean } = {}): StoredTensor {
@@ -44,9 +45,10 @@ export function toStored(t: Tensor, options: { asInt64?: boolean } = {}): Stored
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { fromStored } from "@hqat/nn";
  * const t = fromStored({ dtype: "I64", shape: [1], data: new BigInt64Array([3n]) });
- * console.assert(t.dtype === "int32" && t.item() === 3);
+ * assert(t.dtype === "int32" && t.item() === 3);
  * ```
  */
 export function fromStored(s: StoredTensor, options: { dtype?: DType; label?: string } = {}): Tensor {
@@ -95,11 +97,12 @@ export function fromStored(s: StoredTensor, options: { dtype?: DType; label?: st
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { BatchNorm2d, initState, stateEntries } from "@hqat/nn";
  * import { randomKey } from "@hqat/tensor";
  * const bn = new BatchNorm2d(2);
  * const e = stateEntries(bn, initState(bn, randomKey(0)));
- * console.assert(e[4][0] === "num_batches_tracked" && e[4][1].dtype === "I64");
+ * assert(e[4][0] === "num_batches_tracked" && e[4][1].dtype === "I64");
  * ```
  */
 export function stateEntries(module: Module, state: StateDict): [string, StoredTensor][] {
@@ -113,12 +116,13 @@ export function stateEntries(module: Module, state: StateDict): [string, StoredT
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { Linear, initState, loadState, saveState } from "@hqat/nn";
  * import { randomKey } from "@hqat/tensor";
  * const m = new Linear(2, 2), path = await Deno.makeTempFile({ suffix: ".safetensors" });
  * const s = initState(m, randomKey(0));
  * await saveState(path, m, s);
- * console.assert((await loadState(path, m)).weight.data[0] === s.weight.data[0]);
+ * assert((await loadState(path, m)).weight.data[0] === s.weight.data[0]);
  * await Deno.remove(path);
  * ```
  */
@@ -139,8 +143,9 @@ export async function saveState(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { Linear, loadState } from "@hqat/nn";
- * try { await loadState("/nonexistent.safetensors", new Linear(1, 1)); } catch (e) { console.assert(e instanceof Error); }
+ * try { await loadState("/nonexistent.safetensors", new Linear(1, 1)); } catch (e) { assert(e instanceof Error); }
  * ```
  */
 export async function loadState(path: string, module: Module): Promise<StateDict> {
@@ -159,11 +164,12 @@ export async function loadState(path: string, module: Module): Promise<StateDict
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { loadNpy, saveNpy } from "@hqat/nn";
  * import { tensor } from "@hqat/tensor";
  * const path = await Deno.makeTempFile({ suffix: ".npy" });
  * await saveNpy(path, tensor([[1, 2]]));
- * console.assert((await loadNpy(path)).shape.join() === "1,2");
+ * assert((await loadNpy(path)).shape.join() === "1,2");
  * await Deno.remove(path);
  * ```
  */

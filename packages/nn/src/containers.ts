@@ -10,9 +10,10 @@ import { Module, type Scope } from "./module.ts";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { Linear, ReLU, Sequential } from "@hqat/nn";
  * const s = new Sequential(new Linear(4, 4), new ReLU());
- * console.assert(s.length === 2 && s.at(1).typeName === "ReLU");
+ * assert(s.length === 2 && s.at(1).typeName === "ReLU");
  * ```
  */
 export class Sequential extends Module {

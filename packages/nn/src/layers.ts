@@ -78,10 +78,11 @@ export interface Conv2dOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { Conv2d, forward, initState } from "@hqat/nn";
  * import { ones, randomKey } from "@hqat/tensor";
  * const c = new Conv2d(3, 8, 3, { stride: 2, padding: 1 });
- * console.assert(forward(c, initState(c, randomKey(0)), ones([1, 3, 8, 8])).y.shape.join() === "1,8,4,4");
+ * assert(forward(c, initState(c, randomKey(0)), ones([1, 3, 8, 8])).y.shape.join() === "1,8,4,4");
  * ```
  */
 export class Conv2d extends Module {
@@ -167,8 +168,9 @@ export class Conv2d extends Module {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { Linear } from "@hqat/nn";
- * console.assert(new Linear(1280, 10).ownState()[0].shape.join() === "10,1280");
+ * assert(new Linear(1280, 10).ownState()[0].shape.join() === "10,1280");
  * ```
  */
 export class Linear extends Module {
@@ -216,8 +218,9 @@ export class Linear extends Module {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { BatchNorm2d } from "@hqat/nn";
- * console.assert(new BatchNorm2d(16).ownState().length === 5);
+ * assert(new BatchNorm2d(16).ownState().length === 5);
  * ```
  */
 export class BatchNorm2d extends Module {
@@ -286,8 +289,9 @@ export class BatchNorm2d extends Module {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { ReLU } from "@hqat/nn";
- * console.assert(new ReLU().typeName === "ReLU");
+ * assert(new ReLU().typeName === "ReLU");
  * ```
  */
 export class ReLU extends Module {
@@ -302,8 +306,9 @@ export class ReLU extends Module {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { ReLU6 } from "@hqat/nn";
- * console.assert(new ReLU6().typeName === "ReLU6");
+ * assert(new ReLU6().typeName === "ReLU6");
  * ```
  */
 export class ReLU6 extends Module {
@@ -318,8 +323,9 @@ export class ReLU6 extends Module {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { Dropout } from "@hqat/nn";
- * console.assert(new Dropout(0.2).p === 0.2);
+ * assert(new Dropout(0.2).p === 0.2);
  * ```
  */
 export class Dropout extends Module {
@@ -342,8 +348,9 @@ export class Dropout extends Module {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { Identity } from "@hqat/nn";
- * console.assert(new Identity().typeName === "Identity");
+ * assert(new Identity().typeName === "Identity");
  * ```
  */
 export class Identity extends Module {
@@ -358,8 +365,9 @@ export class Identity extends Module {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { Flatten } from "@hqat/nn";
- * console.assert(new Flatten().startDim === 1);
+ * assert(new Flatten().startDim === 1);
  * ```
  */
 export class Flatten extends Module {
@@ -390,8 +398,9 @@ export interface PoolLayerOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { MaxPool2d } from "@hqat/nn";
- * console.assert(new MaxPool2d(3, { stride: 2, padding: 1 }).kernelSize[0] === 3);
+ * assert(new MaxPool2d(3, { stride: 2, padding: 1 }).kernelSize[0] === 3);
  * ```
  */
 export class MaxPool2d extends Module {
@@ -413,8 +422,9 @@ export class MaxPool2d extends Module {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { AvgPool2d } from "@hqat/nn";
- * console.assert(new AvgPool2d(2).kernelSize[1] === 2);
+ * assert(new AvgPool2d(2).kernelSize[1] === 2);
  * ```
  */
 export class AvgPool2d extends Module {
@@ -436,8 +446,9 @@ export class AvgPool2d extends Module {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { AdaptiveAvgPool2d } from "@hqat/nn";
- * console.assert(new AdaptiveAvgPool2d(1).outputSize[0] === 1);
+ * assert(new AdaptiveAvgPool2d(1).outputSize[0] === 1);
  * ```
  */
 export class AdaptiveAvgPool2d extends Module {

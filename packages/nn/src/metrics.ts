@@ -9,11 +9,12 @@ import type { Tensor } from "@hqat/tensor";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { AverageMeter } from "@hqat/nn";
  * const m = new AverageMeter("Loss");
  * m.update(2, 1);
  * m.update(4, 3);
- * console.assert(m.avg === 3.5 && m.count === 4);
+ * assert(m.avg === 3.5 && m.count === 4);
  * ```
  */
 export class AverageMeter {
@@ -55,11 +56,12 @@ export class AverageMeter {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { accuracy } from "@hqat/nn";
  * import { tensor } from "@hqat/tensor";
  * const logits = tensor([[0.1, 0.9, 0.0], [0.8, 0.1, 0.1]]);
  * const [top1, top2] = accuracy(logits, tensor([1, 1], { dtype: "int32" }), [1, 2]);
- * console.assert(top1 === 50 && top2 === 100);
+ * assert(top1 === 50 && top2 === 100);
  * ```
  */
 export function accuracy(logits: Tensor, labels: Tensor, topk: readonly number[] = [1]): number[] {

@@ -46,11 +46,12 @@ export interface ForwardContext {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { Linear, forward, initState } from "@hqat/nn";
  * import { ones, randomKey } from "@hqat/tensor";
  * const m = new Linear(3, 2);
  * const { y } = forward(m, initState(m, randomKey(0)), ones([1, 3]));
- * console.assert(y.shape.join() === "1,2");
+ * assert(y.shape.join() === "1,2");
  * ```
  */
 export class Scope {
@@ -99,6 +100,7 @@ export class Scope {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { Module, ReLU, Scope } from "@hqat/nn";
  * import type { Tensor } from "@hqat/tensor";
  * class Twice extends Module {
@@ -106,7 +108,7 @@ export class Scope {
  *   readonly act = this.register("act", new ReLU());
  *   forward(s: Scope, x: Tensor): Tensor { return s.call("act", this.act, s.call("act", this.act, x)); }
  * }
- * console.assert(new Twice().namedChildren().length === 1);
+ * assert(new Twice().namedChildren().length === 1);
  * ```
  */
 export abstract class Module {
@@ -145,9 +147,10 @@ export abstract class Module {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { Linear, ReLU, Sequential, namedModules } from "@hqat/nn";
  * const names = namedModules(new Sequential(new Linear(2, 2), new ReLU())).map(([n]) => n);
- * console.assert(names.join() === ",0,1");
+ * assert(names.join() === ",0,1");
  * ```
  */
 export function namedModules(root: Module, prefix = ""): [string, Module][] {
@@ -161,9 +164,10 @@ export function namedModules(root: Module, prefix = ""): [string, Module][] {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { BatchNorm2d, stateSpecs } from "@hqat/nn";
  * const names = stateSpecs(new BatchNorm2d(4)).map((s) => s.name);
- * console.assert(names.join() === "weight,bias,running_mean,running_var,num_batches_tracked");
+ * assert(names.join() === "weight,bias,running_mean,running_var,num_batches_tracked");
  * ```
  */
 export function stateSpecs(root: Module): StateSpec[] {
@@ -185,10 +189,11 @@ export function stateSpecs(root: Module): StateSpec[] {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { Linear, initState } from "@hqat/nn";
  * import { randomKey } from "@hqat/tensor";
  * const s = initState(new Linear(4, 2), randomKey(0));
- * console.assert(Object.keys(s).join() === "weight,bias");
+ * assert(Object.keys(s).join() === "weight,bias");
  * ```
  */
 export function initState(root: Module, key: RandomKey): StateDict {
@@ -204,12 +209,13 @@ export function initState(root: Module, key: RandomKey): StateDict {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { BatchNorm2d, forward, initState } from "@hqat/nn";
  * import { randomKey, randomNormal } from "@hqat/tensor";
  * const bn = new BatchNorm2d(3);
  * const s = initState(bn, randomKey(0));
  * const { state } = forward(bn, s, randomNormal(randomKey(1), [4, 3, 2, 2]), { training: true });
- * console.assert(state["num_batches_tracked"].item() === 1);
+ * assert(state["num_batches_tracked"].item() === 1);
  * ```
  */
 export function forward(
@@ -236,11 +242,12 @@ export function forward(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { BatchNorm2d, initState, splitState } from "@hqat/nn";
  * import { randomKey } from "@hqat/tensor";
  * const bn = new BatchNorm2d(2);
  * const { params, buffers } = splitState(bn, initState(bn, randomKey(0)));
- * console.assert(Object.keys(params).length === 2 && Object.keys(buffers).length === 3);
+ * assert(Object.keys(params).length === 2 && Object.keys(buffers).length === 3);
  * ```
  */
 export function splitState(root: Module, state: StateDict): { params: StateDict; buffers: StateDict } {

@@ -33,12 +33,13 @@ function fmtTime(s: number): string {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { Progress } from "@hqat/nn";
  * const lines: string[] = [];
  * const p = new Progress("Epoch 0", { total: 100, live: false, everySeconds: 0, write: (t) => lines.push(t) });
  * p.update(50, { loss: 0.5 });
  * p.done();
- * console.assert(lines.length === 2 && lines[0].includes("50/100"));
+ * assert(lines.length === 2 && lines[0].includes("50/100"));
  * ```
  */
 export class Progress {

@@ -12,8 +12,9 @@ import { Module, type Scope } from "./module.ts";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { QuantStub } from "@hqat/nn";
- * console.assert(new QuantStub({ scale: 1 / 128 }).scale === 0.0078125);
+ * assert(new QuantStub({ scale: 1 / 128 }).scale === 0.0078125);
  * ```
  */
 export class QuantStub extends Module {
@@ -41,8 +42,9 @@ export class QuantStub extends Module {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { DeQuantStub } from "@hqat/nn";
- * console.assert(new DeQuantStub().typeName === "DeQuantStub");
+ * assert(new DeQuantStub().typeName === "DeQuantStub");
  * ```
  */
 export class DeQuantStub extends Module {

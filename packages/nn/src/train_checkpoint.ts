@@ -29,6 +29,7 @@ export interface CheckpointInfo {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { adam, createTrainState, initState, Linear, loadTrainCheckpoint, saveTrainCheckpoint } from "@hqat/nn";
  * import { randomKey } from "@hqat/tensor";
  * const m = new Linear(2, 2), opt = adam({ lr: 1e-3 });
@@ -36,7 +37,7 @@ export interface CheckpointInfo {
  * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
  * await saveTrainCheckpoint(path, m, ts, { epoch: 3, bestTop1: 91.5 });
  * const back = await loadTrainCheckpoint(path, m, opt);
- * console.assert(back.info.epoch === 3 && back.info.bestTop1 === 91.5);
+ * assert(back.info.epoch === 3 && back.info.bestTop1 === 91.5);
  * await Deno.remove(path);
  * ```
  */
@@ -64,9 +65,10 @@ export async function saveTrainCheckpoint(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { adam, Linear, loadTrainCheckpoint } from "@hqat/nn";
  * try { await loadTrainCheckpoint("/no/such.safetensors", new Linear(1, 1), adam({ lr: 1 })); }
- * catch (e) { console.assert(e instanceof Error); }
+ * catch (e) { assert(e instanceof Error); }
  * ```
  */
 export async function loadTrainCheckpoint(

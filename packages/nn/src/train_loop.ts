@@ -50,13 +50,14 @@ export interface EpochResult {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { adam, createTrainState, initState, Linear, makeTrainStep, trainOneEpoch } from "@hqat/nn";
  * import { randomKey, randomNormal, tensor } from "@hqat/tensor";
  * const m = new Linear(4, 2), opt = adam({ lr: 0.05 });
  * const batches = [{ x: randomNormal(randomKey(1), [8, 4]), y: tensor([0, 1, 0, 1, 0, 1, 0, 1], { dtype: "int32" }) }];
  * const r = await trainOneEpoch(makeTrainStep(m, opt), createTrainState(m, initState(m, randomKey(0)), opt), batches,
  *   { key: randomKey(2), progress: false });
- * console.assert(r.images === 8);
+ * assert(r.images === 8);
  * ```
  */
 export async function trainOneEpoch(
@@ -112,11 +113,12 @@ export interface EvalResult {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { evaluate, initState, Linear } from "@hqat/nn";
  * import { randomKey, randomNormal, tensor } from "@hqat/tensor";
  * const m = new Linear(4, 6);
  * const r = await evaluate(m, initState(m, randomKey(0)), [{ x: randomNormal(randomKey(1), [2, 4]), y: tensor([0, 1], { dtype: "int32" }) }], { progress: false });
- * console.assert(r.images === 2 && r.top5 >= r.top1);
+ * assert(r.images === 2 && r.top5 >= r.top1);
  * ```
  */
 export async function evaluate(

@@ -22,11 +22,12 @@ export interface TrainState {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { adam, createTrainState, initState, Linear } from "@hqat/nn";
  * import { randomKey } from "@hqat/tensor";
  * const m = new Linear(4, 2);
  * const ts = createTrainState(m, initState(m, randomKey(0)), adam({ lr: 1e-3 }));
- * console.assert(ts.opt.step === 0);
+ * assert(ts.opt.step === 0);
  * ```
  */
 export function createTrainState(model: Module, state: StateDict, optimizer: Optimizer): TrainState {
@@ -39,11 +40,12 @@ export function createTrainState(model: Module, state: StateDict, optimizer: Opt
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { adam, createTrainState, initState, Linear, modelState } from "@hqat/nn";
  * import { randomKey } from "@hqat/tensor";
  * const m = new Linear(4, 2);
  * const s = initState(m, randomKey(0));
- * console.assert(Object.keys(modelState(m, createTrainState(m, s, adam({ lr: 1 })))).join() === "weight,bias");
+ * assert(Object.keys(modelState(m, createTrainState(m, s, adam({ lr: 1 })))).join() === "weight,bias");
  * ```
  */
 export function modelState(model: Module, ts: TrainState): StateDict {
@@ -74,6 +76,7 @@ export interface StepOutput {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { adam, createTrainState, initState, Linear, makeTrainStep } from "@hqat/nn";
  * import { randomKey, randomNormal, tensor } from "@hqat/tensor";
  * const m = new Linear(4, 2), opt = adam({ lr: 0.1 });
@@ -83,7 +86,7 @@ export interface StepOutput {
  * const first = step(ts, x, y, { key: randomKey(2) });
  * let out = first;
  * for (let i = 0; i < 20; i++) out = step(out.state, x, y, { key: randomKey(3 + i) });
- * console.assert(out.loss < first.loss);
+ * assert(out.loss < first.loss);
  * ```
  */
 export function makeTrainStep(

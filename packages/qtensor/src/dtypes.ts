@@ -27,8 +27,9 @@ export type QArray = QDTypeArray[QDType];
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { QDTYPE_RANGES } from "@hqat/qtensor";
- * console.assert(QDTYPE_RANGES.qint8.qmin === -128 && QDTYPE_RANGES.qint16.qmax === 32767);
+ * assert(QDTYPE_RANGES.qint8.qmin === -128 && QDTYPE_RANGES.qint16.qmax === 32767);
  * ```
  */
 export const QDTYPE_RANGES: Readonly<Record<QDType, QRange>> = Object.freeze({
@@ -42,8 +43,9 @@ export const QDTYPE_RANGES: Readonly<Record<QDType, QRange>> = Object.freeze({
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { qrange } from "@hqat/qtensor";
- * console.assert(qrange("qint16").qmin === -32768);
+ * assert(qrange("qint16").qmin === -32768);
  * ```
  */
 export function qrange(dtype: QDType): QRange {
@@ -69,9 +71,10 @@ export interface RangeOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { resolveRange } from "@hqat/qtensor";
- * console.assert(resolveRange({ qmin: -8, qmax: 7 }).qmax === 7);
- * console.assert(resolveRange({}).qmin === -128);
+ * assert(resolveRange({ qmin: -8, qmax: 7 }).qmax === 7);
+ * assert(resolveRange({}).qmin === -128);
  * ```
  */
 export function resolveRange(options: RangeOptions): QRange {
@@ -102,9 +105,10 @@ export function resolveRange(options: RangeOptions): QRange {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { allocForRange } from "@hqat/qtensor";
- * console.assert(allocForRange({ qmin: -128, qmax: 127 }, 3) instanceof Int8Array);
- * console.assert(allocForRange({ qmin: -200, qmax: 200 }, 3) instanceof Int16Array);
+ * assert(allocForRange({ qmin: -128, qmax: 127 }, 3) instanceof Int8Array);
+ * assert(allocForRange({ qmin: -200, qmax: 200 }, 3) instanceof Int16Array);
  * ```
  */
 export function allocForRange(range: QRange, size: number): QArray {
@@ -118,8 +122,9 @@ export function allocForRange(range: QRange, size: number): QArray {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { qdtypeOfArray } from "@hqat/qtensor";
- * console.assert(qdtypeOfArray(new Int16Array(1)) === "qint16");
+ * assert(qdtypeOfArray(new Int16Array(1)) === "qint16");
  * ```
  */
 export function qdtypeOfArray(data: QArray): QDType {
@@ -163,8 +168,9 @@ export interface QTensorOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { normalizeAxis } from "@hqat/qtensor";
- * console.assert(normalizeAxis(-1, 4) === 3);
+ * assert(normalizeAxis(-1, 4) === 3);
  * ```
  */
 export function normalizeAxis(axis: number, rank: number): number {
@@ -179,8 +185,9 @@ export function normalizeAxis(axis: number, rank: number): number {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { shapeSize } from "@hqat/qtensor";
- * console.assert(shapeSize([2, 3]) === 6);
+ * assert(shapeSize([2, 3]) === 6);
  * ```
  */
 export function shapeSize(shape: readonly number[]): number {
@@ -199,8 +206,9 @@ export function shapeSize(shape: readonly number[]): number {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { toScaleArray } from "@hqat/qtensor";
- * console.assert(toScaleArray(0.1)[0] === Math.fround(0.1));
+ * assert(toScaleArray(0.1)[0] === Math.fround(0.1));
  * ```
  */
 export function toScaleArray(scale: number | ArrayLike<number>): Float32Array {
@@ -220,9 +228,10 @@ export function toScaleArray(scale: number | ArrayLike<number>): Float32Array {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { qtensor } from "@hqat/qtensor";
  * const q = qtensor(Int8Array.of(1, -2, 3, 4), { shape: [2, 2], scale: [0.5, 0.25], axis: 0 });
- * console.assert(q.dtype === "qint8" && q.axis === 0 && q.scale[1] === 0.25);
+ * assert(q.dtype === "qint8" && q.axis === 0 && q.scale[1] === 0.25);
  * ```
  */
 export function qtensor(data: QArray, options: QTensorOptions): QTensor {

@@ -12,9 +12,10 @@ import { planQuantize, type QuantizeOptions, roundedQuotient, roundedQuotientEve
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { fakeQuantizeMask } from "@hqat/qtensor";
  * const m = fakeQuantizeMask(Float32Array.of(0, 127.4, 127.5, -128.5, -128.6), 1);
- * console.assert(m.join() === "1,1,0,1,0");
+ * assert(m.join() === "1,1,0,1,0");
  * ```
  */
 export function fakeQuantizeMask(
@@ -63,9 +64,10 @@ function checkDy(dy: ArrayLike<number> | undefined, length: number, fn: string):
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { fakeQuantizeGrad } from "@hqat/qtensor";
  * const dx = fakeQuantizeGrad(Float32Array.of(0.3, 500), 0.5, { dy: Float32Array.of(2, 2) });
- * console.assert(dx.join() === "2,0");
+ * assert(dx.join() === "2,0");
  * ```
  */
 export function fakeQuantizeGrad(
@@ -106,10 +108,11 @@ export interface LsqGrad {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { lsqFakeQuantizeGrad } from "@hqat/qtensor";
  * const { dx, dscale } = lsqFakeQuantizeGrad(Float32Array.of(0.3, 100), 0.5, { dy: Float32Array.of(1, 1) });
  * // q = 1 for 0.3 (1 - 0.6 = 0.4), and 100 saturates at 127
- * console.assert(dx.join() === "1,0" && Math.abs(dscale[0] - 127.4) < 1e-4);
+ * assert(dx.join() === "1,0" && Math.abs(dscale[0] - 127.4) < 1e-4);
  * ```
  */
 export function lsqFakeQuantizeGrad(

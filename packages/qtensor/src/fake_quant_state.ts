@@ -8,9 +8,10 @@
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { FakeQuantState } from "@hqat/qtensor";
  * const s: FakeQuantState = FakeQuantState.CALIBRATION;
- * console.assert(s === "CALIBRATION");
+ * assert(s === "CALIBRATION");
  * ```
  */
 export const FakeQuantState = Object.freeze(
@@ -40,9 +41,10 @@ export interface FakeQuantStateBehavior {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { FAKE_QUANT_STATE_TABLE } from "@hqat/qtensor";
  * const v = FAKE_QUANT_STATE_TABLE.VALIDATION;
- * console.assert(v.modelMode === "eval" && !v.observersUpdate && v.fakeQuant);
+ * assert(v.modelMode === "eval" && !v.observersUpdate && v.fakeQuant);
  * ```
  */
 export const FAKE_QUANT_STATE_TABLE: Readonly<Record<FakeQuantState, FakeQuantStateBehavior>> = Object.freeze(
@@ -58,8 +60,9 @@ export const FAKE_QUANT_STATE_TABLE: Readonly<Record<FakeQuantState, FakeQuantSt
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { parseFakeQuantState } from "@hqat/qtensor";
- * console.assert(parseFakeQuantState("QAT") === "QAT");
+ * assert(parseFakeQuantState("QAT") === "QAT");
  * ```
  */
 export function parseFakeQuantState(name: string): FakeQuantState {

@@ -17,9 +17,10 @@ const INT32_MAX = 2147483647;
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { quantizeBias } from "@hqat/qtensor";
  * const bq = quantizeBias([0.5, -0.3], 0.25, [0.5, 0.1]);
- * console.assert(bq.join() === "4,-12");
+ * assert(bq.join() === "4,-12");
  * ```
  */
 export function quantizeBias(
@@ -66,6 +67,7 @@ export interface AccumulatorCheckOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { checkAccumulator } from "@hqat/qtensor";
  * checkAccumulator(new Int8Array(9).fill(127), { channels: 1, inputRange: { qmin: -128, qmax: 127 } });
  * let threw = false;
@@ -74,7 +76,7 @@ export interface AccumulatorCheckOptions {
  * } catch (e) {
  *   threw = e instanceof RangeError;
  * }
- * console.assert(threw);
+ * assert(threw);
  * ```
  */
 export function checkAccumulator(weights: ArrayLike<number>, options: AccumulatorCheckOptions): void {
@@ -128,11 +130,12 @@ export interface LayerBiasOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { prepareIntLayer, qtensor } from "@hqat/qtensor";
  * const x = qtensor(new Int8Array(4), { shape: [1, 4], scale: 0.5 });
  * const w = qtensor(new Int8Array(8), { shape: [2, 4], scale: [0.25, 0.125], axis: 0 });
  * const l = prepareIntLayer(x, w, { bias: [1, 1], op: "fc" });
- * console.assert(l.bias?.join() === "8,16" && l.accScale[1] === 0.0625);
+ * assert(l.bias?.join() === "8,16" && l.accScale[1] === 0.0625);
  * ```
  */
 export function prepareIntLayer(

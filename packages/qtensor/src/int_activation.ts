@@ -30,9 +30,10 @@ function clampTensor(x: QTensor, hiOf: (scale: number) => number): QTensor {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { intRelu, qtensor } from "@hqat/qtensor";
  * const y = intRelu(qtensor(Int8Array.of(-3, 0, 5), { shape: [3], scale: 0.1 }));
- * console.assert(y.data.join() === "0,0,5" && y.scale[0] === Math.fround(0.1));
+ * assert(y.data.join() === "0,0,5" && y.scale[0] === Math.fround(0.1));
  * ```
  */
 export function intRelu(x: QTensor): QTensor {
@@ -45,9 +46,10 @@ export function intRelu(x: QTensor): QTensor {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { intRelu6, qtensor } from "@hqat/qtensor";
  * const y = intRelu6(qtensor(Int8Array.of(-3, 50, 70), { shape: [3], scale: 0.1 }));
- * console.assert(y.data.join() === "0,50,60");
+ * assert(y.data.join() === "0,50,60");
  * ```
  */
 export function intRelu6(x: QTensor): QTensor {

@@ -29,9 +29,10 @@ function largestShift(sx: number, sy: number, kMax: number): number {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { addAlignment } from "@hqat/qtensor";
  * const a = addAlignment(0.5, 0.25, { dtype: "qint8" });
- * console.assert(a.k === 15 && a.t === 16384);
+ * assert(a.k === 15 && a.t === 16384);
  * ```
  */
 export function addAlignment(
@@ -67,11 +68,12 @@ export interface IntAddOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { intAdd, qtensor } from "@hqat/qtensor";
  * const x = qtensor(Int8Array.of(10, -4), { shape: [2], scale: 0.5 });
  * const y = qtensor(Int8Array.of(3, 100), { shape: [2], scale: 0.25 });
  * const z = intAdd(x, y, { output: { dtype: "qint8", scale: 0.25 } });
- * console.assert(z.data.join() === "23,92"); // 5 + 0.75 = 5.75, -2 + 25 = 23
+ * assert(z.data.join() === "23,92"); // 5 + 0.75 = 5.75, -2 + 25 = 23
  * ```
  */
 export function intAdd(x: QTensor, y: QTensor, options: IntAddOptions): QTensor {

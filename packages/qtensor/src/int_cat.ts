@@ -21,11 +21,12 @@ export interface IntCatOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { intCat, qtensor } from "@hqat/qtensor";
  * const a = qtensor(Int8Array.of(1, 2), { shape: [1, 2], scale: 0.5 });
  * const b = qtensor(Int8Array.of(3), { shape: [1, 1], scale: 1 });
  * const y = intCat([a, b], { axis: 1, output: { dtype: "qint8", scale: 0.5 } });
- * console.assert(y.data.join() === "1,2,6" && y.shape.join() === "1,3");
+ * assert(y.data.join() === "1,2,6" && y.shape.join() === "1,3");
  * ```
  */
 export function intCat(inputs: readonly QTensor[], options: IntCatOptions): QTensor {

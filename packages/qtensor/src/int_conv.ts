@@ -29,8 +29,9 @@ export interface Conv2dGeometry {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { size2d } from "@hqat/qtensor";
- * console.assert(size2d(3, "kernel", 1).join() === "3,3");
+ * assert(size2d(3, "kernel", 1).join() === "3,3");
  * ```
  */
 export function size2d(v: Size2d, what: string, min: number): [number, number] {
@@ -67,11 +68,12 @@ export interface Accumulator {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { intConv2dAccumulate, qtensor } from "@hqat/qtensor";
  * const x = qtensor(Int8Array.of(1, 2, 3, 4), { shape: [1, 1, 2, 2], scale: 0.5 });
  * const w = qtensor(Int8Array.of(1, 1, 1, 1), { shape: [1, 1, 2, 2], scale: [0.25], axis: 0 });
  * const acc = intConv2dAccumulate(x, w, { padding: 1 });
- * console.assert(acc.shape.join() === "1,1,3,3" && acc.data[4] === 10 && acc.data[0] === 1);
+ * assert(acc.shape.join() === "1,1,3,3" && acc.data[4] === 10 && acc.data[0] === 1);
  * ```
  */
 export function intConv2dAccumulate(
@@ -152,12 +154,13 @@ export function intConv2dAccumulate(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { intConv2d, qtensor } from "@hqat/qtensor";
  * const x = qtensor(Int8Array.of(10, 20, 30, 40), { shape: [1, 1, 2, 2], scale: 0.5 });
  * const w = qtensor(Int8Array.of(2), { shape: [1, 1, 1, 1], scale: [0.25], axis: 0 });
  * const y = intConv2d(x, w, { bias: [1], output: { dtype: "qint8", scale: 0.5 } });
  * // first element: 0.5 · 5 + 1 = 3.5, which is 7 on the output grid 0.5
- * console.assert(y.data.join() === "7,12,17,22");
+ * assert(y.data.join() === "7,12,17,22");
  * ```
  */
 export function intConv2d(x: QTensor, w: QTensor, options: IntConv2dOptions): QTensor {
@@ -183,11 +186,12 @@ export interface IntLinearOptions extends LayerBiasOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { intLinear, qtensor } from "@hqat/qtensor";
  * const x = qtensor(Int8Array.of(1, 2, 3), { shape: [1, 3], scale: 1 });
  * const w = qtensor(Int8Array.of(1, 1, 1, -1, 0, 1), { shape: [2, 3], scale: [1, 0.5], axis: 0 });
  * const y = intLinear(x, w, { output: { dtype: "qint32" } });
- * console.assert(y.data.join() === "6,2" && y.scale.join() === "1,0.5" && y.axis === 1);
+ * assert(y.data.join() === "6,2" && y.scale.join() === "1,0.5" && y.axis === 1);
  * ```
  */
 export function intLinear(x: QTensor, w: QTensor, options: IntLinearOptions): QTensor {

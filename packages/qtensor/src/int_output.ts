@@ -30,9 +30,10 @@ export interface AccumulatorScale {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { outputMultipliers } from "@hqat/qtensor";
  * const [m] = outputMultipliers({ numerator: [0.5], divisor: 4 }, 0.25);
- * console.assert(m.M === 16384 && m.n === 15); // 0.5 / (4 · 0.25) = 0.5
+ * assert(m.M === 16384 && m.n === 15); // 0.5 / (4 · 0.25) = 0.5
  * ```
  */
 export function outputMultipliers(accScale: AccumulatorScale, outScale: number): Multiplier[] {
@@ -65,11 +66,12 @@ export interface FinishOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { finishAccumulator } from "@hqat/qtensor";
  * const y = finishAccumulator(Int32Array.of(10, -3), {
  *   shape: [2], axis: 0, accScale: { numerator: [0.5], divisor: 1 }, output: { dtype: "qint8", scale: 1 },
  * });
- * console.assert(y.data.join() === "5,-1" && y.scale[0] === 1);
+ * assert(y.data.join() === "5,-1" && y.scale[0] === 1);
  * ```
  */
 export function finishAccumulator(acc: Int32Array, options: FinishOptions): QTensor {

@@ -67,10 +67,11 @@ function checkPoolInput(x: QTensor, op: string): void {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { intAvgPool2d, qtensor } from "@hqat/qtensor";
  * const x = qtensor(Int8Array.of(1, 2, 3, 5), { shape: [1, 1, 2, 2], scale: 1 });
  * const y = intAvgPool2d(x, { kernelSize: 2, output: { dtype: "qint8", scale: 1 } });
- * console.assert(y.data.join() === "3" && y.shape.join() === "1,1,1,1"); // 11 / 4 = 2.75
+ * assert(y.data.join() === "3" && y.shape.join() === "1,1,1,1"); // 11 / 4 = 2.75
  * ```
  */
 export function intAvgPool2d(x: QTensor, options: IntAvgPool2dOptions): QTensor {
@@ -118,10 +119,11 @@ export interface IntAdaptiveAvgPool2dOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { intAdaptiveAvgPool2d, qtensor } from "@hqat/qtensor";
  * const x = qtensor(Int8Array.of(1, 2, 3, 4, 5, 6), { shape: [1, 2, 1, 3], scale: 0.5 });
  * const y = intAdaptiveAvgPool2d(x, { output: { dtype: "qint8", scale: 0.5 } });
- * console.assert(y.data.join() === "2,5" && y.shape.join() === "1,2,1,1");
+ * assert(y.data.join() === "2,5" && y.shape.join() === "1,2,1,1");
  * ```
  */
 export function intAdaptiveAvgPool2d(x: QTensor, options: IntAdaptiveAvgPool2dOptions): QTensor {
@@ -150,10 +152,11 @@ export interface IntMaxPool2dOptions extends Pool2dGeometry {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { intMaxPool2d, qtensor } from "@hqat/qtensor";
  * const x = qtensor(Int8Array.of(-5, -2, -7, -1), { shape: [1, 1, 2, 2], scale: 0.5 });
  * const y = intMaxPool2d(x, { kernelSize: 2, stride: 1, padding: 1 });
- * console.assert(y.data.join() === "-5,-2,-2,-5,-1,-1,-7,-1,-1");
+ * assert(y.data.join() === "-5,-2,-2,-5,-1,-1,-7,-1,-1");
  * ```
  */
 export function intMaxPool2d(x: QTensor, options: IntMaxPool2dOptions): QTensor {

@@ -20,9 +20,10 @@ export interface ChannelLayout {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { channelLayout } from "@hqat/qtensor";
  * const l = channelLayout([2, 3, 4], { axis: 1, scaleCount: 3, length: 24 });
- * console.assert(l.outer === 2 && l.channels === 3 && l.inner === 4);
+ * assert(l.outer === 2 && l.channels === 3 && l.inner === 4);
  * ```
  */
 export function channelLayout(
@@ -65,9 +66,10 @@ export interface PerChannelOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { resolveLayout } from "@hqat/qtensor";
- * console.assert(resolveLayout(1, 10, {}).inner === 10);
- * console.assert(resolveLayout(2, 6, { axis: 0, shape: [2, 3] }).inner === 3);
+ * assert(resolveLayout(1, 10, {}).inner === 10);
+ * assert(resolveLayout(2, 6, { axis: 0, shape: [2, 3] }).inner === 3);
  * ```
  */
 export function resolveLayout(count: number, length: number, options: PerChannelOptions): ChannelLayout {

@@ -65,8 +65,9 @@ export const EMPTY_OBSERVER_STATE: ObserverState = Object.freeze({
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { checkAveragingConstant } from "@hqat/qtensor";
- * console.assert(checkAveragingConstant(undefined, "obs") === 0.01);
+ * assert(checkAveragingConstant(undefined, "obs") === 0.01);
  * ```
  */
 export function checkAveragingConstant(c: number | undefined, name: string): number {
@@ -84,10 +85,11 @@ export function checkAveragingConstant(c: number | undefined, name: string): num
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { EMPTY_OBSERVER_STATE, movingAverageState } from "@hqat/qtensor";
  * const s1 = movingAverageState(EMPTY_OBSERVER_STATE, Float32Array.of(-1), Float32Array.of(1), 0.5);
  * const s2 = movingAverageState(s1, Float32Array.of(-3), Float32Array.of(2), 0.5);
- * console.assert(s2.min[0] === -2 && s2.max[0] === 1.5);
+ * assert(s2.min[0] === -2 && s2.max[0] === 1.5);
  * ```
  */
 export function movingAverageState(
@@ -122,9 +124,10 @@ function nonFinite(name: string, v: number, i: number): RangeError {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { observedMinMax } from "@hqat/qtensor";
  * const { min, max } = observedMinMax(Float32Array.of(1, -2, 3, 4), { name: "m", axis: 0, shape: [2, 2] });
- * console.assert(min.join() === "-2,3" && max.join() === "1,4");
+ * assert(min.join() === "-2,3" && max.join() === "1,4");
  * ```
  */
 export function observedMinMax(
@@ -169,9 +172,10 @@ export function observedMinMax(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { scaleOfState } from "@hqat/qtensor";
  * const s = scaleOfState({ min: Float32Array.of(-1), max: Float32Array.of(0.5) }, { qmin: -128, qmax: 127 });
- * console.assert(s[0] === Math.fround(1 / 127.5));
+ * assert(s[0] === Math.fround(1 / 127.5));
  * ```
  */
 export function scaleOfState(state: ObserverState, range: QRange): Float32Array {

@@ -35,9 +35,10 @@ export type ObserverBuildOptions = Omit<ObserverBaseOptions, "averagingConstant"
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { createObserver } from "@hqat/qtensor";
  * const obs = createObserver({ kind: "percentile", percentile: 99.99 }, { name: "layer1.act", dtype: "qint16" });
- * console.assert(obs.kind === "percentile" && obs.qmax === 32767);
+ * assert(obs.kind === "percentile" && obs.qmax === 32767);
  * ```
  */
 export function createObserver(config: ObserverConfig, options: ObserverBuildOptions = {}): Observer {

@@ -28,11 +28,12 @@ export interface MinMaxObserverOptions extends ObserverBaseOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { minMaxObserver } from "@hqat/qtensor";
  * const obs = minMaxObserver({ name: "conv1.act", averagingConstant: 0.5 });
  * let st = obs.update(obs.initialState, Float32Array.of(-1, 2));
  * st = obs.update(st, Float32Array.of(-3, 4));
- * console.assert(st.min[0] === -2 && st.max[0] === 3 && obs.scale(st)[0] === Math.fround(3 / 127.5));
+ * assert(st.min[0] === -2 && st.max[0] === 3 && obs.scale(st)[0] === Math.fround(3 / 127.5));
  * ```
  */
 export function minMaxObserver(options: MinMaxObserverOptions = {}): Observer {
@@ -63,10 +64,11 @@ export function minMaxObserver(options: MinMaxObserverOptions = {}): Observer {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { perChannelMinMaxObserver } from "@hqat/qtensor";
  * const obs = perChannelMinMaxObserver({ name: "conv1.weight" });
  * const st = obs.update(obs.initialState, Float32Array.of(1, -2, 0.5, 0.25), { shape: [2, 2] });
- * console.assert(obs.scale(st).length === 2 && st.max[1] === 0.5);
+ * assert(obs.scale(st).length === 2 && st.max[1] === 0.5);
  * ```
  */
 export function perChannelMinMaxObserver(options: MinMaxObserverOptions = {}): Observer {
@@ -82,10 +84,11 @@ export type FixedScaleObserverOptions = Omit<ObserverBaseOptions, "averagingCons
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { fixedScaleObserver } from "@hqat/qtensor";
  * const obs = fixedScaleObserver(1 / 128, { name: "quant" });
  * const st = obs.update(obs.initialState, Float32Array.of(5, -7));
- * console.assert(obs.scale(st)[0] === 1 / 128 && st === obs.initialState);
+ * assert(obs.scale(st)[0] === 1 / 128 && st === obs.initialState);
  * ```
  */
 export function fixedScaleObserver(scale: number, options: FixedScaleObserverOptions = {}): Observer {

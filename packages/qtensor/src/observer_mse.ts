@@ -64,11 +64,12 @@ function squaredError(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { mseObserver } from "@hqat/qtensor";
  * const obs = mseObserver({ name: "act", averagingConstant: 1 });
  * const x = Float32Array.from({ length: 1000 }, (_, i) => (i === 0 ? 10 : Math.sin(i)));
  * const st = obs.update(obs.initialState, x);
- * console.assert(st.max[0] < 10 && st.max[0] >= 0.05 * 10);
+ * assert(st.max[0] < 10 && st.max[0] >= 0.05 * 10);
  * ```
  */
 export function mseObserver(options: MseObserverOptions = {}): Observer {

@@ -31,9 +31,10 @@ export interface PercentileObserverOptions extends ObserverBaseOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { percentileClip } from "@hqat/qtensor";
  * const x = Float32Array.from({ length: 100 }, (_, i) => i / 99);
- * console.assert(percentileClip(x, { percentile: 50, bins: 10, absmax: 1 }) === Math.fround(0.45));
+ * assert(percentileClip(x, { percentile: 50, bins: 10, absmax: 1 }) === Math.fround(0.45));
  * ```
  */
 export function percentileClip(
@@ -61,11 +62,12 @@ export function percentileClip(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { percentileObserver } from "@hqat/qtensor";
  * const obs = percentileObserver({ name: "act", percentile: 90, bins: 100 });
  * const x = Float32Array.from({ length: 1000 }, (_, i) => (i === 999 ? 100 : (i % 10) / 10));
  * const st = obs.update(obs.initialState, x);
- * console.assert(st.max[0] === 0.5 && st.min[0] === 0);
+ * assert(st.max[0] === 0.5 && st.min[0] === 0);
  * ```
  */
 export function percentileObserver(options: PercentileObserverOptions = {}): Observer {

@@ -80,8 +80,9 @@ const act = (dtype: "qint8" | "qint16", observer: ObserverConfig): ActivationQCo
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { default_calib_8bit_fake_quant_qconfig as q } from "@hqat/qtensor";
- * console.assert(q.activation?.observer.kind === "percentile" && q.weight.axis === 0);
+ * assert(q.activation?.observer.kind === "percentile" && q.weight.axis === 0);
  * ```
  */
 export const default_calib_8bit_fake_quant_qconfig: QConfig = preset(
@@ -94,8 +95,9 @@ export const default_calib_8bit_fake_quant_qconfig: QConfig = preset(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { default_qat_8bit_fake_quant_qconfig as q } from "@hqat/qtensor";
- * console.assert(q.activation?.observer.kind === "minMax" && q.output.dtype === "qint8");
+ * assert(q.activation?.observer.kind === "minMax" && q.output.dtype === "qint8");
  * ```
  */
 export const default_qat_8bit_fake_quant_qconfig: QConfig = preset(
@@ -108,8 +110,9 @@ export const default_qat_8bit_fake_quant_qconfig: QConfig = preset(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { default_calib_8bit_weight_32bit_out_fake_quant_qconfig as q } from "@hqat/qtensor";
- * console.assert(q.activation === null && q.output.dtype === "qint32");
+ * assert(q.activation === null && q.output.dtype === "qint32");
  * ```
  */
 export const default_calib_8bit_weight_32bit_out_fake_quant_qconfig: QConfig = preset(
@@ -122,8 +125,9 @@ export const default_calib_8bit_weight_32bit_out_fake_quant_qconfig: QConfig = p
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { default_qat_8bit_weight_32bit_out_fake_quant_qconfig as q } from "@hqat/qtensor";
- * console.assert(q.activation === null && q.weight.dtype === "qint8");
+ * assert(q.activation === null && q.weight.dtype === "qint8");
  * ```
  */
 export const default_qat_8bit_weight_32bit_out_fake_quant_qconfig: QConfig = preset(
@@ -136,8 +140,9 @@ export const default_qat_8bit_weight_32bit_out_fake_quant_qconfig: QConfig = pre
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { default_calib_16bit_fake_quant_qconfig as q } from "@hqat/qtensor";
- * console.assert(q.activation?.dtype === "qint16" && q.weight.dtype === "qint8");
+ * assert(q.activation?.dtype === "qint16" && q.weight.dtype === "qint8");
  * ```
  */
 export const default_calib_16bit_fake_quant_qconfig: QConfig = preset(
@@ -150,8 +155,9 @@ export const default_calib_16bit_fake_quant_qconfig: QConfig = preset(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { default_qat_16bit_fake_quant_qconfig as q } from "@hqat/qtensor";
- * console.assert(q.activation?.dtype === "qint16" && q.activation.observer.kind === "minMax");
+ * assert(q.activation?.dtype === "qint16" && q.activation.observer.kind === "minMax");
  * ```
  */
 export const default_qat_16bit_fake_quant_qconfig: QConfig = preset(
@@ -164,8 +170,9 @@ export const default_qat_16bit_fake_quant_qconfig: QConfig = preset(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { default_calib_8bit_fake_quant_qconfig, defaultCalib8bitFakeQuantQconfig } from "@hqat/qtensor";
- * console.assert(defaultCalib8bitFakeQuantQconfig === default_calib_8bit_fake_quant_qconfig);
+ * assert(defaultCalib8bitFakeQuantQconfig === default_calib_8bit_fake_quant_qconfig);
  * ```
  */
 export const defaultCalib8bitFakeQuantQconfig: QConfig = default_calib_8bit_fake_quant_qconfig;
@@ -175,8 +182,9 @@ export const defaultCalib8bitFakeQuantQconfig: QConfig = default_calib_8bit_fake
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { defaultQat8bitFakeQuantQconfig } from "@hqat/qtensor";
- * console.assert(defaultQat8bitFakeQuantQconfig.name === "default_qat_8bit_fake_quant_qconfig");
+ * assert(defaultQat8bitFakeQuantQconfig.name === "default_qat_8bit_fake_quant_qconfig");
  * ```
  */
 export const defaultQat8bitFakeQuantQconfig: QConfig = default_qat_8bit_fake_quant_qconfig;
@@ -186,8 +194,9 @@ export const defaultQat8bitFakeQuantQconfig: QConfig = default_qat_8bit_fake_qua
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { defaultCalib8bitWeight32bitOutFakeQuantQconfig as q } from "@hqat/qtensor";
- * console.assert(q.output.dtype === "qint32");
+ * assert(q.output.dtype === "qint32");
  * ```
  */
 export const defaultCalib8bitWeight32bitOutFakeQuantQconfig: QConfig =
@@ -198,8 +207,9 @@ export const defaultCalib8bitWeight32bitOutFakeQuantQconfig: QConfig =
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { defaultQat8bitWeight32bitOutFakeQuantQconfig as q } from "@hqat/qtensor";
- * console.assert(q.output.dtype === "qint32");
+ * assert(q.output.dtype === "qint32");
  * ```
  */
 export const defaultQat8bitWeight32bitOutFakeQuantQconfig: QConfig =
@@ -210,8 +220,9 @@ export const defaultQat8bitWeight32bitOutFakeQuantQconfig: QConfig =
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { defaultCalib16bitFakeQuantQconfig as q } from "@hqat/qtensor";
- * console.assert(q.output.dtype === "qint16");
+ * assert(q.output.dtype === "qint16");
  * ```
  */
 export const defaultCalib16bitFakeQuantQconfig: QConfig = default_calib_16bit_fake_quant_qconfig;
@@ -221,8 +232,9 @@ export const defaultCalib16bitFakeQuantQconfig: QConfig = default_calib_16bit_fa
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { defaultQat16bitFakeQuantQconfig as q } from "@hqat/qtensor";
- * console.assert(q.output.dtype === "qint16");
+ * assert(q.output.dtype === "qint16");
  * ```
  */
 export const defaultQat16bitFakeQuantQconfig: QConfig = default_qat_16bit_fake_quant_qconfig;
@@ -232,8 +244,9 @@ export const defaultQat16bitFakeQuantQconfig: QConfig = default_qat_16bit_fake_q
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { QCONFIG_PRESETS } from "@hqat/qtensor";
- * console.assert(Object.keys(QCONFIG_PRESETS).length === 6);
+ * assert(Object.keys(QCONFIG_PRESETS).length === 6);
  * ```
  */
 export const QCONFIG_PRESETS: Readonly<Record<string, QConfig>> = Object.freeze(

@@ -42,8 +42,9 @@ export type QuotientMode = 0 | 1 | 2;
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { quotientMode } from "@hqat/qtensor";
- * console.assert(quotientMode({}) === 0 && quotientMode({ rounding: "bpu" }) === 1);
+ * assert(quotientMode({}) === 0 && quotientMode({ rounding: "bpu" }) === 1);
  * ```
  */
 export function quotientMode(options: QuantizeOptions): QuotientMode {
@@ -60,8 +61,9 @@ export function quotientMode(options: QuantizeOptions): QuotientMode {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { roundedQuotient } from "@hqat/qtensor";
- * console.assert(roundedQuotient(1.25, 0.5, 2, 0) === 2 && roundedQuotient(1.25, 0.5, 2, 1) === 3);
+ * assert(roundedQuotient(1.25, 0.5, 2, 0) === 2 && roundedQuotient(1.25, 0.5, 2, 1) === 3);
  * ```
  */
 export function roundedQuotient(x: number, s: number, inv: number, mode: QuotientMode): number {
@@ -81,8 +83,9 @@ export function roundedQuotient(x: number, s: number, inv: number, mode: Quotien
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { roundedQuotientEven } from "@hqat/qtensor";
- * console.assert(roundedQuotientEven(1.25, 0.5) === 2 && roundedQuotientEven(-0.75, 0.5) === -2);
+ * assert(roundedQuotientEven(1.25, 0.5) === 2 && roundedQuotientEven(-0.75, 0.5) === -2);
  * ```
  */
 export function roundedQuotientEven(x: number, s: number): number {
@@ -112,9 +115,10 @@ export interface QuantizePlan {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { planQuantize } from "@hqat/qtensor";
  * const p = planQuantize(0.5, 8, { dtype: "qint16" });
- * console.assert(p.qmax === 32767 && p.inner === 8 && p.inverse[0] === 2);
+ * assert(p.qmax === 32767 && p.inner === 8 && p.inverse[0] === 2);
  * ```
  */
 export function planQuantize(
@@ -136,11 +140,12 @@ export function planQuantize(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { quantize } from "@hqat/qtensor";
  * const q = quantize(Float32Array.of(0.3, -1, 0.25, 100), 0.5, { dtype: "qint8" });
- * console.assert(q instanceof Int8Array && q.join() === "1,-2,0,127");
+ * assert(q instanceof Int8Array && q.join() === "1,-2,0,127");
  * const pc = quantize(Float32Array.of(1, 1, 1, 1), [0.5, 0.25], { axis: 0, shape: [2, 2] });
- * console.assert(pc.join() === "2,2,4,4");
+ * assert(pc.join() === "2,2,4,4");
  * ```
  */
 export function quantize(
@@ -176,9 +181,10 @@ export function quantize(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { dequantize } from "@hqat/qtensor";
  * const x = dequantize(Int8Array.of(1, -2, 127), 0.5);
- * console.assert(x.join() === "0.5,-1,63.5");
+ * assert(x.join() === "0.5,-1,63.5");
  * ```
  */
 export function dequantize(
@@ -206,9 +212,10 @@ export function dequantize(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { fakeQuantize } from "@hqat/qtensor";
  * const y = fakeQuantize(Float32Array.of(0.3, -0.75, 1000), 0.5);
- * console.assert(y.join() === "0.5,-1,63.5");
+ * assert(y.join() === "0.5,-1,63.5");
  * ```
  */
 export function fakeQuantize(
@@ -251,9 +258,10 @@ export interface QuantizeTensorOptions extends QuantizeOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { quantizeTensor } from "@hqat/qtensor";
  * const q = quantizeTensor(Float32Array.of(0.5, -0.5), 0.25, { shape: [2], dtype: "qint16" });
- * console.assert(q.dtype === "qint16" && q.data.join() === "2,-2");
+ * assert(q.dtype === "qint16" && q.data.join() === "2,-2");
  * ```
  */
 export function quantizeTensor(
@@ -274,9 +282,10 @@ export function quantizeTensor(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { dequantizeTensor, qtensor } from "@hqat/qtensor";
  * const x = dequantizeTensor(qtensor(Int8Array.of(2, 2), { shape: [2, 1], scale: [0.5, 2], axis: 0 }));
- * console.assert(x.join() === "1,4");
+ * assert(x.join() === "1,4");
  * ```
  */
 export function dequantizeTensor(q: QTensor): Float32Array {

@@ -36,9 +36,10 @@ function floorLog2(m: number): number {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { computeMultiplier } from "@hqat/qtensor";
- * console.assert(JSON.stringify(computeMultiplier(0.5)) === '{"M":16384,"n":15}');
- * console.assert(JSON.stringify(computeMultiplier(40000)) === '{"M":40000,"n":0}');
+ * assert(JSON.stringify(computeMultiplier(0.5)) === '{"M":16384,"n":15}');
+ * assert(JSON.stringify(computeMultiplier(40000)) === '{"M":40000,"n":0}');
  * ```
  */
 export function computeMultiplier(m: number): Multiplier {
@@ -65,9 +66,10 @@ export function computeMultiplier(m: number): Multiplier {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { requantizeValue } from "@hqat/qtensor";
- * console.assert(requantizeValue(3, { M: 16384, n: 15 }) === 2); // 1.5 rounds up
- * console.assert(requantizeValue(-3, { M: 16384, n: 15 }) === -1); // -1.5 rounds up too
+ * assert(requantizeValue(3, { M: 16384, n: 15 }) === 2); // 1.5 rounds up
+ * assert(requantizeValue(-3, { M: 16384, n: 15 }) === -1); // -1.5 rounds up too
  * ```
  */
 export function requantizeValue(acc: number, multiplier: Multiplier): number {
@@ -86,8 +88,9 @@ export type FusedActivation = "relu" | "relu6";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { relu6Bound } from "@hqat/qtensor";
- * console.assert(relu6Bound(0.1, 127) === 60 && relu6Bound(0.01, 127) === 127);
+ * assert(relu6Bound(0.1, 127) === 60 && relu6Bound(0.01, 127) === 127);
  * ```
  */
 export function relu6Bound(scale: number, qmax: number): number {
@@ -102,9 +105,10 @@ export function relu6Bound(scale: number, qmax: number): number {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { activationBounds } from "@hqat/qtensor";
  * const b = activationBounds({ qmin: -128, qmax: 127 }, { activation: "relu6", scale: [0.1] });
- * console.assert(b.lo === 0 && b.hi[0] === 60);
+ * assert(b.lo === 0 && b.hi[0] === 60);
  * ```
  */
 export function activationBounds(
@@ -141,9 +145,10 @@ export interface RequantizeOptions extends RangeOptions, PerChannelOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { computeMultiplier, requantize } from "@hqat/qtensor";
  * const y = requantize(Int32Array.of(1000, -1000, 100000), computeMultiplier(0.01), { dtype: "qint8" });
- * console.assert(y instanceof Int8Array && y.join() === "10,-10,127");
+ * assert(y instanceof Int8Array && y.join() === "10,-10,127");
  * ```
  */
 export function requantize(

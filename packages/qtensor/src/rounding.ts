@@ -14,8 +14,9 @@ export type RoundingMode = "halfToEven" | "bpu";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { roundHalfToEven } from "@hqat/qtensor";
- * console.assert(roundHalfToEven(2.5) === 2 && roundHalfToEven(-1.5) === -2 && roundHalfToEven(0.7) === 1);
+ * assert(roundHalfToEven(2.5) === 2 && roundHalfToEven(-1.5) === -2 && roundHalfToEven(0.7) === 1);
  * ```
  */
 export function roundHalfToEven(v: number): number {
@@ -29,8 +30,9 @@ export function roundHalfToEven(v: number): number {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { bpuRound } from "@hqat/qtensor";
- * console.assert(bpuRound(2.5) === 3 && bpuRound(-2.5) === -2 && bpuRound(0.49999999999999994) === 0);
+ * assert(bpuRound(2.5) === 3 && bpuRound(-2.5) === -2 && bpuRound(0.49999999999999994) === 0);
  * ```
  */
 export function bpuRound(v: number): number {
@@ -43,8 +45,9 @@ export function bpuRound(v: number): number {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { roundingFunction } from "@hqat/qtensor";
- * console.assert(roundingFunction("bpu")(0.5) === 1 && roundingFunction("halfToEven")(0.5) === 0);
+ * assert(roundingFunction("bpu")(0.5) === 1 && roundingFunction("halfToEven")(0.5) === 0);
  * ```
  */
 export function roundingFunction(mode: RoundingMode = "halfToEven"): (v: number) => number {

@@ -25,9 +25,10 @@ function scaleOf(min: number, max: number, half: number): number {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { determineScale } from "@hqat/qtensor";
- * console.assert(determineScale(-2.55, 1, { dtype: "qint8" }) === Math.fround(Math.fround(2.55) / 127.5));
- * console.assert(determineScale(0, 0) === 2 ** -23);
+ * assert(determineScale(-2.55, 1, { dtype: "qint8" }) === Math.fround(Math.fround(2.55) / 127.5));
+ * assert(determineScale(0, 0) === 2 ** -23);
  * ```
  */
 export function determineScale(min: number, max: number, options: RangeOptions = {}): number {
@@ -40,9 +41,10 @@ export function determineScale(min: number, max: number, options: RangeOptions =
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { determineScalePerChannel } from "@hqat/qtensor";
  * const s = determineScalePerChannel([-1, 0], [0.5, 2.55]);
- * console.assert(s.length === 2 && s[0] === Math.fround(1 / 127.5));
+ * assert(s.length === 2 && s[0] === Math.fround(1 / 127.5));
  * ```
  */
 export function determineScalePerChannel(

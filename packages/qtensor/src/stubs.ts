@@ -20,9 +20,10 @@ export interface QuantStubOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { quantStub } from "@hqat/qtensor";
  * const q = quantStub(Float32Array.of(-1, 0.5, 127 / 128), { shape: [3], scale: 1 / 128 });
- * console.assert(q.data.join() === "-128,64,127");
+ * assert(q.data.join() === "-128,64,127");
  * ```
  */
 export function quantStub(x: ArrayLike<number>, options: QuantStubOptions): QTensor {
@@ -35,8 +36,9 @@ export function quantStub(x: ArrayLike<number>, options: QuantStubOptions): QTen
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { dequantStub, qtensor } from "@hqat/qtensor";
- * console.assert(dequantStub(qtensor(Int8Array.of(-128, 64), { shape: [2], scale: 1 / 128 })).join() === "-1,0.5");
+ * assert(dequantStub(qtensor(Int8Array.of(-128, 64), { shape: [2], scale: 1 / 128 })).join() === "-1,0.5");
  * ```
  */
 export function dequantStub(q: QTensor): Float32Array {

@@ -25,8 +25,9 @@ export type Tree =
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { flattenTree, ones } from "@hqat/tensor";
- * console.assert(flattenTree({ a: ones([1]), b: [ones([2]), 3] }).length === 2);
+ * assert(flattenTree({ a: ones([1]), b: [ones([2]), 3] }).length === 2);
  * ```
  */
 export function flattenTree(tree: Tree): Tensor[] {
@@ -45,9 +46,10 @@ export function flattenTree(tree: Tree): Tensor[] {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { mapTree, mul, ones } from "@hqat/tensor";
  * const t = mapTree({ w: ones([2]) }, (x) => mul(x, 3)) as { w: import("@hqat/tensor").Tensor };
- * console.assert(t.w.toArray().join() === "3,3");
+ * assert(t.w.toArray().join() === "3,3");
  * ```
  */
 export function mapTree(tree: Tree, fn: (t: Tensor) => Tensor): Tree {
@@ -77,10 +79,11 @@ export interface ValueAndGrad<P, A> {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { mul, sum, tensor, valueAndGrad } from "@hqat/tensor";
  * const f = (p: { w: import("@hqat/tensor").Tensor }) => sum(mul(p.w, p.w));
  * const { value, grad } = valueAndGrad(f)({ w: tensor([1, 2]) });
- * console.assert(value.item() === 5 && grad.w.toArray().join() === "2,4");
+ * assert(value.item() === 5 && grad.w.toArray().join() === "2,4");
  * ```
  */
 export function valueAndGrad<P extends Tree, R extends unknown[], A = undefined>(
@@ -140,9 +143,10 @@ export function valueAndGrad<P extends Tree, R extends unknown[], A = undefined>
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { grad, sum, exp, tensor } from "@hqat/tensor";
  * const g = grad((x: import("@hqat/tensor").Tensor) => sum(exp(x)))(tensor([0]));
- * console.assert(g.item() === 1);
+ * assert(g.item() === 1);
  * ```
  */
 export function grad<P extends Tree, R extends unknown[]>(

@@ -35,9 +35,10 @@ export const DTYPES: readonly DType[] = ["float32", "int32", "int16", "int8", "u
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { allocArray } from "@hqat/tensor";
  * const a = allocArray("int8", 4);
- * console.assert(a instanceof Int8Array && a.length === 4);
+ * assert(a instanceof Int8Array && a.length === 4);
  * ```
  */
 export function allocArray<D extends DType>(dtype: D, size: number): DTypeArray[D] {
@@ -49,8 +50,9 @@ export function allocArray<D extends DType>(dtype: D, size: number): DTypeArray[
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { dtypeOfArray } from "@hqat/tensor";
- * console.assert(dtypeOfArray(new Int16Array(2)) === "int16");
+ * assert(dtypeOfArray(new Int16Array(2)) === "int16");
  * ```
  */
 export function dtypeOfArray(data: TypedArray): DType {
@@ -67,8 +69,9 @@ export function dtypeOfArray(data: TypedArray): DType {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { isIntegerDType } from "@hqat/tensor";
- * console.assert(isIntegerDType("int8") && !isIntegerDType("float32"));
+ * assert(isIntegerDType("int8") && !isIntegerDType("float32"));
  * ```
  */
 export function isIntegerDType(dtype: DType): boolean {

@@ -46,9 +46,10 @@ let profile: OpProfile | null = null;
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { add, ones, profileOps } from "@hqat/tensor";
  * const { profile } = profileOps(() => add(ones([2]), ones([2])));
- * console.assert(profile.calls.get("add") === 1);
+ * assert(profile.calls.get("add") === 1);
  * ```
  */
 export function profileOps<T>(fn: () => T): { result: T; profile: OpProfile } {
@@ -80,10 +81,11 @@ let observer: OpObserver | null = null;
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { add, observeOps, ones } from "@hqat/tensor";
  * const seen: string[] = [];
  * observeOps((op) => seen.push(op), () => add(ones([1]), ones([1])));
- * console.assert(seen.join() === "add");
+ * assert(seen.join() === "add");
  * ```
  */
 export function observeOps<T>(obs: OpObserver | null, fn: () => T): T {
@@ -136,9 +138,10 @@ export function setBackend(b: Backend): Backend {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { apply, tensor } from "@hqat/tensor";
  * const [y] = apply("neg", [tensor([1, -2])], {});
- * console.assert(y.toArray().join() === "-1,2");
+ * assert(y.toArray().join() === "-1,2");
  * ```
  */
 export function apply<K extends OpName>(op: K, inputs: readonly Tensor[], attrs: OpAttrs[K]): Tensor[] {

@@ -32,9 +32,10 @@ function loss(f: (xs: Tensor[]) => Tensor, xs: Tensor[], r: Float32Array): numbe
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { checkGradients, mul, tensor } from "@hqat/tensor";
  * const { error } = checkGradients(([a, b]) => mul(a, b), [tensor([1, 2]), tensor([3, 4])]);
- * console.assert(error < 1e-3);
+ * assert(error < 1e-3);
  * ```
  */
 export function checkGradients(

@@ -26,8 +26,9 @@ const bin = (op: BinaryOp | CompareOp) => (a: TensorLike, b: TensorLike): Tensor
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { add, tensor } from "@hqat/tensor";
- * console.assert(add(tensor([1, 2]), 10).toArray().join() === "11,12");
+ * assert(add(tensor([1, 2]), 10).toArray().join() === "11,12");
  * ```
  */
 export const add: (a: TensorLike, b: TensorLike) => Tensor = bin("add");
@@ -36,8 +37,9 @@ export const add: (a: TensorLike, b: TensorLike) => Tensor = bin("add");
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { sub, tensor } from "@hqat/tensor";
- * console.assert(sub(tensor([3]), tensor([1])).item() === 2);
+ * assert(sub(tensor([3]), tensor([1])).item() === 2);
  * ```
  */
 export const sub: (a: TensorLike, b: TensorLike) => Tensor = bin("sub");
@@ -46,8 +48,9 @@ export const sub: (a: TensorLike, b: TensorLike) => Tensor = bin("sub");
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { mul, tensor } from "@hqat/tensor";
- * console.assert(mul(tensor([[1], [2]]), tensor([3, 4])).toArray().join() === "3,4,6,8");
+ * assert(mul(tensor([[1], [2]]), tensor([3, 4])).toArray().join() === "3,4,6,8");
  * ```
  */
 export const mul: (a: TensorLike, b: TensorLike) => Tensor = bin("mul");
@@ -56,8 +59,9 @@ export const mul: (a: TensorLike, b: TensorLike) => Tensor = bin("mul");
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { div, tensor } from "@hqat/tensor";
- * console.assert(div(tensor([3]), 2).item() === 1.5);
+ * assert(div(tensor([3]), 2).item() === 1.5);
  * ```
  */
 export const div: (a: TensorLike, b: TensorLike) => Tensor = bin("div");
@@ -66,8 +70,9 @@ export const div: (a: TensorLike, b: TensorLike) => Tensor = bin("div");
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { maximum, tensor } from "@hqat/tensor";
- * console.assert(maximum(tensor([1, 5]), 3).toArray().join() === "3,5");
+ * assert(maximum(tensor([1, 5]), 3).toArray().join() === "3,5");
  * ```
  */
 export const maximum: (a: TensorLike, b: TensorLike) => Tensor = bin("maximum");
@@ -76,8 +81,9 @@ export const maximum: (a: TensorLike, b: TensorLike) => Tensor = bin("maximum");
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { minimum, tensor } from "@hqat/tensor";
- * console.assert(minimum(tensor([1, 5]), 3).toArray().join() === "1,3");
+ * assert(minimum(tensor([1, 5]), 3).toArray().join() === "1,3");
  * ```
  */
 export const minimum: (a: TensorLike, b: TensorLike) => Tensor = bin("minimum");
@@ -86,8 +92,9 @@ export const minimum: (a: TensorLike, b: TensorLike) => Tensor = bin("minimum");
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { pow, tensor } from "@hqat/tensor";
- * console.assert(pow(tensor([3]), 2).item() === 9);
+ * assert(pow(tensor([3]), 2).item() === 9);
  * ```
  */
 export const pow: (a: TensorLike, b: TensorLike) => Tensor = bin("pow");
@@ -96,8 +103,9 @@ export const pow: (a: TensorLike, b: TensorLike) => Tensor = bin("pow");
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { equal, tensor } from "@hqat/tensor";
- * console.assert(equal(tensor([1, 2]), 2).toArray().join() === "0,1");
+ * assert(equal(tensor([1, 2]), 2).toArray().join() === "0,1");
  * ```
  */
 export const equal: (a: TensorLike, b: TensorLike) => Tensor = bin("equal");
@@ -106,8 +114,9 @@ export const equal: (a: TensorLike, b: TensorLike) => Tensor = bin("equal");
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { notEqual, tensor } from "@hqat/tensor";
- * console.assert(notEqual(tensor([1, 2]), 2).toArray().join() === "1,0");
+ * assert(notEqual(tensor([1, 2]), 2).toArray().join() === "1,0");
  * ```
  */
 export const notEqual: (a: TensorLike, b: TensorLike) => Tensor = bin("notEqual");
@@ -116,8 +125,9 @@ export const notEqual: (a: TensorLike, b: TensorLike) => Tensor = bin("notEqual"
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { less, tensor } from "@hqat/tensor";
- * console.assert(less(tensor([1, 2]), 2).toArray().join() === "1,0");
+ * assert(less(tensor([1, 2]), 2).toArray().join() === "1,0");
  * ```
  */
 export const less: (a: TensorLike, b: TensorLike) => Tensor = bin("less");
@@ -126,8 +136,9 @@ export const less: (a: TensorLike, b: TensorLike) => Tensor = bin("less");
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { lessEqual, tensor } from "@hqat/tensor";
- * console.assert(lessEqual(tensor([1, 2]), 2).toArray().join() === "1,1");
+ * assert(lessEqual(tensor([1, 2]), 2).toArray().join() === "1,1");
  * ```
  */
 export const lessEqual: (a: TensorLike, b: TensorLike) => Tensor = bin("lessEqual");
@@ -136,8 +147,9 @@ export const lessEqual: (a: TensorLike, b: TensorLike) => Tensor = bin("lessEqua
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { greater, tensor } from "@hqat/tensor";
- * console.assert(greater(tensor([1, 3]), 2).toArray().join() === "0,1");
+ * assert(greater(tensor([1, 3]), 2).toArray().join() === "0,1");
  * ```
  */
 export const greater: (a: TensorLike, b: TensorLike) => Tensor = bin("greater");
@@ -146,8 +158,9 @@ export const greater: (a: TensorLike, b: TensorLike) => Tensor = bin("greater");
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { greaterEqual, tensor } from "@hqat/tensor";
- * console.assert(greaterEqual(tensor([1, 2]), 2).toArray().join() === "0,1");
+ * assert(greaterEqual(tensor([1, 2]), 2).toArray().join() === "0,1");
  * ```
  */
 export const greaterEqual: (a: TensorLike, b: TensorLike) => Tensor = bin("greaterEqual");
@@ -157,9 +170,10 @@ export const greaterEqual: (a: TensorLike, b: TensorLike) => Tensor = bin("great
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { tensor, where } from "@hqat/tensor";
  * const c = tensor([1, 0], { dtype: "uint8" });
- * console.assert(where(c, tensor([1, 2]), 9).toArray().join() === "1,9");
+ * assert(where(c, tensor([1, 2]), 9).toArray().join() === "1,9");
  * ```
  */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
@@ -192,8 +206,9 @@ const un = (
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { neg, tensor } from "@hqat/tensor";
- * console.assert(neg(tensor([2])).item() === -2);
+ * assert(neg(tensor([2])).item() === -2);
  * ```
  */
 export const neg: (x: Tensor) => Tensor = un("neg");
@@ -202,8 +217,9 @@ export const neg: (x: Tensor) => Tensor = un("neg");
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { exp, tensor } from "@hqat/tensor";
- * console.assert(exp(tensor([0])).item() === 1);
+ * assert(exp(tensor([0])).item() === 1);
  * ```
  */
 export const exp: (x: Tensor) => Tensor = un("exp");
@@ -212,8 +228,9 @@ export const exp: (x: Tensor) => Tensor = un("exp");
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { log, tensor } from "@hqat/tensor";
- * console.assert(log(tensor([1])).item() === 0);
+ * assert(log(tensor([1])).item() === 0);
  * ```
  */
 export const log: (x: Tensor) => Tensor = un("log");
@@ -222,8 +239,9 @@ export const log: (x: Tensor) => Tensor = un("log");
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { sqrt, tensor } from "@hqat/tensor";
- * console.assert(sqrt(tensor([9])).item() === 3);
+ * assert(sqrt(tensor([9])).item() === 3);
  * ```
  */
 export const sqrt: (x: Tensor) => Tensor = un("sqrt");
@@ -232,8 +250,9 @@ export const sqrt: (x: Tensor) => Tensor = un("sqrt");
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { rsqrt, tensor } from "@hqat/tensor";
- * console.assert(rsqrt(tensor([4])).item() === 0.5);
+ * assert(rsqrt(tensor([4])).item() === 0.5);
  * ```
  */
 export const rsqrt: (x: Tensor) => Tensor = un("rsqrt");
@@ -242,8 +261,9 @@ export const rsqrt: (x: Tensor) => Tensor = un("rsqrt");
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { abs, tensor } from "@hqat/tensor";
- * console.assert(abs(tensor([-2])).item() === 2);
+ * assert(abs(tensor([-2])).item() === 2);
  * ```
  */
 export const abs: (x: Tensor) => Tensor = un("abs");
@@ -252,8 +272,9 @@ export const abs: (x: Tensor) => Tensor = un("abs");
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { sign, tensor } from "@hqat/tensor";
- * console.assert(sign(tensor([-2, 0, 3])).toArray().join() === "-1,0,1");
+ * assert(sign(tensor([-2, 0, 3])).toArray().join() === "-1,0,1");
  * ```
  */
 export const sign: (x: Tensor) => Tensor = un("sign");
@@ -262,8 +283,9 @@ export const sign: (x: Tensor) => Tensor = un("sign");
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { tanh, tensor } from "@hqat/tensor";
- * console.assert(tanh(tensor([0])).item() === 0);
+ * assert(tanh(tensor([0])).item() === 0);
  * ```
  */
 export const tanh: (x: Tensor) => Tensor = un("tanh");
@@ -272,8 +294,9 @@ export const tanh: (x: Tensor) => Tensor = un("tanh");
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { sigmoid, tensor } from "@hqat/tensor";
- * console.assert(sigmoid(tensor([0])).item() === 0.5);
+ * assert(sigmoid(tensor([0])).item() === 0.5);
  * ```
  */
 export const sigmoid: (x: Tensor) => Tensor = un("sigmoid");
@@ -282,8 +305,9 @@ export const sigmoid: (x: Tensor) => Tensor = un("sigmoid");
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { floor, tensor } from "@hqat/tensor";
- * console.assert(floor(tensor([-1.5])).item() === -2);
+ * assert(floor(tensor([-1.5])).item() === -2);
  * ```
  */
 export const floor: (x: Tensor) => Tensor = un("floor");
@@ -292,8 +316,9 @@ export const floor: (x: Tensor) => Tensor = un("floor");
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { ceil, tensor } from "@hqat/tensor";
- * console.assert(ceil(tensor([1.2])).item() === 2);
+ * assert(ceil(tensor([1.2])).item() === 2);
  * ```
  */
 export const ceil: (x: Tensor) => Tensor = un("ceil");
@@ -302,8 +327,9 @@ export const ceil: (x: Tensor) => Tensor = un("ceil");
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { round, tensor } from "@hqat/tensor";
- * console.assert(round(tensor([0.5, 1.5, 2.5])).toArray().join() === "0,2,2");
+ * assert(round(tensor([0.5, 1.5, 2.5])).toArray().join() === "0,2,2");
  * ```
  */
 export const round: (x: Tensor) => Tensor = un("round");
@@ -312,8 +338,9 @@ export const round: (x: Tensor) => Tensor = un("round");
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { relu, tensor } from "@hqat/tensor";
- * console.assert(relu(tensor([-1, 2])).toArray().join() === "0,2");
+ * assert(relu(tensor([-1, 2])).toArray().join() === "0,2");
  * ```
  */
 export const relu: (x: Tensor) => Tensor = un("relu");
@@ -323,8 +350,9 @@ export const relu: (x: Tensor) => Tensor = un("relu");
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { clamp, tensor } from "@hqat/tensor";
- * console.assert(clamp(tensor([-1, 0.5, 9]), 0, 1).toArray().join() === "0,0.5,1");
+ * assert(clamp(tensor([-1, 0.5, 9]), 0, 1).toArray().join() === "0,0.5,1");
  * ```
  */
 export function clamp(x: Tensor, min: number, max: number): Tensor {
@@ -336,8 +364,9 @@ export function clamp(x: Tensor, min: number, max: number): Tensor {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { relu6, tensor } from "@hqat/tensor";
- * console.assert(relu6(tensor([-1, 3, 7])).toArray().join() === "0,3,6");
+ * assert(relu6(tensor([-1, 3, 7])).toArray().join() === "0,3,6");
  * ```
  */
 export function relu6(x: Tensor): Tensor {
@@ -349,8 +378,9 @@ export function relu6(x: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { cast, tensor } from "@hqat/tensor";
- * console.assert(cast(tensor([1.7, -1.7]), "int32").toArray().join() === "1,-1");
+ * assert(cast(tensor([1.7, -1.7]), "int32").toArray().join() === "1,-1");
  * ```
  */
 export function cast(x: Tensor, dtype: DType): Tensor {
@@ -362,8 +392,9 @@ export function cast(x: Tensor, dtype: DType): Tensor {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { square, tensor } from "@hqat/tensor";
- * console.assert(square(tensor([3])).item() === 9);
+ * assert(square(tensor([3])).item() === 9);
  * ```
  */
 export function square(x: Tensor): Tensor {
@@ -375,8 +406,9 @@ export function square(x: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { stopGradient, tensor } from "@hqat/tensor";
- * console.assert(stopGradient(tensor([1])).item() === 1);
+ * assert(stopGradient(tensor([1])).item() === 1);
  * ```
  */
 export function stopGradient(x: Tensor): Tensor {

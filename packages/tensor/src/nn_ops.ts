@@ -23,9 +23,10 @@ const pair = (v: Size2): [number, number] => (typeof v === "number" ? [v, v] : [
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { matmul, tensor } from "@hqat/tensor";
  * const c = matmul(tensor([[1, 2]]), tensor([[3], [4]]));
- * console.assert(c.item() === 11);
+ * assert(c.item() === 11);
  * ```
  */
 export function matmul(a: Tensor, b: Tensor, options: { transA?: boolean; transB?: boolean } = {}): Tensor {
@@ -51,9 +52,10 @@ export interface Conv2dOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { conv2d, ones } from "@hqat/tensor";
  * const y = conv2d(ones([1, 1, 3, 3]), ones([1, 1, 3, 3]), { padding: 1 });
- * console.assert(y.shape.join() === "1,1,3,3" && y.data[4] === 9);
+ * assert(y.shape.join() === "1,1,3,3" && y.data[4] === 9);
  * ```
  */
 export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tensor {
@@ -93,9 +95,10 @@ function poolAttrs(kernel: Size2, o: PoolOptions): PoolAttrs {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { maxPool2d, arange, reshape } from "@hqat/tensor";
  * const y = maxPool2d(reshape(arange(0, 16), [1, 1, 4, 4]), 2);
- * console.assert(y.toArray().join() === "5,7,13,15");
+ * assert(y.toArray().join() === "5,7,13,15");
  * ```
  */
 export function maxPool2d(x: Tensor, kernel: Size2, options: PoolOptions = {}): Tensor {
@@ -107,9 +110,10 @@ export function maxPool2d(x: Tensor, kernel: Size2, options: PoolOptions = {}): 
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { avgPool2d, arange, reshape } from "@hqat/tensor";
  * const y = avgPool2d(reshape(arange(0, 4), [1, 1, 2, 2]), 2);
- * console.assert(y.item() === 1.5);
+ * assert(y.item() === 1.5);
  * ```
  */
 export function avgPool2d(x: Tensor, kernel: Size2, options: PoolOptions = {}): Tensor {
@@ -121,8 +125,9 @@ export function avgPool2d(x: Tensor, kernel: Size2, options: PoolOptions = {}): 
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { adaptiveAvgPool2d, ones } from "@hqat/tensor";
- * console.assert(adaptiveAvgPool2d(ones([2, 3, 4, 4]), 1).shape.join() === "2,3,1,1");
+ * assert(adaptiveAvgPool2d(ones([2, 3, 4, 4]), 1).shape.join() === "2,3,1,1");
  * ```
  */
 export function adaptiveAvgPool2d(x: Tensor, outputSize: Size2): Tensor {
@@ -141,10 +146,11 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: Size2): Tensor {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { batchNormTrain, tensor, ones, zeros } from "@hqat/tensor";
  * const x = tensor([[1], [3]]);
  * const { y, mean } = batchNormTrain(x, ones([1]), zeros([1]), 0);
- * console.assert(mean.item() === 2 && y.toArray().join() === "-1,1");
+ * assert(mean.item() === 2 && y.toArray().join() === "-1,1");
  * ```
  */
 export function batchNormTrain(
@@ -162,9 +168,10 @@ export function batchNormTrain(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { batchNormEval, tensor, ones, zeros } from "@hqat/tensor";
  * const y = batchNormEval(tensor([[2]]), { mean: ones([1]), variance: ones([1]), gamma: ones([1]), beta: zeros([1]), eps: 0 });
- * console.assert(y.item() === 1);
+ * assert(y.item() === 1);
  * ```
  */
 export function batchNormEval(
@@ -181,9 +188,10 @@ export function batchNormEval(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { logSoftmax, tensor } from "@hqat/tensor";
  * const y = logSoftmax(tensor([0, 0]));
- * console.assert(Math.abs(y.data[0] + Math.LN2) < 1e-6);
+ * assert(Math.abs(y.data[0] + Math.LN2) < 1e-6);
  * ```
  */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
@@ -195,8 +203,9 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { softmax, tensor } from "@hqat/tensor";
- * console.assert(softmax(tensor([1, 1])).toArray().join() === "0.5,0.5");
+ * assert(softmax(tensor([1, 1])).toArray().join() === "0.5,0.5");
  * ```
  */
 export function softmax(x: Tensor, axis = -1): Tensor {
@@ -209,9 +218,10 @@ export function softmax(x: Tensor, axis = -1): Tensor {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { crossEntropy, tensor } from "@hqat/tensor";
  * const loss = crossEntropy(tensor([[0, 0]]), tensor([1], { dtype: "int32" }));
- * console.assert(Math.abs(loss.item() - Math.LN2) < 1e-6);
+ * assert(Math.abs(loss.item() - Math.LN2) < 1e-6);
  * ```
  */
 export function crossEntropy(
@@ -232,9 +242,10 @@ export function crossEntropy(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { dropout, ones, randomKey } from "@hqat/tensor";
  * const y = dropout(randomKey(0), ones([1000]), 0.5);
- * console.assert(y.toArray().every((v) => v === 0 || v === 2));
+ * assert(y.toArray().every((v) => v === 0 || v === 2));
  * ```
  */
 export function dropout(key: RandomKey, x: Tensor, p: number): Tensor {

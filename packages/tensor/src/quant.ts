@@ -14,9 +14,10 @@ import type { Tensor } from "./tensor.ts";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { fakeQuantize, tensor } from "@hqat/tensor";
  * const y = fakeQuantize(tensor([0.24, 0.25, 0.26, 9]), tensor([0.5]), { qmin: -128, qmax: 127 });
- * console.assert(y.toArray().join() === "0,0,0.5,9");
+ * assert(y.toArray().join() === "0,0,0.5,9");
  * ```
  */
 export function fakeQuantize(
@@ -34,9 +35,10 @@ export function fakeQuantize(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { addFake, tensor } from "@hqat/tensor";
  * const y = addFake(tensor([0.5]), tensor([0.25]), { scaleA: 0.5, scaleB: 0.25, dtypeIn: "qint8", outScale: 0.25, dtype: "qint8" });
- * console.assert(y.item() === 0.75);
+ * assert(y.item() === 0.75);
  * ```
  */
 export function addFake(
@@ -60,10 +62,11 @@ export function addFake(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { avgPoolFake, tensor } from "@hqat/tensor";
  * const x = tensor([[[[1, 2], [3, 4]]]]);
  * const y = avgPoolFake(x, { kernel: [0, 0], stride: [1, 1], padding: [0, 0], scaleIn: 1, dtypeIn: "qint8", outScale: 0.5, dtype: "qint8" });
- * console.assert(y.item() === 2.5);
+ * assert(y.item() === 2.5);
  * ```
  */
 export function avgPoolFake(
@@ -89,12 +92,13 @@ export function avgPoolFake(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { intLayerFake, tensor } from "@hqat/tensor";
  * const y = intLayerFake(tensor([[1, 2]]), tensor([[0.5, 0.25]]), undefined, {
  *   linear: true, sx: 1, dtypeIn: "qint8", sw: [0.25], output: { dtype: "qint32" },
  *   stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1,
  * });
- * console.assert(y.item() === 1);
+ * assert(y.item() === 1);
  * ```
  */
 export function intLayerFake(

@@ -22,9 +22,10 @@ export interface RandomKey {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { randomKey } from "@hqat/tensor";
  * const k = randomKey(42);
- * console.assert(k.k0 === randomKey(42).k0);
+ * assert(k.k0 === randomKey(42).k0);
  * ```
  */
 export function randomKey(seed: number): RandomKey {
@@ -39,9 +40,10 @@ export function randomKey(seed: number): RandomKey {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { randomKey, splitKey } from "@hqat/tensor";
  * const [a, b] = splitKey(randomKey(0));
- * console.assert(a.k0 !== b.k0 || a.k1 !== b.k1);
+ * assert(a.k0 !== b.k0 || a.k1 !== b.k1);
  * ```
  */
 export function splitKey(key: RandomKey, n = 2): RandomKey[] {
@@ -59,8 +61,9 @@ export function splitKey(key: RandomKey, n = 2): RandomKey[] {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { foldIn, randomKey } from "@hqat/tensor";
- * console.assert(foldIn(randomKey(1), 5).k0 === foldIn(randomKey(1), 5).k0);
+ * assert(foldIn(randomKey(1), 5).k0 === foldIn(randomKey(1), 5).k0);
  * ```
  */
 export function foldIn(key: RandomKey, data: number): RandomKey {
@@ -74,9 +77,10 @@ export function foldIn(key: RandomKey, data: number): RandomKey {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { randomKey, randomUniform } from "@hqat/tensor";
  * const u = randomUniform(randomKey(0), [1000]);
- * console.assert(u.toArray().every((v) => v >= 0 && v < 1));
+ * assert(u.toArray().every((v) => v >= 0 && v < 1));
  * ```
  */
 export function randomUniform(
@@ -98,9 +102,10 @@ export function randomUniform(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { randomKey, randomNormal } from "@hqat/tensor";
  * const z = randomNormal(randomKey(0), [2, 3]);
- * console.assert(z.shape.join() === "2,3");
+ * assert(z.shape.join() === "2,3");
  * ```
  */
 export function randomNormal(
@@ -122,9 +127,10 @@ export function randomNormal(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { bernoulli, randomKey } from "@hqat/tensor";
  * const m = bernoulli(randomKey(3), 0.5, [100]);
- * console.assert(m.dtype === "uint8");
+ * assert(m.dtype === "uint8");
  * ```
  */
 export function bernoulli(key: RandomKey, p: number, shape: Shape): Tensor {

@@ -20,10 +20,11 @@ export interface ReduceOptions {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { sum, tensor } from "@hqat/tensor";
  * const x = tensor([[1, 2], [3, 4]]);
- * console.assert(sum(x).item() === 10);
- * console.assert(sum(x, { axes: 0 }).toArray().join() === "4,6");
+ * assert(sum(x).item() === 10);
+ * assert(sum(x, { axes: 0 }).toArray().join() === "4,6");
  * ```
  */
 export function sum(x: Tensor, options: ReduceOptions = {}): Tensor {
@@ -38,8 +39,9 @@ export function sum(x: Tensor, options: ReduceOptions = {}): Tensor {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { mean, tensor } from "@hqat/tensor";
- * console.assert(mean(tensor([1, 2, 3, 6])).item() === 3);
+ * assert(mean(tensor([1, 2, 3, 6])).item() === 3);
  * ```
  */
 export function mean(x: Tensor, options: ReduceOptions = {}): Tensor {
@@ -53,8 +55,9 @@ export function mean(x: Tensor, options: ReduceOptions = {}): Tensor {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { variance, tensor } from "@hqat/tensor";
- * console.assert(variance(tensor([1, 3])).item() === 1);
+ * assert(variance(tensor([1, 3])).item() === 1);
  * ```
  */
 export function variance(x: Tensor, options: ReduceOptions = {}): Tensor {
@@ -69,8 +72,9 @@ export function variance(x: Tensor, options: ReduceOptions = {}): Tensor {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { max, tensor } from "@hqat/tensor";
- * console.assert(max(tensor([[1, 5], [3, 4]]), { axes: 1 }).toArray().join() === "5,4");
+ * assert(max(tensor([[1, 5], [3, 4]]), { axes: 1 }).toArray().join() === "5,4");
  * ```
  */
 export function max(x: Tensor, options: ReduceOptions = {}): Tensor {
@@ -85,8 +89,9 @@ export function max(x: Tensor, options: ReduceOptions = {}): Tensor {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { min, tensor } from "@hqat/tensor";
- * console.assert(min(tensor([3, -1, 2])).item() === -1);
+ * assert(min(tensor([3, -1, 2])).item() === -1);
  * ```
  */
 export function min(x: Tensor, options: ReduceOptions = {}): Tensor {
@@ -98,8 +103,9 @@ export function min(x: Tensor, options: ReduceOptions = {}): Tensor {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { argmax, tensor } from "@hqat/tensor";
- * console.assert(argmax(tensor([[1, 5], [4, 3]]), { axis: 1 }).toArray().join() === "1,0");
+ * assert(argmax(tensor([[1, 5], [4, 3]]), { axis: 1 }).toArray().join() === "1,0");
  * ```
  */
 export function argmax(x: Tensor, options: { axis?: number; keepDims?: boolean } = {}): Tensor {
@@ -112,9 +118,10 @@ export function argmax(x: Tensor, options: { axis?: number; keepDims?: boolean }
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { tensor, topk } from "@hqat/tensor";
  * const { values, indices } = topk(tensor([1, 9, 5]), 2);
- * console.assert(values.toArray().join() === "9,5" && indices.toArray().join() === "1,2");
+ * assert(values.toArray().join() === "9,5" && indices.toArray().join() === "1,2");
  * ```
  */
 export function topk(

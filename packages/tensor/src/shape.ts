@@ -11,8 +11,9 @@ export type Shape = readonly number[];
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { sizeOf } from "@hqat/tensor";
- * console.assert(sizeOf([2, 3, 4]) === 24 && sizeOf([]) === 1);
+ * assert(sizeOf([2, 3, 4]) === 24 && sizeOf([]) === 1);
  * ```
  */
 export function sizeOf(shape: Shape): number {
@@ -26,8 +27,9 @@ export function sizeOf(shape: Shape): number {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { stridesOf } from "@hqat/tensor";
- * console.assert(stridesOf([2, 3, 4]).join() === "12,4,1");
+ * assert(stridesOf([2, 3, 4]).join() === "12,4,1");
  * ```
  */
 export function stridesOf(shape: Shape): number[] {
@@ -62,8 +64,9 @@ export function checkShape(shape: Shape, what = "shape"): void {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { broadcastShapes } from "@hqat/tensor";
- * console.assert(broadcastShapes([2, 1, 4], [3, 1]).join() === "2,3,4");
+ * assert(broadcastShapes([2, 1, 4], [3, 1]).join() === "2,3,4");
  * ```
  */
 export function broadcastShapes(a: Shape, b: Shape): number[] {
@@ -89,8 +92,9 @@ export function broadcastShapes(a: Shape, b: Shape): number[] {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { normalizeAxes } from "@hqat/tensor";
- * console.assert(normalizeAxes([-1, 0], 3).join() === "0,2");
+ * assert(normalizeAxes([-1, 0], 3).join() === "0,2");
  * ```
  */
 export function normalizeAxes(axes: number | readonly number[] | undefined, rank: number): number[] {
@@ -106,8 +110,9 @@ export function normalizeAxes(axes: number | readonly number[] | undefined, rank
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { normalizeAxis } from "@hqat/tensor";
- * console.assert(normalizeAxis(-1, 4) === 3);
+ * assert(normalizeAxis(-1, 4) === 3);
  * ```
  */
 export function normalizeAxis(axis: number, rank: number): number {
@@ -122,8 +127,9 @@ export function normalizeAxis(axis: number, rank: number): number {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { shapesEqual } from "@hqat/tensor";
- * console.assert(shapesEqual([1, 2], [1, 2]) && !shapesEqual([1], [1, 1]));
+ * assert(shapesEqual([1, 2], [1, 2]) && !shapesEqual([1], [1, 1]));
  * ```
  */
 export function shapesEqual(a: Shape, b: Shape): boolean {

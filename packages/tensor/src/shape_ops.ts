@@ -11,8 +11,9 @@ import type { Tensor } from "./tensor.ts";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { reshape, arange } from "@hqat/tensor";
- * console.assert(reshape(arange(0, 6), [2, -1]).shape.join() === "2,3");
+ * assert(reshape(arange(0, 6), [2, -1]).shape.join() === "2,3");
  * ```
  */
 export function reshape(x: Tensor, shape: Shape): Tensor {
@@ -34,8 +35,9 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { flatten, zeros } from "@hqat/tensor";
- * console.assert(flatten(zeros([2, 3, 4]), 1).shape.join() === "2,12");
+ * assert(flatten(zeros([2, 3, 4]), 1).shape.join() === "2,12");
  * ```
  */
 export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
@@ -48,8 +50,9 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { transpose, zeros } from "@hqat/tensor";
- * console.assert(transpose(zeros([2, 3, 4]), [0, 2, 1]).shape.join() === "2,4,3");
+ * assert(transpose(zeros([2, 3, 4]), [0, 2, 1]).shape.join() === "2,4,3");
  * ```
  */
 export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
@@ -63,8 +66,9 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { broadcastTo, tensor } from "@hqat/tensor";
- * console.assert(broadcastTo(tensor([1, 2]), [2, 2]).toArray().join() === "1,2,1,2");
+ * assert(broadcastTo(tensor([1, 2]), [2, 2]).toArray().join() === "1,2,1,2");
  * ```
  */
 export function broadcastTo(x: Tensor, shape: Shape): Tensor {
@@ -77,8 +81,9 @@ export function broadcastTo(x: Tensor, shape: Shape): Tensor {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { expandDims, zeros } from "@hqat/tensor";
- * console.assert(expandDims(zeros([3]), 0).shape.join() === "1,3");
+ * assert(expandDims(zeros([3]), 0).shape.join() === "1,3");
  * ```
  */
 export function expandDims(x: Tensor, axis: number): Tensor {
@@ -91,8 +96,9 @@ export function expandDims(x: Tensor, axis: number): Tensor {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { squeeze, zeros } from "@hqat/tensor";
- * console.assert(squeeze(zeros([1, 3, 1])).shape.join() === "3");
+ * assert(squeeze(zeros([1, 3, 1])).shape.join() === "3");
  * ```
  */
 export function squeeze(x: Tensor, axes?: number | readonly number[]): Tensor {
@@ -110,9 +116,10 @@ export function squeeze(x: Tensor, axes?: number | readonly number[]): Tensor {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { slice, arange, reshape } from "@hqat/tensor";
  * const x = reshape(arange(0, 6), [2, 3]);
- * console.assert(slice(x, [0, 1], [2, 3]).toArray().join() === "1,2,4,5");
+ * assert(slice(x, [0, 1], [2, 3]).toArray().join() === "1,2,4,5");
  * ```
  */
 export function slice(x: Tensor, begin: readonly number[], end?: readonly (number | undefined)[]): Tensor {
@@ -133,8 +140,9 @@ export function slice(x: Tensor, begin: readonly number[], end?: readonly (numbe
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { pad, tensor } from "@hqat/tensor";
- * console.assert(pad(tensor([1, 2]), [[1, 0]]).toArray().join() === "0,1,2");
+ * assert(pad(tensor([1, 2]), [[1, 0]]).toArray().join() === "0,1,2");
  * ```
  */
 export function pad(x: Tensor, pads: readonly (readonly [number, number])[], value = 0): Tensor {
@@ -147,8 +155,9 @@ export function pad(x: Tensor, pads: readonly (readonly [number, number])[], val
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { concat, tensor } from "@hqat/tensor";
- * console.assert(concat([tensor([1]), tensor([2, 3])], 0).toArray().join() === "1,2,3");
+ * assert(concat([tensor([1]), tensor([2, 3])], 0).toArray().join() === "1,2,3");
  * ```
  */
 export function concat(xs: readonly Tensor[], axis = 0): Tensor {
@@ -161,8 +170,9 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { stack, tensor } from "@hqat/tensor";
- * console.assert(stack([tensor([1, 2]), tensor([3, 4])], 1).toArray().join() === "1,3,2,4");
+ * assert(stack([tensor([1, 2]), tensor([3, 4])], 1).toArray().join() === "1,3,2,4");
  * ```
  */
 export function stack(xs: readonly Tensor[], axis = 0): Tensor {
@@ -176,8 +186,9 @@ export function stack(xs: readonly Tensor[], axis = 0): Tensor {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { oneHot, tensor } from "@hqat/tensor";
- * console.assert(oneHot(tensor([1], { dtype: "int32" }), 3).toArray().join() === "0,1,0");
+ * assert(oneHot(tensor([1], { dtype: "int32" }), 3).toArray().join() === "0,1,0");
  * ```
  */
 export function oneHot(labels: Tensor, numClasses: number): Tensor {

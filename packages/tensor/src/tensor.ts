@@ -24,9 +24,10 @@ let nextId = 1;
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { tensor } from "@hqat/tensor";
  * const t = tensor([[1, 2], [3, 4]]);
- * console.assert(t.shape.join() === "2,2" && t.dtype === "float32");
+ * assert(t.shape.join() === "2,2" && t.dtype === "float32");
  * ```
  */
 export class Tensor implements TensorInfo {
@@ -111,11 +112,12 @@ function inferShape(values: NestedNumbers): number[] {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { tensor } from "@hqat/tensor";
  * const t = tensor([1, 2, 3], { dtype: "int8" });
- * console.assert(t.data instanceof Int8Array);
+ * assert(t.data instanceof Int8Array);
  * const s = tensor(new Float32Array(6), { shape: [2, 3] });
- * console.assert(s.rank === 2);
+ * assert(s.rank === 2);
  * ```
  */
 export function tensor(
@@ -148,9 +150,10 @@ export function tensor(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { fromArray } from "@hqat/tensor";
  * const t = fromArray(new Int32Array([1, 2, 3, 4]), [2, 2]);
- * console.assert(t.dtype === "int32");
+ * assert(t.dtype === "int32");
  * ```
  */
 export function fromArray(data: TypedArray, shape: Shape): Tensor {
@@ -162,8 +165,9 @@ export function fromArray(data: TypedArray, shape: Shape): Tensor {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { full } from "@hqat/tensor";
- * console.assert(full([2], 7).toArray().join() === "7,7");
+ * assert(full([2], 7).toArray().join() === "7,7");
  * ```
  */
 export function full(shape: Shape, value: number, dtype: DType = "float32"): Tensor {
@@ -178,8 +182,9 @@ export function full(shape: Shape, value: number, dtype: DType = "float32"): Ten
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { zeros } from "@hqat/tensor";
- * console.assert(zeros([2, 2]).toArray().every((v) => v === 0));
+ * assert(zeros([2, 2]).toArray().every((v) => v === 0));
  * ```
  */
 export function zeros(shape: Shape, dtype: DType = "float32"): Tensor {
@@ -192,8 +197,9 @@ export function zeros(shape: Shape, dtype: DType = "float32"): Tensor {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { ones } from "@hqat/tensor";
- * console.assert(ones([3]).toArray().join() === "1,1,1");
+ * assert(ones([3]).toArray().join() === "1,1,1");
  * ```
  */
 export function ones(shape: Shape, dtype: DType = "float32"): Tensor {
@@ -205,8 +211,9 @@ export function ones(shape: Shape, dtype: DType = "float32"): Tensor {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { scalar } from "@hqat/tensor";
- * console.assert(scalar(3).rank === 0 && scalar(3).item() === 3);
+ * assert(scalar(3).rank === 0 && scalar(3).item() === 3);
  * ```
  */
 export function scalar(value: number, dtype: DType = "float32"): Tensor {
@@ -218,8 +225,9 @@ export function scalar(value: number, dtype: DType = "float32"): Tensor {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { arange } from "@hqat/tensor";
- * console.assert(arange(0, 4).toArray().join() === "0,1,2,3");
+ * assert(arange(0, 4).toArray().join() === "0,1,2,3");
  * ```
  */
 export function arange(start: number, stop: number, step = 1, dtype: DType = "float32"): Tensor {

@@ -50,8 +50,9 @@ type None = OpAttrs["neg"];
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { ones, sumTo } from "@hqat/tensor";
- * console.assert(sumTo(ones([2, 3]), [1, 3]).toArray().join() === "2,2,2");
+ * assert(sumTo(ones([2, 3]), [1, 3]).toArray().join() === "2,2,2");
  * ```
  */
 export function sumTo(g: Tensor, shape: Shape): Tensor {

@@ -4,9 +4,10 @@
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { parseArgs } from "@std/cli";
  * const args = parseArgs(["--epochs", "3", "--json", "x"], { string: ["epochs"], boolean: ["json"] });
- * console.assert(args.epochs === "3" && args.json === true && args._[0] === "x");
+ * assert(args.epochs === "3" && args.json === true && args._[0] === "x");
  * ```
  * @module
  */
@@ -47,9 +48,10 @@ export interface Args {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { parseArgs } from "@std/cli";
  * const a = parseArgs(["-h", "--no-color", "--lr=0.1"], { boolean: ["help", "color"], alias: { h: "help" } });
- * console.assert(a.help === true && a.color === false && a.lr === 0.1);
+ * assert(a.help === true && a.color === false && a.lr === 0.1);
  * ```
  */
 export function parseArgs(args: readonly string[], options: ParseOptions = {}): Args {

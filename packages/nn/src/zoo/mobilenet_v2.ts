@@ -31,8 +31,9 @@ const linearInit: Initializer = (key, shape) => randomNormal(key, shape, { std: 
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { Conv2dNormActivation } from "@hqat/nn";
- * console.assert(new Conv2dNormActivation(3, 32, { stride: 2 }).length === 3);
+ * assert(new Conv2dNormActivation(3, 32, { stride: 2 }).length === 3);
  * ```
  */
 export class Conv2dNormActivation extends Sequential {
@@ -64,8 +65,9 @@ export class Conv2dNormActivation extends Sequential {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { InvertedResidual } from "@hqat/nn";
- * console.assert(new InvertedResidual(16, 16, 1, 6).useResConnect);
+ * assert(new InvertedResidual(16, 16, 1, 6).useResConnect);
  * ```
  */
 export class InvertedResidual extends Module {
@@ -135,8 +137,9 @@ const DEFAULT_SETTING: readonly (readonly [number, number, number, number])[] = 
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { mobilenetV2 } from "@hqat/nn";
- * console.assert(mobilenetV2({ numClasses: 10 }).lastChannel === 1280);
+ * assert(mobilenetV2({ numClasses: 10 }).lastChannel === 1280);
  * ```
  */
 export class MobileNetV2 extends Module {
@@ -206,9 +209,10 @@ export class MobileNetV2 extends Module {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { mobilenetV2, stateSpecs } from "@hqat/nn";
  * const specs = stateSpecs(mobilenetV2({ numClasses: 10 }));
- * console.assert(specs.length === 314);
+ * assert(specs.length === 314);
  * ```
  */
 export function mobilenetV2(options: MobileNetV2Options = {}): MobileNetV2 {

@@ -13,8 +13,9 @@ import { Module, type Scope } from "../module.ts";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { BasicBlock } from "@hqat/nn";
- * console.assert(new BasicBlock(64, 128, 2).downsample !== undefined);
+ * assert(new BasicBlock(64, 128, 2).downsample !== undefined);
  * ```
  */
 export class BasicBlock extends Module {
@@ -61,10 +62,11 @@ export class BasicBlock extends Module {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { resnet18Cifar, stateSpecs } from "@hqat/nn";
  * const n = stateSpecs(resnet18Cifar({ numClasses: 10 })).filter((s) => s.kind === "param")
  *   .reduce((a, s) => a + s.shape.reduce((p, d) => p * d, 1), 0);
- * console.assert(n === 11173962);
+ * assert(n === 11173962);
  * ```
  */
 export class ResNet18Cifar extends Module {
@@ -111,8 +113,9 @@ export class ResNet18Cifar extends Module {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { resnet18Cifar } from "@hqat/nn";
- * console.assert(resnet18Cifar().layers.length === 4);
+ * assert(resnet18Cifar().layers.length === 4);
  * ```
  */
 export function resnet18Cifar(options: { numClasses?: number } = {}): ResNet18Cifar {

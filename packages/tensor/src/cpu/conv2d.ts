@@ -47,12 +47,13 @@ function isEmpty(d: ConvDims): boolean {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { conv2dForward } from "./conv2d.ts";
  * const geo = { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 } as const;
  * const x = new Float32Array(9).fill(1); // 1×1×3×3 ones
  * const w = new Float32Array(9).fill(1); // 1×1×3×3 box filter
  * const y = conv2dForward(x, [1, 1, 3, 3], w, [1, 1, 3, 3], geo);
- * console.assert(y.join() === "4,6,4,6,9,6,4,6,4");
+ * assert(y.join() === "4,6,4,6,9,6,4,6,4");
  * ```
  */
 export function conv2dForward(
@@ -86,10 +87,11 @@ export function conv2dForward(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { conv2dBackwardInput } from "./conv2d.ts";
  * const geo = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1, xShape: [1, 1, 2, 2] } as const;
  * const dx = conv2dBackwardInput(new Float32Array([2]), [1, 1, 1, 1], new Float32Array([1, 2, 3, 4]), [1, 1, 2, 2], geo);
- * console.assert(dx.join() === "2,4,6,8");
+ * assert(dx.join() === "2,4,6,8");
  * ```
  */
 export function conv2dBackwardInput(
@@ -119,10 +121,11 @@ export function conv2dBackwardInput(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { conv2dBackwardWeight } from "./conv2d.ts";
  * const geo = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1, wShape: [1, 1, 2, 2] } as const;
  * const dw = conv2dBackwardWeight(new Float32Array([2]), [1, 1, 1, 1], new Float32Array([1, 2, 3, 4]), [1, 1, 2, 2], geo);
- * console.assert(dw.join() === "2,4,6,8");
+ * assert(dw.join() === "2,4,6,8");
  * ```
  */
 export function conv2dBackwardWeight(

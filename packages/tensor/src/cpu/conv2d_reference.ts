@@ -40,12 +40,13 @@ function eachTap(d: ConvDims, visit: (yi: number, xi: number, wi: number) => voi
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { conv2dForwardReference } from "./conv2d_reference.ts";
  * import { convDims } from "./conv2d_shapes.ts";
  * const geo = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 } as const;
  * const d = convDims([1, 1, 2, 2], [1, 1, 2, 2], geo, "conv2d");
  * const y = conv2dForwardReference(new Float32Array([1, 2, 3, 4]), new Float32Array([1, 1, 1, 1]), d);
- * console.assert(y[0] === 10);
+ * assert(y[0] === 10);
  * ```
  */
 export function conv2dForwardReference(
@@ -68,12 +69,13 @@ export function conv2dForwardReference(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { conv2dBackwardInputReference } from "./conv2d_reference.ts";
  * import { convDims } from "./conv2d_shapes.ts";
  * const geo = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 } as const;
  * const d = convDims([1, 1, 2, 2], [1, 1, 2, 2], geo, "conv2d");
  * const dx = conv2dBackwardInputReference(new Float32Array([2]), new Float32Array([1, 2, 3, 4]), d);
- * console.assert(dx.join() === "2,4,6,8");
+ * assert(dx.join() === "2,4,6,8");
  * ```
  */
 export function conv2dBackwardInputReference(dy: Float32Array, w: Float32Array, d: ConvDims): Float32Array {
@@ -87,12 +89,13 @@ export function conv2dBackwardInputReference(dy: Float32Array, w: Float32Array, 
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { conv2dBackwardWeightReference } from "./conv2d_reference.ts";
  * import { convDims } from "./conv2d_shapes.ts";
  * const geo = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 } as const;
  * const d = convDims([1, 1, 2, 2], [1, 1, 2, 2], geo, "conv2d");
  * const dw = conv2dBackwardWeightReference(new Float32Array([2]), new Float32Array([1, 2, 3, 4]), d);
- * console.assert(dw.join() === "2,4,6,8");
+ * assert(dw.join() === "2,4,6,8");
  * ```
  */
 export function conv2dBackwardWeightReference(dy: Float32Array, x: Float32Array, d: ConvDims): Float32Array {

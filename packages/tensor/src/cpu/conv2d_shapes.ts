@@ -61,10 +61,11 @@ function checkPair(pair: readonly number[], what: string, min: number, op: strin
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { convDims } from "./conv2d_shapes.ts";
  * const geo = { stride: [2, 2], padding: [1, 1], dilation: [1, 1], groups: 1 } as const;
  * const d = convDims([1, 3, 32, 32], [32, 3, 3, 3], geo, "conv2d");
- * console.assert(d.ho === 16 && d.wo === 16);
+ * assert(d.ho === 16 && d.wo === 16);
  * ```
  */
 export function convDims(
@@ -118,9 +119,10 @@ export function convDims(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { conv2dOutputSize } from "./conv2d_shapes.ts";
  * const geo = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 } as const;
- * console.assert(conv2dOutputSize([2, 3, 5, 5], [4, 3, 3, 3], geo).join() === "2,4,3,3");
+ * assert(conv2dOutputSize([2, 3, 5, 5], [4, 3, 3, 3], geo).join() === "2,4,3,3");
  * ```
  */
 export function conv2dOutputSize(

@@ -56,8 +56,9 @@ const UNBOUNDED = 0x3fffffff;
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { rowMajor } from "./gemm.ts";
- * console.assert(rowMajor(0, 5).rows.stride === 5);
+ * assert(rowMajor(0, 5).rows.stride === 5);
  * ```
  */
 export function rowMajor(offset: number, ld: number): MatrixLayout {
@@ -69,8 +70,9 @@ export function rowMajor(offset: number, ld: number): MatrixLayout {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { transposed } from "./gemm.ts";
- * console.assert(transposed(0, 5).cols.stride === 5);
+ * assert(transposed(0, 5).cols.stride === 5);
  * ```
  */
 export function transposed(offset: number, ld: number): MatrixLayout {
@@ -82,8 +84,9 @@ export function transposed(offset: number, ld: number): MatrixLayout {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { mapOffset } from "./gemm.ts";
- * console.assert(mapOffset({ stride: 1, seg: 4, segStride: 100 }, 9) === 201);
+ * assert(mapOffset({ stride: 1, seg: 4, segStride: 100 }, 9) === 201);
  * ```
  */
 export function mapOffset(map: IndexMap, i: number): number {
@@ -97,12 +100,13 @@ export function mapOffset(map: IndexMap, i: number): number {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { gemmReference, rowMajor } from "./gemm.ts";
  * const c = new Float32Array(1);
  * gemmReference({ m: 1, n: 1, k: 2, a: rowMajor(0, 2), b: rowMajor(0, 1), c: rowMajor(0, 1) }, {
  *   a: new Float32Array([1, 2]), b: new Float32Array([3, 4]), c,
  * });
- * console.assert(c[0] === 11);
+ * assert(c[0] === 11);
  * ```
  */
 export function gemmReference(
@@ -138,13 +142,14 @@ const PARALLEL_FLOPS = 2_000_000;
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { gemmWasm, rowMajor } from "./gemm.ts";
  * import { kernelRuntime } from "./wasm_runtime.ts";
  * const rt = kernelRuntime()!;
  * rt.reset();
  * const a = rt.put(new Float32Array([1, 2])), b = rt.put(new Float32Array([3, 4])), c = rt.alloc(1);
  * gemmWasm(rt, { m: 1, n: 1, k: 2, a: rowMajor(a >> 2, 2), b: rowMajor(b >> 2, 1), c: rowMajor(c >> 2, 1) });
- * console.assert(rt.take(c, 1)[0] === 11);
+ * assert(rt.take(c, 1)[0] === 11);
  * ```
  */
 export function gemmWasm(rt: KernelRuntime, spec: GemmSpec): void {

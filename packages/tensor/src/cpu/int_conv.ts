@@ -66,12 +66,13 @@ function isEmpty(d: ConvDims): boolean {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { intConv2dAccumulateFast } from "@hqat/tensor";
  * const geo = { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 } as const;
  * const acc = intConv2dAccumulateFast(Int8Array.of(1, 2, 3, 4), [1, 1, 2, 2], Int8Array.of(1, 1, 1, 1), [1, 1, 2, 2], geo);
- * console.assert(acc.length === 9 && acc[4] === 10 && acc[0] === 1);
+ * assert(acc.length === 9 && acc[4] === 10 && acc[0] === 1);
  * const withBias = intConv2dAccumulateFast(Int16Array.of(-32768), [1, 1, 1, 1], Int8Array.of(-128), [1, 1, 1, 1], geo, Int32Array.of(5));
- * console.assert(withBias[4] === 32768 * 128 + 5);
+ * assert(withBias[4] === 32768 * 128 + 5);
  * ```
  */
 export function intConv2dAccumulateFast(
@@ -111,9 +112,10 @@ export function intConv2dAccumulateFast(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { intLinearAccumulateFast } from "@hqat/tensor";
  * const acc = intLinearAccumulateFast(Int8Array.of(1, 2, 3), [1, 3], Int8Array.of(1, 1, 1, -1, 0, 1), [2, 3], Int32Array.of(10, 0));
- * console.assert(acc.join() === "16,2");
+ * assert(acc.join() === "16,2");
  * ```
  */
 export function intLinearAccumulateFast(

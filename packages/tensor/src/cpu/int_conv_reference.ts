@@ -11,12 +11,13 @@ import type { ConvDims } from "./conv2d_shapes.ts";
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { intConv2dAccumulateReference } from "./int_conv_reference.ts";
  * import { convDims } from "./conv2d_shapes.ts";
  * const geo = { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 } as const;
  * const d = convDims([1, 1, 2, 2], [1, 1, 2, 2], geo, "example");
  * const acc = intConv2dAccumulateReference(Int8Array.of(1, 2, 3, 4), Int8Array.of(1, 1, 1, 1), d);
- * console.assert(acc.length === 9 && acc[4] === 10 && acc[0] === 1);
+ * assert(acc.length === 9 && acc[4] === 10 && acc[0] === 1);
  * ```
  */
 export function intConv2dAccumulateReference(
@@ -64,11 +65,12 @@ export function intConv2dAccumulateReference(
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { intLinearAccumulateReference } from "./int_conv_reference.ts";
  * const acc = intLinearAccumulateReference(Int8Array.of(1, 2, 3), Int8Array.of(1, 1, 1, -1, 0, 1), {
  *   rows: 1, k: 3, o: 2,
  * });
- * console.assert(acc.join() === "6,2");
+ * assert(acc.join() === "6,2");
  * ```
  */
 export function intLinearAccumulateReference(

@@ -113,11 +113,12 @@ function shifted(spec: GemmSpec, a: number, b: number, c: number): GemmSpec {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { matmul } from "./matmul.ts";
  * const a = new Float32Array([1, 2, 3, 4]); // [[1, 2], [3, 4]]
  * const b = new Float32Array([5, 6, 7, 8]); // [[5, 6], [7, 8]]
- * console.assert(matmul(a, b, { batch: 1, m: 2, k: 2, n: 2 }).join() === "19,22,43,50");
- * console.assert(matmul(a, b, { batch: 1, m: 2, k: 2, n: 2, transB: true }).join() === "17,23,39,53");
+ * assert(matmul(a, b, { batch: 1, m: 2, k: 2, n: 2 }).join() === "19,22,43,50");
+ * assert(matmul(a, b, { batch: 1, m: 2, k: 2, n: 2, transB: true }).join() === "17,23,39,53");
  * ```
  */
 export function matmul(a: Float32Array, b: Float32Array, opts: MatmulOptions): Float32Array {
@@ -145,9 +146,10 @@ export function matmul(a: Float32Array, b: Float32Array, opts: MatmulOptions): F
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { matmulReference } from "./matmul.ts";
  * const out = matmulReference(new Float32Array([1, 2]), new Float32Array([3, 4]), { batch: 1, m: 1, k: 2, n: 1 });
- * console.assert(out[0] === 11);
+ * assert(out[0] === 11);
  * ```
  */
 export function matmulReference(a: Float32Array, b: Float32Array, opts: MatmulOptions): Float32Array {

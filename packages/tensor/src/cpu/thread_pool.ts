@@ -51,10 +51,11 @@ function defaultThreads(): number {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { getKernelThreads, setKernelThreads } from "./thread_pool.ts";
  * const before = getKernelThreads();
  * setKernelThreads(1);
- * console.assert(getKernelThreads() === 1);
+ * assert(getKernelThreads() === 1);
  * setKernelThreads(before);
  * ```
  */
@@ -71,8 +72,9 @@ export function setKernelThreads(count: number): void {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { getKernelThreads } from "./thread_pool.ts";
- * console.assert(getKernelThreads() >= 1);
+ * assert(getKernelThreads() >= 1);
  * ```
  */
 export function getKernelThreads(): number {
@@ -85,10 +87,11 @@ export function getKernelThreads(): number {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { bindKernelPool, readyThreads } from "./thread_pool.ts";
  * import { kernelRuntime } from "./wasm_runtime.ts";
  * kernelRuntime(); // binds the pool to the WebAssembly kernels
- * console.assert(typeof bindKernelPool === "function" && readyThreads() >= 1);
+ * assert(typeof bindKernelPool === "function" && readyThreads() >= 1);
  * ```
  */
 export function bindKernelPool(t: KernelPoolTarget): void {
@@ -101,8 +104,9 @@ export function bindKernelPool(t: KernelPoolTarget): void {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { readyThreads } from "./thread_pool.ts";
- * console.assert(readyThreads() >= 1);
+ * assert(readyThreads() >= 1);
  * ```
  */
 export function readyThreads(): number {
@@ -120,6 +124,7 @@ export function readyThreads(): number {
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { runParts } from "./thread_pool.ts";
  * import { kernelRuntime } from "./wasm_runtime.ts";
  * const rt = kernelRuntime()!;
@@ -128,7 +133,7 @@ export function readyThreads(): number {
  * const bias = rt.put(new Float32Array([10, 20]));
  * // add_bias(y, bias, n = 1, co = 2, p = 2), as one part
  * runParts(rt.kernelIndex("add_bias"), [[y, bias, 1, 2, 2]]);
- * console.assert(rt.take(y, 4).join() === "11,12,23,24");
+ * assert(rt.take(y, 4).join() === "11,12,23,24");
  * ```
  */
 export function runParts(

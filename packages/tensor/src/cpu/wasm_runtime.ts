@@ -87,12 +87,13 @@ let runtime: KernelRuntime | null | undefined;
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { kernelRuntime } from "./wasm_runtime.ts";
  * const rt = kernelRuntime();
  * if (rt) {
  *   rt.reset();
  *   const p = rt.put(new Float32Array([1, 2, 3]));
- *   console.assert(rt.take(p, 3).join() === "1,2,3");
+ *   assert(rt.take(p, 3).join() === "1,2,3");
  * }
  * ```
  */
