@@ -17,3 +17,67 @@ export * from "./src/quant_stage.ts";
 export * from "./src/pipeline_commands.ts";
 export * from "./src/quickstart.ts";
 export * from "./src/deploy_stages.ts";
+
+// The `@std/cli` type that `parse` returns.
+export type { Args } from "@std/cli";
+
+// The types of other `@hqat` packages that this package's signatures name.
+export type { Batch as DataBatch, Dataset, Loader } from "@hqat/data";
+export type {
+  BnRef,
+  Graph,
+  GraphDType,
+  GraphNode,
+  IntModel,
+  IntNode,
+  IntOp,
+  IntPair,
+  NodeOp,
+  NodeQuantSpec,
+  Pair,
+  QatModel,
+  QConfigDict,
+} from "@hqat/fx";
+export type { March } from "@hqat/march-bayes";
+export type {
+  Batch,
+  CallInterceptor,
+  EvalResult,
+  ForwardContext,
+  Module,
+  Scope,
+  StateDict,
+  StateSpec,
+} from "@hqat/nn";
+export type {
+  ActivationQConfig,
+  FakeQuantState,
+  FakeQuantSwitch,
+  FusedActivation,
+  IntOutput,
+  ObserveOptions,
+  Observer,
+  ObserverConfig,
+  ObserverKind,
+  ObserverState,
+  QConfig,
+  QDType,
+  QRange,
+  RoundingMode,
+  WeightQConfig,
+} from "@hqat/qtensor";
+export type {
+  ConvAttrs,
+  Device,
+  DType,
+  DTypeArray,
+  None,
+  OpAttrs,
+  OpName,
+  PoolAttrs,
+  RandomKey,
+  Shape,
+  Tensor,
+  TensorInfo,
+  TypedArray,
+} from "@hqat/tensor";

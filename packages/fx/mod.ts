@@ -26,3 +26,42 @@ export * from "./src/int_model.ts";
 export * from "./src/convert.ts";
 export * from "./src/int_model_file.ts";
 export * from "./src/debug.ts";
+
+// The types of other `@hqat` packages that this package's signatures name.
+export type { March } from "@hqat/march-bayes";
+export type { CallInterceptor, ForwardContext, Module, Scope, StateDict, StateSpec } from "@hqat/nn";
+export type {
+  ActivationQConfig,
+  FakeQuantState,
+  FakeQuantSwitch,
+  FusedActivation,
+  IntOutput,
+  ObserveOptions,
+  Observer,
+  ObserverConfig,
+  ObserverKind,
+  ObserverState,
+  QArray,
+  QConfig,
+  QDType,
+  QDTypeArray,
+  QRange,
+  QTensor,
+  RoundingMode,
+  WeightQConfig,
+} from "@hqat/qtensor";
+export type {
+  ConvAttrs,
+  Device,
+  DType,
+  DTypeArray,
+  None,
+  OpAttrs,
+  OpName,
+  PoolAttrs,
+  RandomKey,
+  Shape,
+  Tensor,
+  TensorInfo,
+  TypedArray,
+} from "@hqat/tensor";

@@ -88,3 +88,32 @@ export {
   type LayoutNode,
 } from "./src/graph_layout.ts";
 export { type Visualization, visualizeModel, type VisualizeOptions } from "./src/visualize_model.ts";
+
+// The types of other `@hqat` packages that this package's signatures name.
+export type {
+  BnRef,
+  Graph,
+  GraphDType,
+  GraphNode,
+  IntModel,
+  IntNode,
+  IntOp,
+  IntPair,
+  NodeOp,
+  Pair as FxPair,
+} from "@hqat/fx";
+export type {
+  Figure,
+  HardwareFigures,
+  InputSource,
+  IoAlignment,
+  LayerAttrs,
+  LayerDesc,
+  MacArrayShape,
+  March,
+  QDtype,
+  TensorDesc,
+  Violation,
+} from "@hqat/march-bayes";
+export type { FusedActivation, IntOutput, QArray, QDType, QDTypeArray } from "@hqat/qtensor";
+export type { ConvAttrs, DType, None, OpAttrs, OpName, PoolAttrs } from "@hqat/tensor";

@@ -35,3 +35,15 @@ export * from "./src/optim_sgd.ts";
 export * from "./src/optim_adam.ts";
 export * from "./src/schedule.ts";
 export * from "./src/init.ts";
+// The `@hqat/tensor` types that this package's signatures name.
+export type {
+  Device,
+  DType,
+  DTypeArray,
+  RandomKey,
+  Shape,
+  Size2,
+  Tensor,
+  TensorInfo,
+  TypedArray,
+} from "@hqat/tensor";

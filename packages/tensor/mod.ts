@@ -30,3 +30,4 @@ export { sumTo } from "./src/vjp.ts";
 export * from "./src/grad_check.ts";
 export * from "./src/quant.ts";
 export { type IntActivations, intConv2dAccumulateFast, intLinearAccumulateFast } from "./src/cpu/int_conv.ts";
+export type { Conv2dGeometry } from "./src/cpu/conv2d_shapes.ts";

@@ -49,6 +49,7 @@ export interface BatchPlan {
 export interface Batch {
   /** Images, `[B, 3, H, W]` float32. */
   readonly x: Float32Array;
+  /** The shape of `x`: `[B, 3, H, W]`. */
   readonly shape: readonly [number, number, number, number];
   /** Labels. */
   readonly y: Int32Array;
@@ -122,7 +123,9 @@ export function epochOrder(
 
 /** Which samples make the batch, and in which epoch (the augmentation depends on it). */
 export interface BatchRequest {
+  /** Dataset indices of the samples, in batch order. */
   readonly indices: ArrayLike<number>;
+  /** The epoch, which seeds the augmentation. */
   readonly epoch: number;
   /** The batch's position in its epoch (default 0). */
   readonly index?: number;

@@ -11,7 +11,7 @@ import { gunzipIfNeeded } from "./gzip.ts";
 import { readTar } from "./tar.ts";
 
 /** Bytes of one CIFAR-10 record: a label byte, then 32×32 red, green and blue planes. */
-export const CIFAR10_RECORD_BYTES = 1 + 3 * 32 * 32;
+export const CIFAR10_RECORD_BYTES: number = 1 + 3 * 32 * 32;
 
 /** The binary release's archive name. */
 export const CIFAR10_ARCHIVE = "cifar-10-binary.tar.gz";

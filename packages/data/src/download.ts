@@ -25,6 +25,7 @@ export interface DataSource {
  * ```
  */
 export class DatasetUnavailableError extends Error {
+  /** Always "DatasetUnavailableError". */
   override name = "DatasetUnavailableError";
 }
 

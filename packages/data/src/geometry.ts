@@ -8,9 +8,13 @@
 
 /** One uint8 image in CHW order (channel planes, each row by row). */
 export interface Image {
+  /** `channels × height × width` bytes: channel planes, each row by row. */
   readonly data: Uint8Array;
+  /** Number of channels. */
   readonly channels: number;
+  /** Rows. */
   readonly height: number;
+  /** Columns. */
   readonly width: number;
 }
 
@@ -60,9 +64,13 @@ export function hflip(img: Image): Image {
 
 /** A crop window; `top` and `left` may be negative and the window may pass the edges. */
 export interface CropBox {
+  /** First row of the window (may be negative). */
   top: number;
+  /** First column of the window (may be negative). */
   left: number;
+  /** Rows in the window. */
   height: number;
+  /** Columns in the window. */
   width: number;
 }
 

@@ -12,7 +12,9 @@ export const IDX_LABELS_MAGIC = 0x00000801;
 
 /** An idx array: its dimensions and row-major bytes (a view into the input). */
 export interface IdxArray {
+  /** Dimensions, outermost first. */
   readonly dims: readonly number[];
+  /** The elements, row-major. */
   readonly data: Uint8Array;
 }
 
@@ -85,8 +87,11 @@ function describe(dims: readonly number[]): string {
 
 /** Images read from an idx3 file. */
 export interface IdxImages {
+  /** Number of images. */
   readonly count: number;
+  /** Rows per image. */
   readonly height: number;
+  /** Columns per image. */
   readonly width: number;
   /** `count × height × width` bytes, row-major. */
   readonly data: Uint8Array;

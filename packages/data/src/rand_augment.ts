@@ -91,7 +91,9 @@ export function linspaceF32(range: readonly [number, number], steps: number): nu
 
 /** One entry of the augmentation space: the magnitude per bin (null: no magnitude) and whether signed. */
 export interface AugmentationEntry {
+  /** The magnitude of each bin, or null for an operation without one. */
   readonly magnitudes: readonly number[] | null;
+  /** Whether the magnitude's sign is drawn at random. */
   readonly signed: boolean;
 }
 

@@ -75,7 +75,11 @@ function randAugmentSpec(options: RandAugmentOptions = {}): TransformSpec {
  * assert(list[1].kind === "randomCrop" && list[2].kind === "randAugment");
  * ```
  */
-export const transforms = Object.freeze({ randomHorizontalFlip, randomCrop, randAugment: randAugmentSpec });
+export const transforms: Readonly<{
+  randomHorizontalFlip: (options?: { p?: number }) => TransformSpec;
+  randomCrop: (size: number | readonly [number, number], options?: { padding?: number }) => TransformSpec;
+  randAugment: (options?: RandAugmentOptions) => TransformSpec;
+}> = Object.freeze({ randomHorizontalFlip, randomCrop, randAugment: randAugmentSpec });
 
 /**
  * Applies one transform. Random choices come from `rng`, drawn in torchvision's order: the flip
@@ -173,7 +177,9 @@ export function transformedSize(
 
 /** Options of {@linkcode normalize}: one value per channel, or one for all. */
 export interface NormalizeOptions {
+  /** Mean subtracted: one per channel, or one for all. */
   mean: number | readonly number[];
+  /** Standard deviation divided by: one per channel, or one for all. */
   std: number | readonly number[];
 }
 

@@ -103,6 +103,7 @@ const WFQ = "weight_fake_quant";
  * ```
  */
 export class QatModel extends Module {
+  /** The PyTorch class name of a traced model. */
   readonly typeName = "GraphModule";
   readonly #observers = new Map<string, Observer>();
   /** Per quantizer, the length of its min/max state (1 per tensor, or the output channels). */
@@ -173,6 +174,10 @@ export class QatModel extends Module {
     return this.observer(prefix).scale(observerState(min, max));
   }
 
+  /**
+   * The float model's state, then each quantizer's `min_val` and `max_val` buffers (NaN until it has seen
+   * data).
+   */
   override ownState(): StateSpec[] {
     const specs: StateSpec[] = stateSpecs(this.float);
     for (const [prefix, o] of this.#observers) {
@@ -206,6 +211,10 @@ export class QatModel extends Module {
     return fakeQuantize(y, fromArray(scale, [scale.length]), { qmin: o.qmin, qmax: o.qmax, axis });
   }
 
+  /**
+   * Runs the graph like {@linkcode QatModel.run}: observers update and fake quantization applies as
+   * `fakeQuantState` says.
+   */
   forward(s: Scope, x: Tensor): Tensor {
     return this.run(s, x);
   }

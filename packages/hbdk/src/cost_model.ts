@@ -40,10 +40,15 @@ import { OPT_LEVELS, type OptLevel, type Plan, planSteps, type Step, type Tensor
  * ```
  */
 export interface PerformanceOptions {
+  /** The march (default: the one set with `setMarch`). */
   readonly march?: March;
+  /** Frames per run (default: dimension 0 of the first layer's input). */
   readonly batch?: number;
+  /** Optimization level (default `"O1"`). */
   readonly opt?: OptLevel;
+  /** Where the model input comes from (default `"ddr"`). */
   readonly inputSource?: InputSource;
+  /** The pyramid's image format (default `"nv12"`). */
   readonly pyramidFormat?: PyramidFormat;
 }
 
@@ -63,18 +68,31 @@ export interface PerformanceOptions {
  * ```
  */
 export interface LayerEstimate {
+  /** The step's primary layer. */
   readonly name: string;
+  /** Its op. */
   readonly op: string;
+  /** The layers folded into the step. */
   readonly merged: readonly string[];
+  /** Operations: 2 per MAC, or one per element of a pooling or elementwise step. */
   readonly ops: number;
+  /** Multiply-accumulates. */
   readonly macs: number;
+  /** Compute time in µs. */
   readonly computeCostUs: number;
+  /** Bytes loaded from DDR: inputs read from DDR plus weights and parameters. */
   readonly loadBytes: number;
+  /** Bytes stored to DDR. */
   readonly storeBytes: number;
+  /** Bytes of weights and per-channel parameters. */
   readonly weightBytes: number;
+  /** The part of the output that goes to DDR, in bytes. */
   readonly spilledBytes: number;
+  /** DDR time of the loaded plus stored bytes, in µs. */
   readonly loadStoreCostUs: number;
+  /** Fixed per-layer overhead in µs. */
   readonly overheadUs: number;
+  /** `max(computeCostUs, loadStoreCostUs) + overheadUs`. */
   readonly latencyUs: number;
 }
 
@@ -93,23 +111,41 @@ export interface LayerEstimate {
  * ```
  */
 export interface PerformanceEstimate {
+  /** The march estimated for. */
   readonly march: March;
+  /** The optimization level. */
   readonly opt: OptLevel;
+  /** Where the model input comes from. */
   readonly inputSource: InputSource;
+  /** Frames per run (the batch). */
   readonly framesPerRun: number;
+  /** Frames per second: frames per run over the latency. */
   readonly fps: number;
+  /** Latency of a run in µs: the steps' latencies plus the run overhead. */
   readonly latencyUs: number;
+  /** The same latency in ms. */
   readonly latencyMs: number;
+  /** Operations per frame. */
   readonly opsPerFrame: number;
+  /** Multiply-accumulates per frame. */
   readonly macsPerFrame: number;
+  /** Bytes loaded plus stored in a run. */
   readonly ddrBytesPerRun: number;
+  /** `ddrBytesPerRun` over the frames per run. */
   readonly ddrBytesPerFrame: number;
+  /** `ddrBytesPerRun` over the latency. */
   readonly ddrBytesPerSecond: number;
+  /** Bytes loaded per frame. */
   readonly loadedBytesPerFrame: number;
+  /** Bytes stored per frame. */
   readonly storedBytesPerFrame: number;
+  /** Bytes of weights and parameters loaded per run. */
   readonly weightBytesPerRun: number;
+  /** Fixed per-run overhead in µs. */
   readonly runOverheadUs: number;
+  /** The estimate of each step, in order. */
   readonly layers: readonly LayerEstimate[];
+  /** The layers that are not steps, with the reason (see {@linkcode Plan}). */
   readonly removed: Plan["removed"];
 }
 

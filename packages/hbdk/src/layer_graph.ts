@@ -37,9 +37,13 @@ export type Source =
  * ```
  */
 export interface LayerGraph {
+  /** The layers, in order. */
   readonly layers: readonly LayerDesc[];
+  /** `sources[i][j]` feeds input `j` of layer `i`. */
   readonly sources: readonly (readonly Source[])[];
+  /** `consumers[i]` lists the layers that read layer `i`'s output. */
   readonly consumers: readonly (readonly number[])[];
+  /** `modelOutput[i]` says whether layer `i`'s output leaves the model. */
   readonly modelOutput: readonly boolean[];
 }
 

@@ -66,12 +66,19 @@ export type TensorRef =
  * ```
  */
 export interface Step {
+  /** The primary layer's name. */
   readonly name: string;
+  /** The primary layer's op. */
   readonly op: string;
+  /** The primary layer. */
   readonly layer: LayerDesc;
+  /** Names of the layers folded into the step. */
   readonly merged: readonly string[];
+  /** The tensors the step reads: where each comes from and its description. */
   readonly inputs: readonly { readonly ref: TensorRef; readonly desc: TensorDesc }[];
+  /** The tensor the step writes. */
   readonly output: TensorDesc;
+  /** Whether that tensor leaves the model. */
   readonly modelOutput: boolean;
 }
 
@@ -90,7 +97,9 @@ export interface Step {
  * ```
  */
 export interface Plan {
+  /** The steps, in execution order. */
   readonly steps: readonly Step[];
+  /** The layers that are not steps, each with the reason and, for `"merged"`, the step it went into. */
   readonly removed: readonly {
     readonly name: string;
     readonly reason: "boundary" | "identity" | "merged";

@@ -28,12 +28,19 @@ import { GENERAL_LIMITS, opTable } from "./op_table.ts";
  * ```
  */
 export interface Violation {
+  /** The layer's name. */
   readonly layer: string;
+  /** The layer's op. */
   readonly op: string;
+  /** The broken limit's id (e.g. `conv2d.kernel`, `op.supported`). */
   readonly limit: string;
+  /** The offending value, as the message shows it. */
   readonly actual: string;
+  /** What is allowed (e.g. `≤ 31`, a dtype list, `not supported`). */
   readonly allowed: string;
+  /** A one-line description naming the layer, the limit and the actual value. */
   readonly message: string;
+  /** Where the limit comes from. */
   readonly source: string;
 }
 
@@ -50,7 +57,9 @@ export interface Violation {
  * ```
  */
 export interface CheckOptions {
+  /** The march (default: the one set with `setMarch`). */
   readonly march?: March;
+  /** Where the model input comes from (default `"ddr"`). */
   readonly inputSource?: InputSource;
 }
 

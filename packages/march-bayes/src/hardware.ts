@@ -19,8 +19,11 @@ import { March } from "./march.ts";
  * ```
  */
 export interface Figure<T> {
+  /** The figure. */
   readonly value: T;
+  /** Its unit. */
   readonly unit: string;
+  /** Where it comes from. */
   readonly source: string;
 }
 
@@ -37,8 +40,11 @@ export interface Figure<T> {
  * ```
  */
 export interface MacArrayShape {
+  /** Output pixels per cycle. */
   readonly pixels: number;
+  /** Reduction lanes (input channels × kernel taps) per cycle. */
   readonly reduction: number;
+  /** Output channels per cycle. */
   readonly outputs: number;
 }
 
@@ -56,10 +62,15 @@ export interface MacArrayShape {
  * ```
  */
 export interface IoAlignment {
+  /** Rows that H pads to when C ≤ 4. */
   readonly smallChannelH: number;
+  /** Columns that W pads to when C ≤ 4. */
   readonly smallChannelW: number;
+  /** The base of the channel-byte padding. */
   readonly channelByteBase: number;
+  /** The partial steps above a multiple of `channelByteBase`. */
   readonly channelByteSteps: readonly number[];
+  /** Columns that an NV12 image's W pads to. */
   readonly nv12Width: number;
 }
 
@@ -75,18 +86,31 @@ export interface IoAlignment {
  * ```
  */
 export interface HardwareFigures {
+  /** The march these figures are for. */
   readonly march: March;
+  /** BPU cores of the chip (the estimate uses one). */
   readonly cores: Figure<number>;
+  /** BPU clock. */
   readonly clockHz: Figure<number>;
+  /** The MAC array shape per input dtype. */
   readonly macArray: Figure<Readonly<Record<"qint8" | "qint16", MacArrayShape>>>;
+  /** Elements that pooling and elementwise ops process per cycle. */
   readonly vectorElementsPerCycle: Figure<number>;
+  /** DDR bandwidth of one core. */
   readonly ddrBytesPerSecond: Figure<number>;
+  /** On-chip feature memory. */
   readonly featureSramBytes: Figure<number>;
+  /** The block that features are stored in (H × W × C elements). */
   readonly featureBlock: Figure<{ readonly h: number; readonly w: number; readonly c: number }>;
+  /** The block that weights are stored in (output channels × reduction elements). */
   readonly weightBlock: Figure<{ readonly outputs: number; readonly reduction: number }>;
+  /** Bytes of bias and requantization parameters per output channel. */
   readonly paramBytesPerChannel: Figure<number>;
+  /** The DDR alignment of model inputs and outputs. */
   readonly ioAlignment: Figure<IoAlignment>;
+  /** Fixed cycles per layer. */
   readonly layerOverheadCycles: Figure<number>;
+  /** Fixed cycles per run. */
   readonly runOverheadCycles: Figure<number>;
 }
 

@@ -47,8 +47,11 @@ export const QDTYPES: readonly QDtype[] = ["qint8", "qint16", "qint32", "float32
  * ```
  */
 export interface TensorDesc {
+  /** Dimensions: `[N, C, H, W]`, or `[N, F]` for a linear layer's features. */
   readonly shape: readonly number[];
+  /** Element type. */
   readonly dtype: QDtype;
+  /** The layer that produces this input (default: see above). */
   readonly from?: string;
 }
 
@@ -72,17 +75,29 @@ export interface TensorDesc {
  * ```
  */
 export interface LayerAttrs {
+  /** Kernel `[height, width]` of a convolution or pooling. */
   readonly kernel?: readonly [number, number];
+  /** Stride `[height, width]`. */
   readonly stride?: readonly [number, number];
+  /** Symmetric padding per side, `[height, width]`. */
   readonly padding?: readonly [number, number];
+  /** Dilation `[height, width]`. */
   readonly dilation?: readonly [number, number];
+  /** Convolution groups. */
   readonly groups?: number;
+  /** How a convolution or `pad` fills the border. */
   readonly paddingMode?: "zeros" | "reflect" | "replicate";
+  /** A ReLU / ReLU6 folded into the layer's requantization. */
   readonly fusedRelu?: "relu" | "relu6";
+  /** A residual add folded into a convolution; its second input is the addend. */
   readonly fusedAdd?: boolean;
+  /** The layer writes its 32-bit accumulator. */
   readonly output32?: boolean;
+  /** The layer's output leaves the model. */
   readonly isModelOutput?: boolean;
+  /** A linear layer's input features. */
   readonly inFeatures?: number;
+  /** A linear layer's output features. */
   readonly outFeatures?: number;
 }
 
@@ -109,10 +124,15 @@ export interface LayerAttrs {
  * ```
  */
 export interface LayerDesc {
+  /** Module name, e.g. `features.0.0`. */
   readonly name: string;
+  /** The op, e.g. `conv2d`. */
   readonly op: string;
+  /** Input tensors, in order. */
   readonly inputs: readonly TensorDesc[];
+  /** Output tensor. */
   readonly output: TensorDesc;
+  /** Attributes the op reads. */
   readonly attrs: LayerAttrs;
 }
 

@@ -32,6 +32,7 @@ export type InputSource = "ddr" | "pyramid" | "resizer";
  * ```
  */
 export interface LimitContext {
+  /** Where the model input comes from. */
   readonly inputSource: InputSource;
 }
 
@@ -51,13 +52,21 @@ export interface LimitContext {
  * ```
  */
 export interface Limit {
+  /** Id, e.g. `conv2d.kernel`; a violation reports it. */
   readonly id: string;
+  /** What is measured, as messages name it (e.g. `kernel`). */
   readonly quantity: string;
+  /** The limit as the docs state it. */
   readonly rule: string;
+  /** How the measured values are bounded. */
   readonly kind: "max" | "min" | "unsupported";
+  /** The bound (unused for `unsupported`). */
   readonly bound: number;
+  /** Where the limit comes from. */
   readonly source: string;
+  /** The values the limit bounds, or `undefined` when it does not apply to the layer. */
   readonly measure: (layer: LayerDesc, context: LimitContext) => readonly number[] | undefined;
+  /** Shows the measured values in a message (default: the largest, or the smallest for `min`). */
   readonly format?: (values: readonly number[], layer: LayerDesc) => string;
 }
 
@@ -73,13 +82,21 @@ export interface Limit {
  * ```
  */
 export interface OpEntry {
+  /** The op name of {@linkcode LayerDesc.op}. */
   readonly op: string;
+  /** The torch operator it stands for. */
   readonly torch: string;
+  /** Fewest inputs. */
   readonly minInputs: number;
+  /** Most inputs. */
   readonly maxInputs: number;
+  /** Dtypes every input may have. */
   readonly inputDtypes: readonly QDtype[];
+  /** Dtypes the output may have, or `"same-as-input"`. */
   readonly outputDtypes: readonly QDtype[] | "same-as-input";
+  /** Where the dtype rules come from. */
   readonly dtypeSource: string;
+  /** The op's size limits. */
   readonly limits: readonly Limit[];
 }
 

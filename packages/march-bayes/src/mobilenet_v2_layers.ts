@@ -21,12 +21,19 @@ import type { LayerDesc, QDtype, TensorDesc } from "./layer_desc.ts";
  * ```
  */
 export interface MobileNetV2LayerOptions {
+  /** Batch size (default 1). */
   readonly batch?: number;
+  /** Input height and width (default 32). */
   readonly inputSize?: number;
+  /** Output classes (default 10). */
   readonly numClasses?: number;
+  /** Width multiplier (default 1.0). */
   readonly widthMult?: number;
+  /** Channels are rounded to multiples of this (default 8). */
   readonly roundNearest?: number;
+  /** The classifier writes its 32-bit accumulator (default true). */
   readonly output32?: boolean;
+  /** ReLU6 and residual adds folded into the convolutions (default true). */
   readonly fused?: boolean;
 }
 

@@ -17,6 +17,7 @@ import { Module, type Scope } from "./module.ts";
  * ```
  */
 export class Sequential extends Module {
+  /** The PyTorch class name. */
   readonly typeName: string = "Sequential";
   readonly #layers: Module[];
 
@@ -38,6 +39,7 @@ export class Sequential extends Module {
     return m;
   }
 
+  /** Runs the children in order, each on the previous one's output. */
   forward(s: Scope, x: Tensor): Tensor {
     let y = x;
     this.#layers.forEach((m, i) => (y = s.call(String(i), m, y)));

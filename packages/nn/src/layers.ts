@@ -86,6 +86,7 @@ export interface Conv2dOptions {
  * ```
  */
 export class Conv2d extends Module {
+  /** The PyTorch class name. */
   readonly typeName = "Conv2d";
   /** Kernel [kh, kw]. */
   readonly kernelSize: [number, number];
@@ -131,6 +132,7 @@ export class Conv2d extends Module {
     return [this.outChannels, this.inChannels / this.groups, ...this.kernelSize];
   }
 
+  /** `weight` [Co, Ci/groups, kh, kw], then `bias` [Co] when the layer has one. */
   override ownState(): StateSpec[] {
     const ws = this.weightShape;
     const fanIn = ws[1] * ws[2] * ws[3];
@@ -141,12 +143,17 @@ export class Conv2d extends Module {
     return specs;
   }
 
+  /** PyTorch's `extra_repr`: channels, kernel, stride, and padding, groups and bias when not the default. */
   override extraRepr(): string {
     return `${this.inChannels}, ${this.outChannels}, kernel_size=(${this.kernelSize}), stride=(${this.stride})` +
       (this.padding.some((p) => p) ? `, padding=(${this.padding})` : "") +
       (this.groups > 1 ? `, groups=${this.groups}` : "") + (this.bias ? "" : ", bias=False");
   }
 
+  /**
+   * Convolves `x` (NCHW) with `weight` and adds `bias`; throws a RangeError for a padding mode other than
+   * "zeros".
+   */
   forward(s: Scope, x: Tensor): Tensor {
     if (this.paddingMode !== "zeros") {
       throw new RangeError(
@@ -174,6 +181,7 @@ export class Conv2d extends Module {
  * ```
  */
 export class Linear extends Module {
+  /** The PyTorch class name. */
   readonly typeName = "Linear";
   /** Has a bias. */
   readonly bias: boolean;
@@ -190,6 +198,7 @@ export class Linear extends Module {
     this.#options = options;
   }
 
+  /** `weight` [out, in], then `bias` [out] when the layer has one. */
   override ownState(): StateSpec[] {
     const ws = [this.outFeatures, this.inFeatures];
     const wi = this.#options.weightInit ?? defaultWeightInit;
@@ -199,12 +208,14 @@ export class Linear extends Module {
     return specs;
   }
 
+  /** PyTorch's `extra_repr`: in and out features and whether there is a bias. */
   override extraRepr(): string {
     return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${
       this.bias ? "True" : "False"
     }`;
   }
 
+  /** x · weightᵀ + bias over the last axis. */
   forward(s: Scope, x: Tensor): Tensor {
     const y = matmul(x, s.get("weight"), { transB: true });
     return this.bias ? add(y, s.get("bias")) : y;
@@ -224,6 +235,7 @@ export class Linear extends Module {
  * ```
  */
 export class BatchNorm2d extends Module {
+  /** The PyTorch class name. */
   readonly typeName: string = "BatchNorm2d";
   /** Creates a batch-norm layer. */
   constructor(readonly numFeatures: number, readonly options: { eps?: number; momentum?: number } = {}) {
@@ -240,6 +252,10 @@ export class BatchNorm2d extends Module {
     return this.options.momentum ?? 0.1;
   }
 
+  /**
+   * `weight` (ones), `bias` (zeros), then the buffers `running_mean`, `running_var` and
+   * `num_batches_tracked`.
+   */
   override ownState(): StateSpec[] {
     const c = [this.numFeatures];
     return [
@@ -258,10 +274,15 @@ export class BatchNorm2d extends Module {
     ];
   }
 
+  /** PyTorch's `extra_repr`: features, eps and momentum. */
   override extraRepr(): string {
     return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}`;
   }
 
+  /**
+   * Normalizes with the running statistics in evaluation; in training with the batch statistics, recording
+   * the updated running ones.
+   */
   forward(s: Scope, x: Tensor): Tensor {
     const gamma = s.get("weight"), beta = s.get("bias");
     if (!s.ctx.training) {
@@ -295,7 +316,9 @@ export class BatchNorm2d extends Module {
  * ```
  */
 export class ReLU extends Module {
+  /** The PyTorch class name. */
   readonly typeName = "ReLU";
+  /** max(x, 0). */
   forward(_s: Scope, x: Tensor): Tensor {
     return relu(x);
   }
@@ -312,7 +335,9 @@ export class ReLU extends Module {
  * ```
  */
 export class ReLU6 extends Module {
+  /** The PyTorch class name. */
   readonly typeName = "ReLU6";
+  /** min(max(x, 0), 6). */
   forward(_s: Scope, x: Tensor): Tensor {
     return relu6(x);
   }
@@ -329,15 +354,21 @@ export class ReLU6 extends Module {
  * ```
  */
 export class Dropout extends Module {
+  /** The PyTorch class name. */
   readonly typeName = "Dropout";
   /** Creates a dropout layer with drop probability `p`. */
-  constructor(readonly p = 0.5) {
+  constructor(readonly p: number = 0.5) {
     super();
     if (!(p >= 0 && p < 1)) throw new RangeError(`Dropout: p must be in [0, 1), got ${p}`);
   }
+  /** PyTorch's `extra_repr`: the drop probability. */
   override extraRepr(): string {
     return `p=${this.p}`;
   }
+  /**
+   * Zeroes each element with probability `p` and scales the rest by 1 / (1 − p) in training; identity in
+   * evaluation.
+   */
   forward(s: Scope, x: Tensor): Tensor {
     return s.ctx.training && this.p > 0 ? dropout(s.key(), x, this.p) : x;
   }
@@ -354,7 +385,9 @@ export class Dropout extends Module {
  * ```
  */
 export class Identity extends Module {
+  /** The PyTorch class name. */
   readonly typeName = "Identity";
+  /** Returns `x` unchanged. */
   forward(_s: Scope, x: Tensor): Tensor {
     return x;
   }
@@ -371,11 +404,13 @@ export class Identity extends Module {
  * ```
  */
 export class Flatten extends Module {
+  /** The PyTorch class name. */
   readonly typeName = "Flatten";
   /** Creates a flatten layer. */
-  constructor(readonly startDim = 1, readonly endDim = -1) {
+  constructor(readonly startDim: number = 1, readonly endDim: number = -1) {
     super();
   }
+  /** Flattens dimensions `startDim` to `endDim` into one. */
   forward(_s: Scope, x: Tensor): Tensor {
     return flatten(x, this.startDim, this.endDim);
   }
@@ -404,6 +439,7 @@ export interface PoolLayerOptions {
  * ```
  */
 export class MaxPool2d extends Module {
+  /** The PyTorch class name. */
   readonly typeName = "MaxPool2d";
   /** Window. */
   readonly kernelSize: [number, number];
@@ -412,6 +448,7 @@ export class MaxPool2d extends Module {
     super();
     this.kernelSize = pair(kernelSize);
   }
+  /** Max-pools `x` (NCHW) over the window. */
   forward(_s: Scope, x: Tensor): Tensor {
     return maxPool2d(x, this.kernelSize, this.options);
   }
@@ -428,6 +465,7 @@ export class MaxPool2d extends Module {
  * ```
  */
 export class AvgPool2d extends Module {
+  /** The PyTorch class name. */
   readonly typeName = "AvgPool2d";
   /** Window. */
   readonly kernelSize: [number, number];
@@ -436,6 +474,7 @@ export class AvgPool2d extends Module {
     super();
     this.kernelSize = pair(kernelSize);
   }
+  /** Average-pools `x` (NCHW) over the window. */
   forward(_s: Scope, x: Tensor): Tensor {
     return avgPool2d(x, this.kernelSize, this.options);
   }
@@ -452,6 +491,7 @@ export class AvgPool2d extends Module {
  * ```
  */
 export class AdaptiveAvgPool2d extends Module {
+  /** The PyTorch class name. */
   readonly typeName = "AdaptiveAvgPool2d";
   /** Output size. */
   readonly outputSize: [number, number];
@@ -460,6 +500,7 @@ export class AdaptiveAvgPool2d extends Module {
     super();
     this.outputSize = pair(outputSize);
   }
+  /** Average-pools `x` (NCHW) to `outputSize`. */
   forward(_s: Scope, x: Tensor): Tensor {
     return adaptiveAvgPool2d(x, this.outputSize);
   }

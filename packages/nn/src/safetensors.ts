@@ -48,7 +48,9 @@ const DTYPE_RANK: Record<StoredDType, number> = {
 
 /** What a safetensors file holds: tensors in header order and the string metadata. */
 export interface SafetensorsContents {
+  /** The tensors by name, in header order. */
   tensors: Map<string, StoredTensor>;
+  /** The `__metadata__` string map. */
   metadata: Record<string, string>;
 }
 

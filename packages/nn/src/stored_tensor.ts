@@ -11,22 +11,35 @@ export type StoredDType = "F32" | "F16" | "BF16" | "I64" | "I32" | "I16" | "I8" 
 
 /** The typed array behind each stored dtype. */
 export interface StoredArray {
+  /** IEEE 754 single precision. */
   F32: Float32Array;
+  /** IEEE 754 half precision, as raw bits. */
   F16: Uint16Array;
+  /** bfloat16, as raw bits. */
   BF16: Uint16Array;
+  /** Signed 64-bit integers. */
   I64: BigInt64Array;
+  /** Signed 32-bit integers. */
   I32: Int32Array;
+  /** Signed 16-bit integers. */
   I16: Int16Array;
+  /** Signed 8-bit integers. */
   I8: Int8Array;
+  /** Unsigned bytes. */
   U8: Uint8Array;
+  /** IEEE 754 double precision. */
   F64: Float64Array;
+  /** Booleans as bytes 0 and 1. */
   BOOL: Uint8Array;
 }
 
 /** A tensor as a file stores it: dtype, shape and the elements in C (row-major) order. */
 export interface StoredTensor {
+  /** Element type. */
   dtype: StoredDType;
+  /** Dimensions, outermost first. */
   shape: number[];
+  /** The elements in C (row-major) order, in the typed array of `dtype`. */
   data: StoredArray[StoredDType];
 }
 

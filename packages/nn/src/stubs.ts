@@ -18,6 +18,7 @@ import { Module, type Scope } from "./module.ts";
  * ```
  */
 export class QuantStub extends Module {
+  /** The PyTorch class name. */
   readonly typeName = "QuantStub";
   /** The fixed scale, if any. */
   readonly scale?: number;
@@ -29,9 +30,11 @@ export class QuantStub extends Module {
     }
     this.scale = options.scale;
   }
+  /** PyTorch-style `extra_repr`: the fixed scale, if any. */
   override extraRepr(): string {
     return this.scale === undefined ? "" : `scale=${this.scale}`;
   }
+  /** Returns `x` unchanged (float model). */
   forward(_s: Scope, x: Tensor): Tensor {
     return x;
   }
@@ -48,7 +51,9 @@ export class QuantStub extends Module {
  * ```
  */
 export class DeQuantStub extends Module {
+  /** The PyTorch class name. */
   readonly typeName = "DeQuantStub";
+  /** Returns `x` unchanged (float model). */
   forward(_s: Scope, x: Tensor): Tensor {
     return x;
   }

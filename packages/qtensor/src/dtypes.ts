@@ -8,14 +8,19 @@ export type QDType = "qint8" | "qint16" | "qint32";
 
 /** An inclusive integer range `[qmin, qmax]`. */
 export interface QRange {
+  /** Smallest representable integer. */
   readonly qmin: number;
+  /** Largest representable integer. */
   readonly qmax: number;
 }
 
 /** The storage array of each quantized type. */
 export interface QDTypeArray {
+  /** Storage of `qint8`. */
   qint8: Int8Array;
+  /** Storage of `qint16`. */
   qint16: Int16Array;
+  /** Storage of `qint32`. */
   qint32: Int32Array;
 }
 
@@ -143,8 +148,11 @@ export function qdtypeOfArray(data: QArray): QDType {
  * where `c` is the index along `axis` for a per-channel scale (length > 1), or 0 for a per-tensor scale.
  */
 export interface QTensor {
+  /** The integers, row-major. */
   readonly data: QArray;
+  /** Dimensions, outermost first. */
   readonly shape: readonly number[];
+  /** The quantized type; matches the storage array of `data`. */
   readonly dtype: QDType;
   /** Float32 scales: length 1 (per tensor) or `shape[axis]` (per channel). */
   readonly scale: Float32Array;
@@ -154,6 +162,7 @@ export interface QTensor {
 
 /** Options of {@linkcode qtensor}. */
 export interface QTensorOptions {
+  /** Dimensions, outermost first; their product must equal the length of `data`. */
   readonly shape: readonly number[];
   /** Positive finite scales (rounded to float32): one number, or one per channel along `axis`. */
   readonly scale: number | ArrayLike<number>;

@@ -14,7 +14,11 @@
  * assert(s === "CALIBRATION");
  * ```
  */
-export const FakeQuantState = Object.freeze(
+export const FakeQuantState: Readonly<{
+  readonly QAT: "QAT";
+  readonly CALIBRATION: "CALIBRATION";
+  readonly VALIDATION: "VALIDATION";
+}> = Object.freeze(
   {
     QAT: "QAT",
     CALIBRATION: "CALIBRATION",

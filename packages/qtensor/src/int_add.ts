@@ -9,7 +9,9 @@ import type { FusedActivation } from "./requantize.ts";
 
 /** The alignment of two scales `sx ≥ sy`: `sum = x · 2^k + y · t` has scale `sx / 2^k`. */
 export interface AddAlignment {
+  /** Left shift `k` applied to `x`. */
   readonly k: number;
+  /** Integer multiplier `t` of `y`, in [-32767, 32767]. */
   readonly t: number;
 }
 

@@ -11,6 +11,7 @@ import { requantize } from "./requantize.ts";
 export interface IntCatOptions {
   /** Concatenation axis (negative counts from the end). */
   readonly axis: number;
+  /** Output dtype and scale. */
   readonly output: { readonly dtype: "qint8" | "qint16"; readonly scale: number };
 }
 

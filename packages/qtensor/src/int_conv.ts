@@ -55,8 +55,11 @@ export interface IntConv2dOptions extends IntConv2dAccumulateOptions {
 
 /** An int32 accumulator with its shape and exact per-channel scales `sx · sw[c]`. */
 export interface Accumulator {
+  /** The int32 sums, row-major. */
   readonly data: Int32Array;
+  /** Dimensions of `data`, outermost first. */
   readonly shape: readonly number[];
+  /** Exact float64 scale `sx · sw[c]` of each output channel. */
   readonly accScale: Float64Array;
 }
 
@@ -176,7 +179,9 @@ export function intConv2d(x: QTensor, w: QTensor, options: IntConv2dOptions): QT
 
 /** Options of {@linkcode intLinear}. */
 export interface IntLinearOptions extends LayerBiasOptions {
+  /** Requantized output (qint8/qint16 with a scale) or `{ dtype: "qint32" }`. */
   readonly output: IntOutput;
+  /** Fused activation clamped after requantization. */
   readonly activation?: FusedActivation;
 }
 

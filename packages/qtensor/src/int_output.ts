@@ -50,11 +50,15 @@ export function outputMultipliers(accScale: AccumulatorScale, outScale: number):
 
 /** Options of {@linkcode finishAccumulator}. */
 export interface FinishOptions {
+  /** Shape of the accumulator. */
   readonly shape: readonly number[];
   /** Channel axis of the accumulator (for per-channel scales). */
   readonly axis: number;
+  /** Exact scale of each accumulator channel. */
   readonly accScale: AccumulatorScale;
+  /** Requantized output (qint8/qint16 with a scale) or `{ dtype: "qint32" }`. */
   readonly output: IntOutput;
+  /** Fused activation clamped after requantization. */
   readonly activation?: FusedActivation;
 }
 

@@ -11,6 +11,7 @@ import type { FusedActivation } from "./requantize.ts";
 
 /** Window geometry of a pooling kernel. */
 export interface Pool2dGeometry {
+  /** Window [kh, kw], or one size for both. */
   readonly kernelSize: Size2d;
   /** Stride (default: the kernel size). */
   readonly stride?: Size2d;
@@ -50,7 +51,9 @@ function poolWindow(x: QTensor, g: Pool2dGeometry, op: string, dil: [number, num
 
 /** Options of {@linkcode intAvgPool2d}. */
 export interface IntAvgPool2dOptions extends Pool2dGeometry {
+  /** Output dtype and scale. */
   readonly output: { readonly dtype: "qint8" | "qint16"; readonly scale: number };
+  /** Fused activation after requantization. */
   readonly activation?: FusedActivation;
 }
 
@@ -110,7 +113,9 @@ export function intAvgPool2d(x: QTensor, options: IntAvgPool2dOptions): QTensor 
 export interface IntAdaptiveAvgPool2dOptions {
   /** Output size; only 1 (1×1) is defined by SPEC.md. */
   readonly outputSize?: Size2d;
+  /** Output dtype and scale. */
   readonly output: { readonly dtype: "qint8" | "qint16"; readonly scale: number };
+  /** Fused activation after requantization. */
   readonly activation?: FusedActivation;
 }
 

@@ -7,8 +7,11 @@ import { normalizeAxis, shapeSize } from "./dtypes.ts";
 
 /** How a row-major array splits around a channel axis: element `(o, c, i)` is at `(o·channels + c)·inner + i`. */
 export interface ChannelLayout {
+  /** Product of the dimensions before the axis. */
   readonly outer: number;
+  /** Size of the axis. */
   readonly channels: number;
+  /** Product of the dimensions after the axis. */
   readonly inner: number;
   /** The normalized (non-negative) axis. */
   readonly axis: number;

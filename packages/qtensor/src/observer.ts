@@ -16,7 +16,9 @@ export type ObserverKind = "minMax" | "percentile" | "mse" | "fixedScale";
 
 /** Observer state: running float32 minimum and maximum per channel (length 1 per tensor; empty before any data). */
 export interface ObserverState {
+  /** Running minimum per channel. */
   readonly min: Float32Array;
+  /** Running maximum per channel. */
   readonly max: Float32Array;
 }
 
@@ -28,6 +30,7 @@ export interface ObserveOptions {
 
 /** An observer: an immutable description plus pure transitions over {@linkcode ObserverState}. */
 export interface Observer extends QRange {
+  /** Which observer of SPEC.md this is. */
   readonly kind: ObserverKind;
   /** The module name used in error messages. */
   readonly name: string;
@@ -49,6 +52,7 @@ export interface ObserverBaseOptions {
   readonly dtype?: "qint8" | "qint16";
   /** … or an explicit range. */
   readonly qmin?: number;
+  /** … its upper end (with `qmin`). */
   readonly qmax?: number;
   /** Averaging constant `c` of the running min/max (default 0.01); 1 keeps only the last batch. */
   readonly averagingConstant?: number;

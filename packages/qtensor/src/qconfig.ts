@@ -19,17 +19,23 @@ export const SPEC_FAKE_QUANT_SWITCH: FakeQuantSwitch = Object.freeze({
 
 /** How a layer's output (activation) is quantized: per tensor. */
 export interface ActivationQConfig {
+  /** The quantized type of the output. */
   readonly dtype: "qint8" | "qint16";
+  /** The observer that determines the scale. */
   readonly observer: ObserverConfig;
+  /** Whether fake quantization is on in each state. */
   readonly fakeQuant: FakeQuantSwitch;
 }
 
 /** How a layer's weight is quantized: qint8, per output channel. */
 export interface WeightQConfig {
+  /** Always qint8. */
   readonly dtype: "qint8";
   /** Channel axis of the per-channel scale (0, output channels). */
   readonly axis: 0;
+  /** The observer that determines the per-channel scales. */
   readonly observer: ObserverConfig;
+  /** Whether fake quantization is on in each state. */
   readonly fakeQuant: FakeQuantSwitch;
 }
 
@@ -39,6 +45,7 @@ export interface QConfig {
   readonly name: string;
   /** Output quantization; null when the layer keeps its 32-bit accumulator ("32-bit out"). */
   readonly activation: ActivationQConfig | null;
+  /** Weight quantization. */
   readonly weight: WeightQConfig;
   /** The layer's output: the activation dtype, or qint32 for the 32-bit-out presets. */
   readonly output: { readonly dtype: "qint8" | "qint16" | "qint32" };

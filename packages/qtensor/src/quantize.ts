@@ -98,15 +98,21 @@ export function roundedQuotientEven(x: number, s: number): number {
 
 /** Everything a quantizing kernel needs, resolved and checked once. */
 export interface QuantizePlan {
+  /** Smallest integer of the range. */
   readonly qmin: number;
+  /** Largest integer of the range. */
   readonly qmax: number;
   /** Float32 scales, one per channel. */
   readonly scale: Float32Array;
   /** `float32(1 / scale[c])`, for the PyTorch-compatible mode. */
   readonly inverse: Float32Array;
+  /** How quotients are rounded (see {@linkcode QuotientMode}). */
   readonly mode: QuotientMode;
+  /** Product of the dimensions before the channel axis (1 for a per-tensor scale). */
   readonly outer: number;
+  /** Number of scales. */
   readonly channels: number;
+  /** Product of the dimensions after the channel axis (the length for a per-tensor scale). */
   readonly inner: number;
 }
 
@@ -249,7 +255,9 @@ export function fakeQuantize(
 
 /** Options of {@linkcode quantizeTensor}. */
 export interface QuantizeTensorOptions extends QuantizeOptions {
+  /** Dimensions of the input, outermost first. */
   readonly shape: readonly number[];
+  /** The quantized type (default qint8). */
   readonly dtype?: "qint8" | "qint16" | "qint32";
 }
 

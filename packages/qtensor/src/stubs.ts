@@ -8,6 +8,7 @@ import { dequantizeTensor, quantizeTensor } from "./quantize.ts";
 
 /** Options of {@linkcode quantStub}. */
 export interface QuantStubOptions {
+  /** Dimensions of the input, outermost first. */
   readonly shape: readonly number[];
   /** The (fixed) scale, e.g. 1/128 for pyramid input. */
   readonly scale: number;

@@ -8,10 +8,15 @@ export type DType = "float32" | "int32" | "int16" | "int8" | "uint8";
 
 /** The typed array that stores each dtype. */
 export interface DTypeArray {
+  /** Storage of `float32`. */
   float32: Float32Array;
+  /** Storage of `int32`. */
   int32: Int32Array;
+  /** Storage of `int16`. */
   int16: Int16Array;
+  /** Storage of `int8`. */
   int8: Int8Array;
+  /** Storage of `uint8`. */
   uint8: Uint8Array;
 }
 

@@ -32,24 +32,37 @@ export interface PoolAttrs {
   countIncludePad: boolean;
 }
 
-type None = Record<never, never>;
+/** The attributes of an op that takes none. */
+export type None = Record<never, never>;
 
 /** The attributes of every primitive op, by name. */
 export interface OpAttrs {
   // Unary elementwise (float).
+  /** Negation −x. */
   neg: None;
+  /** Natural exponential eˣ. */
   exp: None;
+  /** Natural logarithm. */
   log: None;
+  /** Square root. */
   sqrt: None;
+  /** Reciprocal square root 1 / √x. */
   rsqrt: None;
+  /** Absolute value. */
   abs: None;
+  /** Sign: −1, 0 or 1. */
   sign: None;
+  /** Hyperbolic tangent. */
   tanh: None;
+  /** Logistic sigmoid 1 / (1 + e⁻ˣ). */
   sigmoid: None;
+  /** Round toward −∞. */
   floor: None;
+  /** Round toward +∞. */
   ceil: None;
   /** Round half to even. */
   round: None;
+  /** max(x, 0). */
   relu: None;
   /** Clamp to [min, max]; the gradient passes inside the closed interval, or the open one when `openGrad`. */
   clamp: { min: number; max: number; openGrad: boolean };
@@ -58,47 +71,72 @@ export interface OpAttrs {
   /** Elementwise conversion; float → int truncates toward zero and wraps like the typed arrays do. */
   cast: { dtype: DType };
   // Binary elementwise with broadcasting.
+  /** a + b. */
   add: None;
+  /** a − b. */
   sub: None;
+  /** a · b. */
   mul: None;
+  /** a / b. */
   div: None;
+  /** Elementwise max(a, b). */
   maximum: None;
+  /** Elementwise min(a, b). */
   minimum: None;
+  /** a raised to the power b. */
   pow: None;
+  /** a = b, as uint8 0 or 1. */
   equal: None;
+  /** a ≠ b, as uint8 0 or 1. */
   notEqual: None;
+  /** a < b, as uint8 0 or 1. */
   less: None;
+  /** a ≤ b, as uint8 0 or 1. */
   lessEqual: None;
+  /** a > b, as uint8 0 or 1. */
   greater: None;
+  /** a ≥ b, as uint8 0 or 1. */
   greaterEqual: None;
   /** where(cond, a, b) with broadcasting; cond is uint8. */
   where: None;
   // Reductions.
+  /** Sum over `axes`; `keepDims` keeps them as size-1 dimensions. */
   sum: { axes: readonly number[]; keepDims: boolean };
+  /** Maximum over `axes`; `keepDims` keeps them as size-1 dimensions. */
   max: { axes: readonly number[]; keepDims: boolean };
+  /** int32 index of the maximum along `axis`; `keepDims` keeps it as a size-1 dimension. */
   argmax: { axis: number; keepDims: boolean };
   /** Largest k values along an axis (sorted, descending) and their int32 indices. */
   topk: { k: number; axis: number };
   // Movement.
+  /** Same elements in row-major order, new `shape` of the same size. */
   reshape: { shape: readonly number[] };
+  /** Permutes the axes: output axis i is input axis `perm[i]`. */
   transpose: { perm: readonly number[] };
+  /** Broadcasts to `shape` by NumPy rules. */
   broadcastTo: { shape: readonly number[] };
   /** Step-1 slice; `starts`/`ends` per axis, already normalized. */
   slice: { starts: readonly number[]; ends: readonly number[] };
   /** Constant padding; `pads[i] = [before, after]`. */
   pad: { pads: readonly (readonly [number, number])[]; value: number };
+  /** Joins the inputs along `axis`. */
   concat: { axis: number };
   /** One-hot float32 rows from integer labels. */
   oneHot: { numClasses: number };
   // Linear algebra and neural-network ops.
   /** Batched matmul of [..., m, k] by [..., k, n] with batch broadcasting. */
   matmul: { transA: boolean; transB: boolean };
+  /** Inputs (x, w): 2-D convolution of NCHW x by weights [Co, C / groups, kh, kw]. */
   conv2d: ConvAttrs;
+  /** Inputs (dy, w): the gradient of conv2d with respect to an input of `xShape`. */
   conv2dBackwardInput: ConvAttrs & { xShape: readonly number[] };
+  /** Inputs (dy, x): the gradient of conv2d with respect to a weight of `wShape`. */
   conv2dBackwardWeight: ConvAttrs & { wShape: readonly number[] };
+  /** 2-D max pooling of NCHW x. */
   maxPool2d: PoolAttrs;
   /** Inputs (dy, x): routes dy to the argmax of each window. */
   maxPool2dBackward: PoolAttrs;
+  /** 2-D average pooling of NCHW x. */
   avgPool2d: PoolAttrs;
   /** Input dy; output the gradient for an input of `xShape`. */
   avgPool2dBackward: PoolAttrs & { xShape: readonly number[] };
@@ -108,6 +146,7 @@ export interface OpAttrs {
   batchNormTrainBackward: { eps: number };
   /** Inputs (x, scale, shift): x · scale[c] + shift[c] along axis 1 (batch norm with fixed statistics). */
   channelAffine: None;
+  /** log(softmax(x)) along `axis`. */
   logSoftmax: { axis: number };
   /**
    * Inputs (x, scale): SPEC.md's fake quantization, dequantize(quantize(x, s), s), bit for bit;

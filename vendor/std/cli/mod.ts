@@ -34,6 +34,7 @@ export interface ParseOptions {
 
 /** The parsed arguments: options by name, positionals in `_`. */
 export interface Args {
+  /** Each option by name: a string, number or boolean, or the list of values of a `collect` option. */
   // deno-lint-ignore no-explicit-any
   [key: string]: any;
   /** Positional arguments. */

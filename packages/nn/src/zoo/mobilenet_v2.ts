@@ -37,6 +37,7 @@ const linearInit: Initializer = (key, shape) => randomNormal(key, shape, { std: 
  * ```
  */
 export class Conv2dNormActivation extends Sequential {
+  /** The torchvision class name. */
   override readonly typeName: string = "Conv2dNormActivation";
   /** Creates the block; padding is (kernel − 1) / 2. */
   constructor(
@@ -71,6 +72,7 @@ export class Conv2dNormActivation extends Sequential {
  * ```
  */
 export class InvertedResidual extends Module {
+  /** The torchvision class name. */
   readonly typeName = "InvertedResidual";
   /** Whether the input is added to the output. */
   readonly useResConnect: boolean;
@@ -100,6 +102,7 @@ export class InvertedResidual extends Module {
     this.conv = this.register("conv", new Sequential(...layers));
   }
 
+  /** Runs `conv`, adding `x` when `useResConnect`. */
   forward(s: Scope, x: Tensor): Tensor {
     const y = s.call("conv", this.conv, x);
     return this.useResConnect ? add(x, y) : y;
@@ -143,6 +146,7 @@ const DEFAULT_SETTING: readonly (readonly [number, number, number, number])[] = 
  * ```
  */
 export class MobileNetV2 extends Module {
+  /** The torchvision class name. */
   readonly typeName = "MobileNetV2";
   /** The convolutional trunk. */
   readonly features: Sequential;
@@ -195,6 +199,7 @@ export class MobileNetV2 extends Module {
     }
   }
 
+  /** Input stub, `features`, global average pooling, `classifier`, output stub. */
   forward(s: Scope, x: Tensor): Tensor {
     let y = this.quant ? s.call("quant", this.quant, x) : x;
     y = s.call("features", this.features, y);

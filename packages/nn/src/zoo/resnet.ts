@@ -19,6 +19,7 @@ import { Module, type Scope } from "../module.ts";
  * ```
  */
 export class BasicBlock extends Module {
+  /** The torchvision class name. */
   readonly typeName = "BasicBlock";
   /** First convolution. */
   readonly conv1: Conv2d;
@@ -49,6 +50,7 @@ export class BasicBlock extends Module {
     }
   }
 
+  /** conv1, bn1, relu, conv2, bn2, plus the shortcut, then ReLU. */
   forward(s: Scope, x: Tensor): Tensor {
     let y = s.call("relu", this.relu, s.call("bn1", this.bn1, s.call("conv1", this.conv1, x)));
     y = s.call("bn2", this.bn2, s.call("conv2", this.conv2, y));
@@ -70,6 +72,7 @@ export class BasicBlock extends Module {
  * ```
  */
 export class ResNet18Cifar extends Module {
+  /** The torchvision class name. */
   readonly typeName = "ResNet";
   /** Stem convolution. */
   readonly conv1: Conv2d;
@@ -101,6 +104,7 @@ export class ResNet18Cifar extends Module {
     this.fc = this.register("fc", new Linear(512, options.numClasses ?? 10));
   }
 
+  /** Stem, the four stages, global average pooling, then `fc`. */
   forward(s: Scope, x: Tensor): Tensor {
     let y = s.call("relu", this.relu, s.call("bn1", this.bn1, s.call("conv1", this.conv1, x)));
     this.layers.forEach((l, i) => (y = s.call(`layer${i + 1}`, l, y)));
