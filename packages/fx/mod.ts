@@ -28,7 +28,7 @@ export * from "./src/int_model_file.ts";
 export * from "./src/debug.ts";
 
 // The types of other `@hqat` packages that this package's signatures name.
-export type { March } from "@hqat/march-bayes";
+export type { LayerDesc, March, Violation } from "@hqat/march-bayes";
 export type { CallInterceptor, ForwardContext, Module, Scope, StateDict, StateSpec } from "@hqat/nn";
 export type {
   ActivationQConfig,
@@ -65,3 +65,4 @@ export type {
   TensorInfo,
   TypedArray,
 } from "@hqat/tensor";
+export * from "./src/march_warnings.ts";

@@ -16,7 +16,19 @@ import {
   verifyGraph,
 } from "@hqat/fx";
 import { clearMarch, March, setMarch } from "@hqat/march-bayes";
-import { forward, initState, loadState, mobilenetV2, resnet18Cifar, Scope, splitState } from "@hqat/nn";
+import {
+  Conv2d,
+  DeQuantStub,
+  forward,
+  initState,
+  loadState,
+  mobilenetV2,
+  QuantStub,
+  resnet18Cifar,
+  Scope,
+  Sequential,
+  splitState,
+} from "@hqat/nn";
 import {
   default_calib_8bit_fake_quant_qconfig as c8,
   default_calib_8bit_weight_32bit_out_fake_quant_qconfig as c32,
@@ -183,4 +195,21 @@ Deno.test("debugQuantization() finds no node where VALIDATION and the fixed-poin
   for (const r of report.rows) if (r.op !== "linear") assertEquals(r.maxLsbDiff, 0, r.name);
   assert(report.rows.length > 60);
   assert(formatDebugReport(report).includes("agree within one LSB at every node"));
+});
+
+Deno.test("prepareQatFx() warns early about what the BAYES table rejects", () => {
+  setMarch(March.BAYES);
+  const lines: string[] = [];
+  const m = new Sequential(new QuantStub({ scale: 1 / 128 }), new Conv2d(3, 4, 33), new DeQuantStub());
+  prepareQatFx(m, { "": q8 }, {
+    exampleInput: randomUniform(randomKey(0), [1, 3, 40, 40]),
+    warn: (l) => lines.push(l),
+  });
+  assertEquals(lines.length, 1);
+  assert(lines[0].includes("kernel 33×33 exceeds the BAYES limit"), lines[0]);
+  const ok: string[] = [];
+  prepareQatFx(mobilenetV2({ numClasses: 10, quantStubScale: 1 / 128 }), { "": q8 }, {
+    warn: (l) => ok.push(l),
+  });
+  assertEquals(ok, []);
 });

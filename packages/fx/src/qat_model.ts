@@ -28,6 +28,7 @@ import {
   zeros,
 } from "@hqat/tensor";
 import { fuse } from "./fuse.ts";
+import { marchViolations } from "./march_warnings.ts";
 import type { Graph, GraphNode } from "./graph.ts";
 import { runGraph } from "./interpret.ts";
 import { type QConfigDict, resolveQConfigs } from "./qconfig_dict.ts";
@@ -320,6 +321,8 @@ export class QatModel extends Module {
 export interface PrepareOptions {
   /** An example input (default zeros of [1, 3, 32, 32]); only its shape matters. */
   exampleInput?: Tensor;
+  /** Where the early target warnings go (default console.warn). */
+  warn?: (line: string) => void;
 }
 
 /**
@@ -351,7 +354,11 @@ export function prepareQatFx(model: Module, qconfig: QConfigDict, options: Prepa
   }
   if (model instanceof QatModel) throw new TypeError("prepareQatFx(): the model is already prepared");
   const example = options.exampleInput ?? zeros([1, 3, 32, 32]);
-  const graph = fuse(trace(model, initState(model, randomKey(0)), example), { add: false });
+  const floatState = initState(model, randomKey(0));
+  const graph = fuse(trace(model, floatState, example), { add: false });
+  // Report early what the target's operator table rejects (checkModel reads the same table).
+  const warn = options.warn ?? ((line: string) => console.warn(line));
+  for (const v of marchViolations(graph, floatState, march)) warn(`Warning: ${v.message}`);
   const qconfigs = resolveQConfigs(model, graph.nodes, qconfig);
   const specs = new Map<string, NodeQuantSpec>();
   for (const n of graph.nodes) {
