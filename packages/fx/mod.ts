@@ -28,7 +28,7 @@ export * from "./src/int_model_file.ts";
 export * from "./src/debug.ts";
 
 // The types of other `@hqat` packages that this package's signatures name.
-export type { LayerDesc, March, Violation } from "@hqat/march-bayes";
+export type { March, Violation } from "@hqat/march-bayes";
 export type { CallInterceptor, ForwardContext, Module, Scope, StateDict, StateSpec } from "@hqat/nn";
 export type {
   ActivationQConfig,
