@@ -50,6 +50,7 @@ export {
   type HbmProgram,
   type Instr,
   INSTR_OPS,
+  type InstrBase,
   type Pair,
   type Requant,
   type Stage,

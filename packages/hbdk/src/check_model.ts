@@ -28,9 +28,13 @@ import { intModelLayers } from "./int_model_layers.ts";
  * ```
  */
 export interface CheckModelOptions {
+  /** The march to check against (default: an int model's own, else the one set with `setMarch`). */
   readonly march?: March;
+  /** Where the input comes from (default `"ddr"`). */
   readonly inputSource?: InputSource;
+  /** The float model's state when checking a traced graph (its kernel sizes). */
   readonly state?: Readonly<Record<string, { readonly shape: readonly number[] }>>;
+  /** Where the report lines go (default `console.log`). */
   readonly log?: (line: string) => void;
 }
 
@@ -46,9 +50,13 @@ export interface CheckModelOptions {
  * ```
  */
 export interface NodeCheck {
+  /** The layer name. */
   readonly name: string;
+  /** The layer's op. */
   readonly op: string;
+  /** Whether the layer has no violation. */
   readonly supported: boolean;
+  /** The rules the layer breaks. */
   readonly violations: readonly Violation[];
 }
 
@@ -65,8 +73,11 @@ export interface NodeCheck {
  * ```
  */
 export interface CheckReport {
+  /** Whether every layer is supported. */
   readonly supported: boolean;
+  /** The verdict per layer, in layer order. */
   readonly nodes: readonly NodeCheck[];
+  /** All violations, in layer order. */
   readonly violations: readonly Violation[];
 }
 

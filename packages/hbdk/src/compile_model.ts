@@ -42,11 +42,17 @@ import { searchTiles, type TilePlan } from "./tiling.ts";
  * ```
  */
 export interface CompileOptions {
+  /** The output file (must end in `.hbm`). */
   readonly hbm?: string;
+  /** Where the input comes from (default `"ddr"`). */
   readonly inputSource?: InputSource;
+  /** The optimization level (default `"O1"`). */
   readonly opt?: OptLevel;
+  /** The model name (default `"model"`). */
   readonly name?: string;
+  /** The march (default: the model's, else the one set with `setMarch`). */
   readonly march?: March;
+  /** Where the report lines go (default `console.log`). */
   readonly log?: (line: string) => void;
 }
 
@@ -63,10 +69,15 @@ export interface CompileOptions {
  * ```
  */
 export interface CompileResult {
+  /** The compiled program. */
   readonly program: HbmProgram;
+  /** The `.hbm` file bytes. */
   readonly bytes: Uint8Array;
+  /** The cost model's estimate at the same level. */
   readonly estimate: PerformanceEstimate;
+  /** The tiling of each convolution, by layer name (O3). */
   readonly tiles: readonly (TilePlan & { readonly name: string })[];
+  /** The warnings printed. */
   readonly warnings: readonly string[];
 }
 

@@ -19,7 +19,9 @@ import type { IntModel } from "@hqat/fx";
  * ```
  */
 export interface ExampleInput {
+  /** The input shape (NCHW, dimension 0 the batch). */
   readonly shape: readonly number[];
+  /** The values, if any; their count must match the shape. */
   readonly data?: ArrayLike<number>;
 }
 

@@ -24,7 +24,9 @@ import { withBatch } from "./int_model_layers.ts";
  * ```
  */
 export interface GraphLayerOptions {
+  /** Frames per run (default: the traced batch). */
   readonly batch?: number;
+  /** The model state by parameter name; only the shapes are read. */
   readonly state?: Readonly<Record<string, { readonly shape: readonly number[] }>>;
 }
 

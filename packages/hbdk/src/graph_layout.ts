@@ -17,8 +17,11 @@
  * ```
  */
 export interface LayoutNode {
+  /** The node id. */
   readonly id: string;
+  /** The box width. */
   readonly width: number;
+  /** The box height. */
   readonly height: number;
 }
 
@@ -34,9 +37,13 @@ export interface LayoutNode {
  * ```
  */
 export interface LayoutBox extends LayoutNode {
+  /** The left edge. */
   readonly x: number;
+  /** The top edge. */
   readonly y: number;
+  /** The layer, 0 at the top. */
   readonly layer: number;
+  /** The position in its layer, from the left. */
   readonly order: number;
 }
 
@@ -53,8 +60,11 @@ export interface LayoutBox extends LayoutNode {
  * ```
  */
 export interface LayoutEdge {
+  /** The source node id. */
   readonly from: string;
+  /** The target node id. */
   readonly to: string;
+  /** The route as `[x, y]` points, from source to target. */
   readonly points: readonly (readonly [number, number])[];
 }
 
@@ -70,10 +80,15 @@ export interface LayoutEdge {
  * ```
  */
 export interface GraphLayout {
+  /** The placed boxes. */
   readonly boxes: readonly LayoutBox[];
+  /** The routed edges. */
   readonly edges: readonly LayoutEdge[];
+  /** The drawing width. */
   readonly width: number;
+  /** The drawing height. */
   readonly height: number;
+  /** The edge crossings left between adjacent layers. */
   readonly crossings: number;
 }
 

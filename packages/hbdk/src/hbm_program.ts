@@ -52,12 +52,19 @@ export type BufferLayout = "nchw" | "nhwc";
  * ```
  */
 export interface HbmBuffer {
+  /** The name of the value the buffer holds. */
   readonly name: string;
+  /** The shape at the compiled batch. */
   readonly shape: readonly number[];
+  /** The element dtype. */
   readonly dtype: BufferDtype;
+  /** The scale: one value, or one per channel along axis 1. */
   readonly scale: Float32Array;
+  /** The memory layout of the elements. */
   readonly layout: BufferLayout;
+  /** The byte offset in the arena. */
   readonly offset: number;
+  /** The size in bytes. */
   readonly bytes: number;
 }
 
@@ -87,10 +94,15 @@ export type Activation = "none" | "relu" | "relu6";
  * ```
  */
 export interface Requant {
+  /** The integer multipliers, one per channel or one for all. */
   readonly M: Int32Array;
+  /** The right shifts that go with `M` (the multiplier is `M · 2^-n`). */
   readonly n: Uint8Array;
+  /** The output dtype. */
   readonly dtype: "qint8" | "qint16" | "qint32";
+  /** The output scale (one value; one per channel for a 32-bit output). */
   readonly scale: Float32Array;
+  /** The clamp applied after requantization. */
   readonly act: Activation;
 }
 
@@ -121,11 +133,25 @@ export type Stage =
   | { readonly kind: "relu" }
   | { readonly kind: "relu6" };
 
-/** Fields every instruction has: the buffers it reads and writes, and its epilogue. */
-interface InstrBase {
+/**
+ * Fields every instruction has: the buffers it reads and writes, and its epilogue.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import type { InstrBase } from "@hqat/hbdk";
+ * const b: InstrBase = { name: "flatten", inputs: [4], output: 5, epilogue: [] };
+ * assert(b.inputs[0] === 4);
+ * ```
+ */
+export interface InstrBase {
+  /** The name of the layer the instruction comes from. */
   readonly name: string;
+  /** The indices of the buffers it reads. */
   readonly inputs: readonly number[];
+  /** The index of the buffer it writes. */
   readonly output: number;
+  /** The stages applied to the result before it is written. */
   readonly epilogue: readonly Stage[];
 }
 
@@ -226,14 +252,23 @@ export const INSTR_OPS = [
  * ```
  */
 export interface HbmProgram {
+  /** The model name. */
   readonly name: string;
+  /** The march it was compiled for. */
   readonly march: string;
+  /** The optimization level. */
   readonly opt: OptLevel;
+  /** Where the input comes from. */
   readonly inputSource: InputSource;
+  /** The float input shape at the compiled batch. */
   readonly inputShape: readonly number[];
+  /** The buffers of the arena. */
   readonly buffers: readonly HbmBuffer[];
+  /** The arena size in bytes. */
   readonly arenaBytes: number;
+  /** The instructions, in execution order. */
   readonly instructions: readonly Instr[];
+  /** The index of the buffer that receives the float output. */
   readonly output: number;
 }
 

@@ -52,9 +52,13 @@ export class HbmRuntimeError extends RangeError {
  * ```
  */
 export interface HbmRunResult {
+  /** The output values: float32, or with `raw` the integer output. */
   readonly data: Float32Array | QArray;
+  /** The output shape. */
   readonly shape: readonly number[];
+  /** The dtype of `data`. */
   readonly dtype: BufferDtype;
+  /** The output scale: one value, or one per channel along axis 1. */
   readonly scale: Float32Array;
 }
 

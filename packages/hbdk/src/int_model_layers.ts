@@ -20,6 +20,7 @@ import type { LayerDesc, QDtype, TensorDesc } from "@hqat/march-bayes";
  * ```
  */
 export interface IntModelLayerOptions {
+  /** Frames per run (default: dimension 0 of the model's input shape). */
   readonly batch?: number;
 }
 

@@ -25,9 +25,13 @@ import type { OptLevel } from "./schedule.ts";
  * ```
  */
 export interface DraftBuffer {
+  /** The name of the value. */
   name: string;
+  /** The shape at the compiled batch. */
   shape: readonly number[];
+  /** The element dtype. */
   dtype: BufferDtype;
+  /** The scale: one value, or one per channel along axis 1. */
   scale: Float32Array;
 }
 
@@ -43,9 +47,13 @@ export interface DraftBuffer {
  * ```
  */
 export interface LoweredProgram {
+  /** The buffers, not yet placed. */
   readonly buffers: readonly DraftBuffer[];
+  /** The instructions, in execution order. */
   readonly instructions: readonly Instr[];
+  /** The index of the buffer that receives the model's output. */
   readonly output: number;
+  /** The float input shape at the compiled batch. */
   readonly inputShape: readonly number[];
 }
 

@@ -33,7 +33,9 @@ export const ARENA_ALIGNMENT = 64;
  * ```
  */
 export interface Lifetime {
+  /** The index of the instruction that writes the buffer (-1 if none). */
   readonly def: number;
+  /** The index of the last instruction that reads it (the end of the program for the model's outputs). */
   readonly lastUse: number;
 }
 

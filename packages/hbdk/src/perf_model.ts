@@ -27,12 +27,19 @@ import type { OptLevel } from "./schedule.ts";
  * ```
  */
 export interface PerfOptions {
+  /** The output folder (default `perf_out`). */
   readonly outDir?: string;
+  /** The optimization level (default `"O1"`). */
   readonly opt?: OptLevel;
+  /** Where the input comes from (default `"ddr"`). */
   readonly inputSource?: InputSource;
+  /** Whether the JSON lists every layer (default false; the HTML always does). */
   readonly layerDetails?: boolean;
+  /** The report name (default `"model"`). */
   readonly name?: string;
+  /** The march (default: the model's, else the one set with `setMarch`). */
   readonly march?: March;
+  /** Where the report lines go (default `console.log`). */
   readonly log?: (line: string) => void;
 }
 
@@ -48,9 +55,13 @@ export interface PerfOptions {
  * ```
  */
 export interface PerfReport {
+  /** The cost model's estimate. */
   readonly estimate: PerformanceEstimate;
+  /** The JSON document written. */
   readonly json: PerfJson;
+  /** The path of the JSON file. */
   readonly jsonPath: string;
+  /** The path of the HTML file. */
   readonly htmlPath: string;
 }
 
@@ -66,6 +77,7 @@ export interface PerfReport {
  * ```
  */
 export interface PerfJson {
+  /** HBDK's summary keys and their values. */
   readonly summary: {
     readonly "model name": string;
     readonly "BPU march": string;
@@ -90,6 +102,7 @@ export interface PerfJson {
     readonly "BPU OPs per frame (effective)": number;
     readonly "BPU OPs per run (effective)": number;
   };
+  /** One entry per BPU step, present with `layerDetails`. */
   readonly "layer details"?: readonly {
     readonly "layer name": string;
     readonly op: string;

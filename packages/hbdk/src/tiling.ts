@@ -25,14 +25,23 @@ import { bufferDtypeBytes } from "./hbm_program.ts";
  * ```
  */
 export interface ConvGeometry {
+  /** The input shape `[N, C, H, W]`. */
   readonly input: readonly number[];
+  /** The input dtype. */
   readonly inputDtype: BufferDtype;
+  /** The output shape `[N, O, OH, OW]`. */
   readonly output: readonly number[];
+  /** The output dtype. */
   readonly outputDtype: BufferDtype;
+  /** The kernel size `[kh, kw]`. */
   readonly kernel: readonly [number, number];
+  /** The stride `[sh, sw]`. */
   readonly stride: readonly [number, number];
+  /** The dilation `[dh, dw]`. */
   readonly dilation: readonly [number, number];
+  /** The padding `[ph, pw]`. */
   readonly padding: readonly [number, number];
+  /** The bytes of weights and per-channel parameters. */
   readonly weightBytes: number;
 }
 
@@ -49,9 +58,13 @@ export interface ConvGeometry {
  * ```
  */
 export interface TilePlan {
+  /** Output rows per tile. */
   readonly tileRows: number;
+  /** The number of tiles. */
   readonly tiles: number;
+  /** The working set of one tile in bytes. */
   readonly workingSetBytes: number;
+  /** The bytes the layer moves through DDR (0 when the whole layer fits). */
   readonly ddrBytes: number;
 }
 

@@ -23,6 +23,7 @@ import { escapeXml } from "./perf_html.ts";
  * ```
  */
 export interface VisualizeOptions {
+  /** Where to write the SVG (nothing is written without it). */
   readonly savePath?: string;
 }
 
@@ -38,8 +39,11 @@ export interface VisualizeOptions {
  * ```
  */
 export interface Visualization {
+  /** The SVG text. */
   readonly svg: string;
+  /** The layout it was drawn from. */
   readonly layout: GraphLayout;
+  /** Each box's text lines, by node name. */
   readonly labels: ReadonlyMap<string, readonly string[]>;
 }
 
