@@ -1,17 +1,7 @@
+import { hqat } from "./testdata/run_hqat.ts";
 import { assert, assertEquals, assertLessOrEqual, assertMatch } from "@std/assert";
 
-const MAIN = new URL("./main.ts", import.meta.url).pathname;
 const TESTDATA = new URL("../nn/testdata/", import.meta.url).pathname;
-
-async function hqat(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", MAIN, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
 
 Deno.test("hqat inspect --json prints torchvision's MobileNetV2 layout", async () => {
   const r = await hqat("inspect", "--arch", "mobilenetv2", "--num-classes", "10", "--json");

@@ -1,18 +1,8 @@
+import { hqat } from "./testdata/run_hqat.ts";
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { existsSync } from "node:fs";
 
-const MAIN = new URL("./main.ts", import.meta.url).pathname;
 const HAVE_FMNIST = existsSync("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz");
-
-async function hqat(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", MAIN, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
 
 Deno.test({
   name: "hqat train → calibrate → qat → convert → predict-int → debug run on a Fashion-MNIST subset",
