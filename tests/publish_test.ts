@@ -1,0 +1,29 @@
+/**
+ * Every workspace package passes `deno publish --dry-run` (slow types, license, exports, file set),
+ * so a release needs no fix-ups.
+ * @module
+ */
+import { assert } from "@std/assert";
+
+const ROOT = new URL("../", import.meta.url);
+const PACKAGES = ["tensor", "qtensor", "nn", "data", "fx", "march-bayes", "hbdk", "cli"];
+
+Deno.test({
+  name: "deno publish --dry-run succeeds for every package",
+  permissions: { run: true, read: true, env: true, write: true },
+  fn: async (t) => {
+    for (const p of PACKAGES) {
+      await t.step(p, async () => {
+        const out = await new Deno.Command(Deno.execPath(), {
+          args: ["publish", "--dry-run", "--allow-dirty", "--no-check=remote"],
+          cwd: new URL(`packages/${p}/`, ROOT),
+          env: { NO_COLOR: "1" },
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+        assert(out.success && text.includes("Dry run complete"), `@hqat/${p}:\n${text.slice(-3000)}`);
+      });
+    }
+  },
+});
