@@ -31,3 +31,4 @@ export * from "./src/grad_check.ts";
 export * from "./src/quant.ts";
 export { type IntActivations, intConv2dAccumulateFast, intLinearAccumulateFast } from "./src/cpu/int_conv.ts";
 export type { Conv2dGeometry } from "./src/cpu/conv2d_shapes.ts";
+export * from "./src/webgpu/mod.ts";

@@ -1,0 +1,122 @@
+import fc from "fast-check";
+import type { ConvAttrs } from "../ops.ts";
+import { windowOutputSize } from "../shape_rules.ts";
+import { assertClose, GPU_FC, GPU_TEST, magnitudeOf, randomTensor, runBoth } from "./gpu_test_util.ts";
+
+/** A convolution geometry whose output is not empty: [x shape, w shape, attrs, y shape]. */
+const geometry = fc.record({
+  n: fc.integer({ min: 1, max: 2 }),
+  groups: fc.constantFrom(1, 2, 3),
+  cg: fc.constantFrom(1, 3, 9),
+  cog: fc.constantFrom(1, 2, 9, 12),
+  h: fc.integer({ min: 3, max: 9 }),
+  w: fc.integer({ min: 3, max: 9 }),
+  kh: fc.integer({ min: 1, max: 3 }),
+  kw: fc.integer({ min: 1, max: 3 }),
+  s: fc.integer({ min: 1, max: 2 }),
+  p: fc.integer({ min: 0, max: 2 }),
+  d: fc.integer({ min: 1, max: 2 }),
+}).filter((g) =>
+  windowOutputSize(g.h, g.kh, g.s, g.p, g.d) > 0 && windowOutputSize(g.w, g.kw, 1, g.p, g.d) > 0
+)
+  .map((g) => {
+    const attrs: ConvAttrs = {
+      stride: [g.s, 1],
+      padding: [g.p, g.p],
+      dilation: [g.d, g.d],
+      groups: g.groups,
+    };
+    const x = [g.n, g.cg * g.groups, g.h, g.w];
+    const w = [g.cog * g.groups, g.cg, g.kh, g.kw];
+    const y = [
+      g.n,
+      w[0],
+      windowOutputSize(g.h, g.kh, g.s, g.p, g.d),
+      windowOutputSize(g.w, g.kw, 1, g.p, g.d),
+    ];
+    return { x, w, y, attrs };
+  });
+
+Deno.test({
+  name: "conv2dGpu() and its gradients agree with the CPU (groups, depthwise, stride, dilation)",
+  ...GPU_TEST,
+  async fn() {
+    await fc.assert(
+      fc.asyncProperty(geometry, fc.nat(), async ({ x, w, y, attrs }, seed) => {
+        const xt = randomTensor("float32", x, seed), wt = randomTensor("float32", w, seed + 1);
+        const dy = randomTensor("float32", y, seed + 2);
+        const f = await runBoth("conv2d", [xt, wt], attrs);
+        assertClose(f.gpu[0], f.cpu[0], { magnitude: magnitudeOf("conv2d", [xt, wt], attrs) }, "conv2d");
+        const bi = { ...attrs, xShape: x };
+        const dx = await runBoth("conv2dBackwardInput", [dy, wt], bi);
+        assertClose(
+          dx.gpu[0],
+          dx.cpu[0],
+          { magnitude: magnitudeOf("conv2dBackwardInput", [dy, wt], bi) },
+          "dx",
+        );
+        const bw = { ...attrs, wShape: w };
+        const dw = await runBoth("conv2dBackwardWeight", [dy, xt], bw);
+        assertClose(
+          dw.gpu[0],
+          dw.cpu[0],
+          { magnitude: magnitudeOf("conv2dBackwardWeight", [dy, xt], bw) },
+          "dw",
+        );
+      }),
+      { ...GPU_FC, numRuns: 8 },
+    );
+  },
+});
+
+Deno.test({
+  name: "conv2dBackwardWeightGpu() splits a long reduction over several workgroups",
+  ...GPU_TEST,
+  async fn() {
+    const attrs: ConvAttrs = { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 };
+    const x = randomTensor("float32", [4, 8, 24, 24], 1), dy = randomTensor("float32", [4, 16, 24, 24], 2);
+    const bw = { ...attrs, wShape: [16, 8, 3, 3] };
+    const dw = await runBoth("conv2dBackwardWeight", [dy, x], bw);
+    assertClose(dw.gpu[0], dw.cpu[0], { magnitude: magnitudeOf("conv2dBackwardWeight", [dy, x], bw) }, "dw");
+  },
+});
+
+Deno.test({
+  name: "conv2dGpu() takes the GEMM and the direct paths for wide, grouped and depthwise layers",
+  ...GPU_TEST,
+  async fn() {
+    const cases: [number[], number[], number][] = [[[2, 9, 5, 5], [12, 9, 3, 3], 1], [[1, 6, 6, 6], [
+      6,
+      1,
+      3,
+      3,
+    ], 6], [
+      [1, 18, 4, 4],
+      [4, 9, 3, 3],
+      2,
+    ]];
+    for (const [x, w, groups] of cases) {
+      const attrs: ConvAttrs = { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups };
+      const xt = randomTensor("float32", x, 1), wt = randomTensor("float32", w, 2);
+      const f = await runBoth("conv2d", [xt, wt], attrs);
+      assertClose(f.gpu[0], f.cpu[0], { magnitude: magnitudeOf("conv2d", [xt, wt], attrs) }, "conv2d");
+      const dy = randomTensor("float32", f.infos[0].shape, 3);
+      const bi = { ...attrs, xShape: x };
+      const dx = await runBoth("conv2dBackwardInput", [dy, wt], bi);
+      assertClose(
+        dx.gpu[0],
+        dx.cpu[0],
+        { magnitude: magnitudeOf("conv2dBackwardInput", [dy, wt], bi) },
+        "dx",
+      );
+      const bw = { ...attrs, wShape: w };
+      const dw = await runBoth("conv2dBackwardWeight", [dy, xt], bw);
+      assertClose(
+        dw.gpu[0],
+        dw.cpu[0],
+        { magnitude: magnitudeOf("conv2dBackwardWeight", [dy, xt], bw) },
+        "dw",
+      );
+    }
+  },
+});
