@@ -142,9 +142,9 @@ Deno.test({
       "qatCheckpoint",
       "svg",
     ]);
-    const bad = await hqat("quickstart", "--device", "webgpu");
+    const bad = await hqat("quickstart", "--device", "tpu");
     assertEquals(bad.code, 2);
-    assertMatch(bad.stderr, /WebGPU backend is not available/);
+    assertMatch(bad.stderr, /Unknown device "tpu": expected one of auto, cpu, webgpu/);
     await Deno.remove(out, { recursive: true });
   },
 });

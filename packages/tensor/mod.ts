@@ -16,6 +16,8 @@
 export * from "./src/dtype.ts";
 export * from "./src/shape.ts";
 export * from "./src/tensor.ts";
+export * from "./src/scope.ts";
+export * from "./src/host.ts";
 export type * from "./src/ops.ts";
 export type { Backend } from "./src/backend.ts";
 export { apply, apply1, getBackend, observeOps, profileOps, setBackend } from "./src/engine.ts";

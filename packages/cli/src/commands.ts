@@ -4,6 +4,7 @@
  */
 import { type Args, parseArgs } from "@std/cli";
 import { forward, loadNpy, loadState, saveNpy, stateSpecs } from "@hqat/nn";
+import { type DeviceSelection, parseDeviceChoice, selectDevice } from "@hqat/tensor";
 import { buildModel, CliError } from "./models.ts";
 
 /** A command: its usage text and its action. */
@@ -43,6 +44,28 @@ export function required(args: Record<string, unknown>, name: string, usage: str
   const v = args[name];
   if (typeof v !== "string" || v === "") throw new CliError(`Missing --${name}\n${usage}`);
   return v;
+}
+
+/** The help line of `--device`. */
+export const DEVICE_HELP =
+  "  --device auto|cpu|webgpu      where tensors live (default auto: WebGPU on a hardware adapter, else the CPU)";
+
+/**
+ * Opens the device `--device` names (default auto) and prints which one was chosen and why; a bad
+ * value or an unavailable WebGPU is a usage error.
+ */
+export async function deviceOption(
+  args: Record<string, unknown>,
+  log: (line: string) => void = console.log,
+): Promise<DeviceSelection> {
+  const v = (args.device as string | undefined) ?? "auto";
+  try {
+    const sel = await selectDevice(parseDeviceChoice(v));
+    log(sel.reason);
+    return sel;
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
 }
 
 /** A positive integer option. */

@@ -16,8 +16,10 @@ import {
   saveState,
   saveTrainCheckpoint,
   trainOneEpoch,
+  trainStateToCpu,
+  trainStateToDevice,
 } from "@hqat/nn";
-import { foldIn, randomKey } from "@hqat/tensor";
+import { foldIn, randomKey, type WebGpuDevice } from "@hqat/tensor";
 import { join } from "node:path";
 import { loadDataset, seedLoader, tensorBatches } from "./data_source.ts";
 
@@ -49,6 +51,8 @@ export interface TrainFloatOptions {
   resume?: boolean;
   /** Add RandAugment to the training transforms. */
   randAugment?: boolean;
+  /** Train and evaluate on this WebGPU device (default: the CPU). Checkpoints are read back. */
+  gpu?: WebGpuDevice;
   /** Where lines go (default console.log). */
   log?: (line: string) => void;
   /** Progress display options (false: none). */
@@ -108,6 +112,7 @@ export async function trainFloat(o: TrainFloatOptions): Promise<FloatResult> {
       if (!(e instanceof Error && /No such file|not found/i.test(e.message))) throw e;
     }
   }
+  if (o.gpu) ts = trainStateToDevice(ts, o.gpu);
   const epochs: FloatResult["epochs"] = [];
   for (let epoch = start; epoch < o.epochs; epoch++) {
     const r = await trainOneEpoch(step, ts, tensorBatches(trainLoader, epoch), {
@@ -117,13 +122,14 @@ export async function trainFloat(o: TrainFloatOptions): Promise<FloatResult> {
       progress: o.progress,
     });
     ts = r.state;
+    const host = o.gpu ? await trainStateToCpu(ts) : ts;
     log(
       `Full ${o.dataset} train set: Loss ${r.loss.toFixed(3)} Acc@1 ${r.top1.toFixed(3)} (${
         r.imagesPerSecond.toFixed(1)
       } images/s)`,
     );
-    const state = modelState(o.model, ts);
-    const ev: EvalResult = await evaluate(o.model, state, tensorBatches(testLoader, 0), {
+    const state = modelState(o.model, host);
+    const ev: EvalResult = await evaluate(o.model, modelState(o.model, ts), tensorBatches(testLoader, 0), {
       total: testLoader.size,
       label: `Float Epoch ${epoch} eval`,
       progress: o.progress,
@@ -141,7 +147,7 @@ export async function trainFloat(o: TrainFloatOptions): Promise<FloatResult> {
       bestTop5 = ev.top5;
       await saveState(best, o.model, state, { metadata: { epoch: String(epoch), top1: String(ev.top1) } });
     }
-    await saveTrainCheckpoint(last, o.model, ts, { epoch: epoch + 1, bestTop1 });
+    await saveTrainCheckpoint(last, o.model, host, { epoch: epoch + 1, bestTop1 });
   }
   return { epochs, best: { top1: bestTop1, top5: bestTop5 }, checkpoint: best };
 }

@@ -15,8 +15,8 @@ import { March, setMarch } from "@hqat/march-bayes";
 import { atomicWriteFile } from "@hqat/nn";
 import { FakeQuantState } from "@hqat/qtensor";
 import { evaluate, loadNpy, loadState, saveNpy } from "@hqat/nn";
-import { fromArray } from "@hqat/tensor";
-import { type Command, intOption, parse, required } from "./commands.ts";
+import { fromArray, stateToDevice } from "@hqat/tensor";
+import { type Command, DEVICE_HELP, deviceOption, intOption, parse, required } from "./commands.ts";
 import { loadDataset, seedLoader, tensorBatches } from "./data_source.ts";
 import { trainFloat } from "./float_stage.ts";
 import { buildModel, CliError } from "./models.ts";
@@ -84,7 +84,8 @@ const TRAIN_USAGE =
   `Usage: hqat train [options] --epochs N [--lr 1e-3] [--weight-decay 1e-3] [--resume] [--rand-augment]
 Trains the float model with the quick start's recipe (Adam, random flip, centered YUV / 128 input),
 writes OUT/float-checkpoint.safetensors (best epoch) and OUT/float-last.safetensors (for --resume).
-${COMMON_HELP}`;
+${COMMON_HELP}
+${DEVICE_HELP}`;
 
 /** `hqat train`. */
 export const trainCommand: Command = {
@@ -92,13 +93,15 @@ export const trainCommand: Command = {
   usage: TRAIN_USAGE,
   run(args) {
     const a = parse(args, {
-      string: [...COMMON, "epochs", "lr", "weight-decay"],
+      string: [...COMMON, "epochs", "lr", "weight-decay", "device"],
       boolean: ["resume", "rand-augment", "progress"],
     }, TRAIN_USAGE);
     return helpOr(a, TRAIN_USAGE, async () => {
       const c = common(a);
+      const device = await deviceOption(a);
       await trainFloat({
         ...c,
+        gpu: device.gpu,
         epochs: intOption(a, "epochs", 3),
         lr: floatOption(a, "lr", 1e-3),
         weightDecay: floatOption(a, "weight-decay", 1e-3),
@@ -111,17 +114,20 @@ export const trainCommand: Command = {
 
 const EVAL_USAGE = `Usage: hqat eval [options] --weights W.safetensors
 Evaluates a float checkpoint on the test set (top-1 and top-5).
-${COMMON_HELP}`;
+${COMMON_HELP}
+${DEVICE_HELP}`;
 
 /** `hqat eval`. */
 export const evalCommand: Command = {
   summary: "evaluate a float checkpoint on the test set",
   usage: EVAL_USAGE,
   run(args) {
-    const a = parse(args, { string: [...COMMON, "weights"], boolean: ["progress"] }, EVAL_USAGE);
+    const a = parse(args, { string: [...COMMON, "weights", "device"], boolean: ["progress"] }, EVAL_USAGE);
     return helpOr(a, EVAL_USAGE, async () => {
       const c = common(a);
-      const state = await loadState(required(a, "weights", EVAL_USAGE), c.model);
+      const loaded = await loadState(required(a, "weights", EVAL_USAGE), c.model);
+      const { gpu } = await deviceOption(a);
+      const state = gpu ? stateToDevice(loaded, gpu) : loaded;
       const test = seedLoader(await loadDataset(c.dataset, "test", c), {
         batchSize: c.batchSize,
         train: false,
@@ -277,7 +283,7 @@ export const debugCommand: Command = {
 const QUICKSTART_USAGE =
   `Usage: hqat quickstart [--dataset fashion-mnist|cifar10] [--data-dir D] [--out model/mobilenetv2]
                        [--float-epochs 3] [--qat-epochs 1] [--calib-batches 20] [--limit 20000]
-                       [--eval-limit 0] [--batch-size 256] [--device cpu|auto] [--seed 0] [--summary FILE.json]
+                       [--eval-limit 0] [--batch-size 256] [--device auto|cpu|webgpu] [--seed 0] [--summary FILE.json]
 Runs the quick start end to end: float training, calibration, QAT, conversion to the fixed-point model
 (OUT/int_model), then check, compile (pyramid input, O1), perf and visualize, printing each stage's
 result like the seed does. The defaults are a budget that finishes in about 15 minutes on two cores
@@ -306,15 +312,7 @@ export const quickstartCommand: Command = {
       boolean: ["progress"],
     }, QUICKSTART_USAGE);
     return helpOr(a, QUICKSTART_USAGE, async () => {
-      const device = (a.device as string | undefined) ?? "auto";
-      if (device === "webgpu") {
-        throw new CliError(
-          "--device webgpu: the WebGPU backend is not available in this build; use cpu or auto",
-        );
-      }
-      if (device !== "cpu" && device !== "auto") {
-        throw new CliError(`--device must be cpu, auto or webgpu, got "${device}"`);
-      }
+      const { gpu } = await deviceOption(a);
       const nonNeg = (name: string, d: number) => {
         const v = a[name];
         if (v === undefined) return d;
@@ -338,6 +336,7 @@ export const quickstartCommand: Command = {
         summary: a.summary as string | undefined,
         progress: a.progress === false ? false : undefined,
         deploy: deployStages,
+        gpu,
       });
     });
   },

@@ -6,7 +6,7 @@
  * @module
  */
 import { atomicWriteFile } from "@hqat/nn";
-
+import type { WebGpuDevice } from "@hqat/tensor";
 import { trainFloat } from "./float_stage.ts";
 import { buildModel } from "./models.ts";
 import { calibrate, convertStage, qatTrain } from "./quant_stage.ts";
@@ -35,6 +35,8 @@ export interface QuickstartOptions {
   seed?: number;
   /** Write every stage's accuracy and artifact path here as JSON. */
   summary?: string;
+  /** Float training and evaluation on this WebGPU device (calibration and QAT run on the CPU). */
+  gpu?: WebGpuDevice;
   /** Where lines go. */
   log?: (line: string) => void;
   /** Progress display (false: none). */
@@ -87,6 +89,7 @@ export async function quickstart(o: QuickstartOptions = {}): Promise<QuickstartS
     evalLimit: o.evalLimit ?? 0,
     batchSize: o.batchSize ?? 256,
     seed: o.seed ?? 0,
+    device: o.gpu ? "webgpu" : "cpu",
   };
   const limit = budget.limit > 0 ? budget.limit : undefined,
     evalLimit = budget.evalLimit > 0 ? budget.evalLimit : undefined;
@@ -123,8 +126,9 @@ export async function quickstart(o: QuickstartOptions = {}): Promise<QuickstartS
   };
   const fl = await timed(
     "float",
-    () => trainFloat({ ...common, epochs: budget.floatEpochs, lr: 1e-3, weightDecay: 1e-3 }),
+    () => trainFloat({ ...common, gpu: o.gpu, epochs: budget.floatEpochs, lr: 1e-3, weightDecay: 1e-3 }),
   );
+  if (o.gpu) log("Calibration and QAT run on the CPU backend (their observers read activations on the host)");
   const cal = await timed(
     "calibration",
     () => calibrate({ ...common, floatCheckpoint: fl.checkpoint, calibBatches: budget.calibBatches }),

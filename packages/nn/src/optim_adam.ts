@@ -4,6 +4,7 @@
  * @module
  */
 import type { Optimizer, OptimizerState, Params, StepOptions, StepResult } from "./optim.ts";
+import { add, div, maximum, mul, sqrt } from "@hqat/tensor";
 import { checkHyperparameter, runUpdate, zeroSlots } from "./optim_update.ts";
 
 /** Options of {@linkcode adam} (PyTorch's names in camelCase). */
@@ -77,6 +78,16 @@ function adamFamily(who: string, decoupled: boolean, options: AdamOptions): Opti
             const denom = fround(fround(fround(Math.sqrt(second)) / bc2Sqrt) + feps);
             pOut[i] = pi + fround(fround(negStepSize * mi) / denom);
           }
+        },
+        (p, g, [m, v, vMax]) => {
+          const pi = decoupled ? mul(p, decay) : p;
+          const gi = l2 !== 0 ? add(g, mul(pi, l2)) : g;
+          const mi = add(mul(m, b1), mul(gi, c1));
+          const vi = add(mul(v, b2), mul(mul(gi, c2), gi));
+          const second = amsgrad ? maximum(vMax, vi) : vi;
+          const denom = add(div(sqrt(second), bc2Sqrt), feps);
+          const pNew = add(pi, div(mul(mi, negStepSize), denom));
+          return [pNew, amsgrad ? [mi, vi, second] : [mi, vi]];
         },
       );
     },

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Optimizer, OptimizerState, Params, StepOptions, StepResult } from "./optim.ts";
+import { add, mul, type Tensor } from "@hqat/tensor";
 import { checkHyperparameter, runUpdate, zeroSlots } from "./optim_update.ts";
 
 /** Options of {@linkcode sgd} (PyTorch's names in camelCase). */
@@ -80,6 +81,15 @@ export function sgd(options: SgdOptions): Optimizer {
           }
           pOut[i] = pi + negLr * d;
         }
+      }, (p, g, [buf]) => {
+        let d = wd !== 0 ? add(g, mul(p, wd)) : g;
+        let bNew: Tensor[] = [];
+        if (mom !== 0) {
+          const b = first ? d : add(mul(buf, mom), mul(d, keep));
+          bNew = [b];
+          d = nesterov ? add(d, mul(b, mom)) : b;
+        }
+        return [add(p, mul(d, negLr)), bNew];
       });
     },
   };

@@ -19,6 +19,13 @@ export type TensorUpdate = (
   slotsOut: readonly Float32Array[],
 ) => void;
 
+/**
+ * The same update written with tensor ops, for parameters that live on a device (WebGPU): returns the
+ * new parameter and the new slot buffers. Float results agree with the fused loop within float32
+ * rounding of the intermediate steps.
+ */
+export type DeviceUpdate = (p: Tensor, g: Tensor, slots: readonly Tensor[]) => [Tensor, Tensor[]];
+
 /** Whether two shapes are equal. */
 export function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
@@ -73,6 +80,7 @@ export function runUpdate<P extends Params>(
   slotNames: readonly string[],
   inputs: { params: P; grads: Params; state: OptimizerState },
   update: TensorUpdate,
+  deviceUpdate?: DeviceUpdate,
 ): StepResult<P> {
   const { params, grads, state } = inputs;
   checkStepCount(state.step, who);
@@ -108,11 +116,24 @@ export function runUpdate<P extends Params>(
           `${who}: state buffer "${slot}.${name}" is ${got}, expected float32[${p.shape}]`,
         );
       }
-      return b.data as Float32Array;
+      return b;
     });
+    if (p.device !== "cpu") {
+      if (!deviceUpdate) throw new TypeError(`${who}: cannot update parameters on ${p.device}`);
+      const [pNew, slotsNew] = deviceUpdate(p, g, slotsIn);
+      outParams[name] = pNew;
+      slotNames.forEach((slot, i) => outSlots[slot][name] = slotsNew[i]);
+      continue;
+    }
     const pOut = new Float32Array(p.size);
     const slotsOut = slotNames.map(() => new Float32Array(p.size));
-    update(p.data as Float32Array, g.data as Float32Array, slotsIn, pOut, slotsOut);
+    update(
+      p.data as Float32Array,
+      g.data as Float32Array,
+      slotsIn.map((b) => b.data as Float32Array),
+      pOut,
+      slotsOut,
+    );
     outParams[name] = fromArray(pOut, p.shape);
     slotNames.forEach((slot, i) => outSlots[slot][name] = fromArray(slotsOut[i], p.shape));
   }

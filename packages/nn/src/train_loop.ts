@@ -3,7 +3,7 @@
  * accuracy like the quick start's `train_one_epoch` and `evaluate`.
  * @module
  */
-import { crossEntropy, foldIn, type RandomKey, type Tensor } from "@hqat/tensor";
+import { crossEntropy, disposeTree, foldIn, type RandomKey, type Tensor, tidy, toCpu } from "@hqat/tensor";
 import { accuracy, AverageMeter } from "./metrics.ts";
 import { forward, type Module, type StateDict } from "./module.ts";
 import { Progress } from "./progress.ts";
@@ -75,13 +75,20 @@ export async function trainOneEpoch(
   let ts = state, i = 0;
   for await (const b of batches) {
     const n = b.x.shape[0];
-    const out = step(ts, b.x, b.y, { key: foldIn(options.key, i), lr: options.lrAt?.(i) });
-    if (!Number.isFinite(out.loss)) {
-      throw new RangeError(`Training diverged: loss is ${out.loss} at step ${i}`);
+    // On a device, every buffer the step made and does not return goes back to the pool, and so do
+    // the buffers of the state it replaced; the loss and logits are read back.
+    const out = tidy(() => step(ts, b.x, b.y, { key: foldIn(options.key, i), lr: options.lrAt?.(i) }));
+    if (out.logits.device !== "cpu") disposeTree(ts, out.state);
+    const lossValue = out.lossTensor ? (await out.lossTensor.read())[0] : out.loss;
+    const logits = await toCpu(out.logits);
+    out.lossTensor?.dispose();
+    out.logits.dispose();
+    if (!Number.isFinite(lossValue)) {
+      throw new RangeError(`Training diverged: loss is ${lossValue} at step ${i}`);
     }
     ts = out.state;
-    loss.update(out.loss, n);
-    top1.update(accuracy(out.logits, b.y, [1])[0], n);
+    loss.update(lossValue, n);
+    top1.update(accuracy(logits, b.y, [1])[0], n);
     progress?.update(n, { loss: loss.avg });
     i++;
   }
@@ -139,7 +146,9 @@ export async function evaluate(
   });
   for await (const b of batches) {
     const n = b.x.shape[0];
-    const logits = options.apply ? options.apply(b.x) : forward(model, state, b.x).y;
+    const onDevice = tidy(() => options.apply ? options.apply(b.x) : forward(model, state, b.x).y);
+    const logits = await toCpu(onDevice);
+    onDevice.dispose();
     const k = logits.shape[1];
     const [a1, a5] = accuracy(logits, b.y, [1, Math.min(5, k)]);
     top1.update(a1, n);

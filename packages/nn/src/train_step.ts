@@ -3,7 +3,15 @@
  * reverse-mode autodiff, an optimizer update, and the new batch-norm statistics.
  * @module
  */
-import { crossEntropy, type RandomKey, type Tensor, valueAndGrad } from "@hqat/tensor";
+import {
+  crossEntropy,
+  type RandomKey,
+  stateToCpu,
+  stateToDevice,
+  type Tensor,
+  valueAndGrad,
+  type WebGpuDevice,
+} from "@hqat/tensor";
 import { forward, type Module, splitState, type StateDict, stateSpecs } from "./module.ts";
 import type { Optimizer, OptimizerState } from "./optim.ts";
 
@@ -65,8 +73,10 @@ export interface TrainStepOptions {
 export interface StepOutput {
   /** The training state after the step. */
   state: TrainState;
-  /** The batch loss before the update. */
-  loss: number;
+  /** The batch loss before the update (reading it waits for a device; prefer `lossTensor` there). */
+  readonly loss: number;
+  /** The batch loss as a one-element tensor on the model's device. */
+  lossTensor?: Tensor;
   /** The batch logits before the update. */
   logits: Tensor;
 }
@@ -110,6 +120,64 @@ export function makeTrainStep(
     const { params, state } = optimizer.step(ts.params, grad, ts.opt, { lr: opts.lr });
     const buffers: StateDict = {};
     for (const [k, v] of Object.entries(ts.buffers)) buffers[k] = aux.updates.get(k) ?? v;
-    return { state: { params, buffers, opt: state }, loss: value.item(), logits: aux.logits };
+    return {
+      state: { params, buffers, opt: state },
+      lossTensor: value,
+      get loss() {
+        return value.item();
+      },
+      logits: aux.logits,
+    };
+  };
+}
+
+/**
+ * The training state copied to a WebGPU device (parameters, buffers and optimizer slots; integer
+ * counters such as `num_batches_tracked` stay on the host, which updates them).
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { adam, createTrainState, initState, Linear, trainStateToDevice } from "@hqat/nn";
+ * import { probeWebGpu, randomKey, WebGpuDevice } from "@hqat/tensor";
+ * if ((await probeWebGpu()).available) {
+ *   const m = new Linear(2, 1), opt = adam({});
+ *   const dev = await WebGpuDevice.create();
+ *   const ts = trainStateToDevice(createTrainState(m, initState(m, randomKey(0)), opt), dev);
+ *   assert(ts.params.weight.device === "webgpu");
+ *   dev.destroy();
+ * }
+ * ```
+ */
+export function trainStateToDevice(ts: TrainState, dev: WebGpuDevice): TrainState {
+  const slots: Record<string, StateDict> = {};
+  for (const [k, v] of Object.entries(ts.opt.slots)) slots[k] = stateToDevice(v, dev);
+  return {
+    params: stateToDevice(ts.params, dev),
+    buffers: stateToDevice(ts.buffers, dev),
+    opt: { ...ts.opt, slots },
+  };
+}
+
+/**
+ * The training state read back to the host (for checkpoints).
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { adam, createTrainState, initState, Linear, trainStateToCpu } from "@hqat/nn";
+ * import { randomKey } from "@hqat/tensor";
+ * const m = new Linear(2, 1), opt = adam({});
+ * const ts = await trainStateToCpu(createTrainState(m, initState(m, randomKey(0)), opt));
+ * assert(ts.params.weight.device === "cpu");
+ * ```
+ */
+export async function trainStateToCpu(ts: TrainState): Promise<TrainState> {
+  const slots: Record<string, StateDict> = {};
+  for (const [k, v] of Object.entries(ts.opt.slots)) slots[k] = await stateToCpu(v);
+  return {
+    params: await stateToCpu(ts.params),
+    buffers: await stateToCpu(ts.buffers),
+    opt: { ...ts.opt, slots },
   };
 }

@@ -5,17 +5,20 @@
  */
 import type { TypedArray } from "./dtype.ts";
 import type { OpAttrs, OpName } from "./ops.ts";
-import type { Device, Tensor, TensorInfo } from "./tensor.ts";
+import type { Device, DeviceStorage, Tensor, TensorInfo } from "./tensor.ts";
 
 /** A device's implementation of the primitive ops. */
 export interface Backend {
   /** The device it runs on. */
   readonly device: Device;
-  /** Runs `op` on `inputs`, returning one array per output described by `outs`. */
+  /**
+   * Runs `op` on `inputs`, returning one array (CPU) or device buffer per output described by `outs`.
+   * A device backend accepts CPU inputs too (it copies them to the device).
+   */
   run<K extends OpName>(
     op: K,
     inputs: readonly Tensor[],
     attrs: OpAttrs[K],
     outs: readonly TensorInfo[],
-  ): TypedArray[];
+  ): readonly (TypedArray | DeviceStorage)[];
 }

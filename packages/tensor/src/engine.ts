@@ -147,7 +147,10 @@ export function setBackend(b: Backend): Backend {
 export function apply<K extends OpName>(op: K, inputs: readonly Tensor[], attrs: OpAttrs[K]): Tensor[] {
   const infos = SHAPE_RULES[op](inputs, attrs);
   const t0 = profile ? performance.now() : 0;
-  const datas = backend.run(op, inputs, attrs, infos);
+  // Ops run where their operands live: on the device of the first device-resident input, else on the
+  // active (CPU) backend.
+  const owner = inputs.find((t) => t.storage !== undefined);
+  const datas = (owner ? owner.storage!.backend : backend).run(op, inputs, attrs, infos);
   const outputs = datas.map((d, i) => new Tensor(d, infos[i].shape));
   if (profile) {
     profile.calls.set(op, (profile.calls.get(op) ?? 0) + 1);

@@ -4,7 +4,7 @@
  * @module
  */
 import type { DType } from "./dtype.ts";
-import { apply1 } from "./engine.ts";
+import { apply1, withoutTapes } from "./engine.ts";
 import type { BinaryOp, CompareOp } from "./ops.ts";
 import { scalar, Tensor } from "./tensor.ts";
 
@@ -412,5 +412,7 @@ export function square(x: Tensor): Tensor {
  * ```
  */
 export function stopGradient(x: Tensor): Tensor {
-  return new Tensor(x.data, x.shape);
+  if (x.device === "cpu") return new Tensor(x.data, x.shape);
+  // A device tensor's buffer has one owner: copy it, outside every tape.
+  return withoutTapes(() => apply1("reshape", [x], { shape: x.shape }));
 }

@@ -3,10 +3,32 @@
  * @module
  */
 import { allocArray, ARRAY_TYPES, type DType, dtypeOfArray, type TypedArray } from "./dtype.ts";
+import type { Backend } from "./backend.ts";
+import { trackDeviceTensor } from "./scope.ts";
 import { checkShape, type Shape, sizeOf } from "./shape.ts";
 
 /** Where a tensor's data lives. */
-export type Device = "cpu";
+export type Device = "cpu" | "webgpu";
+
+/**
+ * The data of a tensor that lives on an accelerator: a backend's buffer, read back asynchronously.
+ * Backends implement it; users meet it only through {@linkcode Tensor.device}, {@linkcode Tensor.read}
+ * and {@linkcode Tensor.dispose}.
+ */
+export interface DeviceStorage {
+  /** The device holding the data. */
+  readonly device: Exclude<Device, "cpu">;
+  /** The element type. */
+  readonly dtype: DType;
+  /** True once the buffer went back to the device's pool. */
+  readonly released: boolean;
+  /** Copies the data to the host. */
+  read(): Promise<TypedArray>;
+  /** Gives the buffer back to the device (idempotent). */
+  release(): void;
+  /** The backend that runs ops on tensors of this storage's device. */
+  readonly backend: Backend;
+}
 
 /** Shape and dtype of a tensor, without data. */
 export interface TensorInfo {
@@ -18,16 +40,27 @@ export interface TensorInfo {
 
 let nextId = 1;
 
+/** Releases the buffers of device tensors that became unreachable without a scope or dispose(). */
+const collected = new FinalizationRegistry<DeviceStorage>((st) => {
+  try {
+    st.release();
+  } catch {
+    // The device was destroyed first; its buffers went with it.
+  }
+});
+
 /**
  * An immutable n-dimensional array. Create tensors with {@linkcode tensor}, {@linkcode zeros} and friends;
- * transform them with the functions of this package, which always return new tensors.
+ * transform them with the functions of this package, which always return new tensors. A tensor lives on
+ * the CPU (its {@linkcode Tensor.data} is a typed array) or on a device such as WebGPU, where ops on it
+ * run on that device and {@linkcode Tensor.read} brings the data back.
  *
  * @example
  * ```ts
  * import { assert } from "@std/assert";
  * import { tensor } from "@hqat/tensor";
  * const t = tensor([[1, 2], [3, 4]]);
- * assert(t.shape.join() === "2,2" && t.dtype === "float32");
+ * assert(t.shape.join() === "2,2" && t.dtype === "float32" && t.device === "cpu");
  * ```
  */
 export class Tensor implements TensorInfo {
@@ -37,36 +70,94 @@ export class Tensor implements TensorInfo {
   readonly shape: Shape;
   /** The element type. */
   readonly dtype: DType;
-  /** The device holding the data. */
-  readonly device: Device = "cpu";
-  readonly #data: TypedArray;
+  /** The number of elements. */
+  readonly size: number;
+  #data: TypedArray | undefined;
+  readonly #storage: DeviceStorage | undefined;
 
   /**
-   * Wraps `data` (not copied; it must not be modified afterwards) as a tensor of `shape`.
-   * Prefer {@linkcode fromArray} or {@linkcode tensor}.
+   * Wraps `data` (not copied; it must not be modified afterwards) as a tensor of `shape`, or a device
+   * buffer (backends do this). Prefer {@linkcode fromArray} or {@linkcode tensor}.
    */
-  constructor(data: TypedArray, shape: Shape) {
+  constructor(data: TypedArray | DeviceStorage, shape: Shape) {
     checkShape(shape);
     const n = sizeOf(shape);
-    if (data.length !== n) {
-      throw new RangeError(
-        `Data of length ${data.length} does not fit shape [${shape.join(",")}] (${n} elements)`,
-      );
+    if (ArrayBuffer.isView(data)) {
+      if (data.length !== n) {
+        throw new RangeError(
+          `Data of length ${data.length} does not fit shape [${shape.join(",")}] (${n} elements)`,
+        );
+      }
+      this.dtype = dtypeOfArray(data);
+      this.#data = data;
+    } else {
+      this.dtype = data.dtype;
+      this.#storage = data;
+      collected.register(this, data, data);
     }
     this.id = nextId++;
+    this.size = n;
     this.shape = Object.freeze([...shape]);
-    this.dtype = dtypeOfArray(data);
-    this.#data = data;
+    if (this.#storage) trackDeviceTensor(this);
   }
 
-  /** The flat row-major data. It is shared, not copied: never write to it. */
+  /** The device holding the data. */
+  get device(): Device {
+    return this.#storage?.device ?? "cpu";
+  }
+
+  /** The device buffer of a device tensor (for backends); undefined on the CPU. */
+  get storage(): DeviceStorage | undefined {
+    return this.#storage;
+  }
+
+  /**
+   * The flat row-major data. It is shared, not copied: never write to it. A device tensor has it only
+   * after {@linkcode Tensor.read}; otherwise this throws.
+   */
   get data(): TypedArray {
+    if (this.#data) return this.#data;
+    throw new Error(
+      `${this.#describe()} lives on ${this.device}: await tensor.read() (or toCpu(tensor)) before reading its data`,
+    );
+  }
+
+  /**
+   * The data, read back from the device if needed (and kept, so {@linkcode Tensor.data} works after).
+   *
+   * @example
+   * ```ts
+   * import { assert } from "@std/assert";
+   * import { tensor } from "@hqat/tensor";
+   * assert((await tensor([1, 2]).read()).join() === "1,2");
+   * ```
+   */
+  async read(): Promise<TypedArray> {
+    if (this.#data) return this.#data;
+    const st = this.#storage!;
+    if (st.released) throw new Error(`${this.#describe()} was disposed; its device buffer is gone`);
+    this.#data = await st.read();
     return this.#data;
   }
 
-  /** The number of elements. */
-  get size(): number {
-    return this.#data.length;
+  /**
+   * Gives a device tensor's buffer back to its device now (later use of the tensor is an error unless
+   * it was read). A no-op on the CPU.
+   *
+   * @example
+   * ```ts
+   * import { assert } from "@std/assert";
+   * import { tensor } from "@hqat/tensor";
+   * const t = tensor([1]);
+   * t.dispose();
+   * assert(t.item() === 1);
+   * ```
+   */
+  dispose(): void {
+    const st = this.#storage;
+    if (!st || st.released) return;
+    collected.unregister(st);
+    st.release();
   }
 
   /** The number of dimensions. */
@@ -76,19 +167,24 @@ export class Tensor implements TensorInfo {
 
   /** A copy of the data as a plain number array. */
   toArray(): number[] {
-    return Array.from(this.#data);
+    return Array.from(this.data);
   }
 
   /** The single value of a one-element tensor. */
   item(): number {
-    if (this.#data.length !== 1) {
+    if (this.size !== 1) {
       throw new RangeError(`item() needs a one-element tensor, got shape [${this.shape.join(",")}]`);
     }
-    return this.#data[0];
+    return this.data[0];
   }
 
-  /** A short description: dtype, shape and the first values. */
+  #describe(): string {
+    return `Tensor(${this.dtype}[${this.shape.join(",")}])`;
+  }
+
+  /** A short description: dtype, shape and the first values (or the device, if not read back). */
   toString(): string {
+    if (!this.#data) return `Tensor(${this.dtype}[${this.shape.join(",")}] on ${this.device})`;
     const head = Array.from(this.#data.subarray(0, 8)).map((v) => +v.toPrecision(6));
     return `Tensor(${this.dtype}[${this.shape.join(",")}] ${head.join(", ")}${this.size > 8 ? ", …" : ""})`;
   }

@@ -78,3 +78,11 @@ export type {
   RequantizeOptions,
   Size2d,
 } from "@hqat/qtensor";
+export { GpuStorage, stateToDevice, toDevice, webgpuBackend } from "./resident.ts";
+export {
+  DEVICE_CHOICES,
+  type DeviceChoice,
+  type DeviceSelection,
+  parseDeviceChoice,
+  selectDevice,
+} from "./select.ts";
