@@ -1,6 +1,7 @@
 import { hqat } from "./testdata/run_hqat.ts";
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { existsSync } from "node:fs";
+import { probeWebGpu } from "@hqat/tensor";
 
 const HAVE_FMNIST = existsSync("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz");
 
@@ -66,6 +67,24 @@ Deno.test({
     );
     assertEquals(r.code, 0, r.stderr);
     assertMatch(r.stderr, /qint32 output \[2,10\]/);
+    if ((await probeWebGpu()).available) {
+      // The fixed-point model on WebGPU writes the same integers.
+      r = await hqat(
+        "predict-int",
+        "--model",
+        `${out}/int_model`,
+        "--input",
+        `${out}/x.npy`,
+        "--output",
+        `${out}/y_gpu.npy`,
+        "--raw",
+        "--device",
+        "webgpu",
+      );
+      assertEquals(r.code, 0, r.stderr);
+      assertMatch(r.stderr, /device: webgpu/);
+      assertEquals(await Deno.readFile(`${out}/y_gpu.npy`), await Deno.readFile(`${out}/y.npy`));
+    }
     r = await hqat("debug", "--out", out, "--batch-size", "4");
     assertEquals(r.code, 0, r.stderr);
     assertMatch(r.stdout, /features\.0\.0\s+conv2d/);

@@ -23,6 +23,7 @@ export * from "./src/interpret.ts";
 export * from "./src/qconfig_dict.ts";
 export * from "./src/qat_model.ts";
 export * from "./src/int_model.ts";
+export * from "./src/int_model_gpu.ts";
 export * from "./src/convert.ts";
 export * from "./src/int_model_file.ts";
 export * from "./src/debug.ts";
@@ -51,18 +52,31 @@ export type {
   WeightQConfig,
 } from "@hqat/qtensor";
 export type {
+  AdapterSummary,
+  Backend,
+  BufferDecl,
+  BufferKind,
+  BufferPool,
   ConvAttrs,
   Device,
+  DeviceStorage,
+  DispatchArgs,
   DType,
   DTypeArray,
+  KernelSpec,
   None,
   OpAttrs,
   OpName,
   PoolAttrs,
+  PoolStats,
   RandomKey,
   Shape,
   Tensor,
   TensorInfo,
   TypedArray,
+  UniformDecl,
+  WebGpuDevice,
+  WebGpuDeviceOptions,
+  WgslFn,
 } from "@hqat/tensor";
 export * from "./src/march_warnings.ts";

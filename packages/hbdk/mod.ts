@@ -71,6 +71,7 @@ export { encodeHbm, HBM_FORMAT } from "./src/hbm_encode.ts";
 export { HbmFormatError, loadHbm } from "./src/hbm_decode.ts";
 export { MAX_ARENA_BYTES, verifyProgram } from "./src/hbm_verify.ts";
 export { type HbmRunResult, HbmRuntimeError, runHbm } from "./src/hbm_run.ts";
+export { releaseHbmGpu, runHbmGpu, type RunHbmGpuOptions } from "./src/hbm_run_gpu.ts";
 export {
   compileModel,
   type CompileOptions,
@@ -117,4 +118,24 @@ export type {
   Violation,
 } from "@hqat/march-bayes";
 export type { FusedActivation, IntOutput, QArray, QDType, QDTypeArray } from "@hqat/qtensor";
-export type { ConvAttrs, DType, None, OpAttrs, OpName, PoolAttrs } from "@hqat/tensor";
+export type {
+  AdapterSummary,
+  Backend,
+  BufferDecl,
+  BufferKind,
+  BufferPool,
+  ConvAttrs,
+  DeviceStorage,
+  DispatchArgs,
+  DType,
+  KernelSpec,
+  None,
+  OpAttrs,
+  OpName,
+  PoolAttrs,
+  PoolStats,
+  UniformDecl,
+  WebGpuDevice,
+  WebGpuDeviceOptions,
+  WgslFn,
+} from "@hqat/tensor";

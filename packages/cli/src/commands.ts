@@ -4,7 +4,7 @@
  */
 import { type Args, parseArgs } from "@std/cli";
 import { forward, loadNpy, loadState, saveNpy, stateSpecs } from "@hqat/nn";
-import { type DeviceSelection, parseDeviceChoice, selectDevice } from "@hqat/tensor";
+import { type DeviceChoice, type DeviceSelection, parseDeviceChoice, selectDevice } from "@hqat/tensor";
 import { buildModel, CliError } from "./models.ts";
 
 /** A command: its usage text and its action. */
@@ -58,11 +58,20 @@ export async function deviceOption(
   args: Record<string, unknown>,
   log: (line: string) => void = console.log,
 ): Promise<DeviceSelection> {
-  const v = (args.device as string | undefined) ?? "auto";
+  const choice = deviceChoice(args);
   try {
-    const sel = await selectDevice(parseDeviceChoice(v));
+    const sel = await selectDevice(choice);
     log(sel.reason);
     return sel;
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+}
+
+/** The `--device` value (default auto), checked; a bad value is a usage error. */
+export function deviceChoice(args: Record<string, unknown>): DeviceChoice {
+  try {
+    return parseDeviceChoice((args.device as string | undefined) ?? "auto");
   } catch (e) {
     throw new CliError((e as Error).message);
   }

@@ -14,11 +14,20 @@ import {
   type OptLevel,
   perfModel,
   runHbm,
+  runHbmGpu,
   visualizeModel,
 } from "@hqat/hbdk";
 import { type InputSource, isMarch, type March } from "@hqat/march-bayes";
 import { loadNpy, type StoredTensor, writeNpy } from "@hqat/nn";
-import { type Command, intOption, parse, required } from "./commands.ts";
+import {
+  type Command,
+  DEVICE_HELP,
+  deviceChoice,
+  deviceOption,
+  intOption,
+  parse,
+  required,
+} from "./commands.ts";
 import { CliError } from "./models.ts";
 
 const MODEL_OPTIONS = ["model", "march", "input-source", "batch", "input", "name"];
@@ -184,10 +193,10 @@ export const visualizeCommand: Command = {
   },
 };
 
-const RUN_HBM_USAGE =
-  `Usage: hqat run-hbm --hbm MODEL.hbm --input X.npy --output Y.npy [--raw] [--device cpu|auto]
+const RUN_HBM_USAGE = `Usage: hqat run-hbm --hbm MODEL.hbm --input X.npy --output Y.npy [--raw] [--device D]
 Runs a compiled .hbm on X ([N,C,H,W] float32, any N) and writes the dequantized output, or with --raw the
-integer output before dequantization. Devices: cpu (auto picks cpu; the .hbm runtime has no WebGPU backend yet).`;
+integer output before dequantization. The CPU and WebGPU give the same integers.
+${DEVICE_HELP}`;
 
 const STORED: Record<string, StoredTensor["dtype"]> = {
   qint8: "I8",
@@ -203,24 +212,19 @@ export const runHbmCommand: Command = {
   async run(args) {
     const a = parse(args, { string: ["hbm", "input", "output", "device"], boolean: ["raw"] }, RUN_HBM_USAGE);
     if (helped(a, RUN_HBM_USAGE)) return 0;
-    const device = a.device ?? "auto";
-    if (device === "webgpu") {
-      throw new CliError(
-        "--device webgpu is not available: the .hbm runtime runs on the CPU only for now; use --device cpu",
-      );
-    }
-    if (device !== "cpu" && device !== "auto") {
-      throw new CliError(`--device must be cpu, auto or webgpu, got "${device}"`);
-    }
+    deviceChoice(a);
     const hbm = required(a, "hbm", RUN_HBM_USAGE);
     const input = required(a, "input", RUN_HBM_USAGE), output = required(a, "output", RUN_HBM_USAGE);
     const program: HbmProgram = await failures(async () =>
       loadHbm(await Deno.readFile(hbm), { fileName: hbm })
     );
     const x = await failures(() => loadNpy(input, { dtype: "float32" }));
+    const { gpu } = await deviceOption(a, console.error);
     const y = await failures(() =>
-      Promise.resolve(runHbm(program, x.data as Float32Array, x.shape, { raw: a.raw }))
-    );
+      gpu
+        ? runHbmGpu(program, x.data as Float32Array, x.shape, { raw: a.raw, device: gpu })
+        : Promise.resolve(runHbm(program, x.data as Float32Array, x.shape, { raw: a.raw }))
+    ).finally(() => gpu?.destroy());
     await failures(() => writeNpy(output, { dtype: STORED[y.dtype], shape: [...y.shape], data: y.data }));
     console.error(`Wrote ${a.raw ? `${y.dtype} ` : ""}output [${y.shape.join(",")}] to ${output}`);
     return 0;

@@ -2,9 +2,12 @@ import { assert, assertEquals, assertRejects } from "@std/assert";
 import { runIntModel, saveIntModel } from "@hqat/fx";
 import { loadHbm } from "@hqat/hbdk";
 import { readNpy, writeNpy } from "@hqat/nn";
+import { probeWebGpu } from "@hqat/tensor";
 import { tinyIntModel } from "../../hbdk/src/models_test_util.ts";
 import { deployCommands } from "./deploy_commands.ts";
 import { CliError } from "./models.ts";
+
+const GPU = (await probeWebGpu()).available;
 
 /** Runs a command in-process, capturing what it prints. */
 async function run(name: string, ...args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
@@ -156,20 +159,25 @@ Deno.test("hqat run-hbm gives runIntModel's output (float and raw) and names wha
   );
   const raw = await readNpy(`${dir}/raw.npy`);
   assertEquals([raw.dtype, [...raw.data]], ["I32", [...ref.raw.data]]);
-  await fails(
-    2,
-    "--device webgpu is not available",
-    "run-hbm",
-    "--hbm",
-    `${dir}/m.hbm`,
-    "--input",
-    `${dir}/x.npy`,
-    "--output",
-    `${dir}/z.npy`,
-    "--device",
-    "webgpu",
-  );
-  await fails(2, "--device must be cpu, auto or webgpu", "run-hbm", "--device", "tpu");
+  if (GPU) {
+    // The same integers from the WebGPU runtime.
+    const gpu = await run(
+      "run-hbm",
+      "--hbm",
+      `${dir}/m.hbm`,
+      "--input",
+      `${dir}/x.npy`,
+      "--output",
+      `${dir}/raw_gpu.npy`,
+      "--raw",
+      "--device",
+      "webgpu",
+    );
+    assertEquals(gpu.code, 0);
+    assert(gpu.err.join("\n").includes("device: webgpu"), gpu.err.join("\n"));
+    assertEquals([...(await readNpy(`${dir}/raw_gpu.npy`)).data], [...ref.raw.data]);
+  }
+  await fails(2, 'Unknown device "tpu": expected one of auto, cpu, webgpu', "run-hbm", "--device", "tpu");
   await fails(2, "Missing --input", "run-hbm", "--hbm", `${dir}/m.hbm`, "--output", `${dir}/z.npy`);
   const bytes = await Deno.readFile(`${dir}/m.hbm`);
   await Deno.writeFile(`${dir}/cut.hbm`, bytes.subarray(0, 100));

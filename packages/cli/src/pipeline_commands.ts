@@ -9,6 +9,7 @@ import {
   loadIntModel,
   prepareQatFx,
   runIntModel,
+  runIntModelGpu,
   setFakeQuantize,
 } from "@hqat/fx";
 import { March, setMarch } from "@hqat/march-bayes";
@@ -16,7 +17,15 @@ import { atomicWriteFile } from "@hqat/nn";
 import { FakeQuantState } from "@hqat/qtensor";
 import { evaluate, loadNpy, loadState, saveNpy } from "@hqat/nn";
 import { fromArray, stateToDevice } from "@hqat/tensor";
-import { type Command, DEVICE_HELP, deviceOption, intOption, parse, required } from "./commands.ts";
+import {
+  type Command,
+  DEVICE_HELP,
+  deviceChoice,
+  deviceOption,
+  intOption,
+  parse,
+  required,
+} from "./commands.ts";
 import { loadDataset, seedLoader, tensorBatches } from "./data_source.ts";
 import { trainFloat } from "./float_stage.ts";
 import { buildModel, CliError } from "./models.ts";
@@ -217,17 +226,24 @@ export const convertCommand: Command = {
   },
 };
 
-const PREDICT_INT_USAGE = `Usage: hqat predict-int --model INT_MODEL --input X.npy --output Y.npy [--raw]
+const PREDICT_INT_USAGE =
+  `Usage: hqat predict-int --model INT_MODEL --input X.npy --output Y.npy [--raw] [--device D]
 Runs the fixed-point model on X ([N,3,H,W] float32); writes the dequantized output, or with --raw the
-integer output before DeQuantStub.`;
+integer output before DeQuantStub. The CPU and WebGPU give the same integers.
+${DEVICE_HELP}`;
 
 /** `hqat predict-int`. */
 export const predictIntCommand: Command = {
   summary: "run the fixed-point model on a .npy batch",
   usage: PREDICT_INT_USAGE,
   run(args) {
-    const a = parse(args, { string: ["model", "input", "output"], boolean: ["raw"] }, PREDICT_INT_USAGE);
+    const a = parse(
+      args,
+      { string: ["model", "input", "output", "device"], boolean: ["raw"] },
+      PREDICT_INT_USAGE,
+    );
     return helpOr(a, PREDICT_INT_USAGE, async () => {
+      deviceChoice(a);
       const model = await loadIntModel(required(a, "model", PREDICT_INT_USAGE));
       const input = required(a, "input", PREDICT_INT_USAGE),
         output = required(a, "output", PREDICT_INT_USAGE);
@@ -235,7 +251,11 @@ export const predictIntCommand: Command = {
       if (x.rank !== 4) {
         throw new CliError(`"${input}": expected a [N,C,H,W] batch, got [${x.shape.join(",")}]`, 1);
       }
-      const r = runIntModel(model, x.data as Float32Array, x.shape);
+      const { gpu } = await deviceOption(a, console.error);
+      const r = gpu
+        ? await runIntModelGpu(model, x.data as Float32Array, x.shape, { device: gpu })
+        : runIntModel(model, x.data as Float32Array, x.shape);
+      gpu?.destroy();
       const y = a.raw ? fromArray(r.raw.data, r.raw.shape) : fromArray(r.output, r.shape);
       await saveNpy(output, y);
       console.error(`Wrote ${a.raw ? `${r.raw.dtype} ` : ""}output [${y.shape.join(",")}] to ${output}`);
