@@ -87,10 +87,14 @@ export function foldConvBn(n: GraphNode, s: Scope): FoldedConv {
   const b = k.bias ? s.get(`${k.module}.bias`) : undefined;
   if (!k.bn) return { weight: w, bias: b };
   const m = k.bn.module;
-  const gamma = s.get(`${m}.weight`), beta = s.get(`${m}.bias`);
-  const scale = mul(gamma, rsqrt(add(s.get(`${m}.running_var`), k.bn.eps)));
-  const shift = sub(beta, mul(s.get(`${m}.running_mean`), scale));
+  const scale = bnScale(m, k.bn.eps, s);
+  const shift = sub(s.get(`${m}.bias`), mul(s.get(`${m}.running_mean`), scale));
   return { weight: mul(w, perChannel(scale)), bias: b ? add(shift, mul(b, scale)) : shift, scale };
+}
+
+/** γ / √(running_var + ε) of batch norm module `m`. */
+function bnScale(m: string, eps: number, s: Scope): Tensor {
+  return mul(s.get(`${m}.weight`), rsqrt(add(s.get(`${m}.running_var`), eps)));
 }
 
 /** Conv with optional fused BN, folded the way QAT needs it (PyTorch's ConvBn2d). */
@@ -98,22 +102,25 @@ function runConv(n: GraphNode, x: Tensor, other: Tensor | undefined, s: Scope, h
   const k = n.kind;
   if (k.op !== "conv2d") throw new TypeError("runConv() needs a conv2d node");
   const geo = { stride: k.stride, padding: k.padding, dilation: k.dilation, groups: k.groups };
-  const f = foldConvBn(n, s);
-  if (!k.add && !s.ctx.training && hooks.intLayer) {
-    const r = hooks.intLayer(n, x, f.weight, f.bias, s);
-    if (r) return r;
-  }
-  const wq = hooks.weight ? hooks.weight(n, f.weight, s) : f.weight;
   let y: Tensor;
   if (k.bn && s.ctx.training) {
     // Convolve with the folded weight, undo the scale, then batch-normalize with batch statistics
-    // (which also updates the running ones).
+    // (which also updates the running ones). The folded bias is not needed here.
     const m = k.bn.module;
+    const scale = bnScale(m, k.bn.eps, s);
+    const w = mul(s.get(`${k.module}.weight`), perChannel(scale));
+    const wq = hooks.weight ? hooks.weight(n, w, s) : w;
     const b = k.bias ? s.get(`${k.module}.bias`) : undefined;
-    const raw = div(conv2d(x, wq, geo), perChannelOut(f.scale!));
+    const raw = div(conv2d(x, wq, geo), perChannelOut(scale));
     const withBias = b ? add(raw, perChannelOut(b)) : raw;
     y = batchNormTrainUpdating(withBias, m, k.bn.eps, k.bn.momentum, s);
   } else {
+    const f = foldConvBn(n, s);
+    if (!k.add && !s.ctx.training && hooks.intLayer) {
+      const r = hooks.intLayer(n, x, f.weight, f.bias, s);
+      if (r) return r;
+    }
+    const wq = hooks.weight ? hooks.weight(n, f.weight, s) : f.weight;
     y = conv2d(x, wq, { ...geo, bias: f.bias });
   }
   if (k.add) y = add(y, other!);

@@ -9,6 +9,7 @@
 
 import { normalizeAxis, type QRange } from "./dtypes.ts";
 import { channelLayout } from "./layout.ts";
+import { minMaxScanner } from "./observer_scan.ts";
 import { determineScale, determineScalePerChannel } from "./scale.ts";
 
 /** The observer kinds of SPEC.md. */
@@ -153,11 +154,21 @@ export function observedMinMax(
   }
   const min = new Float32Array(channels).fill(Infinity);
   const max = new Float32Array(channels).fill(-Infinity);
+  // The SIMD scan of each run where it can tell the result, else the sequential scan (which also
+  // reports a non-finite value).
+  const scanner = x instanceof Float32Array && inner > 0 ? minMaxScanner(x) : undefined;
   let i = 0;
   for (let o = 0; o < outer; o++) {
     for (let c = 0; c < channels; c++) {
       let lo = min[c], hi = max[c];
       const end = i + inner;
+      const run = scanner?.scan(i, inner);
+      if (run) {
+        // Strict compares, as below: on a tie the earlier value stays.
+        if (run[0] < lo) lo = run[0];
+        if (run[1] > hi) hi = run[1];
+        i = end;
+      }
       for (; i < end; i++) {
         const v = Math.fround(x[i]);
         if (v - v !== 0) throw nonFinite(name, v, i);

@@ -12,20 +12,41 @@ import {
   intAdd,
   intAvgPool2d,
   lsqFakeQuantizeGrad,
-  outputMultipliers,
   qtensor,
   quantize,
   quantizeBias,
-  requantize,
 } from "@hqat/qtensor";
 import type { OpAttrs } from "../ops.ts";
 import { intConv2dAccumulateFast, intLinearAccumulateFast } from "./int_conv.ts";
+import { fakeQuantizeGradWasm, fakeQuantizeWasm, type QuantKernelPlan } from "./quant_wasm.ts";
 import type { Tensor } from "../tensor.ts";
 
 const layout = (x: Tensor, axis: number) => (axis < 0 ? {} : { axis, shape: x.shape });
 
+/**
+ * The wasm kernels' plan for x with the scales of `scale` along `axis` (a single scale is one run, as
+ * the reference takes it); undefined where the data are not float32 or the layout does not fit.
+ */
+function planOf(
+  x: Tensor,
+  scale: Tensor,
+  a: { qmin: number; qmax: number; axis: number },
+): QuantKernelPlan | undefined {
+  if (!(x.data instanceof Float32Array && scale.data instanceof Float32Array)) return undefined;
+  const channels = scale.size, { qmin, qmax, axis } = a;
+  if (channels === 1) return { scale: scale.data, qmin, qmax, outer: 1, channels: 1, inner: x.size };
+  if (axis < 0 || axis >= x.rank || x.shape[axis] !== channels) return undefined;
+  let outer = 1, inner = 1;
+  for (let d = 0; d < axis; d++) outer *= x.shape[d];
+  for (let d = axis + 1; d < x.rank; d++) inner *= x.shape[d];
+  return { scale: scale.data, qmin, qmax, outer, channels, inner };
+}
+
 /** Fake quantization of x with per-tensor or per-channel scales. */
 export function fakeQuantizeKernel(x: Tensor, scale: Tensor, a: OpAttrs["fakeQuantize"]): Float32Array {
+  const plan = planOf(x, scale, a);
+  const fast = plan && fakeQuantizeWasm(x.data as Float32Array, plan);
+  if (fast) return fast;
   return fakeQuantize(x.data, scale.data, { qmin: a.qmin, qmax: a.qmax, ...layout(x, a.axis) });
 }
 
@@ -37,7 +58,12 @@ export function fakeQuantizeBackwardKernel(
   a: OpAttrs["fakeQuantizeBackward"],
 ): [Float32Array, Float32Array] {
   const opts = { qmin: a.qmin, qmax: a.qmax, dy: dy.data, ...layout(x, a.axis) };
-  if (!a.scaleGrad) return [fakeQuantizeGrad(x.data, scale.data, opts), new Float32Array(scale.size)];
+  if (!a.scaleGrad) {
+    const plan = dy.data instanceof Float32Array ? planOf(x, scale, a) : undefined;
+    const fast = plan && fakeQuantizeGradWasm(x.data as Float32Array, dy.data as Float32Array, plan);
+    if (fast) return [fast, new Float32Array(scale.size)];
+    return [fakeQuantizeGrad(x.data, scale.data, opts), new Float32Array(scale.size)];
+  }
   const g = lsqFakeQuantizeGrad(x.data, scale.data, { ...opts, gradScale: "lsq" });
   return [g.dx, g.dscale];
 }
