@@ -78,5 +78,6 @@ export type {
   WebGpuDevice,
   WebGpuDeviceOptions,
   WgslFn,
+  WgslType,
 } from "@hqat/tensor";
 export * from "./src/march_warnings.ts";
