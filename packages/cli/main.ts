@@ -62,4 +62,26 @@ export async function main(args: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+/**
+ * Mesa's Vulkan drivers print an error on stderr when `XDG_RUNTIME_DIR` is unset (containers, CI, ssh
+ * sessions) although nothing is wrong; probing for a WebGPU adapter would show it on every command. The
+ * command line gives them a private folder instead.
+ */
+function quietGpuDrivers(): string | undefined {
+  try {
+    if (Deno.build.os === "linux" && !Deno.env.get("XDG_RUNTIME_DIR")) {
+      const dir = Deno.makeTempDirSync({ prefix: "hqat-runtime-" });
+      Deno.env.set("XDG_RUNTIME_DIR", dir);
+      return dir;
+    }
+  } catch {
+    // Without the permissions the message stays; it is harmless.
+  }
+}
+
+if (import.meta.main) {
+  const runtimeDir = quietGpuDrivers();
+  const code = await main(Deno.args);
+  if (runtimeDir) Deno.removeSync(runtimeDir, { recursive: true });
+  Deno.exit(code);
+}
