@@ -77,6 +77,7 @@ function quietGpuDrivers(): string | undefined {
   } catch {
     // Without the permissions the message stays; it is harmless.
   }
+  return undefined;
 }
 
 if (import.meta.main) {
