@@ -46,7 +46,9 @@ export interface EpochResult {
 }
 
 /**
- * Runs one epoch of training steps over `batches`.
+ * Runs one epoch of training steps over `batches`. On a device (WebGPU) each step runs inside `tidy`, the
+ * buffers of the state it replaced go back to the pool (so the state passed in is consumed), and the loss
+ * and logits are read back for the meters.
  *
  * @example
  * ```ts
