@@ -33,6 +33,7 @@ import {
   type RequantPlan,
   requantPlan,
   requantResident,
+  residentCache,
   type ResidentRequant,
   uploadRequant,
   uploadTensor,
@@ -300,15 +301,7 @@ function stepOf(n: IntNode, ins: readonly Meta[], up: Upload, rq: (p: RequantPla
   }
 }
 
-const CACHE = new WeakMap<IntModel, Map<WebGpuDevice, Resident>>();
-
-function residentOf(model: IntModel, dev: WebGpuDevice): Resident {
-  let byDevice = CACHE.get(model);
-  if (!byDevice) CACHE.set(model, byDevice = new Map());
-  let r = byDevice.get(dev);
-  if (!r) byDevice.set(dev, r = prepare(model, dev));
-  return r;
-}
+const CACHE = residentCache(prepare);
 
 /**
  * Frees the parameters {@linkcode runIntModelGpu} cached for `model` on `device`; returns whether there
@@ -328,12 +321,7 @@ function residentOf(model: IntModel, dev: WebGpuDevice): Resident {
  * ```
  */
 export function releaseIntModelGpu(model: IntModel, device: WebGpuDevice): boolean {
-  const byDevice = CACHE.get(model);
-  const r = byDevice?.get(device);
-  if (!r) return false;
-  for (const t of r.owned) releaseTensor(device, t);
-  byDevice!.delete(device);
-  return true;
+  return CACHE.release(model, device);
 }
 
 /** Options of {@linkcode runIntModelGpu}. */
@@ -389,7 +377,7 @@ export async function runIntModelGpu(
       `runIntModelGpu(): the input has ${input.length} values, but [${shape}] needs ${size(shape)}`,
     );
   }
-  const res = residentOf(model, dev);
+  const res = CACHE.get(model, dev);
   if (res.quant && input.some((v) => v !== v)) {
     quantStub(input, { shape, scale: res.quant.scale, dtype: res.quant.dtype }); // throws the CPU's error
   }

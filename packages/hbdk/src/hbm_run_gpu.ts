@@ -29,6 +29,7 @@ import {
   type RequantPlan,
   requantResident,
   type ResidentBias,
+  residentCache,
   type ResidentRequant,
   uploadRequant,
   uploadTensor,
@@ -281,15 +282,7 @@ function stageOf(s: Stage, meta: Meta, u: Uploads, where: string): { meta: Meta;
   }
 }
 
-const CACHE = new WeakMap<HbmProgram, Map<WebGpuDevice, Resident>>();
-
-function residentOf(program: HbmProgram, dev: WebGpuDevice): Resident {
-  let byDevice = CACHE.get(program);
-  if (!byDevice) CACHE.set(program, byDevice = new Map());
-  let r = byDevice.get(dev);
-  if (!r) byDevice.set(dev, r = prepare(program, dev));
-  return r;
-}
+const CACHE = residentCache(prepare);
 
 /**
  * Frees the parameters {@linkcode runHbmGpu} cached for `program` on `device`; returns whether there
@@ -308,12 +301,7 @@ function residentOf(program: HbmProgram, dev: WebGpuDevice): Resident {
  * ```
  */
 export function releaseHbmGpu(program: HbmProgram, device: WebGpuDevice): boolean {
-  const byDevice = CACHE.get(program);
-  const r = byDevice?.get(device);
-  if (!r) return false;
-  for (const t of r.owned) releaseTensor(device, t);
-  byDevice!.delete(device);
-  return true;
+  return CACHE.release(program, device);
 }
 
 /** Options of {@linkcode runHbmGpu}. */
@@ -376,7 +364,7 @@ export async function runHbmGpu(
     fail(`the input has ${input.length} values, but [${shape}] needs ${size(shape)}`);
   }
   const dev = options.device, n = shape[0];
-  const res = residentOf(program, dev);
+  const res = CACHE.get(program, dev);
   const quant = program.instructions.find((i) => i.op === "quantize");
   if (quant?.op === "quantize" && input.some((v) => v !== v)) {
     const dtype = program.buffers[quant.output].dtype as "qint8" | "qint16";

@@ -87,3 +87,4 @@ export {
   parseDeviceChoice,
   selectDevice,
 } from "./select.ts";
+export { type ResidentCache, residentCache, type ResidentParams } from "./resident_cache.ts";
