@@ -4,7 +4,13 @@
  */
 import { type Args, parseArgs } from "@std/cli";
 import { forward, loadNpy, loadState, saveNpy, stateSpecs } from "@hqat/nn";
-import { type DeviceChoice, type DeviceSelection, parseDeviceChoice, selectDevice } from "@hqat/tensor";
+import {
+  type DeviceChoice,
+  type DeviceSelection,
+  parseDeviceChoice,
+  selectDevice,
+  type WebGpuDevice,
+} from "@hqat/tensor";
 import { buildModel, CliError } from "./models.ts";
 
 /** A command: its usage text and its action. */
@@ -65,6 +71,24 @@ export async function deviceOption(
     return sel;
   } catch (e) {
     throw new CliError((e as Error).message);
+  }
+}
+
+/**
+ * Runs `gpuRun` on the WebGPU device `--device` selects (closed afterwards), or `cpuRun` on the CPU.
+ */
+export async function onSelectedDevice<T>(
+  args: Record<string, unknown>,
+  log: (line: string) => void,
+  gpuRun: (gpu: WebGpuDevice) => Promise<T>,
+  cpuRun: () => T,
+): Promise<T> {
+  const { gpu } = await deviceOption(args, log);
+  if (!gpu) return cpuRun();
+  try {
+    return await gpuRun(gpu);
+  } finally {
+    gpu.destroy();
   }
 }
 

@@ -23,8 +23,8 @@ import {
   type Command,
   DEVICE_HELP,
   deviceChoice,
-  deviceOption,
   intOption,
+  onSelectedDevice,
   parse,
   required,
 } from "./commands.ts";
@@ -219,12 +219,14 @@ export const runHbmCommand: Command = {
       loadHbm(await Deno.readFile(hbm), { fileName: hbm })
     );
     const x = await failures(() => loadNpy(input, { dtype: "float32" }));
-    const { gpu } = await deviceOption(a, console.error);
     const y = await failures(() =>
-      gpu
-        ? runHbmGpu(program, x.data as Float32Array, x.shape, { raw: a.raw, device: gpu })
-        : Promise.resolve(runHbm(program, x.data as Float32Array, x.shape, { raw: a.raw }))
-    ).finally(() => gpu?.destroy());
+      onSelectedDevice(
+        a,
+        console.error,
+        (device) => runHbmGpu(program, x.data as Float32Array, x.shape, { raw: a.raw, device }),
+        () => runHbm(program, x.data as Float32Array, x.shape, { raw: a.raw }),
+      )
+    );
     await failures(() => writeNpy(output, { dtype: STORED[y.dtype], shape: [...y.shape], data: y.data }));
     console.error(`Wrote ${a.raw ? `${y.dtype} ` : ""}output [${y.shape.join(",")}] to ${output}`);
     return 0;

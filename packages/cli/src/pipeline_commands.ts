@@ -23,6 +23,7 @@ import {
   deviceChoice,
   deviceOption,
   intOption,
+  onSelectedDevice,
   parse,
   required,
 } from "./commands.ts";
@@ -251,11 +252,12 @@ export const predictIntCommand: Command = {
       if (x.rank !== 4) {
         throw new CliError(`"${input}": expected a [N,C,H,W] batch, got [${x.shape.join(",")}]`, 1);
       }
-      const { gpu } = await deviceOption(a, console.error);
-      const r = gpu
-        ? await runIntModelGpu(model, x.data as Float32Array, x.shape, { device: gpu })
-        : runIntModel(model, x.data as Float32Array, x.shape);
-      gpu?.destroy();
+      const r = await onSelectedDevice(
+        a,
+        console.error,
+        (device) => runIntModelGpu(model, x.data as Float32Array, x.shape, { device }),
+        () => runIntModel(model, x.data as Float32Array, x.shape),
+      );
       const y = a.raw ? fromArray(r.raw.data, r.raw.shape) : fromArray(r.output, r.shape);
       await saveNpy(output, y);
       console.error(`Wrote ${a.raw ? `${r.raw.dtype} ` : ""}output [${y.shape.join(",")}] to ${output}`);
