@@ -22,6 +22,7 @@ export * from "./src/fuse.ts";
 export * from "./src/interpret.ts";
 export * from "./src/qconfig_dict.ts";
 export * from "./src/qat_model.ts";
+export * from "./src/bn_reestimate.ts";
 export * from "./src/int_model.ts";
 export * from "./src/int_model_gpu.ts";
 export * from "./src/convert.ts";
