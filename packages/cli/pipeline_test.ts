@@ -34,6 +34,8 @@ Deno.test({
       "qat",
       "--epochs",
       "1",
+      "--bn-reestimate-batches",
+      "4",
       "--limit",
       "1024",
       "--eval-limit",
@@ -45,6 +47,10 @@ Deno.test({
       "--no-progress",
     );
     assertEquals(r.code, 0, r.stderr);
+    assertMatch(
+      r.stdout,
+      /QAT Epoch 0: batch-norm statistics re-estimated on 256 training images \(with the statistics of training: Acc@1 [\d.]+ Acc@5 [\d.]+\)/,
+    );
     assertMatch(r.stdout, /QAT Epoch 0: evaluation Acc@1 [\d.]+ Acc@5 [\d.]+/);
     r = await hqat("convert", ...common);
     assertEquals(r.code, 0, r.stderr);
@@ -105,6 +111,9 @@ Deno.test("pipeline commands fail with one clear line on bad input", async () =>
   r = await hqat("train", "--epochs", "zero");
   assertEquals(r.code, 2);
   assertMatch(r.stderr, /--epochs must be a positive integer/);
+  r = await hqat("qat", "--bn-reestimate-batches", "-1");
+  assertEquals(r.code, 2);
+  assertMatch(r.stderr, /--bn-reestimate-batches must be a non-negative integer, got "-1"/);
   for (const cmd of ["train", "eval", "calibrate", "qat", "convert", "predict-int", "debug"]) {
     r = await hqat(cmd, "--help");
     assertEquals(r.code, 0, cmd);
@@ -146,7 +155,9 @@ Deno.test({
       ]
     ) assertMatch(r.stdout, line);
     const summary = JSON.parse(await Deno.readTextFile(`${out}/summary.json`));
-    for (const stage of ["float", "calibration", "qat", "quantized"]) assert(summary[stage].top1 >= 0, stage);
+    for (const stage of ["float", "calibration", "qat", "qatTrainingStatistics", "quantized"]) {
+      assert(summary[stage].top1 >= 0, stage);
+    }
     assertEquals(summary.quantized.agreementWithQat, 100);
     for (const [name, path] of Object.entries(summary.artifacts)) {
       assert(existsSync(path as string), `${name}: ${path}`);

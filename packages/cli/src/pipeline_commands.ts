@@ -30,7 +30,7 @@ import {
 import { loadDataset, seedLoader, tensorBatches } from "./data_source.ts";
 import { trainFloat } from "./float_stage.ts";
 import { buildModel, CliError } from "./models.ts";
-import { calibrate, convertStage, QAT_QCONFIG, qatTrain } from "./quant_stage.ts";
+import { BN_REESTIMATE_BATCHES, calibrate, convertStage, QAT_QCONFIG, qatTrain } from "./quant_stage.ts";
 import { quickstart } from "./quickstart.ts";
 import { deployStages } from "./deploy_stages.ts";
 
@@ -180,7 +180,11 @@ export const calibrateCommand: Command = {
 
 const QAT_USAGE =
   `Usage: hqat qat [options] [--calib-checkpoint C] [--epochs 1] [--lr 1e-3] [--weight-decay 1e-4]
+                [--bn-reestimate-batches ${BN_REESTIMATE_BATCHES}]
 Quantization-aware training from the calibration state; writes OUT/qat-checkpoint.safetensors (best epoch).
+After each epoch, batch-norm statistics are re-estimated from the final weights on that many training
+batches (0: keep the moving averages of training, as the seed does) and the epoch is evaluated with
+both the statistics of training and the re-estimated ones.
 ${COMMON_HELP}`;
 
 /** `hqat qat`. */
@@ -189,7 +193,7 @@ export const qatCommand: Command = {
   usage: QAT_USAGE,
   run(args) {
     const a = parse(args, {
-      string: [...COMMON, "calib-checkpoint", "epochs", "lr", "weight-decay"],
+      string: [...COMMON, "calib-checkpoint", "epochs", "lr", "weight-decay", "bn-reestimate-batches"],
       boolean: ["progress"],
     }, QAT_USAGE);
     return helpOr(a, QAT_USAGE, async () => {
@@ -201,6 +205,7 @@ export const qatCommand: Command = {
         epochs: intOption(a, "epochs", 1),
         lr: floatOption(a, "lr", 1e-3),
         weightDecay: floatOption(a, "weight-decay", 1e-4),
+        bnReestimateBatches: intOption(a, "bn-reestimate-batches", BN_REESTIMATE_BATCHES, 0),
       });
     });
   },

@@ -8,6 +8,7 @@ import {
   type IntModel,
   prepareQatFx,
   type QatModel,
+  reestimateBnStats,
   runIntModel,
   saveIntModel,
   setFakeQuantize,
@@ -24,6 +25,7 @@ import {
   makeTrainStep,
   modelState,
   type Module,
+  Progress,
   saveState,
   trainOneEpoch,
 } from "@hqat/nn";
@@ -49,6 +51,12 @@ export const QAT_QCONFIG: QConfigDict = {
   "": default_qat_8bit_fake_quant_qconfig,
   moduleName: { classifier: default_qat_8bit_weight_32bit_out_fake_quant_qconfig },
 };
+
+/**
+ * Training batches on which `hqat qat` re-estimates batch-norm statistics after each epoch (12,800
+ * images at batch 256): enough that the estimate's own noise is far below the moving average's.
+ */
+export const BN_REESTIMATE_BATCHES = 50;
 
 /** What every stage needs to find data and print. */
 export interface StageOptions {
@@ -132,6 +140,12 @@ export async function calibrate(
  * QAT: a QAT-prepared model loads the calibration state, trains with fake quantization (Adam), and is
  * evaluated in VALIDATION after each epoch; the best state is saved as `qat-checkpoint.safetensors`.
  *
+ * After each epoch (unless `bnReestimateBatches` is 0) the batch-norm running statistics are
+ * re-estimated from the epoch's final weights on that many training batches
+ * ({@linkcode reestimateBnStats}); the epoch is evaluated with the statistics training left (printed
+ * for comparison) and with the re-estimated ones, which are the ones evaluated, compared and saved.
+ * Training itself continues from its own state.
+ *
  * @example
  * ```ts
  * import { assert } from "@std/assert";
@@ -140,8 +154,15 @@ export async function calibrate(
  * ```
  */
 export async function qatTrain(
-  o: StageOptions & { calibCheckpoint: string; epochs: number; lr: number; weightDecay: number },
-): Promise<{ epochs: EvalResult[]; best: EvalResult; checkpoint: string }> {
+  o: StageOptions & {
+    calibCheckpoint: string;
+    epochs: number;
+    lr: number;
+    weightDecay: number;
+    /** Training batches for the batch-norm re-estimation after each epoch (default {@linkcode BN_REESTIMATE_BATCHES}; 0: none). */
+    bnReestimateBatches?: number;
+  },
+): Promise<{ epochs: EvalResult[]; best: EvalResult; checkpoint: string; trainingStatistics: EvalResult[] }> {
   const log = o.log ?? console.log;
   setMarch(March.BAYES);
   const qat = prepareQatFx(o.model, QAT_QCONFIG);
@@ -158,7 +179,8 @@ export async function qatTrain(
   });
   const test = await testLoader(o);
   const checkpoint = join(o.out, "qat-checkpoint.safetensors");
-  const epochs: EvalResult[] = [];
+  const epochs: EvalResult[] = [], trainingStatistics: EvalResult[] = [];
+  const bnBatches = o.bnReestimateBatches ?? BN_REESTIMATE_BATCHES;
   let best: EvalResult | undefined;
   for (let epoch = 0; epoch < o.epochs; epoch++) {
     const r = await trainOneEpoch(step, ts, tensorBatches(train, epoch), {
@@ -173,7 +195,23 @@ export async function qatTrain(
         r.imagesPerSecond.toFixed(1)
       } images/s)`,
     );
-    const state = modelState(qm, ts);
+    let state = modelState(qm, ts);
+    if (bnBatches > 0) {
+      const before = await evaluate(vm, state, tensorBatches(test, 0), {
+        total: test.size,
+        label: `QAT Epoch ${epoch} eval (training statistics)`,
+        progress: o.progress,
+      });
+      trainingStatistics.push(before);
+      const r = await reestimateBnStatsOnTrain(qat, state, train, epoch, bnBatches, o);
+      state = r.state;
+      log(
+        `QAT Epoch ${epoch}: batch-norm statistics re-estimated on ${r.images} training images ` +
+          `(with the statistics of training: Acc@1 ${before.top1.toFixed(3)} Acc@5 ${
+            before.top5.toFixed(3)
+          })`,
+      );
+    }
     const ev = await evaluate(vm, state, tensorBatches(test, 0), {
       total: test.size,
       label: `QAT Epoch ${epoch} eval`,
@@ -187,7 +225,36 @@ export async function qatTrain(
     }
   }
   if (!best) throw new RangeError("qatTrain(): epochs must be at least 1");
-  return { epochs, best, checkpoint };
+  return { epochs, best, checkpoint, trainingStatistics };
+}
+
+/** Re-estimates batch-norm statistics on the first `batches` training batches of `epoch`, with progress. */
+async function reestimateBnStatsOnTrain(
+  qat: QatModel,
+  state: Record<string, Tensor>,
+  train: Awaited<ReturnType<typeof seedLoader>>,
+  epoch: number,
+  batches: number,
+  o: StageOptions,
+) {
+  const total = Math.min(batches * o.batchSize, train.size);
+  const progress = o.progress === false ? null : new Progress(`QAT Epoch ${epoch} BN statistics`, {
+    total,
+    ...(o.progress ?? {}),
+  });
+  async function* images() {
+    for await (const b of tensorBatches(train, epoch, batches)) yield b.x;
+  }
+  let seen = 0;
+  const r = await reestimateBnStats(qat, state, images(), {
+    key: foldIn(randomKey(o.seed + 3), epoch),
+    onBatch: (_, n) => {
+      progress?.update(n - seen);
+      seen = n;
+    },
+  });
+  progress?.done();
+  return r;
 }
 
 /** Logits of the fixed-point model for a batch. */

@@ -55,8 +55,10 @@ export interface QuickstartSummary {
   float: { top1: number; top5: number };
   /** Calibrated fake-quant accuracy. */
   calibration: { top1: number; top5: number };
-  /** QAT accuracy (best epoch). */
+  /** QAT accuracy (best epoch, batch-norm statistics re-estimated). */
   qat: { top1: number; top5: number };
+  /** The same epoch's QAT accuracy with the moving-average batch-norm statistics of training. */
+  qatTrainingStatistics?: { top1: number; top5: number };
   /** Fixed-point accuracy. */
   quantized: { top1: number; top5: number; agreementWithQat: number };
   /** Artifact paths. */
@@ -65,6 +67,18 @@ export interface QuickstartSummary {
   budget: Record<string, number | string>;
   /** Seconds per stage. */
   seconds: Record<string, number>;
+}
+
+/** The best epoch's evaluation with the statistics of training, when they were re-estimated. */
+function trainingStatisticsOf(
+  qat: {
+    epochs: { top1: number }[];
+    best: { top1: number };
+    trainingStatistics: { top1: number; top5: number }[];
+  },
+): Pick<QuickstartSummary, "qatTrainingStatistics"> {
+  const b = qat.trainingStatistics[qat.epochs.indexOf(qat.best)];
+  return b ? { qatTrainingStatistics: { top1: b.top1, top5: b.top5 } } : {};
 }
 
 /**
@@ -156,6 +170,7 @@ export async function quickstart(o: QuickstartOptions = {}): Promise<QuickstartS
     float: fl.best,
     calibration: { top1: cal.top1, top5: cal.top5 },
     qat: { top1: qat.best.top1, top5: qat.best.top5 },
+    ...trainingStatisticsOf(qat),
     quantized: { top1: conv.top1, top5: conv.top5, agreementWithQat: conv.agreement },
     artifacts,
     budget,
