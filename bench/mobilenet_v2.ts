@@ -7,16 +7,8 @@
  * @module
  */
 import { adam, createTrainState, forward, initState, makeTrainStep, mobilenetV2 } from "@hqat/nn";
-import {
-  cast,
-  foldIn,
-  mul,
-  profileOps,
-  randomKey,
-  randomNormal,
-  randomUniform,
-  type Tensor,
-} from "@hqat/tensor";
+import { foldIn, profileOps, randomKey } from "@hqat/tensor";
+import { randomBatch } from "./random_batch.ts";
 
 const quick = Deno.args.includes("--quick");
 const REF = { torchTrain: 400, torchEval: 4000, tfjsWasmEval: 804, tfjsCpuEval: 54 };
@@ -26,15 +18,9 @@ const opt = adam({ lr: 1e-3, weightDecay: 1e-3 });
 const step = makeTrainStep(model, opt);
 const state0 = initState(model, randomKey(0));
 
-function batch(n: number, seed: number): { x: Tensor; y: Tensor } {
-  const x = randomNormal(randomKey(seed), [n, 3, 32, 32]);
-  const y = cast(mul(randomUniform(randomKey(seed + 1), [n]), 10), "int32");
-  return { x, y };
-}
-
 function timeTrain(n: number, iters: number): number {
   let ts = createTrainState(model, state0, opt);
-  const { x, y } = batch(n, 1);
+  const { x, y } = randomBatch(n, 1);
   ts = step(ts, x, y, { key: randomKey(2) }).state; // warm-up
   const t0 = performance.now();
   for (let i = 0; i < iters; i++) ts = step(ts, x, y, { key: foldIn(randomKey(3), i) }).state;
@@ -42,7 +28,7 @@ function timeTrain(n: number, iters: number): number {
 }
 
 function timeEval(n: number, iters: number): number {
-  const { x } = batch(n, 5);
+  const { x } = randomBatch(n, 5);
   forward(model, state0, x);
   const t0 = performance.now();
   for (let i = 0; i < iters; i++) forward(model, state0, x);
@@ -69,7 +55,7 @@ for (const [name, ips, ratio] of rows) {
 }
 
 // Where the time goes: one profiled training step at batch 64.
-const { x, y } = batch(64, 7);
+const { x, y } = randomBatch(64, 7);
 const ts = createTrainState(model, state0, opt);
 const { profile } = profileOps(() => step(ts, x, y, { key: randomKey(8) }));
 const total = [...profile.ms.values()].reduce((a, b) => a + b, 0);

@@ -17,21 +17,17 @@ import {
   trainStateToDevice,
 } from "@hqat/nn";
 import {
-  cast,
   disposeTree,
   foldIn,
-  mul,
   probeWebGpu,
   randomKey,
-  randomNormal,
-  randomUniform,
   stateToDevice,
-  type Tensor,
   tidy,
   toDevice,
   WebGpuDevice,
 } from "@hqat/tensor";
 import { parseArgs } from "@std/cli";
+import { randomBatch } from "./random_batch.ts";
 
 const args = parseArgs(Deno.args, { string: ["batch", "iters"] });
 const probe = await probeWebGpu();
@@ -47,15 +43,9 @@ const opt = adam({ lr: 1e-3, weightDecay: 1e-3 });
 const step = makeTrainStep(model, opt);
 const state0 = initState(model, randomKey(0));
 
-function batch(n: number, seed: number): { x: Tensor; y: Tensor } {
-  const x = randomNormal(randomKey(seed), [n, 3, 32, 32]);
-  const y = cast(mul(randomUniform(randomKey(seed + 1), [n]), 10), "int32");
-  return { x, y };
-}
-
 /** Images per second of the training step on the CPU, or on the GPU when `gpu` (loss read back each step). */
 async function timeTrain(gpu: boolean): Promise<number> {
-  const { x: xc, y } = batch(batchSize, 1);
+  const { x: xc, y } = randomBatch(batchSize, 1);
   const x = gpu ? toDevice(xc, dev) : xc;
   let ts = createTrainState(model, state0, opt);
   if (gpu) ts = trainStateToDevice(ts, dev);
@@ -75,7 +65,7 @@ async function timeTrain(gpu: boolean): Promise<number> {
 
 async function timeEval(gpu: boolean): Promise<number> {
   const n = batchSize * 4;
-  const { x: xc } = batch(n, 5);
+  const { x: xc } = randomBatch(n, 5);
   const x = gpu ? toDevice(xc, dev) : xc;
   const state = gpu ? stateToDevice(state0, dev) : state0;
   const one = async () => {
