@@ -101,18 +101,18 @@ export function deviceChoice(args: Record<string, unknown>): DeviceChoice {
   }
 }
 
-/** A positive integer option. */
-export function intOption(args: Record<string, unknown>, name: string, fallback: number, min = 1): number {
+/** An integer option: positive, or with `min` 0 also zero. */
+export function intOption(
+  args: Record<string, unknown>,
+  name: string,
+  fallback: number,
+  min: 0 | 1 = 1,
+): number {
   const v = args[name];
   if (v === undefined) return fallback;
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) {
-    const what = min === 1
-      ? "a positive integer"
-      : min === 0
-      ? "a non-negative integer"
-      : `an integer ≥ ${min}`;
-    throw new CliError(`--${name} must be ${what}, got "${v}"`);
+    throw new CliError(`--${name} must be a ${min ? "positive" : "non-negative"} integer, got "${v}"`);
   }
   return n;
 }

@@ -27,6 +27,7 @@ import {
   type Module,
   Progress,
   saveState,
+  type StateDict,
   trainOneEpoch,
 } from "@hqat/nn";
 import {
@@ -37,6 +38,7 @@ import {
   FakeQuantState,
 } from "@hqat/qtensor";
 import { argmax, foldIn, fromArray, randomKey, type Tensor } from "@hqat/tensor";
+import type { Loader } from "@hqat/data";
 import { join } from "node:path";
 import { loadDataset, seedLoader, tensorBatches } from "./data_source.ts";
 
@@ -162,7 +164,13 @@ export async function qatTrain(
     /** Training batches for the batch-norm re-estimation after each epoch (default {@linkcode BN_REESTIMATE_BATCHES}; 0: none). */
     bnReestimateBatches?: number;
   },
-): Promise<{ epochs: EvalResult[]; best: EvalResult; checkpoint: string; trainingStatistics: EvalResult[] }> {
+): Promise<{
+  epochs: EvalResult[];
+  best: EvalResult;
+  /** The best epoch evaluated with the statistics training left (when they were re-estimated). */
+  bestTrainingStatistics?: EvalResult;
+  checkpoint: string;
+}> {
   const log = o.log ?? console.log;
   setMarch(March.BAYES);
   const qat = prepareQatFx(o.model, QAT_QCONFIG);
@@ -179,9 +187,9 @@ export async function qatTrain(
   });
   const test = await testLoader(o);
   const checkpoint = join(o.out, "qat-checkpoint.safetensors");
-  const epochs: EvalResult[] = [], trainingStatistics: EvalResult[] = [];
+  const epochs: EvalResult[] = [];
   const bnBatches = o.bnReestimateBatches ?? BN_REESTIMATE_BATCHES;
-  let best: EvalResult | undefined;
+  let best: EvalResult | undefined, bestTrainingStatistics: EvalResult | undefined;
   for (let epoch = 0; epoch < o.epochs; epoch++) {
     const r = await trainOneEpoch(step, ts, tensorBatches(train, epoch), {
       key: foldIn(randomKey(o.seed + 2), epoch),
@@ -195,14 +203,13 @@ export async function qatTrain(
         r.imagesPerSecond.toFixed(1)
       } images/s)`,
     );
-    let state = modelState(qm, ts);
+    let state = modelState(qm, ts), before: EvalResult | undefined;
     if (bnBatches > 0) {
-      const before = await evaluate(vm, state, tensorBatches(test, 0), {
+      before = await evaluate(vm, state, tensorBatches(test, 0), {
         total: test.size,
         label: `QAT Epoch ${epoch} eval (training statistics)`,
         progress: o.progress,
       });
-      trainingStatistics.push(before);
       const r = await reestimateBnStatsOnTrain(qat, state, train, epoch, bnBatches, o);
       state = r.state;
       log(
@@ -221,18 +228,19 @@ export async function qatTrain(
     epochs.push(ev);
     if (!best || ev.top1 > best.top1) {
       best = ev;
+      bestTrainingStatistics = before;
       await saveState(checkpoint, qat, state);
     }
   }
   if (!best) throw new RangeError("qatTrain(): epochs must be at least 1");
-  return { epochs, best, checkpoint, trainingStatistics };
+  return { epochs, best, bestTrainingStatistics, checkpoint };
 }
 
 /** Re-estimates batch-norm statistics on the first `batches` training batches of `epoch`, with progress. */
 async function reestimateBnStatsOnTrain(
   qat: QatModel,
-  state: Record<string, Tensor>,
-  train: Awaited<ReturnType<typeof seedLoader>>,
+  state: StateDict,
+  train: Loader,
   epoch: number,
   batches: number,
   o: StageOptions,

@@ -69,18 +69,6 @@ export interface QuickstartSummary {
   seconds: Record<string, number>;
 }
 
-/** The best epoch's evaluation with the statistics of training, when they were re-estimated. */
-function trainingStatisticsOf(
-  qat: {
-    epochs: { top1: number }[];
-    best: { top1: number };
-    trainingStatistics: { top1: number; top5: number }[];
-  },
-): Pick<QuickstartSummary, "qatTrainingStatistics"> {
-  const b = qat.trainingStatistics[qat.epochs.indexOf(qat.best)];
-  return b ? { qatTrainingStatistics: { top1: b.top1, top5: b.top5 } } : {};
-}
-
 /**
  * Runs the quick start.
  *
@@ -170,7 +158,13 @@ export async function quickstart(o: QuickstartOptions = {}): Promise<QuickstartS
     float: fl.best,
     calibration: { top1: cal.top1, top5: cal.top5 },
     qat: { top1: qat.best.top1, top5: qat.best.top5 },
-    ...trainingStatisticsOf(qat),
+    ...(qat.bestTrainingStatistics &&
+      {
+        qatTrainingStatistics: {
+          top1: qat.bestTrainingStatistics.top1,
+          top5: qat.bestTrainingStatistics.top5,
+        },
+      }),
     quantized: { top1: conv.top1, top5: conv.top5, agreementWithQat: conv.agreement },
     artifacts,
     budget,

@@ -37,7 +37,7 @@ export interface BnReestimateResult {
   modules: string[];
 }
 
-/** The batch-norm modules of a graph (fused into convs or standalone) and their momentum. */
+/** The batch-norm modules of a graph (fused into convs or standalone), in graph order. */
 function bnModules(g: Graph): string[] {
   const out: string[] = [];
   for (const n of g.nodes) {
