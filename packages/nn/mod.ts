@@ -12,12 +12,8 @@
  * @module
  */
 
-export * from "./src/stored_tensor.ts";
-export * from "./src/float16.ts";
-export * from "./src/tensor_bytes.ts";
-export * from "./src/atomic_write.ts";
-export * from "./src/safetensors.ts";
-export * from "./src/npy.ts";
+// Tensor file I/O and atomic writes, from `@hqat/io`.
+export * from "@hqat/io";
 export * from "./src/module.ts";
 export * from "./src/layers.ts";
 export * from "./src/containers.ts";

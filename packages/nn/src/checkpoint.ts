@@ -5,9 +5,9 @@
  */
 import { type DType, fromArray, type Tensor } from "@hqat/tensor";
 import { checkState, type Module, type StateDict, stateSpecs } from "./module.ts";
-import { readNpy, writeNpy } from "./npy.ts";
-import { readSafetensors, writeSafetensors } from "./safetensors.ts";
-import { type StoredTensor, toFloat32 } from "./stored_tensor.ts";
+import { readNpy, writeNpy } from "@hqat/io";
+import { readSafetensors, writeSafetensors } from "@hqat/io";
+import { type StoredTensor, toFloat32 } from "@hqat/io";
 
 const STORED_OF: Record<DType, StoredTensor["dtype"]> = {
   float32: "F32",

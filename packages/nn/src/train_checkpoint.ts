@@ -7,7 +7,7 @@ import type { Tensor } from "@hqat/tensor";
 import { fromStored, stateEntries, toStored } from "./checkpoint.ts";
 import { checkState, type Module, splitState, type StateDict } from "./module.ts";
 import { type Optimizer, optimizerStateFromEntries, optimizerStateToEntries } from "./optim.ts";
-import { readSafetensors, writeSafetensors } from "./safetensors.ts";
+import { readSafetensors, writeSafetensors } from "@hqat/io";
 import type { TrainState } from "./train_step.ts";
 
 const OPT_PREFIX = "optimizer.";

@@ -48,7 +48,7 @@ export interface StoredTensor {
  *
  * @example
  * ```ts
- * import { STORED_DTYPES } from "@hqat/nn";
+ * import { STORED_DTYPES } from "@hqat/io";
  * import { assert } from "@std/assert";
  * assert(STORED_DTYPES.BF16.itemSize === 2 && STORED_DTYPES.I64.array === BigInt64Array);
  * ```
@@ -71,7 +71,7 @@ export const STORED_DTYPES = {
  *
  * @example
  * ```ts
- * import { isStoredDType } from "@hqat/nn";
+ * import { isStoredDType } from "@hqat/io";
  * import { assert } from "@std/assert";
  * assert(isStoredDType("BF16") && !isStoredDType("U32"));
  * ```
@@ -86,7 +86,7 @@ export function isStoredDType(name: unknown): name is StoredDType {
  *
  * @example
  * ```ts
- * import { shapeSize } from "@hqat/nn";
+ * import { shapeSize } from "@hqat/io";
  * import { assert } from "@std/assert";
  * assert(shapeSize([2, 3, 4]) === 24 && shapeSize([]) === 1);
  * assert(shapeSize([2 ** 40, 2 ** 40]) === undefined);
@@ -109,7 +109,7 @@ export function shapeSize(shape: readonly unknown[], itemSize = 1): number | und
  *
  * @example
  * ```ts
- * import { checkStoredTensor } from "@hqat/nn";
+ * import { checkStoredTensor } from "@hqat/io";
  * import { assertThrows } from "@std/assert";
  * checkStoredTensor({ dtype: "I32", shape: [2], data: new Int32Array(2) });
  * assertThrows(() => checkStoredTensor({ dtype: "I32", shape: [3], data: new Int32Array(2) }), RangeError);
@@ -144,7 +144,7 @@ export function checkStoredTensor(stored: StoredTensor, label = "Tensor"): Store
  *
  * @example
  * ```ts
- * import { formatShape } from "@hqat/nn";
+ * import { formatShape } from "@hqat/io";
  * import { assert } from "@std/assert";
  * assert(formatShape([32, 3, 3, 3]) === "[32,3,3,3]");
  * ```
@@ -174,7 +174,7 @@ function int64ToFloat32(v: bigint): number {
  *
  * @example
  * ```ts
- * import { toFloat32 } from "@hqat/nn";
+ * import { toFloat32 } from "@hqat/io";
  * import { assert } from "@std/assert";
  * const x = toFloat32({ dtype: "F16", shape: [2], data: new Uint16Array([0x3c00, 0x7c00]) });
  * assert(x[0] === 1 && x[1] === Infinity);
@@ -229,7 +229,7 @@ const INT_RANGES = { I32: [-(2 ** 31), 2 ** 31 - 1], I16: [-32768, 32767], I8: [
  *
  * @example
  * ```ts
- * import { fromFloat32 } from "@hqat/nn";
+ * import { fromFloat32 } from "@hqat/io";
  * import { assert } from "@std/assert";
  * const t = fromFloat32(new Float32Array([1, 1 + 2 ** -9]), [2], { dtype: "BF16" });
  * assert(t.data[0] === 0x3f80 && t.data[1] === 0x3f80);

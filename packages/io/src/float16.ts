@@ -69,7 +69,7 @@ function f32BitsToBf16(x: number): number {
  *
  * @example
  * ```ts
- * import { f16BitsToNumber } from "@hqat/nn";
+ * import { f16BitsToNumber } from "@hqat/io";
  * import { assert } from "@std/assert";
  * assert(f16BitsToNumber(0x3c00) === 1);
  * assert(f16BitsToNumber(0x0001) === 2 ** -24); // smallest subnormal
@@ -87,7 +87,7 @@ export function f16BitsToNumber(bits: number): number {
  *
  * @example
  * ```ts
- * import { numberToF16Bits } from "@hqat/nn";
+ * import { numberToF16Bits } from "@hqat/io";
  * import { assert } from "@std/assert";
  * assert(numberToF16Bits(1) === 0x3c00);
  * assert(numberToF16Bits(1 + 2 ** -11) === 0x3c00); // a tie goes to the even neighbour
@@ -104,7 +104,7 @@ export function numberToF16Bits(value: number): number {
  *
  * @example
  * ```ts
- * import { bf16BitsToNumber } from "@hqat/nn";
+ * import { bf16BitsToNumber } from "@hqat/io";
  * import { assert } from "@std/assert";
  * assert(bf16BitsToNumber(0x3f80) === 1);
  * assert(bf16BitsToNumber(0xc020) === -2.5);
@@ -120,7 +120,7 @@ export function bf16BitsToNumber(bits: number): number {
  *
  * @example
  * ```ts
- * import { numberToBf16Bits } from "@hqat/nn";
+ * import { numberToBf16Bits } from "@hqat/io";
  * import { assert } from "@std/assert";
  * assert(numberToBf16Bits(1) === 0x3f80);
  * assert(numberToBf16Bits(1 + 2 ** -8) === 0x3f80); // a tie goes to the even neighbour
@@ -136,7 +136,7 @@ export function numberToBf16Bits(value: number): number {
  *
  * @example
  * ```ts
- * import { f16ToFloat32 } from "@hqat/nn";
+ * import { f16ToFloat32 } from "@hqat/io";
  * import { assert } from "@std/assert";
  * const out = f16ToFloat32(new Uint16Array([0x3c00, 0xc000]));
  * assert(out[0] === 1 && out[1] === -2);
@@ -154,7 +154,7 @@ export function f16ToFloat32(bits: Uint16Array): Float32Array {
  *
  * @example
  * ```ts
- * import { float32ToF16 } from "@hqat/nn";
+ * import { float32ToF16 } from "@hqat/io";
  * import { assert } from "@std/assert";
  * const bits = float32ToF16(new Float32Array([1, 70000]));
  * assert(bits[0] === 0x3c00 && bits[1] === 0x7c00);
@@ -172,7 +172,7 @@ export function float32ToF16(values: Float32Array): Uint16Array {
  *
  * @example
  * ```ts
- * import { bf16ToFloat32 } from "@hqat/nn";
+ * import { bf16ToFloat32 } from "@hqat/io";
  * import { assert } from "@std/assert";
  * assert(bf16ToFloat32(new Uint16Array([0x4049]))[0] === 3.140625);
  * ```
@@ -189,7 +189,7 @@ export function bf16ToFloat32(bits: Uint16Array): Float32Array {
  *
  * @example
  * ```ts
- * import { float32ToBf16 } from "@hqat/nn";
+ * import { float32ToBf16 } from "@hqat/io";
  * import { assert } from "@std/assert";
  * assert(float32ToBf16(new Float32Array([Math.PI]))[0] === 0x4049);
  * ```

@@ -18,7 +18,7 @@ function swapInPlace(bytes: Uint8Array, itemSize: number): void {
  *
  * @example
  * ```ts
- * import { readElements } from "@hqat/nn";
+ * import { readElements } from "@hqat/io";
  * import { assert } from "@std/assert";
  * const bytes = new Uint8Array([9, 0, 0, 128, 63]); // 1.0f at an odd offset
  * assert(readElements(bytes, 1, "F32", 1)[0] === 1);
@@ -41,7 +41,7 @@ export function readElements<D extends StoredDType>(
  *
  * @example
  * ```ts
- * import { littleEndianBytes } from "@hqat/nn";
+ * import { littleEndianBytes } from "@hqat/io";
  * import { assert } from "@std/assert";
  * assert(littleEndianBytes(new Uint16Array([0x0102]))[0] === 2);
  * ```

@@ -14,7 +14,7 @@ import { littleEndianBytes, readElements } from "./tensor_bytes.ts";
  *
  * @example
  * ```ts
- * import { MAX_NPY_HEADER_BYTES } from "@hqat/nn";
+ * import { MAX_NPY_HEADER_BYTES } from "@hqat/io";
  * import { assert } from "@std/assert";
  * assert(MAX_NPY_HEADER_BYTES === 10_000);
  * ```
@@ -158,7 +158,7 @@ function dtypeOfDescr(descr: string, fail: (Class: ErrorClass, message: string) 
  *
  * @example
  * ```ts
- * import { encodeNpy, parseNpy } from "@hqat/nn";
+ * import { encodeNpy, parseNpy } from "@hqat/io";
  * import { assert } from "@std/assert";
  * const bytes = encodeNpy({ dtype: "I16", shape: [2], data: new Int16Array([-3, 4]) });
  * const t = parseNpy(bytes, { fileName: "a.npy" });
@@ -247,7 +247,7 @@ export function parseNpy(bytes: Uint8Array, options: ParseNpyOptions = {}): Stor
  *
  * @example
  * ```ts
- * import { encodeNpy } from "@hqat/nn";
+ * import { encodeNpy } from "@hqat/io";
  * import { assert } from "@std/assert";
  * const bytes = encodeNpy({ dtype: "F32", shape: [3], data: new Float32Array([1, 2, 3]) });
  * assert(bytes.length === 128 + 12);
@@ -289,7 +289,7 @@ export function encodeNpy(stored: StoredTensor): Uint8Array {
  *
  * @example
  * ```ts
- * import { readNpy, writeNpy } from "@hqat/nn";
+ * import { readNpy, writeNpy } from "@hqat/io";
  * import { assert } from "@std/assert";
  * const path = await Deno.makeTempFile({ suffix: ".npy" });
  * await writeNpy(path, { dtype: "U8", shape: [2], data: new Uint8Array([7, 9]) });
@@ -308,7 +308,7 @@ export async function readNpy(path: string | URL): Promise<StoredTensor> {
  *
  * @example
  * ```ts
- * import { readNpy, writeNpy } from "@hqat/nn";
+ * import { readNpy, writeNpy } from "@hqat/io";
  * import { assert } from "@std/assert";
  * const path = await Deno.makeTempFile({ suffix: ".npy" });
  * await writeNpy(path, { dtype: "F64", shape: [], data: new Float64Array([0.5]) });

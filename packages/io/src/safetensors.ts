@@ -22,7 +22,7 @@ import { littleEndianBytes, readElements } from "./tensor_bytes.ts";
  *
  * @example
  * ```ts
- * import { MAX_SAFETENSORS_HEADER_BYTES } from "@hqat/nn";
+ * import { MAX_SAFETENSORS_HEADER_BYTES } from "@hqat/io";
  * import { assert } from "@std/assert";
  * assert(MAX_SAFETENSORS_HEADER_BYTES === 100_000_000);
  * ```
@@ -74,7 +74,7 @@ type ErrorClass = typeof SyntaxError | typeof RangeError | typeof TypeError;
  *
  * @example
  * ```ts
- * import { encodeSafetensors, parseSafetensors } from "@hqat/nn";
+ * import { encodeSafetensors, parseSafetensors } from "@hqat/io";
  * import { assert } from "@std/assert";
  * const bytes = encodeSafetensors([["w", { dtype: "F32", shape: [2], data: new Float32Array([1, 2]) }]]);
  * const { tensors } = parseSafetensors(bytes, { fileName: "w.safetensors" });
@@ -286,7 +286,7 @@ function compareCodePoints(a: string, b: string): number {
  *
  * @example
  * ```ts
- * import { encodeSafetensors } from "@hqat/nn";
+ * import { encodeSafetensors } from "@hqat/io";
  * import { assert } from "@std/assert";
  * const bytes = encodeSafetensors([], { metadata: { format: "pt" } });
  * assert(new TextDecoder().decode(bytes.subarray(8)) === '{"__metadata__":{"format":"pt"}}');
@@ -346,7 +346,7 @@ export function encodeSafetensors(
  *
  * @example
  * ```ts
- * import { readSafetensors, writeSafetensors } from "@hqat/nn";
+ * import { readSafetensors, writeSafetensors } from "@hqat/io";
  * import { assert } from "@std/assert";
  * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
  * await writeSafetensors(path, [["b", { dtype: "I64", shape: [], data: new BigInt64Array([7n]) }]]);
@@ -365,7 +365,7 @@ export async function readSafetensors(path: string | URL): Promise<SafetensorsCo
  *
  * @example
  * ```ts
- * import { readSafetensors, writeSafetensors } from "@hqat/nn";
+ * import { readSafetensors, writeSafetensors } from "@hqat/io";
  * import { assert } from "@std/assert";
  * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
  * const weight = { dtype: "F16" as const, shape: [1], data: new Uint16Array([0x3c00]) };

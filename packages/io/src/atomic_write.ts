@@ -50,7 +50,7 @@ async function existingMode(path: string): Promise<number | undefined> {
  *
  * @example
  * ```ts
- * import { atomicWriteFile } from "@hqat/nn";
+ * import { atomicWriteFile } from "@hqat/io";
  * import { assert } from "@std/assert";
  * const dir = await Deno.makeTempDir();
  * await atomicWriteFile(`${dir}/a.bin`, new Uint8Array([1, 2, 3]));
