@@ -115,8 +115,12 @@ export interface OpAttrs {
   transpose: { perm: readonly number[] };
   /** Broadcasts to `shape` by NumPy rules. */
   broadcastTo: { shape: readonly number[] };
-  /** Step-1 slice; `starts`/`ends` per axis, already normalized. */
-  slice: { starts: readonly number[]; ends: readonly number[] };
+  /**
+   * Strided slice; per axis, indices `starts[i] + k · steps[i]` before `ends[i]` (steps default to 1),
+   * already normalized: 0 ≤ start ≤ end ≤ size for a positive step, −1 ≤ end ≤ start < size for a
+   * negative one.
+   */
+  slice: { starts: readonly number[]; ends: readonly number[]; steps?: readonly number[] };
   /** Constant padding; `pads[i] = [before, after]`. */
   pad: { pads: readonly (readonly [number, number])[]; value: number };
   /** Joins the inputs along `axis`. */

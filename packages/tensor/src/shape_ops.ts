@@ -112,7 +112,9 @@ export function squeeze(x: Tensor, axes?: number | readonly number[]): Tensor {
 }
 
 /**
- * Step-1 slice: `begin`/`end` per leading axis (negative counts from the end; end may be omitted).
+ * Slices with NumPy's (and ONNX Slice's) rules: `begin`/`end` per leading axis (negative counts from the
+ * end; out-of-range values are clamped; `end` may be omitted), and optional per-axis `steps` (default 1;
+ * a negative step walks backwards from `begin`, and an omitted `end` then runs to the first element).
  *
  * @example
  * ```ts
@@ -120,19 +122,36 @@ export function squeeze(x: Tensor, axes?: number | readonly number[]): Tensor {
  * import { slice, arange, reshape } from "@hqat/tensor";
  * const x = reshape(arange(0, 6), [2, 3]);
  * assert(slice(x, [0, 1], [2, 3]).toArray().join() === "1,2,4,5");
+ * assert(slice(x, [0, -1], [2, undefined], { steps: [1, -2] }).toArray().join() === "2,0,5,3");
  * ```
  */
-export function slice(x: Tensor, begin: readonly number[], end?: readonly (number | undefined)[]): Tensor {
+export function slice(
+  x: Tensor,
+  begin: readonly number[],
+  end?: readonly (number | undefined)[],
+  options: { steps?: readonly number[] } = {},
+): Tensor {
+  const steps = x.shape.map((_, i) => options.steps?.[i] ?? 1);
+  steps.forEach((s, i) => {
+    if (!Number.isInteger(s) || s === 0) {
+      throw new RangeError(`slice(): step ${s} of axis ${i} must be a non-zero integer`);
+    }
+  });
+  const clampTo = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
   const starts = x.shape.map((d, i) => {
-    const b = begin[i] ?? 0;
-    return Math.min(Math.max(b < 0 ? b + d : b, 0), d);
+    const b = begin[i] ?? (steps[i] > 0 ? 0 : d - 1);
+    return steps[i] > 0 ? clampTo(b < 0 ? b + d : b, 0, d) : clampTo(b < 0 ? b + d : b, -1, d - 1);
   });
   const ends = x.shape.map((d, i) => {
-    const e = end?.[i] ?? d;
-    return Math.max(Math.min(e < 0 ? e + d : e, d), starts[i]);
+    const e = end?.[i];
+    if (steps[i] > 0) return clampTo(e === undefined ? d : e < 0 ? e + d : e, starts[i], d);
+    return clampTo(e === undefined ? -1 : e < 0 ? e + d : e, -1, starts[i]);
   });
-  if (starts.every((s) => s === 0) && ends.every((e, i) => e === x.shape[i])) return x;
-  return apply1("slice", [x], { starts, ends });
+  if (steps.every((s) => s === 1)) {
+    if (starts.every((s) => s === 0) && ends.every((e, i) => e === x.shape[i])) return x;
+    return apply1("slice", [x], { starts, ends });
+  }
+  return apply1("slice", [x], { starts, ends, steps });
 }
 
 /**

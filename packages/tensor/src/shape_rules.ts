@@ -130,6 +130,28 @@ function matmulShape(a: Shape, b: Shape, attrs: OpAttrs["matmul"]): number[] {
   return [...broadcastShapes(a.slice(0, -2), b.slice(0, -2)), m, n];
 }
 
+/** The output shape of a (strided) slice in the normalized form of `OpAttrs["slice"]`. */
+function sliceShape(s: Shape, a: OpAttrs["slice"]): number[] {
+  if (a.starts.length !== s.length || a.ends.length !== s.length) {
+    throw new RangeError(`slice(): starts/ends need ${s.length} entries`);
+  }
+  if (a.steps && a.steps.length !== s.length) throw new RangeError(`slice(): steps need ${s.length} entries`);
+  return s.map((d, i) => {
+    const [b, e, step] = [a.starts[i], a.ends[i], a.steps?.[i] ?? 1];
+    if (!Number.isInteger(step) || step === 0) {
+      throw new RangeError(`slice(): step ${step} of axis ${i} must be a non-zero integer`);
+    }
+    const ok = [b, e].every(Number.isInteger) &&
+      (step > 0 ? 0 <= b && b <= e && e <= d : -1 <= e && e <= b && b < d);
+    if (!ok) {
+      throw new RangeError(
+        `slice(): [${b}, ${e}) with step ${step} is out of range for axis ${i} of size ${d}`,
+      );
+    }
+    return Math.max(0, Math.ceil((e - b) / step));
+  });
+}
+
 const randomRule: ShapeRule<OpAttrs["randomUniform"]> = (ins, a) => {
   arity("random", ins, 0);
   checkShape(a.shape);
@@ -239,19 +261,7 @@ export const SHAPE_RULES: { [K in OpName]: ShapeRule<OpAttrs[K]> } = {
   },
   slice: (ins, a) => {
     arity("slice", ins, 1);
-    const s = ins[0].shape;
-    if (a.starts.length !== s.length || a.ends.length !== s.length) {
-      throw new RangeError(`slice(): starts/ends need ${s.length} entries`);
-    }
-    const shape = s.map((d, i) => {
-      if (!(0 <= a.starts[i] && a.starts[i] <= a.ends[i] && a.ends[i] <= d)) {
-        throw new RangeError(
-          `slice(): [${a.starts[i]}, ${a.ends[i]}) is out of range for axis ${i} of size ${d}`,
-        );
-      }
-      return a.ends[i] - a.starts[i];
-    });
-    return [{ shape, dtype: ins[0].dtype }];
+    return [{ shape: sliceShape(ins[0].shape, a), dtype: ins[0].dtype }];
   },
   pad: (ins, a) => {
     arity("pad", ins, 1);

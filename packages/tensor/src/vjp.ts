@@ -25,6 +25,7 @@ import type { OpAttrs, OpName } from "./ops.ts";
 import { sum } from "./reduce.ts";
 import { broadcastTo, oneHot, pad, reshape, slice, transpose } from "./shape_ops.ts";
 import { type Shape, shapesEqual } from "./shape.ts";
+import { stridedSliceGrad } from "./slice_grad.ts";
 import { type Tensor, zeros } from "./tensor.ts";
 
 /** What a VJP rule sees. */
@@ -188,6 +189,7 @@ export const VJP_RULES: { [K in OpName]: VjpRule<OpAttrs[K]> | null } = {
   broadcastTo: (c) => [sumTo(g0(c), c.inputs[0].shape)],
   slice: (c) => {
     const s = c.inputs[0].shape;
+    if (c.attrs.steps?.some((step) => step !== 1)) return [stridedSliceGrad(g0(c), s, c.attrs)];
     return [pad(g0(c), c.attrs.starts.map((b, i) => [b, s[i] - c.attrs.ends[i]] as [number, number]))];
   },
   pad: (c) => {

@@ -102,7 +102,9 @@ export const CPU_KERNELS: { [K in OpName]: CpuKernel<OpAttrs[K]> } = {
   reshape: (ins) => [ins[0].data],
   transpose: (ins, a, outs) => [transposeKernel(ins[0].data, ins[0].shape, a.perm, outs[0].dtype)],
   broadcastTo: (ins, a, outs) => [broadcastKernel(ins[0].data, ins[0].shape, a.shape, outs[0].dtype)],
-  slice: (ins, a, outs) => [sliceKernel(ins[0].data, ins[0].shape, a.starts, a.ends, outs[0].dtype)],
+  slice: (ins, a, outs) => [
+    sliceKernel(ins[0].data, ins[0].shape, a.starts, a.ends, outs[0].dtype, a.steps),
+  ],
   pad: (ins, a, outs) => [padKernel(ins[0].data, ins[0].shape, a.pads, a.value, outs[0].dtype)],
   concat: (
     ins,

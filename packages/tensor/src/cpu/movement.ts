@@ -49,17 +49,20 @@ export function broadcastKernel(x: TypedArray, shape: Shape, outShape: Shape, dt
   return out;
 }
 
-/** Step-1 slice. */
+/** Slice with optional per-axis steps (negative steps walk backwards from `starts`). */
 export function sliceKernel(
   x: TypedArray,
   shape: Shape,
   starts: readonly number[],
   ends: readonly number[],
   dtype: DType,
+  steps?: readonly number[],
 ): TypedArray {
   const st = stridesOf(shape);
   const base = starts.reduce((acc, s, i) => acc + s * st[i], 0);
-  return gather(x, base, st, starts.map((s, i) => ends[i] - s), dtype);
+  const step = (i: number) => steps?.[i] ?? 1;
+  const outShape = starts.map((s, i) => Math.max(0, Math.ceil((ends[i] - s) / step(i))));
+  return gather(x, base, st.map((s, i) => s * step(i)), outShape, dtype);
 }
 
 /** Constant padding. */

@@ -128,7 +128,7 @@ export const broadcastToGpu: GpuKernel<OpAttrs["broadcastTo"]> = (dev, ins, _a, 
 ];
 
 /**
- * Step-1 slice.
+ * Slice with optional per-axis steps (negative steps walk backwards).
  *
  * @example
  * ```ts
@@ -149,7 +149,9 @@ export const broadcastToGpu: GpuKernel<OpAttrs["broadcastTo"]> = (dev, ins, _a, 
 export const sliceGpu: GpuKernel<OpAttrs["slice"]> = (dev, ins, a, outs) => {
   const st = stridesOf(ins[0].shape);
   const base = a.starts.reduce((acc, s, i) => acc + s * st[i], 0);
-  return [stridedGather(dev, "slice", ins[0], base, st, outs[0].shape)];
+  // Negative strides wrap in u32 arithmetic, and every offset they reach is in range.
+  const strides = st.map((s, i) => s * (a.steps?.[i] ?? 1));
+  return [stridedGather(dev, "slice", ins[0], base, strides, outs[0].shape)];
 };
 
 /**
