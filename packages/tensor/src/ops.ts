@@ -32,6 +32,26 @@ export interface PoolAttrs {
   countIncludePad: boolean;
 }
 
+/** How an output coordinate of a resize maps to an input coordinate (ONNX Resize, opsets 11–19). */
+export type CoordinateTransformation = "half_pixel" | "pytorch_half_pixel" | "align_corners" | "asymmetric";
+
+/** How a nearest-neighbour resize rounds the input coordinate (ONNX Resize's `nearest_mode`). */
+export type NearestMode = "round_prefer_floor" | "round_prefer_ceil" | "floor" | "ceil";
+
+/** Geometry of a spatial resize of NCHW x (ONNX Resize on the last two axes). */
+export interface ResizeAttrs {
+  /** Output size [oh, ow]. */
+  size: readonly [number, number];
+  /** Nearest neighbour or (bi)linear interpolation. */
+  mode: "nearest" | "linear";
+  /** Output-to-input coordinate mapping. */
+  coordinateTransformation: CoordinateTransformation;
+  /** Rounding of nearest-neighbour coordinates (ignored by linear). */
+  nearestMode: NearestMode;
+  /** ONNX `scales` [sh, sw] used by the coordinate mapping instead of size / input size; null: from sizes. */
+  scales: readonly [number, number] | null;
+}
+
 /** The attributes of an op that takes none. */
 export type None = Record<never, never>;
 
@@ -144,6 +164,10 @@ export interface OpAttrs {
   avgPool2d: PoolAttrs;
   /** Input dy; output the gradient for an input of `xShape`. */
   avgPool2dBackward: PoolAttrs & { xShape: readonly number[] };
+  /** Resizes the two spatial axes of NCHW x by ONNX Resize's rules (nearest or linear). */
+  resize: ResizeAttrs;
+  /** Input dy; output the gradient of resize for an input of `xShape`. */
+  resizeBackward: ResizeAttrs & { xShape: readonly number[] };
   /** Inputs (x, gamma, beta); outputs (y, mean, biased variance) over axes 0, 2, 3. */
   batchNormTrain: { eps: number };
   /** Inputs (dy, dmean, dvar, x, gamma, mean, var); outputs (dx, dgamma, dbeta). */

@@ -3,7 +3,7 @@
  * @module
  */
 import type { DType } from "./dtype.ts";
-import type { ConvAttrs, OpAttrs, OpName, PoolAttrs } from "./ops.ts";
+import type { ConvAttrs, OpAttrs, OpName, PoolAttrs, ResizeAttrs } from "./ops.ts";
 import { broadcastShapes, checkShape, normalizeAxis, type Shape, shapesEqual, sizeOf } from "./shape.ts";
 import type { TensorInfo } from "./tensor.ts";
 
@@ -118,6 +118,30 @@ function poolShape(op: string, x: Shape, a: PoolAttrs): number[] {
   const wo = windowOutputSize(x[3], a.kernel[1], a.stride[1], a.padding[1], 1, a.ceilMode);
   if (ho <= 0 || wo <= 0) throw new RangeError(`${op}(): window does not fit the input ${fmt(x)}`);
   return [x[0], x[1], ho, wo];
+}
+
+const COORDINATE_MODES = ["half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric"];
+const NEAREST_MODES = ["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"];
+
+function resizeShape(op: string, x: TensorInfo, a: ResizeAttrs): number[] {
+  const s = x.shape;
+  if (s.length !== 4) throw new RangeError(`${op}() needs a 4-D input [N,C,H,W], got ${fmt(s)}`);
+  if (a.mode === "linear") floatOnly(op, x);
+  else if (a.mode !== "nearest") throw new RangeError(`${op}(): unknown mode "${a.mode}"`);
+  if (!COORDINATE_MODES.includes(a.coordinateTransformation)) {
+    throw new RangeError(`${op}(): unknown coordinate transformation "${a.coordinateTransformation}"`);
+  }
+  if (!NEAREST_MODES.includes(a.nearestMode)) {
+    throw new RangeError(`${op}(): unknown nearest mode "${a.nearestMode}"`);
+  }
+  if (a.size.length !== 2 || a.size.some((d) => !Number.isInteger(d) || d < 1)) {
+    throw new RangeError(`${op}(): size must be two positive integers, got ${fmt(a.size)}`);
+  }
+  if (a.scales !== null && (a.scales.length !== 2 || a.scales.some((v) => !(v > 0 && v < Infinity)))) {
+    throw new RangeError(`${op}(): scales must be two positive finite numbers, got ${fmt(a.scales)}`);
+  }
+  if (s[2] < 1 || s[3] < 1) throw new RangeError(`${op}(): cannot resize the empty input ${fmt(s)}`);
+  return [s[0], s[1], a.size[0], a.size[1]];
 }
 
 function matmulShape(a: Shape, b: Shape, attrs: OpAttrs["matmul"]): number[] {
@@ -343,6 +367,19 @@ export const SHAPE_RULES: { [K in OpName]: ShapeRule<OpAttrs[K]> } = {
   },
   avgPool2dBackward: (ins, a) => {
     arity("avgPool2dBackward", ins, 1);
+    return [{ shape: a.xShape, dtype: "float32" }];
+  },
+  resize: (ins, a) => {
+    arity("resize", ins, 1);
+    return [{ shape: resizeShape("resize", ins[0], a), dtype: ins[0].dtype }];
+  },
+  resizeBackward: (ins, a) => {
+    arity("resizeBackward", ins, 1);
+    floatOnly("resizeBackward", ins[0]);
+    const out = resizeShape("resizeBackward", { shape: a.xShape, dtype: "float32" }, a);
+    if (!shapesEqual(out, ins[0].shape)) {
+      throw new RangeError(`resizeBackward(): dy ${fmt(ins[0].shape)} ≠ ${fmt(out)}`);
+    }
     return [{ shape: a.xShape, dtype: "float32" }];
   },
   batchNormTrain: (ins) => {

@@ -252,6 +252,11 @@ export const VJP_RULES: { [K in OpName]: VjpRule<OpAttrs[K]> | null } = {
     const { xShape: _x, ...attrs } = c.attrs;
     return [apply1("avgPool2d", [g0(c)], attrs)];
   },
+  resize: (c) => [apply1("resizeBackward", [g0(c)], { ...c.attrs, xShape: c.inputs[0].shape })],
+  resizeBackward: (c) => {
+    const { xShape: _x, ...attrs } = c.attrs;
+    return [apply1("resize", [g0(c)], attrs)];
+  },
   batchNormTrain: (c) => {
     const [x, gamma] = c.inputs, [y, m, v] = c.outputs;
     const ct = (i: number, like: Tensor) => c.cts[i] ?? zeros(like.shape);

@@ -41,6 +41,7 @@ import {
 } from "./quant.ts";
 import { avgPoolBackwardKernel, avgPoolKernel, maxPoolBackwardKernel, maxPoolKernel } from "./pool.ts";
 import { argmaxKernel, maxKernel, sumKernel, topkKernel } from "./reduce.ts";
+import { resizeBackwardKernel, resizeKernel } from "./resize.ts";
 
 type CpuKernel<A> = (ins: readonly Tensor[], attrs: A, outs: readonly TensorInfo[]) => TypedArray[];
 type None = OpAttrs["neg"];
@@ -144,6 +145,8 @@ export const CPU_KERNELS: { [K in OpName]: CpuKernel<OpAttrs[K]> } = {
   ) => [maxPoolBackwardKernel(ins[0].data, ins[1].data, ins[1].shape, ins[0].shape, a)],
   avgPool2d: (ins, a, outs) => [avgPoolKernel(ins[0].data, ins[0].shape, outs[0].shape, a)],
   avgPool2dBackward: (ins, a) => [avgPoolBackwardKernel(ins[0].data, ins[0].shape, a.xShape, a)],
+  resize: (ins, a, outs) => [resizeKernel(ins[0].data, ins[0].shape, a, outs[0].dtype)],
+  resizeBackward: (ins, a) => [resizeBackwardKernel(ins[0].data, a.xShape, a)],
   batchNormTrain: (ins, a) =>
     batchNormTrainKernel(ins[0].data, ins[0].shape, ins[1].data, ins[2].data, a.eps),
   batchNormTrainBackward: (ins, a) =>

@@ -29,6 +29,7 @@ import { avgPool2dBackwardGpu, avgPool2dGpu, maxPool2dBackwardGpu, maxPool2dGpu 
 import { fakeQuantizeBackwardGpu, fakeQuantizeGpu } from "./quant_ops.ts";
 import { randomNormalGpu, randomUniformGpu } from "./random.ts";
 import { argmaxGpu, logSoftmaxGpu, maxGpu, sumGpu, topkGpu } from "./reduce.ts";
+import { resizeBackwardGpu, resizeGpu } from "./resize.ts";
 
 /**
  * The WebGPU kernels, one per primitive op.
@@ -91,6 +92,8 @@ export const GPU_KERNELS: { readonly [K in OpName]: GpuKernel<OpAttrs[K]> } = {
   maxPool2dBackward: maxPool2dBackwardGpu,
   avgPool2d: avgPool2dGpu,
   avgPool2dBackward: avgPool2dBackwardGpu,
+  resize: resizeGpu,
+  resizeBackward: resizeBackwardGpu,
   batchNormTrain: batchNormTrainGpu,
   batchNormTrainBackward: batchNormTrainBackwardGpu,
   channelAffine: channelAffineGpu,
