@@ -26,6 +26,7 @@ export * from "./src/math.ts";
 export * from "./src/reduce.ts";
 export * from "./src/shape_ops.ts";
 export * from "./src/nn_ops.ts";
+export * from "./src/conv_transpose.ts";
 export * from "./src/resize.ts";
 export * from "./src/random.ts";
 export * from "./src/autodiff.ts";
