@@ -3,8 +3,10 @@
  * @module
  */
 import type { DType } from "./dtype.ts";
-import type { ConvAttrs, OpAttrs, OpName, PoolAttrs, ResizeAttrs } from "./ops.ts";
+import type { ConvAttrs, OpAttrs, OpName, PoolAttrs } from "./ops.ts";
+import { resizeShape } from "./resize_geometry.ts";
 import { broadcastShapes, checkShape, normalizeAxis, type Shape, shapesEqual, sizeOf } from "./shape.ts";
+import { sliceShape } from "./slice_geometry.ts";
 import type { TensorInfo } from "./tensor.ts";
 
 /** The output shapes and dtypes of an op, or a thrown error that says why the inputs do not fit. */
@@ -120,30 +122,6 @@ function poolShape(op: string, x: Shape, a: PoolAttrs): number[] {
   return [x[0], x[1], ho, wo];
 }
 
-const COORDINATE_MODES = ["half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric"];
-const NEAREST_MODES = ["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"];
-
-function resizeShape(op: string, x: TensorInfo, a: ResizeAttrs): number[] {
-  const s = x.shape;
-  if (s.length !== 4) throw new RangeError(`${op}() needs a 4-D input [N,C,H,W], got ${fmt(s)}`);
-  if (a.mode === "linear") floatOnly(op, x);
-  else if (a.mode !== "nearest") throw new RangeError(`${op}(): unknown mode "${a.mode}"`);
-  if (!COORDINATE_MODES.includes(a.coordinateTransformation)) {
-    throw new RangeError(`${op}(): unknown coordinate transformation "${a.coordinateTransformation}"`);
-  }
-  if (!NEAREST_MODES.includes(a.nearestMode)) {
-    throw new RangeError(`${op}(): unknown nearest mode "${a.nearestMode}"`);
-  }
-  if (a.size.length !== 2 || a.size.some((d) => !Number.isInteger(d) || d < 1)) {
-    throw new RangeError(`${op}(): size must be two positive integers, got ${fmt(a.size)}`);
-  }
-  if (a.scales !== null && (a.scales.length !== 2 || a.scales.some((v) => !(v > 0 && v < Infinity)))) {
-    throw new RangeError(`${op}(): scales must be two positive finite numbers, got ${fmt(a.scales)}`);
-  }
-  if (s[2] < 1 || s[3] < 1) throw new RangeError(`${op}(): cannot resize the empty input ${fmt(s)}`);
-  return [s[0], s[1], a.size[0], a.size[1]];
-}
-
 function matmulShape(a: Shape, b: Shape, attrs: OpAttrs["matmul"]): number[] {
   if (a.length < 2 || b.length < 2) {
     throw new RangeError(`matmul() needs tensors of rank >= 2, got ${fmt(a)} and ${fmt(b)}`);
@@ -152,28 +130,6 @@ function matmulShape(a: Shape, b: Shape, attrs: OpAttrs["matmul"]): number[] {
   const [kb, n] = attrs.transB ? [b[b.length - 1], b[b.length - 2]] : [b[b.length - 2], b[b.length - 1]];
   if (ka !== kb) throw new RangeError(`matmul(): inner dimensions differ: ${fmt(a)} and ${fmt(b)}`);
   return [...broadcastShapes(a.slice(0, -2), b.slice(0, -2)), m, n];
-}
-
-/** The output shape of a (strided) slice in the normalized form of `OpAttrs["slice"]`. */
-function sliceShape(s: Shape, a: OpAttrs["slice"]): number[] {
-  if (a.starts.length !== s.length || a.ends.length !== s.length) {
-    throw new RangeError(`slice(): starts/ends need ${s.length} entries`);
-  }
-  if (a.steps && a.steps.length !== s.length) throw new RangeError(`slice(): steps need ${s.length} entries`);
-  return s.map((d, i) => {
-    const [b, e, step] = [a.starts[i], a.ends[i], a.steps?.[i] ?? 1];
-    if (!Number.isInteger(step) || step === 0) {
-      throw new RangeError(`slice(): step ${step} of axis ${i} must be a non-zero integer`);
-    }
-    const ok = [b, e].every(Number.isInteger) &&
-      (step > 0 ? 0 <= b && b <= e && e <= d : -1 <= e && e <= b && b < d);
-    if (!ok) {
-      throw new RangeError(
-        `slice(): [${b}, ${e}) with step ${step} is out of range for axis ${i} of size ${d}`,
-      );
-    }
-    return Math.max(0, Math.ceil((e - b) / step));
-  });
 }
 
 const randomRule: ShapeRule<OpAttrs["randomUniform"]> = (ins, a) => {

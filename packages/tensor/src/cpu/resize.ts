@@ -6,7 +6,7 @@
  */
 import { allocArray, type DType, type TypedArray } from "../dtype.ts";
 import type { ResizeAttrs } from "../ops.ts";
-import { type AxisTaps, resizeTaps, tapWeight } from "../resize_taps.ts";
+import { type AxisTaps, resizeTaps, tapWeight } from "../resize_geometry.ts";
 import type { Shape } from "../shape.ts";
 
 /**

@@ -6,7 +6,7 @@
  * @module
  */
 import type { OpAttrs, ResizeAttrs } from "../ops.ts";
-import { type ResizeTaps, resizeTaps } from "../resize_taps.ts";
+import { type ResizeTaps, resizeTaps } from "../resize_geometry.ts";
 import type { Shape } from "../shape.ts";
 import type { WebGpuDevice } from "./device.ts";
 import { runElem } from "./elem_kernel.ts";

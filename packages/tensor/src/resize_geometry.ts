@@ -1,5 +1,6 @@
 /**
- * The sampling taps of a resize along one axis — ONNX Resize's coordinate transformations and
+ * The geometry of a resize: its output shape (with the checks of its attributes) and the sampling taps
+ * along each axis — ONNX Resize's coordinate transformations and
  * nearest-neighbour rounding — computed once on the host and shared by the CPU and WGSL kernels, so that
  * both backends read the same input cells with the same weights.
  *
@@ -11,6 +12,48 @@
  * @module
  */
 import type { CoordinateTransformation, NearestMode, ResizeAttrs } from "./ops.ts";
+import type { TensorInfo } from "./tensor.ts";
+
+const COORDINATE_MODES = ["half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric"];
+const NEAREST_MODES = ["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"];
+const fmt = (s: readonly number[]) => `[${s.join(",")}]`;
+
+/**
+ * The output shape [N, C, oh, ow] of a resize of `x` by `attrs`, or a `RangeError`/`TypeError` naming
+ * `op` and what does not fit.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals, assertThrows } from "@std/assert";
+ * import { resizeShape } from "./resize_geometry.ts";
+ * const attrs = {
+ *   size: [5, 6], mode: "linear", coordinateTransformation: "half_pixel", nearestMode: "floor", scales: null,
+ * } as const;
+ * assertEquals(resizeShape("resize", { shape: [2, 3, 4, 4], dtype: "float32" }, attrs), [2, 3, 5, 6]);
+ * assertThrows(() => resizeShape("resize", { shape: [2, 3, 4, 4], dtype: "int8" }, attrs), TypeError);
+ * ```
+ */
+export function resizeShape(op: string, x: TensorInfo, a: ResizeAttrs): number[] {
+  const s = x.shape;
+  if (s.length !== 4) throw new RangeError(`${op}() needs a 4-D input [N,C,H,W], got ${fmt(s)}`);
+  if (a.mode === "linear") {
+    if (x.dtype !== "float32") throw new TypeError(`${op}() needs a float32 tensor, got ${x.dtype}`);
+  } else if (a.mode !== "nearest") throw new RangeError(`${op}(): unknown mode "${a.mode}"`);
+  if (!COORDINATE_MODES.includes(a.coordinateTransformation)) {
+    throw new RangeError(`${op}(): unknown coordinate transformation "${a.coordinateTransformation}"`);
+  }
+  if (!NEAREST_MODES.includes(a.nearestMode)) {
+    throw new RangeError(`${op}(): unknown nearest mode "${a.nearestMode}"`);
+  }
+  if (a.size.length !== 2 || a.size.some((d) => !Number.isInteger(d) || d < 1)) {
+    throw new RangeError(`${op}(): size must be two positive integers, got ${fmt(a.size)}`);
+  }
+  if (a.scales !== null && (a.scales.length !== 2 || a.scales.some((v) => !(v > 0 && v < Infinity)))) {
+    throw new RangeError(`${op}(): scales must be two positive finite numbers, got ${fmt(a.scales)}`);
+  }
+  if (s[2] < 1 || s[3] < 1) throw new RangeError(`${op}(): cannot resize the empty input ${fmt(s)}`);
+  return [s[0], s[1], a.size[0], a.size[1]];
+}
 
 /** The taps of one axis: output index o reads input cells i0[o] and i1[o] with weights w0[o] and w1[o]. */
 export interface AxisTaps {
@@ -93,7 +136,7 @@ function nearestIndex(c: Coordinate, mode: NearestMode): number {
  * @example
  * ```ts
  * import { assert } from "@std/assert";
- * import { axisTaps } from "./resize_taps.ts";
+ * import { axisTaps } from "./resize_geometry.ts";
  * const attrs = {
  *   size: [4, 4], mode: "linear", coordinateTransformation: "half_pixel", nearestMode: "floor", scales: null,
  * } as const;
@@ -149,7 +192,7 @@ export interface ResizeTaps {
  * @example
  * ```ts
  * import { assert } from "@std/assert";
- * import { resizeTaps } from "./resize_taps.ts";
+ * import { resizeTaps } from "./resize_geometry.ts";
  * const attrs = {
  *   size: [2, 6], mode: "nearest", coordinateTransformation: "asymmetric", nearestMode: "floor", scales: null,
  * } as const;
@@ -170,7 +213,7 @@ export function resizeTaps(xShape: readonly number[], attrs: ResizeAttrs): Resiz
  * @example
  * ```ts
  * import { assert } from "@std/assert";
- * import { axisTaps, tapWeight } from "./resize_taps.ts";
+ * import { axisTaps, tapWeight } from "./resize_geometry.ts";
  * const attrs = {
  *   size: [3, 3], mode: "linear", coordinateTransformation: "align_corners", nearestMode: "floor", scales: null,
  * } as const;
