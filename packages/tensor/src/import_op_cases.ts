@@ -14,7 +14,7 @@ import { mean } from "./reduce.ts";
 import { resize } from "./resize.ts";
 import { concat, expandDims, flatten, pad, reshape, slice, squeeze, transpose } from "./shape_ops.ts";
 import { split } from "./split.ts";
-import { fromArray, type Tensor } from "./tensor.ts";
+import { fromArray, ones, type Tensor } from "./tensor.ts";
 
 /** One ONNX operator and its computation here. */
 export interface ImportOpCase {
@@ -214,6 +214,16 @@ export const IMPORT_OP_CASES: readonly ImportOpCase[] = [
     via: "avgPool2d()",
     inputs: (s) => [normal(s, [2, 2, 6, 7])],
     f: ([x]) => avgPool2d(x, [3, 2], { stride: [2, 1], padding: [1, 1], countIncludePad: true }),
+  },
+  {
+    onnx: "AveragePool (asymmetric pads, count_include_pad 0)",
+    via: "avgPool2d(pad(x)) / avgPool2d(pad(ones))",
+    inputs: (s) => [normal(s, [1, 2, 5, 6])],
+    f: ([x]) => {
+      // Window sums over the zero-padded input, divided by the number of real cells in each window.
+      const pads: [number, number][] = [[0, 0], [0, 0], [0, 1], [1, 0]];
+      return div(avgPool2d(pad(x, pads), 2), avgPool2d(pad(ones(x.shape), pads), 2));
+    },
   },
   {
     onnx: "GlobalAveragePool",
