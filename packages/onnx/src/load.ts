@@ -1,0 +1,82 @@
+/**
+ * Loading an ONNX file as a model: decode, check the structure, analyse and fold for the input shape,
+ * plan the modules and steps, and wrap them in an {@linkcode OnnxModel}.
+ * @module
+ */
+import { analyzeGraph } from "./analyze.ts";
+import { planModel } from "./build.ts";
+import { checkGraph } from "./graph_check.ts";
+import { OnnxModel } from "./onnx_model.ts";
+import { decodeOnnx } from "./proto.ts";
+
+/** Options of {@linkcode loadOnnx} and {@linkcode readOnnx}. */
+export interface LoadOnnxOptions {
+  /** Names the file in errors (default "ONNX model"; {@linkcode readOnnx} uses the path). */
+  source?: string;
+  /**
+   * The input shape to fold shape computations for (default the file's). A dynamic first dimension stays
+   * dynamic whatever is given for it; other named dimensions take the values given here.
+   */
+  inputShape?: readonly number[];
+  /** Adds a QuantStub with this fixed scale at the input and a DeQuantStub at the output. */
+  quantStubScale?: number;
+}
+
+/** The largest file {@linkcode readOnnx} reads (protobuf's own limit). */
+export const MAX_ONNX_BYTES = 2 ** 31 - 1;
+
+/**
+ * Builds a model from the bytes of an ONNX file. Unsupported operators, malformed files, shapes that
+ * disagree and computations that cannot be folded are refused with one error naming the file and the
+ * node.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { loadOnnx } from "@hqat/onnx";
+ * import { forward } from "@hqat/nn";
+ * import { ones } from "@hqat/tensor";
+ * const bytes = await Deno.readFile(new URL("../testdata/resnet_block.onnx", import.meta.url));
+ * const model = loadOnnx(bytes, { source: "resnet_block.onnx" });
+ * const { y } = forward(model, model.initialState(), ones([2, 3, 32, 32]));
+ * assert(y.shape.join() === "2,10");
+ * ```
+ */
+export function loadOnnx(bytes: Uint8Array, options: LoadOnnxOptions = {}): OnnxModel {
+  const source = options.source ?? "ONNX model";
+  const proto = decodeOnnx(bytes, { source });
+  const graph = checkGraph(proto, source);
+  const analysis = analyzeGraph(graph, { inputShape: options.inputShape });
+  const plan = planModel(analysis);
+  const out = analysis.values.get(graph.output)!;
+  if (out.floats || out.ints) throw new RangeError(`${source}: the output does not depend on the input`);
+  return new OnnxModel(plan, {
+    source,
+    opset: proto.opset,
+    producer: proto.producer,
+    inputName: graph.input.name,
+    outputName: graph.output,
+    inputShape: analysis.inputShape,
+    outputShape: out.shape.base.map((b, i) => (out.shape.perBatch[i] ? -1 : b)),
+  }, { quantStubScale: options.quantStubScale });
+}
+
+/**
+ * Reads an ONNX file and builds its model ({@linkcode loadOnnx} with the path in errors).
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { readOnnx } from "@hqat/onnx";
+ * const model = await readOnnx(new URL("../testdata/seg_head.onnx", import.meta.url).pathname);
+ * assert(model.info.outputShape.join() === "-1,5,16,16");
+ * ```
+ */
+export async function readOnnx(path: string, options: LoadOnnxOptions = {}): Promise<OnnxModel> {
+  const info = await Deno.stat(path);
+  if (!info.isFile) throw new RangeError(`${path}: not a file`);
+  if (info.size > MAX_ONNX_BYTES) {
+    throw new RangeError(`${path}: ${info.size} bytes is more than an ONNX file can hold`);
+  }
+  return loadOnnx(await Deno.readFile(path), { ...options, source: options.source ?? path });
+}
