@@ -153,7 +153,15 @@ export function checkGraph(model: OnnxModelProto, source: string): CheckedGraph 
     }
   }
   if (order.length !== needed.size) {
-    const cycle = [...needed].filter((i) => pending.get(i)! > 0).map((i) => `"${nodes[i].name}"`);
+    // Strip the nodes that only follow a cycle; what is left lies on one.
+    const rest = new Set([...needed].filter((i) => pending.get(i)! > 0));
+    for (let changed = true; changed;) {
+      changed = false;
+      for (const i of rest) {
+        if (!(users.get(i) ?? []).some((u) => rest.has(u))) changed = rest.delete(i) || changed;
+      }
+    }
+    const cycle = [...rest].sort((a, b) => a - b).map((i) => `"${nodes[i].name}"`);
     throw new RangeError(`${source}: nodes ${cycle.slice(0, 5).join(", ")} form a cycle`);
   }
   return { source, opset: model.opset, nodes: order, initializers, input, output };

@@ -74,11 +74,22 @@ export interface OnnxModelProto {
   readonly graph: OnnxGraph;
 }
 
-let modelType: protobuf.Type | undefined;
+let root: protobuf.Root | undefined;
 
-function onnxModelType(): protobuf.Type {
-  modelType ??= protobuf.Root.fromJSON(ONNX_SCHEMA as protobuf.INamespace).lookupType("onnx.ModelProto");
-  return modelType;
+/**
+ * The protobufjs type of an `onnx.proto` message (e.g. "ModelProto"), for decoding and, in tests, for
+ * writing files.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { onnxType } from "./proto.ts";
+ * assert(onnxType("NodeProto").fields.op_type.type === "string");
+ * ```
+ */
+export function onnxType(name: string): protobuf.Type {
+  root ??= protobuf.Root.fromJSON(ONNX_SCHEMA as protobuf.INamespace);
+  return root.lookupType(`onnx.${name}`);
 }
 
 /** A reader whose 64-bit integer fields come out as numbers (no `Long` object per value). */
@@ -145,6 +156,8 @@ interface RawModel {
 }
 
 const utf8 = new TextDecoder();
+/** A bytes field as text (an absent field is empty). */
+const text = (v: unknown) => utf8.decode(v instanceof Uint8Array ? v : new Uint8Array(0));
 
 /** AttributeProto.AttributeType codes. */
 const ATTR = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7, STRINGS: 8 } as const;
@@ -162,7 +175,7 @@ function attribute(a: RawAttribute, where: string): OnnxAttribute {
       ? ATTR.TENSOR
       : a.g
       ? ATTR.GRAPH
-      : a.s.length
+      : text(a.s).length
       ? ATTR.STRING
       : a.i
       ? ATTR.INT
@@ -173,7 +186,7 @@ function attribute(a: RawAttribute, where: string): OnnxAttribute {
     case ATTR.INT:
       return { kind: "int", value: a.i };
     case ATTR.STRING:
-      return { kind: "string", value: utf8.decode(a.s) };
+      return { kind: "string", value: text(a.s) };
     case ATTR.TENSOR:
       if (!a.t) {
         throw new SyntaxError(`${where}: attribute "${a.name}" is a tensor attribute without a tensor`);
@@ -184,7 +197,7 @@ function attribute(a: RawAttribute, where: string): OnnxAttribute {
     case ATTR.INTS:
       return { kind: "ints", value: a.ints };
     case ATTR.STRINGS:
-      return { kind: "strings", value: a.strings.map((s) => utf8.decode(s)) };
+      return { kind: "strings", value: a.strings.map(text) };
     default:
       return { kind: "other", type };
   }
@@ -219,7 +232,7 @@ export function decodeOnnx(bytes: Uint8Array, options: { source?: string } = {})
   const source = options.source ?? "ONNX model";
   let raw: RawModel;
   try {
-    raw = onnxModelType().decode(numberReader(bytes)) as unknown as RawModel;
+    raw = onnxType("ModelProto").decode(numberReader(bytes)) as unknown as RawModel;
   } catch (e) {
     throw new SyntaxError(`${source}: not a readable ONNX file (${(e as Error).message})`);
   }
