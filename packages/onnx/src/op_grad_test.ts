@@ -73,7 +73,6 @@ for (const [op, arb] of Object.entries(OP_CASES)) {
 
 /** Output and the gradients of Σ y · r with respect to the input and the parameters. */
 function valueAndGrads(
-  c: OpCase,
   setupOut: ReturnType<typeof setup>,
   xs: Tensor[],
   base: StateDict,
@@ -98,10 +97,10 @@ Deno.test({
           const x = input(c, i);
           const xs = [x, ...s.names.map((n) => s.state[n])];
           const r = randomNormal(randomKey(100 + i), [...s.f(xs).shape]);
-          const cpu = valueAndGrads(c, s, xs, s.state, r);
+          const cpu = valueAndGrads(s, xs, s.state, r);
           const gs = stateToDevice(s.state, dev);
           const gxs = [toDevice(x, dev), ...s.names.map((n) => gs[n])];
-          const gpu = valueAndGrads(c, s, gxs, gs, toDevice(r, dev));
+          const gpu = valueAndGrads(s, gxs, gs, toDevice(r, dev));
           const pairs: [string, Tensor, Tensor][] = [["output", cpu.y, gpu.y]];
           cpu.grad.forEach((g, k) => pairs.push([k ? `d ${s.names[k - 1]}` : "d input", g, gpu.grad[k]]));
           for (const [what, a, b] of pairs) {
