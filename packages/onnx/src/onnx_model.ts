@@ -165,6 +165,9 @@ export class OnnxModel extends Module {
           `cannot be traced for quantization yet`,
       );
     }
+    if (p.step.untraceable) {
+      throw new TypeError(`${where} cannot be traced for quantization yet: ${p.step.untraceable}`);
+    }
     for (const src of p.sources) {
       if (src.from === "const" && src.tensor.size > TRACEABLE_CONSTANT) {
         throw new TypeError(

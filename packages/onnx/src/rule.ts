@@ -24,6 +24,11 @@ export interface Step {
   readonly reads: readonly number[];
   /** How many of the node's outputs the step computes (default 1). */
   readonly outputs?: number;
+  /**
+   * Why tracing cannot record the step faithfully (its primitive ops would carry the traced batch size),
+   * or undefined when it can.
+   */
+  readonly untraceable?: string;
   /** The outputs from the inputs read, in `reads` order. */
   run(ins: readonly Tensor[], rt: RunContext): Tensor[];
 }

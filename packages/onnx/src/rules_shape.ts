@@ -27,6 +27,9 @@ import { elementCount } from "./tensor_proto.ts";
 
 const isKnown = (v: ValueInfo | undefined): v is Known => v?.value !== undefined;
 
+/** Why slices cannot be traced yet: the traced slice keeps the example's batch size. */
+export const BATCH_SLICE = "its slices would keep the traced batch size";
+
 /** Known integers of input `i` at analysis time, or an error naming what they are. */
 export function knownInts(
   n: NodeView,
@@ -126,6 +129,7 @@ const splitRule: OpRule = {
     return {
       reads: [0],
       outputs: sizes.length,
+      untraceable: BATCH_SLICE,
       run: ([x]) => {
         let at = 0;
         return sizes.map((s) => {
@@ -190,9 +194,12 @@ const sliceRule: OpRule = {
     const axes = (old ? n.ints("axes")?.slice() : b.has(3) ? b.fixedInts(3, "axes") : undefined) ??
       starts.base.map((_, i) => i);
     const steps = !old && b.has(4) ? b.fixedInts(4, "steps") : axes.map(() => 1);
-    return unaryStep((x, rt) =>
-      sliceWith(x, rangesOf(x.shape, intsFor(starts, rt.batch), intsFor(ends, rt.batch), axes, steps))
-    );
+    return {
+      ...unaryStep((x, rt) =>
+        sliceWith(x, rangesOf(x.shape, intsFor(starts, rt.batch), intsFor(ends, rt.batch), axes, steps))
+      ),
+      untraceable: BATCH_SLICE,
+    };
   },
 };
 
@@ -225,7 +232,12 @@ const reshapeRule: OpRule = {
   },
   build(b) {
     const spec = b.ints(1, "shape");
-    return unaryStep((x, rt) => reshape(x, target(b.node, x.shape, intsFor(spec, rt.batch))));
+    const keepsBatch = b.shape(0)[0] < 0 && (b.outShape(0)[0] < 0) &&
+      (spec.perBatch[0] === 1 && spec.base[0] === 0 || spec.base[0] === 0 && spec.perBatch[0] === 0);
+    return {
+      ...unaryStep((x, rt) => reshape(x, target(b.node, x.shape, intsFor(spec, rt.batch)))),
+      untraceable: keepsBatch || b.shape(0)[0] >= 0 ? undefined : "its target does not keep the batch first",
+    };
   },
 };
 

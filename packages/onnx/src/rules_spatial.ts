@@ -260,7 +260,11 @@ const padRule: OpRule = {
     const value = n.opset < 11 ? n.float("value", 0) : b.has(2) ? b.floats(2, "constant_value")[0] : 0;
     const p = padPlan(n, b.shape(0).length, pads, value);
     if (p.pairs.every(([a, c]) => a === 0 && c === 0)) return unaryStep((x) => x);
-    return unaryStep((x) => padMode(x, p.pairs, { mode: p.mode, value: p.value }));
+    const slices = p.mode !== "constant" || p.pairs.some(([a, c]) => a < 0 || c < 0);
+    return {
+      ...unaryStep((x) => padMode(x, p.pairs, { mode: p.mode, value: p.value })),
+      untraceable: slices ? "its edge, reflect or cropping pads would keep the traced batch size" : undefined,
+    };
   },
 };
 
