@@ -3,15 +3,20 @@
  * @module
  */
 import { type Args, parseArgs } from "@std/cli";
-import { forward, loadNpy, loadState, saveNpy, stateSpecs } from "@hqat/nn";
+import { forward, initState, loadNpy, loadState, type Module, saveNpy, stateSpecs } from "@hqat/nn";
+import { OnnxModel } from "@hqat/onnx";
 import {
   type DeviceChoice,
   type DeviceSelection,
   parseDeviceChoice,
+  randomKey,
   selectDevice,
+  stateToDevice,
+  toCpu,
+  toDevice,
   type WebGpuDevice,
 } from "@hqat/tensor";
-import { buildModel, CliError } from "./models.ts";
+import { chooseModel, CliError } from "./models.ts";
 
 /** A command: its usage text and its action. */
 export interface Command {
@@ -117,74 +122,163 @@ export function intOption(
   return n;
 }
 
-const INSPECT_USAGE = `Usage: hqat inspect --arch mobilenetv2|resnet18 [--num-classes N] [--json]
-Prints the model's parameter count and its state dict (name, shape, dtype) in PyTorch's order.`;
+/**
+ * Parses `--input-shape 1,3,224,224`.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { shapeOption } from "@hqat/cli";
+ * assert(shapeOption({ "input-shape": "1,3,8,8" })!.join() === "1,3,8,8");
+ * ```
+ */
+export function shapeOption(args: Record<string, unknown>): number[] | undefined {
+  const v = args["input-shape"];
+  if (v === undefined) return undefined;
+  const dims = String(v).split(",").map(Number);
+  if (!dims.length || dims.some((d) => !Number.isSafeInteger(d) || d < 1)) {
+    throw new CliError(`--input-shape must be positive integers separated by commas, got "${v}"`);
+  }
+  return dims;
+}
+
+/**
+ * The model of `--arch` or `--onnx` (one of them; `--arch` defaults to mobilenetv2 when `fallback`).
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { modelOption } from "@hqat/cli";
+ * assert((await modelOption({ arch: "resnet18" }, "usage")).typeName === "ResNet");
+ * ```
+ */
+export async function modelOption(
+  a: Record<string, unknown>,
+  usage: string,
+  options: { inputShape?: readonly number[]; fallback?: boolean } = {},
+): Promise<Module> {
+  if (a.arch !== undefined && a.onnx !== undefined) {
+    throw new CliError(`Give --arch or --onnx, not both\n${usage}`);
+  }
+  if (a.onnx === undefined && a.arch === undefined && !options.fallback) {
+    throw new CliError(`Missing --arch or --onnx\n${usage}`);
+  }
+  return await chooseModel({
+    arch: a.arch as string | undefined,
+    onnx: a.onnx as string | undefined,
+    numClasses: intOption(a, "num-classes", 10),
+    inputShape: options.inputShape ?? shapeOption(a),
+  });
+}
+
+const INSPECT_USAGE =
+  `Usage: hqat inspect (--arch mobilenetv2|resnet18 [--num-classes N] | --onnx M.onnx [--input-shape 1,3,H,W]) [--json]
+Prints the model's parameter count and its state dict (name, shape, dtype) in PyTorch's order; for an ONNX
+network also its opset, input and output shapes (N: the dynamic batch) and operators.`;
 
 /** `hqat inspect`. */
 export const inspectCommand: Command = {
   summary: "print a model's parameter count and state-dict layout",
   usage: INSPECT_USAGE,
-  run(args) {
-    const a = parse(args, { string: ["arch", "num-classes"], boolean: ["json"] }, INSPECT_USAGE);
+  async run(args) {
+    const a = parse(
+      args,
+      { string: ["arch", "onnx", "num-classes", "input-shape"], boolean: ["json"] },
+      INSPECT_USAGE,
+    );
     if (a.help) {
       console.log(INSPECT_USAGE);
-      return Promise.resolve(0);
+      return 0;
     }
-    const model = buildModel(required(a, "arch", INSPECT_USAGE), {
-      numClasses: intOption(a, "num-classes", 10),
-    });
+    const model = await modelOption(a, INSPECT_USAGE);
     const specs = stateSpecs(model);
     const params = specs.filter((s) => s.kind === "param").reduce(
       (n, s) => n + s.shape.reduce((p, d) => p * d, 1),
       0,
     );
     const state = specs.map((s) => [s.name, [...s.shape], s.torchDType ?? s.dtype]);
-    if (a.json) console.log(JSON.stringify({ params, state }));
+    const onnx = model instanceof OnnxModel ? onnxSummary(model) : undefined;
+    if (a.json) console.log(JSON.stringify({ params, state, ...(onnx && { onnx }) }));
     else {
       console.log(
         `${model.typeName}: ${params.toLocaleString("en-US")} parameters, ${specs.length} state entries`,
       );
+      if (onnx) {
+        const fmt = (s: readonly (number | string)[]) => `[${s.join(",")}]`;
+        console.log(
+          `  ${onnx.producer || "ONNX"}, opset ${onnx.opset}: ${fmt(onnx.input)} -> ${fmt(onnx.output)}`,
+        );
+        console.log(`  operators: ${Object.entries(onnx.operators).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+      }
       for (const [n, shape, dtype] of state) {
         console.log(`  ${n}  [${(shape as number[]).join(", ")}]  ${dtype}`);
       }
     }
-    return Promise.resolve(0);
+    return 0;
   },
 };
 
+/** What `inspect` tells of an ONNX network. */
+function onnxSummary(m: OnnxModel) {
+  const operators: Record<string, number> = {};
+  for (const n of m.nodes) operators[n.opType] = (operators[n.opType] ?? 0) + 1;
+  const dims = (s: readonly number[]) => s.map((d) => (d < 0 ? "N" : d));
+  return {
+    opset: m.info.opset,
+    producer: m.info.producer,
+    input: dims(m.info.inputShape),
+    output: dims(m.info.outputShape),
+    operators,
+  };
+}
+
 const PREDICT_USAGE =
-  `Usage: hqat predict --arch mobilenetv2|resnet18 [--num-classes N] --weights W.safetensors
-                    --input X.npy --output Y.npy [--batch-size B]
-Runs the eval-mode forward pass on X ([N,3,H,W] float32) and writes the logits ([N, classes]).`;
+  `Usage: hqat predict (--arch mobilenetv2|resnet18 [--num-classes N] --weights W.safetensors | --onnx M.onnx [--weights W])
+                    --input X.npy --output Y.npy [--device auto|cpu|webgpu]
+Runs the eval-mode forward pass on X and writes the output: the logits [N, classes] of an architecture
+(X [N,3,H,W] float32), or whatever an ONNX network computes (X as its input, any batch size; its own
+weights unless --weights names a checkpoint).
+${DEVICE_HELP}`;
 
 /** `hqat predict`. */
 export const predictCommand: Command = {
-  summary: "run a float model on a .npy batch and write the logits",
+  summary: "run a float model on a .npy batch and write its output",
   usage: PREDICT_USAGE,
   async run(args) {
     const a = parse(
       args,
-      { string: ["arch", "num-classes", "weights", "input", "output", "batch-size"] },
+      { string: ["arch", "onnx", "num-classes", "weights", "input", "output", "batch-size", "device"] },
       PREDICT_USAGE,
     );
     if (a.help) {
       console.log(PREDICT_USAGE);
       return 0;
     }
-    const model = buildModel(required(a, "arch", PREDICT_USAGE), {
-      numClasses: intOption(a, "num-classes", 10),
-    });
-    const weights = required(a, "weights", PREDICT_USAGE);
+    deviceChoice(a);
     const input = required(a, "input", PREDICT_USAGE);
     const output = required(a, "output", PREDICT_USAGE);
-    const state = await loadState(weights, model);
+    // An architecture's weights are read first; an ONNX network is folded for the input's shape.
+    let model = a.onnx === undefined ? await modelOption(a, PREDICT_USAGE) : undefined;
+    let state = model && await loadState(required(a, "weights", PREDICT_USAGE), model);
     const x = await loadNpy(input, { dtype: "float32" });
-    if (x.rank !== 4 || x.shape[1] !== 3) {
+    if (!model) {
+      model = await modelOption(a, PREDICT_USAGE, { inputShape: x.shape });
+      state = a.weights ? await loadState(a.weights as string, model) : initState(model, randomKey(0));
+    } else if (x.rank !== 4 || x.shape[1] !== 3) {
       throw new CliError(`"${input}": expected a [N,3,H,W] batch, got [${x.shape.join(",")}]`, 1);
     }
-    const { y } = forward(model, state, x);
+    const m = model, s = state!;
+    const y = await onSelectedDevice(
+      a,
+      console.error,
+      async (gpu) => {
+        const { y } = forward(m, stateToDevice(s, gpu), toDevice(x, gpu));
+        return await toCpu(y);
+      },
+      () => forward(m, s, x).y,
+    );
     await saveNpy(output, y);
-    console.error(`Wrote logits [${y.shape.join(",")}] to ${output}`);
+    console.error(`Wrote output [${y.shape.join(",")}] to ${output}`);
     return 0;
   },
 };

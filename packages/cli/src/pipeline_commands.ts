@@ -14,6 +14,7 @@ import {
 } from "@hqat/fx";
 import { March, setMarch } from "@hqat/march-bayes";
 import { atomicWriteFile } from "@hqat/nn";
+import { basename } from "node:path";
 import { FakeQuantState } from "@hqat/qtensor";
 import { evaluate, loadNpy, loadState, saveNpy } from "@hqat/nn";
 import { fromArray, stateToDevice } from "@hqat/tensor";
@@ -29,13 +30,14 @@ import {
 } from "./commands.ts";
 import { loadDataset, seedLoader, tensorBatches } from "./data_source.ts";
 import { trainFloat } from "./float_stage.ts";
-import { buildModel, CliError } from "./models.ts";
-import { BN_REESTIMATE_BATCHES, calibrate, convertStage, QAT_QCONFIG, qatTrain } from "./quant_stage.ts";
+import { checkClassifier, chooseModel, CliError, defaultOut } from "./models.ts";
+import { BN_REESTIMATE_BATCHES, calibrate, convertStage, qatQConfig, qatTrain } from "./quant_stage.ts";
 import { quickstart } from "./quickstart.ts";
 import { deployStages } from "./deploy_stages.ts";
 
 const COMMON = [
   "arch",
+  "onnx",
   "num-classes",
   "dataset",
   "data-dir",
@@ -47,6 +49,8 @@ const COMMON = [
 ];
 const COMMON_HELP =
   `  --arch mobilenetv2|resnet18   architecture (default mobilenetv2, with the quick start's Quant/DeQuant stubs)
+  --onnx M.onnx                 a network of your own, imported from ONNX (a classifier of [N,3,32,32] images;
+                                Quant/DeQuant stubs are added; the output folder defaults to model/<name>)
   --num-classes N               classes (default 10)
   --dataset fashion-mnist|cifar10  data set (default fashion-mnist)
   --data-dir D                  folder searched first for the data set
@@ -54,7 +58,7 @@ const COMMON_HELP =
   --limit N                     use the first N training images
   --eval-limit N                evaluate on the first N test images
   --seed S                      seed (default 0)
-  --out DIR                     output folder (default model/mobilenetv2)
+  --out DIR                     output folder (default model/mobilenetv2, or model/<name> with --onnx)
   --no-progress                 no progress display`;
 
 function floatOption(a: Record<string, unknown>, name: string, fallback: number): number {
@@ -65,11 +69,28 @@ function floatOption(a: Record<string, unknown>, name: string, fallback: number)
   return n;
 }
 
-function common(a: Record<string, unknown>) {
-  const arch = (a.arch as string | undefined) ?? "mobilenetv2";
+async function common(a: Record<string, unknown>) {
+  if (a.arch !== undefined && a.onnx !== undefined) throw new CliError("Give --arch or --onnx, not both");
+  const choice = {
+    arch: (a.arch as string | undefined) ?? "mobilenetv2",
+    onnx: a.onnx as string | undefined,
+    numClasses: intOption(a, "num-classes", 10),
+    quantStubScale: 1 / 128,
+    // The data sets' batches: grayscale padded to 32×32 and replicated to three channels.
+    inputShape: [1, 3, 32, 32],
+  };
+  const dataset = (a.dataset as string | undefined) ?? "fashion-mnist";
+  let model;
+  try {
+    model = await chooseModel(choice);
+  } catch (e) {
+    if (!(e instanceof RangeError) || !choice.onnx) throw e;
+    throw new CliError(`${e.message} (${dataset} batches are [N,3,32,32])`, 1);
+  }
+  checkClassifier(model, dataset, choice.numClasses);
   return {
-    model: buildModel(arch, { numClasses: intOption(a, "num-classes", 10), quantStubScale: 1 / 128 }),
-    dataset: (a.dataset as string | undefined) ?? "fashion-mnist",
+    model,
+    dataset,
     dataDir: a["data-dir"] as string | undefined,
     batchSize: intOption(a, "batch-size", 256),
     limit: a.limit === undefined ? undefined : intOption(a, "limit", 1),
@@ -77,7 +98,7 @@ function common(a: Record<string, unknown>) {
       ? (a.limit === undefined ? undefined : intOption(a, "limit", 1))
       : intOption(a, "eval-limit", 1),
     seed: a.seed === undefined ? 0 : Number(a.seed),
-    out: (a.out as string | undefined) ?? "model/mobilenetv2",
+    out: (a.out as string | undefined) ?? defaultOut(choice),
     progress: a.progress === false ? false as const : undefined,
   };
 }
@@ -107,7 +128,7 @@ export const trainCommand: Command = {
       boolean: ["resume", "rand-augment", "progress"],
     }, TRAIN_USAGE);
     return helpOr(a, TRAIN_USAGE, async () => {
-      const c = common(a);
+      const c = await common(a);
       const device = await deviceOption(a);
       await trainFloat({
         ...c,
@@ -134,7 +155,7 @@ export const evalCommand: Command = {
   run(args) {
     const a = parse(args, { string: [...COMMON, "weights", "device"], boolean: ["progress"] }, EVAL_USAGE);
     return helpOr(a, EVAL_USAGE, async () => {
-      const c = common(a);
+      const c = await common(a);
       const loaded = await loadState(required(a, "weights", EVAL_USAGE), c.model);
       const { gpu } = await deviceOption(a);
       const state = gpu ? stateToDevice(loaded, gpu) : loaded;
@@ -167,7 +188,7 @@ export const calibrateCommand: Command = {
       CALIB_USAGE,
     );
     return helpOr(a, CALIB_USAGE, async () => {
-      const c = common(a);
+      const c = await common(a);
       await calibrate({
         ...c,
         floatCheckpoint: (a["float-checkpoint"] as string | undefined) ??
@@ -197,7 +218,7 @@ export const qatCommand: Command = {
       boolean: ["progress"],
     }, QAT_USAGE);
     return helpOr(a, QAT_USAGE, async () => {
-      const c = common(a);
+      const c = await common(a);
       await qatTrain({
         ...c,
         calibCheckpoint: (a["calib-checkpoint"] as string | undefined) ??
@@ -223,7 +244,7 @@ export const convertCommand: Command = {
   run(args) {
     const a = parse(args, { string: [...COMMON, "checkpoint"], boolean: ["progress"] }, CONVERT_USAGE);
     return helpOr(a, CONVERT_USAGE, async () => {
-      const c = common(a);
+      const c = await common(a);
       await convertStage({
         ...c,
         checkpoint: (a.checkpoint as string | undefined) ?? `${c.out}/qat-checkpoint.safetensors`,
@@ -283,9 +304,9 @@ export const debugCommand: Command = {
   run(args) {
     const a = parse(args, { string: [...COMMON, "checkpoint", "json"], boolean: ["progress"] }, DEBUG_USAGE);
     return helpOr(a, DEBUG_USAGE, async () => {
-      const c = common(a);
+      const c = await common(a);
       setMarch(March.BAYES);
-      const prepared = prepareQatFx(c.model, QAT_QCONFIG);
+      const prepared = prepareQatFx(c.model, qatQConfig(c.model));
       const state = await loadState(
         (a.checkpoint as string | undefined) ?? `${c.out}/qat-checkpoint.safetensors`,
         prepared,
@@ -308,13 +329,14 @@ export const debugCommand: Command = {
 };
 
 const QUICKSTART_USAGE =
-  `Usage: hqat quickstart [--dataset fashion-mnist|cifar10] [--data-dir D] [--out model/mobilenetv2]
+  `Usage: hqat quickstart [--onnx M.onnx] [--dataset fashion-mnist|cifar10] [--data-dir D] [--out model/mobilenetv2]
                        [--float-epochs 3] [--qat-epochs 1] [--calib-batches 20] [--limit 20000]
                        [--eval-limit 0] [--batch-size 256] [--device auto|cpu|webgpu] [--seed 0] [--summary FILE.json]
 Runs the quick start end to end: float training, calibration, QAT, conversion to the fixed-point model
 (OUT/int_model), then check, compile (pyramid input, O1), perf and visualize, printing each stage's
 result like the seed does. The defaults are a budget that finishes in about 15 minutes on two cores
-(20,000 training images per epoch, the whole test set); --limit 0 trains on the whole training set.`;
+(20,000 training images per epoch, the whole test set); --limit 0 trains on the whole training set.
+--onnx runs the same flow on a classifier of your own (see docs/onnx.md), written to model/<name>.`;
 
 /** `hqat quickstart`. */
 export const quickstartCommand: Command = {
@@ -323,6 +345,7 @@ export const quickstartCommand: Command = {
   run(args) {
     const a = parse(args, {
       string: [
+        "onnx",
         "dataset",
         "data-dir",
         "out",
@@ -339,6 +362,7 @@ export const quickstartCommand: Command = {
       boolean: ["progress"],
     }, QUICKSTART_USAGE);
     return helpOr(a, QUICKSTART_USAGE, async () => {
+      const onnx = a.onnx === undefined ? undefined : await common(a);
       const { gpu } = await deviceOption(a);
       const nonNeg = (name: string, d: number) => {
         const v = a[name];
@@ -352,7 +376,9 @@ export const quickstartCommand: Command = {
       await quickstart({
         dataset: a.dataset as string | undefined,
         dataDir: a["data-dir"] as string | undefined,
-        out: a.out as string | undefined,
+        out: (a.out as string | undefined) ?? onnx?.out,
+        model: onnx?.model,
+        modelName: onnx && basename(a.onnx as string),
         floatEpochs: intOption(a, "float-epochs", 3),
         qatEpochs: intOption(a, "qat-epochs", 1),
         calibBatches: intOption(a, "calib-batches", 20),

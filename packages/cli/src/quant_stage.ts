@@ -41,6 +41,7 @@ import { argmax, foldIn, fromArray, randomKey, type Tensor } from "@hqat/tensor"
 import type { Loader } from "@hqat/data";
 import { join } from "node:path";
 import { loadDataset, seedLoader, tensorBatches } from "./data_source.ts";
+import { outputLayer } from "./models.ts";
 
 /** The quick start's calibration qconfig: 8-bit everywhere, 32-bit output for the classifier. */
 export const CALIB_QCONFIG: QConfigDict = {
@@ -53,6 +54,43 @@ export const QAT_QCONFIG: QConfigDict = {
   "": default_qat_8bit_fake_quant_qconfig,
   moduleName: { classifier: default_qat_8bit_weight_32bit_out_fake_quant_qconfig },
 };
+
+/**
+ * The calibration qconfig of a model: 8-bit everywhere, 32-bit output for the layer that computes the
+ * logits (`classifier`, or an imported network's last Linear layer; see {@linkcode outputLayer}).
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { buildModel, calibQConfig } from "@hqat/cli";
+ * assert(calibQConfig(buildModel("resnet18")).moduleName?.fc !== undefined);
+ * ```
+ */
+export function calibQConfig(model: Module): QConfigDict {
+  const out = outputLayer(model);
+  return {
+    "": default_calib_8bit_fake_quant_qconfig,
+    ...(out && { moduleName: { [out]: default_calib_8bit_weight_32bit_out_fake_quant_qconfig } }),
+  };
+}
+
+/**
+ * The QAT qconfig of a model, like {@linkcode calibQConfig}.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { buildModel, qatQConfig } from "@hqat/cli";
+ * assert(qatQConfig(buildModel("mobilenetv2")).moduleName?.classifier !== undefined);
+ * ```
+ */
+export function qatQConfig(model: Module): QConfigDict {
+  const out = outputLayer(model);
+  return {
+    "": default_qat_8bit_fake_quant_qconfig,
+    ...(out && { moduleName: { [out]: default_qat_8bit_weight_32bit_out_fake_quant_qconfig } }),
+  };
+}
 
 /**
  * Training batches on which `hqat qat` re-estimates batch-norm statistics after each epoch (12,800
@@ -109,7 +147,7 @@ export async function calibrate(
 ): Promise<EvalResult & { checkpoint: string }> {
   const log = o.log ?? console.log;
   setMarch(March.BAYES);
-  const calib = prepareQatFx(o.model, CALIB_QCONFIG);
+  const calib = prepareQatFx(o.model, calibQConfig(o.model));
   let state = qatStateFromFloat(calib, await loadState(o.floatCheckpoint, o.model));
   const train = seedLoader(await loadDataset(o.dataset, "train", o), {
     batchSize: o.batchSize,
@@ -173,7 +211,7 @@ export async function qatTrain(
 }> {
   const log = o.log ?? console.log;
   setMarch(March.BAYES);
-  const qat = prepareQatFx(o.model, QAT_QCONFIG);
+  const qat = prepareQatFx(o.model, qatQConfig(o.model));
   const start = await loadState(o.calibCheckpoint, qat); // qat_model.load_state_dict(calib_model.state_dict())
   const qm = setFakeQuantize(qat, FakeQuantState.QAT), vm = setFakeQuantize(qat, FakeQuantState.VALIDATION);
   const opt = adam({ lr: o.lr, weightDecay: o.weightDecay });
@@ -287,7 +325,7 @@ export async function convertStage(
 ): Promise<EvalResult & { intModel: IntModel; path: string; agreement: number; prepared: QatModel }> {
   const log = o.log ?? console.log;
   setMarch(March.BAYES);
-  const prepared = prepareQatFx(o.model, QAT_QCONFIG);
+  const prepared = prepareQatFx(o.model, qatQConfig(o.model));
   const state = await loadState(o.checkpoint, prepared);
   const vm = setFakeQuantize(prepared, FakeQuantState.VALIDATION);
   const intModel = convertFx(vm, state);

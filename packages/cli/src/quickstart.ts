@@ -5,7 +5,7 @@
  * cores; the options give the seed's full recipe.
  * @module
  */
-import { atomicWriteFile } from "@hqat/nn";
+import { atomicWriteFile, type Module } from "@hqat/nn";
 import type { WebGpuDevice } from "@hqat/tensor";
 import { trainFloat } from "./float_stage.ts";
 import { buildModel } from "./models.ts";
@@ -13,6 +13,10 @@ import { calibrate, convertStage, qatTrain } from "./quant_stage.ts";
 
 /** Options of {@linkcode quickstart}. */
 export interface QuickstartOptions {
+  /** The float model (default MobileNetV2 with the quick start's stubs), e.g. an imported classifier. */
+  model?: Module;
+  /** The model's name in the first line (default "MobileNetV2"). */
+  modelName?: string;
   /** Data set (default fashion-mnist). */
   dataset?: string;
   /** Data folder. */
@@ -96,7 +100,9 @@ export async function quickstart(o: QuickstartOptions = {}): Promise<QuickstartS
   const limit = budget.limit > 0 ? budget.limit : undefined,
     evalLimit = budget.evalLimit > 0 ? budget.evalLimit : undefined;
   log(
-    `hqat quick start: MobileNetV2 on ${budget.dataset}; ${budget.floatEpochs} float epoch(s), ${budget.calibBatches} calibration batches, ` +
+    `hqat quick start: ${
+      o.modelName ?? "MobileNetV2"
+    } on ${budget.dataset}; ${budget.floatEpochs} float epoch(s), ${budget.calibBatches} calibration batches, ` +
       `${budget.qatEpochs} QAT epoch(s), ${limit ?? "all"} training and ${
         evalLimit ?? "all"
       } test images, batch ${budget.batchSize}` +
@@ -104,7 +110,7 @@ export async function quickstart(o: QuickstartOptions = {}): Promise<QuickstartS
         ? " (a subset of the training set: pass --limit 0 --float-epochs 30 --qat-epochs 3 for the seed's full recipe)"
         : ""),
   );
-  const model = buildModel("mobilenetv2", { numClasses: 10, quantStubScale: 1 / 128 });
+  const model = o.model ?? buildModel("mobilenetv2", { numClasses: 10, quantStubScale: 1 / 128 });
   const common = {
     model,
     dataset: budget.dataset,
