@@ -102,7 +102,17 @@ export function windowOutput(
   return out;
 }
 
-/** The symmetric padding of a window and the explicit pad that makes up the rest ([before, after] per axis). */
+/**
+ * The symmetric padding of a window and the explicit pad that makes up the rest ([before, after] per axis).
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { splitPads } from "./geometry.ts";
+ * const w = { kernel: [3, 3], stride: [2, 2], dilation: [1, 1], pads: [0, 0, 1, 1], ceil: false } as const;
+ * assert(JSON.stringify(splitPads(w)) === '{"symmetric":[0,0],"extra":[[0,1],[0,1]]}');
+ * ```
+ */
 export function splitPads(
   w: Window2d,
 ): { symmetric: [number, number]; extra: [[number, number], [number, number]] } {
@@ -110,7 +120,19 @@ export function splitPads(
   return { symmetric: [ph, pw], extra: [[w.pads[0] - ph, w.pads[2] - ph], [w.pads[1] - pw, w.pads[3] - pw]] };
 }
 
-/** Output [h, w] of a window over `hw`, or an error naming the node when the window does not fit. */
+/**
+ * Output [h, w] of a window over `hw`, or an error naming the node when the window does not fit.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { windowOutputs } from "./geometry.ts";
+ * import { NodeView } from "./node_view.ts";
+ * const n = new NodeView({ name: "p", opType: "MaxPool", domain: "", inputs: [], outputs: [], attributes: new Map() }, 13, "m.onnx");
+ * const w = { kernel: [2, 2], stride: [2, 2], dilation: [1, 1], pads: [0, 0, 0, 0], ceil: true } as const;
+ * assert(windowOutputs(n, [15, 15], w).join() === "8,8");
+ * ```
+ */
 export function windowOutputs(n: NodeView, hw: readonly number[], w: Window2d): [number, number] {
   const out: [number, number] = [0, 0];
   for (let i = 0; i < 2; i++) {

@@ -96,7 +96,16 @@ export function broadcastShapes(a: readonly number[], b: readonly number[]): num
   return out;
 }
 
-/** Elementwise binary arithmetic of known values with broadcasting (integer division truncates). */
+/**
+ * Elementwise binary arithmetic of known values with broadcasting (integer division truncates).
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { binaryKnown, known } from "./known.ts";
+ * assert(binaryKnown("Mul", known("int", [2], [3, 4]), known("int", [], [2])).value.join() === "6,8");
+ * ```
+ */
 export function binaryKnown(op: "Add" | "Sub" | "Mul" | "Div", a: Known, b: Known): Known {
   const shape = broadcastShapes(a.shape, b.shape);
   const n = shape.reduce((p, d) => p * d, 1);
@@ -128,7 +137,16 @@ export function binaryKnown(op: "Add" | "Sub" | "Mul" | "Div", a: Known, b: Know
   return known(a.kind, shape, out);
 }
 
-/** ONNX Gather along `axis` of known data with known indices (negative indices count from the end). */
+/**
+ * ONNX Gather along `axis` of known data with known indices (negative indices count from the end).
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { gatherKnown, known } from "./known.ts";
+ * assert(gatherKnown(known("int", [3], [7, 8, 9]), known("int", [], [-1]), 0).value.join() === "9");
+ * ```
+ */
 export function gatherKnown(data: Known, indices: Known, axis: number): Known {
   const a = axisOf(axis, data.shape.length);
   const dim = data.shape[a];
@@ -145,7 +163,16 @@ export function gatherKnown(data: Known, indices: Known, axis: number): Known {
   return known(data.kind, [...data.shape.slice(0, a), ...indices.shape, ...data.shape.slice(a + 1)], out);
 }
 
-/** Concatenation of known values along `axis`. */
+/**
+ * Concatenation of known values along `axis`.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { concatKnown, known } from "./known.ts";
+ * assert(concatKnown([known("int", [1], [1]), known("int", [2], [2, 3])], 0).value.join() === "1,2,3");
+ * ```
+ */
 export function concatKnown(parts: readonly Known[], axis: number): Known {
   const a = axisOf(axis, parts[0].shape.length);
   const outer = parts[0].shape.slice(0, a).reduce((p, d) => p * d, 1);
@@ -195,7 +222,16 @@ export function sliceRange(dim: number, start: number, end: number, step: number
   return { start: s, step, count: Math.max(0, Math.ceil((e - s) / step)) };
 }
 
-/** Slicing of a known value with one range per axis. */
+/**
+ * Slicing of a known value with one range per axis.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { known, sliceKnown, sliceRange } from "./known.ts";
+ * assert(sliceKnown(known("int", [4], [1, 2, 3, 4]), [sliceRange(4, -1, -9, -2)]).value.join() === "4,2");
+ * ```
+ */
 export function sliceKnown(x: Known, ranges: readonly SliceRange[]): Known {
   const shape = ranges.map((r) => r.count);
   const st = strides(x.shape), ost = strides(shape);
@@ -212,7 +248,16 @@ export function sliceKnown(x: Known, ranges: readonly SliceRange[]): Known {
   return known(x.kind, shape, out);
 }
 
-/** Axis permutation of a known value. */
+/**
+ * Axis permutation of a known value.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { known, transposeKnown } from "./known.ts";
+ * assert(transposeKnown(known("int", [2, 2], [1, 2, 3, 4]), [1, 0]).value.join() === "1,3,2,4");
+ * ```
+ */
 export function transposeKnown(x: Known, perm: readonly number[]): Known {
   const shape = perm.map((p) => x.shape[p]);
   const st = strides(x.shape), ost = strides(shape);
@@ -226,7 +271,16 @@ export function transposeKnown(x: Known, perm: readonly number[]): Known {
   return known(x.kind, shape, out);
 }
 
-/** The kind of an ONNX `TensorProto.DataType` code, or undefined for types no rule computes with. */
+/**
+ * The kind of an ONNX `TensorProto.DataType` code, or undefined for types no rule computes with.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { kindOfType } from "./known.ts";
+ * assert(kindOfType(7) === "int" && kindOfType(1) === "float" && kindOfType(8) === undefined);
+ * ```
+ */
 export function kindOfType(code: number): ElemKind | undefined {
   if (code === 1 || code === 10 || code === 11 || code === 16) return "float";
   if (code === 9) return "bool";
@@ -234,7 +288,16 @@ export function kindOfType(code: number): ElemKind | undefined {
   return undefined;
 }
 
-/** A known value cast to `kind` (floats to integers truncate, like ONNX's Cast). */
+/**
+ * A known value cast to `kind` (floats to integers truncate, like ONNX's Cast).
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { castKnown, known } from "./known.ts";
+ * assert(castKnown(known("float", [2], [1.7, -1.7]), "int").value.join() === "1,-1");
+ * ```
+ */
 export function castKnown(x: Known, kind: ElemKind): Known {
   const v = Array.from(
     x.value,

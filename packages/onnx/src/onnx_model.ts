@@ -46,8 +46,10 @@ const TRACEABLE_CONSTANT = 64;
  * @example
  * ```ts
  * import { assert } from "@std/assert";
- * import { OnnxModel } from "@hqat/onnx";
- * assert(typeof OnnxModel === "function");
+ * import { OnnxModel, readOnnx } from "@hqat/onnx";
+ * // Batch norm folded into the convolutions: the layers are named after their nodes.
+ * const m = await readOnnx(new URL("../testdata/resnet_block_folded.onnx", import.meta.url).pathname);
+ * assert(m instanceof OnnxModel && m.stateNames.get("/conv1/Conv.weight")!.startsWith("onnx::Conv_"));
  * ```
  */
 export class OnnxModel extends Module {

@@ -108,12 +108,32 @@ export interface OpRule {
   build(b: Builder): Step;
 }
 
-/** A step that reads input 0 and applies `f`. */
+/**
+ * A step that reads input 0 and applies `f`.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { unaryStep } from "./rule.ts";
+ * import { neg } from "@hqat/tensor";
+ * assert(unaryStep(neg).reads.join() === "0");
+ * ```
+ */
 export function unaryStep(f: (x: Tensor, rt: RunContext) => Tensor): Step {
   return { reads: [0], run: ([x], rt) => [f(x, rt)] };
 }
 
-/** A step that calls a module on input 0 through the scope (so tracing records the module). */
+/**
+ * A step that calls a module on input 0 through the scope (so tracing records the module).
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { moduleStep } from "./rule.ts";
+ * import { ReLU } from "@hqat/nn";
+ * assert(moduleStep("act", new ReLU()).reads.join() === "0");
+ * ```
+ */
 export function moduleStep(path: string, module: Module): Step {
   return { reads: [0], run: ([x], rt) => [rt.s.call(path, module, x)] };
 }

@@ -31,14 +31,36 @@ import {
 import type { NodeView } from "./node_view.ts";
 import { moduleStep, type OpRule, type Step, unaryStep } from "./rule.ts";
 
-/** The first input, which a rule needs. */
+/**
+ * The first input, which a rule needs.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { first } from "./rules_elementwise.ts";
+ * import { NodeView } from "./node_view.ts";
+ * const n = new NodeView({ name: "r", opType: "Relu", domain: "", inputs: ["x"], outputs: ["y"], attributes: new Map() }, 13, "m.onnx");
+ * assert(first(n, [{ kind: "float", shape: [2] }]).shape.join() === "2");
+ * ```
+ */
 export function first(n: NodeView, ins: readonly (ValueInfo | undefined)[]): ValueInfo {
   const x = ins[0];
   if (!x) throw n.error("its first input is missing");
   return x;
 }
 
-/** A float input, for the operators that compute on floats. */
+/**
+ * A float input, for the operators that compute on floats.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { floatIn } from "./rules_elementwise.ts";
+ * import { NodeView } from "./node_view.ts";
+ * const n = new NodeView({ name: "r", opType: "Relu", domain: "", inputs: ["x"], outputs: ["y"], attributes: new Map() }, 13, "m.onnx");
+ * assert(floatIn(n, [{ kind: "float", shape: [2] }]).kind === "float");
+ * ```
+ */
 export function floatIn(n: NodeView, ins: readonly (ValueInfo | undefined)[]): ValueInfo {
   const x = first(n, ins);
   if (x.kind !== "float") throw n.error(`computes on floats, got ${x.kind} input`, "type");

@@ -30,7 +30,19 @@ const isKnown = (v: ValueInfo | undefined): v is Known => v?.value !== undefined
 /** Why slices cannot be traced yet: the traced slice keeps the example's batch size. */
 export const BATCH_SLICE = "its slices would keep the traced batch size";
 
-/** Known integers of input `i` at analysis time, or an error naming what they are. */
+/**
+ * Known integers of input `i` at analysis time, or an error naming what they are.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { knownInts } from "./rules_shape.ts";
+ * import { known } from "./known.ts";
+ * import { NodeView } from "./node_view.ts";
+ * const n = new NodeView({ name: "r", opType: "Reshape", domain: "", inputs: ["x", "s"], outputs: ["y"], attributes: new Map() }, 13, "m.onnx");
+ * assert(knownInts(n, [undefined, known("int", [2], [0, -1])], 1, "shape").join() === "0,-1");
+ * ```
+ */
 export function knownInts(
   n: NodeView,
   ins: readonly (ValueInfo | undefined)[],

@@ -34,7 +34,16 @@ export const DATA_TYPES: Readonly<Record<number, string>> = {
   16: "bfloat16",
 };
 
-/** Whether a `TensorProto.DataType` code is a floating-point type. */
+/**
+ * Whether a `TensorProto.DataType` code is a floating-point type.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { isFloatType } from "./tensor_proto.ts";
+ * assert(isFloatType(10) && !isFloatType(7));
+ * ```
+ */
 export function isFloatType(code: number): boolean {
   return code === 1 || code === 10 || code === 11 || code === 16;
 }
@@ -56,7 +65,16 @@ const RAW_WIDTH: Readonly<Record<number, number>> = {
   16: 2,
 };
 
-/** The element count `dims` claim, or an error naming the tensor when a dimension is not a count. */
+/**
+ * The element count `dims` claim, or an error naming the tensor when a dimension is not a count.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { elementCount } from "./tensor_proto.ts";
+ * assert(elementCount([2, 3, 4], "t") === 24);
+ * ```
+ */
 export function elementCount(dims: readonly number[], where: string): number {
   let n = 1;
   for (const d of dims) {
