@@ -7,7 +7,19 @@
 import { assert } from "@std/assert";
 
 const ROOT = new URL("../", import.meta.url);
-const PACKAGES = ["io", "tensor", "qtensor", "nn", "data", "fx", "march-bayes", "hbdk", "cli", "onnx"];
+const PACKAGES = [
+  "io",
+  "tensor",
+  "qtensor",
+  "nn",
+  "data",
+  "program",
+  "fx",
+  "march-bayes",
+  "hbdk",
+  "cli",
+  "onnx",
+];
 
 Deno.test({
   name: "deno publish --dry-run succeeds for every package",

@@ -1,0 +1,82 @@
+/**
+ * The instruction table: one entry per instruction kind, typed over the kinds, so a kind without its
+ * container fields, rule, CPU and WebGPU kernels, BAYES layer, cost rule or label does not compile.
+ * @module
+ */
+
+import type { Instr, InstrDef, InstrOf, InstrOp } from "./instr.ts";
+import { ADD } from "./ops/add.ts";
+import { AVG_POOL2D } from "./ops/avg_pool2d.ts";
+import { CAT } from "./ops/cat.ts";
+import { CONV2D } from "./ops/conv2d.ts";
+import { DEQUANTIZE } from "./ops/dequantize.ts";
+import { LINEAR } from "./ops/linear.ts";
+import { MAX_POOL2D } from "./ops/max_pool2d.ts";
+import { MOVE } from "./ops/move.ts";
+import { QUANTIZE } from "./ops/quantize.ts";
+
+/**
+ * Every instruction kind's entry.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { INSTR_TABLE } from "@hqat/program";
+ * assert(INSTR_TABLE.conv2d.code === 1 && INSTR_TABLE.linear.readsFlat === true);
+ * ```
+ */
+export const INSTR_TABLE: { readonly [K in InstrOp]: InstrDef<InstrOf<K>> } = {
+  quantize: QUANTIZE,
+  conv2d: CONV2D,
+  linear: LINEAR,
+  add: ADD,
+  avg_pool2d: AVG_POOL2D,
+  max_pool2d: MAX_POOL2D,
+  cat: CAT,
+  move: MOVE,
+  dequantize: DEQUANTIZE,
+};
+
+/**
+ * The instruction kinds in opcode order (the opcode of a kind is its index).
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { INSTR_OPS } from "@hqat/program";
+ * assert(INSTR_OPS.indexOf("conv2d") === 1 && INSTR_OPS.length === 9);
+ * ```
+ */
+export const INSTR_OPS: readonly InstrOp[] = (Object.keys(INSTR_TABLE) as InstrOp[])
+  .sort((a, b) => INSTR_TABLE[a].code - INSTR_TABLE[b].code);
+
+/**
+ * The table entry of `instr`'s kind, typed for it.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { instrDef } from "@hqat/program";
+ * assert(instrDef({ op: "move", name: "m", inputs: [0], output: 1, epilogue: [] }).code === 7);
+ * ```
+ */
+export function instrDef<I extends Instr>(instr: I): InstrDef<I> {
+  return INSTR_TABLE[instr.op] as unknown as InstrDef<I>;
+}
+
+/**
+ * The buffers an instruction reads: its inputs and the addends of its epilogue.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { instrReads } from "@hqat/program";
+ * const r = instrReads({ op: "move", name: "m", inputs: [1], output: 2, epilogue: [{ kind: "add", addend: 0, shiftAddend: false, k: 1, t: 1 }] });
+ * assert(r.join() === "1,0");
+ * ```
+ */
+export function instrReads(instr: Instr): number[] {
+  const ids = [...instr.inputs];
+  for (const s of instr.epilogue) if (s.kind === "add") ids.push(s.addend);
+  return ids;
+}
