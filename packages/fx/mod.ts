@@ -23,14 +23,55 @@ export * from "./src/interpret.ts";
 export * from "./src/qconfig_dict.ts";
 export * from "./src/qat_model.ts";
 export * from "./src/bn_reestimate.ts";
-export * from "./src/int_model.ts";
-export * from "./src/int_model_gpu.ts";
 export * from "./src/convert.ts";
-export * from "./src/int_model_file.ts";
 export * from "./src/debug.ts";
+export * from "./src/graph_layers.ts";
+// The fixed-point model `convertFx` gives is `@hqat/program`'s program at O0: its seed-flow API.
+export {
+  type IntModel,
+  type IntRunResult,
+  loadIntModel,
+  releaseIntModelGpu,
+  runIntModel,
+  runIntModelGpu,
+  type RunIntModelGpuOptions,
+  type RunIntModelOptions,
+  saveIntModel,
+} from "@hqat/program";
 
 // The types of other `@hqat` packages that this package's signatures name.
-export type { March, Violation } from "@hqat/march-bayes";
+export type {
+  InputSource,
+  LayerAttrs,
+  LayerDesc,
+  March,
+  QDtype,
+  TensorDesc,
+  Violation,
+} from "@hqat/march-bayes";
+export type {
+  Activation,
+  AddInstr,
+  AvgPool2dInstr,
+  BufferDtype,
+  BufferLayout,
+  CatInstr,
+  Conv2dInstr,
+  DequantizeInstr,
+  Instr,
+  InstrBase,
+  LinearInstr,
+  MaxPool2dInstr,
+  MoveInstr,
+  OptLevel,
+  Pair as ProgramPair,
+  Placement,
+  Program,
+  ProgramBuffer,
+  QuantizeInstr,
+  Requant,
+  Stage,
+} from "@hqat/program";
 export type { CallInterceptor, ForwardContext, Module, Scope, StateDict, StateSpec } from "@hqat/nn";
 export type {
   ActivationQConfig,
@@ -59,18 +100,21 @@ export type {
   BufferKind,
   BufferPool,
   ConvAttrs,
+  CoordinateTransformation,
   Device,
   DeviceStorage,
   DispatchArgs,
   DType,
   DTypeArray,
   KernelSpec,
+  NearestMode,
   None,
   OpAttrs,
   OpName,
   PoolAttrs,
   PoolStats,
   RandomKey,
+  ResizeAttrs,
   Shape,
   Tensor,
   TensorInfo,
@@ -81,4 +125,3 @@ export type {
   WgslFn,
   WgslType,
 } from "@hqat/tensor";
-export * from "./src/march_warnings.ts";

@@ -1,20 +1,24 @@
 /**
- * `convertFx`: the calibrated or QAT model and its state become the fixed-point {@linkcode IntModel}:
- * batch norm folded into convolutions, weights quantized per channel with their observed scales,
- * biases to int32, every activation scale fixed, identities dropped.
+ * `convertFx`: the calibrated or QAT model and its state become the fixed-point model — the integer
+ * program at O0, one instruction per node: batch norm folded into convolutions, weights quantized per
+ * channel with their observed scales, biases to int32, every activation scale fixed and every
+ * requantization's multipliers computed (SPEC.md), identities and dropouts dropped.
  * @module
  */
 import { Scope, type StateDict } from "@hqat/nn";
-import { type FusedActivation, quantize, quantizeBias } from "@hqat/qtensor";
+import {
+  type Activation,
+  type Instr,
+  type IntModel,
+  type ProgramBuffer,
+  requantOf,
+  type Stage,
+  verifyProgram,
+} from "@hqat/program";
+import { addAlignment, type IntOutput, quantize, quantizeBias } from "@hqat/qtensor";
 import type { GraphNode } from "./graph.ts";
 import { foldConvBn } from "./interpret.ts";
-import type { IntModel, IntNode, IntOp } from "./int_model.ts";
 import type { QatModel } from "./qat_model.ts";
-
-interface ScaleInfo {
-  dtype: IntNode["dtype"];
-  scale: Float32Array;
-}
 
 /** An error in conversion, naming the node. */
 export class ConvertError extends Error {
@@ -25,6 +29,10 @@ export class ConvertError extends Error {
   }
 }
 
+type Omit2<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+/** An instruction before its output buffer and name are known. */
+type Draft = Omit2<Instr, "name" | "output" | "epilogue">;
+
 /**
  * Converts a prepared model with its (calibrated or trained) state to the fixed-point model.
  *
@@ -32,25 +40,26 @@ export class ConvertError extends Error {
  * ```ts
  * import { assert } from "@std/assert";
  * import { convertFx, prepareQatFx, qatStateFromFloat, setFakeQuantize } from "@hqat/fx";
- * import { March, setMarch } from "@hqat/march-bayes";
+ * import { March } from "@hqat/march-bayes";
  * import { forward, initState, mobilenetV2 } from "@hqat/nn";
  * import { default_qat_8bit_fake_quant_qconfig as q8, default_qat_8bit_weight_32bit_out_fake_quant_qconfig as q32, FakeQuantState } from "@hqat/qtensor";
  * import { randomKey, randomUniform } from "@hqat/tensor";
- * setMarch(March.BAYES);
  * const float = mobilenetV2({ numClasses: 10, quantStubScale: 1 / 128 });
- * const qat = prepareQatFx(float, { "": q8, moduleName: { classifier: q32 } });
+ * const qat = prepareQatFx(float, { "": q8, moduleName: { classifier: q32 } }, { march: March.BAYES });
  * let state = qatStateFromFloat(qat, initState(float, randomKey(0)));
  * const x = randomUniform(randomKey(1), [2, 3, 32, 32], { min: -1, max: 1 });
  * state = forward(setFakeQuantize(qat, FakeQuantState.CALIBRATION), state, x).state; // one calibration batch
  * const int = convertFx(setFakeQuantize(qat, FakeQuantState.VALIDATION), state);
- * assert(int.nodes.at(-1)!.kind.op === "dequantize");
+ * assert(int.opt === "O0" && int.instructions.at(-1)!.op === "dequantize");
  * ```
  */
 export function convertFx(model: QatModel, state: StateDict): IntModel {
   const s = new Scope(state, "", { training: false, updates: new Map() });
-  const info = new Map<string, ScaleInfo>();
   const alias = new Map<string, string>(); // dropped node -> node that holds its value
-  const nodes: IntNode[] = [];
+  const bufferOf = new Map<string, number>();
+  const buffers: ProgramBuffer[] = [];
+  const instructions: Instr[] = [];
+  let inputShape: readonly number[] | undefined;
   const src = (name: string) => alias.get(name) ?? name;
   const observed = (prefix: string) => {
     const min = state[`${prefix}.min_val`];
@@ -60,25 +69,61 @@ export function convertFx(model: QatModel, state: StateDict): IntModel {
       );
     }
   };
-  const actScale = (n: GraphNode) => {
+  const actScale = (n: GraphNode): { dtype: "qint8" | "qint16"; scale: number } | undefined => {
     const spec = model.specs.get(n.name);
     if (!spec?.output) return undefined;
     observed(`${n.name}.activation_post_process`);
     return { dtype: spec.output.dtype, scale: model.scaleOf(state, `${n.name}.activation_post_process`)[0] };
   };
-  const needQuantized = (n: GraphNode, i: number): ScaleInfo => {
-    const inf = info.get(src(n.inputs[i]));
-    if (!inf || inf.dtype === "float32") {
+  const needScale = (n: GraphNode) =>
+    actScale(n) ?? fail(`Node "${n.name}" (${n.kind.op}) has no output scale`);
+  const fail = (message: string): never => {
+    throw new ConvertError(message);
+  };
+  /** The buffer of input `i` of `n`, which must hold integers. */
+  const input = (n: GraphNode, i: number): number => {
+    const b = bufferOf.get(src(n.inputs[i]));
+    if (b === undefined || buffers[b].dtype === "float32") {
       throw new ConvertError(
         `Node "${n.name}" (${n.kind.op}) reads "${n.inputs[i]}", which is not quantized; ` +
           "every node between QuantStub and DeQuantStub needs a qconfig",
       );
     }
-    return inf;
+    return b;
   };
-  const push = (n: GraphNode, kind: IntOp, out: ScaleInfo, inputs = n.inputs.map(src)) => {
-    nodes.push({ name: n.name, inputs, kind, shape: n.shape, dtype: out.dtype, scale: out.scale });
-    info.set(n.name, out);
+  const emit = (
+    n: GraphNode,
+    draft: Draft,
+    out: { dtype: ProgramBuffer["dtype"]; scale: Float32Array },
+    epilogue: Stage[] = [],
+  ) => {
+    buffers.push({ name: n.name, shape: n.shape, dtype: out.dtype, scale: out.scale });
+    const output = buffers.length - 1;
+    instructions.push({ ...draft, name: n.name, output, epilogue } as Instr);
+    bufferOf.set(n.name, output);
+  };
+  const requant = (
+    n: GraphNode,
+    numerator: ArrayLike<number>,
+    divisor: number,
+    out: IntOutput,
+    act?: Activation,
+  ) => requantOf(numerator, divisor, out, act, `Node "${n.name}"`);
+  /** A weighted layer's requantization (none for a 32-bit output without activation) and output value. */
+  const finish = (n: GraphNode, sx: number, weightScale: Float32Array, act: Activation | undefined) => {
+    const numerator = Float64Array.from(weightScale, (sw) => sx * sw);
+    if (model.specs.get(n.name)!.out32) {
+      const scale = Float32Array.from(numerator);
+      const stages: Stage[] = act
+        ? [{ kind: "requant", ...requant(n, numerator, 1, { dtype: "qint32" }, act) }]
+        : [];
+      return { out: { dtype: "qint32" as const, scale }, stages };
+    }
+    const a = needScale(n);
+    return {
+      out: { dtype: a.dtype, scale: Float32Array.of(a.scale) },
+      stages: [{ kind: "requant" as const, ...requant(n, numerator, 1, a, act) }],
+    };
   };
   const weightOf = (n: GraphNode, module: string, w: Float32Array, shape: readonly number[]) => {
     observed(`${module}.weight_fake_quant`);
@@ -89,150 +134,183 @@ export function convertFx(model: QatModel, state: StateDict): IntModel {
     }
     return { weight: q, weightScale: sw };
   };
-  const outputOf = (n: GraphNode, sx: number, sw: Float32Array) => {
-    const spec = model.specs.get(n.name)!;
-    if (spec.out32) {
-      const acc = new Float32Array(sw.length);
-      for (let c = 0; c < sw.length; c++) acc[c] = Math.fround(sx * sw[c]);
-      return { output: { dtype: "qint32" as const }, out: { dtype: "qint32" as const, scale: acc } };
-    }
-    const a = actScale(n)!;
-    return { output: a, out: { dtype: a.dtype, scale: Float32Array.of(a.scale) } };
+  /** A pooling's window sum requantized to the node's output scale. */
+  const pool = (
+    n: GraphNode,
+    g: {
+      kernel: readonly [number, number];
+      stride: readonly [number, number];
+      padding: readonly [number, number];
+    },
+  ) => {
+    const x = input(n, 0), a = needScale(n);
+    emit(n, { op: "avg_pool2d", inputs: [x], kernel: g.kernel, stride: g.stride, padding: g.padding }, {
+      dtype: a.dtype,
+      scale: Float32Array.of(a.scale),
+    }, [{ kind: "requant", ...requant(n, [buffers[x].scale[0]], g.kernel[0] * g.kernel[1], a) }]);
   };
 
   for (const n of model.graph.nodes) {
     const k = n.kind;
     switch (k.op) {
       case "input":
-        push(n, { op: "input" }, { dtype: "float32", scale: Float32Array.of(1) });
+        inputShape = n.shape;
         break;
       case "output":
         break;
       case "quant_stub": {
-        const a = actScale(n);
-        if (!a) throw new ConvertError(`QuantStub "${n.name}" has no qconfig`);
-        push(n, { op: "quantize", scale: a.scale, dtype: a.dtype }, {
+        const a = actScale(n) ?? fail(`QuantStub "${n.name}" has no qconfig`);
+        emit(n, { op: "quantize", inputs: [], scale: a.scale }, {
           dtype: a.dtype,
           scale: Float32Array.of(a.scale),
         });
         break;
       }
       case "dequant_stub":
-        needQuantized(n, 0);
-        push(n, { op: "dequantize" }, { dtype: "float32", scale: Float32Array.of(1) });
+        emit(n, { op: "dequantize", inputs: [input(n, 0)] }, { dtype: "float32", scale: Float32Array.of(1) });
         break;
       case "conv2d": {
-        const x = needQuantized(n, 0);
+        const x = input(n, 0);
         if (k.add) {
-          throw new ConvertError(
+          fail(
             `Node "${n.name}": convolutions with a fused add are not converted; prepare with fuse({ add: false })`,
           );
         }
         if (k.paddingMode !== "zeros") {
-          throw new ConvertError(`Node "${n.name}": padding mode "${k.paddingMode}" has no integer kernel`);
+          fail(`Node "${n.name}": padding mode "${k.paddingMode}" has no integer kernel`);
         }
         const f = foldConvBn(n, s);
-        const sx = x.scale[0];
+        const sx = buffers[x].scale[0];
         const { weight, weightScale } = weightOf(n, k.module, f.weight.data as Float32Array, f.weight.shape);
         const bias = f.bias ? quantizeBias(f.bias.data, sx, weightScale) : undefined;
-        const { output, out } = outputOf(n, sx, weightScale);
-        push(n, {
-          op: "conv2d",
-          weight,
-          weightShape: [...f.weight.shape],
-          weightScale,
-          bias,
-          stride: k.stride,
-          padding: k.padding,
-          dilation: k.dilation,
-          groups: k.groups,
-          output,
-          act: k.act as FusedActivation | undefined,
-        }, out);
+        const { out, stages } = finish(n, sx, weightScale, k.act);
+        emit(
+          n,
+          {
+            op: "conv2d",
+            inputs: [x],
+            weight,
+            weightShape: [...f.weight.shape] as [number, number, number, number],
+            weightScale,
+            ...(bias ? { bias } : {}),
+            stride: k.stride,
+            padding: k.padding,
+            dilation: k.dilation,
+            groups: k.groups,
+            tileRows: n.shape[2],
+          },
+          out,
+          stages,
+        );
         break;
       }
       case "linear": {
-        const x = needQuantized(n, 0);
+        const x = input(n, 0);
         const w = s.get(`${k.module}.weight`);
-        const sx = x.scale[0];
+        const sx = buffers[x].scale[0];
         const { weight, weightScale } = weightOf(n, k.module, w.data as Float32Array, w.shape);
         const bias = k.bias ? quantizeBias(s.get(`${k.module}.bias`).data, sx, weightScale) : undefined;
-        const { output, out } = outputOf(n, sx, weightScale);
-        push(
+        const { out, stages } = finish(n, sx, weightScale, k.act);
+        emit(
           n,
-          { op: "linear", weight, weightShape: [...w.shape], weightScale, bias, output, act: k.act },
+          {
+            op: "linear",
+            inputs: [x],
+            weight,
+            weightShape: [...w.shape] as [number, number],
+            weightScale,
+            ...(bias ? { bias } : {}),
+          },
           out,
+          stages,
         );
         break;
       }
       case "add": {
-        needQuantized(n, 0);
-        needQuantized(n, 1);
-        const a = actScale(n);
-        if (!a) throw new ConvertError(`Node "${n.name}" (add) has no output scale`);
-        push(n, { op: "add", output: a, act: k.act }, { dtype: a.dtype, scale: Float32Array.of(a.scale) });
+        const a = input(n, 0), b = input(n, 1), o = needScale(n);
+        const [sa, sb] = [buffers[a].scale[0], buffers[b].scale[0]];
+        const shiftSecond = !(sa >= sb);
+        const shifted = buffers[shiftSecond ? b : a];
+        const { k: kk, t } = addAlignment(shifted.scale[0], Math.min(sa, sb), {
+          dtype: shifted.dtype as "qint8" | "qint16",
+        });
+        emit(n, { op: "add", inputs: [a, b], shiftSecond, k: kk, t }, {
+          dtype: o.dtype,
+          scale: Float32Array.of(o.scale),
+        }, [{ kind: "requant", ...requant(n, [shifted.scale[0]], 2 ** kk, o, k.act) }]);
         break;
       }
       case "cat": {
-        n.inputs.forEach((_, i) => needQuantized(n, i));
-        const a = actScale(n)!;
-        push(n, { op: "cat", axis: k.axis, output: a }, { dtype: a.dtype, scale: Float32Array.of(a.scale) });
+        const ins = n.inputs.map((_, i) => input(n, i)), o = needScale(n);
+        const requants = ins.map((b) => requant(n, buffers[b].scale, 1, o));
+        const rank = n.shape.length, axis = k.axis < 0 ? k.axis + rank : k.axis;
+        emit(n, { op: "cat", inputs: ins, axis, requants }, {
+          dtype: o.dtype,
+          scale: Float32Array.of(o.scale),
+        });
         break;
       }
-      case "avg_pool2d": {
-        needQuantized(n, 0);
+      case "avg_pool2d":
         if (k.ceilMode || !k.countIncludePad) {
-          throw new ConvertError(
-            `Node "${n.name}": avg_pool2d with ceil mode or without padding counts has no integer kernel`,
+          fail(`Node "${n.name}": avg_pool2d with ceil mode or without padding counts has no integer kernel`);
+        }
+        pool(n, k);
+        break;
+      case "adaptive_avg_pool2d": {
+        const [, , h, w] = buffers[input(n, 0)].shape;
+        const [oh, ow] = k.outputSize;
+        if (h % oh !== 0 || w % ow !== 0) {
+          fail(
+            `Node "${n.name}": adaptive pooling of ${h}×${w} to ${oh}×${ow} has no integer kernel (sizes must divide)`,
           );
         }
-        const a = actScale(n)!;
-        push(n, { op: "avg_pool2d", kernel: k.kernel, stride: k.stride, padding: k.padding, output: a }, {
-          dtype: a.dtype,
-          scale: Float32Array.of(a.scale),
-        });
+        const kernel = [h / oh, w / ow] as const;
+        pool(n, { kernel, stride: kernel, padding: [0, 0] });
         break;
       }
-      case "adaptive_avg_pool2d": {
-        needQuantized(n, 0);
-        const a = actScale(n)!;
-        push(n, { op: "adaptive_avg_pool2d", outputSize: k.outputSize, output: a }, {
-          dtype: a.dtype,
-          scale: Float32Array.of(a.scale),
-        });
-        break;
-      }
-      case "max_pool2d":
-        if (k.ceilMode) {
-          throw new ConvertError(`Node "${n.name}": max_pool2d with ceil mode has no integer kernel`);
-        }
-        push(
+      case "max_pool2d": {
+        if (k.ceilMode) fail(`Node "${n.name}": max_pool2d with ceil mode has no integer kernel`);
+        const x = input(n, 0);
+        emit(
           n,
-          { op: "max_pool2d", kernel: k.kernel, stride: k.stride, padding: k.padding },
-          needQuantized(n, 0),
+          { op: "max_pool2d", inputs: [x], kernel: k.kernel, stride: k.stride, padding: k.padding },
+          buffers[x],
         );
         break;
+      }
       case "relu":
-      case "relu6":
-        push(n, { op: k.op }, needQuantized(n, 0));
+      case "relu6": {
+        const x = input(n, 0);
+        emit(n, { op: "move", inputs: [x] }, buffers[x], [{ kind: k.op }]);
         break;
-      case "flatten":
-        push(n, { op: "flatten", startDim: k.startDim }, needQuantized(n, 0));
+      }
+      case "flatten": {
+        const x = input(n, 0);
+        emit(n, { op: "move", inputs: [x] }, buffers[x]);
         break;
+      }
       case "dropout":
       case "identity":
-        needQuantized(n, 0);
+        input(n, 0);
         alias.set(n.name, src(n.inputs[0]));
         break;
       default:
-        throw new ConvertError(
-          `Node "${n.name}" (${k.op === "prim" ? `prim.${k.prim}` : k.op}) has no integer kernel`,
-        );
+        fail(`Node "${n.name}" (${k.op === "prim" ? `prim.${k.prim}` : k.op}) has no integer kernel`);
     }
   }
-  const last = nodes[nodes.length - 1];
-  if (!last || last.kind.op !== "dequantize") {
-    throw new ConvertError("The model's output must come from a DeQuantStub");
+  const last = instructions.at(-1);
+  if (!last || last.op !== "dequantize" || !inputShape) {
+    fail("The model's output must come from a DeQuantStub");
   }
-  return { format: "hqat-int-model", version: 1, march: model.march, nodes };
+  const program: IntModel = {
+    name: "model",
+    march: model.march,
+    opt: "O0",
+    inputShape: inputShape!,
+    buffers,
+    instructions,
+    output: last!.output,
+  };
+  verifyProgram(program, { fail: (m) => fail(`The converted model is not a valid program: ${m}`) });
+  return program;
 }

@@ -5,9 +5,9 @@
  * @module
  */
 import { Scope, type StateDict } from "@hqat/nn";
+import { instrDef, type IntModel, runIntModel } from "@hqat/program";
 import { dequantizeTensor, FakeQuantState } from "@hqat/qtensor";
 import type { Tensor } from "@hqat/tensor";
-import { type IntModel, runIntModel } from "./int_model.ts";
 import type { QatModel } from "./qat_model.ts";
 
 /** One node's comparison. */
@@ -76,9 +76,14 @@ export function debugQuantization(model: QatModel, state: StateDict, int: IntMod
   const intOut = runIntModel(int, x.data as Float32Array, x.shape, { keepAll: true }).all!;
   const rows: DebugRow[] = [];
   let firstDivergence: string | undefined;
-  for (const n of int.nodes) {
-    const q = intOut.get(n.name), f = floatOut.get(n.name), fq = fqOut.get(n.name);
+  for (const instr of int.instructions) {
+    const name = int.buffers[instr.output].name;
+    const q = intOut.get(name), f = floatOut.get(name), fq = fqOut.get(name);
     if (!q || !f || !fq) continue;
+    const op = instrDef(instr).label(instr, {
+      ins: instr.inputs.map((b) => int.buffers[b]),
+      out: int.buffers[instr.output],
+    }).split(" ")[0];
     const deq = dequantizeTensor(q);
     const a = compare(f.data, fq.data), b = compare(f.data, deq);
     let maxLsb = 0, over = 0;
@@ -90,8 +95,8 @@ export function debugQuantization(model: QatModel, state: StateDict, int: IntMod
       if (d > 1) over++;
     }
     rows.push({
-      name: n.name,
-      op: n.kind.op,
+      name,
+      op,
       scale: q.scale[0],
       cosineFakeQuant: a.cosine,
       sqnrFakeQuant: a.sqnr,
@@ -100,7 +105,7 @@ export function debugQuantization(model: QatModel, state: StateDict, int: IntMod
       maxLsbDiff: maxLsb,
       overOneLsb: over / q.data.length,
     });
-    if (!firstDivergence && over > 0 && q.dtype !== "qint32") firstDivergence = n.name;
+    if (!firstDivergence && over > 0 && q.dtype !== "qint32") firstDivergence = name;
   }
   return { rows, firstDivergence };
 }

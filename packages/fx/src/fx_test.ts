@@ -2,8 +2,6 @@ import { assert, assertEquals, assertLessOrEqual, assertThrows } from "@std/asse
 import {
   convertFx,
   debugQuantization,
-  decodeIntModel,
-  encodeIntModel,
   formatDebugReport,
   fuse,
   prepareQatFx,
@@ -16,6 +14,7 @@ import {
   verifyGraph,
 } from "@hqat/fx";
 import { clearMarch, March, setMarch } from "@hqat/march-bayes";
+import { decodeProgram, encodeProgram } from "@hqat/program";
 import {
   Conv2d,
   DeQuantStub,
@@ -121,10 +120,11 @@ Deno.test("verifyGraph() rejects use before definition, duplicates and a missing
   assertThrows(() => verifyGraph({ nodes: [x, n("a", ["x"])] }), Error, "no output");
 });
 
-Deno.test("prepareQatFx() needs setMarch() and resolves qconfigs global < type < name", () => {
+Deno.test("prepareQatFx() needs a march (an option, or setMarch()) and resolves qconfigs global < type < name", () => {
   clearMarch();
   const float = mobilenetV2({ numClasses: 10, quantStubScale: 1 / 128 });
-  assertThrows(() => prepareQatFx(float, { "": q8 }), TypeError, "setMarch");
+  assertThrows(() => prepareQatFx(float, { "": q8 }), RangeError, "setMarch");
+  assertEquals(prepareQatFx(float, { "": q8 }, { march: March.BAYES_E }).march, "bayes-e");
   setMarch(March.BAYES);
   const m = prepareQatFx(float, { "": q8, moduleType: { Linear: q32 }, moduleName: { "features.18": null } });
   assertEquals(m.march, "bayes");
@@ -171,7 +171,7 @@ Deno.test("calibration, QAT and conversion: CALIBRATION equals float, int model 
   )(params);
   assert(grad["features.0.0.weight"].toArray().some((v) => v !== 0));
   // The int model file round-trips exactly.
-  const back = decodeIntModel(encodeIntModel(int), { fileName: "m" });
+  const back = decodeProgram(encodeProgram(int), { fileName: "m" });
   assertEquals(runIntModel(back, x.data as Float32Array, x.shape).raw.data, yi.raw.data);
 });
 

@@ -6,7 +6,7 @@
  * is the seed's `qat_model.load_state_dict(calib_model.state_dict())`.
  * @module
  */
-import { getMarch, type March } from "@hqat/march-bayes";
+import { type March, resolveMarch } from "@hqat/march-bayes";
 import { initState, Module, type Scope, type StateDict, type StateSpec, stateSpecs } from "@hqat/nn";
 import {
   createObserver,
@@ -28,7 +28,7 @@ import {
   zeros,
 } from "@hqat/tensor";
 import { fuse } from "./fuse.ts";
-import { marchViolations } from "./march_warnings.ts";
+import { marchViolations } from "./graph_layers.ts";
 import type { Graph, GraphNode } from "./graph.ts";
 import { runGraph } from "./interpret.ts";
 import { type QConfigDict, resolveQConfigs } from "./qconfig_dict.ts";
@@ -319,6 +319,8 @@ export class QatModel extends Module {
 
 /** Options of {@linkcode prepareQatFx}. */
 export interface PrepareOptions {
+  /** The target (default: the march set with `setMarch`, the seed's way). */
+  march?: March;
   /** An example input (default zeros of [1, 3, 32, 32]); only its shape matters. */
   exampleInput?: Tensor;
   /** Where the early target warnings go (default console.warn). */
@@ -327,8 +329,8 @@ export interface PrepareOptions {
 
 /**
  * Prepares a float model for calibration and QAT: traces it, fuses conv + bn (+ activation), and
- * annotates every node with the qconfig that applies (see {@linkcode QConfigDict}). `setMarch` must
- * have been called.
+ * annotates every node with the qconfig that applies (see {@linkcode QConfigDict}), for the march given in
+ * the options or, as in the seed, the one set with `setMarch`.
  *
  * @example
  * ```ts
@@ -346,12 +348,7 @@ export interface PrepareOptions {
  * ```
  */
 export function prepareQatFx(model: Module, qconfig: QConfigDict, options: PrepareOptions = {}): QatModel {
-  const march = getMarch();
-  if (!march) {
-    throw new TypeError(
-      "prepareQatFx(): call setMarch() before preparing a model (e.g. setMarch(March.BAYES))",
-    );
-  }
+  const march = resolveMarch(options.march, "prepareQatFx()");
   if (model instanceof QatModel) throw new TypeError("prepareQatFx(): the model is already prepared");
   const example = options.exampleInput ?? zeros([1, 3, 32, 32]);
   const floatState = initState(model, randomKey(0));

@@ -1,13 +1,21 @@
 /**
- * The layer list of a float graph from `@hqat/fx` (`trace`): what the target check sees of a model
- * before conversion, including what conversion cannot express (reflect padding, ops without an
- * integer kernel).
+ * The layer list of a float graph (`trace`): what the target's operator table sees of a model before
+ * conversion, including what conversion cannot express (reflect padding, ops without an integer
+ * kernel) — read by `prepareQatFx`'s early warnings and by `checkModel` on a traced graph.
  * @module
  */
 
-import type { Graph, GraphNode } from "@hqat/fx";
-import type { LayerDesc, QDtype, TensorDesc } from "@hqat/march-bayes";
-import { withBatch } from "./int_model_layers.ts";
+import {
+  checkLayer,
+  type LayerDesc,
+  type March,
+  opTable,
+  type QDtype,
+  type TensorDesc,
+  type Violation,
+} from "@hqat/march-bayes";
+import { withBatch } from "@hqat/program";
+import type { Graph, GraphNode } from "./graph.ts";
 
 /**
  * Options of {@linkcode graphLayers}: frames per run (default: the traced batch), and the model
@@ -18,7 +26,7 @@ import { withBatch } from "./int_model_layers.ts";
  * @example
  * ```ts
  * import { assert } from "@std/assert";
- * import type { GraphLayerOptions } from "@hqat/hbdk";
+ * import type { GraphLayerOptions } from "@hqat/fx";
  * const o: GraphLayerOptions = { batch: 1, state: { "conv.weight": { shape: [8, 3, 3, 3] } } };
  * assert(o.state?.["conv.weight"].shape[2] === 3);
  * ```
@@ -58,8 +66,7 @@ function inferredKernel(
  * @example
  * ```ts
  * import { assert } from "@std/assert";
- * import { graphLayers } from "@hqat/hbdk";
- * import { trace } from "@hqat/fx";
+ * import { graphLayers, trace } from "@hqat/fx";
  * import { Conv2d, DeQuantStub, initState, QuantStub, Sequential } from "@hqat/nn";
  * import { randomKey, zeros } from "@hqat/tensor";
  * const m = new Sequential(new QuantStub({ scale: 1 / 128 }), new Conv2d(3, 8, 3, { padding: 1 }), new DeQuantStub());
@@ -149,4 +156,36 @@ export function graphLayers(graph: Graph, options: GraphLayerOptions = {}): Laye
     });
   }
   return layers;
+}
+
+const COMPUTE = new Set(["conv2d", "linear", "max_pool2d", "avg_pool2d"]);
+
+/**
+ * The operator-table violations of a prepared graph's compute layers (convolution, linear, pooling, and
+ * ops the table does not know; see {@linkcode graphLayers}) as qint8 layers, for `prepareQatFx` to
+ * report before any calibration or training time is spent.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { marchViolations, trace } from "@hqat/fx";
+ * import { March } from "@hqat/march-bayes";
+ * import { Conv2d, initState, Sequential } from "@hqat/nn";
+ * import { randomKey, zeros } from "@hqat/tensor";
+ * const m = new Sequential(new Conv2d(3, 4, 33));
+ * const s = initState(m, randomKey(0));
+ * const v = marchViolations(trace(m, s, zeros([1, 3, 40, 40])), s, March.BAYES);
+ * assert(v.length === 1 && v[0].message.includes("33×33"));
+ * ```
+ */
+export function marchViolations(
+  graph: Graph,
+  state: Readonly<Record<string, { readonly shape: readonly number[] }>>,
+  march: March,
+): Violation[] {
+  const table = opTable(march);
+  const q8 = (t: TensorDesc): TensorDesc => ({ ...t, dtype: "qint8" });
+  return graphLayers(graph, { state })
+    .filter((l) => COMPUTE.has(l.op) || table[l.op] === undefined)
+    .flatMap((l) => checkLayer({ ...l, inputs: l.inputs.map(q8), output: q8(l.output) }, { march }));
 }
