@@ -1,8 +1,9 @@
 /**
- * `@hqat/hbdk`: deployment tools for the BPU — `checkModel`, `compileModel` (the `.hbm` container of
- * docs/hbm_format.md), the `.hbm` runtime (`loadHbm`, `runHbm`), `perfModel` (JSON and HTML report),
- * `visualizeModel` (SVG) — and the analytic performance model (`estimatePerformance`) with what it is
- * built from: the layer dataflow, the steps each optimization level runs, and the native DDR layouts.
+ * `@hqat/hbdk`: deployment tools for the BPU over the integer program of `@hqat/program` —
+ * `checkModel` (every instruction against the march's operator table), `compileModel` (lowering,
+ * placement, the `.hbm` file; `loadHbm` reads it back), `perfModel` (JSON and HTML report) and
+ * `visualizeModel` (SVG) — and the analytic performance model (`estimatePerformance`) that costs a
+ * compiled program step by step with the native DDR layouts.
  * @module
  */
 
@@ -12,27 +13,17 @@ export {
   type PerformanceEstimate,
   type PerformanceOptions,
 } from "./src/cost_model.ts";
-export { buildLayerGraph, type LayerGraph, type Source } from "./src/layer_graph.ts";
 export {
   channelBytesAligned,
   featureBytesPerFrame,
-  gemmOf,
   modelInputBytesPerFrame,
   modelOutputBytesPerFrame,
   type PyramidFormat,
   weightBytes,
 } from "./src/native_layout.ts";
-export {
-  OPT_LEVELS,
-  type OptLevel,
-  type Plan,
-  planSteps,
-  type Step,
-  type TensorRef,
-} from "./src/schedule.ts";
-export { type IntModelLayerOptions, intModelLayers, withBatch } from "./src/int_model_layers.ts";
-export { type GraphLayerOptions, graphLayers } from "./src/graph_layers.ts";
+export { programLayers } from "./src/program_layers.ts";
 export { exampleBatch, type ExampleInput } from "./src/example_inputs.ts";
+export { deployMarch } from "./src/deploy_march.ts";
 export {
   type CheckableModel,
   checkModel,
@@ -41,43 +32,16 @@ export {
   modelLayers,
   type NodeCheck,
 } from "./src/check_model.ts";
-export {
-  type Activation,
-  type BufferDtype,
-  bufferDtypeBytes,
-  type BufferLayout,
-  type HbmBuffer,
-  type HbmProgram,
-  type Instr,
-  INSTR_OPS,
-  type InstrBase,
-  type Pair,
-  type Requant,
-  type Stage,
-} from "./src/hbm_program.ts";
-export { CompileError, type DraftBuffer, type LoweredProgram, lowerIntModel } from "./src/lower.ts";
-export {
-  ARENA_ALIGNMENT,
-  instrReads,
-  type Lifetime,
-  lifetimes,
-  overlaps,
-  planMemory,
-} from "./src/memory_plan.ts";
+export { planMemory } from "./src/memory_plan.ts";
 export { type ConvGeometry, inputRows, searchTiles, type TilePlan } from "./src/tiling.ts";
 export { chooseLayouts, ioLayoutBytes } from "./src/layout_choice.ts";
-export { crc32 } from "./src/crc32.ts";
-export { encodeHbm, HBM_FORMAT } from "./src/hbm_encode.ts";
-export { HbmFormatError, loadHbm } from "./src/hbm_decode.ts";
-export { MAX_ARENA_BYTES, verifyProgram } from "./src/hbm_verify.ts";
-export { type HbmRunResult, HbmRuntimeError, runHbm } from "./src/hbm_run.ts";
-export { releaseHbmGpu, runHbmGpu, type RunHbmGpuOptions } from "./src/hbm_run_gpu.ts";
+export { loadHbm } from "./src/hbm_file.ts";
 export {
+  CompileError,
   compileModel,
   type CompileOptions,
   compileProgram,
   type CompileResult,
-  deployMarch,
   PYRAMID_INPUT_SCALE,
 } from "./src/compile_model.ts";
 export { type PerfJson, perfJson, perfModel, type PerfOptions, type PerfReport } from "./src/perf_model.ts";
@@ -92,18 +56,7 @@ export {
 export { type Visualization, visualizeModel, type VisualizeOptions } from "./src/visualize_model.ts";
 
 // The types of other `@hqat` packages that this package's signatures name.
-export type {
-  BnRef,
-  Graph,
-  GraphDType,
-  GraphNode,
-  IntModel,
-  IntNode,
-  IntOp,
-  IntPair,
-  NodeOp,
-  Pair as FxPair,
-} from "@hqat/fx";
+export type { BnRef, Graph, GraphDType, GraphNode, NodeOp, Pair as FxPair } from "@hqat/fx";
 export type {
   Figure,
   HardwareFigures,
@@ -117,32 +70,14 @@ export type {
   TensorDesc,
   Violation,
 } from "@hqat/march-bayes";
-export type { FusedActivation, IntOutput, QArray, QDType, QDTypeArray } from "@hqat/qtensor";
+export type * from "@hqat/program";
 export type {
-  AdapterSummary,
-  Backend,
-  BufferDecl,
-  BufferKind,
-  BufferPool,
   ConvAttrs,
-  Device,
-  DeviceStorage,
-  DispatchArgs,
-  DType,
-  DTypeArray,
-  KernelSpec,
+  CoordinateTransformation,
+  NearestMode,
   None,
   OpAttrs,
   OpName,
   PoolAttrs,
-  PoolStats,
-  Shape,
-  Tensor,
-  TensorInfo,
-  TypedArray,
-  UniformDecl,
-  WebGpuDevice,
-  WebGpuDeviceOptions,
-  WgslFn,
-  WgslType,
+  ResizeAttrs,
 } from "@hqat/tensor";

@@ -1,15 +1,16 @@
 /**
  * `checkModel`: hqat's counterpart of `check_model` — every layer of a model against the march's
- * operator table.
+ * operator table (for an integer program, one layer per instruction, described by the instruction
+ * table).
  * @module
  */
 
-import type { Graph, IntModel } from "@hqat/fx";
+import { type Graph, graphLayers } from "@hqat/fx";
 import { checkLayer, type InputSource, type LayerDesc, type March, type Violation } from "@hqat/march-bayes";
-import { deployMarch } from "./compile_model.ts";
+import type { Program } from "@hqat/program";
+import { deployMarch } from "./deploy_march.ts";
 import { exampleBatch, type ExampleInput } from "./example_inputs.ts";
-import { graphLayers } from "./graph_layers.ts";
-import { intModelLayers } from "./int_model_layers.ts";
+import { programLayers } from "./program_layers.ts";
 
 /**
  * Options of {@linkcode checkModel}: the march (default: an int model's own, else the one set with
@@ -81,11 +82,22 @@ export interface CheckReport {
   readonly violations: readonly Violation[];
 }
 
-/** What {@linkcode checkModel} checks: an int model, a traced float graph, or a layer list. */
-export type CheckableModel = IntModel | Graph | readonly LayerDesc[];
+/**
+ * What {@linkcode checkModel} checks: an integer program (an int model, or a compiled one), a traced
+ * float graph, or a layer list.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import type { CheckableModel } from "@hqat/hbdk";
+ * const layers: CheckableModel = [];
+ * assert(Array.isArray(layers));
+ * ```
+ */
+export type CheckableModel = Program | Graph | readonly LayerDesc[];
 
-function isIntModel(m: CheckableModel): m is IntModel {
-  return !Array.isArray(m) && (m as IntModel).format === "hqat-int-model";
+function isProgram(m: CheckableModel): m is Program {
+  return !Array.isArray(m) && "instructions" in (m as object);
 }
 
 /**
@@ -110,7 +122,7 @@ export function modelLayers(
       output: { ...l.output, shape: [options.batch, ...l.output.shape.slice(1)] },
     }));
   }
-  if (isIntModel(model as CheckableModel)) return intModelLayers(model as IntModel, { batch: options.batch });
+  if (isProgram(model as CheckableModel)) return programLayers(model as Program, { batch: options.batch });
   return graphLayers(model as Graph, { batch: options.batch, state: options.state });
 }
 
@@ -140,10 +152,10 @@ export function checkModel(
   exampleInputs: readonly ExampleInput[],
   options: CheckModelOptions = {},
 ): CheckReport {
-  const march = deployMarch(isIntModel(model) ? model : {}, { march: options.march, tool: "checkModel" });
+  const march = deployMarch(isProgram(model) ? model : {}, { march: options.march, tool: "checkModel" });
   const batch = exampleBatch(exampleInputs, {
     tool: "checkModel",
-    model: isIntModel(model) ? model : undefined,
+    model: isProgram(model) ? model : undefined,
   });
   const log = options.log ?? ((line: string) => console.log(line));
   const layers = modelLayers(model, { batch, state: options.state });

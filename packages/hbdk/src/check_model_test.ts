@@ -1,10 +1,11 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { type Graph, type IntModel, trace, verifyGraph } from "@hqat/fx";
-import { checkModel, graphLayers } from "@hqat/hbdk";
+import { type Graph, graphLayers, type IntModel, trace, verifyGraph } from "@hqat/fx";
+import { checkModel } from "@hqat/hbdk";
 import { March } from "@hqat/march-bayes";
 import { Conv2d, DeQuantStub, initState, QuantStub, Sequential } from "@hqat/nn";
 import { randomKey, zeros } from "@hqat/tensor";
-import { mobileNetV2IntModel, tinyIntModel } from "./models_test_util.ts";
+import { prng, ProgramBuilder } from "../../program/testdata/build.ts";
+import { mobileNetV2IntModel, tinyIntModel } from "../testdata/mobilenet_v2.ts";
 
 function run(
   model: Parameters<typeof checkModel>[0],
@@ -21,62 +22,18 @@ function run(
   return { report, lines };
 }
 
-/** quant → one conv (`weightShape`, stride, dilation) → dequant. */
+/** quant → one conv (`cout` channels, `k`×`k`, stride, dilation) → dequant. */
 function convModel(
   o: { cin: number; cout: number; k: number; hw: number; stride?: number; dilation?: number },
 ): IntModel {
-  const s = o.stride ?? 1, d = o.dilation ?? 1;
-  const oh = Math.floor((o.hw - d * (o.k - 1) - 1) / s) + 1;
-  const f = (v: number) => Float32Array.of(v);
-  return {
-    format: "hqat-int-model",
-    version: 1,
-    march: "bayes",
-    nodes: [
-      {
-        name: "x",
-        inputs: [],
-        kind: { op: "input" },
-        shape: [1, o.cin, o.hw, o.hw],
-        dtype: "float32",
-        scale: f(1),
-      },
-      {
-        name: "quant",
-        inputs: ["x"],
-        kind: { op: "quantize", scale: 1 / 128, dtype: "qint8" },
-        shape: [1, o.cin, o.hw, o.hw],
-        dtype: "qint8",
-        scale: f(1 / 128),
-      },
-      {
-        name: "conv",
-        inputs: ["quant"],
-        kind: {
-          op: "conv2d",
-          weight: new Int8Array(o.cout * o.cin * o.k * o.k),
-          weightShape: [o.cout, o.cin, o.k, o.k],
-          weightScale: new Float32Array(o.cout).fill(0.01),
-          stride: [s, s],
-          padding: [0, 0],
-          dilation: [d, d],
-          groups: 1,
-          output: { dtype: "qint8", scale: 0.1 },
-        },
-        shape: [1, o.cout, oh, oh],
-        dtype: "qint8",
-        scale: f(0.1),
-      },
-      {
-        name: "dq",
-        inputs: ["conv"],
-        kind: { op: "dequantize" },
-        shape: [1, o.cout, oh, oh],
-        dtype: "float32",
-        scale: f(1),
-      },
-    ],
-  };
+  const b = new ProgramBuilder(prng(1), [1, o.cin, o.hw, o.hw]);
+  const q = b.quantize("quant", 1 / 128);
+  const c = b.conv("conv", q, { cout: o.cout, k: o.k, s: o.stride, d: o.dilation }, {
+    dtype: "qint8",
+    scale: 0.1,
+  });
+  b.dequantize("dq", c);
+  return b.build();
 }
 
 Deno.test("checkModel() passes the converted MobileNetV2 and prints HBDK's two lines", () => {
@@ -87,7 +44,7 @@ Deno.test("checkModel() passes the converted MobileNetV2 and prints HBDK's two l
   });
   assertEquals(lines, ["This model is supported!", "HBDK model check PASS"]);
   assert(r.supported && r.violations.length === 0);
-  assertEquals(r.nodes.length, mobileNetV2IntModel().nodes.length - 1);
+  assertEquals(r.nodes.length, mobileNetV2IntModel().instructions.length);
   assert(r.nodes.every((n) => n.supported && n.violations.length === 0));
   assertEquals(r.nodes[0], { name: "quant", op: "quant", supported: true, violations: [] });
 });

@@ -1,31 +1,52 @@
 /**
- * `compileModel`: hqat's counterpart of `compile_model` — lowering, layout choice, tiling (O3),
- * memory planning, and the `.hbm` file.
+ * `compileModel`: hqat's counterpart of `compile_model` — the model checked against the operator table,
+ * lowered (`lowerProgram`), placed (layout choice, O3 tiling, memory plan), checked again as every
+ * loaded file is, and written as a `.hbm` (the program container).
  * @module
  */
 
-import type { IntModel } from "@hqat/fx";
+import { atomicWriteFile } from "@hqat/io";
+import { checkLayers, hardwareFigures, type InputSource, type March } from "@hqat/march-bayes";
 import {
-  checkLayers,
-  hardwareFigures,
-  type InputSource,
-  isMarch,
-  type March,
-  resolveMarch,
-} from "@hqat/march-bayes";
-import { atomicWriteFile } from "@hqat/nn";
+  atBatch,
+  bufferBytes,
+  encodeProgram,
+  type IntModel,
+  lifetimes,
+  lowerProgram,
+  MAX_ARENA_BYTES,
+  OPT_LEVELS,
+  type OptLevel,
+  type Program,
+  rawOutput,
+  verifyProgram,
+} from "@hqat/program";
 import { estimatePerformance, type PerformanceEstimate } from "./cost_model.ts";
+import { deployMarch } from "./deploy_march.ts";
 import { exampleBatch, type ExampleInput } from "./example_inputs.ts";
-import { encodeHbm } from "./hbm_encode.ts";
-import type { HbmProgram, Instr } from "./hbm_program.ts";
-import { bufferDtypeBytes } from "./hbm_program.ts";
-import { MAX_ARENA_BYTES } from "./hbm_verify.ts";
-import { intModelLayers } from "./int_model_layers.ts";
 import { chooseLayouts } from "./layout_choice.ts";
-import { CompileError, lowerIntModel } from "./lower.ts";
-import { lifetimes, planMemory } from "./memory_plan.ts";
-import { OPT_LEVELS, type OptLevel } from "./schedule.ts";
+import { planMemory } from "./memory_plan.ts";
+import { programLayers } from "./program_layers.ts";
 import { searchTiles, type TilePlan } from "./tiling.ts";
+
+/**
+ * An error in compilation: the model cannot be compiled (the message names the node or the limit).
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { CompileError } from "@hqat/hbdk";
+ * const e = new CompileError("conv: conv2d kernel 33×33 exceeds the BAYES limit");
+ * assert(e instanceof RangeError && e.name === "CompileError");
+ * ```
+ */
+export class CompileError extends RangeError {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "CompileError";
+  }
+}
 
 /**
  * Options of {@linkcode compileModel}: the output file (must end in `.hbm`), where the input
@@ -70,7 +91,7 @@ export interface CompileOptions {
  */
 export interface CompileResult {
   /** The compiled program. */
-  readonly program: HbmProgram;
+  readonly program: Program;
   /** The `.hbm` file bytes. */
   readonly bytes: Uint8Array;
   /** The cost model's estimate at the same level. */
@@ -93,28 +114,13 @@ export interface CompileResult {
  */
 export const PYRAMID_INPUT_SCALE = 1 / 128;
 
-/**
- * The march a deployment tool uses: `explicit`, else the int model's own, else the one set.
- *
- * @example
- * ```ts
- * import { assert } from "@std/assert";
- * import { deployMarch } from "@hqat/hbdk";
- * assert(deployMarch({ march: "bayes" }, { tool: "compileModel" }) === "bayes");
- * ```
- */
-export function deployMarch(
-  model: { readonly march?: string },
-  options: { readonly march?: March; readonly tool: string },
-): March {
-  if (options.march === undefined && isMarch(model.march)) return model.march;
-  return resolveMarch(options.march, options.tool);
-}
-
-function withTiles(instructions: readonly Instr[], tileRows: Map<number, number>): Instr[] {
-  return instructions.map((instr, i) =>
-    instr.op === "conv2d" && tileRows.has(i) ? { ...instr, tileRows: tileRows.get(i)! } : instr
-  );
+function withTiles(program: Program, tileRows: Map<number, number>): Program {
+  return {
+    ...program,
+    instructions: program.instructions.map((instr, i) =>
+      instr.op === "conv2d" && tileRows.has(i) ? { ...instr, tileRows: tileRows.get(i)! } : instr
+    ),
+  };
 }
 
 /**
@@ -125,16 +131,23 @@ function withTiles(instructions: readonly Instr[], tileRows: Map<number, number>
  * ```ts
  * import { assert } from "@std/assert";
  * import { compileProgram } from "@hqat/hbdk";
- * import type { IntModel } from "@hqat/fx";
+ * import type { Program } from "@hqat/program";
  * const s = (v: number) => Float32Array.of(v);
- * const m: IntModel = { format: "hqat-int-model", version: 1, march: "bayes", nodes: [
- *   { name: "x", inputs: [], kind: { op: "input" }, shape: [1, 2], dtype: "float32", scale: s(1) },
- *   { name: "q", inputs: ["x"], kind: { op: "quantize", scale: 0.5, dtype: "qint8" }, shape: [1, 2], dtype: "qint8", scale: s(0.5) },
- *   { name: "r", inputs: ["q"], kind: { op: "relu" }, shape: [1, 2], dtype: "qint8", scale: s(0.5) },
- *   { name: "d", inputs: ["r"], kind: { op: "dequantize" }, shape: [1, 2], dtype: "float32", scale: s(1) },
- * ] };
+ * const m: Program = {
+ *   name: "model", march: "bayes", opt: "O0", inputShape: [1, 2], output: 2,
+ *   buffers: [
+ *     { name: "q", shape: [1, 2], dtype: "qint8", scale: s(0.5) },
+ *     { name: "r", shape: [1, 2], dtype: "qint8", scale: s(0.5) },
+ *     { name: "d", shape: [1, 2], dtype: "float32", scale: s(1) },
+ *   ],
+ *   instructions: [
+ *     { op: "quantize", name: "q", inputs: [], output: 0, epilogue: [], scale: 0.5 },
+ *     { op: "move", name: "r", inputs: [0], output: 1, epilogue: [{ kind: "relu" }] },
+ *     { op: "dequantize", name: "d", inputs: [1], output: 2, epilogue: [] },
+ *   ],
+ * };
  * const r = compileProgram(m, [{ shape: [4, 2] }], { opt: "O1", log: () => {} });
- * assert(r.program.instructions.length === 2 && r.program.inputShape[0] === 4);
+ * assert(r.program.instructions.length === 2 && r.program.inputShape[0] === 4 && r.program.placement !== undefined);
  * ```
  */
 export function compileProgram(
@@ -155,23 +168,28 @@ export function compileProgram(
     );
   }
   const batch = exampleBatch(exampleInputs, { tool: "compileModel", model: intModel });
-  const layers = intModelLayers(intModel, { batch });
-  const violations = checkLayers(layers, { march, inputSource });
+  const model = atBatch(intModel, batch);
+  const violations = checkLayers(programLayers(model), { march, inputSource });
   if (violations.length > 0) {
     throw new CompileError(
       `compileModel: the model is not supported by ${march}: ${violations[0].message}` +
         (violations.length > 1 ? ` (and ${violations.length - 1} more; run checkModel)` : ""),
     );
   }
-  const quant = intModel.nodes.find((n) => n.kind.op === "quantize");
-  if (inputSource !== "ddr" && (quant?.kind.op !== "quantize" || quant.kind.scale !== PYRAMID_INPUT_SCALE)) {
-    const scale = quant?.kind.op === "quantize" ? quant.kind.scale : undefined;
+  const quant = model.instructions.find((i) => i.op === "quantize");
+  if (inputSource !== "ddr" && (quant?.op !== "quantize" || quant.scale !== PYRAMID_INPUT_SCALE)) {
+    const scale = quant?.op === "quantize" ? quant.scale : undefined;
     throw new CompileError(
       `compileModel: input source ${inputSource} needs the QuantStub scale 1/128 (the pixels are the int8 input), got ${scale}`,
     );
   }
   const figures = hardwareFigures(march);
-  const lowered = lowerIntModel(intModel, { batch, opt });
+  let lowered: Program;
+  try {
+    lowered = lowerProgram(model, { opt });
+  } catch (e) {
+    throw new CompileError(`compileModel: ${(e as Error).message}`);
+  }
   const { layouts, inputNotNchw } = chooseLayouts(lowered, { opt, inputSource, figures });
   const warnings = inputNotNchw
     ? [
@@ -203,34 +221,35 @@ export function compileProgram(
       tileRows.set(i, plan.tileRows);
     });
   }
-  const instructions = withTiles(lowered.instructions, tileRows);
-  const sizes = lowered.buffers.map((b) => b.shape.reduce((a, d) => a * d, 1) * bufferDtypeBytes(b.dtype));
-  const raw = instructions.find((i) => i.op === "dequantize")!.inputs[0];
-  const life = lifetimes(instructions, { bufferCount: sizes.length, live: [lowered.output, raw] });
+  const tiled = withTiles(lowered, tileRows);
+  const sizes = tiled.buffers.map(bufferBytes);
+  const life = lifetimes(tiled.instructions, {
+    bufferCount: sizes.length,
+    live: [tiled.output, rawOutput(tiled)],
+  });
   const { offsets, arenaBytes } = planMemory(sizes, life, { opt });
   if (arenaBytes > MAX_ARENA_BYTES) {
     throw new CompileError(
       `compileModel: the arena would take ${arenaBytes} bytes (at most ${MAX_ARENA_BYTES}); use a smaller batch or a higher opt level`,
     );
   }
-  const program: HbmProgram = {
+  const program: Program = {
+    ...tiled,
     name: options.name ?? "model",
     march,
-    opt,
-    inputSource,
-    inputShape: lowered.inputShape,
-    buffers: lowered.buffers.map((b, i) => ({
-      ...b,
-      layout: layouts[i],
-      offset: offsets[i],
-      bytes: sizes[i],
-    })),
-    arenaBytes,
-    instructions,
-    output: lowered.output,
+    placement: {
+      inputSource,
+      arenaBytes,
+      buffers: layouts.map((layout, i) => ({ layout, offset: offsets[i] })),
+    },
   };
-  const bytes = encodeHbm(program);
-  const estimate = estimatePerformance(layers, { march, batch, opt, inputSource });
+  verifyProgram(program, {
+    fail: (m) => {
+      throw new CompileError(`compileModel: the compiled program is invalid: ${m}`);
+    },
+  });
+  const bytes = encodeProgram(program);
+  const estimate = estimatePerformance(program, { march, inputSource });
   log("HBDK model compilation SUCCESS");
   return { program, bytes, estimate, tiles, warnings };
 }
@@ -249,13 +268,16 @@ export function compileProgram(
  * ```ts
  * import { assert } from "@std/assert";
  * import { compileModel, loadHbm } from "@hqat/hbdk";
- * import type { IntModel } from "@hqat/fx";
+ * import type { Program } from "@hqat/program";
  * const s = (v: number) => Float32Array.of(v);
- * const m: IntModel = { format: "hqat-int-model", version: 1, march: "bayes", nodes: [
- *   { name: "x", inputs: [], kind: { op: "input" }, shape: [1, 2], dtype: "float32", scale: s(1) },
- *   { name: "q", inputs: ["x"], kind: { op: "quantize", scale: 0.5, dtype: "qint8" }, shape: [1, 2], dtype: "qint8", scale: s(0.5) },
- *   { name: "d", inputs: ["q"], kind: { op: "dequantize" }, shape: [1, 2], dtype: "float32", scale: s(1) },
- * ] };
+ * const m: Program = {
+ *   name: "model", march: "bayes", opt: "O0", inputShape: [1, 2], output: 1,
+ *   buffers: [{ name: "q", shape: [1, 2], dtype: "qint8", scale: s(0.5) }, { name: "d", shape: [1, 2], dtype: "float32", scale: s(1) }],
+ *   instructions: [
+ *     { op: "quantize", name: "q", inputs: [], output: 0, epilogue: [], scale: 0.5 },
+ *     { op: "dequantize", name: "d", inputs: [0], output: 1, epilogue: [] },
+ *   ],
+ * };
  * const hbm = await Deno.makeTempFile({ suffix: ".hbm" });
  * await compileModel(m, [{ shape: [1, 2] }], { hbm, log: () => {} });
  * assert(loadHbm(await Deno.readFile(hbm)).opt === "O1");

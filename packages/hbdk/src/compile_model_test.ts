@@ -7,17 +7,9 @@ import {
   assertRejects,
   assertThrows,
 } from "@std/assert";
-import {
-  CompileError,
-  compileModel,
-  compileProgram,
-  estimatePerformance,
-  intModelLayers,
-  loadHbm,
-  OPT_LEVELS,
-} from "@hqat/hbdk";
-import { March, mobileNetV2Layers } from "@hqat/march-bayes";
-import { mobileNetV2IntModel, tinyIntModel } from "./models_test_util.ts";
+import { CompileError, compileModel, compileProgram, loadHbm, programLayers } from "@hqat/hbdk";
+import { atBatch, OPT_LEVELS, type Program } from "@hqat/program";
+import { mobileNetV2IntModel, tinyIntModel } from "../testdata/mobilenet_v2.ts";
 
 const quiet = { log: () => {} };
 const mnv2 = [{ shape: [1, 3, 32, 32] }];
@@ -38,8 +30,8 @@ Deno.test("compileModel() writes a loadable .hbm atomically and prints HBDK's li
   const bytes = await Deno.readFile(`${dir}/model.hbm`);
   assertEquals(bytes, r.bytes);
   const p = loadHbm(bytes, { fileName: "model.hbm" });
-  assertEquals([p.opt, p.inputSource, p.march, p.name], ["O1", "pyramid", "bayes", "model"]);
-  assertEquals(p.buffers[p.instructions[0].output].layout, "nhwc");
+  assertEquals([p.opt, p.placement?.inputSource, p.march, p.name], ["O1", "pyramid", "bayes", "model"]);
+  assertEquals(p.placement!.buffers[p.instructions[0].output].layout, "nhwc");
   assertEquals([...(await Array.fromAsync(Deno.readDir(dir)))].map((e) => e.name), ["model.hbm"]);
   await Deno.remove(dir, { recursive: true });
 });
@@ -60,14 +52,7 @@ Deno.test("compileModel() rejects a path without .hbm, a pyramid input without s
   );
   assert(e.message.includes("1/128") && e.message.includes("0.015625"));
   compileProgram(tinyIntModel(1), [{ shape: [1, 3, 8, 8] }], { inputSource: "resizer", ...quiet });
-  const big = tinyIntModel(1);
-  const x = {
-    ...big,
-    nodes: big.nodes.map((n) => ({
-      ...n,
-      shape: n.name === "x" || n.name === "quant" ? [1, 3, 8, 8] : n.shape,
-    })),
-  };
+  const x = tinyIntModel(1);
   assertThrows(() => compileProgram(x, [{ shape: [5000, 3, 8, 8] }], quiet), CompileError, "N ≤ 4096");
   assertThrows(
     () => compileProgram(x, [{ shape: [1, 3, 9, 8] }], quiet),
@@ -86,15 +71,16 @@ Deno.test("compileModel() opt levels: fewer instructions from O1, a smaller aren
   const r = Object.fromEntries(
     OPT_LEVELS.map((opt) => [opt, compileProgram(model, [{ shape: [32, 3, 32, 32] }], { opt, ...quiet })]),
   );
-  assertEquals(r.O0.program.instructions.length, 130);
+  const arena = (p: Program) => p.placement!.arenaBytes;
+  assertEquals(r.O0.program.instructions.length, 67);
   assertEquals(r.O1.program.instructions.length, 55);
-  assertLess(r.O2.program.arenaBytes, r.O1.program.arenaBytes / 4);
-  assertLess(r.O1.program.arenaBytes, r.O0.program.arenaBytes);
+  assertLess(arena(r.O2.program), arena(r.O1.program) / 4);
+  assertLess(arena(r.O1.program), arena(r.O0.program));
   assertEquals(r.O2.tiles.length, 0);
   assertGreater(r.O3.tiles.filter((t) => t.tiles > 1).length, 0);
   for (const t of r.O3.tiles) if (t.tiles > 1) assertLessOrEqual(t.workingSetBytes, 1 << 20);
   // O2 chooses the output layout by its DDR bytes: [N, 10] int32 is 64 bytes NHWC against 2560 NCHW.
-  const raw = (p: typeof r.O2.program) => p.buffers[p.instructions.at(-1)!.inputs[0]];
+  const raw = (p: Program) => p.placement!.buffers[p.instructions.at(-1)!.inputs[0]];
   assertEquals([raw(r.O1.program).layout, raw(r.O2.program).layout], ["nchw", "nhwc"]);
 });
 
@@ -114,8 +100,34 @@ Deno.test("compileModel() estimates never get worse with the opt level, and O3 b
   }
 });
 
-Deno.test("intModelLayers() of the converted MobileNetV2 costs exactly as the reference layer list", () => {
-  const layers = intModelLayers(mobileNetV2IntModel(), { batch: 1 });
+Deno.test("compileProgram() estimates the converted MobileNetV2 as before the integer program: the quick start's figures", () => {
+  // FPS, latency and DDR bytes of the quick start's model (batch 1 and 256, pyramid input), now costed
+  // from the compiled program; measured with the previous layer-list model at every level.
+  const expected: Record<string, [number, number, number]> = {
+    "O0/1": [1706.0188344479327, 586.1599999999999, 4009280],
+    "O1/1": [2681.1376603320327, 372.97599999999994, 2398528],
+    "O2/1": [2681.1376603320327, 372.97599999999994, 2398528],
+    "O3/1": [2681.1376603320327, 372.97599999999994, 2398528],
+    "O0/256": [4924.982512464439, 51979.87999999999, 1621715],
+    "O1/256": [5711.16802845304, 44824.45599999999, 1398483],
+    "O2/256": [5874.35237559728, 43579.272, 1359571],
+    "O3/256": [6853.467929732249, 37353.352000000006, 1165011],
+  };
+  for (const [key, [fps, latency, ddr]] of Object.entries(expected)) {
+    const [opt, batch] = key.split("/") as [(typeof OPT_LEVELS)[number], string];
+    const e = compileProgram(mobileNetV2IntModel(), [{ shape: [Number(batch), 3, 32, 32] }], {
+      opt,
+      inputSource: "pyramid",
+      ...quiet,
+    }).estimate;
+    assertLess(Math.abs(e.fps / fps - 1), 1e-4, `${key} FPS ${e.fps}`);
+    assertLess(Math.abs(e.latencyUs / latency - 1), 1e-4, `${key} latency ${e.latencyUs}`);
+    assertEquals(Math.round(e.ddrBytesPerFrame), ddr, `${key} DDR`);
+  }
+});
+
+Deno.test("programLayers() describes the converted MobileNetV2 for the operator table", () => {
+  const layers = programLayers(atBatch(mobileNetV2IntModel(), 1));
   assertEquals(layers.filter((l) => l.op === "conv2d").length, 52);
   assertEquals(layers.find((l) => l.name === "features.0.0")!.attrs, {
     kernel: [3, 3],
@@ -132,15 +144,4 @@ Deno.test("intModelLayers() of the converted MobileNetV2 costs exactly as the re
     output32: true,
     isModelOutput: true,
   });
-  for (const batch of [1, 256]) {
-    for (const opt of ["O1", "O2", "O3"] as const) {
-      const o = { march: March.BAYES, batch, opt, inputSource: "pyramid" } as const;
-      const a = estimatePerformance(layers, o), b = estimatePerformance(mobileNetV2Layers({ batch }), o);
-      assertEquals([a.latencyUs, a.ddrBytesPerFrame, a.opsPerFrame], [
-        b.latencyUs,
-        b.ddrBytesPerFrame,
-        b.opsPerFrame,
-      ]);
-    }
-  }
 });

@@ -1,52 +1,51 @@
 /**
- * The analytic performance model of a compiled model on one BPU core: a roofline per step
- * (compute time against DDR time) plus fixed overheads.
+ * The analytic performance model of a compiled program on one BPU core: a roofline per step (compute
+ * time against DDR time) plus fixed overheads. A step is one instruction of the program — its main
+ * operation and the stages fused into it — and its work is the instruction table's cost rule, so the
+ * estimate is of exactly what the compiler lowered.
  * @module
  */
 
 import {
-  elementsPerFrame,
   type HardwareFigures,
   hardwareFigures,
   type InputSource,
-  type LayerDesc,
   type March,
-  nchwOf,
   resolveMarch,
 } from "@hqat/march-bayes";
-import { buildLayerGraph } from "./layer_graph.ts";
+import {
+  type BufferContext,
+  instrDef,
+  instrReads,
+  type OptLevel,
+  type Program,
+  type Work,
+} from "@hqat/program";
 import {
   featureBytesPerFrame,
-  gemmOf,
   modelInputBytesPerFrame,
   modelOutputBytesPerFrame,
   type PyramidFormat,
   weightBytes,
 } from "./native_layout.ts";
-import { OPT_LEVELS, type OptLevel, type Plan, planSteps, type Step, type TensorRef } from "./schedule.ts";
 
 /**
- * Options of {@linkcode estimatePerformance}: the march (default: the one set with `setMarch`),
- * frames per run (default: dimension 0 of the first layer's input), the optimization level
- * (default `"O1"`, as the quick start compiles), where the input comes from (default `"ddr"`) and
- * the pyramid's image format (default `"nv12"`).
+ * Options of {@linkcode estimatePerformance}: the march (default: the program's, else the one set with
+ * `setMarch`), where the input comes from (default: the program's placement, else `"ddr"`) and the
+ * pyramid's image format (default `"nv12"`). The batch and the opt level are the program's.
  *
  * @example
  * ```ts
  * import { assert } from "@std/assert";
  * import type { PerformanceOptions } from "@hqat/hbdk";
- * const o: PerformanceOptions = { batch: 256, opt: "O2", inputSource: "pyramid" };
- * assert(o.batch === 256);
+ * const o: PerformanceOptions = { inputSource: "pyramid", pyramidFormat: "yuv444" };
+ * assert(o.inputSource === "pyramid");
  * ```
  */
 export interface PerformanceOptions {
-  /** The march (default: the one set with `setMarch`). */
+  /** The march (default: the program's, else the one set with `setMarch`). */
   readonly march?: March;
-  /** Frames per run (default: dimension 0 of the first layer's input). */
-  readonly batch?: number;
-  /** Optimization level (default `"O1"`). */
-  readonly opt?: OptLevel;
-  /** Where the model input comes from (default `"ddr"`). */
+  /** Where the model input comes from (default: the program's placement, else `"ddr"`). */
   readonly inputSource?: InputSource;
   /** The pyramid's image format (default `"nv12"`). */
   readonly pyramidFormat?: PyramidFormat;
@@ -61,10 +60,9 @@ export interface PerformanceOptions {
  * @example
  * ```ts
  * import { assert } from "@std/assert";
- * import { estimatePerformance } from "@hqat/hbdk";
- * import { March, mobileNetV2Layers } from "@hqat/march-bayes";
- * const e = estimatePerformance(mobileNetV2Layers(), { march: March.BAYES });
- * assert(e.layers[0].name === "features.0.0" && e.layers[0].ops === 442368);
+ * import type { LayerEstimate } from "@hqat/hbdk";
+ * const l = { name: "features.0.0", op: "conv2d", ops: 442368 } as LayerEstimate;
+ * assert(l.ops === 2 * 221184);
  * ```
  */
 export interface LayerEstimate {
@@ -103,11 +101,9 @@ export interface LayerEstimate {
  * @example
  * ```ts
  * import { assert } from "@std/assert";
- * import { estimatePerformance } from "@hqat/hbdk";
- * import { March, mobileNetV2Layers } from "@hqat/march-bayes";
- * const e = estimatePerformance(mobileNetV2Layers(), { march: March.BAYES, inputSource: "pyramid" });
+ * import type { PerformanceEstimate } from "@hqat/hbdk";
+ * const e = { fps: 2000, latencyUs: 500 } as PerformanceEstimate;
  * assert(Math.abs(e.fps - 1e6 / e.latencyUs) < 1e-6);
- * assert(e.ddrBytesPerFrame === e.loadedBytesPerFrame + e.storedBytesPerFrame);
  * ```
  */
 export interface PerformanceEstimate {
@@ -145,8 +141,6 @@ export interface PerformanceEstimate {
   readonly runOverheadUs: number;
   /** The estimate of each step, in order. */
   readonly layers: readonly LayerEstimate[];
-  /** The layers that are not steps, with the reason (see {@linkcode Plan}). */
-  readonly removed: Plan["removed"];
 }
 
 /**
@@ -170,133 +164,128 @@ function spilledBytes(batchBytes: number, opt: OptLevel, figures: HardwareFigure
 }
 
 function computeCycles(
-  step: Step,
+  work: Work,
+  inputDtype: string,
   batch: number,
   figures: HardwareFigures,
 ): { cycles: number; macs: number; ops: number } {
-  const g = gemmOf(step.layer);
+  const g = work.gemm;
   if (g !== undefined) {
-    const lanes = figures.macArray.value[step.layer.inputs[0].dtype === "qint16" ? "qint16" : "qint8"];
+    const lanes = figures.macArray.value[inputDtype === "qint16" ? "qint16" : "qint8"];
     const m = g.m * batch;
     const cycles = g.groups * Math.ceil(m / lanes.pixels) * Math.ceil(g.n / lanes.outputs) *
       Math.ceil(g.k / lanes.reduction);
     const macs = g.groups * m * g.n * g.k;
     return { cycles, macs, ops: 2 * macs };
   }
-  const layer = step.layer;
-  let work = 1;
-  if (layer.op === "avg_pool2d" || layer.op === "max_pool2d") {
-    const [kh, kw] = layer.attrs.kernel ?? [1, 1];
-    work = kh * kw;
-  } else if (layer.op === "adaptive_avg_pool2d") {
-    const i = nchwOf(layer.inputs[0].shape), o = nchwOf(layer.output.shape);
-    work = Math.ceil(i.h / o.h) * Math.ceil(i.w / o.w);
-  } else if (layer.op === "add" || layer.op === "sub" || layer.op === "mul") {
-    work = layer.inputs.length;
-  } else if (layer.op === "interpolate") {
-    work = 4;
-  }
-  const elements = elementsPerFrame(step.output.shape) * batch * work;
+  const elements = (work.vector?.elements ?? 0) * batch * (work.vector?.work ?? 1);
   return { cycles: Math.ceil(elements / figures.vectorElementsPerCycle.value), macs: 0, ops: elements };
 }
 
-function positiveBatch(batch: number): number {
-  if (!Number.isSafeInteger(batch) || batch < 1) {
-    throw new RangeError(`estimatePerformance: batch must be a positive integer, got ${batch}`);
-  }
-  return batch;
-}
-
 /**
- * Estimates frames per second, latency and DDR traffic of `layers` compiled for the march.
+ * Estimates frames per second, latency and DDR traffic of a compiled (or lowered) `program` at its
+ * batch and opt level.
  *
- * Each step (see `planSteps`) costs `max(compute, DDR) + layer overhead`, and a run adds the run
- * overhead. Compute is the step's GEMM over the MAC array, each dimension rounded up to whole
- * array lanes (so misaligned channels and pixels waste lanes); pooling and elementwise steps go
- * through the vector unit. DDR time is the step's loaded plus stored bytes over the bandwidth.
- * Weights and per-channel parameters are loaded once per run. The model input is read from DDR
- * (an NV12 / YUV444 image for `pyramid` and `resizer`), the model output is written to DDR, and
- * every other tensor stays in the feature memory when the run's copy of it fits the share its
- * level allows (O0: nothing stays; O1: a quarter; O2: half; O3: half, and the rest is tiled
- * through DDR) — otherwise it is stored once and loaded by each reader.
+ * Each step — every instruction but the input and output transfers — costs `max(compute, DDR) + layer
+ * overhead`, and a run adds the run overhead. Compute is the instruction's GEMM (its table entry's cost
+ * rule) over the MAC array, each dimension rounded up to whole array lanes (so misaligned channels and
+ * pixels waste lanes); other work goes through the vector unit. Stages fused into an instruction ride
+ * its output pipeline. DDR time is the step's loaded plus stored bytes over the bandwidth. Weights and
+ * per-channel parameters are loaded once per run. The model input is read from DDR (an NV12 / YUV444
+ * image for `pyramid` and `resizer`) by each step that reads it, the raw output is written to DDR, and
+ * every other buffer stays in the feature memory when the run's copy of it fits the share its level
+ * allows (O0: nothing stays; O1: a quarter; O2: half; O3: half, and the rest is tiled through DDR) —
+ * otherwise it is stored once and loaded by each reader.
  *
  * @example
  * ```ts
  * import { assert } from "@std/assert";
- * import { estimatePerformance } from "@hqat/hbdk";
- * import { March, mobileNetV2Layers } from "@hqat/march-bayes";
- * const layers = mobileNetV2Layers();
- * const one = estimatePerformance(layers, { march: March.BAYES, opt: "O1", inputSource: "pyramid" });
- * const many = estimatePerformance(layers, { march: March.BAYES, opt: "O1", inputSource: "pyramid", batch: 256 });
- * assert(many.fps > one.fps && many.ddrBytesPerFrame < one.ddrBytesPerFrame);
+ * import { compileProgram, estimatePerformance } from "@hqat/hbdk";
+ * import type { Program } from "@hqat/program";
+ * const s = (v: number) => Float32Array.of(v);
+ * const m: Program = {
+ *   name: "t", march: "bayes", opt: "O0", inputShape: [1, 2], output: 2,
+ *   buffers: [
+ *     { name: "q", shape: [1, 2], dtype: "qint8", scale: s(0.5) },
+ *     { name: "r", shape: [1, 2], dtype: "qint8", scale: s(0.5) },
+ *     { name: "d", shape: [1, 2], dtype: "float32", scale: s(1) },
+ *   ],
+ *   instructions: [
+ *     { op: "quantize", name: "q", inputs: [], output: 0, epilogue: [], scale: 0.5 },
+ *     { op: "move", name: "r", inputs: [0], output: 1, epilogue: [{ kind: "relu" }] },
+ *     { op: "dequantize", name: "d", inputs: [1], output: 2, epilogue: [] },
+ *   ],
+ * };
+ * const e = estimatePerformance(compileProgram(m, [{ shape: [4, 2] }], { opt: "O0", log: () => {} }).program);
+ * assert(e.framesPerRun === 4 && e.layers.length === 1 && e.layers[0].op === "relu");
  * ```
  */
-export function estimatePerformance(
-  layers: readonly LayerDesc[],
-  options: PerformanceOptions = {},
-): PerformanceEstimate {
-  const march = resolveMarch(options.march, "estimatePerformance");
+export function estimatePerformance(program: Program, options: PerformanceOptions = {}): PerformanceEstimate {
+  const march = resolveMarch(options.march ?? (program.march as March), "estimatePerformance");
   const figures = hardwareFigures(march);
-  const opt = options.opt ?? "O1";
-  if (!OPT_LEVELS.includes(opt)) {
-    throw new RangeError(
-      `estimatePerformance: unknown opt ${JSON.stringify(opt)}; expected one of ${OPT_LEVELS.join(", ")}`,
-    );
-  }
-  const inputSource = options.inputSource ?? "ddr";
+  const opt = program.opt;
+  const inputSource = options.inputSource ?? program.placement?.inputSource ?? "ddr";
   if (inputSource !== "ddr" && inputSource !== "pyramid" && inputSource !== "resizer") {
     throw new RangeError(`estimatePerformance: unknown inputSource ${JSON.stringify(inputSource)}`);
   }
   const format = options.pyramidFormat ?? "nv12";
-  if (layers.length === 0) throw new RangeError("estimatePerformance: the model has no layers");
-  const batch = positiveBatch(options.batch ?? layers[0].inputs[0]?.shape[0] ?? 1);
-  const plan = planSteps(buildLayerGraph(layers), opt);
+  const batch = program.inputShape[0];
   const clock = figures.clockHz.value;
   const bandwidth = figures.ddrBytesPerSecond.value;
   const overheadUs = (figures.layerOverheadCycles.value / clock) * 1e6;
-
-  const outputBytes = plan.steps.map((s) =>
-    batch *
-    (s.modelOutput ? modelOutputBytesPerFrame(s.output, figures) : featureBytesPerFrame(s.output, figures))
+  const { buffers } = program;
+  const frame = (id: number) => ({ shape: [1, ...buffers[id].shape.slice(1)], dtype: buffers[id].dtype });
+  const raw = new Set(
+    program.instructions.filter((i) => i.output === program.output).flatMap((i) => i.inputs),
   );
-  const outputSpill = plan.steps.map((s, i) =>
-    s.modelOutput ? outputBytes[i] : spilledBytes(outputBytes[i], opt, figures)
+  const steps = program.instructions.filter((i) => !instrDef(i).boundary);
+  const modelInput = new Set(
+    program.instructions.filter((i) => instrDef(i).boundary && i.output !== program.output)
+      .map((i) => i.output),
   );
-  const readBytes = (ref: TensorRef, desc: Step["inputs"][number]["desc"]): number => {
-    if (ref.kind === "step") return outputSpill[ref.index];
-    if (ref.kind === "model-input") {
-      return batch * modelInputBytesPerFrame(desc, inputSource, format, figures);
-    }
-    return spilledBytes(batch * featureBytesPerFrame(desc, figures), opt, figures);
-  };
+  const spill = new Map<number, number>();
+  for (const s of steps) {
+    const bytes = batch *
+      (raw.has(s.output)
+        ? modelOutputBytesPerFrame(frame(s.output), figures)
+        : featureBytesPerFrame(frame(s.output), figures));
+    spill.set(s.output, raw.has(s.output) ? bytes : spilledBytes(bytes, opt, figures));
+  }
+  const readBytes = (id: number): number =>
+    modelInput.has(id)
+      ? batch * modelInputBytesPerFrame(frame(id), inputSource, format, figures)
+      : spill.get(id) ?? 0;
 
   let loaded = 0, stored = 0, weightTotal = 0, latencyUs = 0, ops = 0, macs = 0;
-  const estimates = plan.steps.map((step, i): LayerEstimate => {
-    const w = weightBytes(step.layer, figures);
+  const layers = steps.map((instr): LayerEstimate => {
+    const def = instrDef(instr);
+    const ctx: BufferContext = { ins: instr.inputs.map((b) => buffers[b]), out: buffers[instr.output] };
+    const work = def.cost(instr, ctx);
+    const w = work.gemm ? weightBytes(work.gemm, figures) : { weights: 0, params: 0 };
     const weights = w.weights + w.params;
-    const loadBytes = weights + step.inputs.reduce((sum, input) => sum + readBytes(input.ref, input.desc), 0);
-    const storeBytes = outputSpill[i];
-    const work = computeCycles(step, batch, figures);
-    const computeCostUs = (work.cycles / clock) * 1e6;
+    const loadBytes = weights + instrReads(instr).reduce((sum, id) => sum + readBytes(id), 0);
+    const storeBytes = spill.get(instr.output)!;
+    const c = computeCycles(work, ctx.ins[0]?.dtype ?? "qint8", batch, figures);
+    const computeCostUs = (c.cycles / clock) * 1e6;
     const loadStoreCostUs = ((loadBytes + storeBytes) / bandwidth) * 1e6;
     const stepUs = Math.max(computeCostUs, loadStoreCostUs) + overheadUs;
     loaded += loadBytes;
     stored += storeBytes;
     weightTotal += weights;
     latencyUs += stepUs;
-    ops += work.ops;
-    macs += work.macs;
+    ops += c.ops;
+    macs += c.macs;
     return {
-      name: step.name,
-      op: step.op,
-      merged: step.merged,
-      ops: work.ops,
-      macs: work.macs,
+      name: instr.name,
+      op: def.layer(instr, ctx).op,
+      merged: instr.merged ?? [],
+      ops: c.ops,
+      macs: c.macs,
       computeCostUs,
       loadBytes,
       storeBytes,
       weightBytes: weights,
-      spilledBytes: outputSpill[i],
+      spilledBytes: storeBytes,
       loadStoreCostUs,
       overheadUs,
       latencyUs: stepUs,
@@ -322,7 +311,6 @@ export function estimatePerformance(
     storedBytesPerFrame: stored / batch,
     weightBytesPerRun: weightTotal,
     runOverheadUs,
-    layers: estimates,
-    removed: plan.removed,
+    layers,
   };
 }

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { IntModel } from "@hqat/fx";
+import type { Program } from "@hqat/program";
 
 /**
  * An example input: a shape (NCHW, dimension 0 the batch) and optionally its values — a
@@ -40,7 +40,7 @@ export interface ExampleInput {
  */
 export function exampleBatch(
   inputs: readonly ExampleInput[],
-  options: { readonly model?: IntModel; readonly tool: string },
+  options: { readonly model?: Pick<Program, "inputShape">; readonly tool: string },
 ): number {
   const { tool, model } = options;
   if (!Array.isArray(inputs) || inputs.length !== 1) {
@@ -62,7 +62,7 @@ export function exampleBatch(
     );
   }
   if (model !== undefined) {
-    const want = model.nodes[0]?.shape ?? [];
+    const want = model.inputShape;
     if (want.length !== shape.length || want.some((d, i) => i > 0 && d !== shape[i])) {
       throw new RangeError(
         `${tool}: the example input [${shape}] does not match the model input [N,${want.slice(1)}]`,

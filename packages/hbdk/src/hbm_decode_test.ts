@@ -1,23 +1,22 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
+import { compileProgram, loadHbm } from "@hqat/hbdk";
 import {
-  compileProgram,
   crc32,
-  encodeHbm,
-  HBM_FORMAT,
-  HbmFormatError,
-  type HbmProgram,
+  encodeProgram,
   type Instr,
-  loadHbm,
   OPT_LEVELS,
-} from "@hqat/hbdk";
-import { mobileNetV2IntModel, tinyIntModel } from "./models_test_util.ts";
+  type Program,
+  PROGRAM_FORMAT,
+  ProgramFormatError,
+} from "@hqat/program";
+import { mobileNetV2IntModel, tinyIntModel } from "../testdata/mobilenet_v2.ts";
 
 const quiet = { log: () => {} };
 const tiny = (opt: (typeof OPT_LEVELS)[number] = "O1") =>
   compileProgram(tinyIntModel(5), [{ shape: [2, 3, 8, 8] }], { opt, ...quiet });
 
 /** Plain data of a program (typed arrays as number lists) for deep comparison. */
-const plain = (p: HbmProgram) =>
+const plain = (p: Program) =>
   JSON.parse(JSON.stringify(p, (_k, v) => ArrayBuffer.isView(v) ? Array.from(v as Int8Array) : v));
 
 Deno.test("crc32() is the IEEE CRC-32 (zlib, PNG)", () => {
@@ -26,7 +25,7 @@ Deno.test("crc32() is the IEEE CRC-32 (zlib, PNG)", () => {
   assertEquals(crc32(new TextEncoder().encode("The quick brown fox jumps over the lazy dog")), 0x414fa339);
 });
 
-Deno.test("loadHbm() reads back exactly what encodeHbm() wrote, at every opt level", () => {
+Deno.test("loadHbm() reads back exactly what encodeProgram() wrote, at every opt level", () => {
   for (const opt of OPT_LEVELS) {
     const { program, bytes } = tiny(opt);
     assertEquals(plain(loadHbm(bytes)), plain(program));
@@ -37,8 +36,8 @@ Deno.test("loadHbm() reads back exactly what encodeHbm() wrote, at every opt lev
     name: "mnv2",
     ...quiet,
   });
-  assertEquals(encodeHbm(loadHbm(bytes)), bytes);
-  assertEquals(new TextDecoder().decode(bytes.subarray(0, 8)), HBM_FORMAT.magic);
+  assertEquals(encodeProgram(loadHbm(bytes)), bytes);
+  assertEquals(new TextDecoder().decode(bytes.subarray(0, 8)), PROGRAM_FORMAT.magic);
 });
 
 /** `bytes` with a field rewritten and every CRC made right again. */
@@ -56,14 +55,14 @@ function edit(bytes: Uint8Array, write: (v: DataView) => void): Uint8Array {
 Deno.test("loadHbm() rejects damaged containers with an error naming the file and the problem", () => {
   const { bytes } = tiny();
   const bad = (b: Uint8Array, text: string) => {
-    const e = assertThrows(() => loadHbm(b, { fileName: "m.hbm" }), HbmFormatError);
+    const e = assertThrows(() => loadHbm(b, { fileName: "m.hbm" }), ProgramFormatError);
     assert(e.message.startsWith('Cannot load "m.hbm": '), e.message);
     assert(e.message.includes(text), `"${e.message}" should mention "${text}"`);
   };
   bad(bytes.slice(0, 40), "less than the 64-byte header");
   bad(
     new Uint8Array([...new TextEncoder().encode("PK\x03\x04"), ...bytes.slice(4)]),
-    "not an hqat .hbm file",
+    "not an hqat program file",
   );
   bad(bytes.slice(0, bytes.length - 1), "header says");
   const flipped = bytes.slice();
@@ -75,7 +74,14 @@ Deno.test("loadHbm() rejects damaged containers with an error naming the file an
   const header = bytes.slice();
   header[17] ^= 1;
   bad(header, "header CRC");
-  bad(edit(bytes, (v) => v.setUint16(8, 2, true)), "format version 2.0");
+  bad(
+    edit(bytes, (v) => v.setUint16(8, 3, true)),
+    "format version 3.0 is not supported (this reader knows 2.x",
+  );
+  bad(
+    edit(bytes, (v) => v.setUint16(8, 1, true)),
+    "format version 1.0 is not supported (this reader knows 2.x",
+  );
   bad(edit(bytes, (v) => v.setUint32(32, 1 << 30, true)), "parameter section");
   // The buffer count sits after the march/opt/source bytes, the name, the input shape, the output id and the arena size.
   const nameLen = new DataView(bytes.buffer).getUint16(68, true);
@@ -87,12 +93,15 @@ Deno.test("loadHbm() rejects damaged containers with an error naming the file an
 });
 
 /** Re-encodes `program` changed by `change` and expects loadHbm to name `text`. */
-function rejects(program: HbmProgram, change: (p: HbmProgram) => HbmProgram, text: string): void {
-  const e = assertThrows(() => loadHbm(encodeHbm(change(program)), { fileName: "v.hbm" }), HbmFormatError);
+function rejects(program: Program, change: (p: Program) => Program, text: string): void {
+  const e = assertThrows(
+    () => loadHbm(encodeProgram(change(program)), { fileName: "v.hbm" }),
+    ProgramFormatError,
+  );
   assert(e.message.includes(text), `"${e.message}" should mention "${text}"`);
 }
 
-const withInstr = (p: HbmProgram, i: number, f: (x: Instr) => Instr): HbmProgram => ({
+const withInstr = (p: Program, i: number, f: (x: Instr) => Instr): Program => ({
   ...p,
   instructions: p.instructions.map((x, j) => j === i ? f(x) : x),
 });
@@ -148,21 +157,38 @@ Deno.test("loadHbm() checks every instruction: operands, shapes, parameters, liv
       ),
     "multipliers and 1 shifts",
   );
+  const place = (
+    p: Program,
+    f: (pl: NonNullable<Program["placement"]>) => NonNullable<Program["placement"]>,
+  ) => ({
+    ...p,
+    placement: f(p.placement!),
+  });
   rejects(
     program,
-    (p) => ({ ...p, buffers: p.buffers.map((b, i) => i === 1 ? { ...b, offset: p.buffers[0].offset } : b) }),
+    (p) =>
+      place(
+        p,
+        (pl) => ({
+          ...pl,
+          buffers: pl.buffers.map((b, i) => i === 1 ? { ...b, offset: pl.buffers[0].offset } : b),
+        }),
+      ),
     "share arena bytes",
   );
-  rejects(program, (p) => ({ ...p, arenaBytes: p.arenaBytes + 64 }), "buffers end at");
+  rejects(program, (p) => place(p, (pl) => ({ ...pl, arenaBytes: pl.arenaBytes + 64 })), "buffers end at");
   rejects(
     program,
-    (p) => ({ ...p, buffers: p.buffers.map((b, i) => i === 0 ? { ...b, bytes: b.bytes + 1 } : b) }),
-    "needs",
+    (p) => ({
+      ...p,
+      buffers: p.buffers.map((b, i) => i === 0 ? { ...b, shape: [3, ...b.shape.slice(1)] } : b),
+    }),
+    "dimension 0 the batch 2",
   );
   rejects(
     program,
     (p) => ({ ...p, instructions: p.instructions.slice(0, -1) }),
-    "one quantize and one dequantize",
+    "one input transfer (quantize) and one output (dequantize)",
   );
   rejects(
     program,

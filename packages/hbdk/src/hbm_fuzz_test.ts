@@ -1,14 +1,7 @@
 import { assert, assertEquals, assertGreater } from "@std/assert";
-import {
-  compileProgram,
-  crc32,
-  HbmFormatError,
-  type HbmProgram,
-  HbmRuntimeError,
-  loadHbm,
-  runHbm,
-} from "@hqat/hbdk";
-import { prng, randomInput, tinyIntModel } from "./models_test_util.ts";
+import { compileProgram, loadHbm } from "@hqat/hbdk";
+import { crc32, type Program, ProgramFormatError, ProgramRunError, runIntModel } from "@hqat/program";
+import { prng, randomInput, tinyIntModel } from "../testdata/mobilenet_v2.ts";
 
 const CASES = 10_000;
 
@@ -60,7 +53,7 @@ function mutate(good: Uint8Array, rand: () => number, modelEnd: number): Uint8Ar
   return bytes;
 }
 
-Deno.test("loadHbm() and runHbm() survive 10,000 mutated files: each is rejected with HbmFormatError or loads and runs", () => {
+Deno.test("loadHbm() and runIntModel() survive 10,000 mutated files: each is rejected with ProgramFormatError or loads and runs", () => {
   const model = tinyIntModel(11);
   const good = compileProgram(model, [{ shape: [2, 3, 8, 8] }], { opt: "O2", log: () => {} }).bytes;
   const original = loadHbm(good);
@@ -75,24 +68,24 @@ Deno.test("loadHbm() and runHbm() survive 10,000 mutated files: each is rejected
       repairCrcs(bytes);
       counts.repaired++;
     }
-    let program: HbmProgram;
+    let program: Program;
     try {
       program = loadHbm(bytes, { fileName: `case${c}.hbm` });
     } catch (e) {
-      if (!(e instanceof HbmFormatError)) throw new Error(`case ${c}: loadHbm threw ${e}`, { cause: e });
+      if (!(e instanceof ProgramFormatError)) throw new Error(`case ${c}: loadHbm threw ${e}`, { cause: e });
       assert(e.message.startsWith(`Cannot load "case${c}.hbm": `));
       const reason = e.message.replace(/^[^:]*: /, "").replace(/[\d.]+/g, "#").slice(0, 48);
       reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
       counts.rejected++;
       continue;
     }
-    largestArena = Math.max(largestArena, program.arenaBytes);
+    largestArena = Math.max(largestArena, program.placement!.arenaBytes);
     try {
       const shape = program.inputShape;
-      runHbm(program, randomInput(shape, c), shape);
+      runIntModel(program, randomInput(shape, c), shape);
       counts.ran++;
     } catch (e) {
-      if (!(e instanceof HbmRuntimeError)) throw new Error(`case ${c}: runHbm threw ${e}`, { cause: e });
+      if (!(e instanceof ProgramRunError)) throw new Error(`case ${c}: runIntModel threw ${e}`, { cause: e });
       counts.runtimeRejected++;
     }
   }
@@ -102,6 +95,9 @@ Deno.test("loadHbm() and runHbm() survive 10,000 mutated files: each is rejected
   assertGreater(counts.rejected, CASES / 2);
   assertGreater(reasons.size, 30, "the rejections come from many different checks");
   // A loaded program's arena is fixed by its buffers, whose shapes follow from the input shape.
-  assert(largestArena <= original.arenaBytes, `arena ${largestArena} > ${original.arenaBytes}`);
+  assert(
+    largestArena <= original.placement!.arenaBytes,
+    `arena ${largestArena} > ${original.placement!.arenaBytes}`,
+  );
   console.log(`fuzz: ${JSON.stringify(counts)}, ${reasons.size} distinct rejection reasons`);
 });

@@ -1,16 +1,20 @@
 import { assert, assertEquals, assertGreater, assertRejects } from "@std/assert";
-import { type IntModel, runIntModel } from "@hqat/fx";
+import { compileProgram, loadHbm } from "@hqat/hbdk";
 import {
-  compileProgram,
-  HbmRuntimeError,
-  loadHbm,
+  type IntModel,
   OPT_LEVELS,
-  releaseHbmGpu,
-  runHbm,
-  runHbmGpu,
-} from "@hqat/hbdk";
+  ProgramRunError,
+  releaseIntModelGpu,
+  runIntModel,
+  runIntModelGpu,
+} from "@hqat/program";
 import { probeWebGpu, WebGpuDevice } from "@hqat/tensor";
-import { mobileNetV2IntModel, randomInput, tinyIntModel, wideConvIntModel } from "./models_test_util.ts";
+import {
+  mobileNetV2IntModel,
+  randomInput,
+  tinyIntModel,
+  wideConvIntModel,
+} from "../testdata/mobilenet_v2.ts";
 
 const GPU_TEST = {
   ignore: !(await probeWebGpu()).available,
@@ -23,9 +27,9 @@ let device: Promise<WebGpuDevice> | undefined;
 const testDevice = () => device ??= WebGpuDevice.create({ maxBatch: 1024 });
 
 /**
- * Compiles `model` at `opt` for `batch` frames, runs `n` frames through `runHbm` and `runHbmGpu`
- * (raw and float) and asserts they are equal, and equal to `runIntModel`; frees the program's
- * parameters on the device.
+ * Compiles `model` at `opt` for `batch` frames, runs `n` frames of the `.hbm` on the CPU and on
+ * WebGPU (raw and float) and asserts they are equal, and equal to the int model run directly; frees
+ * the program's parameters on the device.
  */
 async function assertSameRun(
   model: IntModel,
@@ -35,27 +39,26 @@ async function assertSameRun(
   seed: number,
 ): Promise<void> {
   const dev = await testDevice();
-  const shape = [n, ...model.nodes[0].shape.slice(1)];
+  const shape = [n, ...model.inputShape.slice(1)];
   const x = randomInput(shape, seed);
   const { bytes } = compileProgram(model, [{ shape: [batch, ...shape.slice(1)] }], { opt, ...quiet });
   const program = loadHbm(bytes, { fileName: `${opt}.hbm` });
-  const raw = await runHbmGpu(program, x, shape, { device: dev, raw: true });
-  const ref = runHbm(program, x, shape, { raw: true });
-  assertEquals(raw.dtype, ref.dtype);
-  assertEquals(raw.shape, ref.shape);
-  assertEquals([...raw.data], [...ref.data], `${opt}: raw integers differ`);
-  assertEquals([...raw.scale], [...ref.scale]);
-  const out = await runHbmGpu(program, x, shape, { device: dev });
-  const refOut = runHbm(program, x, shape);
-  assertEquals([out.dtype, out.shape, [...out.scale]], [refOut.dtype, refOut.shape, [...refOut.scale]]);
-  assert(out.data.every((v, i) => Object.is(v, refOut.data[i])), `${opt}: dequantized output differs`);
+  const gpu = await runIntModelGpu(program, x, shape, { device: dev });
+  const ref = runIntModel(program, x, shape);
+  assertEquals(gpu.raw.dtype, ref.raw.dtype);
+  assertEquals(gpu.raw.shape, ref.raw.shape);
+  assertEquals([...gpu.raw.data], [...ref.raw.data], `${opt}: raw integers differ`);
+  assertEquals([...gpu.raw.scale], [...ref.raw.scale]);
+  assertEquals(gpu.shape, ref.shape);
+  assert(gpu.output.every((v, i) => Object.is(v, ref.output[i])), `${opt}: dequantized output differs`);
   const im = runIntModel(model, x, shape);
-  assert(out.data.every((v, i) => Object.is(v, im.output[i])), `${opt}: differs from runIntModel`);
-  assert(releaseHbmGpu(program, dev));
+  assert(gpu.output.every((v, i) => Object.is(v, im.output[i])), `${opt}: differs from the int model`);
+  assert(releaseIntModelGpu(program, dev));
 }
 
 Deno.test({
-  name: "runHbmGpu() equals runHbm() on models using every integer op, at every opt level, batch 1 and 3",
+  name:
+    "runIntModelGpu() of a .hbm equals the CPU on models using every instruction kind, at every opt level, batch 1 and 3",
   ...GPU_TEST,
   async fn() {
     const dev = await testDevice();
@@ -72,7 +75,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "runHbmGpu() equals runHbm() bit for bit on MobileNetV2 at 32×32 at every opt level",
+  name: "runIntModelGpu() of a .hbm equals the CPU bit for bit on MobileNetV2 at 32×32 at every opt level",
   ...GPU_TEST,
   async fn() {
     const model = mobileNetV2IntModel();
@@ -81,7 +84,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "runHbmGpu() runs O3's row-tiled convolution whole with the same integers",
+  name: "runIntModelGpu() runs O3's row-tiled convolution whole with the same integers",
   ...GPU_TEST,
   async fn() {
     const model = wideConvIntModel(128);
@@ -94,16 +97,16 @@ Deno.test({
 });
 
 Deno.test({
-  name: "runHbmGpu() rejects what runHbm() rejects",
+  name: "runIntModelGpu() of a .hbm rejects what the CPU rejects",
   ...GPU_TEST,
   async fn() {
     const dev = await testDevice();
     const program = loadHbm(compileProgram(tinyIntModel(1), [{ shape: [1, 3, 8, 8] }], quiet).bytes);
-    const run = (x: Float32Array, shape: number[]) => runHbmGpu(program, x, shape, { device: dev });
-    const e = await assertRejects(() => run(new Float32Array(3 * 8 * 9), [1, 3, 8, 9]), HbmRuntimeError);
+    const run = (x: Float32Array, shape: number[]) => runIntModelGpu(program, x, shape, { device: dev });
+    const e = await assertRejects(() => run(new Float32Array(3 * 8 * 9), [1, 3, 8, 9]), ProgramRunError);
     assert(e.message.includes("[N,3,8,8]"));
-    await assertRejects(() => run(new Float32Array(5), [1, 3, 8, 8]), HbmRuntimeError, "needs 192");
-    await assertRejects(() => run(new Float32Array(0), [0, 3, 8, 8]), HbmRuntimeError);
+    await assertRejects(() => run(new Float32Array(5), [1, 3, 8, 8]), ProgramRunError, "needs 192");
+    await assertRejects(() => run(new Float32Array(0), [0, 3, 8, 8]), ProgramRunError);
     const nan = new Float32Array(192).fill(NaN);
     await assertRejects(() => run(nan, [1, 3, 8, 8]), RangeError, "Cannot quantize NaN");
   },

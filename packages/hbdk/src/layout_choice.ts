@@ -7,10 +7,8 @@
  */
 
 import { dtypeBytes, type HardwareFigures, type InputSource, nchwOf } from "@hqat/march-bayes";
-import type { BufferLayout } from "./hbm_program.ts";
-import type { LoweredProgram } from "./lower.ts";
+import { type BufferLayout, instrDef, type OptLevel, type Program, rawOutput } from "@hqat/program";
 import { channelBytesAligned } from "./native_layout.ts";
-import type { OptLevel } from "./schedule.ts";
 
 const alignUp = (x: number, a: number) => Math.ceil(x / a) * a;
 
@@ -48,10 +46,11 @@ export function ioLayoutBytes(
  * @example
  * ```ts
  * import { assert } from "@std/assert";
- * import { chooseLayouts, type LoweredProgram } from "@hqat/hbdk";
+ * import { chooseLayouts } from "@hqat/hbdk";
  * import { hardwareFigures, March } from "@hqat/march-bayes";
- * const p: LoweredProgram = {
- *   inputShape: [1, 3, 4, 4], output: 1,
+ * import type { Program } from "@hqat/program";
+ * const p: Program = {
+ *   name: "m", march: "bayes", opt: "O1", inputShape: [1, 3, 4, 4], output: 1,
  *   buffers: [
  *     { name: "q", shape: [1, 3, 4, 4], dtype: "qint8", scale: Float32Array.of(1) },
  *     { name: "d", shape: [1, 3, 4, 4], dtype: "float32", scale: Float32Array.of(1) },
@@ -69,12 +68,12 @@ export function ioLayoutBytes(
  * ```
  */
 export function chooseLayouts(
-  lowered: LoweredProgram,
+  lowered: Program,
   options: { readonly opt: OptLevel; readonly inputSource: InputSource; readonly figures: HardwareFigures },
 ): { layouts: BufferLayout[]; inputNotNchw: boolean } {
   const layouts = lowered.buffers.map((): BufferLayout => "nchw");
-  const input = lowered.instructions.find((i) => i.op === "quantize")?.output;
-  const raw = lowered.instructions.find((i) => i.op === "dequantize")?.inputs[0];
+  const input = lowered.instructions.find((i) => instrDef(i).arity[1] === 0)?.output;
+  const raw = rawOutput(lowered);
   const best = (id: number): BufferLayout => {
     const b = lowered.buffers[id];
     return ioLayoutBytes(b, { layout: "nhwc", figures: options.figures }) <

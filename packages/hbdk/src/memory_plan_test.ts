@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertLessOrEqual } from "@std/assert";
 import fc from "fast-check";
-import { ARENA_ALIGNMENT, type Lifetime, lifetimes, overlaps, planMemory } from "@hqat/hbdk";
+import { planMemory } from "@hqat/hbdk";
+import { ARENA_ALIGNMENT, type Lifetime, lifetimes, overlaps } from "@hqat/program";
 
 const buffers = fc.array(
   fc.record({

@@ -7,7 +7,6 @@ import {
   dtypeBytes,
   type HardwareFigures,
   type InputSource,
-  type LayerDesc,
   nchwOf,
   type TensorDesc,
 } from "@hqat/march-bayes";
@@ -126,45 +125,10 @@ export function modelOutputBytesPerFrame(tensor: TensorDesc, figures: HardwareFi
 }
 
 /**
- * The GEMM a MAC layer runs per frame and group: `m` output pixels, `n` output channels per
- * group, `k` reduction elements (input channels per group × kernel taps), `groups`; `undefined`
- * for an op without MACs.
- *
- * @example
- * ```ts
- * import { assert } from "@std/assert";
- * import { gemmOf } from "@hqat/hbdk";
- * const g = gemmOf({
- *   name: "c",
- *   op: "conv2d",
- *   inputs: [{ shape: [1, 3, 32, 32], dtype: "qint8" }],
- *   output: { shape: [1, 32, 16, 16], dtype: "qint8" },
- *   attrs: { kernel: [3, 3], stride: [2, 2], padding: [1, 1] },
- * })!;
- * assert(g.m * g.n * g.k * g.groups === 221184);
- * ```
- */
-export function gemmOf(layer: LayerDesc): { m: number; n: number; k: number; groups: number } | undefined {
-  if (layer.op === "conv2d") {
-    const groups = layer.attrs.groups ?? 1;
-    const inC = nchwOf(layer.inputs[0].shape).c;
-    const out = nchwOf(layer.output.shape);
-    const [kh, kw] = layer.attrs.kernel ?? [1, 1];
-    return { m: out.h * out.w, n: Math.ceil(out.c / groups), k: Math.ceil(inC / groups) * kh * kw, groups };
-  }
-  if (layer.op === "linear") {
-    const i = nchwOf(layer.inputs[0].shape), o = nchwOf(layer.output.shape);
-    const k = layer.attrs.inFeatures ?? i.c * i.h * i.w;
-    const n = layer.attrs.outFeatures ?? o.c * o.h * o.w;
-    return { m: Math.max(1, Math.round((i.c * i.h * i.w) / k)), n, k, groups: 1 };
-  }
-  return undefined;
-}
-
-/**
- * Bytes of a layer's weights and per-channel parameters in DDR: the weights in blocks of
- * `weightBlock` (output channels × reduction elements, one byte each) and `paramBytesPerChannel`
- * for every (padded) output channel. Zero for an op without weights.
+ * Bytes of a layer's weights and per-channel parameters in DDR, from the GEMM it runs (`n` output
+ * channels per group, `k` reduction elements, `groups`): the weights in blocks of `weightBlock`
+ * (output channels × reduction elements, one byte each) and `paramBytesPerChannel` for every (padded)
+ * output channel.
  *
  * @example
  * ```ts
@@ -172,21 +136,19 @@ export function gemmOf(layer: LayerDesc): { m: number; n: number; k: number; gro
  * import { weightBytes } from "@hqat/hbdk";
  * import { hardwareFigures, March } from "@hqat/march-bayes";
  * const f = hardwareFigures(March.BAYES);
- * const w = weightBytes({
- *   name: "dw",
- *   op: "conv2d",
- *   inputs: [{ shape: [1, 32, 16, 16], dtype: "qint8" }],
- *   output: { shape: [1, 32, 16, 16], dtype: "qint8" },
- *   attrs: { kernel: [3, 3], padding: [1, 1], groups: 32 },
- * }, f);
- * // 32 channels × 9 taps padded to 16, and 32 × 8 bytes of parameters.
+ * // A depthwise 3×3 over 32 channels: 32 channels × 9 taps padded to 16, and 32 × 8 bytes of parameters.
+ * const w = weightBytes({ n: 1, k: 9, groups: 32 }, f);
  * assert(w.weights === 512 && w.params === 256);
  * ```
  */
-export function weightBytes(layer: LayerDesc, figures: HardwareFigures): { weights: number; params: number } {
-  const g = gemmOf(layer);
-  if (g === undefined) return { weights: 0, params: 0 };
+export function weightBytes(
+  gemm: { readonly n: number; readonly k: number; readonly groups: number },
+  figures: HardwareFigures,
+): { weights: number; params: number } {
   const b = figures.weightBlock.value;
-  const outputs = align(g.n * g.groups, b.outputs);
-  return { weights: outputs * align(g.k, b.reduction), params: outputs * figures.paramBytesPerChannel.value };
+  const outputs = align(gemm.n * gemm.groups, b.outputs);
+  return {
+    weights: outputs * align(gemm.k, b.reduction),
+    params: outputs * figures.paramBytesPerChannel.value,
+  };
 }

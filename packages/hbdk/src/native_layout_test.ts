@@ -1,14 +1,15 @@
 import { assert, assertEquals } from "@std/assert";
 import fc from "fast-check";
-import { hardwareFigures, type LayerDesc, March, mobileNetV2Layers } from "@hqat/march-bayes";
+import { hardwareFigures, March } from "@hqat/march-bayes";
+import { atBatch, type BufferContext, instrDef } from "@hqat/program";
 import {
   channelBytesAligned,
   featureBytesPerFrame,
-  gemmOf,
   modelInputBytesPerFrame,
   modelOutputBytesPerFrame,
   weightBytes,
 } from "./native_layout.ts";
+import { mobileNetV2IntModel } from "../testdata/mobilenet_v2.ts";
 
 const F = hardwareFigures(March.BAYES);
 
@@ -91,35 +92,31 @@ Deno.test("modelOutputBytesPerFrame() aligns the channel bytes of each position"
   assertEquals(modelOutputBytesPerFrame({ shape: [1, 10, 4, 4], dtype: "qint8" }, F), 16 * 16);
 });
 
-Deno.test("gemmOf() and weightBytes() count MobileNetV2's MACs and weights", () => {
-  const layers = mobileNetV2Layers();
-  const first = gemmOf(layers[1])!;
-  assertEquals(first.m * first.n * first.k * first.groups, 221184);
-  let macs = 0, weights = 0, params = 0, raw = 0;
-  for (const l of layers) {
-    const g = gemmOf(l);
+Deno.test("the cost rules and weightBytes() count MobileNetV2's MACs and weights", () => {
+  const model = atBatch(mobileNetV2IntModel(), 1);
+  let macs = 0, weights = 0, params = 0, raw = 0, first: number | undefined;
+  for (const instr of model.instructions) {
+    const ctx: BufferContext = {
+      ins: instr.inputs.map((b) => model.buffers[b]),
+      out: model.buffers[instr.output],
+    };
+    const g = instrDef(instr).cost(instr, ctx).gemm;
     if (g === undefined) continue;
+    first ??= g.m * g.n * g.k * g.groups;
     macs += g.m * g.n * g.k * g.groups;
     raw += g.n * g.k * g.groups;
-    const w = weightBytes(l, F);
+    const w = weightBytes(g, F);
     weights += w.weights;
     params += w.params;
   }
+  assertEquals(first, 221184);
   assertEquals(macs, 6124928);
   assertEquals(raw, 2202560);
   assert(weights >= raw && weights < raw * 1.05);
   assertEquals(params, 17072 * 8);
 });
 
-Deno.test("weightBytes() pads output channels and reduction to blocks of 8 and is zero without weights", () => {
-  const linear: LayerDesc = {
-    name: "fc",
-    op: "linear",
-    inputs: [{ shape: [1, 1280], dtype: "qint8" }],
-    output: { shape: [1, 10], dtype: "qint32" },
-    attrs: { inFeatures: 1280, outFeatures: 10 },
-  };
-  assertEquals(weightBytes(linear, F), { weights: 16 * 1280, params: 16 * 8 });
-  assertEquals(gemmOf(linear), { m: 1, n: 10, k: 1280, groups: 1 });
-  assertEquals(weightBytes({ ...linear, op: "relu" }, F), { weights: 0, params: 0 });
+Deno.test("weightBytes() pads output channels and reduction to blocks of 8", () => {
+  assertEquals(weightBytes({ n: 10, k: 1280, groups: 1 }, F), { weights: 16 * 1280, params: 16 * 8 });
+  assertEquals(weightBytes({ n: 1, k: 9, groups: 32 }, F), { weights: 32 * 16, params: 32 * 8 });
 });

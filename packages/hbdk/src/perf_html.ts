@@ -61,10 +61,24 @@ function chart(e: PerformanceEstimate): string {
  * @example
  * ```ts
  * import { assert } from "@std/assert";
- * import { estimatePerformance, perfHtml, perfJson } from "@hqat/hbdk";
- * import { March, mobileNetV2Layers } from "@hqat/march-bayes";
- * const e = estimatePerformance(mobileNetV2Layers(), { march: March.BAYES, inputSource: "pyramid" });
- * const html = perfHtml(e, { name: "m", summary: perfJson(e, { name: "m", inputShape: [1, 3, 32, 32], layerDetails: false }).summary });
+ * import { compileProgram, perfHtml, perfJson } from "@hqat/hbdk";
+ * import type { Program } from "@hqat/program";
+ * const s = (v: number) => Float32Array.of(v);
+ * const m: Program = {
+ *   name: "model", march: "bayes", opt: "O0", inputShape: [1, 2], output: 2,
+ *   buffers: [
+ *     { name: "q", shape: [1, 2], dtype: "qint8", scale: s(0.5) },
+ *     { name: "r", shape: [1, 2], dtype: "qint8", scale: s(0.5) },
+ *     { name: "d", shape: [1, 2], dtype: "float32", scale: s(1) },
+ *   ],
+ *   instructions: [
+ *     { op: "quantize", name: "q", inputs: [], output: 0, epilogue: [], scale: 0.5 },
+ *     { op: "move", name: "r", inputs: [0], output: 1, epilogue: [{ kind: "relu" }] },
+ *     { op: "dequantize", name: "d", inputs: [1], output: 2, epilogue: [] },
+ *   ],
+ * };
+ * const e = compileProgram(m, [{ shape: [1, 2] }], { opt: "O0", log: () => {} }).estimate;
+ * const html = perfHtml(e, { name: "m", summary: perfJson(e, { name: "m", inputShape: [1, 2], layerDetails: false }).summary });
  * assert(html.includes('<table id="summary">') && html.includes('<svg id="latency-chart"'));
  * ```
  */

@@ -4,14 +4,13 @@
  * @module
  */
 
-import type { IntModel } from "@hqat/fx";
+import { atomicWriteFile } from "@hqat/io";
 import type { InputSource, March } from "@hqat/march-bayes";
-import { atomicWriteFile } from "@hqat/nn";
+import type { IntModel, OptLevel } from "@hqat/program";
 import { compileProgram } from "./compile_model.ts";
 import type { PerformanceEstimate } from "./cost_model.ts";
 import type { ExampleInput } from "./example_inputs.ts";
 import { perfHtml } from "./perf_html.ts";
-import type { OptLevel } from "./schedule.ts";
 
 /**
  * Options of {@linkcode perfModel}: the output folder (default `perf_out`), the opt level (default
@@ -125,10 +124,24 @@ const r3 = (v: number) => Math.round(v * 1000) / 1000;
  * @example
  * ```ts
  * import { assert } from "@std/assert";
- * import { estimatePerformance, perfJson } from "@hqat/hbdk";
- * import { March, mobileNetV2Layers } from "@hqat/march-bayes";
- * const e = estimatePerformance(mobileNetV2Layers(), { march: March.BAYES, inputSource: "pyramid" });
- * const j = perfJson(e, { name: "m", inputShape: [1, 3, 32, 32], layerDetails: false });
+ * import { compileProgram, perfJson } from "@hqat/hbdk";
+ * import type { Program } from "@hqat/program";
+ * const s = (v: number) => Float32Array.of(v);
+ * const m: Program = {
+ *   name: "model", march: "bayes", opt: "O0", inputShape: [1, 2], output: 2,
+ *   buffers: [
+ *     { name: "q", shape: [1, 2], dtype: "qint8", scale: s(0.5) },
+ *     { name: "r", shape: [1, 2], dtype: "qint8", scale: s(0.5) },
+ *     { name: "d", shape: [1, 2], dtype: "float32", scale: s(1) },
+ *   ],
+ *   instructions: [
+ *     { op: "quantize", name: "q", inputs: [], output: 0, epilogue: [], scale: 0.5 },
+ *     { op: "move", name: "r", inputs: [0], output: 1, epilogue: [{ kind: "relu" }] },
+ *     { op: "dequantize", name: "d", inputs: [1], output: 2, epilogue: [] },
+ *   ],
+ * };
+ * const e = compileProgram(m, [{ shape: [1, 2] }], { opt: "O0", log: () => {} }).estimate;
+ * const j = perfJson(e, { name: "m", inputShape: [1, 2], layerDetails: false });
  * assert(j.summary["DDR bytes per frame"] === Math.round(e.ddrBytesPerFrame) && !j["layer details"]);
  * ```
  */
@@ -190,14 +203,21 @@ export function perfJson(
  * ```ts
  * import { assert } from "@std/assert";
  * import { perfModel } from "@hqat/hbdk";
- * import type { IntModel } from "@hqat/fx";
+ * import type { Program } from "@hqat/program";
  * const s = (v: number) => Float32Array.of(v);
- * const m: IntModel = { format: "hqat-int-model", version: 1, march: "bayes", nodes: [
- *   { name: "x", inputs: [], kind: { op: "input" }, shape: [1, 2], dtype: "float32", scale: s(1) },
- *   { name: "q", inputs: ["x"], kind: { op: "quantize", scale: 0.5, dtype: "qint8" }, shape: [1, 2], dtype: "qint8", scale: s(0.5) },
- *   { name: "r", inputs: ["q"], kind: { op: "relu" }, shape: [1, 2], dtype: "qint8", scale: s(0.5) },
- *   { name: "d", inputs: ["r"], kind: { op: "dequantize" }, shape: [1, 2], dtype: "float32", scale: s(1) },
- * ] };
+ * const m: Program = {
+ *   name: "model", march: "bayes", opt: "O0", inputShape: [1, 2], output: 2,
+ *   buffers: [
+ *     { name: "q", shape: [1, 2], dtype: "qint8", scale: s(0.5) },
+ *     { name: "r", shape: [1, 2], dtype: "qint8", scale: s(0.5) },
+ *     { name: "d", shape: [1, 2], dtype: "float32", scale: s(1) },
+ *   ],
+ *   instructions: [
+ *     { op: "quantize", name: "q", inputs: [], output: 0, epilogue: [], scale: 0.5 },
+ *     { op: "move", name: "r", inputs: [0], output: 1, epilogue: [{ kind: "relu" }] },
+ *     { op: "dequantize", name: "d", inputs: [1], output: 2, epilogue: [] },
+ *   ],
+ * };
  * const outDir = await Deno.makeTempDir();
  * const lines: string[] = [];
  * const r = await perfModel(m, [{ shape: [1, 2] }], { outDir, name: "tiny", log: (l) => lines.push(l) });

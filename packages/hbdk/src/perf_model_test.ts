@@ -1,6 +1,6 @@
 import { assert, assertAlmostEquals, assertEquals, assertMatch } from "@std/assert";
 import { perfModel } from "@hqat/hbdk";
-import { mobileNetV2IntModel } from "./models_test_util.ts";
+import { mobileNetV2IntModel } from "../testdata/mobilenet_v2.ts";
 
 /** Relative difference. */
 const rel = (a: number, b: number) => Math.abs(a - b) / b;

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertGreater } from "@std/assert";
 import { perfModel, visualizeModel } from "@hqat/hbdk";
-import { tinyIntModel } from "./models_test_util.ts";
+import { tinyIntModel } from "../testdata/mobilenet_v2.ts";
 
 /** The first headless browser found on PATH (Debian's package is `chromium`). */
 function findChromium(): string | undefined {

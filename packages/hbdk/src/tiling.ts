@@ -5,8 +5,7 @@
  * @module
  */
 
-import type { BufferDtype } from "./hbm_program.ts";
-import { bufferDtypeBytes } from "./hbm_program.ts";
+import { type BufferDtype, bufferDtypeBytes } from "@hqat/program";
 
 /**
  * What the search needs to know of one convolution: input `[N, C, H, W]` and its dtype, output

@@ -1,14 +1,14 @@
 /**
- * `visualizeModel`: hqat's counterpart of `visualize_model` — the integer graph drawn as SVG, one
- * box per node showing its op, output shape, dtype and scale.
+ * `visualizeModel`: hqat's counterpart of `visualize_model` — an integer program drawn as SVG: the
+ * model input, and one box per instruction showing its node, its op (the instruction table's label and
+ * what its epilogue fuses), its output shape, dtype and scale.
  * @module
  */
 
-import type { IntModel, IntNode } from "@hqat/fx";
-import { atomicWriteFile } from "@hqat/nn";
+import { atomicWriteFile } from "@hqat/io";
+import { type Instr, instrDef, instrReads, type Program, withBatch } from "@hqat/program";
 import { exampleBatch, type ExampleInput } from "./example_inputs.ts";
 import { type GraphLayout, layoutGraph } from "./graph_layout.ts";
-import { withBatch } from "./int_model_layers.ts";
 import { escapeXml } from "./perf_html.ts";
 
 /**
@@ -54,65 +54,81 @@ function scaleText(s: Float32Array): string {
   return `scale ×${s.length} (per channel)`;
 }
 
-function opText(n: IntNode): string {
-  const k = n.kind;
-  const parts: string[] = [k.op];
-  if (k.op === "conv2d") {
-    parts.push(`${k.weightShape[2]}×${k.weightShape[3]}`, `s${k.stride[0]}`);
-    if (k.groups > 1) parts.push(`g${k.groups}`);
+/** The instruction's label with what its epilogue fuses: `+relu6`, `+add`. */
+function opText(program: Program, instr: Instr): string {
+  const def = instrDef(instr);
+  const ctx = { ins: instr.inputs.map((b) => program.buffers[b]), out: program.buffers[instr.output] };
+  const label = def.label(instr, ctx);
+  const fused: string[] = [];
+  for (const s of instr.epilogue) {
+    if (s.kind === "add") fused.push("+add");
+    else if (s.kind === "requant" && s.act !== "none") fused.push(`+${s.act}`);
+    else if ((s.kind === "relu" || s.kind === "relu6") && label !== s.kind) fused.push(`+${s.kind}`);
   }
-  if ((k.op === "conv2d" || k.op === "linear" || k.op === "add") && k.act) parts.push(`+${k.act}`);
-  if (k.op === "avg_pool2d" || k.op === "max_pool2d") {
-    parts.push(`${k.kernel[0]}×${k.kernel[1]}`, `s${k.stride[0]}`);
-  }
-  return parts.join(" ");
+  return [label, ...fused].join(" ");
 }
 
 /**
- * Draws `intModel` at the batch of the example input: a box per node (name, op with its kernel,
- * stride, groups and fused activation, output shape and dtype, scale), laid out by
- * `layoutGraph` top to bottom, edges as arrows; writes the SVG atomically to `savePath` when
- * given. The SVG is self-contained.
+ * Draws `program` (an int model, or a compiled program) at the batch of the example input: a box for
+ * the model input and one per instruction (node name, op with its kernel, stride, groups and fused
+ * stages, output shape and dtype, scale), laid out by `layoutGraph` top to bottom, edges (a buffer's
+ * writer to each reader) as arrows; writes the SVG atomically to `savePath` when given. The SVG is
+ * self-contained.
  *
  * @example
  * ```ts
  * import { assert } from "@std/assert";
  * import { visualizeModel } from "@hqat/hbdk";
- * import type { IntModel } from "@hqat/fx";
+ * import type { Program } from "@hqat/program";
  * const s = (v: number) => Float32Array.of(v);
- * const m: IntModel = { format: "hqat-int-model", version: 1, march: "bayes", nodes: [
- *   { name: "x", inputs: [], kind: { op: "input" }, shape: [1, 2], dtype: "float32", scale: s(1) },
- *   { name: "q", inputs: ["x"], kind: { op: "quantize", scale: 0.5, dtype: "qint8" }, shape: [1, 2], dtype: "qint8", scale: s(0.5) },
- *   { name: "d", inputs: ["q"], kind: { op: "dequantize" }, shape: [1, 2], dtype: "float32", scale: s(1) },
- * ] };
+ * const m: Program = {
+ *   name: "model", march: "bayes", opt: "O0", inputShape: [1, 2], output: 1,
+ *   buffers: [{ name: "q", shape: [1, 2], dtype: "qint8", scale: s(0.5) }, { name: "d", shape: [1, 2], dtype: "float32", scale: s(1) }],
+ *   instructions: [
+ *     { op: "quantize", name: "q", inputs: [], output: 0, epilogue: [], scale: 0.5 },
+ *     { op: "dequantize", name: "d", inputs: [0], output: 1, epilogue: [] },
+ *   ],
+ * };
  * const v = await visualizeModel(m, [{ shape: [4, 2] }]);
  * assert(v.svg.includes("[4, 2] qint8") && v.layout.boxes.length === 3);
  * ```
  */
 export async function visualizeModel(
-  intModel: IntModel,
+  program: Program,
   exampleInputs: readonly ExampleInput[],
   options: VisualizeOptions = {},
 ): Promise<Visualization> {
-  const batch = exampleBatch(exampleInputs, { tool: "visualizeModel", model: intModel });
-  const labels = new Map<string, string[]>();
-  for (const n of intModel.nodes) {
-    labels.set(n.name, [
-      n.name,
-      opText(n),
-      `[${withBatch(n.shape, batch).join(", ")}] ${n.dtype}`,
-      scaleText(n.scale),
+  const batch = exampleBatch(exampleInputs, { tool: "visualizeModel", model: program });
+  const input = "(input)";
+  const labels = new Map<string, string[]>([[input, [
+    input,
+    "model input",
+    `[${withBatch(program.inputShape, batch).join(", ")}] float32`,
+    scaleText(Float32Array.of(1)),
+  ]]]);
+  const writer = new Map<number, string>();
+  for (const instr of program.instructions) {
+    const b = program.buffers[instr.output];
+    labels.set(instr.name, [
+      instr.name,
+      opText(program, instr),
+      `[${withBatch(b.shape, batch).join(", ")}] ${b.dtype}`,
+      scaleText(b.scale),
     ]);
+    writer.set(instr.output, instr.name);
   }
-  const nodes = intModel.nodes.map((n) => {
-    const lines = labels.get(n.name)!;
-    return {
-      id: n.name,
-      width: Math.max(150, Math.ceil(Math.max(...lines.map((l) => l.length)) * CHAR) + 2 * PAD),
-      height: lines.length * LINE + 2 * PAD,
-    };
+  const nodes = [...labels.entries()].map(([id, lines]) => ({
+    id,
+    width: Math.max(150, Math.ceil(Math.max(...lines.map((l) => l.length)) * CHAR) + 2 * PAD),
+    height: lines.length * LINE + 2 * PAD,
+  }));
+  const edges = program.instructions.flatMap((instr) => {
+    const reads = instrReads(instr);
+    return (reads.length === 0 ? [input] : reads.map((b) => writer.get(b)!)).map((from) => ({
+      from,
+      to: instr.name,
+    }));
   });
-  const edges = intModel.nodes.flatMap((n) => n.inputs.map((i) => ({ from: i, to: n.name })));
   const layout = layoutGraph(nodes, edges);
   const paths = layout.edges.map((e) =>
     `<polyline class="edge" data-from="${escapeXml(e.from)}" data-to="${escapeXml(e.to)}" points="${
