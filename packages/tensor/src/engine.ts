@@ -3,7 +3,6 @@
  * backend kernel, records the op on the active autodiff tapes, and feeds the optional profiler.
  * @module
  */
-import type { Backend } from "./backend.ts";
 import { cpuBackend } from "./cpu/backend.ts";
 import type { OpAttrs, OpName } from "./ops.ts";
 import { SHAPE_RULES } from "./shape_rules.ts";
@@ -30,7 +29,6 @@ export interface Tape {
 }
 
 const tapes: Tape[] = [];
-let backend: Backend = cpuBackend;
 
 /** Per-op timing, filled while profiling. */
 export interface OpProfile {
@@ -121,18 +119,6 @@ export function withoutTapes<T>(fn: () => T): T {
   }
 }
 
-/** The active backend. */
-export function getBackend(): Backend {
-  return backend;
-}
-
-/** Replaces the active backend (returns the previous one). */
-export function setBackend(b: Backend): Backend {
-  const prev = backend;
-  backend = b;
-  return prev;
-}
-
 /**
  * Applies a primitive op. Library code calls this; users call the named functions.
  *
@@ -147,10 +133,9 @@ export function setBackend(b: Backend): Backend {
 export function apply<K extends OpName>(op: K, inputs: readonly Tensor[], attrs: OpAttrs[K]): Tensor[] {
   const infos = SHAPE_RULES[op](inputs, attrs);
   const t0 = profile ? performance.now() : 0;
-  // Ops run where their operands live: on the device of the first device-resident input, else on the
-  // active (CPU) backend.
+  // Ops run where their operands live: on the device of the first device-resident input, else on the CPU.
   const owner = inputs.find((t) => t.storage !== undefined);
-  const datas = (owner ? owner.storage!.backend : backend).run(op, inputs, attrs, infos);
+  const datas = (owner ? owner.storage!.backend : cpuBackend).run(op, inputs, attrs, infos);
   const outputs = datas.map((d, i) => new Tensor(d, infos[i].shape));
   if (profile) {
     profile.calls.set(op, (profile.calls.get(op) ?? 0) + 1);

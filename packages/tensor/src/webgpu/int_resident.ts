@@ -3,9 +3,9 @@
  * the device and returns a new {@linkcode GpuTensor} the caller owns, with no upload and no readback, so
  * a whole network runs between one input upload and one output read. Weights, biases and requantization
  * parameters are uploaded once ({@linkcode uploadRequant}, `uploadTensor`) and reused by every call.
- * The kernels are the ones of `int_kernels.ts` and `int_pool_kernels.ts` — exact int32 accumulation
- * (`convForward`, `linearAccumulate`), window sums, max pooling, concatenation, quantization — plus one
- * requantization kernel that reads its parameters from a resident buffer and takes any integer input.
+ * They are exact int32 accumulation (`convForward`, `linearAccumulate`), window sums, max pooling,
+ * concatenation and quantization, plus one requantization kernel that reads its parameters from a
+ * resident buffer and takes any integer input — the kernels `@hqat/program`'s WebGPU executor runs.
  * @module
  */
 import { addAlignment, qrange } from "@hqat/qtensor";

@@ -52,8 +52,6 @@ export { ELEM_GROUP, type ElemInput, elemKernel, type ElemSpec, runElem } from "
 export { dispatchGemm, gemmKernel, type GemmRun, type GemmSpec, TILE } from "./gemm.ts";
 export { GPU_KERNELS, type HostTensor, runOpOnGpu } from "./kernels.ts";
 export { requantGpu, type RequantGpuOptions, type RequantPlan, requantPlan } from "./requant_kernel.ts";
-export { type GpuOption, intAddGpu, intConv2dGpu, intLinearGpu, requantizeGpu } from "./int_kernels.ts";
-export { intAdaptiveAvgPool2dGpu, intAvgPool2dGpu, intMaxPool2dGpu } from "./int_pool_kernels.ts";
 export * from "./int_resident.ts";
 // The quantization types the integer kernels' signatures name.
 export type {
