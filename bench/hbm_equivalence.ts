@@ -2,8 +2,9 @@
  * The `.hbm` runtime against the integer reference on the whole Fashion-MNIST test set: a
  * MobileNetV2 (random initialization, or `--weights` from a float checkpoint) is calibrated on
  * training images, converted, compiled at each `--opt` level for `--batch` frames, and every test
- * image is run through `runIntModel` and through `runHbm`; the script prints how many outputs
- * differ (raw integers, and their dequantized floats compared bit for bit).
+ * image is run through the int model and through each compiled `.hbm` (`runIntModel` on both); the
+ * script prints how many outputs differ (raw integers, and their dequantized floats compared bit for
+ * bit).
  *
  *   deno run -A bench/hbm_equivalence.ts [--opt O1,O3] [--batch 64] [--limit N] [--weights W.safetensors]
  * @module
@@ -11,15 +12,14 @@
 import { parseArgs } from "@std/cli";
 import { createLoader, loadFashionMnist } from "@hqat/data";
 import { convertFx, prepareQatFx, qatStateFromFloat, runIntModel, setFakeQuantize } from "@hqat/fx";
-import { compileProgram, loadHbm, type OptLevel, runHbm } from "@hqat/hbdk";
+import { compileProgram, loadHbm } from "@hqat/hbdk";
 import { March, setMarch } from "@hqat/march-bayes";
 import { forward, initState, loadState, mobilenetV2 } from "@hqat/nn";
+import type { OptLevel } from "@hqat/program";
 import {
   default_calib_8bit_fake_quant_qconfig as c8,
   default_calib_8bit_weight_32bit_out_fake_quant_qconfig as c32,
-  dequantStub,
   FakeQuantState,
-  qtensor,
 } from "@hqat/qtensor";
 import { fromArray, randomKey } from "@hqat/tensor";
 
@@ -45,7 +45,9 @@ const test = createLoader(await loadFashionMnist({ split: "test" }), { batchSize
 const programs = opts.map((opt) => {
   const r = compileProgram(intModel, [{ shape: [batch, 3, 32, 32] }], { opt, log: () => {} });
   console.log(
-    `${opt}: ${r.bytes.length} bytes, ${r.program.instructions.length} instructions, arena ${r.program.arenaBytes} bytes, ` +
+    `${opt}: ${r.bytes.length} bytes, ${r.program.instructions.length} instructions, arena ${
+      r.program.placement!.arenaBytes
+    } bytes, ` +
       `${r.tiles.filter((t) => t.tiles > 1).length} tiled convolutions`,
   );
   return { opt, program: loadHbm(r.bytes, { fileName: `${opt}.hbm` }), raw: 0, float: 0, ms: 0 };
@@ -58,15 +60,8 @@ for await (const b of test) {
   refMs += performance.now() - t0;
   for (const p of programs) {
     t0 = performance.now();
-    const r = runHbm(p.program, x, b.shape, { raw: true });
-    const raw = r.data;
-    const out = dequantStub(
-      qtensor(raw as Int32Array, {
-        shape: r.shape,
-        scale: r.scale,
-        axis: r.scale.length > 1 ? 1 : undefined,
-      }),
-    );
+    const r = runIntModel(p.program, x, b.shape);
+    const raw = r.raw.data, out = r.output;
     p.ms += performance.now() - t0;
     for (let i = 0; i < n; i++) {
       let rawSame = true, floatSame = true;
@@ -83,7 +78,7 @@ for await (const b of test) {
 console.log(`${images} test images; runIntModel ${(refMs / 1000).toFixed(1)} s`);
 for (const p of programs) {
   console.log(
-    `${p.opt}: ${p.raw} images with a different raw output, ${p.float} with a different float output (runHbm ${
+    `${p.opt}: ${p.raw} images with a different raw output, ${p.float} with a different float output (.hbm ${
       (p.ms / 1000).toFixed(1)
     } s)`,
   );

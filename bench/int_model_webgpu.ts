@@ -1,12 +1,11 @@
 /**
- * The fixed-point model and the `.hbm` runtime on WebGPU against the CPU on the whole Fashion-MNIST
- * test set: a saved int model is run through `runIntModel` (CPU), `runIntModelGpu` and — compiled with
- * `compileModel` at O1 — `runHbmGpu`; the script prints how many images' outputs differ from the CPU's
- * (raw integers, and dequantized floats compared bit for bit), the top-1 accuracy and images/s of each
- * path, and the WebGPU adapter. The test images are read and preprocessed as `hqat` evaluates them
- * (the data set's loader in order, centered YUV / 128). Each GPU path runs the first batch once before
- * timing (pipeline compilation and the weights' upload); the `.hbm` path's floats are its raw output
- * dequantized on the host, as `runHbmGpu` itself does.
+ * The fixed-point model and the compiled `.hbm` on WebGPU against the CPU on the whole Fashion-MNIST
+ * test set: a saved int model is run through `runIntModel` (CPU) and `runIntModelGpu`, and — compiled
+ * with `compileModel` at O1 — through `runIntModelGpu` again; the script prints how many images'
+ * outputs differ from the CPU's (raw integers, and dequantized floats compared bit for bit), the top-1
+ * accuracy and images/s of each path, and the WebGPU adapter. The test images are read and
+ * preprocessed as `hqat` evaluates them (the data set's loader in order, centered YUV / 128). Each GPU
+ * path runs the first batch once before timing (pipeline compilation and the weights' upload).
  *
  *   deno run -A bench/int_model_webgpu.ts --model DIR/int_model [--limit N] [--batch B]
  * @module
@@ -14,8 +13,7 @@
 import { parseArgs } from "@std/cli";
 import { createLoader, loadFashionMnist } from "@hqat/data";
 import { type IntRunResult, loadIntModel, runIntModel, runIntModelGpu } from "@hqat/fx";
-import { compileModel, type HbmRunResult, loadHbm, runHbmGpu } from "@hqat/hbdk";
-import { dequantStub, type QArray, qtensor } from "@hqat/qtensor";
+import { compileModel, loadHbm } from "@hqat/hbdk";
 import { probeWebGpu, WebGpuDevice } from "@hqat/tensor";
 
 const args = parseArgs(Deno.args, { string: ["model", "limit", "batch"] });
@@ -40,7 +38,7 @@ console.log(
 );
 
 const model = await loadIntModel(args.model);
-const inputShape = [1, ...model.nodes[0].shape.slice(1)];
+const inputShape = [1, ...model.inputShape.slice(1)];
 const dir = await Deno.makeTempDir({ prefix: "hqat-bench-" });
 let hbmBytes: Uint8Array;
 try {
@@ -52,7 +50,7 @@ try {
 }
 const program = loadHbm(hbmBytes, { fileName: "model.hbm" });
 console.log(
-  `model: ${args.model} (${model.nodes.length} nodes); O1 program: ${program.instructions.length} instructions, ` +
+  `model: ${args.model} (${model.instructions.length} instructions at O0); O1 program: ${program.instructions.length} instructions, ` +
     `compiled for [${program.inputShape}]`,
 );
 
@@ -67,15 +65,6 @@ interface Path {
 }
 
 const fromInt = (r: IntRunResult) => ({ raw: r.raw.data, out: r.output });
-/** The raw output and its dequantization (as `runHbmGpu` and `bench/hbm_equivalence.ts` do it). */
-const fromHbm = (r: HbmRunResult) => {
-  const q = qtensor(r.data as QArray, {
-    shape: r.shape,
-    scale: r.scale,
-    axis: r.scale.length > 1 ? 1 : undefined,
-  });
-  return { raw: r.data, out: dequantStub(q) };
-};
 const path = (name: string, run: Path["run"]): Path => ({
   name,
   run,
@@ -88,7 +77,7 @@ const cpu = path("runIntModel (CPU)", (x, s) => Promise.resolve(fromInt(runIntMo
 const paths = [
   cpu,
   path("runIntModelGpu", async (x, s) => fromInt(await runIntModelGpu(model, x, s, { device }))),
-  path("runHbmGpu O1", async (x, s) => fromHbm(await runHbmGpu(program, x, s, { device, raw: true }))),
+  path(".hbm O1 on runIntModelGpu", async (x, s) => fromInt(await runIntModelGpu(program, x, s, { device }))),
 ];
 
 const test = createLoader(await loadFashionMnist({ split: "test" }), { batchSize: batch, limit });

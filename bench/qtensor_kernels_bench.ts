@@ -1,8 +1,8 @@
-import { qtensor } from "./dtypes.ts";
-import { lsqFakeQuantizeGrad } from "./fake_quant_grad.ts";
-import { intConv2d } from "./int_conv.ts";
-import { fakeQuantize, quantize } from "./quantize.ts";
-import { computeMultiplier, requantize } from "./requantize.ts";
+import { qtensor } from "../packages/qtensor/src/dtypes.ts";
+import { lsqFakeQuantizeGrad } from "../packages/qtensor/src/fake_quant_grad.ts";
+import { intConv2d } from "../packages/qtensor/src/int_conv.ts";
+import { fakeQuantize, quantize } from "../packages/qtensor/src/quantize.ts";
+import { computeMultiplier, requantize } from "../packages/qtensor/src/requantize.ts";
 
 const N = 1 << 20;
 const x = Float32Array.from({ length: N }, (_, i) => Math.sin(i) * 3);

@@ -1,7 +1,7 @@
 import { fromArray, type Tensor } from "@hqat/tensor";
-import type { Optimizer, OptimizerState, Params } from "./optim.ts";
-import { adam, adamw } from "./optim_adam.ts";
-import { sgd } from "./optim_sgd.ts";
+import type { Optimizer, OptimizerState, Params } from "../packages/nn/src/optim.ts";
+import { adam, adamw } from "../packages/nn/src/optim_adam.ts";
+import { sgd } from "../packages/nn/src/optim_sgd.ts";
 
 // About MobileNetV2's 2.2 M parameters, in tensors of typical sizes.
 const SIZES = [

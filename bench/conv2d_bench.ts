@@ -8,15 +8,19 @@
  *     deno bench --allow-read packages/tensor/src/cpu/conv2d_bench.ts
  * @module
  */
-import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from "./conv2d.ts";
+import {
+  conv2dBackwardInput,
+  conv2dBackwardWeight,
+  conv2dForward,
+} from "../packages/tensor/src/cpu/conv2d.ts";
 import {
   conv2dBackwardInputReference,
   conv2dBackwardWeightReference,
   conv2dForwardReference,
-} from "./conv2d_reference.ts";
-import { type Conv2dGeometry, convDims } from "./conv2d_shapes.ts";
-import { matmul } from "./matmul.ts";
-import { getKernelThreads, readyThreads, setKernelThreads } from "./thread_pool.ts";
+} from "../packages/tensor/src/cpu/conv2d_reference.ts";
+import { type Conv2dGeometry, convDims } from "../packages/tensor/src/cpu/conv2d_shapes.ts";
+import { matmul } from "../packages/tensor/src/cpu/matmul.ts";
+import { getKernelThreads, readyThreads, setKernelThreads } from "../packages/tensor/src/cpu/thread_pool.ts";
 
 interface Layer {
   /** Per-image input [C, H, W]. */

@@ -20,9 +20,9 @@ import {
   qtensor,
 } from "@hqat/qtensor";
 import { randomKey, randomUniform } from "@hqat/tensor";
-import { type Conv2dGeometry, convDims } from "./conv2d_shapes.ts";
-import { intConv2dAccumulateFast, intLinearAccumulateFast } from "./int_conv.ts";
-import { getKernelThreads, readyThreads, setKernelThreads } from "./thread_pool.ts";
+import { type Conv2dGeometry, convDims } from "../packages/tensor/src/cpu/conv2d_shapes.ts";
+import { intConv2dAccumulateFast, intLinearAccumulateFast } from "../packages/tensor/src/cpu/int_conv.ts";
+import { getKernelThreads, readyThreads, setKernelThreads } from "../packages/tensor/src/cpu/thread_pool.ts";
 
 const BATCH = 256;
 

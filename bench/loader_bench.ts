@@ -4,7 +4,13 @@
  * second for the single-batch cases, 8192 × for the epoch cases.
  */
 
-import { CIFAR10_CLASSES, createLoader, type Dataset, prepareBatch, transforms } from "../mod.ts";
+import {
+  CIFAR10_CLASSES,
+  createLoader,
+  type Dataset,
+  prepareBatch,
+  transforms,
+} from "../packages/data/mod.ts";
 
 const COUNT = 8192;
 const BATCH = 256;
