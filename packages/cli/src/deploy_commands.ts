@@ -3,20 +3,17 @@
  * `run-hbm` (on a compiled `.hbm`).
  * @module
  */
-import { type IntModel, loadIntModel } from "@hqat/fx";
+import { checkModel, compileModel, type ExampleInput, loadHbm, perfModel, visualizeModel } from "@hqat/hbdk";
 import {
-  checkModel,
-  compileModel,
-  type ExampleInput,
-  type HbmProgram,
-  loadHbm,
+  type IntModel,
+  type IntRunResult,
+  loadIntModel,
   OPT_LEVELS,
   type OptLevel,
-  perfModel,
-  runHbm,
-  runHbmGpu,
-  visualizeModel,
-} from "@hqat/hbdk";
+  type Program,
+  runIntModel,
+  runIntModelGpu,
+} from "@hqat/program";
 import { type InputSource, isMarch, type March } from "@hqat/march-bayes";
 import { loadNpy, type StoredTensor, writeNpy } from "@hqat/nn";
 import {
@@ -96,7 +93,7 @@ async function modelArgs(a: Record<string, unknown>, usage: string): Promise<Mod
     }
     example = { shape: x.shape, data: x.data as Float32Array };
   } else {
-    example = { shape: [intOption(a, "batch", 1), ...model.nodes[0].shape.slice(1)] };
+    example = { shape: [intOption(a, "batch", 1), ...model.inputShape.slice(1)] };
   }
   const name = (a.name as string | undefined) ?? baseName(path);
   return { model, path, example, march: march as March | undefined, inputSource, name };
@@ -141,7 +138,9 @@ export const compileCommand: Command = {
     if (!hbm.endsWith(".hbm")) throw new CliError(`--hbm must name a .hbm file, got "${hbm}"`);
     const r = await failures(() => compileModel(m.model, [m.example], { ...m, hbm, opt }));
     console.error(
-      `Wrote ${hbm} (${r.bytes.length} bytes, ${r.program.instructions.length} instructions, arena ${r.program.arenaBytes} bytes)`,
+      `Wrote ${hbm} (${r.bytes.length} bytes, ${r.program.instructions.length} instructions, arena ${
+        r.program.placement!.arenaBytes
+      } bytes)`,
     );
     return 0;
   },
@@ -215,18 +214,19 @@ export const runHbmCommand: Command = {
     deviceChoice(a);
     const hbm = required(a, "hbm", RUN_HBM_USAGE);
     const input = required(a, "input", RUN_HBM_USAGE), output = required(a, "output", RUN_HBM_USAGE);
-    const program: HbmProgram = await failures(async () =>
-      loadHbm(await Deno.readFile(hbm), { fileName: hbm })
-    );
+    const program: Program = await failures(async () => loadHbm(await Deno.readFile(hbm), { fileName: hbm }));
     const x = await failures(() => loadNpy(input, { dtype: "float32" }));
-    const y = await failures(() =>
+    const r: IntRunResult = await failures(() =>
       onSelectedDevice(
         a,
         console.error,
-        (device) => runHbmGpu(program, x.data as Float32Array, x.shape, { raw: a.raw, device }),
-        () => runHbm(program, x.data as Float32Array, x.shape, { raw: a.raw }),
+        (device) => runIntModelGpu(program, x.data as Float32Array, x.shape, { device }),
+        () => runIntModel(program, x.data as Float32Array, x.shape),
       )
     );
+    const y = a.raw
+      ? { dtype: r.raw.dtype, shape: r.raw.shape, data: r.raw.data }
+      : { dtype: "float32" as const, shape: r.shape, data: r.output };
     await failures(() => writeNpy(output, { dtype: STORED[y.dtype], shape: [...y.shape], data: y.data }));
     console.error(`Wrote ${a.raw ? `${y.dtype} ` : ""}output [${y.shape.join(",")}] to ${output}`);
     return 0;

@@ -3,7 +3,8 @@ import { runIntModel, saveIntModel } from "@hqat/fx";
 import { loadHbm } from "@hqat/hbdk";
 import { readNpy, writeNpy } from "@hqat/nn";
 import { probeWebGpu } from "@hqat/tensor";
-import { tinyIntModel } from "../../hbdk/src/models_test_util.ts";
+import { prng, ProgramBuilder } from "../../program/testdata/build.ts";
+import { tinyIntModel } from "../../program/testdata/programs.ts";
 import { deployCommands } from "./deploy_commands.ts";
 import { CliError } from "./models.ts";
 
@@ -41,13 +42,18 @@ Deno.test("hqat check passes a supported model and exits 1 with the violation fo
   const { dir, model, file } = await setup();
   const ok = await run("check", "--model", file, "--input-source", "pyramid");
   assertEquals([ok.code, ok.out], [0, ["This model is supported!", "HBDK model check PASS"]]);
-  const wide = {
-    ...model,
-    nodes: model.nodes.map((n) =>
-      n.kind.op === "avg_pool2d" ? { ...n, kind: { ...n.kind, stride: [300, 300] as const } } : n
-    ),
-  };
-  await saveIntModel(`${dir}/bad`, wide);
+  // An average pooling with a 300×300 stride: a valid program that BAYES cannot run.
+  const b = new ProgramBuilder(prng(1), model.inputShape);
+  const pooled = b.avgPool("ap", b.quantize("quant", 1 / 128), {
+    kernel: [3, 3],
+    stride: [300, 300],
+    padding: [1, 1],
+  }, {
+    dtype: "qint8",
+    scale: 0.01,
+  });
+  b.dequantize("dq", pooled);
+  await saveIntModel(`${dir}/bad`, b.build());
   const bad = await run("check", "--model", `${dir}/bad`);
   assertEquals(bad.code, 1);
   assertEquals(bad.out, [
