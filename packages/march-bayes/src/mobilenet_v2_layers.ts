@@ -1,6 +1,6 @@
 /**
  * The layer list of torchvision's MobileNetV2 after quantization, as the graph IR describes it:
- * a reference network for the target checks and the performance model.
+ * a reference network for the target checks.
  * @module
  */
 
