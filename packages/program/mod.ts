@@ -47,6 +47,7 @@ export * from "./src/ops/max_pool2d.ts";
 export * from "./src/ops/cat.ts";
 export * from "./src/ops/move.ts";
 export * from "./src/ops/dequantize.ts";
+export * from "./src/ops/mul.ts";
 export * from "./src/op_table.ts";
 export * from "./src/lifetime.ts";
 export * from "./src/verify.ts";

@@ -22,6 +22,7 @@ export * from "./src/int_output.ts";
 export * from "./src/int_accumulate.ts";
 export * from "./src/int_conv.ts";
 export * from "./src/int_add.ts";
+export * from "./src/int_mul.ts";
 export * from "./src/int_pool.ts";
 export * from "./src/int_activation.ts";
 export * from "./src/int_cat.ts";

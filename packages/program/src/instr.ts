@@ -16,6 +16,7 @@ import type { DequantizeInstr } from "./ops/dequantize.ts";
 import type { LinearInstr } from "./ops/linear.ts";
 import type { MaxPool2dInstr } from "./ops/max_pool2d.ts";
 import type { MoveInstr } from "./ops/move.ts";
+import type { MulInstr } from "./ops/mul.ts";
 import type { QuantizeInstr } from "./ops/quantize.ts";
 import type { FieldReader, FieldWriter } from "./fields.ts";
 import type { GpuMain, GpuPrepareContext } from "./gpu_types.ts";
@@ -69,7 +70,8 @@ export type Instr =
   | MaxPool2dInstr
   | CatInstr
   | MoveInstr
-  | DequantizeInstr;
+  | DequantizeInstr
+  | MulInstr;
 
 /** An instruction kind. */
 export type InstrOp = Instr["op"];

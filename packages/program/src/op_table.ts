@@ -13,6 +13,7 @@ import { DEQUANTIZE } from "./ops/dequantize.ts";
 import { LINEAR } from "./ops/linear.ts";
 import { MAX_POOL2D } from "./ops/max_pool2d.ts";
 import { MOVE } from "./ops/move.ts";
+import { MUL } from "./ops/mul.ts";
 import { QUANTIZE } from "./ops/quantize.ts";
 
 /**
@@ -35,6 +36,7 @@ export const INSTR_TABLE: { readonly [K in InstrOp]: InstrDef<InstrOf<K>> } = {
   cat: CAT,
   move: MOVE,
   dequantize: DEQUANTIZE,
+  mul: MUL,
 };
 
 /**
@@ -44,7 +46,7 @@ export const INSTR_TABLE: { readonly [K in InstrOp]: InstrDef<InstrOf<K>> } = {
  * ```ts
  * import { assert } from "@std/assert";
  * import { INSTR_OPS } from "@hqat/program";
- * assert(INSTR_OPS.indexOf("conv2d") === 1 && INSTR_OPS.length === 9);
+ * assert(INSTR_OPS.indexOf("conv2d") === 1 && INSTR_OPS.at(-1) === "mul");
  * ```
  */
 export const INSTR_OPS: readonly InstrOp[] = (Object.keys(INSTR_TABLE) as InstrOp[])

@@ -137,6 +137,14 @@ export class ProgramBuilder {
       scale: Float32Array.of(out.scale),
     }, [this.rq([shifted.scale[0]], 2 ** k, out, act)]);
   }
+  mul(name: string, a: number, b: number, out: Out, act?: Activation): number {
+    const [x, y] = [this.buffers[a], this.buffers[b]];
+    return this.emit(name, { op: "mul", inputs: [a, b] }, {
+      shape: x.shape,
+      dtype: out.dtype,
+      scale: Float32Array.of(out.scale),
+    }, [this.rq([x.scale[0] * y.scale[0]], 1, out, act)]);
+  }
   private window(x: ProgramBuffer, g: { kernel: readonly [number, number]; stride: readonly [number, number]; padding: readonly [number, number] }) {
     const [n, c, h, w] = x.shape;
     return [n, c, Math.floor((h + 2 * g.padding[0] - g.kernel[0]) / g.stride[0]) + 1, Math.floor((w + 2 * g.padding[1] - g.kernel[1]) / g.stride[1]) + 1];

@@ -53,6 +53,7 @@ export { dispatchGemm, gemmKernel, type GemmRun, type GemmSpec, TILE } from "./g
 export { GPU_KERNELS, type HostTensor, runOpOnGpu } from "./kernels.ts";
 export { requantGpu, type RequantGpuOptions, type RequantPlan, requantPlan } from "./requant_kernel.ts";
 export * from "./int_resident.ts";
+export { mulProductResident } from "./int_mul_resident.ts";
 // The quantization types the integer kernels' signatures name.
 export type {
   Conv2dGeometry as IntConv2dGeometry,
