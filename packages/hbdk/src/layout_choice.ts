@@ -7,7 +7,7 @@
  */
 
 import { dtypeBytes, type HardwareFigures, type InputSource, nchwOf } from "@hqat/march-bayes";
-import { type BufferLayout, instrDef, type OptLevel, type Program, rawOutput } from "@hqat/program";
+import { type BufferLayout, isInputTransfer, type OptLevel, type Program, rawOutput } from "@hqat/program";
 import { channelBytesAligned } from "./native_layout.ts";
 
 const alignUp = (x: number, a: number) => Math.ceil(x / a) * a;
@@ -72,7 +72,7 @@ export function chooseLayouts(
   options: { readonly opt: OptLevel; readonly inputSource: InputSource; readonly figures: HardwareFigures },
 ): { layouts: BufferLayout[]; inputNotNchw: boolean } {
   const layouts = lowered.buffers.map((): BufferLayout => "nchw");
-  const input = lowered.instructions.find((i) => instrDef(i).arity[1] === 0)?.output;
+  const input = lowered.instructions.find(isInputTransfer)?.output;
   const raw = rawOutput(lowered);
   const best = (id: number): BufferLayout => {
     const b = lowered.buffers[id];

@@ -6,7 +6,7 @@
  */
 
 import type { LayerAttrs, LayerDesc, TensorDesc } from "@hqat/march-bayes";
-import { instrDef, type Program, withBatch } from "@hqat/program";
+import { instrDef, isInputTransfer, type Program, withBatch } from "@hqat/program";
 
 /**
  * The layers of `program` at `batch` (default: the program's): one per instruction, named after the
@@ -56,7 +56,7 @@ export function programLayers(program: Program, options: { readonly batch?: numb
     const ctx = { ins: instr.inputs.map((b) => buffers[b]), out: buffers[instr.output] };
     const { op, attrs } = def.layer(instr, ctx);
     const extra: { -readonly [K in keyof LayerAttrs]: LayerAttrs[K] } = {};
-    const inputs = def.arity[1] === 0
+    const inputs = isInputTransfer(instr)
       ? [{ shape: withBatch(program.inputShape, batch), dtype: "float32" as const }]
       : instr.inputs.map(tensor);
     for (const s of instr.epilogue) {

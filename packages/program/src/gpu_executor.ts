@@ -23,7 +23,7 @@ import {
 import { checkProgramInput, type IntRunResult, ProgramRunError } from "./cpu_executor.ts";
 import type { GpuStage, GpuUploads, GpuValue } from "./gpu_types.ts";
 import type { Instr } from "./instr.ts";
-import { instrDef, instrReads } from "./op_table.ts";
+import { instrDef, instrReads, isInputTransfer } from "./op_table.ts";
 import { elementCount, type Program } from "./program.ts";
 import { stageDef } from "./stage.ts";
 import { settleBias } from "./stage_gpu.ts";
@@ -163,7 +163,7 @@ export async function runIntModelGpu(
   checkProgramInput(program, input, shape, "runIntModelGpu()");
   const dev = options.device, n = shape[0], keepAll = options.keepAll ?? false;
   const res = CACHE.get(program, dev);
-  const first = program.instructions.find((i) => instrDef(i).arity[1] === 0)!;
+  const first = program.instructions.find(isInputTransfer)!;
   if (input.some((v) => v !== v)) {
     // The CPU's input transfer throws the CPU's error for NaN.
     const out = program.buffers[first.output];

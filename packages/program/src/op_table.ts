@@ -82,3 +82,20 @@ export function instrReads(instr: Instr): number[] {
   for (const s of instr.epilogue) if (s.kind === "add") ids.push(s.addend);
   return ids;
 }
+
+/**
+ * Whether `instr` is the input transfer: a boundary kind that reads no buffer (it reads the float model
+ * input).
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { isInputTransfer } from "@hqat/program";
+ * assert(isInputTransfer({ op: "quantize", name: "q", inputs: [], output: 0, epilogue: [], scale: 1 }));
+ * assert(!isInputTransfer({ op: "dequantize", name: "d", inputs: [0], output: 1, epilogue: [] }));
+ * ```
+ */
+export function isInputTransfer(instr: Instr): boolean {
+  const def = instrDef(instr);
+  return def.boundary === true && def.arity[1] === 0;
+}

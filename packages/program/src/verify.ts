@@ -11,7 +11,7 @@
 
 import type { Instr } from "./instr.ts";
 import { ARENA_ALIGNMENT, lifetimes, MAX_ARENA_BYTES, overlaps } from "./lifetime.ts";
-import { instrDef } from "./op_table.ts";
+import { instrDef, isInputTransfer } from "./op_table.ts";
 import { bufferBytes, elementCount, type Program, type ProgramBuffer } from "./program.ts";
 import { stageDef } from "./stage.ts";
 import type { ValueInfo } from "./value.ts";
@@ -178,7 +178,7 @@ export function verifyProgram(
         }]`,
       );
     }
-    if (instrDef(instr).arity[1] === 0) inputs++;
+    if (isInputTransfer(instr)) inputs++;
     written[instr.output] = true;
   });
   if (inputs !== 1 || outputs !== 1) {
