@@ -38,13 +38,14 @@ export { chooseLayouts, ioLayoutBytes } from "./src/layout_choice.ts";
 export { loadHbm } from "./src/hbm_file.ts";
 export {
   CompileError,
-  compileModel,
   type CompileOptions,
   compileProgram,
   type CompileResult,
   PYRAMID_INPUT_SCALE,
 } from "./src/compile_model.ts";
-export { type PerfJson, perfJson, perfModel, type PerfOptions, type PerfReport } from "./src/perf_model.ts";
+export { compileModel } from "./src/compile_model_file.ts";
+export { type PerfJson, perfJson } from "./src/perf_model.ts";
+export { perfModel, type PerfOptions, type PerfReport } from "./src/perf_model_file.ts";
 export { escapeXml, perfHtml } from "./src/perf_html.ts";
 export {
   type GraphLayout,

@@ -18,4 +18,6 @@ export * from "./src/float16.ts";
 export * from "./src/tensor_bytes.ts";
 export * from "./src/atomic_write.ts";
 export * from "./src/safetensors.ts";
+export * from "./src/safetensors_file.ts";
 export * from "./src/npy.ts";
+export * from "./src/npy_file.ts";

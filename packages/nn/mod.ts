@@ -21,6 +21,7 @@ export * from "./src/stubs.ts";
 export * from "./src/zoo/mobilenet_v2.ts";
 export * from "./src/zoo/resnet.ts";
 export * from "./src/checkpoint.ts";
+export * from "./src/checkpoint_file.ts";
 export * from "./src/metrics.ts";
 export * from "./src/progress.ts";
 export * from "./src/train_step.ts";

@@ -19,6 +19,7 @@
  * @module
  */
 export * from "./src/load.ts";
+export * from "./src/read_onnx.ts";
 export * from "./src/onnx_model.ts";
 export { decodeOnnx } from "./src/proto.ts";
 export type { OnnxAttribute, OnnxGraph, OnnxModelProto, OnnxNode, OnnxValueInfo } from "./src/proto.ts";

@@ -1,11 +1,11 @@
 /**
- * `compileModel`: hqat's counterpart of `compile_model` — the model checked against the operator table,
- * lowered (`lowerProgram`), placed (layout choice, O3 tiling, memory plan), checked again as every
- * loaded file is, and written as a `.hbm` (the program container).
+ * `compileProgram`: the compilation behind `compileModel` — the model checked against the operator
+ * table, lowered (`lowerProgram`), placed (layout choice, O3 tiling, memory plan), checked again as
+ * every loaded file is, and encoded as a `.hbm` (the program container) in memory; writing the file is
+ * `compile_model_file.ts`'s.
  * @module
  */
 
-import { atomicWriteFile } from "@hqat/io";
 import { checkLayers, hardwareFigures, type InputSource, type March } from "@hqat/march-bayes";
 import {
   atBatch,
@@ -252,52 +252,4 @@ export function compileProgram(
   const estimate = estimatePerformance(program, { march, inputSource });
   log("HBDK model compilation SUCCESS");
   return { program, bytes, estimate, tiles, warnings };
-}
-
-/**
- * Compiles `intModel` (as `compile_model(model, [example_input], hbm=, input_source=, opt=)`):
- * checks it against the march's operator table, lowers it at the opt level (O0 node by node; O1
- * fuses requantization, activations, residual adds and 1×1-window pooling, and drops identities
- * and flattens read by linear layers; O2 adds liveness-based buffer reuse and the choice of the
- * model input / output layouts; O3 adds a tiling search for every convolution against the feature
- * memory), and writes the `.hbm` file atomically. A pyramid or resizer input needs the QuantStub
- * scale 1/128 and prints HBDK's layout warning; success prints `HBDK model compilation SUCCESS`.
- * Throws a `RangeError` (a {@linkcode CompileError} for the model's own problems) otherwise.
- *
- * @example
- * ```ts
- * import { assert } from "@std/assert";
- * import { compileModel, loadHbm } from "@hqat/hbdk";
- * import type { Program } from "@hqat/program";
- * const s = (v: number) => Float32Array.of(v);
- * const m: Program = {
- *   name: "model", march: "bayes", opt: "O0", inputShape: [1, 2], output: 1,
- *   buffers: [{ name: "q", shape: [1, 2], dtype: "qint8", scale: s(0.5) }, { name: "d", shape: [1, 2], dtype: "float32", scale: s(1) }],
- *   instructions: [
- *     { op: "quantize", name: "q", inputs: [], output: 0, epilogue: [], scale: 0.5 },
- *     { op: "dequantize", name: "d", inputs: [0], output: 1, epilogue: [] },
- *   ],
- * };
- * const hbm = await Deno.makeTempFile({ suffix: ".hbm" });
- * await compileModel(m, [{ shape: [1, 2] }], { hbm, log: () => {} });
- * assert(loadHbm(await Deno.readFile(hbm)).opt === "O1");
- * await Deno.remove(hbm);
- * ```
- */
-export async function compileModel(
-  intModel: IntModel,
-  exampleInputs: readonly ExampleInput[],
-  options: CompileOptions = {},
-): Promise<CompileResult> {
-  const hbm = options.hbm ?? "model.hbm";
-  if (!hbm.endsWith(".hbm")) throw new RangeError(`compileModel: hbm must name a .hbm file, got "${hbm}"`);
-  const log = options.log ?? ((line: string) => console.log(line));
-  const success: string[] = [];
-  const result = compileProgram(intModel, exampleInputs, {
-    ...options,
-    log: (line) => line.startsWith("HBDK model compilation") ? success.push(line) : log(line),
-  });
-  await atomicWriteFile(hbm, result.bytes);
-  for (const line of success) log(line);
-  return result;
 }

@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertRejects, assertStrictEquals, assertThrows } from "@std/assert";
 import fc from "fast-check";
-import { encodeNpy, parseNpy, readNpy, writeNpy } from "./npy.ts";
+import { encodeNpy, parseNpy } from "./npy.ts";
+import { readNpy, writeNpy } from "./npy_file.ts";
 import { STORED_DTYPES, type StoredDType, type StoredTensor } from "./stored_tensor.ts";
 
 const testdata = (name: string) => new URL(`../testdata/${name}`, import.meta.url);

@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertRejects, assertStrictEquals, assertThrows } from "@std/assert";
 import fc from "fast-check";
-import { encodeSafetensors, parseSafetensors, readSafetensors, writeSafetensors } from "./safetensors.ts";
+import { encodeSafetensors, parseSafetensors } from "./safetensors.ts";
+import { readSafetensors, writeSafetensors } from "./safetensors_file.ts";
 import { STORED_DTYPES, type StoredDType, type StoredTensor, toFloat32 } from "./stored_tensor.ts";
 
 const testdata = (name: string) => new URL(`../testdata/${name}`, import.meta.url);

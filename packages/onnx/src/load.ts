@@ -9,7 +9,7 @@ import { checkGraph } from "./graph_check.ts";
 import { OnnxModel } from "./onnx_model.ts";
 import { decodeOnnx } from "./proto.ts";
 
-/** Options of {@linkcode loadOnnx} and {@linkcode readOnnx}. */
+/** Options of {@linkcode loadOnnx} and `readOnnx`. */
 export interface LoadOnnxOptions {
   /** Names the file in errors (default "ONNX model"; {@linkcode readOnnx} uses the path). */
   source?: string;
@@ -59,24 +59,4 @@ export function loadOnnx(bytes: Uint8Array, options: LoadOnnxOptions = {}): Onnx
     inputShape: analysis.inputShape,
     outputShape: out.shape.base.map((b, i) => (out.shape.perBatch[i] ? -1 : b)),
   }, { quantStubScale: options.quantStubScale });
-}
-
-/**
- * Reads an ONNX file and builds its model ({@linkcode loadOnnx} with the path in errors).
- *
- * @example
- * ```ts
- * import { assert } from "@std/assert";
- * import { readOnnx } from "@hqat/onnx";
- * const model = await readOnnx(new URL("../testdata/seg_head.onnx", import.meta.url).pathname);
- * assert(model.info.outputShape.join() === "-1,5,16,16");
- * ```
- */
-export async function readOnnx(path: string, options: LoadOnnxOptions = {}): Promise<OnnxModel> {
-  const info = await Deno.stat(path);
-  if (!info.isFile) throw new RangeError(`${path}: not a file`);
-  if (info.size > MAX_ONNX_BYTES) {
-    throw new RangeError(`${path}: ${info.size} bytes is more than an ONNX file can hold`);
-  }
-  return loadOnnx(await Deno.readFile(path), { ...options, source: options.source ?? path });
 }
