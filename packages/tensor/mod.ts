@@ -36,6 +36,13 @@ export * from "./src/autodiff.ts";
 export { sumTo } from "./src/vjp.ts";
 export * from "./src/grad_check.ts";
 export * from "./src/quant.ts";
-export { type IntActivations, intConv2dAccumulateFast, intLinearAccumulateFast } from "./src/cpu/int_conv.ts";
+export {
+  type IntActivations,
+  intConv2dAccumulateFast,
+  intConv2dRequantFast,
+  intLinearAccumulateFast,
+  intLinearRequantFast,
+} from "./src/cpu/int_conv.ts";
+export { intRequantFast, type IntRequantParams, intRequantReference } from "./src/cpu/int_requant.ts";
 export type { Conv2dGeometry } from "./src/cpu/conv2d_shapes.ts";
 export * from "./src/webgpu/mod.ts";

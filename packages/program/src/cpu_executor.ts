@@ -8,6 +8,7 @@
 
 import { type QArray, type QTensor, qtensor } from "@hqat/qtensor";
 import type { Instr } from "./instr.ts";
+import { fusedInstr, loneRequant, requantFast } from "./cpu_fused.ts";
 import { instrDef } from "./op_table.ts";
 import { elementCount, type Program, type ProgramBuffer } from "./program.ts";
 import { stageDef } from "./stage.ts";
@@ -170,14 +171,25 @@ function execute(
 ): IntValue {
   const def = instrDef(instr), out = program.buffers[instr.output];
   const ins = instr.inputs.map((id) => store.read(id));
+  const outShape = runShape(out, run.n);
+  // The fast paths (a kernel with its requantization fused; requantization on the WebAssembly kernels)
+  // give the same integers as the tables' kernels, which the reference run keeps to.
+  const lone = run.reference ? undefined : loneRequant(instr.epilogue);
+  const fused = lone && fusedInstr(instr, ins, lone, outShape);
+  if (fused) {
+    store.write(instr.output, fused);
+    return fused;
+  }
   const kernel = run.reference && def.reference ? def.reference : def.cpu;
   let v = kernel(instr, ins, {
     input: run.input,
     inputShape: run.inputShape,
-    out: { dtype: out.dtype, shape: runShape(out, run.n), scale: out.scale },
+    out: { dtype: out.dtype, shape: outShape, scale: out.scale },
   });
   for (const s of instr.epilogue) {
-    v = stageDef(s).cpu(s, v, s.kind === "add" ? store.read(s.addend) : undefined);
+    if (!run.reference && s.kind === "requant" && s.dtype !== "qint32" && v.dtype === "qint32") {
+      v = requantFast(v, s);
+    } else v = stageDef(s).cpu(s, v, s.kind === "add" ? store.read(s.addend) : undefined);
   }
   store.write(instr.output, v);
   return v;

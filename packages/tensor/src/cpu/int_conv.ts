@@ -9,6 +9,12 @@
 import { type Conv2dGeometry, type ConvDims, convDims } from "./conv2d_shapes.ts";
 import { intConv2dAccumulateReference, intLinearAccumulateReference } from "./int_conv_reference.ts";
 import { type ActivationBytes, intConv2dWasm, intLinearWasm } from "./int_conv_wasm.ts";
+import {
+  checkRequantParams,
+  type IntRequantParams,
+  intRequantReference,
+  intRequantWasm,
+} from "./int_requant.ts";
 import { KernelMemoryError, type KernelRuntime, kernelRuntime } from "./wasm_runtime.ts";
 
 /** Int8 or int16 activations. */
@@ -40,7 +46,7 @@ function checkBias(op: string, bias: Int32Array | undefined, channels: number): 
 }
 
 /** Runs `fast` on the kernel runtime, or `slow` when there is none or the operation outgrows its memory. */
-function withKernels(fast: (rt: KernelRuntime) => Int32Array, slow: () => Int32Array): Int32Array {
+function withKernels<T>(fast: (rt: KernelRuntime) => T, slow: () => T): T {
   const rt = kernelRuntime();
   if (!rt) return slow();
   try {
@@ -83,13 +89,78 @@ export function intConv2dAccumulateFast(
   geo: Conv2dGeometry,
   bias?: Int32Array,
 ): Int32Array {
-  const op = "intConv2dAccumulateFast";
+  return intConv2d("intConv2dAccumulateFast", { x, xShape, w, wShape, geo, bias }) as Int32Array;
+}
+
+/**
+ * The convolution of {@linkcode intConv2dAccumulateFast} requantized in the kernels' epilogue (see
+ * `IntRequantParams`): the int8 or int16 output, without the int32 accumulator ever leaving the kernels.
+ * The same integers as requantizing `intConv2dAccumulateFast`'s result with `@hqat/qtensor`'s `requantize`.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { intConv2dRequantFast } from "@hqat/tensor";
+ * const geo = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 } as const;
+ * const rq = { multiplier: Int32Array.of(16384), shift: Uint8Array.of(15), lo: 0, hi: [127], bytes: 1 } as const;
+ * const y = intConv2dRequantFast(Int8Array.of(3, -3, 100), [1, 1, 1, 3], Int8Array.of(1), [1, 1, 1, 1], geo, undefined, rq);
+ * assert(y instanceof Int8Array && y.join() === "2,0,50");
+ * ```
+ */
+export function intConv2dRequantFast(
+  x: IntActivations,
+  xShape: readonly number[],
+  w: Int8Array,
+  wShape: readonly number[],
+  geo: Conv2dGeometry,
+  bias: Int32Array | undefined,
+  requant: IntRequantParams,
+): Int8Array | Int16Array {
+  return intConv2d("intConv2dRequantFast", { x, xShape, w, wShape, geo, bias }, requant) as
+    | Int8Array
+    | Int16Array;
+}
+
+interface ConvOperands {
+  x: IntActivations;
+  xShape: readonly number[];
+  w: Int8Array;
+  wShape: readonly number[];
+  geo: Conv2dGeometry;
+  bias?: Int32Array;
+}
+
+/** Takes the `size` int32 accumulators at `acc` out of the kernels, requantized by `requant` when given. */
+function finish(
+  rt: KernelRuntime,
+  acc: number,
+  dims: { outer: number; channels: number; inner: number },
+  requant?: IntRequantParams,
+): Int32Array | Int8Array | Int16Array {
+  const size = dims.outer * dims.channels * dims.inner;
+  if (!requant) return rt.takeInt32(acc, size);
+  const out = rt.alloc(Math.ceil((size * requant.bytes) / 4));
+  intRequantWasm(rt, acc, dims, requant, out);
+  return rt.takeBytes(out, size, requant.bytes);
+}
+
+function intConv2d(
+  op: string,
+  a: ConvOperands,
+  requant?: IntRequantParams,
+): Int32Array | Int8Array | Int16Array {
+  const { x, xShape, w, wShape, geo, bias } = a;
   const xBytes = checkArrays(op, x, w);
   const d = convDims(xShape, wShape, geo, op);
   checkSize(x, xShape, "x", op);
   checkSize(w, wShape, "w", op);
   checkBias(op, bias, d.co);
-  const slow = () => intConv2dAccumulateReference(x, w, d, bias);
+  if (requant) checkRequantParams(op, requant, d.co);
+  const dims = { outer: d.n, channels: d.co, inner: d.ho * d.wo };
+  const slow = () => {
+    const acc = intConv2dAccumulateReference(x, w, d, bias);
+    return requant ? intRequantReference(acc, dims.channels, dims.inner, requant) : acc;
+  };
   if (isEmpty(d)) return slow();
   const size = d.n * d.co * d.ho * d.wo;
   return withKernels((rt) => {
@@ -101,7 +172,7 @@ export function intConv2dAccumulateFast(
       y: rt.alloc(size),
     };
     intConv2dWasm(rt, d, ptrs);
-    return rt.takeInt32(ptrs.y, size);
+    return finish(rt, ptrs.y, dims, requant);
   }, slow);
 }
 
@@ -125,7 +196,42 @@ export function intLinearAccumulateFast(
   wShape: readonly number[],
   bias?: Int32Array,
 ): Int32Array {
-  const op = "intLinearAccumulateFast";
+  return intLinear("intLinearAccumulateFast", x, xShape, w, wShape, bias) as Int32Array;
+}
+
+/**
+ * The linear layer of {@linkcode intLinearAccumulateFast} requantized in the kernels' epilogue (see
+ * `IntRequantParams`; the channels are the outputs, the last dimension).
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { intLinearRequantFast } from "@hqat/tensor";
+ * const rq = { multiplier: Int32Array.of(16384), shift: Uint8Array.of(14), lo: -128, hi: [127], bytes: 1 } as const;
+ * const y = intLinearRequantFast(Int8Array.of(1, 2, 3), [1, 3], Int8Array.of(1, 1, 1, -1, 0, 1), [2, 3], undefined, rq);
+ * assert(y.join() === "6,2");
+ * ```
+ */
+export function intLinearRequantFast(
+  x: IntActivations,
+  xShape: readonly number[],
+  w: Int8Array,
+  wShape: readonly number[],
+  bias: Int32Array | undefined,
+  requant: IntRequantParams,
+): Int8Array | Int16Array {
+  return intLinear("intLinearRequantFast", x, xShape, w, wShape, bias, requant) as Int8Array | Int16Array;
+}
+
+function intLinear(
+  op: string,
+  x: IntActivations,
+  xShape: readonly number[],
+  w: Int8Array,
+  wShape: readonly number[],
+  bias?: Int32Array,
+  requant?: IntRequantParams,
+): Int32Array | Int8Array | Int16Array {
   const xBytes = checkArrays(op, x, w);
   if (wShape.length !== 2 || xShape.length < 1) {
     throw new RangeError(`${op}: weight [${wShape}] must be 2-d and the input at least 1-d`);
@@ -140,8 +246,13 @@ export function intLinearAccumulateFast(
   checkSize(x, xShape, "x", op);
   checkSize(w, wShape, "w", op);
   checkBias(op, bias, o);
+  if (requant) checkRequantParams(op, requant, o);
   const dims = { rows: xShape.slice(0, -1).reduce((a, b) => a * b, 1), k, o };
-  const slow = () => intLinearAccumulateReference(x, w, dims, bias);
+  const layout = { outer: dims.rows, channels: o, inner: 1 };
+  const slow = () => {
+    const acc = intLinearAccumulateReference(x, w, dims, bias);
+    return requant ? intRequantReference(acc, o, 1, requant) : acc;
+  };
   if (dims.rows * o === 0 || k === 0) return slow();
   return withKernels((rt) => {
     const ptrs = {
@@ -152,6 +263,6 @@ export function intLinearAccumulateFast(
       y: rt.alloc(dims.rows * o),
     };
     intLinearWasm(rt, dims, ptrs);
-    return rt.takeInt32(ptrs.y, dims.rows * o);
+    return finish(rt, ptrs.y, layout, requant);
   }, slow);
 }

@@ -22,6 +22,7 @@ export const KERNEL_NAMES = [
   "int_gemm_run",
   "int_im2col",
   "int_depthwise_forward",
+  "int_requant_run",
 ] as const;
 
 /** One of the kernel names. */
@@ -51,6 +52,8 @@ export interface KernelRuntime {
   take(ptr: number, count: number): Float32Array;
   /** A fresh copy of `count` int32 values at byte address `ptr`. */
   takeInt32(ptr: number, count: number): Int32Array;
+  /** A fresh Int8Array (`bytes` 1) or Int16Array (`bytes` 2) copy of `count` values at byte address `ptr`. */
+  takeBytes(ptr: number, count: number, bytes: 1 | 2): Int8Array | Int16Array;
   /** Sets `count` floats at `ptr` to zero. */
   zero(ptr: number, count: number): void;
   /** The index of a kernel, for `runParts`. */
@@ -203,6 +206,12 @@ function createRuntime(): KernelRuntime | null {
     takeInt32: (ptr, count) => {
       const out = new Int32Array(count);
       out.set(i32.subarray(ptr >> 2, (ptr >> 2) + count));
+      return out;
+    },
+    takeBytes: (ptr, count, bytes) => {
+      refresh();
+      const out = bytes === 1 ? new Int8Array(count) : new Int16Array(count);
+      out.set(bytes === 1 ? new Int8Array(u8.buffer, ptr, count) : new Int16Array(u8.buffer, ptr, count));
       return out;
     },
     zero: (ptr, count) => f32.fill(0, ptr >> 2, (ptr >> 2) + count),

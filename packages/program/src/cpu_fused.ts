@@ -1,0 +1,133 @@
+/**
+ * The CPU executor's fast paths: an instruction whose epilogue is a lone int8/int16 requantization runs as
+ * one fused kernel — a convolution or linear layer with the requantization (and its ReLU / ReLU6 clamp) in
+ * the kernels' epilogue, so the int32 accumulator never leaves them — and any other int32 value followed by
+ * such a requantization is requantized on the WebAssembly kernels. The same integers as the instruction
+ * and stage tables' kernels (`@hqat/qtensor`'s `requantize` is the reference): the executor's `reference`
+ * option skips these paths.
+ * @module
+ */
+
+import { activationBounds, resolveRange } from "@hqat/qtensor";
+import {
+  intConv2dRequantFast,
+  intLinearRequantFast,
+  intRequantFast,
+  type IntRequantParams,
+} from "@hqat/tensor";
+import type { Instr } from "./instr.ts";
+import type { Requant, Stage } from "./stage.ts";
+import { innerOfAxis1, type IntValue } from "./value.ts";
+
+/** The requantization of a lone-requant epilogue to int8/int16, or undefined for any other epilogue. */
+export function loneRequant(epilogue: readonly Stage[]): Requant | undefined {
+  if (epilogue.length !== 1) return undefined;
+  const s = epilogue[0];
+  return s.kind === "requant" && s.dtype !== "qint32" ? s : undefined;
+}
+
+const paramsCache = new WeakMap<Requant, IntRequantParams>();
+
+/**
+ * The kernels' terms of `r`: multipliers, shifts, and the clamp of its dtype and activation.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { requantParams } from "./cpu_fused.ts";
+ * const p = requantParams({ M: Int32Array.of(16384), n: Uint8Array.of(15), dtype: "qint8", scale: Float32Array.of(0.1), act: "relu6" });
+ * assert(p.lo === 0 && p.hi[0] === 60 && p.bytes === 1);
+ * ```
+ */
+export function requantParams(r: Requant): IntRequantParams {
+  let p = paramsCache.get(r);
+  if (p) return p;
+  if (r.dtype === "qint32") throw new TypeError("requantParams(): a 32-bit output is not requantized");
+  const range = resolveRange({ dtype: r.dtype });
+  const { lo, hi } = activationBounds(range, {
+    activation: r.act === "none" ? undefined : r.act,
+    scale: r.scale.length === 1 ? r.scale[0] : r.scale,
+  });
+  p = { multiplier: r.M, shift: r.n, lo, hi, bytes: r.dtype === "qint8" ? 1 : 2 };
+  paramsCache.set(r, p);
+  return p;
+}
+
+/**
+ * `instr` on `ins` with its lone requantization `r` fused into the kernel, when the executor has a fused
+ * kernel for its kind; undefined otherwise. `outShape` is the output buffer's shape for the run.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { fusedInstr } from "./cpu_fused.ts";
+ * const r = { M: Int32Array.of(16384), n: Uint8Array.of(15), dtype: "qint8" as const, scale: Float32Array.of(1), act: "none" as const };
+ * const quant = { op: "quantize", name: "q", inputs: [], output: 0, epilogue: [], scale: 1 } as const;
+ * assert(fusedInstr(quant, [], r, [1]) === undefined);
+ * ```
+ */
+export function fusedInstr(
+  instr: Instr,
+  ins: readonly IntValue[],
+  r: Requant,
+  outShape: readonly number[],
+): IntValue | undefined {
+  const base = { shape: outShape, dtype: r.dtype, scale: r.scale } as const;
+  if (instr.op === "conv2d") {
+    const x = ins[0];
+    if (x.dtype !== "qint8" && x.dtype !== "qint16") return undefined;
+    // Row tiles bound the BPU's feature memory; every output row is the same integer whether its tile is
+    // accumulated alone or with the others, so the fused kernel runs the convolution whole.
+    const geo = {
+      stride: instr.stride,
+      padding: instr.padding,
+      dilation: instr.dilation,
+      groups: instr.groups,
+    };
+    const data = intConv2dRequantFast(
+      x.data as Int8Array | Int16Array,
+      x.shape,
+      instr.weight,
+      instr.weightShape,
+      geo,
+      instr.bias,
+      requantParams(r),
+    );
+    return { ...base, data };
+  }
+  if (instr.op === "linear") {
+    const x = ins[0];
+    if (x.dtype !== "qint8" && x.dtype !== "qint16") return undefined;
+    const [o, k] = instr.weightShape, n = x.shape[0];
+    const data = intLinearRequantFast(
+      x.data as Int8Array | Int16Array,
+      [n, k],
+      instr.weight,
+      instr.weightShape,
+      instr.bias,
+      requantParams(r),
+    );
+    return { ...base, shape: [n, o], data };
+  }
+  return undefined;
+}
+
+/**
+ * `v` (an int32 value) requantized by `r` on the WebAssembly kernels: the stage table's `requant` kernel,
+ * faster.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { requantFast } from "./cpu_fused.ts";
+ * const v = { data: Int32Array.of(3, -3, 1000), dtype: "qint32" as const, shape: [1, 3], scale: Float32Array.of(1) };
+ * const r = { M: Int32Array.of(1), n: Uint8Array.of(1), dtype: "qint8" as const, scale: Float32Array.of(2), act: "none" as const };
+ * assert(requantFast(v, r).data.join() === "2,-1,127");
+ * ```
+ */
+export function requantFast(v: IntValue, r: Requant): IntValue {
+  const channels = v.shape.length >= 2 ? v.shape[1] : 1, inner = innerOfAxis1(v.shape);
+  const outer = v.data.length / (channels * inner);
+  const data = intRequantFast(v.data as Int32Array, { outer, channels, inner }, requantParams(r));
+  return { data, shape: v.shape, dtype: r.dtype, scale: r.scale };
+}

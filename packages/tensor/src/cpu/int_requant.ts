@@ -1,0 +1,150 @@
+/**
+ * Exact requantization of int32 accumulators to int8 / int16 for the integer kernels' epilogue:
+ * `y = clamp(floor((acc · M + 2^(n-1)) / 2^n), lo, hi[c])` per channel (`@hqat/qtensor`'s `requantize`
+ * with the bounds its fused activation gives), on the WebAssembly kernels in int64 arithmetic and in plain
+ * TypeScript (float64, exact below 2^53) where WebAssembly cannot run.
+ * @module
+ */
+import { KernelMemoryError, type KernelRuntime, kernelRuntime } from "./wasm_runtime.ts";
+
+/**
+ * A requantization in the kernels' terms: multipliers `M` and shifts `n` (one, or one per channel), the
+ * clamp `[lo, hi]` (`hi` one, or one per channel) and the output width in bytes (1: int8, 2: int16).
+ * `M` must lie in [0, 2^22) and `n` in [0, 62] (so that `acc · M` is exact); `[lo, hi]` within the output
+ * type.
+ */
+export interface IntRequantParams {
+  /** The integer multipliers. */
+  readonly multiplier: Int32Array;
+  /** The right shifts. */
+  readonly shift: Uint8Array;
+  /** The lower clamp. */
+  readonly lo: number;
+  /** The upper clamp, one or one per channel. */
+  readonly hi: ArrayLike<number>;
+  /** 1 for an int8 output, 2 for int16. */
+  readonly bytes: 1 | 2;
+}
+
+/** Channels × rows per part below which the requantization stays on one thread. */
+const PARALLEL_ELEMENTS = 65536;
+
+/** Throws a RangeError unless `p` fits `channels` channels and the output type. */
+export function checkRequantParams(op: string, p: IntRequantParams, channels: number): void {
+  const m = p.multiplier.length;
+  if (
+    m !== p.shift.length || (m !== 1 && m !== channels) || (p.hi.length !== 1 && p.hi.length !== channels)
+  ) {
+    throw new RangeError(
+      `${op}: ${m} multipliers, ${p.shift.length} shifts and ${p.hi.length} bounds for ${channels} channels`,
+    );
+  }
+  if (!p.multiplier.every((v) => v >= 0 && v < 2 ** 22) || !p.shift.every((v) => v <= 62)) {
+    throw new RangeError(`${op}: a multiplier is outside [0, 2^22) or a shift above 62`);
+  }
+  const [qmin, qmax] = p.bytes === 1 ? [-128, 127] : [-32768, 32767];
+  for (let c = 0; c < p.hi.length; c++) {
+    if (!(p.lo >= qmin && p.hi[c] <= qmax && p.lo <= p.hi[c])) {
+      throw new RangeError(`${op}: the clamp [${p.lo}, ${p.hi[c]}] is not within [${qmin}, ${qmax}]`);
+    }
+  }
+}
+
+const perChannel = (a: ArrayLike<number>, channels: number): number[] =>
+  Array.from({ length: channels }, (_, c) => a[a.length === 1 ? 0 : c]);
+
+/**
+ * Requantizes `acc` laid out `[outer, channels, inner]` with `p`, in plain TypeScript.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { intRequantReference } from "./int_requant.ts";
+ * const p = { multiplier: Int32Array.of(16384), shift: Uint8Array.of(15), lo: -128, hi: [127], bytes: 1 } as const;
+ * assert(intRequantReference(Int32Array.of(3, -3, 1000), 1, 3, p).join() === "2,-1,127");
+ * ```
+ */
+export function intRequantReference(
+  acc: Int32Array,
+  channels: number,
+  inner: number,
+  p: IntRequantParams,
+): Int8Array | Int16Array {
+  const out = p.bytes === 1 ? new Int8Array(acc.length) : new Int16Array(acc.length);
+  const M = perChannel(p.multiplier, channels),
+    n = perChannel(p.shift, channels),
+    hi = perChannel(p.hi, channels);
+  for (let i = 0; i < acc.length; i++) {
+    const c = Math.floor(i / inner) % channels;
+    const pow = 2 ** n[c], prod = acc[i] * M[c], q = Math.floor(prod / pow);
+    const y = prod - q * pow >= pow / 2 ? q + 1 : q;
+    out[i] = y < p.lo ? p.lo : y > hi[c] ? hi[c] : y;
+  }
+  return out;
+}
+
+/**
+ * Requantizes the int32 accumulators at byte address `acc` (`[outer, channels, inner]`) into `out` (int8 or
+ * int16 as `p.bytes` says), split across the kernel threads by rows.
+ */
+export function intRequantWasm(
+  rt: KernelRuntime,
+  acc: number,
+  dims: { outer: number; channels: number; inner: number },
+  p: IntRequantParams,
+  out: number,
+): void {
+  const { outer, channels, inner } = dims;
+  const mult = rt.putInts(perChannel(p.multiplier, channels));
+  const shift = rt.putInts(perChannel(p.shift, channels));
+  const hi = rt.putInts(perChannel(p.hi, channels));
+  const desc = rt.putInts([outer, channels, inner, acc, mult, shift, hi, p.lo, out, p.bytes]);
+  const rows = outer * channels;
+  const threads = rows * inner >= PARALLEL_ELEMENTS ? rt.threads() : 1;
+  const step = Math.max(1, Math.ceil(rows / (4 * threads)));
+  const parts: number[][] = [];
+  for (let r = 0; r < rows; r += step) parts.push([desc, r, Math.min(rows, r + step)]);
+  if (parts.length > 0) rt.run("int_requant_run", parts);
+}
+
+/**
+ * Requantizes int32 accumulators `acc` laid out `[outer, channels, inner]` with `p` (see
+ * {@linkcode IntRequantParams}) on the WebAssembly kernels, or in plain TypeScript where they cannot run:
+ * the same integers as `@hqat/qtensor`'s `requantize` with the matching clamp.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { intRequantFast } from "@hqat/tensor";
+ * const p = { multiplier: Int32Array.of(16384, 16384), shift: Uint8Array.of(15, 14), lo: 0, hi: [127], bytes: 1 } as const;
+ * assert(intRequantFast(Int32Array.of(3, -3, 5, 1000), { outer: 1, channels: 2, inner: 2 }, p).join() === "2,0,5,127");
+ * ```
+ */
+export function intRequantFast(
+  acc: Int32Array,
+  dims: { outer: number; channels: number; inner: number },
+  p: IntRequantParams,
+): Int8Array | Int16Array {
+  const op = "intRequantFast";
+  if (!(acc instanceof Int32Array)) throw new TypeError(`${op}: the accumulators must be an Int32Array`);
+  if (dims.outer * dims.channels * dims.inner !== acc.length) {
+    throw new RangeError(
+      `${op}: ${acc.length} accumulators for [${dims.outer}, ${dims.channels}, ${dims.inner}]`,
+    );
+  }
+  checkRequantParams(op, p, dims.channels);
+  const slow = () => intRequantReference(acc, dims.channels, dims.inner, p);
+  const rt = kernelRuntime();
+  if (!rt || acc.length === 0) return slow();
+  try {
+    rt.reset();
+    const a = rt.putBytes(acc), out = rt.alloc(Math.ceil((acc.length * p.bytes) / 4));
+    intRequantWasm(rt, a, dims, p, out);
+    return rt.takeBytes(out, acc.length, p.bytes);
+  } catch (e) {
+    if (e instanceof KernelMemoryError) return slow();
+    throw e;
+  } finally {
+    rt.reset();
+  }
+}

@@ -1,0 +1,205 @@
+import { assertEquals, assertThrows } from "@std/assert";
+import fc from "fast-check";
+import { activationBounds, computeMultiplier, intConv2dAccumulate, qtensor, requantize } from "@hqat/qtensor";
+import type { Conv2dGeometry } from "./conv2d_shapes.ts";
+import { intConv2dAccumulateFast, intConv2dRequantFast, intLinearRequantFast } from "./int_conv.ts";
+import { intRequantFast, type IntRequantParams, intRequantReference } from "./int_requant.ts";
+import { getKernelThreads, readyThreads, setKernelThreads } from "./thread_pool.ts";
+
+type Act = "none" | "relu" | "relu6";
+
+interface Case {
+  outer: number;
+  channels: number;
+  inner: number;
+  perChannel: boolean;
+  int16: boolean;
+  act: Act;
+  /** Real multipliers as log2 (the shift then spans 0..62). */
+  log2m: number[];
+  seed: number;
+  extreme: boolean;
+}
+
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0);
+}
+
+/** Accumulators: uniform over int32, small, or the ends of the range. */
+function accumulators(n: number, seed: number, extreme: boolean): Int32Array {
+  const next = lcg(seed), out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const r = next();
+    if (extreme) out[i] = [-2147483648, 2147483647, 0, -1][r >>> 30];
+    else out[i] = (r & 1) ? r | 0 : ((r >>> 1) % 200001) - 100000;
+  }
+  return out;
+}
+
+/** `requantize` from `@hqat/qtensor` (the reference) and the kernels' parameters for the same rule. */
+function setup(c: Case): { params: IntRequantParams; reference: (acc: Int32Array) => ArrayLike<number> } {
+  const mults = c.log2m.slice(0, c.perChannel ? c.channels : 1).map((e) => computeMultiplier(2 ** e));
+  while (c.perChannel && mults.length < c.channels) mults.push(mults[mults.length % c.log2m.length]);
+  const dtype = c.int16 ? "qint16" as const : "qint8" as const;
+  const range = c.int16 ? { qmin: -32768, qmax: 32767 } : { qmin: -128, qmax: 127 };
+  const scale = 0.03;
+  const activation = c.act === "none" ? undefined : c.act;
+  const { lo, hi } = activationBounds(range, { activation, scale });
+  const params: IntRequantParams = {
+    multiplier: Int32Array.from(mults, (m) => m.M),
+    shift: Uint8Array.from(mults, (m) => m.n),
+    lo,
+    hi,
+    bytes: c.int16 ? 2 : 1,
+  };
+  const reference = (acc: Int32Array) =>
+    requantize(acc, mults.length === 1 ? mults[0] : mults, {
+      dtype,
+      axis: 1,
+      shape: [c.outer, c.channels, c.inner],
+      activation,
+      scale,
+    });
+  return { params, reference };
+}
+
+const caseArb = fc.record({
+  outer: fc.integer({ min: 1, max: 3 }),
+  channels: fc.integer({ min: 1, max: 5 }),
+  inner: fc.integer({ min: 1, max: 40 }),
+  perChannel: fc.boolean(),
+  int16: fc.boolean(),
+  act: fc.constantFrom<Act>("none", "relu", "relu6"),
+  log2m: fc.array(fc.double({ min: -45, max: 20, noNaN: true }), { minLength: 1, maxLength: 5 }),
+  seed: fc.nat(),
+  extreme: fc.boolean(),
+});
+
+function check(c: Case): void {
+  const { params, reference } = setup(c);
+  const acc = accumulators(c.outer * c.channels * c.inner, c.seed, c.extreme);
+  const want = Array.from(reference(acc));
+  const dims = { outer: c.outer, channels: c.channels, inner: c.inner };
+  assertEquals(Array.from(intRequantFast(acc, dims, params)), want);
+  assertEquals(Array.from(intRequantReference(acc, c.channels, c.inner, params)), want);
+}
+
+Deno.test("intRequantFast() and intRequantReference() equal @hqat/qtensor's requantize() for any multiplier and clamp", () => {
+  fc.assert(fc.property(caseArb, check), { seed: 7, numRuns: 300 });
+});
+
+Deno.test("intRequantFast() is exact at the multiplier and shift limits", () => {
+  const acc = Int32Array.of(-2147483648, 2147483647, -1, 1, 0, 12345, -12345, 1 << 20, -(1 << 20), 3, -3, 5);
+  const dims = { outer: 1, channels: 1, inner: acc.length };
+  for (const [M, n] of [[4194303, 62], [4194303, 0], [1, 0], [16384, 15], [32767, 46], [0, 7], [16385, 1]]) {
+    for (const bytes of [1, 2] as const) {
+      const range = bytes === 1 ? [-128, 127] : [-32768, 32767];
+      const params = {
+        multiplier: Int32Array.of(M),
+        shift: Uint8Array.of(n),
+        lo: range[0],
+        hi: [range[1]],
+        bytes,
+      };
+      const want = requantize(acc, { M, n }, { dtype: bytes === 1 ? "qint8" : "qint16" });
+      assertEquals(Array.from(intRequantFast(acc, dims, params)), Array.from(want), `M ${M}, n ${n}`);
+    }
+  }
+});
+
+Deno.test("intConv2dRequantFast() equals requantize() of intConv2dAccumulate() on one and two threads", async () => {
+  const before = getKernelThreads();
+  const geo: Conv2dGeometry = { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 };
+  const dw: Conv2dGeometry = { ...geo, stride: [2, 2], groups: 24 };
+  const run = (seed: number) => {
+    for (
+      const [xs, ws, g] of [[[3, 8, 9, 9], [24, 8, 3, 3], geo], [[4, 24, 8, 8], [24, 1, 3, 3], dw]] as const
+    ) {
+      const x = new Int8Array(xs.reduce((a: number, b: number) => a * b, 1)).map((_, i) =>
+        ((i * 37 + seed) % 255) - 127
+      );
+      const w = new Int8Array(ws.reduce((a: number, b: number) => a * b, 1)).map((_, i) =>
+        ((i * 11 + seed) % 255) - 127
+      );
+      const bias = Int32Array.from({ length: ws[0] }, (_, i) => i * 1000 - 9000);
+      const acc = intConv2dAccumulate(
+        qtensor(x, { shape: xs, scale: 1 }),
+        qtensor(w, { shape: ws, scale: new Float32Array(ws[0]).fill(1), axis: 0 }),
+        { ...g, quantizedBias: bias },
+      );
+      const c: Case = {
+        outer: xs[0],
+        channels: ws[0],
+        inner: acc.shape[2] * acc.shape[3],
+        perChannel: true,
+        int16: seed % 2 === 1,
+        act: seed % 3 === 0 ? "relu6" : "none",
+        log2m: [-9, -11, -10.5, -12, -8.2],
+        seed,
+        extreme: false,
+      };
+      const { params, reference } = setup(c);
+      assertEquals(Array.from(intConv2dAccumulateFast(x, xs, w, ws, g, bias)), Array.from(acc.data));
+      const want = Array.from(reference(acc.data as Int32Array));
+      assertEquals(Array.from(intConv2dRequantFast(x, xs, w, ws, g, bias, params)), want);
+    }
+  };
+  try {
+    setKernelThreads(1);
+    run(1);
+    run(2);
+    setKernelThreads(2);
+    for (let i = 0; i < 50 && readyThreads() < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    run(3);
+    run(4);
+  } finally {
+    setKernelThreads(before);
+  }
+});
+
+Deno.test("intLinearRequantFast() requantizes per output feature", () => {
+  const x = Int8Array.of(1, 2, 3, -4, 5, -6), w = Int8Array.of(1, 1, 1, -1, 0, 1);
+  const params = {
+    multiplier: Int32Array.of(16384, 16384),
+    shift: Uint8Array.of(14, 15),
+    lo: -128,
+    hi: [127],
+    bytes: 1,
+  } as const;
+  // acc = [[6, 2], [-5, -2]] + bias [1, 0]; × 1 and × 0.5 (halves round up)
+  assertEquals(Array.from(intLinearRequantFast(x, [2, 3], w, [2, 3], Int32Array.of(1, 0), params)), [
+    7,
+    1,
+    -4,
+    -1,
+  ]);
+});
+
+Deno.test("intRequantFast() and intConv2dRequantFast() reject parameters that do not fit", () => {
+  const p = {
+    multiplier: Int32Array.of(1, 2),
+    shift: Uint8Array.of(0),
+    lo: -128,
+    hi: [127],
+    bytes: 1,
+  } as const;
+  const dims = { outer: 1, channels: 2, inner: 1 };
+  assertThrows(() => intRequantFast(new Int32Array(2), dims, p), RangeError, "2 multipliers, 1 shifts");
+  const big = { ...p, multiplier: Int32Array.of(1 << 22), shift: Uint8Array.of(0) };
+  assertThrows(() => intRequantFast(new Int32Array(2), dims, big), RangeError, "2^22");
+  const wide = { ...p, multiplier: Int32Array.of(1), shift: Uint8Array.of(0), hi: [200] };
+  assertThrows(() => intRequantFast(new Int32Array(2), dims, wide), RangeError, "clamp");
+  assertThrows(
+    () => intRequantFast(new Int32Array(3), dims, { ...wide, hi: [1] }),
+    RangeError,
+    "accumulators",
+  );
+  const geo: Conv2dGeometry = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 };
+  assertThrows(
+    () =>
+      intConv2dRequantFast(new Int8Array(4), [1, 1, 2, 2], new Int8Array(3), [3, 1, 1, 1], geo, undefined, p),
+    RangeError,
+    "for 3 channels",
+  );
+});

@@ -1,0 +1,73 @@
+/*
+ * Exact requantization of int32 accumulators to int8 / int16 (SPEC.md "Integer operators"):
+ * y = clamp(floor((acc · M + 2^(n-1)) / 2^n), lo, hi[c]) per channel c, with acc · M formed exactly in
+ * int64 (|acc · M| < 2^53), the rounding constant added and an arithmetic right shift by n (a floor);
+ * n = 0 leaves acc · M. The int64 value is clamped to the int32 range before it is narrowed, and the
+ * narrowing saturates, so the clamp to [lo, hi] sees the exact value wherever it matters.
+ */
+#include "common.h"
+
+/* Accumulators [outer, channels, inner] (NCHW) and their per-channel parameters, as TypeScript writes them. */
+typedef struct {
+  int outer, channels, inner;
+  const int *acc;
+  const int *mult;  /* M per channel */
+  const int *shift; /* n per channel */
+  const int *hi;    /* upper clamp per channel */
+  int lo;           /* lower clamp */
+  void *out;
+  int out_bytes; /* 1: int8, 2: int16 */
+} requant_desc;
+
+static inline long long requant1(int acc, int m, int n) {
+  const long long p = (long long)acc * m;
+  return n == 0 ? p : (p + (1LL << (n - 1))) >> n;
+}
+
+static inline int clamp_scalar(long long y, int lo, int hi) { return y < lo ? lo : y > hi ? hi : (int)y; }
+
+/* Four accumulators requantized and clamped to the int32 range, as int32 lanes. */
+static inline v128_t requant4(v128_t acc, v128_t m, int n, v128_t round, v128_t i32min, v128_t i32max) {
+  v128_t a = wasm_i64x2_extmul_low_i32x4(acc, m), b = wasm_i64x2_extmul_high_i32x4(acc, m);
+  a = wasm_i64x2_shr(wasm_i64x2_add(a, round), n);
+  b = wasm_i64x2_shr(wasm_i64x2_add(b, round), n);
+  a = wasm_v128_bitselect(i32max, a, wasm_i64x2_gt(a, i32max));
+  a = wasm_v128_bitselect(i32min, a, wasm_i64x2_lt(a, i32min));
+  b = wasm_v128_bitselect(i32max, b, wasm_i64x2_gt(b, i32max));
+  b = wasm_v128_bitselect(i32min, b, wasm_i64x2_lt(b, i32min));
+  return wasm_i32x4_shuffle(a, b, 0, 2, 4, 6);
+}
+
+/* Rows [r0, r1) of the [outer · channels, inner] accumulator matrix. */
+void EXPORT(int_requant_run)(const requant_desc *d, int r0, int r1) {
+  const int inner = d->inner;
+  const v128_t i32min = wasm_i64x2_splat(-2147483648LL), i32max = wasm_i64x2_splat(2147483647LL);
+  for (int r = r0; r < r1; r++) {
+    const int c = r % d->channels, m = d->mult[c], n = d->shift[c], lo = d->lo, hi = d->hi[c];
+    const int *acc = d->acc + (long)r * inner;
+    const v128_t mv = wasm_i32x4_splat(m), round = wasm_i64x2_splat(n == 0 ? 0 : 1LL << (n - 1));
+    int i = 0;
+    if (d->out_bytes == 1) {
+      signed char *o = (signed char *)d->out + (long)r * inner;
+      const v128_t lov = wasm_i8x16_splat(lo), hiv = wasm_i8x16_splat(hi);
+      for (; i + 16 <= inner; i += 16) {
+        const v128_t q0 = requant4(wasm_v128_load(acc + i), mv, n, round, i32min, i32max);
+        const v128_t q1 = requant4(wasm_v128_load(acc + i + 4), mv, n, round, i32min, i32max);
+        const v128_t q2 = requant4(wasm_v128_load(acc + i + 8), mv, n, round, i32min, i32max);
+        const v128_t q3 = requant4(wasm_v128_load(acc + i + 12), mv, n, round, i32min, i32max);
+        const v128_t s = wasm_i8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(q0, q1), wasm_i16x8_narrow_i32x4(q2, q3));
+        wasm_v128_store(o + i, wasm_i8x16_min(wasm_i8x16_max(s, lov), hiv));
+      }
+      for (; i < inner; i++) o[i] = (signed char)clamp_scalar(requant1(acc[i], m, n), lo, hi);
+    } else {
+      short *o = (short *)d->out + (long)r * inner;
+      const v128_t lov = wasm_i16x8_splat(lo), hiv = wasm_i16x8_splat(hi);
+      for (; i + 8 <= inner; i += 8) {
+        const v128_t q0 = requant4(wasm_v128_load(acc + i), mv, n, round, i32min, i32max);
+        const v128_t q1 = requant4(wasm_v128_load(acc + i + 4), mv, n, round, i32min, i32max);
+        wasm_v128_store(o + i, wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(q0, q1), lov), hiv));
+      }
+      for (; i < inner; i++) o[i] = (short)clamp_scalar(requant1(acc[i], m, n), lo, hi);
+    }
+  }
+}
