@@ -23,6 +23,8 @@ export * from "./src/int_accumulate.ts";
 export * from "./src/int_conv.ts";
 export * from "./src/int_add.ts";
 export * from "./src/int_mul.ts";
+export * from "./src/int_broadcast.ts";
+export * from "./src/int_movement.ts";
 export * from "./src/int_pool.ts";
 export * from "./src/int_activation.ts";
 export * from "./src/int_cat.ts";

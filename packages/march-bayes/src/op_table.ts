@@ -14,6 +14,7 @@ import {
   poolLimits,
   reflectPadding,
 } from "./op_limits.ts";
+import { IMPORT_OP_ENTRIES } from "./import_ops.ts";
 import { March } from "./march.ts";
 
 const QUANT_SOURCE = row("torch.quantization.QuantStub");
@@ -238,6 +239,7 @@ export const BAYES_OP_TABLE: Readonly<Record<string, OpEntry>> = {
   dropout: passThrough("dropout", "torch.nn.Dropout"),
   flatten: passThrough("flatten", "torch.Tensor.reshape"),
   reshape: passThrough("reshape", "torch.Tensor.reshape"),
+  ...IMPORT_OP_ENTRIES,
 };
 
 /**

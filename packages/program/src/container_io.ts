@@ -232,6 +232,11 @@ export class SectionReader implements FieldReader {
     const [o, n] = this.ref(1, what);
     return new Uint8Array(this.params, o, n);
   }
+  /** An int16 array reference. */
+  i16s(what: string): Int16Array {
+    const [o, n] = this.ref(2, what);
+    return new Int16Array(this.params, o, n);
+  }
   /** An int32 array reference. */
   i32s(what: string): Int32Array {
     const [o, n] = this.ref(4, what);

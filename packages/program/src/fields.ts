@@ -37,7 +37,7 @@ export interface FieldWriter {
   /** Two unsigned 32-bit integers. */
   pair(v: Pair): void;
   /** An array in the parameter section. */
-  ref(data: Int8Array | Uint8Array | Int32Array | Float32Array | undefined): void;
+  ref(data: Int8Array | Uint8Array | Int16Array | Int32Array | Float32Array | undefined): void;
 }
 
 /**
@@ -70,6 +70,8 @@ export interface FieldReader {
   i8s(what: string): Int8Array;
   /** A uint8 array reference. */
   u8s(what: string): Uint8Array;
+  /** An int16 array reference. */
+  i16s(what: string): Int16Array;
   /** An int32 array reference. */
   i32s(what: string): Int32Array;
   /** A float32 array reference. */

@@ -11,6 +11,7 @@ import type { LayerAttrs } from "@hqat/march-bayes";
 import type { AddInstr } from "./ops/add.ts";
 import type { AvgPool2dInstr } from "./ops/avg_pool2d.ts";
 import type { CatInstr } from "./ops/cat.ts";
+import type { ConstantInstr } from "./ops/constant.ts";
 import type { Conv2dInstr } from "./ops/conv2d.ts";
 import type { DequantizeInstr } from "./ops/dequantize.ts";
 import type { LinearInstr } from "./ops/linear.ts";
@@ -18,6 +19,7 @@ import type { MaxPool2dInstr } from "./ops/max_pool2d.ts";
 import type { MoveInstr } from "./ops/move.ts";
 import type { MulInstr } from "./ops/mul.ts";
 import type { QuantizeInstr } from "./ops/quantize.ts";
+import type { SubInstr } from "./ops/sub.ts";
 import type { FieldReader, FieldWriter } from "./fields.ts";
 import type { GpuMain, GpuPrepareContext } from "./gpu_types.ts";
 import type { ProgramBuffer } from "./program.ts";
@@ -71,7 +73,9 @@ export type Instr =
   | CatInstr
   | MoveInstr
   | DequantizeInstr
-  | MulInstr;
+  | MulInstr
+  | SubInstr
+  | ConstantInstr;
 
 /** An instruction kind. */
 export type InstrOp = Instr["op"];

@@ -8,6 +8,7 @@ import type { Instr, InstrDef, InstrOf, InstrOp } from "./instr.ts";
 import { ADD } from "./ops/add.ts";
 import { AVG_POOL2D } from "./ops/avg_pool2d.ts";
 import { CAT } from "./ops/cat.ts";
+import { CONSTANT } from "./ops/constant.ts";
 import { CONV2D } from "./ops/conv2d.ts";
 import { DEQUANTIZE } from "./ops/dequantize.ts";
 import { LINEAR } from "./ops/linear.ts";
@@ -15,6 +16,7 @@ import { MAX_POOL2D } from "./ops/max_pool2d.ts";
 import { MOVE } from "./ops/move.ts";
 import { MUL } from "./ops/mul.ts";
 import { QUANTIZE } from "./ops/quantize.ts";
+import { SUB } from "./ops/sub.ts";
 
 /**
  * Every instruction kind's entry.
@@ -37,6 +39,8 @@ export const INSTR_TABLE: { readonly [K in InstrOp]: InstrDef<InstrOf<K>> } = {
   move: MOVE,
   dequantize: DEQUANTIZE,
   mul: MUL,
+  sub: SUB,
+  constant: CONSTANT,
 };
 
 /**
@@ -46,7 +50,7 @@ export const INSTR_TABLE: { readonly [K in InstrOp]: InstrDef<InstrOf<K>> } = {
  * ```ts
  * import { assert } from "@std/assert";
  * import { INSTR_OPS } from "@hqat/program";
- * assert(INSTR_OPS.indexOf("conv2d") === 1 && INSTR_OPS.at(-1) === "mul");
+ * assert(INSTR_OPS.indexOf("conv2d") === 1 && INSTR_OPS.at(9) === "mul");
  * ```
  */
 export const INSTR_OPS: readonly InstrOp[] = (Object.keys(INSTR_TABLE) as InstrOp[])

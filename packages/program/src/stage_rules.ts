@@ -122,7 +122,8 @@ export function checkRequant(r: Requant, v: ValueInfo, ctx: StageCheckContext): 
 
 /**
  * Checks SPEC's add rule for a shifted operand and the other one (the shifted one has the larger scale,
- * `k ≤ 23` for int8 or `15` for int16, `|t| ≤ 32767`).
+ * `k ≤ 23` for int8 or `15` for int16, `|t| ≤ 32767`) and, unless `shapes` is `"checked"` (an
+ * instruction that broadcasts checks its own), that both have one shape.
  *
  * @example
  * ```ts
@@ -138,13 +139,17 @@ export function checkAddRule(
   other: ValueInfo,
   r: { readonly k: number; readonly t: number },
   ctx: StageCheckContext,
+  shapes: "equal" | "checked" = "equal",
 ): void {
   for (const [what, v] of [["the shifted operand", shifted], ["the other operand", other]] as const) {
     if (!isAct(v.dtype) || v.scale.length !== 1) {
       ctx.fail(`${ctx.where}: ${what} must be qint8/qint16 with one scale`);
     }
   }
-  if (shifted.shape.length !== other.shape.length || shifted.shape.some((d, i) => d !== other.shape[i])) {
+  if (
+    shapes === "equal" &&
+    (shifted.shape.length !== other.shape.length || shifted.shape.some((d, i) => d !== other.shape[i]))
+  ) {
     ctx.fail(`${ctx.where}: shapes [${shifted.shape}] and [${other.shape}] differ`);
   }
   if (!(shifted.scale[0] >= other.scale[0])) {

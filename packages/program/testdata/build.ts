@@ -137,6 +137,25 @@ export class ProgramBuilder {
       scale: Float32Array.of(out.scale),
     }, [this.rq([shifted.scale[0]], 2 ** k, out, act)]);
   }
+  sub(name: string, a: number, b: number, out: Out, act?: Activation): number {
+    const [sa, sb] = [this.buffers[a].scale[0], this.buffers[b].scale[0]];
+    const shiftSecond = !(sa >= sb);
+    const shifted = this.buffers[shiftSecond ? b : a];
+    const { k, t } = addAlignment(shifted.scale[0], Math.min(sa, sb), { dtype: shifted.dtype as "qint8" });
+    return this.emit(name, { op: "sub", inputs: [a, b], shiftSecond, k, t }, {
+      shape: this.buffers[a].shape,
+      dtype: out.dtype,
+      scale: Float32Array.of(out.scale),
+    }, [this.rq([shifted.scale[0]], 2 ** k, out, act)]);
+  }
+  /** A constant of one frame (`frame` the shape after the batch), quantized by the caller. */
+  constant(name: string, data: Int8Array | Int16Array, frame: readonly number[], scale: number): number {
+    return this.emit(name, { op: "constant", inputs: [], data }, {
+      shape: [this.batch, ...frame],
+      dtype: data instanceof Int16Array ? "qint16" : "qint8",
+      scale: Float32Array.of(scale),
+    });
+  }
   mul(name: string, a: number, b: number, out: Out, act?: Activation): number {
     const [x, y] = [this.buffers[a], this.buffers[b]];
     return this.emit(name, { op: "mul", inputs: [a, b] }, {

@@ -187,8 +187,9 @@ export interface OpAttrs {
    */
   fakeQuantizeBackward: { qmin: number; qmax: number; axis: number; scaleGrad: boolean };
   /**
-   * Inputs (a, b), fake-quantized with scales `scaleA`, `scaleB`: the integer model's add (SPEC.md's
-   * alignment and requantization, fused activation), dequantized with `outScale`.
+   * Inputs (a, b), fake-quantized with scales `scaleA`, `scaleB`, b broadcast to a (each dimension equal
+   * or 1): the integer model's add — or with `subtract` its sub, a − b — (SPEC.md's alignment and
+   * requantization, fused activation), dequantized with `outScale`.
    */
   addFake: {
     scaleA: number;
@@ -197,6 +198,7 @@ export interface OpAttrs {
     outScale: number;
     dtype: "qint8" | "qint16";
     activation?: "relu" | "relu6";
+    subtract?: boolean;
   };
   /**
    * Input x fake-quantized with `scaleIn`: the integer model's average pooling (window sum, SPEC.md's

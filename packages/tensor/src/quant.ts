@@ -30,8 +30,10 @@ export function fakeQuantize(
 }
 
 /**
- * The integer model's add of two fake-quantized tensors (scales `scaleA`, `scaleB`): the integers are
- * recovered, added by SPEC.md's rule with the fused activation, and dequantized with `outScale`.
+ * The integer model's add of two fake-quantized tensors (scales `scaleA`, `scaleB`; `b` broadcast to `a`,
+ * each of its dimensions equal or 1) — with `subtract`, its sub `a − b`: the integers are recovered,
+ * added (or subtracted) by SPEC.md's alignment with the fused activation, and dequantized with
+ * `outScale`. Its gradient is straight through, zero where the output saturates.
  *
  * @example
  * ```ts
@@ -39,6 +41,8 @@ export function fakeQuantize(
  * import { addFake, tensor } from "@hqat/tensor";
  * const y = addFake(tensor([0.5]), tensor([0.25]), { scaleA: 0.5, scaleB: 0.25, dtypeIn: "qint8", outScale: 0.25, dtype: "qint8" });
  * assert(y.item() === 0.75);
+ * const d = addFake(tensor([[0.5, 1]]), tensor([[0.25]]), { scaleA: 0.5, scaleB: 0.25, dtypeIn: "qint8", outScale: 0.25, dtype: "qint8", subtract: true });
+ * assert(d.toArray().join() === "0.25,0.75");
  * ```
  */
 export function addFake(
@@ -51,6 +55,7 @@ export function addFake(
     outScale: number;
     dtype: "qint8" | "qint16";
     activation?: "relu" | "relu6";
+    subtract?: boolean;
   },
 ): Tensor {
   return apply1("addFake", [a, b], options);

@@ -400,10 +400,11 @@ export const SHAPE_RULES: { [K in OpName]: ShapeRule<OpAttrs[K]> } = {
   },
   addFake: (ins) => {
     arity("addFake", ins, 2);
-    if (!shapesEqual(ins[0].shape, ins[1].shape)) {
-      throw new RangeError(`addFake(): shapes ${fmt(ins[0].shape)} and ${fmt(ins[1].shape)} differ`);
+    const [a, b] = [ins[0].shape, ins[1].shape];
+    if (a.length !== b.length || b.some((d, i) => d !== a[i] && d !== 1)) {
+      throw new RangeError(`addFake(): ${fmt(b)} does not broadcast to ${fmt(a)}`);
     }
-    return [{ shape: ins[0].shape, dtype: "float32" }];
+    return [{ shape: a, dtype: "float32" }];
   },
   avgPoolFake: (ins, a) => {
     arity("avgPoolFake", ins, 1);

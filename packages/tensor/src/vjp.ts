@@ -304,9 +304,12 @@ export const VJP_RULES: { [K in OpName]: VjpRule<OpAttrs[K]> | null } = {
   },
   intLayerFake: null,
   addFake: (c) => {
-    const { outScale, dtype, activation } = c.attrs;
+    // Straight through the add (or sub), masked where the output saturated; b's gradient summed over its
+    // broadcast dimensions.
+    const { outScale, dtype, activation, subtract } = c.attrs;
     const g = masked(insideClamp(c.outputs[0], outScale, dtype, activation), g0(c));
-    return [c.needs[0] ? g : null, c.needs[1] ? g : null];
+    const gb = c.needs[1] ? sumTo(subtract ? neg(g) : g, c.inputs[1].shape) : null;
+    return [c.needs[0] ? g : null, gb];
   },
 
   randomUniform: null,

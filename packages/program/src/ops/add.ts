@@ -1,14 +1,14 @@
 /**
- * `add`: SPEC.md's int32 sum of two int8/int16 buffers of one shape, `a · 2^k + b · t`, where `a` is the
- * operand with the larger scale (input 1 when `shiftSecond`); its epilogue requantizes the sum. The
- * lowering folds it into the convolution producing one operand (a residual add).
+ * `add`: SPEC.md's int32 sum of two int8/int16 buffers, `a · 2^k + b · t`, where `a` is the operand with
+ * the larger scale (input 1 when `shiftSecond`), the second input broadcast to the first (each of its
+ * dimensions equal or 1); its epilogue requantizes the sum. The lowering folds an add of equal shapes
+ * into the convolution producing one operand (a residual add).
  * @module
  */
 
-import { addSumResident } from "@hqat/tensor";
 import type { InstrBase, InstrDef } from "../instr.ts";
 import type { Stage } from "../stage.ts";
-import { addSum, checkAddRule } from "../stage_rules.ts";
+import { cpuAligned, decodeAligned, encodeAligned, gpuAligned, inferAligned } from "./aligned.ts";
 import { perFrame } from "./checks.ts";
 
 /**
@@ -46,44 +46,25 @@ export interface AddInstr extends InstrBase {
 export const ADD: InstrDef<AddInstr> = {
   code: 3,
   arity: [2, 2],
-  encode: (i, w) => {
-    w.u8(i.shiftSecond ? 1 : 0);
-    w.u8(i.k);
-    w.u16(0);
-    w.i32(i.t);
-  },
-  decode: (r, base, where) => {
-    const shiftSecond = r.u8(where) !== 0, k = r.u8(where);
-    r.u16(where);
-    return { ...base, shiftSecond, k, t: r.i32(where) };
-  },
-  infer: (i, [a, b], ctx) => {
-    const [shifted, other] = i.shiftSecond ? [b, a] : [a, b];
-    checkAddRule(shifted, other, i, ctx);
-    return { dtype: "qint32", shape: a.shape, scale: Float32Array.of(shifted.scale[0] / 2 ** i.k) };
-  },
-  cpu: (i, [a, b]) => {
-    const [x, y] = i.shiftSecond ? [b, a] : [a, b];
-    return {
-      data: addSum(x.data, y.data, i.k, i.t),
-      shape: a.shape,
-      dtype: "qint32",
-      scale: Float32Array.of(x.scale[0] / 2 ** i.k),
-    };
-  },
-  gpu: (i) => (dev, [a, b]) => ({ t: addSumResident(dev, i.shiftSecond ? [b, a] : [a, b], i) }),
+  encode: (i, w) => encodeAligned(i, w),
+  decode: (r, base, where) => ({ ...base, ...decodeAligned(r, where) }),
+  infer: (i, ins, ctx) => inferAligned(i, ins, ctx),
+  cpu: (i, ins, ctx) => cpuAligned(i, ins, ctx, false),
+  gpu: (i) => gpuAligned(i, false),
   layer: () => ({ op: "add", attrs: {} }),
   cost: (_i, { out }) => ({ vector: { elements: perFrame(out.shape), work: 2 } }),
   label: () => "add",
-  fold: (i, operand): Stage[] => [
+  fold: (i, operand, { ins }): Stage[] | undefined => {
+    // The fused add (a stage) takes operands of one shape.
+    const [a, b] = ins;
+    if (a.shape.length !== b.shape.length || a.shape.some((d, k) => d !== b.shape[k])) return undefined;
     // The value is operand `operand`; the other one is read as the addend.
-    {
+    return [{
       kind: "add",
       addend: i.inputs[1 - operand],
       shiftAddend: (i.shiftSecond ? 1 : 0) === 1 - operand,
       k: i.k,
       t: i.t,
-    },
-    ...i.epilogue,
-  ],
+    }, ...i.epilogue];
+  },
 };

@@ -165,3 +165,18 @@ export function perFrame(shape: readonly number[]): number {
   for (let i = 1; i < shape.length; i++) e *= shape[i];
   return e;
 }
+
+/**
+ * Whether `b` broadcasts to `a`: the same rank, each dimension equal or 1, dimension 0 (the batch)
+ * equal.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { broadcastsTo } from "@hqat/program";
+ * assert(broadcastsTo([2, 3, 1, 1], [2, 3, 4, 4]) && !broadcastsTo([1, 3], [2, 3]));
+ * ```
+ */
+export function broadcastsTo(b: readonly number[], a: readonly number[]): boolean {
+  return a.length === b.length && b[0] === a[0] && b.every((d, i) => d === a[i] || d === 1);
+}

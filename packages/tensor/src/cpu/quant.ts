@@ -4,12 +4,13 @@
  * @module
  */
 import {
+  addAlignment,
   dequantizeTensor,
   fakeQuantize,
   fakeQuantizeGrad,
   finishAccumulator,
   intAdaptiveAvgPool2d,
-  intAdd,
+  intAlignedSum,
   intAvgPool2d,
   lsqFakeQuantizeGrad,
   qtensor,
@@ -68,19 +69,23 @@ export function fakeQuantizeBackwardKernel(
   return [g.dx, g.dscale];
 }
 
-/** The integer model's add of two fake-quantized tensors, dequantized (see the op's doc). */
+/** The integer model's add (or sub) of two fake-quantized tensors, dequantized (see the op's doc). */
 export function addFakeKernel(a: Tensor, b: Tensor, o: OpAttrs["addFake"]): Float32Array {
   // Fake-quantized values are exact multiples of their scales: quantizing them again recovers the integers.
   const qa = quantize(a.data, o.scaleA, { dtype: o.dtypeIn }),
     qb = quantize(b.data, o.scaleB, { dtype: o.dtypeIn });
-  const y = intAdd(
-    qtensor(qa, { shape: a.shape, scale: o.scaleA }),
-    qtensor(qb, { shape: b.shape, scale: o.scaleB }),
-    {
-      output: { dtype: o.dtype, scale: o.outScale },
-      activation: o.activation,
-    },
-  );
+  const sa = Math.fround(o.scaleA), sb = Math.fround(o.scaleB);
+  const shiftSecond = !(sa >= sb);
+  const [sx, sy] = shiftSecond ? [sb, sa] : [sa, sb];
+  const { k, t } = addAlignment(sx, sy, { dtype: o.dtypeIn });
+  const sum = intAlignedSum(qa, a.shape, qb, b.shape, { shiftSecond, k, t, subtract: o.subtract });
+  const y = finishAccumulator(sum, {
+    shape: a.shape,
+    axis: 0,
+    accScale: { numerator: [sx], divisor: 2 ** k },
+    output: { dtype: o.dtype, scale: o.outScale },
+    activation: o.activation,
+  });
   const out = new Float32Array(a.size), so = Math.fround(o.outScale);
   for (let i = 0; i < out.length; i++) out[i] = y.data[i] * so;
   return out;

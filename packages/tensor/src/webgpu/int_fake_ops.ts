@@ -11,7 +11,8 @@ import type { OpAttrs } from "../ops.ts";
 import { type Shape, sizeOf } from "../shape.ts";
 import { convDims } from "../cpu/conv2d_shapes.ts";
 import type { WebGpuDevice } from "./device.ts";
-import { runElem } from "./elem_kernel.ts";
+import { runElem, stridedOffsets, stridedValues } from "./elem_kernel.ts";
+import { broadcastStrides, coalesce } from "../cpu/strided.ts";
 import { convForward } from "./conv.ts";
 import { dispatchGemm } from "./gemm.ts";
 import {
@@ -44,7 +45,7 @@ export const QDTYPE_STORAGE = { qint8: "int8", qint16: "int16", qint32: "int32" 
 >;
 
 /**
- * addFake: the integer model's add of two fake-quantized tensors, dequantized.
+ * addFake: the integer model's add (or sub) of two fake-quantized tensors, b broadcast to a, dequantized.
  *
  * @example
  * ```ts
@@ -74,33 +75,37 @@ export const addFakeGpu: GpuKernel<OpAttrs["addFake"]> = (dev, ins, o, outs) => 
     o.activation,
   );
   const { qmin, qmax } = qrange(o.dtypeIn);
-  const names = ["sa", "sb", "qmin", "qmax", "swap", "pk", "t", "m", "shift", "lo", "hi", "so"];
-  const types = ["f32", "f32", "i32", "i32", "u32", "i32", "i32", "u32", "u32", "i32", "i32", "f32"] as const;
+  const [a, b] = ins, shape = outs[0].shape;
+  const it = coalesce(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
+  const offs = stridedOffsets(it.shape.length, ["a", "b"]);
+  const names = ["sa", "sb", "qmin", "qmax", "fa", "fb", "m", "shift", "lo", "hi", "so"];
+  const types = ["f32", "f32", "i32", "i32", "i32", "i32", "u32", "u32", "i32", "i32", "f32"] as const;
+  const pk = 2 ** k, sign = o.subtract ? -1 : 1;
   return [runElem(
     dev,
     {
-      name: "addFake",
+      name: `addFake_r${it.shape.length}`,
       inputs: [{ name: "a", dtype: "float32" }, { name: "b", dtype: "float32" }],
       out: "float32",
-      uniforms: names.map((name, j) => ({ name, type: types[j] })),
+      uniforms: [...offs.uniforms, ...names.map((name, j) => ({ name, type: types[j] }))],
       functions: [QUANT, FBITS, REQUANT],
-      elem: `  let xa = ld_a(i); let xb = ld_b(i);
+      elem: `${offs.code}
+  let xa = ld_a(o_a); let xb = ld_b(o_b);
   if (is_nan(xa) || is_nan(xb)) { return bitcast<f32>(0x7fc00000u); }
   let qa = quantize_i(xa, u_sa(), u_qmin(), u_qmax()); let qb = quantize_i(xb, u_sb(), u_qmin(), u_qmax());
-  let big = select(qa, qb, u_swap() != 0u); let small = select(qb, qa, u_swap() != 0u);
-  let y = requant(big * u_pk() + small * u_t(), u_m(), u_shift(), u_lo(), u_hi());
+  let y = requant(qa * u_fa() + qb * u_fb(), u_m(), u_shift(), u_lo(), u_hi());
   return f32(y) * u_so();`,
     },
     ins,
-    outs[0].shape,
+    shape,
     {
+      ...stridedValues(it.shape, ["a", "b"].map((nm, j) => ({ name: nm, base: 0, strides: it.strides[j] }))),
       sa,
       sb,
       qmin,
       qmax,
-      swap: +swap,
-      pk: 2 ** k,
-      t,
+      fa: swap ? t : pk,
+      fb: sign * (swap ? pk : t),
       m: plan.mult[0].M,
       shift: plan.mult[0].n,
       lo: plan.lo,

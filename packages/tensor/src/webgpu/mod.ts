@@ -54,6 +54,8 @@ export { GPU_KERNELS, type HostTensor, runOpOnGpu } from "./kernels.ts";
 export { requantGpu, type RequantGpuOptions, type RequantPlan, requantPlan } from "./requant_kernel.ts";
 export * from "./int_resident.ts";
 export { mulProductResident } from "./int_mul_resident.ts";
+export { alignedSumResident } from "./int_sum_resident.ts";
+export { gatherResident, type GatherResidentOptions } from "./int_gather_resident.ts";
 // The quantization types the integer kernels' signatures name.
 export type {
   Conv2dGeometry as IntConv2dGeometry,
