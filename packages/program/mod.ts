@@ -50,6 +50,7 @@ export * from "./src/ops/dequantize.ts";
 export * from "./src/ops/mul.ts";
 export * from "./src/ops/sub.ts";
 export * from "./src/ops/constant.ts";
+export * from "./src/ops/lut.ts";
 export * from "./src/op_table.ts";
 export * from "./src/lifetime.ts";
 export * from "./src/verify.ts";

@@ -6,7 +6,24 @@
  * @module
  */
 
-import type { OpEntry } from "./limit.ts";
+import { type OpEntry, row } from "./limit.ts";
+
+/**
+ * The entry of an activation the integer model computes by table lookup (`lut`): qint8 or qint16 in and
+ * out, as the plugin's Bayes column gives for its table-lookup rows ("底层查表实现", e.g. torch.acos).
+ */
+const lookup = (op: string, torch: string): OpEntry => ({
+  op,
+  torch,
+  minInputs: 1,
+  maxInputs: 1,
+  inputDtypes: ["qint8", "qint16"],
+  outputDtypes: ["qint8", "qint16"],
+  dtypeSource: `${
+    row(torch)
+  }; a table lookup over the input grid, as the plugin's table-lookup rows (torch.acos) state`,
+  limits: [],
+});
 
 /**
  * The entries, keyed by op name; `BAYES_OP_TABLE` includes them.
@@ -30,4 +47,12 @@ export const IMPORT_OP_ENTRIES: Readonly<Record<string, OpEntry>> = {
       "loaded like a feature (the plugin's add row asks for add_scalar when an operand is a scalar)",
     limits: [],
   },
+  sigmoid: lookup("sigmoid", "torch.nn.Sigmoid"),
+  tanh: lookup("tanh", "torch.nn.Tanh"),
+  hardswish: lookup("hardswish", "torch.nn.Hardswish"),
+  hardsigmoid: lookup("hardsigmoid", "torch.nn.Hardsigmoid"),
+  silu: lookup("silu", "torch.nn.SiLU"),
+  leaky_relu: lookup("leaky_relu", "torch.nn.LeakyReLU"),
+  clip: lookup("clip", "torch.clamp"),
+  exp: lookup("exp", "torch.exp"),
 };

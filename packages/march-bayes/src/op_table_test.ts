@@ -24,6 +24,14 @@ Deno.test("BAYES_OP_TABLE has an entry for every op the graph IR names", () => {
     "flatten",
     "reshape",
     "constant",
+    "sigmoid",
+    "tanh",
+    "hardswish",
+    "hardsigmoid",
+    "silu",
+    "leaky_relu",
+    "clip",
+    "exp",
   ];
   assertEquals(Object.keys(BAYES_OP_TABLE).sort(), [...ops].sort());
   for (const [op, entry] of Object.entries(BAYES_OP_TABLE)) {

@@ -15,6 +15,7 @@ import type { ConstantInstr } from "./ops/constant.ts";
 import type { Conv2dInstr } from "./ops/conv2d.ts";
 import type { DequantizeInstr } from "./ops/dequantize.ts";
 import type { LinearInstr } from "./ops/linear.ts";
+import type { LutInstr } from "./ops/lut.ts";
 import type { MaxPool2dInstr } from "./ops/max_pool2d.ts";
 import type { MoveInstr } from "./ops/move.ts";
 import type { MulInstr } from "./ops/mul.ts";
@@ -75,7 +76,8 @@ export type Instr =
   | DequantizeInstr
   | MulInstr
   | SubInstr
-  | ConstantInstr;
+  | ConstantInstr
+  | LutInstr;
 
 /** An instruction kind. */
 export type InstrOp = Instr["op"];

@@ -12,6 +12,7 @@ import { CONSTANT } from "./ops/constant.ts";
 import { CONV2D } from "./ops/conv2d.ts";
 import { DEQUANTIZE } from "./ops/dequantize.ts";
 import { LINEAR } from "./ops/linear.ts";
+import { LUT } from "./ops/lut.ts";
 import { MAX_POOL2D } from "./ops/max_pool2d.ts";
 import { MOVE } from "./ops/move.ts";
 import { MUL } from "./ops/mul.ts";
@@ -41,6 +42,7 @@ export const INSTR_TABLE: { readonly [K in InstrOp]: InstrDef<InstrOf<K>> } = {
   mul: MUL,
   sub: SUB,
   constant: CONSTANT,
+  lut: LUT,
 };
 
 /**

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { addAlignment, type IntOutput } from "@hqat/qtensor";
+import { addAlignment, type IntOutput, lutTable } from "@hqat/qtensor";
 import {
   type Activation,
   type Instr,
@@ -42,7 +42,11 @@ type Out = { dtype: "qint8" | "qint16"; scale: number };
 export class ProgramBuilder {
   readonly buffers: ProgramBuffer[] = [];
   readonly instructions: Instr[] = [];
-  constructor(readonly rand: () => number, readonly inputShape: readonly number[], readonly batch = inputShape[0]) {}
+  constructor(
+    readonly rand: () => number,
+    readonly inputShape: readonly number[],
+    readonly batch = inputShape[0],
+  ) {}
 
   private emit(
     name: string,
@@ -91,34 +95,50 @@ export class ProgramBuilder {
     const numerator = Float64Array.from(weightScale, (sw) => x.scale[0] * sw);
     const stages = out.dtype === "qint32" && !act ? [] : [this.rq(numerator, 1, out, act)];
     const scale = out.dtype === "qint32" ? Float32Array.from(numerator) : Float32Array.of(out.scale);
-    return this.emit(name, {
-      op: "conv2d",
-      inputs: [input],
-      weight: this.weights(o.cout * (cin / g) * o.k * o.k),
-      weightShape: [o.cout, cin / g, o.k, o.k],
-      weightScale,
-      bias: this.biases(o.cout),
-      stride: [s, s],
-      padding: [p, p],
-      dilation: [d, d],
-      groups: g,
-      tileRows: oh,
-    }, { shape: [n, o.cout, oh, ow], dtype: out.dtype, scale }, stages);
+    return this.emit(
+      name,
+      {
+        op: "conv2d",
+        inputs: [input],
+        weight: this.weights(o.cout * (cin / g) * o.k * o.k),
+        weightShape: [o.cout, cin / g, o.k, o.k],
+        weightScale,
+        bias: this.biases(o.cout),
+        stride: [s, s],
+        padding: [p, p],
+        dilation: [d, d],
+        groups: g,
+        tileRows: oh,
+      },
+      { shape: [n, o.cout, oh, ow], dtype: out.dtype, scale },
+      stages,
+    );
   }
-  linear(name: string, input: number, o: { cout: number }, out: Out | { dtype: "qint32" }, act?: Activation): number {
+  linear(
+    name: string,
+    input: number,
+    o: { cout: number },
+    out: Out | { dtype: "qint32" },
+    act?: Activation,
+  ): number {
     const x = this.buffers[input], k = x.shape.slice(1).reduce((a, b) => a * b, 1);
     const weightScale = this.scales(o.cout, 0.01);
     const numerator = Float64Array.from(weightScale, (sw) => x.scale[0] * sw);
     const stages = out.dtype === "qint32" && !act ? [] : [this.rq(numerator, 1, out, act)];
     const scale = out.dtype === "qint32" ? Float32Array.from(numerator) : Float32Array.of(out.scale);
-    return this.emit(name, {
-      op: "linear",
-      inputs: [input],
-      weight: this.weights(o.cout * k),
-      weightShape: [o.cout, k],
-      weightScale,
-      bias: this.biases(o.cout),
-    }, { shape: [x.shape[0], o.cout], dtype: out.dtype, scale }, stages);
+    return this.emit(
+      name,
+      {
+        op: "linear",
+        inputs: [input],
+        weight: this.weights(o.cout * k),
+        weightShape: [o.cout, k],
+        weightScale,
+        bias: this.biases(o.cout),
+      },
+      { shape: [x.shape[0], o.cout], dtype: out.dtype, scale },
+      stages,
+    );
   }
   activation(name: string, input: number, kind: "relu" | "relu6"): number {
     return this.emit(name, { op: "move", inputs: [input] }, this.buffers[input], [{ kind }]);
@@ -156,6 +176,27 @@ export class ProgramBuilder {
       scale: Float32Array.of(scale),
     });
   }
+  /** A table-lookup activation of `f` from the input's grid to `out`. */
+  lut(
+    name: string,
+    input: number,
+    f: (x: Float32Array) => Float32Array,
+    activation: string,
+    out: Out,
+  ): number {
+    const x = this.buffers[input];
+    const table = lutTable(f, {
+      inDtype: x.dtype as "qint8",
+      inScale: x.scale[0],
+      outDtype: out.dtype,
+      outScale: out.scale,
+    });
+    return this.emit(name, { op: "lut", inputs: [input], activation, table }, {
+      shape: x.shape,
+      dtype: out.dtype,
+      scale: Float32Array.of(out.scale),
+    });
+  }
   mul(name: string, a: number, b: number, out: Out, act?: Activation): number {
     const [x, y] = [this.buffers[a], this.buffers[b]];
     return this.emit(name, { op: "mul", inputs: [a, b] }, {
@@ -164,18 +205,38 @@ export class ProgramBuilder {
       scale: Float32Array.of(out.scale),
     }, [this.rq([x.scale[0] * y.scale[0]], 1, out, act)]);
   }
-  private window(x: ProgramBuffer, g: { kernel: readonly [number, number]; stride: readonly [number, number]; padding: readonly [number, number] }) {
+  private window(
+    x: ProgramBuffer,
+    g: {
+      kernel: readonly [number, number];
+      stride: readonly [number, number];
+      padding: readonly [number, number];
+    },
+  ) {
     const [n, c, h, w] = x.shape;
-    return [n, c, Math.floor((h + 2 * g.padding[0] - g.kernel[0]) / g.stride[0]) + 1, Math.floor((w + 2 * g.padding[1] - g.kernel[1]) / g.stride[1]) + 1];
+    return [
+      n,
+      c,
+      Math.floor((h + 2 * g.padding[0] - g.kernel[0]) / g.stride[0]) + 1,
+      Math.floor((w + 2 * g.padding[1] - g.kernel[1]) / g.stride[1]) + 1,
+    ];
   }
-  maxPool(name: string, input: number, g: { kernel: [number, number]; stride: [number, number]; padding: [number, number] }): number {
+  maxPool(
+    name: string,
+    input: number,
+    g: { kernel: [number, number]; stride: [number, number]; padding: [number, number] },
+  ): number {
     const x = this.buffers[input];
     return this.emit(name, { op: "max_pool2d", inputs: [input], ...g }, { ...x, shape: this.window(x, g) });
   }
   avgPool(
     name: string,
     input: number,
-    g: { kernel: readonly [number, number]; stride: readonly [number, number]; padding: readonly [number, number] },
+    g: {
+      kernel: readonly [number, number];
+      stride: readonly [number, number];
+      padding: readonly [number, number];
+    },
     out: Out,
   ): number {
     const x = this.buffers[input];
@@ -193,7 +254,11 @@ export class ProgramBuilder {
     const shape = [...this.buffers[inputs[0]].shape];
     shape[axis] = inputs.reduce((s, i) => s + this.buffers[i].shape[axis], 0);
     const requants = inputs.map((i) => requantOf(this.buffers[i].scale, 1, out, "none", "builder"));
-    return this.emit(name, { op: "cat", inputs, axis, requants }, { shape, dtype: out.dtype, scale: Float32Array.of(out.scale) });
+    return this.emit(name, { op: "cat", inputs, axis, requants }, {
+      shape,
+      dtype: out.dtype,
+      scale: Float32Array.of(out.scale),
+    });
   }
   dequantize(name: string, input: number): number {
     return this.emit(name, { op: "dequantize", inputs: [input] }, {
@@ -212,7 +277,11 @@ export class ProgramBuilder {
       instructions: this.instructions,
       output: this.buffers.length - 1,
     };
-    verifyProgram(program, { fail: (m) => { throw new Error(m); } });
+    verifyProgram(program, {
+      fail: (m) => {
+        throw new Error(m);
+      },
+    });
     return program;
   }
 }

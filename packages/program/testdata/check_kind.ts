@@ -21,7 +21,16 @@ import {
   runIntModelGpu,
   stageDef,
 } from "@hqat/program";
-import { probeWebGpu, WebGpuDevice } from "@hqat/tensor";
+import {
+  apply,
+  type HostTensor,
+  type OpAttrs,
+  type OpName,
+  probeWebGpu,
+  runOpOnGpu,
+  type Tensor,
+  WebGpuDevice,
+} from "@hqat/tensor";
 
 const fail = (m: string): never => {
   throw new Error(m);
@@ -126,4 +135,21 @@ export function qvalues(dtype: "qint8" | "qint16", n: number, seed: number): num
     const r = next();
     return r % 3 === 0 ? special[next() % special.length] : lo + (next() % (hi - lo + 1));
   });
+}
+
+/**
+ * Runs the primitive `op` on the CPU (through `apply`, as the QAT model does) and on WebGPU, and asserts
+ * the outputs are equal bit for bit; returns the CPU output.
+ */
+export async function assertTwinGpuEqualsCpu<K extends OpName>(
+  device: WebGpuDevice,
+  op: K,
+  inputs: readonly Tensor[],
+  attrs: OpAttrs[K],
+): Promise<Float32Array> {
+  const cpu = apply(op, inputs, attrs)[0];
+  const host: HostTensor[] = inputs.map((t) => ({ data: t.data, shape: t.shape, dtype: t.dtype }));
+  const [gpu] = await runOpOnGpu(device, op, host, attrs, [{ shape: cpu.shape, dtype: "float32" }]);
+  assertBits(gpu as Float32Array, cpu.data as Float32Array, `${op} on WebGPU`);
+  return cpu.data as Float32Array;
 }

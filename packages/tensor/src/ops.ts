@@ -231,6 +231,12 @@ export interface OpAttrs {
     dilation: readonly [number, number];
     groups: number;
   };
+  /**
+   * Inputs (x, table): x fake-quantized with `scaleIn` to `dtypeIn`, looked up in the int32 table (256
+   * or 65536 entries, indexed by `q − qmin`, the `lut` instruction's), dequantized with `outScale`. No
+   * gradient: it is the VALIDATION path.
+   */
+  lutFake: { scaleIn: number; dtypeIn: "qint8" | "qint16"; outScale: number };
   /** Uniform [0, 1) float32 values from a counter-based generator keyed by (k0, k1). */
   randomUniform: { shape: readonly number[]; k0: number; k1: number };
   /** Standard normal float32 values, keyed like randomUniform. */

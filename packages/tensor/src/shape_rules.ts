@@ -3,10 +3,14 @@
  * @module
  */
 import type { DType } from "./dtype.ts";
-import type { ConvAttrs, OpAttrs, OpName, PoolAttrs } from "./ops.ts";
+import type { OpAttrs, OpName } from "./ops.ts";
 import { resizeShape } from "./resize_geometry.ts";
 import { broadcastShapes, checkShape, normalizeAxis, type Shape, shapesEqual, sizeOf } from "./shape.ts";
 import { sliceShape } from "./slice_geometry.ts";
+import { INT_TWIN_SHAPE_RULES } from "./shape_rules_int.ts";
+import { checkConv, poolShape } from "./window_shapes.ts";
+
+export { windowOutputSize } from "./window_shapes.ts";
 import type { TensorInfo } from "./tensor.ts";
 
 /** The output shapes and dtypes of an op, or a thrown error that says why the inputs do not fit. */
@@ -54,72 +58,6 @@ function reduceShape(shape: Shape, axes: readonly number[], keepDims: boolean): 
     else if (keepDims) out.push(1);
   });
   return out;
-}
-
-/** Output spatial size of a convolution or pooling window along one axis. */
-export function windowOutputSize(
-  size: number,
-  kernel: number,
-  stride: number,
-  pad: number,
-  dilation: number,
-  ceilMode = false,
-): number {
-  const span = dilation * (kernel - 1) + 1;
-  const num = size + 2 * pad - span;
-  if (num < 0) return 0;
-  let out = (ceilMode ? Math.ceil(num / stride) : Math.floor(num / stride)) + 1;
-  // PyTorch: the last window must start inside the input or the left padding.
-  if (ceilMode && (out - 1) * stride >= size + pad) out--;
-  return out;
-}
-
-function checkConv(op: string, x: Shape, w: Shape, a: ConvAttrs): number[] {
-  if (x.length !== 4) throw new RangeError(`${op}() needs a 4-D input [N,C,H,W], got ${fmt(x)}`);
-  if (w.length !== 4) throw new RangeError(`${op}() needs a 4-D weight [Co,C/groups,kh,kw], got ${fmt(w)}`);
-  const g = a.groups;
-  if (!Number.isInteger(g) || g < 1) {
-    throw new RangeError(`${op}(): groups must be a positive integer, got ${g}`);
-  }
-  if (x[1] % g !== 0 || w[0] % g !== 0) {
-    throw new RangeError(
-      `${op}(): groups ${g} must divide input channels ${x[1]} and output channels ${w[0]}`,
-    );
-  }
-  if (w[1] * g !== x[1]) {
-    throw new RangeError(
-      `${op}(): weight ${fmt(w)} expects ${w[1] * g} input channels (groups ${g}) but the input ${
-        fmt(x)
-      } has ${x[1]}`,
-    );
-  }
-  for (const [k, v] of [["stride", a.stride], ["dilation", a.dilation]] as const) {
-    if (v.some((s) => !Number.isInteger(s) || s < 1)) {
-      throw new RangeError(`${op}(): ${k} must be positive integers`);
-    }
-  }
-  if (a.padding.some((p) => !Number.isInteger(p) || p < 0)) {
-    throw new RangeError(`${op}(): padding must be non-negative integers`);
-  }
-  const ho = windowOutputSize(x[2], w[2], a.stride[0], a.padding[0], a.dilation[0]);
-  const wo = windowOutputSize(x[3], w[3], a.stride[1], a.padding[1], a.dilation[1]);
-  if (ho <= 0 || wo <= 0) {
-    throw new RangeError(`${op}(): kernel ${w[2]}x${w[3]} does not fit the padded input ${x[2]}x${x[3]}`);
-  }
-  return [x[0], w[0], ho, wo];
-}
-
-function poolShape(op: string, x: Shape, a: PoolAttrs): number[] {
-  if (x.length !== 4) throw new RangeError(`${op}() needs a 4-D input [N,C,H,W], got ${fmt(x)}`);
-  for (let i = 0; i < 2; i++) {
-    if (a.padding[i] * 2 > a.kernel[i]) {
-      throw new RangeError(`${op}(): padding ${a.padding[i]} must be at most half the kernel ${a.kernel[i]}`);
-    }
-  }
-  const ho = windowOutputSize(x[2], a.kernel[0], a.stride[0], a.padding[0], 1, a.ceilMode);
-  const wo = windowOutputSize(x[3], a.kernel[1], a.stride[1], a.padding[1], 1, a.ceilMode);
-  if (ho <= 0 || wo <= 0) throw new RangeError(`${op}(): window does not fit the input ${fmt(x)}`);
-  return [x[0], x[1], ho, wo];
 }
 
 function matmulShape(a: Shape, b: Shape, attrs: OpAttrs["matmul"]): number[] {
@@ -398,37 +336,7 @@ export const SHAPE_RULES: { [K in OpName]: ShapeRule<OpAttrs[K]> } = {
     arity("fakeQuantizeBackward", ins, 3);
     return [{ shape: ins[1].shape, dtype: "float32" }, { shape: ins[2].shape, dtype: "float32" }];
   },
-  addFake: (ins) => {
-    arity("addFake", ins, 2);
-    const [a, b] = [ins[0].shape, ins[1].shape];
-    if (a.length !== b.length || b.some((d, i) => d !== a[i] && d !== 1)) {
-      throw new RangeError(`addFake(): ${fmt(b)} does not broadcast to ${fmt(a)}`);
-    }
-    return [{ shape: a, dtype: "float32" }];
-  },
-  avgPoolFake: (ins, a) => {
-    arity("avgPoolFake", ins, 1);
-    const x = ins[0].shape;
-    if (x.length !== 4) throw new RangeError(`avgPoolFake() needs [N,C,H,W], got ${fmt(x)}`);
-    if (a.kernel[0] === 0) return [{ shape: [x[0], x[1], 1, 1], dtype: "float32" }];
-    return [{
-      shape: poolShape("avgPoolFake", x, { ...a, ceilMode: false, countIncludePad: true }),
-      dtype: "float32",
-    }];
-  },
-  intLayerFake: (ins, a) => {
-    if (ins.length !== 2 && ins.length !== 3) {
-      throw new TypeError(`intLayerFake() takes 2 or 3 tensors, got ${ins.length}`);
-    }
-    const [x, w] = [ins[0].shape, ins[1].shape];
-    if (a.linear) {
-      if (w.length !== 2 || x[x.length - 1] !== w[1]) {
-        throw new RangeError(`intLayerFake(): ${fmt(x)} does not fit weight ${fmt(w)}`);
-      }
-      return [{ shape: [...x.slice(0, -1), w[0]], dtype: "float32" }];
-    }
-    return [{ shape: checkConv("intLayerFake", x, w, a), dtype: "float32" }];
-  },
+  ...INT_TWIN_SHAPE_RULES,
   randomUniform: randomRule,
   randomNormal: randomRule,
 };

@@ -15,6 +15,7 @@ import { binaryGpu, castGpu, clampBackwardGpu, clampGpu, unaryGpu, whereGpu } fr
 import { matmulGpu } from "./gemm.ts";
 import { type GpuKernel, type GpuTensor, readTensor, releaseTensor, uploadTensor } from "./gpu_tensor.ts";
 import { addFakeGpu, avgPoolFakeGpu, intLayerFakeGpu } from "./int_fake_ops.ts";
+import { lutFakeGpu } from "./int_twins.ts";
 import {
   broadcastToGpu,
   concatGpu,
@@ -103,6 +104,7 @@ export const GPU_KERNELS: { readonly [K in OpName]: GpuKernel<OpAttrs[K]> } = {
   addFake: addFakeGpu,
   avgPoolFake: avgPoolFakeGpu,
   intLayerFake: intLayerFakeGpu,
+  lutFake: lutFakeGpu,
   randomUniform: randomUniformGpu,
   randomNormal: randomNormalGpu,
 };

@@ -56,6 +56,7 @@ export * from "./int_resident.ts";
 export { mulProductResident } from "./int_mul_resident.ts";
 export { alignedSumResident } from "./int_sum_resident.ts";
 export { gatherResident, type GatherResidentOptions } from "./int_gather_resident.ts";
+export { lutResident } from "./int_lut_resident.ts";
 // The quantization types the integer kernels' signatures name.
 export type {
   Conv2dGeometry as IntConv2dGeometry,

@@ -1,0 +1,29 @@
+/**
+ * The fake twins of the integer program's kinds added for imported networks: each takes fake-quantized
+ * floats, computes the integer model's arithmetic of its kind on their integers (the same reference
+ * kernels and requantization as the fixed-point model) and dequantizes, so that a QAT model in
+ * VALIDATION gives the fixed-point model's values bit for bit, on every backend.
+ * @module
+ */
+import { apply1 } from "./engine.ts";
+import type { OpAttrs } from "./ops.ts";
+import type { Tensor } from "./tensor.ts";
+
+/**
+ * The `lut` instruction on a tensor fake-quantized with `scaleIn`: its integers looked up in `table` (an
+ * int32 tensor of the instruction's 256 or 65536 entries), dequantized with `outScale`. The float
+ * activation on fake-quantized values gives the same numbers on the CPU; this twin gives them on every
+ * backend (WebGPU's float transcendental functions are not the CPU's). No gradient.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { fromArray, lutFake, tensor } from "@hqat/tensor";
+ * const table = fromArray(Int32Array.from({ length: 256 }, (_, i) => Math.max(0, i - 128)), [256]);
+ * const y = lutFake(tensor([-1, 1.5]), table, { scaleIn: 0.5, dtypeIn: "qint8", outScale: 0.25 });
+ * assert(y.toArray().join() === "0,0.75");
+ * ```
+ */
+export function lutFake(x: Tensor, table: Tensor, options: OpAttrs["lutFake"]): Tensor {
+  return apply1("lutFake", [x, table], options);
+}
