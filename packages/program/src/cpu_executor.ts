@@ -63,6 +63,8 @@ export interface RunIntModelOptions {
   readonly keepAll?: boolean;
   /** Run the reference kernels (`@hqat/qtensor`) where a kind has a faster one: the same integers. */
   readonly reference?: boolean;
+  /** Called after each instruction with its wall time in milliseconds (for profiles). */
+  readonly onInstruction?: (instr: Instr, ms: number) => void;
 }
 
 const ARRAYS = { qint8: Int8Array, qint16: Int16Array, qint32: Int32Array, float32: Float32Array } as const;
@@ -228,6 +230,7 @@ export function runIntModel(
 ): IntRunResult {
   checkProgramInput(program, input, shape, "runIntModel()");
   const raw = rawOutput(program), total = shape[0], reference = options.reference ?? false;
+  const timed = options.onInstruction !== undefined;
   const all = options.keepAll ? new Map<string, QTensor>() : undefined;
   const keep = (instr: Instr, v: IntValue, start: number) => {
     const b = program.buffers[instr.output];
@@ -248,7 +251,9 @@ export function runIntModel(
   if (!program.placement) {
     const store = mapStorage(program, total);
     for (const instr of program.instructions) {
+      const t0 = timed ? performance.now() : 0;
       execute(program, instr, store, { input, inputShape: shape, n: total, reference });
+      if (timed) options.onInstruction!(instr, performance.now() - t0);
       if (all) keep(instr, store.read(instr.output), 0);
     }
     return result(program, store.read(raw), store.read(program.output), all);
@@ -263,7 +268,9 @@ export function runIntModel(
     const store = arenaStorage(program, arena, n);
     const chunk = input.subarray(start * frame, (start + n) * frame);
     for (const instr of program.instructions) {
+      const t0 = timed ? performance.now() : 0;
       execute(program, instr, store, { input: chunk, inputShape: [n, ...shape.slice(1)], n, reference });
+      if (timed) options.onInstruction!(instr, performance.now() - t0);
       if (all) keep(instr, store.read(instr.output), start);
     }
     rawData.set(store.read(raw).data as Int8Array, start * (rawData.length / total));

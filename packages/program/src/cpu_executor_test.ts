@@ -57,3 +57,17 @@ Deno.test("runIntModel() rejects an input that does not fit, and NaN with the qu
   nan[5] = NaN;
   assertThrows(() => runIntModel(model, nan, [1, 3, 8, 8]), RangeError, "NaN");
 });
+
+Deno.test("runIntModel() reports every instruction it runs to onInstruction, unplaced and compiled", () => {
+  for (const opt of ["O0", "O1"] as const) {
+    const model = lowerProgram(tinyIntModel(5), { opt });
+    const seen: string[] = [];
+    runIntModel(model, randomInput([2, 3, 8, 8], 6), [2, 3, 8, 8], {
+      onInstruction: (i, ms) => {
+        assert(ms >= 0);
+        seen.push(i.name);
+      },
+    });
+    assertEquals(seen, model.instructions.map((i) => i.name));
+  }
+});

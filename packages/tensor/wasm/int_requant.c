@@ -17,6 +17,13 @@ typedef struct {
   int lo;           /* lower clamp */
   void *out;
   int out_bytes; /* 1: int8, 2: int16 */
+  /*
+   * One shift S for every channel with the multipliers M · 2^(S - n) (each below 2^31), or S = -1: the
+   * same integers (numerator and divisor scaled by one power of two), for vectors across channels.
+   */
+  int uniform_shift;
+  const int *uniform_mult;
+  int fits32; /* 1 when every M ≤ 2^n: then |y| ≤ 2^31 and y already fits int32 */
 } requant_desc;
 
 static inline long long requant1(int acc, int m, int n) {
@@ -26,11 +33,16 @@ static inline long long requant1(int acc, int m, int n) {
 
 static inline int clamp_scalar(long long y, int lo, int hi) { return y < lo ? lo : y > hi ? hi : (int)y; }
 
-/* Four accumulators requantized and clamped to the int32 range, as int32 lanes. */
-static inline v128_t requant4(v128_t acc, v128_t m, int n, v128_t round, v128_t i32min, v128_t i32max) {
+/*
+ * Four accumulators requantized and clamped to the int32 range, as int32 lanes. With `fits` (every M ≤ 2^n)
+ * the results lie in [-2^31, 2^31) already: |acc · M / 2^n| ≤ 2^31, and the floor of the largest stays below.
+ */
+static inline __attribute__((always_inline)) v128_t requant4(v128_t acc, v128_t m, int n, v128_t round,
+                                                             v128_t i32min, v128_t i32max, int fits) {
   v128_t a = wasm_i64x2_extmul_low_i32x4(acc, m), b = wasm_i64x2_extmul_high_i32x4(acc, m);
   a = wasm_i64x2_shr(wasm_i64x2_add(a, round), n);
   b = wasm_i64x2_shr(wasm_i64x2_add(b, round), n);
+  if (fits) return wasm_i32x4_shuffle(a, b, 0, 2, 4, 6);
   a = wasm_v128_bitselect(i32max, a, wasm_i64x2_gt(a, i32max));
   a = wasm_v128_bitselect(i32min, a, wasm_i64x2_lt(a, i32min));
   b = wasm_v128_bitselect(i32max, b, wasm_i64x2_gt(b, i32max));
@@ -38,8 +50,47 @@ static inline v128_t requant4(v128_t acc, v128_t m, int n, v128_t round, v128_t 
   return wasm_i32x4_shuffle(a, b, 0, 2, 4, 6);
 }
 
-/* Rows [r0, r1) of the [outer · channels, inner] accumulator matrix. */
-void EXPORT(int_requant_run)(const requant_desc *d, int r0, int r1) {
+/* Four requantized lanes narrowed (saturating) and clamped to [lo, hi], stored as int8 or int16. */
+static inline void store4(v128_t q, v128_t lo, v128_t hi, void *out, int bytes) {
+  const v128_t s16 = wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(q, q), lo), hi);
+  if (bytes == 1) {
+    wasm_v128_store32_lane(out, wasm_i8x16_narrow_i16x8(s16, s16), 0);
+  } else {
+    wasm_v128_store64_lane(out, s16, 0);
+  }
+}
+
+/* Rows [r0, r1) with one accumulator per channel (inner 1): vectors across channels, one shift. */
+static void requant_channels(const requant_desc *d, int r0, int r1) {
+  const int C = d->channels, S = d->uniform_shift, bytes = d->out_bytes, fits = d->fits32;
+  const v128_t i32min = wasm_i64x2_splat(-2147483648LL), i32max = wasm_i64x2_splat(2147483647LL);
+  const v128_t round = wasm_i64x2_splat(S == 0 ? 0 : 1LL << (S - 1)), lo = wasm_i16x8_splat(d->lo);
+  int r = r0;
+  while (r < r1) {
+    const int c = r % C, run = (C - c < r1 - r) ? C - c : r1 - r;
+    int j = 0;
+    for (; j + 4 <= run; j += 4) {
+      const v128_t m = wasm_v128_load(d->uniform_mult + c + j);
+      const v128_t hi = wasm_i16x8_narrow_i32x4(wasm_v128_load(d->hi + c + j), wasm_i32x4_splat(0));
+      const v128_t q = requant4(wasm_v128_load(d->acc + r + j), m, S, round, i32min, i32max, fits);
+      store4(q, lo, wasm_i16x8_shuffle(hi, hi, 0, 1, 2, 3, 0, 1, 2, 3), (char *)d->out + (long)(r + j) * bytes,
+             bytes);
+    }
+    for (; j < run; j++) {
+      const int cc = c + j;
+      const int y = clamp_scalar(requant1(d->acc[r + j], d->mult[cc], d->shift[cc]), d->lo, d->hi[cc]);
+      if (bytes == 1) {
+        ((signed char *)d->out)[r + j] = (signed char)y;
+      } else {
+        ((short *)d->out)[r + j] = (short)y;
+      }
+    }
+    r += run;
+  }
+}
+
+/* Rows [r0, r1), each one channel's `inner` accumulators. */
+static inline __attribute__((always_inline)) void requant_rows(const requant_desc *d, int r0, int r1, int fits) {
   const int inner = d->inner;
   const v128_t i32min = wasm_i64x2_splat(-2147483648LL), i32max = wasm_i64x2_splat(2147483647LL);
   for (int r = r0; r < r1; r++) {
@@ -51,23 +102,39 @@ void EXPORT(int_requant_run)(const requant_desc *d, int r0, int r1) {
       signed char *o = (signed char *)d->out + (long)r * inner;
       const v128_t lov = wasm_i8x16_splat(lo), hiv = wasm_i8x16_splat(hi);
       for (; i + 16 <= inner; i += 16) {
-        const v128_t q0 = requant4(wasm_v128_load(acc + i), mv, n, round, i32min, i32max);
-        const v128_t q1 = requant4(wasm_v128_load(acc + i + 4), mv, n, round, i32min, i32max);
-        const v128_t q2 = requant4(wasm_v128_load(acc + i + 8), mv, n, round, i32min, i32max);
-        const v128_t q3 = requant4(wasm_v128_load(acc + i + 12), mv, n, round, i32min, i32max);
+        const v128_t q0 = requant4(wasm_v128_load(acc + i), mv, n, round, i32min, i32max, fits);
+        const v128_t q1 = requant4(wasm_v128_load(acc + i + 4), mv, n, round, i32min, i32max, fits);
+        const v128_t q2 = requant4(wasm_v128_load(acc + i + 8), mv, n, round, i32min, i32max, fits);
+        const v128_t q3 = requant4(wasm_v128_load(acc + i + 12), mv, n, round, i32min, i32max, fits);
         const v128_t s = wasm_i8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(q0, q1), wasm_i16x8_narrow_i32x4(q2, q3));
         wasm_v128_store(o + i, wasm_i8x16_min(wasm_i8x16_max(s, lov), hiv));
       }
+      for (; i + 4 <= inner; i += 4)
+        store4(requant4(wasm_v128_load(acc + i), mv, n, round, i32min, i32max, fits), wasm_i16x8_splat(lo),
+               wasm_i16x8_splat(hi), o + i, 1);
       for (; i < inner; i++) o[i] = (signed char)clamp_scalar(requant1(acc[i], m, n), lo, hi);
     } else {
       short *o = (short *)d->out + (long)r * inner;
       const v128_t lov = wasm_i16x8_splat(lo), hiv = wasm_i16x8_splat(hi);
       for (; i + 8 <= inner; i += 8) {
-        const v128_t q0 = requant4(wasm_v128_load(acc + i), mv, n, round, i32min, i32max);
-        const v128_t q1 = requant4(wasm_v128_load(acc + i + 4), mv, n, round, i32min, i32max);
+        const v128_t q0 = requant4(wasm_v128_load(acc + i), mv, n, round, i32min, i32max, fits);
+        const v128_t q1 = requant4(wasm_v128_load(acc + i + 4), mv, n, round, i32min, i32max, fits);
         wasm_v128_store(o + i, wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(q0, q1), lov), hiv));
       }
+      for (; i + 4 <= inner; i += 4)
+        store4(requant4(wasm_v128_load(acc + i), mv, n, round, i32min, i32max, fits), lov, hiv, o + i, 2);
       for (; i < inner; i++) o[i] = (short)clamp_scalar(requant1(acc[i], m, n), lo, hi);
     }
+  }
+}
+
+/* Rows [r0, r1) of the [outer · channels, inner] accumulator matrix. */
+void EXPORT(int_requant_run)(const requant_desc *d, int r0, int r1) {
+  if (d->inner == 1 && d->uniform_shift >= 0) {
+    requant_channels(d, r0, r1);
+  } else if (d->fits32) {
+    requant_rows(d, r0, r1, 1);
+  } else {
+    requant_rows(d, r0, r1, 0);
   }
 }

@@ -84,6 +84,24 @@ export function intRequantReference(
 }
 
 /**
+ * One shift `S` for all channels and the multipliers `M · 2^(S - n)` that go with it (the same integers:
+ * numerator and divisor of the floor scaled by one power of two), when every such multiplier stays below
+ * 2^31 (so that `acc · M` stays exact in int64); undefined otherwise.
+ */
+function uniformShift(
+  p: IntRequantParams,
+  channels: number,
+): { shift: number; multiplier: number[] } | undefined {
+  const M = perChannel(p.multiplier, channels), n = perChannel(p.shift, channels);
+  const S = Math.max(...n);
+  const multiplier = M.map((m, c) => m * 2 ** (S - n[c]));
+  return multiplier.every((m) => m < 2 ** 31) ? { shift: S, multiplier } : undefined;
+}
+
+/** Whether every multiplier is at most 1 (`M ≤ 2^n`), so that every requantized int32 fits int32. */
+const fitsInt32 = (p: IntRequantParams) => p.multiplier.every((m, c) => m <= 2 ** p.shift[c]);
+
+/**
  * Requantizes the int32 accumulators at byte address `acc` (`[outer, channels, inner]`) into `out` (int8 or
  * int16 as `p.bytes` says), split across the kernel threads by rows.
  */
@@ -98,7 +116,22 @@ export function intRequantWasm(
   const mult = rt.putInts(perChannel(p.multiplier, channels));
   const shift = rt.putInts(perChannel(p.shift, channels));
   const hi = rt.putInts(perChannel(p.hi, channels));
-  const desc = rt.putInts([outer, channels, inner, acc, mult, shift, hi, p.lo, out, p.bytes]);
+  const uniform = uniformShift(p, channels);
+  const desc = rt.putInts([
+    outer,
+    channels,
+    inner,
+    acc,
+    mult,
+    shift,
+    hi,
+    p.lo,
+    out,
+    p.bytes,
+    uniform ? uniform.shift : -1,
+    uniform ? rt.putInts(uniform.multiplier) : 0,
+    fitsInt32(p) ? 1 : 0,
+  ]);
   const rows = outer * channels;
   const threads = rows * inner >= PARALLEL_ELEMENTS ? rt.threads() : 1;
   const step = Math.max(1, Math.ceil(rows / (4 * threads)));
