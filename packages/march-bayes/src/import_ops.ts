@@ -25,6 +25,19 @@ const lookup = (op: string, torch: string): OpEntry => ({
   limits: [],
 });
 
+/** The entry of a data movement: the values move, dtype and scale are kept; no published limit. */
+const movement = (op: string, torch: string): OpEntry => ({
+  op,
+  torch,
+  minInputs: 1,
+  maxInputs: 1,
+  inputDtypes: ["qint8", "qint16", "qint32"],
+  outputDtypes: "same-as-input",
+  dtypeSource: "hqat choice: data movement copies integers and keeps dtype and scale; hqat knows no " +
+    "published limit of it beyond the general ones",
+  limits: [],
+});
+
 /**
  * The entries, keyed by op name; `BAYES_OP_TABLE` includes them.
  *
@@ -55,4 +68,6 @@ export const IMPORT_OP_ENTRIES: Readonly<Record<string, OpEntry>> = {
   leaky_relu: lookup("leaky_relu", "torch.nn.LeakyReLU"),
   clip: lookup("clip", "torch.clamp"),
   exp: lookup("exp", "torch.exp"),
+  transpose: movement("transpose", "torch.Tensor.permute"),
+  slice: movement("slice", "torch.Tensor.__getitem__"),
 };

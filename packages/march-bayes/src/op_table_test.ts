@@ -32,6 +32,8 @@ Deno.test("BAYES_OP_TABLE has an entry for every op the graph IR names", () => {
     "leaky_relu",
     "clip",
     "exp",
+    "transpose",
+    "slice",
   ];
   assertEquals(Object.keys(BAYES_OP_TABLE).sort(), [...ops].sort());
   for (const [op, entry] of Object.entries(BAYES_OP_TABLE)) {

@@ -19,8 +19,11 @@ import type { LutInstr } from "./ops/lut.ts";
 import type { MaxPool2dInstr } from "./ops/max_pool2d.ts";
 import type { MoveInstr } from "./ops/move.ts";
 import type { MulInstr } from "./ops/mul.ts";
+import type { PadInstr } from "./ops/pad.ts";
 import type { QuantizeInstr } from "./ops/quantize.ts";
+import type { SliceInstr } from "./ops/slice.ts";
 import type { SubInstr } from "./ops/sub.ts";
+import type { TransposeInstr } from "./ops/transpose.ts";
 import type { FieldReader, FieldWriter } from "./fields.ts";
 import type { GpuMain, GpuPrepareContext } from "./gpu_types.ts";
 import type { ProgramBuffer } from "./program.ts";
@@ -77,7 +80,10 @@ export type Instr =
   | MulInstr
   | SubInstr
   | ConstantInstr
-  | LutInstr;
+  | LutInstr
+  | TransposeInstr
+  | SliceInstr
+  | PadInstr;
 
 /** An instruction kind. */
 export type InstrOp = Instr["op"];

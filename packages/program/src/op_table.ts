@@ -16,8 +16,11 @@ import { LUT } from "./ops/lut.ts";
 import { MAX_POOL2D } from "./ops/max_pool2d.ts";
 import { MOVE } from "./ops/move.ts";
 import { MUL } from "./ops/mul.ts";
+import { PAD } from "./ops/pad.ts";
 import { QUANTIZE } from "./ops/quantize.ts";
+import { SLICE } from "./ops/slice.ts";
 import { SUB } from "./ops/sub.ts";
+import { TRANSPOSE } from "./ops/transpose.ts";
 
 /**
  * Every instruction kind's entry.
@@ -43,6 +46,9 @@ export const INSTR_TABLE: { readonly [K in InstrOp]: InstrDef<InstrOf<K>> } = {
   sub: SUB,
   constant: CONSTANT,
   lut: LUT,
+  transpose: TRANSPOSE,
+  slice: SLICE,
+  pad: PAD,
 };
 
 /**

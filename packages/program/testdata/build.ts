@@ -5,7 +5,14 @@
  * @module
  */
 
-import { addAlignment, type IntOutput, lutTable } from "@hqat/qtensor";
+import {
+  addAlignment,
+  type IntOutput,
+  lutTable,
+  type PadFill,
+  padOutShape,
+  sliceOutShape,
+} from "@hqat/qtensor";
 import {
   type Activation,
   type Instr,
@@ -195,6 +202,28 @@ export class ProgramBuilder {
       shape: x.shape,
       dtype: out.dtype,
       scale: Float32Array.of(out.scale),
+    });
+  }
+  transpose(name: string, input: number, perm: readonly number[]): number {
+    const x = this.buffers[input];
+    return this.emit(name, { op: "transpose", inputs: [input], perm }, {
+      ...x,
+      shape: perm.map((p) => x.shape[p]),
+    });
+  }
+  /** A strided slice (normalized starts, ends and steps per axis). */
+  slice(name: string, input: number, starts: number[], ends: number[], steps: number[]): number {
+    const x = this.buffers[input], spec = { starts, ends, steps };
+    return this.emit(name, { op: "slice", inputs: [input], ...spec }, {
+      ...x,
+      shape: sliceOutShape(x.shape, spec),
+    });
+  }
+  pad(name: string, input: number, pads: [number, number][], mode: PadFill, value = 0): number {
+    const x = this.buffers[input];
+    return this.emit(name, { op: "pad", inputs: [input], pads, mode, value }, {
+      ...x,
+      shape: padOutShape(x.shape, pads, mode),
     });
   }
   mul(name: string, a: number, b: number, out: Out, act?: Activation): number {
