@@ -4,9 +4,9 @@
 #   bash packages/tensor/wasm/build.sh [OUTPUT.ts]
 #
 # Needs clang 14 with wasm-ld (the committed module comes from it) and wabt (wasm2wat, wat2wasm).
-# The module is compiled for SIMD128 on a shared, imported memory; the calls of the `hqat_fmadd`
-# import are then rewritten into the relaxed-SIMD instruction f32x4.relaxed_madd (clang 14 knows
-# only an older encoding of it).
+# The module is compiled for SIMD128 on a shared, imported memory; the calls of the `hqat_fmadd` and
+# `hqat_dot_i8i7_add` imports are then rewritten into the relaxed-SIMD instructions f32x4.relaxed_madd
+# and i32x4.relaxed_dot_i8x16_i7x16_add_s (clang 14 knows only older encodings of them).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${1:-$here/../src/cpu/wasm_module.ts}"
@@ -25,8 +25,11 @@ if grep -q 'global.get \$__stack_pointer' "$tmp/raw.wat"; then
   echo "build.sh: a kernel uses the linear-memory stack, which two threads would share" >&2
   exit 1
 fi
-sed -e '/(import "env" "hqat_fmadd"/d' -e 's/call \$hqat_fmadd$/f32x4.relaxed_madd/' "$tmp/raw.wat" >"$tmp/k.wat"
-if grep -q 'hqat_fmadd' "$tmp/k.wat"; then
+# wabt 1.0.32 names the relaxed dot product i32x4.dot_i8x16_i7x16_add_s (opcode 0xfd 0x113, its final one).
+sed -e '/(import "env" "hqat_fmadd"/d' -e 's/call \$hqat_fmadd$/f32x4.relaxed_madd/' \
+  -e '/(import "env" "hqat_dot_i8i7_add"/d' -e 's/call \$hqat_dot_i8i7_add$/i32x4.dot_i8x16_i7x16_add_s/' \
+  "$tmp/raw.wat" >"$tmp/k.wat"
+if grep -q 'hqat_fmadd\|hqat_dot_i8i7_add' "$tmp/k.wat"; then
   echo "build.sh: a call of hqat_fmadd was left in the module" >&2
   exit 1
 fi

@@ -19,6 +19,16 @@ __attribute__((import_module("env"), import_name("hqat_fmadd"), const)) v128_t h
                                                                                          v128_t c);
 #define FMA(a, b, c) hqat_fmadd((a), (b), (c))
 
+/*
+ * Relaxed dot product with accumulation: c + the sums of four products of a's signed bytes and b's bytes,
+ * per int32 lane; exact when every byte of b is in [0, 127]. build.sh rewrites every call of this import
+ * into i32x4.relaxed_dot_i8x16_i7x16_add_s.
+ */
+__attribute__((import_module("env"), import_name("hqat_dot_i8i7_add"), const)) v128_t hqat_dot_i8i7_add(v128_t a,
+                                                                                                      v128_t b,
+                                                                                                      v128_t c);
+#define DOT_I8_I7_ADD(a, b, c) hqat_dot_i8i7_add((a), (b), (c))
+
 /* Sizes of one convolution (NCHW input, weight [co, c / groups, kh, kw]), as the TypeScript side writes them. */
 typedef struct {
   int n, c, h, w;  /* input */

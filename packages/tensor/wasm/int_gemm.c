@@ -140,27 +140,10 @@ static void pack_a(const signed char *a, const int *arow, const int *acol, int m
   }
 }
 
-/* One IMR × INR tile: C = (first ? bias : C) + A panel · B panel. */
-static void micro_kernel(int kq, const int *restrict ap, const int *restrict bp, int *c, const int *crow,
-                         const int *ccol, const int *rbias, int mr, int nr, int first, int *tile) {
-  v128_t acc[IMR][INV];
-#pragma clang loop unroll(full)
-  for (int i = 0; i < IMR; i++)
-#pragma clang loop unroll(full)
-    for (int v = 0; v < INV; v++) acc[i][v] = wasm_i32x4_splat(0);
-  for (int q = 0; q < kq; q++) {
-    v128_t bv[INV];
-#pragma clang loop unroll(full)
-    for (int v = 0; v < INV; v++) bv[v] = wasm_v128_load(bp + 4 * v);
-#pragma clang loop unroll(full)
-    for (int i = 0; i < IMR; i++) {
-      const v128_t av = wasm_v128_load32_splat(ap + i);
-#pragma clang loop unroll(full)
-      for (int v = 0; v < INV; v++) acc[i][v] = wasm_i32x4_add(acc[i][v], wasm_i32x4_dot_i16x8(av, bv[v]));
-    }
-    ap += IMR;
-    bp += INR;
-  }
+/* Adds the tile's sums `acc` to C (to the bias when `first`). */
+static inline __attribute__((always_inline)) void store_tile(v128_t acc[IMR][INV], int *c, const int *crow,
+                                                            const int *ccol, const int *rbias, int mr, int nr,
+                                                            int first, int *tile) {
   if (nr == INR && run_of(ccol, INR)) {
     int *c0 = c + ccol[0];
 #pragma clang loop unroll(full)
@@ -190,6 +173,141 @@ static void micro_kernel(int kq, const int *restrict ap, const int *restrict bp,
   }
 }
 
+/* One IMR × INR tile: C = (first ? bias : C) + A panel · B panel, k pairs of int16 (any int8/int16 input). */
+static void micro_kernel(int kq, const int *restrict ap, const int *restrict bp, int *c, const int *crow,
+                         const int *ccol, const int *rbias, int mr, int nr, int first, int *tile) {
+  v128_t acc[IMR][INV];
+#pragma clang loop unroll(full)
+  for (int i = 0; i < IMR; i++)
+#pragma clang loop unroll(full)
+    for (int v = 0; v < INV; v++) acc[i][v] = wasm_i32x4_splat(0);
+  for (int q = 0; q < kq; q++) {
+    v128_t bv[INV];
+#pragma clang loop unroll(full)
+    for (int v = 0; v < INV; v++) bv[v] = wasm_v128_load(bp + 4 * v);
+#pragma clang loop unroll(full)
+    for (int i = 0; i < IMR; i++) {
+      const v128_t av = wasm_v128_load32_splat(ap + i);
+#pragma clang loop unroll(full)
+      for (int v = 0; v < INV; v++) acc[i][v] = wasm_i32x4_add(acc[i][v], wasm_i32x4_dot_i16x8(av, bv[v]));
+    }
+    ap += IMR;
+    bp += INR;
+  }
+  store_tile(acc, c, crow, ccol, rbias, mr, nr, first, tile);
+}
+
+/*
+ * The same tile from quads of int8 (k4 quads): the relaxed dot product of four signed weights and four
+ * activations in [0, 127] — exact (each pair sum is below 2^15 in magnitude, so no lowering saturates).
+ */
+static void micro_kernel8(int k4, const int *restrict ap, const int *restrict bp, int *c, const int *crow,
+                          const int *ccol, const int *rbias, int mr, int nr, int first, int *tile) {
+  v128_t acc[IMR][INV];
+#pragma clang loop unroll(full)
+  for (int i = 0; i < IMR; i++)
+#pragma clang loop unroll(full)
+    for (int v = 0; v < INV; v++) acc[i][v] = wasm_i32x4_splat(0);
+  for (int q = 0; q < k4; q++) {
+    v128_t bv[INV];
+#pragma clang loop unroll(full)
+    for (int v = 0; v < INV; v++) bv[v] = wasm_v128_load(bp + 4 * v);
+#pragma clang loop unroll(full)
+    for (int i = 0; i < IMR; i++) {
+      const v128_t av = wasm_v128_load32_splat(ap + i);
+#pragma clang loop unroll(full)
+      for (int v = 0; v < INV; v++) acc[i][v] = DOT_I8_I7_ADD(av, bv[v], acc[i][v]);
+    }
+    ap += IMR;
+    bp += INR;
+  }
+  store_tile(acc, c, crow, ccol, rbias, mr, nr, first, tile);
+}
+
+/* The four bytes at `src` as one int32 (an unaligned load). */
+static inline void memcpy_int(int *dst, const signed char *src) { *dst = wasm_i32x4_extract_lane(wasm_v128_load32_zero(src), 0); }
+
+/* Four int8 values as one int32 lane, b0 in the low byte. */
+static inline int quad(int b0, int b1, int b2, int b3) {
+  return (int)(((unsigned)b0 & 0xffu) | (((unsigned)b1 & 0xffu) << 8) | (((unsigned)b2 & 0xffu) << 16) |
+               ((unsigned)b3 << 24));
+}
+
+/* Packs mc rows × kc columns of A as quads: panel p, quad q, row i at ap[(p * k4 + q) * IMR + i]. */
+static void pack_a8(const signed char *a, const int *arow, const int *acol, int mc, int kc, int *ap) {
+  const int k4 = (kc + 3) / 4;
+  for (int ir = 0; ir < mc; ir += IMR, ap += k4 * IMR) {
+    const int mr = mc - ir < IMR ? mc - ir : IMR;
+    for (int i = 0; i < IMR; i++) {
+      if (i >= mr) {
+        for (int q = 0; q < k4; q++) ap[q * IMR + i] = 0;
+        continue;
+      }
+      const signed char *row = a + arow[ir + i];
+      for (int q = 0; q < k4; q++) {
+        const int k = 4 * q;
+        ap[q * IMR + i] = quad(row[acol[k]], k + 1 < kc ? row[acol[k + 1]] : 0, k + 2 < kc ? row[acol[k + 2]] : 0,
+                               k + 3 < kc ? row[acol[k + 3]] : 0);
+      }
+    }
+  }
+}
+
+/*
+ * Packs kc rows × nc columns of int8 B as quads: panel p, quad q, column j at bp[(p * k4 + q) * INR + j];
+ * zero past kc and nc. Returns 0 (leaving the packing unfinished) at the first negative value: the relaxed
+ * dot product is exact only for activations in [0, 127].
+ */
+static int pack_b8(const igemm_desc *d, const int *brow, const int *bcol, int kc, int nc, int *bp) {
+  const signed char *b = (const signed char *)d->b;
+  const int k4 = (kc + 3) / 4, kfull = kc / 4;
+  v128_t sign = wasm_i32x4_splat(0);
+  for (int jr = 0; jr < nc; jr += INR, bp += k4 * INR) {
+    const int nr = nc - jr < INR ? nc - jr : INR;
+    for (int v = 0; v < INV; v++) {
+      const int *cols = bcol + jr + 4 * v;
+      int *dst = bp + 4 * v;
+      const int cnt = nr - 4 * v;
+      int q = 0;
+      if (cnt >= 4 && run_of(cols, 4)) {
+        /* four consecutive columns: four rows' bytes interleaved */
+        for (; q < kfull; q++) {
+          const int *r = brow + 4 * q;
+          const v128_t r0 = wasm_v128_load32_zero(b + r[0] + cols[0]), r1 = wasm_v128_load32_zero(b + r[1] + cols[0]);
+          const v128_t r2 = wasm_v128_load32_zero(b + r[2] + cols[0]), r3 = wasm_v128_load32_zero(b + r[3] + cols[0]);
+          const v128_t t01 = wasm_i8x16_shuffle(r0, r1, 0, 16, 1, 17, 2, 18, 3, 19, 0, 0, 0, 0, 0, 0, 0, 0);
+          const v128_t t23 = wasm_i8x16_shuffle(r2, r3, 0, 16, 1, 17, 2, 18, 3, 19, 0, 0, 0, 0, 0, 0, 0, 0);
+          const v128_t x = wasm_i16x8_shuffle(t01, t23, 0, 8, 1, 9, 2, 10, 3, 11);
+          sign = wasm_v128_or(sign, x);
+          wasm_v128_store(dst + q * INR, x);
+        }
+      } else if (cnt >= 4) {
+        /* scattered columns: four consecutive k of a column are one 32-bit load where the rows are a run */
+        for (; q < kfull && run_of(brow + 4 * q, 4); q++) {
+          const int r = brow[4 * q];
+          int w[4];
+          for (int j = 0; j < 4; j++) memcpy_int(&w[j], b + r + cols[j]);
+          const v128_t x = wasm_i32x4_make(w[0], w[1], w[2], w[3]);
+          sign = wasm_v128_or(sign, x);
+          wasm_v128_store(dst + q * INR, x);
+        }
+      }
+      for (; q < k4; q++) {
+        for (int j = 0; j < 4; j++) {
+          int e[4] = {0, 0, 0, 0};
+          if (j < cnt)
+            for (int t = 0; t < 4 && 4 * q + t < kc; t++) e[t] = b[brow[4 * q + t] + cols[j]];
+          const int x = quad(e[0], e[1], e[2], e[3]);
+          if ((x & 0x80808080) != 0) return 0;
+          dst[q * INR + j] = x;
+        }
+      }
+    }
+    if (wasm_i8x16_bitmask(sign) != 0) return 0;
+  }
+  return 1;
+}
+
 /*
  * Computes the block [m0, m1) × [n0, n1) of C = bias + A · B, using `scratch` (int_gemm_scratch_bytes()
  * bytes, 16-byte aligned) as packing space. k must be at least 1.
@@ -206,6 +324,7 @@ void EXPORT(int_gemm_run)(const igemm_desc *d, int m0, int m1, int n0, int n1, i
   int *brow = rbias + IMC;
   int *acol = brow + IKC;
   const int k_all = d->k;
+  int try_quads = d->b_bytes == 1;
   for (int jc = n0; jc < n1; jc += INC) {
     const int nc = n1 - jc < INC ? n1 - jc : INC;
     for (int j = 0; j < nc; j++) {
@@ -213,12 +332,18 @@ void EXPORT(int_gemm_run)(const igemm_desc *d, int m0, int m1, int n0, int n1, i
       ccol[j] = imap_off(&d->c_col, jc + j);
     }
     for (int pc = 0; pc < k_all; pc += IKC) {
-      const int kc = k_all - pc < IKC ? k_all - pc : IKC, kq = (kc + 1) / 2;
+      const int kc = k_all - pc < IKC ? k_all - pc : IKC;
       for (int k = 0; k < kc; k++) {
         brow[k] = imap_off(&d->b_row, pc + k);
         acol[k] = imap_off(&d->a_col, pc + k);
       }
-      pack_b(d, brow, bcol, kc, nc, bp);
+      /* int8 activations that are all in [0, 127] (after a ReLU) take the int8 quads; others the int16 pairs */
+      const int quads = try_quads && pack_b8(d, brow, bcol, kc, nc, bp);
+      if (!quads) {
+        try_quads = 0;
+        pack_b(d, brow, bcol, kc, nc, bp);
+      }
+      const int kq = quads ? (kc + 3) / 4 : (kc + 1) / 2;
       for (int ic = m0; ic < m1; ic += IMC) {
         const int mc = m1 - ic < IMC ? m1 - ic : IMC;
         for (int i = 0; i < mc; i++) {
@@ -226,13 +351,22 @@ void EXPORT(int_gemm_run)(const igemm_desc *d, int m0, int m1, int n0, int n1, i
           crow[i] = imap_off(&d->c_row, ic + i);
           rbias[i] = d->bias ? d->bias[ic + i] : 0;
         }
-        pack_a(d->a, arow, acol, mc, kc, ap);
+        if (quads) {
+          pack_a8(d->a, arow, acol, mc, kc, ap);
+        } else {
+          pack_a(d->a, arow, acol, mc, kc, ap);
+        }
         for (int jr = 0; jr < nc; jr += INR) {
           const int nr = nc - jr < INR ? nc - jr : INR;
           for (int ir = 0; ir < mc; ir += IMR) {
             const int mr = mc - ir < IMR ? mc - ir : IMR;
-            micro_kernel(kq, ap + ir * kq, bp + jr * kq, d->c, crow + ir, ccol + jr, rbias + ir, mr, nr, pc == 0,
-                         tile);
+            if (quads) {
+              micro_kernel8(kq, ap + ir * kq, bp + jr * kq, d->c, crow + ir, ccol + jr, rbias + ir, mr, nr, pc == 0,
+                            tile);
+            } else {
+              micro_kernel(kq, ap + ir * kq, bp + jr * kq, d->c, crow + ir, ccol + jr, rbias + ir, mr, nr, pc == 0,
+                           tile);
+            }
           }
         }
       }

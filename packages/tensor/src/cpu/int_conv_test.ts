@@ -6,8 +6,12 @@ import { intConv2dAccumulateFast, intLinearAccumulateFast } from "./int_conv.ts"
 import { intConv2dAccumulateReference, intLinearAccumulateReference } from "./int_conv_reference.ts";
 import { getKernelThreads, readyThreads, setKernelThreads } from "./thread_pool.ts";
 
-/** How the integers of a case are drawn: uniformly, or only from the ends of the range (and zero). */
-type Fill = "uniform" | "extreme";
+/**
+ * How the integers of a case are drawn: uniformly, only from the ends of the range (and zero), or — for
+ * activations — from [0, max] as after a ReLU (the kernels' int8 quad path), with a signed tail in
+ * "reluTail" (the quad path giving way to the pairs part of the way through).
+ */
+type Fill = "uniform" | "extreme" | "relu" | "reluTail";
 
 interface ConvCase {
   xShape: number[];
@@ -43,10 +47,18 @@ function ints<T extends Int8Array | Int16Array | Int32Array>(
 }
 
 function activations(c: { int16: boolean; fill: Fill; seed: number }, count: number): Int8Array | Int16Array {
-  return c.int16
-    ? ints(new Int16Array(count), [-32768, 32767], c.fill, c.seed)
-    : ints(new Int8Array(count), [-128, 127], c.fill, c.seed);
+  const [lo, hi] = c.int16 ? [-32768, 32767] : [-128, 127];
+  const x = c.int16 ? new Int16Array(count) : new Int8Array(count);
+  if (c.fill !== "relu" && c.fill !== "reluTail") return ints(x, [lo, hi], c.fill, c.seed);
+  ints(x, [0, hi], "uniform", c.seed);
+  if (c.fill === "reluTail") {
+    x.set(ints(x.slice(0, count >> 3), [lo, hi], "uniform", c.seed + 9), count - (count >> 3));
+  }
+  return x;
 }
+
+/** The weights' fill for an activation fill. */
+const weightFill = (f: Fill): Fill => (f === "extreme" ? "extreme" : "uniform");
 
 /** Biases within ±2^29: with at most 100 taps of int16 × int8 the worst case stays inside int32. */
 function biases(count: number, seed: number): Int32Array {
@@ -71,7 +83,7 @@ function referenceConv(
 function checkConv(c: ConvCase): void {
   const x = activations(c, size(c.xShape));
   const wMax = c.wMax ?? 128;
-  const w = ints(new Int8Array(size(c.wShape)), [-wMax, Math.min(127, wMax)], c.fill, c.seed + 1);
+  const w = ints(new Int8Array(size(c.wShape)), [-wMax, Math.min(127, wMax)], weightFill(c.fill), c.seed + 1);
   const bias = c.bias ? biases(c.wShape[0], c.seed + 2) : undefined;
   const copies = [x.slice(), w.slice(), bias?.slice()];
   const want = referenceConv(x, c.xShape, w, c.wShape, c.geo, bias);
@@ -87,7 +99,7 @@ function checkConv(c: ConvCase): void {
 const caseOptions = {
   int16: fc.boolean(),
   bias: fc.boolean(),
-  fill: fc.constantFrom<Fill>("uniform", "uniform", "extreme"),
+  fill: fc.constantFrom<Fill>("uniform", "uniform", "extreme", "relu", "reluTail"),
   seed: fc.integer(),
 };
 
@@ -170,7 +182,7 @@ interface LinearCase {
 function checkLinear(c: LinearCase): void {
   const xShape = [...c.lead, c.k], rows = size(c.lead);
   const x = activations(c, rows * c.k);
-  const w = ints(new Int8Array(c.o * c.k), [-128, 127], c.fill, c.seed + 1);
+  const w = ints(new Int8Array(c.o * c.k), [-128, 127], weightFill(c.fill), c.seed + 1);
   const bias = c.bias ? biases(c.o, c.seed + 2) : undefined;
   const qx = qtensor(x, { shape: xShape, scale: 1 });
   const qw = qtensor(w, { shape: [c.o, c.k], scale: 1, dtype: "qint8" });
@@ -251,6 +263,24 @@ Deno.test("intConv2dAccumulateFast() is exact across the GEMM's packing blocks (
   checkConv({ ...base, int16: true, xShape: [2, 5, 30, 30], wShape: [7, 5, 3, 3], geo: geo(3) });
   checkConv({ ...base, int16: false, xShape: [2, 140, 6, 6], wShape: [10, 70, 3, 3], geo: geo(3, 2) });
   checkLinear({ ...base, int16: false, lead: [2, 3], k: 1025, o: 97 });
+  // int8 activations in [0, 127] (the quad path) across k blocks, and with negatives in the last k block only
+  for (const fill of ["relu", "reluTail"] as const) {
+    checkConv({
+      ...base,
+      fill,
+      int16: false,
+      xShape: [3, 1101, 7, 7],
+      wShape: [100, 1101, 1, 1],
+      geo: geo(1),
+    });
+    checkConv({ ...base, fill, int16: false, xShape: [2, 5, 30, 30], wShape: [7, 5, 3, 3], geo: geo(3) });
+    checkLinear({ ...base, fill, int16: false, lead: [2, 3], k: 1025, o: 97 });
+  }
+  const x = new Int8Array(2 * 1101 * 9).fill(127), w = new Int8Array(5 * 1101).fill(-128);
+  assertEquals(
+    intConv2dAccumulateFast(x, [2, 1101, 3, 3], w, [5, 1101, 1, 1], geo(1), new Int32Array(5).fill(-3)),
+    new Int32Array(2 * 5 * 9).fill(-1101 * 127 * 128 - 3),
+  );
 });
 
 async function waitForThreads(count: number): Promise<void> {
@@ -269,6 +299,14 @@ function splitCases(int16: boolean, seed: number): void {
   });
   const base = { bias: true, fill: "uniform" as Fill, int16, seed };
   checkConv({ ...base, xShape: [8, 64, 8, 8], wShape: [96, 64, 1, 1], geo: geo(1, 0, 1) });
+  checkConv({ ...base, fill: "relu", xShape: [8, 64, 8, 8], wShape: [96, 64, 1, 1], geo: geo(1, 0, 1) });
+  checkConv({
+    ...base,
+    fill: "reluTail",
+    xShape: [64, 64, 1, 1],
+    wShape: [320, 64, 1, 1],
+    geo: geo(1, 0, 1),
+  });
   checkConv({ ...base, xShape: [64, 64, 1, 1], wShape: [320, 64, 1, 1], geo: geo(1, 0, 1) });
   checkConv({ ...base, xShape: [8, 96, 16, 16], wShape: [96, 1, 3, 3], geo: geo(2, 1, 96) });
   checkConv({ ...base, xShape: [4, 40, 12, 12], wShape: [40, 1, 3, 3], geo: geo(1, 1, 40) });
