@@ -28,7 +28,7 @@ fn fmax_nan(a: f32, b: f32) -> f32 { if (is_nan(a)) { return a; } if (is_nan(b))
 fn fmin_nan(a: f32, b: f32) -> f32 { if (is_nan(a)) { return a; } if (is_nan(b)) { return b; } return select(b, a, a <= b); }
 fn fpow(a: f32, b: f32) -> f32 {
   if (b == 0.0) { return 1.0; }
-  if (is_nan(a) || is_nan(b)) { return bitcast<f32>(0x7fc00000u); }
+  if (is_nan(a) || is_nan(b)) { let nan_bits = 0x7fc00000u; return bitcast<f32>(nan_bits); }
   let whole = round(b) == b;
   let odd = whole && abs(b) < 16777216.0 && (i32(abs(b)) & 1) == 1;
   let neg = (bitcast<u32>(a) >> 31u) == 1u;
@@ -37,7 +37,7 @@ fn fpow(a: f32, b: f32) -> f32 {
     return select(m, -m, neg && odd);
   }
   if (!neg) { return pow(a, b); }
-  if (!whole) { return bitcast<f32>(0x7fc00000u); }
+  if (!whole) { let nan_bits = 0x7fc00000u; return bitcast<f32>(nan_bits); }
   let m = pow(-a, b);
   return select(m, -m, odd);
 }`,

@@ -85,10 +85,12 @@ export function gemmKernel(spec: GemmSpec): KernelSpec {
       );
     }
   }
+  // The K range comes from the workgroup id, not the private copy: the barriers in the loop need a bound
+  // that WGSL's uniformity analysis sees as uniform (Chromium enforces it).
   const body = `  z = wid.z / u_ksplits(); ks = wid.z % u_ksplits();
 ${spec.prologue ?? ""}
   let m0 = wid.y * ${TILE}u; let n0 = wid.x * ${TILE}u; let tx = lid.x; let ty = lid.y;
-  let kb = ks * u_kchunk(); let ke = min(u_K(), kb + u_kchunk());
+  let kb = (wid.z % u_ksplits()) * u_kchunk(); let ke = min(u_K(), kb + u_kchunk());
   var acc: array<${vt}, 16>;
   for (var q = 0u; q < 16u; q++) { acc[q] = ${zero}; }
   for (var k0 = kb; k0 < ke; k0 += ${KS}u) {

@@ -91,7 +91,7 @@ export const addFakeGpu: GpuKernel<OpAttrs["addFake"]> = (dev, ins, o, outs) => 
       functions: [QUANT, FBITS, REQUANT],
       elem: `${offs.code}
   let xa = ld_a(o_a); let xb = ld_b(o_b);
-  if (is_nan(xa) || is_nan(xb)) { return bitcast<f32>(0x7fc00000u); }
+  if (is_nan(xa) || is_nan(xb)) { let nan_bits = 0x7fc00000u; return bitcast<f32>(nan_bits); }
   let qa = quantize_i(xa, u_sa(), u_qmin(), u_qmax()); let qb = quantize_i(xb, u_sb(), u_qmin(), u_qmax());
   let y = requant(qa * u_fa() + qb * u_fb(), u_m(), u_shift(), u_lo(), u_hi());
   return f32(y) * u_so();`,

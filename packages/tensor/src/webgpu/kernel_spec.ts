@@ -143,9 +143,12 @@ function orderedFunctions(functions: readonly WgslFn[]): string[] {
 }
 
 function accessor(u: UniformDecl, off: number): string {
-  const read = (idx: string) => (u.type === "u32" ? `P.v[${idx}]` : `bitcast<${u.type}>(P.v[${idx}])`);
   if (u.length === undefined) {
-    return `fn u_${u.name}() -> ${u.type} { return ${read(`${off >> 2}`)}[${off & 3}]; }`;
+    // The component is taken before the bitcast: `bitcast<i32>(vec4<u32>)` is not WGSL (Chromium refuses it).
+    const word = `P.v[${off >> 2}][${off & 3}]`;
+    return `fn u_${u.name}() -> ${u.type} { return ${
+      u.type === "u32" ? word : `bitcast<${u.type}>(${word})`
+    }; }`;
   }
   return `fn u_${u.name}(k: u32) -> ${u.type} { let j = ${off}u + k; return ${
     u.type === "u32" ? "P.v[j >> 2u][j & 3u]" : `bitcast<${u.type}>(P.v[j >> 2u][j & 3u])`

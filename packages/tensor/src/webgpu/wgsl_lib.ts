@@ -144,7 +144,7 @@ fn div_rn(x: f32, s: f32) -> f32 {
   let ax = bx & 0x7fffffffu; let as_ = bs & 0x7fffffffu;
   let sign = (bx ^ bs) & 0x80000000u;
   if (ax > 0x7f800000u || as_ > 0x7f800000u || (ax == as_ && (ax == 0u || ax == 0x7f800000u))) {
-    return bitcast<f32>(0x7fc00000u);
+    let nan_bits = 0x7fc00000u; return bitcast<f32>(nan_bits);
   }
   if (ax == 0x7f800000u || as_ == 0u) { return bitcast<f32>(sign | 0x7f800000u); }
   if (ax == 0u || as_ == 0x7f800000u) { return bitcast<f32>(sign); }
