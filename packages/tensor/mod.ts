@@ -29,6 +29,7 @@ export * from "./src/nn_ops.ts";
 export * from "./src/activations.ts";
 export * from "./src/conv_transpose.ts";
 export * from "./src/resize.ts";
+export { type AxisTaps, axisTaps, resizeShape, type ResizeTaps, resizeTaps } from "./src/resize_geometry.ts";
 export * from "./src/pad_modes.ts";
 export * from "./src/split.ts";
 export * from "./src/random.ts";

@@ -65,6 +65,8 @@ export interface TensorDesc {
  * - `output32`: the layer writes its 32-bit accumulator (the "8-bit weight, 32-bit out" qconfig).
  * - `isModelOutput`: the layer's output leaves the model.
  * - `inFeatures`, `outFeatures`: a linear layer's sizes.
+ * - `resizeMode`: how an `interpolate` samples; `centreAligned`: whether a nearest one reads the cells
+ *   of centre alignment (output `o` reads `floor((o + ½) · in / out)`).
  *
  * @example
  * ```ts
@@ -99,6 +101,10 @@ export interface LayerAttrs {
   readonly inFeatures?: number;
   /** A linear layer's output features. */
   readonly outFeatures?: number;
+  /** How an `interpolate` samples. */
+  readonly resizeMode?: "nearest" | "linear";
+  /** Whether a nearest `interpolate` reads the cells of centre alignment. */
+  readonly centreAligned?: boolean;
 }
 
 /**

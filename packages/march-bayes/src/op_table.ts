@@ -189,6 +189,16 @@ export const BAYES_OP_TABLE: Readonly<Record<string, OpEntry>> = {
         },
         times,
       ),
+      unsupported(
+        "interpolate.nearest_alignment",
+        "nearest sampling",
+        "a nearest resize reads the cells of centre alignment (output o reads floor((o + ½) · in / out))",
+        "hqat choice: Horizon's BPU resizes nearest with centre alignment; hqat runs the model's own " +
+          "index rule (PyTorch's nearest is asymmetric + floor: the same cells for integer upscaling, other " +
+          "cells for downscaling and non-integer ratios), so it reports a resize whose cells would differ",
+        (l) => (l.attrs.resizeMode === "nearest" && l.attrs.centreAligned === false ? [1] : undefined),
+        () => "not centre-aligned",
+      ),
     ],
   },
   quant: {

@@ -21,6 +21,7 @@ import type { MoveInstr } from "./ops/move.ts";
 import type { MulInstr } from "./ops/mul.ts";
 import type { PadInstr } from "./ops/pad.ts";
 import type { QuantizeInstr } from "./ops/quantize.ts";
+import type { ResizeInstr } from "./ops/resize.ts";
 import type { SliceInstr } from "./ops/slice.ts";
 import type { SubInstr } from "./ops/sub.ts";
 import type { TransposeInstr } from "./ops/transpose.ts";
@@ -83,7 +84,8 @@ export type Instr =
   | LutInstr
   | TransposeInstr
   | SliceInstr
-  | PadInstr;
+  | PadInstr
+  | ResizeInstr;
 
 /** An instruction kind. */
 export type InstrOp = Instr["op"];

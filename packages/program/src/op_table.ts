@@ -18,6 +18,7 @@ import { MOVE } from "./ops/move.ts";
 import { MUL } from "./ops/mul.ts";
 import { PAD } from "./ops/pad.ts";
 import { QUANTIZE } from "./ops/quantize.ts";
+import { RESIZE } from "./ops/resize.ts";
 import { SLICE } from "./ops/slice.ts";
 import { SUB } from "./ops/sub.ts";
 import { TRANSPOSE } from "./ops/transpose.ts";
@@ -49,6 +50,7 @@ export const INSTR_TABLE: { readonly [K in InstrOp]: InstrDef<InstrOf<K>> } = {
   transpose: TRANSPOSE,
   slice: SLICE,
   pad: PAD,
+  resize: RESIZE,
 };
 
 /**

@@ -22,6 +22,7 @@ import {
   type Stage,
   verifyProgram,
 } from "@hqat/program";
+import type { CoordinateTransformation, NearestMode } from "@hqat/tensor";
 
 type Omit2<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -225,6 +226,26 @@ export class ProgramBuilder {
       ...x,
       shape: padOutShape(x.shape, pads, mode),
     });
+  }
+  /** A resize: nearest keeps the input's grid; linear requantizes its accumulator (scale sx / 2^16) to `out`. */
+  resize(
+    name: string,
+    input: number,
+    size: [number, number],
+    rule: {
+      mode: "nearest" | "linear";
+      coordinateTransformation: CoordinateTransformation;
+      nearestMode?: NearestMode;
+    },
+    out?: Out,
+  ): number {
+    const x = this.buffers[input];
+    const instr = { op: "resize", inputs: [input], size, nearestMode: "floor", ...rule } as const;
+    const shape = [x.shape[0], x.shape[1], ...size];
+    if (rule.mode === "nearest") return this.emit(name, instr, { ...x, shape });
+    return this.emit(name, instr, { shape, dtype: out!.dtype, scale: Float32Array.of(out!.scale) }, [
+      this.rq([x.scale[0]], 65536, out!),
+    ]);
   }
   mul(name: string, a: number, b: number, out: Out, act?: Activation): number {
     const [x, y] = [this.buffers[a], this.buffers[b]];

@@ -237,6 +237,17 @@ export interface OpAttrs {
    * gradient: it is the VALIDATION path.
    */
   lutFake: { scaleIn: number; dtypeIn: "qint8" | "qint16"; outScale: number };
+  /**
+   * Input x fake-quantized with `scaleIn` to `dtypeIn`: the `resize` instruction on its integers (a
+   * gather for nearest; fixed-point bilinear weights into an int32 accumulator of scale `scaleIn / 2^16`
+   * for linear), requantized to `outScale` and dequantized. No gradient: it is the VALIDATION path.
+   */
+  resizeFake: ResizeAttrs & {
+    scaleIn: number;
+    dtypeIn: "qint8" | "qint16";
+    outScale: number;
+    dtype: "qint8" | "qint16";
+  };
   /** Uniform [0, 1) float32 values from a counter-based generator keyed by (k0, k1). */
   randomUniform: { shape: readonly number[]; k0: number; k1: number };
   /** Standard normal float32 values, keyed like randomUniform. */

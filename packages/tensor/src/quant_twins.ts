@@ -27,3 +27,25 @@ import type { Tensor } from "./tensor.ts";
 export function lutFake(x: Tensor, table: Tensor, options: OpAttrs["lutFake"]): Tensor {
   return apply1("lutFake", [x, table], options);
 }
+
+/**
+ * The `resize` instruction on a tensor fake-quantized with `scaleIn`: nearest (a gather of the integers)
+ * or linear (fixed-point bilinear weights of 8 bits per axis, an int32 accumulator of scale
+ * `scaleIn / 2^16`), requantized to `outScale` and dequantized — the fixed-point model's values. The
+ * coordinate rule is `resize`'s. No gradient.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { reshape, resizeFake, tensor } from "@hqat/tensor";
+ * const x = reshape(tensor([0, 1]), [1, 1, 1, 2]);
+ * const y = resizeFake(x, {
+ *   size: [1, 3], mode: "linear", coordinateTransformation: "align_corners", nearestMode: "floor", scales: null,
+ *   scaleIn: 0.25, dtypeIn: "qint8", outScale: 0.25, dtype: "qint8",
+ * });
+ * assert(y.toArray().join() === "0,0.5,1");
+ * ```
+ */
+export function resizeFake(x: Tensor, options: OpAttrs["resizeFake"]): Tensor {
+  return apply1("resizeFake", [x], options);
+}

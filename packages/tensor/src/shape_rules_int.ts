@@ -6,9 +6,10 @@
 import type { OpAttrs } from "./ops.ts";
 import type { Shape } from "./shape.ts";
 import type { ShapeRule } from "./shape_rules.ts";
+import { resizeShape } from "./resize_geometry.ts";
 import { checkConv, poolShape } from "./window_shapes.ts";
 
-type TwinOp = "addFake" | "avgPoolFake" | "intLayerFake" | "lutFake";
+type TwinOp = "addFake" | "avgPoolFake" | "intLayerFake" | "lutFake" | "resizeFake";
 
 const fmt = (s: Shape) => `[${s.join(",")}]`;
 
@@ -58,5 +59,9 @@ export const INT_TWIN_SHAPE_RULES: { [K in TwinOp]: ShapeRule<OpAttrs[K]> } = {
       );
     }
     return [{ shape: ins[0].shape, dtype: "float32" }];
+  },
+  resizeFake: (ins, a) => {
+    arity("resizeFake", ins, 1);
+    return [{ shape: resizeShape("resizeFake", ins[0], a), dtype: "float32" }];
   },
 };

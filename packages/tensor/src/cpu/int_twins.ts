@@ -4,7 +4,16 @@
  * kind and its requantization, and dequantizes — the integer model's values as floats.
  * @module
  */
-import { intLut, quantize } from "@hqat/qtensor";
+import {
+  finishAccumulator,
+  fixedPointTaps,
+  gatherFrames,
+  intLut,
+  intResizeLinear,
+  quantize,
+  resizeNearestIndex,
+} from "@hqat/qtensor";
+import { resizeTaps } from "../resize_geometry.ts";
 import type { OpAttrs } from "../ops.ts";
 import type { Tensor } from "../tensor.ts";
 
@@ -24,4 +33,35 @@ function floats(q: ArrayLike<number>, scale: number): Float32Array {
 export function lutFakeKernel(x: Tensor, table: Tensor, o: OpAttrs["lutFake"]): Float32Array {
   // int16 holds every int8 or int16 table entry; the lookup's values do not depend on the table's type.
   return floats(intLut(ints(x, o.scaleIn, o.dtypeIn), Int16Array.from(table.data as Int32Array)), o.outScale);
+}
+
+/** The requantized integers of an int32 value of scale `numerator / divisor`, dequantized at `outScale`. */
+function finish(
+  acc: Int32Array,
+  shape: readonly number[],
+  numerator: number,
+  divisor: number,
+  o: { outScale: number; dtype: "qint8" | "qint16"; activation?: "relu" | "relu6" },
+): Float32Array {
+  const y = finishAccumulator(acc, {
+    shape,
+    axis: 0,
+    accScale: { numerator: [numerator], divisor },
+    output: { dtype: o.dtype, scale: o.outScale },
+    activation: o.activation,
+  });
+  return floats(y.data, o.outScale);
+}
+
+/** resizeFake: the `resize` instruction on the fake-quantized input, requantized and dequantized. */
+export function resizeFakeKernel(x: Tensor, o: OpAttrs["resizeFake"]): Float32Array {
+  const q = ints(x, o.scaleIn, o.dtypeIn), [n, c, h, w] = x.shape, [oh, ow] = o.size;
+  const taps = resizeTaps(x.shape, o), shape = [n, c, oh, ow];
+  if (o.mode === "nearest") {
+    const index = resizeNearestIndex([c, h, w], taps.h.i0, taps.w.i0);
+    const moved = gatherFrames(q, { frames: n, inFrame: c * h * w, index });
+    return finish(Int32Array.from(moved), shape, Math.fround(o.scaleIn), 1, o);
+  }
+  const acc = intResizeLinear(q, x.shape, fixedPointTaps(taps.h), fixedPointTaps(taps.w));
+  return finish(acc, shape, Math.fround(o.scaleIn), 2 ** 16, o);
 }

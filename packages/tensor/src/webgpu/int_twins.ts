@@ -4,11 +4,55 @@
  * resident integer kernel runs on them, and its requantized result is dequantized.
  * @module
  */
-import { qrange } from "@hqat/qtensor";
+import { fixedPointTaps, qrange, resizeNearestIndex } from "@hqat/qtensor";
 import type { OpAttrs } from "../ops.ts";
+import { resizeTaps } from "../resize_geometry.ts";
+import { sizeOf } from "../shape.ts";
+import type { WebGpuDevice } from "./device.ts";
 import { runElem } from "./elem_kernel.ts";
-import type { GpuKernel } from "./gpu_tensor.ts";
+import { type GpuKernel, type GpuTensor, releaseTensor, uploadTensor } from "./gpu_tensor.ts";
+import { quantizeGpu } from "./int_fake_ops.ts";
+import { gatherResident } from "./int_gather_resident.ts";
+import { packTaps, resizeLinearResident } from "./int_resize_resident.ts";
+import { requantGpu, requantPlan } from "./requant_kernel.ts";
 import { FBITS, QUANT } from "./wgsl_lib.ts";
+
+/** Tensors a twin kernel uploads or makes for one call, released when it is done. */
+class Temps {
+  readonly list: GpuTensor[] = [];
+  constructor(readonly dev: WebGpuDevice) {}
+  keep(t: GpuTensor): GpuTensor {
+    this.list.push(t);
+    return t;
+  }
+  up(data: Int32Array | Float32Array, shape: readonly number[]): GpuTensor {
+    return this.keep(uploadTensor(this.dev, data, shape));
+  }
+  /** The integers of fake-quantized `x` at `scale` in `dtype`. */
+  ints(x: GpuTensor, scale: number, dtype: "qint8" | "qint16"): GpuTensor {
+    const s = this.up(Float32Array.of(Math.fround(scale)), [1]);
+    return this.keep(quantizeGpu(this.dev, x, s, { dtype, channels: 1, inner: sizeOf(x.shape) }));
+  }
+  release(): void {
+    for (const t of this.list) releaseTensor(this.dev, t);
+  }
+}
+
+/** An integer tensor of real scale `numerator / divisor`, requantized to `o` and dequantized. */
+function finishGpu(
+  dev: WebGpuDevice,
+  acc: GpuTensor,
+  numerator: number,
+  divisor: number,
+  o: { outScale: number; dtype: "qint8" | "qint16"; activation?: "relu" | "relu6" },
+): GpuTensor {
+  const plan = requantPlan(
+    { numerator: [numerator], divisor },
+    { dtype: o.dtype, scale: o.outScale },
+    o.activation,
+  );
+  return requantGpu(dev, acc, plan, { channels: 1, inner: 1, out: "float32" });
+}
 
 /**
  * lutFake: the table lookup of a fake-quantized tensor, dequantized.
@@ -51,4 +95,48 @@ export const lutFakeGpu: GpuKernel<OpAttrs["lutFake"]> = (dev, ins, o, outs) => 
     outs[0].shape,
     { s: o.scaleIn, qmin, qmax, so: o.outScale },
   )];
+};
+
+/**
+ * resizeFake: the `resize` instruction on a fake-quantized tensor, requantized and dequantized.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { probeWebGpu } from "./probe.ts";
+ * import { WebGpuDevice } from "./device.ts";
+ * import { readTensor, uploadTensor } from "./gpu_tensor.ts";
+ * import { resizeFakeGpu } from "./int_twins.ts";
+ * if ((await probeWebGpu()).available) {
+ *   const dev = await WebGpuDevice.create();
+ *   const x = uploadTensor(dev, Float32Array.of(0, 1), [1, 1, 1, 2]);
+ *   const attrs = {
+ *     size: [1, 3], mode: "linear", coordinateTransformation: "align_corners", nearestMode: "floor", scales: null,
+ *     scaleIn: 0.25, dtypeIn: "qint8", outScale: 0.25, dtype: "qint8",
+ *   } as const;
+ *   const [y] = resizeFakeGpu(dev, [x], attrs, [{ shape: [1, 1, 1, 3], dtype: "float32" }]);
+ *   assert((await readTensor(dev, y)).join() === "0,0.5,1");
+ *   dev.destroy();
+ * }
+ * ```
+ */
+export const resizeFakeGpu: GpuKernel<OpAttrs["resizeFake"]> = (dev, ins, o) => {
+  const t = new Temps(dev), x = ins[0], [n, c, h, w] = x.shape, [oh, ow] = o.size;
+  try {
+    const q = t.ints(x, o.scaleIn, o.dtypeIn), taps = resizeTaps(x.shape, o);
+    if (o.mode === "nearest") {
+      const ix = resizeNearestIndex([c, h, w], taps.h.i0, taps.w.i0);
+      const index = t.up(ix, [ix.length]);
+      const moved = t.keep(
+        gatherResident(dev, q, { index, inFrame: c * h * w, shape: [n, c, oh, ow], out: "int32" }),
+      );
+      return [finishGpu(dev, moved, Math.fround(o.scaleIn), 1, o)];
+    }
+    const rows = t.up(packTaps(fixedPointTaps(taps.h)), [3 * oh]);
+    const cols = t.up(packTaps(fixedPointTaps(taps.w)), [3 * ow]);
+    const acc = t.keep(resizeLinearResident(dev, q, { rows, cols }));
+    return [finishGpu(dev, acc, Math.fround(o.scaleIn), 2 ** 16, o)];
+  } finally {
+    t.release();
+  }
 };

@@ -15,7 +15,7 @@ import { binaryGpu, castGpu, clampBackwardGpu, clampGpu, unaryGpu, whereGpu } fr
 import { matmulGpu } from "./gemm.ts";
 import { type GpuKernel, type GpuTensor, readTensor, releaseTensor, uploadTensor } from "./gpu_tensor.ts";
 import { addFakeGpu, avgPoolFakeGpu, intLayerFakeGpu } from "./int_fake_ops.ts";
-import { lutFakeGpu } from "./int_twins.ts";
+import { lutFakeGpu, resizeFakeGpu } from "./int_twins.ts";
 import {
   broadcastToGpu,
   concatGpu,
@@ -105,6 +105,7 @@ export const GPU_KERNELS: { readonly [K in OpName]: GpuKernel<OpAttrs[K]> } = {
   avgPoolFake: avgPoolFakeGpu,
   intLayerFake: intLayerFakeGpu,
   lutFake: lutFakeGpu,
+  resizeFake: resizeFakeGpu,
   randomUniform: randomUniformGpu,
   randomNormal: randomNormalGpu,
 };

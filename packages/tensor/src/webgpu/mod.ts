@@ -57,6 +57,7 @@ export { mulProductResident } from "./int_mul_resident.ts";
 export { alignedSumResident } from "./int_sum_resident.ts";
 export { gatherResident, type GatherResidentOptions } from "./int_gather_resident.ts";
 export { lutResident } from "./int_lut_resident.ts";
+export { packTaps, resizeLinearResident } from "./int_resize_resident.ts";
 // The quantization types the integer kernels' signatures name.
 export type {
   Conv2dGeometry as IntConv2dGeometry,
