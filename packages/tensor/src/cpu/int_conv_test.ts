@@ -165,6 +165,39 @@ Deno.test("intConv2dAccumulateFast() equals intConv2dAccumulate() for depthwise 
   fc.assert(fc.property(depthwiseCase, checkConv), { seed: 42, numRuns: 120 });
 });
 
+/** Depthwise layers on planes of at most 16 positions (whole planes, several channels to a vector). */
+const smallPlaneCase = fc.record({
+  n: fc.integer({ min: 1, max: 4 }),
+  c: fc.integer({ min: 1, max: 40 }),
+  k: fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 })),
+  s: fc.integer({ min: 1, max: 3 }),
+  p: fc.nat(2),
+  dil: fc.integer({ min: 1, max: 2 }),
+  hw: fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 })),
+  ...caseOptions,
+  int16: fc.constant(false),
+}).filter((r) => r.hw.every((v, i) => v + 2 * r.p >= (r.k[i] - 1) * r.dil + 1)).map((r): ConvCase => ({
+  xShape: [r.n, r.c, r.hw[0], r.hw[1]],
+  wShape: [r.c, 1, r.k[0], r.k[1]],
+  geo: { stride: [r.s, r.s], padding: [r.p, r.p], dilation: [r.dil, r.dil], groups: r.c },
+  ...r,
+}));
+
+Deno.test("intConv2dAccumulateFast() equals intConv2dAccumulate() for depthwise convolutions on small planes", () => {
+  fc.assert(fc.property(smallPlaneCase, checkConv), { seed: 42, numRuns: 150 });
+  // MobileNetV2's late layers: 4×4, 2×2 and 1×1 planes, stride 1 and 2, many channels
+  const geo = (s: number, c: number): Conv2dGeometry => ({
+    stride: [s, s],
+    padding: [1, 1],
+    dilation: [1, 1],
+    groups: c,
+  });
+  for (const [c, hw, s] of [[192, 4, 1], [144, 4, 2], [384, 2, 1], [576, 2, 2], [960, 1, 1], [37, 1, 1]]) {
+    const base = { bias: true, fill: "relu" as Fill, int16: false, seed: c };
+    checkConv({ ...base, xShape: [5, c, hw, hw], wShape: [c, 1, 3, 3], geo: geo(s, c) });
+  }
+});
+
 Deno.test("intConv2dAccumulateFast() equals intConv2dAccumulate() for 1x1 convolutions over the batch", () => {
   fc.assert(fc.property(pointwiseCase, checkConv), { seed: 42, numRuns: 80 });
 });

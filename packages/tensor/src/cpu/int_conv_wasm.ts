@@ -126,6 +126,21 @@ export function intConv2dWasm(
     rows: { stride: p },
     cols: batchColumns(d.co, p),
   });
+  if (isIntDepthwise(d) && xBytes === 1) {
+    const geo = rt.putInts(geoInts(d));
+    const bytes = rt.intDepthwiseSmallBytes(geo);
+    if (bytes > 0) {
+      // Planes of at most 16 positions: whole planes (several channels to a vector) in NCHW as they are.
+      const shared = rt.alloc(Math.ceil(bytes / 4));
+      rt.run("int_depthwise_small_prepare", [[geo, w, bias, shared]]);
+      const lanes = Math.min(16, 2 ** Math.ceil(Math.log2(Math.max(d.h * d.w, d.ho * d.wo, 1))));
+      const groups = Math.ceil(d.c / (16 / lanes));
+      const parts = ranges(rt, groups, d.n * d.c * p * d.kh * d.kw, 1);
+      const tmp = rt.threadScratch(16);
+      rt.run("int_depthwise_small_forward", parts.map(([q0, q1]) => [geo, x, y, q0, q1, shared]), tmp);
+      return;
+    }
+  }
   if (isIntDepthwise(d)) {
     const geo = rt.putInts(geoInts(d));
     const parts = ranges(rt, d.c, d.n * d.c * p * d.kh * d.kw, 8);

@@ -23,6 +23,8 @@ export const KERNEL_NAMES = [
   "int_im2col",
   "int_depthwise_forward",
   "int_requant_run",
+  "int_depthwise_small_prepare",
+  "int_depthwise_small_forward",
 ] as const;
 
 /** One of the kernel names. */
@@ -77,6 +79,8 @@ export interface KernelRuntime {
   intGemmScratch(): readonly number[];
   /** Scratch bytes one thread needs for the integer depthwise kernel on `channels` channels. */
   intDepthwiseScratchBytes(geo: number, channels: number): number;
+  /** Bytes of shared scratch the small-plane integer depthwise kernel needs, 0 when the planes are too big. */
+  intDepthwiseSmallBytes(geo: number): number;
 }
 
 const PAGE = 65536;
@@ -129,6 +133,8 @@ function createRuntime(): KernelRuntime | null {
   const dwClScratch = exports.depthwise_cl_scratch_floats as (geo: number, channels: number) => number;
   const intGemmScratchBytes = (exports.int_gemm_scratch_bytes as () => number)();
   const intDwScratch = exports.int_depthwise_scratch_bytes as (geo: number, channels: number) => number;
+  const intDwSmallFits = exports.int_depthwise_small_fits as (geo: number) => number;
+  const intDwSmallBytes = exports.int_depthwise_small_scratch_bytes as (geo: number) => number;
   const heapBase = ((exports.__heap_base as WebAssembly.Global).value as number + 63) & ~63;
   let top = heapBase;
   let scratch: number[] | undefined;
@@ -228,6 +234,7 @@ function createRuntime(): KernelRuntime | null {
     depthwiseClScratchFloats: dwClScratch,
     intGemmScratch: () => (intScratch ??= rt.threadScratch(Math.ceil(intGemmScratchBytes / 4))),
     intDepthwiseScratchBytes: intDwScratch,
+    intDepthwiseSmallBytes: (geo) => (intDwSmallFits(geo) ? intDwSmallBytes(geo) : 0),
   };
   bindKernelPool({ module, memory, names: KERNEL_NAMES, kernels, alloc, ints: () => (refresh(), i32) });
   return rt;

@@ -1,0 +1,119 @@
+/*
+ * Exact integer depthwise convolution on small planes (int8 input, one input and one output channel per
+ * group, at most 16 input and 16 output positions per plane), read and written in NCHW as they are: a
+ * vector of 16 lanes holds G = 16 / L neighbouring channels, each in a lane group of L positions (L the
+ * smallest power of two holding the plane's inputs and outputs). For each tap one i8x16.swizzle gathers
+ * every output's input value from the plane bytes (indices past 15 give the zero padding), and the
+ * products with the tap's weights are summed in int32 (extending multiplies: exact).
+ */
+#include "common.h"
+
+/* The geometry's lane group width L (1, 2, 4, 8 or 16), or 0 when a plane does not fit one vector. */
+static int lane_width(const conv_geo *g) {
+  const int hw = g->h * g->w, p = g->ho * g->wo, need = hw > p ? hw : p;
+  if (need > 16) return 0;
+  int l = 1;
+  while (l < need) l *= 2;
+  return l;
+}
+
+/* Scratch bytes int_depthwise_small_forward needs for the geometry: tap indices and packed weights. */
+int EXPORT(int_depthwise_small_scratch_bytes)(const conv_geo *g) {
+  const int taps = g->kh * g->kw, l = lane_width(g), groups = l ? (g->c + 16 / l - 1) / (16 / l) : 0;
+  return taps * 16 + taps * 4 + groups * (taps * 32 + 64) + 64;
+}
+
+/* Whether int_depthwise_small_forward takes the geometry. */
+int EXPORT(int_depthwise_small_fits)(const conv_geo *g) { return lane_width(g) != 0; }
+
+/*
+ * Packs what every call shares into `scratch` (int_depthwise_small_scratch_bytes): per tap, the swizzle
+ * indices (16 bytes) and whether any output reads an input through it; per group of G channels, the tap
+ * weights as int16 lanes (16 per tap) and the bias as int32 lanes (16).
+ */
+void EXPORT(int_depthwise_small_prepare)(const conv_geo *g, const signed char *w, const int *bias, char *scratch) {
+  const int taps = g->kh * g->kw, l = lane_width(g), gc = 16 / l, hw = g->h * g->w, p = g->ho * g->wo;
+  const int groups = (g->c + gc - 1) / gc;
+  unsigned char *idx = (unsigned char *)scratch;
+  int *used = (int *)(idx + taps * 16);
+  short *wq = (short *)(used + taps);
+  int *bq = (int *)(wq + groups * taps * 16);
+  for (int t = 0; t < taps; t++) {
+    const int ky = t / g->kw, kx = t % g->kw;
+    used[t] = 0;
+    for (int lane = 0; lane < 16; lane++) {
+      const int j = lane / l, o = lane % l;
+      int v = 0x80;
+      if (o < p) {
+        const int oy = o / g->wo, ox = o % g->wo;
+        const int iy = oy * g->sh - g->ph + ky * g->dh, ix = ox * g->sw - g->pw + kx * g->dw;
+        if (iy >= 0 && iy < g->h && ix >= 0 && ix < g->w) {
+          v = j * hw + iy * g->w + ix;
+          used[t] = 1;
+        }
+      }
+      idx[t * 16 + lane] = (unsigned char)v;
+    }
+  }
+  for (int q = 0; q < groups; q++) {
+    for (int t = 0; t < taps; t++)
+      for (int lane = 0; lane < 16; lane++) {
+        const int c = q * gc + lane / l;
+        wq[(q * taps + t) * 16 + lane] = c < g->c ? w[c * taps + t] : 0;
+      }
+    for (int lane = 0; lane < 16; lane++) {
+      const int c = q * gc + lane / l;
+      bq[q * 16 + lane] = bias && c < g->c ? bias[c] : 0;
+    }
+  }
+}
+
+/*
+ * y[n, c] = bias[c] + the depthwise correlation of input channel c, for the channel groups [q0, q1) (of
+ * G channels each) of every image; `scratch` was filled by int_depthwise_small_prepare. The last group's
+ * vector load may read past the input's last plane (the runtime leaves spare bytes after every array):
+ * those lanes are never stored. `tmp` is the running thread's 16 ints of scratch.
+ */
+void EXPORT(int_depthwise_small_forward)(const conv_geo *g, const signed char *x, int *y, int q0, int q1,
+                                         const char *scratch, int *tmp) {
+  const int taps = g->kh * g->kw, l = lane_width(g), gc = 16 / l, hw = g->h * g->w, p = g->ho * g->wo;
+  const int groups = (g->c + gc - 1) / gc;
+  const unsigned char *idx = (const unsigned char *)scratch;
+  const int *used = (const int *)(idx + taps * 16);
+  const short *wq = (const short *)(used + taps);
+  const int *bq = (const int *)(wq + groups * taps * 16);
+  for (int n = 0; n < g->n; n++) {
+    for (int q = q0; q < q1; q++) {
+      const int c0 = q * gc, cn = g->c - c0 < gc ? g->c - c0 : gc;
+      const v128_t plane = wasm_v128_load(x + ((long)n * g->c + c0) * hw);
+      v128_t a0 = wasm_v128_load(bq + q * 16), a1 = wasm_v128_load(bq + q * 16 + 4);
+      v128_t a2 = wasm_v128_load(bq + q * 16 + 8), a3 = wasm_v128_load(bq + q * 16 + 12);
+      const short *wt = wq + q * taps * 16;
+      for (int t = 0; t < taps; t++) {
+        if (!used[t]) continue;
+        const v128_t v = wasm_i8x16_swizzle(plane, wasm_v128_load(idx + t * 16));
+        const v128_t lo = wasm_i16x8_extend_low_i8x16(v), hi = wasm_i16x8_extend_high_i8x16(v);
+        const v128_t w0 = wasm_v128_load(wt + t * 16), w1 = wasm_v128_load(wt + t * 16 + 8);
+        a0 = wasm_i32x4_add(a0, wasm_i32x4_extmul_low_i16x8(lo, w0));
+        a1 = wasm_i32x4_add(a1, wasm_i32x4_extmul_high_i16x8(lo, w0));
+        a2 = wasm_i32x4_add(a2, wasm_i32x4_extmul_low_i16x8(hi, w1));
+        a3 = wasm_i32x4_add(a3, wasm_i32x4_extmul_high_i16x8(hi, w1));
+      }
+      int *out = y + ((long)n * g->c + c0) * p;
+      if (p == l && cn == gc) {
+        /* the group's outputs are 16 consecutive values */
+        wasm_v128_store(out, a0);
+        wasm_v128_store(out + 4, a1);
+        wasm_v128_store(out + 8, a2);
+        wasm_v128_store(out + 12, a3);
+      } else {
+        wasm_v128_store(tmp, a0);
+        wasm_v128_store(tmp + 4, a1);
+        wasm_v128_store(tmp + 8, a2);
+        wasm_v128_store(tmp + 12, a3);
+        for (int j = 0; j < cn; j++)
+          for (int o = 0; o < p; o++) out[j * p + o] = tmp[j * l + o];
+      }
+    }
+  }
+}
