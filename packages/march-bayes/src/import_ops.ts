@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type OpEntry, row } from "./limit.ts";
+import { maxLimit, type OpEntry, row } from "./limit.ts";
 
 /**
  * The entry of an activation the integer model computes by table lookup (`lut`): qint8 or qint16 in and
@@ -70,4 +70,25 @@ export const IMPORT_OP_ENTRIES: Readonly<Record<string, OpEntry>> = {
   exp: lookup("exp", "torch.exp"),
   transpose: movement("transpose", "torch.Tensor.permute"),
   slice: movement("slice", "torch.Tensor.__getitem__"),
+  mean: {
+    op: "mean",
+    torch: "torch.mean",
+    minInputs: 1,
+    maxInputs: 1,
+    inputDtypes: ["qint8", "qint16"],
+    outputDtypes: ["qint8", "qint16"],
+    dtypeSource: "hqat choice: the mean is computed as SPEC.md's average pooling (an int32 sum, then a " +
+      "requantization), taking int8 and int16 as the integer add and pooling do",
+    limits: [
+      maxLimit(
+        "mean.count",
+        "elements per mean",
+        "at most 65536 elements per mean",
+        65536,
+        "hqat choice: the int32 sum of int16 values (count · 32768 ≤ 2^31)",
+        (l) =>
+          l.attrs.axes ? [l.attrs.axes.reduce((p, a) => p * (l.inputs[0]?.shape[a] ?? 1), 1)] : undefined,
+      ),
+    ],
+  },
 };

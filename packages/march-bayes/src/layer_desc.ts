@@ -67,6 +67,7 @@ export interface TensorDesc {
  * - `inFeatures`, `outFeatures`: a linear layer's sizes.
  * - `resizeMode`: how an `interpolate` samples; `centreAligned`: whether a nearest one reads the cells
  *   of centre alignment (output `o` reads `floor((o + ½) · in / out)`).
+ * - `axes`: the axes a reduction (`mean`, `softmax`) works on.
  *
  * @example
  * ```ts
@@ -105,6 +106,8 @@ export interface LayerAttrs {
   readonly resizeMode?: "nearest" | "linear";
   /** Whether a nearest `interpolate` reads the cells of centre alignment. */
   readonly centreAligned?: boolean;
+  /** The axes a reduction works on. */
+  readonly axes?: readonly number[];
 }
 
 /**

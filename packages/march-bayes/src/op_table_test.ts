@@ -34,6 +34,7 @@ Deno.test("BAYES_OP_TABLE has an entry for every op the graph IR names", () => {
     "exp",
     "transpose",
     "slice",
+    "mean",
   ];
   assertEquals(Object.keys(BAYES_OP_TABLE).sort(), [...ops].sort());
   for (const [op, entry] of Object.entries(BAYES_OP_TABLE)) {

@@ -21,6 +21,7 @@ import type { MoveInstr } from "./ops/move.ts";
 import type { MulInstr } from "./ops/mul.ts";
 import type { PadInstr } from "./ops/pad.ts";
 import type { QuantizeInstr } from "./ops/quantize.ts";
+import type { ReduceMeanInstr } from "./ops/reduce_mean.ts";
 import type { ResizeInstr } from "./ops/resize.ts";
 import type { SliceInstr } from "./ops/slice.ts";
 import type { SubInstr } from "./ops/sub.ts";
@@ -85,7 +86,8 @@ export type Instr =
   | TransposeInstr
   | SliceInstr
   | PadInstr
-  | ResizeInstr;
+  | ResizeInstr
+  | ReduceMeanInstr;
 
 /** An instruction kind. */
 export type InstrOp = Instr["op"];

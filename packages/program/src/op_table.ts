@@ -18,6 +18,7 @@ import { MOVE } from "./ops/move.ts";
 import { MUL } from "./ops/mul.ts";
 import { PAD } from "./ops/pad.ts";
 import { QUANTIZE } from "./ops/quantize.ts";
+import { REDUCE_MEAN } from "./ops/reduce_mean.ts";
 import { RESIZE } from "./ops/resize.ts";
 import { SLICE } from "./ops/slice.ts";
 import { SUB } from "./ops/sub.ts";
@@ -51,6 +52,7 @@ export const INSTR_TABLE: { readonly [K in InstrOp]: InstrDef<InstrOf<K>> } = {
   slice: SLICE,
   pad: PAD,
   resize: RESIZE,
+  reduce_mean: REDUCE_MEAN,
 };
 
 /**

@@ -247,6 +247,16 @@ export class ProgramBuilder {
       this.rq([x.scale[0]], 65536, out!),
     ]);
   }
+  /** A mean over `axes`: the int32 sum requantized from scale sx / count to `out`. */
+  mean(name: string, input: number, axes: number[], keepDims: boolean, out: Out, act?: Activation): number {
+    const x = this.buffers[input], count = axes.reduce((p, a) => p * x.shape[a], 1);
+    const shape = x.shape.flatMap((d, a) => (axes.includes(a) ? (keepDims ? [1] : []) : [d]));
+    return this.emit(name, { op: "reduce_mean", inputs: [input], axes, keepDims }, {
+      shape,
+      dtype: out.dtype,
+      scale: Float32Array.of(out.scale),
+    }, [this.rq([x.scale[0]], count, out, act)]);
+  }
   mul(name: string, a: number, b: number, out: Out, act?: Activation): number {
     const [x, y] = [this.buffers[a], this.buffers[b]];
     return this.emit(name, { op: "mul", inputs: [a, b] }, {

@@ -247,6 +247,21 @@ export interface OpAttrs {
     dtypeIn: "qint8" | "qint16";
     outScale: number;
     dtype: "qint8" | "qint16";
+    activation?: "relu" | "relu6";
+  };
+  /**
+   * Input x fake-quantized with `scaleIn` to `dtypeIn`: the `reduce_mean` instruction on its integers (the
+   * exact int32 sum over `axes`, scale `scaleIn / count`), requantized to `outScale` (with the fused activation) and
+   * dequantized. No gradient: it is the VALIDATION path.
+   */
+  meanFake: {
+    axes: readonly number[];
+    keepDims: boolean;
+    scaleIn: number;
+    dtypeIn: "qint8" | "qint16";
+    outScale: number;
+    dtype: "qint8" | "qint16";
+    activation?: "relu" | "relu6";
   };
   /** Uniform [0, 1) float32 values from a counter-based generator keyed by (k0, k1). */
   randomUniform: { shape: readonly number[]; k0: number; k1: number };

@@ -49,3 +49,20 @@ export function lutFake(x: Tensor, table: Tensor, options: OpAttrs["lutFake"]): 
 export function resizeFake(x: Tensor, options: OpAttrs["resizeFake"]): Tensor {
   return apply1("resizeFake", [x], options);
 }
+
+/**
+ * The `reduce_mean` instruction on a tensor fake-quantized with `scaleIn`: the exact int32 sum of its
+ * integers over `axes` (scale `scaleIn / count`), requantized to `outScale` and dequantized — the
+ * fixed-point model's mean. No gradient.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { meanFake, tensor } from "@hqat/tensor";
+ * const y = meanFake(tensor([[1, 2, 3, 5]]), { axes: [1], keepDims: true, scaleIn: 1, dtypeIn: "qint8", outScale: 0.5, dtype: "qint8" });
+ * assert(y.shape.join() === "1,1" && y.item() === 2.5);
+ * ```
+ */
+export function meanFake(x: Tensor, options: OpAttrs["meanFake"]): Tensor {
+  return apply1("meanFake", [x], options);
+}

@@ -6,10 +6,11 @@
 import type { OpAttrs } from "./ops.ts";
 import type { Shape } from "./shape.ts";
 import type { ShapeRule } from "./shape_rules.ts";
+import { reduceIndex } from "@hqat/qtensor";
 import { resizeShape } from "./resize_geometry.ts";
 import { checkConv, poolShape } from "./window_shapes.ts";
 
-type TwinOp = "addFake" | "avgPoolFake" | "intLayerFake" | "lutFake" | "resizeFake";
+type TwinOp = "addFake" | "avgPoolFake" | "intLayerFake" | "lutFake" | "resizeFake" | "meanFake";
 
 const fmt = (s: Shape) => `[${s.join(",")}]`;
 
@@ -63,5 +64,10 @@ export const INT_TWIN_SHAPE_RULES: { [K in TwinOp]: ShapeRule<OpAttrs[K]> } = {
   resizeFake: (ins, a) => {
     arity("resizeFake", ins, 1);
     return [{ shape: resizeShape("resizeFake", ins[0], a), dtype: "float32" }];
+  },
+  meanFake: (ins, a) => {
+    arity("meanFake", ins, 1);
+    const m = reduceIndex(ins[0].shape, a.axes, a.keepDims);
+    return [{ shape: m.shape, dtype: "float32" }];
   },
 };

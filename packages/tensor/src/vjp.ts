@@ -305,6 +305,7 @@ export const VJP_RULES: { [K in OpName]: VjpRule<OpAttrs[K]> | null } = {
   intLayerFake: null,
   lutFake: null,
   resizeFake: null,
+  meanFake: null,
   addFake: (c) => {
     // Straight through the add (or sub), masked where the output saturated; b's gradient summed over its
     // broadcast dimensions.

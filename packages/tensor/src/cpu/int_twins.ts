@@ -9,8 +9,10 @@ import {
   fixedPointTaps,
   gatherFrames,
   intLut,
+  intReduceSum,
   intResizeLinear,
   quantize,
+  reduceIndex,
   resizeNearestIndex,
 } from "@hqat/qtensor";
 import { resizeTaps } from "../resize_geometry.ts";
@@ -64,4 +66,11 @@ export function resizeFakeKernel(x: Tensor, o: OpAttrs["resizeFake"]): Float32Ar
   }
   const acc = intResizeLinear(q, x.shape, fixedPointTaps(taps.h), fixedPointTaps(taps.w));
   return finish(acc, shape, Math.fround(o.scaleIn), 2 ** 16, o);
+}
+
+/** meanFake: the `reduce_mean` instruction on the fake-quantized input, requantized and dequantized. */
+export function meanFakeKernel(x: Tensor, o: OpAttrs["meanFake"]): Float32Array {
+  const m = reduceIndex(x.shape, o.axes, o.keepDims);
+  const sums = intReduceSum(ints(x, o.scaleIn, o.dtypeIn), x.shape, o.axes);
+  return finish(sums, m.shape, Math.fround(o.scaleIn), m.count, o);
 }

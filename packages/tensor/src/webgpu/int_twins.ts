@@ -4,7 +4,7 @@
  * resident integer kernel runs on them, and its requantized result is dequantized.
  * @module
  */
-import { fixedPointTaps, qrange, resizeNearestIndex } from "@hqat/qtensor";
+import { fixedPointTaps, qrange, reduceIndex, resizeNearestIndex } from "@hqat/qtensor";
 import type { OpAttrs } from "../ops.ts";
 import { resizeTaps } from "../resize_geometry.ts";
 import { sizeOf } from "../shape.ts";
@@ -13,6 +13,7 @@ import { runElem } from "./elem_kernel.ts";
 import { type GpuKernel, type GpuTensor, releaseTensor, uploadTensor } from "./gpu_tensor.ts";
 import { quantizeGpu } from "./int_fake_ops.ts";
 import { gatherResident } from "./int_gather_resident.ts";
+import { sumGatherResident } from "./int_reduce_resident.ts";
 import { packTaps, resizeLinearResident } from "./int_resize_resident.ts";
 import { requantGpu, requantPlan } from "./requant_kernel.ts";
 import { FBITS, QUANT } from "./wgsl_lib.ts";
@@ -136,6 +137,39 @@ export const resizeFakeGpu: GpuKernel<OpAttrs["resizeFake"]> = (dev, ins, o) => 
     const cols = t.up(packTaps(fixedPointTaps(taps.w)), [3 * ow]);
     const acc = t.keep(resizeLinearResident(dev, q, { rows, cols }));
     return [finishGpu(dev, acc, Math.fround(o.scaleIn), 2 ** 16, o)];
+  } finally {
+    t.release();
+  }
+};
+
+/**
+ * meanFake: the `reduce_mean` instruction on a fake-quantized tensor, requantized and dequantized.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { probeWebGpu } from "./probe.ts";
+ * import { WebGpuDevice } from "./device.ts";
+ * import { readTensor, uploadTensor } from "./gpu_tensor.ts";
+ * import { meanFakeGpu } from "./int_twins.ts";
+ * if ((await probeWebGpu()).available) {
+ *   const dev = await WebGpuDevice.create();
+ *   const x = uploadTensor(dev, Float32Array.of(1, 2, 3, 5), [1, 4]);
+ *   const attrs = { axes: [1], keepDims: false, scaleIn: 1, dtypeIn: "qint8", outScale: 0.5, dtype: "qint8" } as const;
+ *   const [y] = meanFakeGpu(dev, [x], attrs, [{ shape: [1], dtype: "float32" }]);
+ *   assert((await readTensor(dev, y))[0] === 2.5);
+ *   dev.destroy();
+ * }
+ * ```
+ */
+export const meanFakeGpu: GpuKernel<OpAttrs["meanFake"]> = (dev, ins, o) => {
+  const t = new Temps(dev), x = ins[0], m = reduceIndex(x.shape, o.axes, o.keepDims);
+  try {
+    const q = t.ints(x, o.scaleIn, o.dtypeIn), index = t.up(m.index, [m.index.length]);
+    const sums = t.keep(
+      sumGatherResident(dev, q, { index, count: m.count, inFrame: sizeOf(x.shape), shape: m.shape }),
+    );
+    return [finishGpu(dev, sums, Math.fround(o.scaleIn), m.count, o)];
   } finally {
     t.release();
   }

@@ -15,7 +15,7 @@ import { binaryGpu, castGpu, clampBackwardGpu, clampGpu, unaryGpu, whereGpu } fr
 import { matmulGpu } from "./gemm.ts";
 import { type GpuKernel, type GpuTensor, readTensor, releaseTensor, uploadTensor } from "./gpu_tensor.ts";
 import { addFakeGpu, avgPoolFakeGpu, intLayerFakeGpu } from "./int_fake_ops.ts";
-import { lutFakeGpu, resizeFakeGpu } from "./int_twins.ts";
+import { lutFakeGpu, meanFakeGpu, resizeFakeGpu } from "./int_twins.ts";
 import {
   broadcastToGpu,
   concatGpu,
@@ -106,6 +106,7 @@ export const GPU_KERNELS: { readonly [K in OpName]: GpuKernel<OpAttrs[K]> } = {
   intLayerFake: intLayerFakeGpu,
   lutFake: lutFakeGpu,
   resizeFake: resizeFakeGpu,
+  meanFake: meanFakeGpu,
   randomUniform: randomUniformGpu,
   randomNormal: randomNormalGpu,
 };

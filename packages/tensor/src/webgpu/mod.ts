@@ -58,6 +58,7 @@ export { alignedSumResident } from "./int_sum_resident.ts";
 export { gatherResident, type GatherResidentOptions } from "./int_gather_resident.ts";
 export { lutResident } from "./int_lut_resident.ts";
 export { packTaps, resizeLinearResident } from "./int_resize_resident.ts";
+export { sumGatherResident } from "./int_reduce_resident.ts";
 // The quantization types the integer kernels' signatures name.
 export type {
   Conv2dGeometry as IntConv2dGeometry,
