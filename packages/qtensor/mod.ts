@@ -28,6 +28,7 @@ export * from "./src/int_movement.ts";
 export * from "./src/int_lut.ts";
 export * from "./src/int_resize.ts";
 export * from "./src/int_reduce.ts";
+export * from "./src/int_matmul.ts";
 export * from "./src/int_pool.ts";
 export * from "./src/int_activation.ts";
 export * from "./src/int_cat.ts";

@@ -70,6 +70,27 @@ export const IMPORT_OP_ENTRIES: Readonly<Record<string, OpEntry>> = {
   exp: lookup("exp", "torch.exp"),
   transpose: movement("transpose", "torch.Tensor.permute"),
   slice: movement("slice", "torch.Tensor.__getitem__"),
+  matmul: {
+    op: "matmul",
+    torch: "torch.matmul",
+    minInputs: 2,
+    maxInputs: 2,
+    inputDtypes: ["qint8", "qint16"],
+    outputDtypes: ["qint8", "qint16", "qint32"],
+    dtypeSource: "hqat choice: a product of two activations on the MAC array, taking and giving what " +
+      "Conv2d takes and gives (" + row("torch.nn.Conv2d") + ")",
+    limits: [
+      maxLimit(
+        "matmul.k",
+        "reduction length",
+        "k ≤ 8192",
+        8192,
+        "hqat choice: the reduction of a Linear layer (in_features ≤ 8192, " + row("torch.nn.Linear") +
+          "), as a matmul runs on the same MAC array",
+        (l) => [l.inputs[0]?.shape.at(-1) ?? 1],
+      ),
+    ],
+  },
   mean: {
     op: "mean",
     torch: "torch.mean",

@@ -35,6 +35,7 @@ Deno.test("BAYES_OP_TABLE has an entry for every op the graph IR names", () => {
     "transpose",
     "slice",
     "mean",
+    "matmul",
   ];
   assertEquals(Object.keys(BAYES_OP_TABLE).sort(), [...ops].sort());
   for (const [op, entry] of Object.entries(BAYES_OP_TABLE)) {

@@ -16,6 +16,7 @@ import type { Conv2dInstr } from "./ops/conv2d.ts";
 import type { DequantizeInstr } from "./ops/dequantize.ts";
 import type { LinearInstr } from "./ops/linear.ts";
 import type { LutInstr } from "./ops/lut.ts";
+import type { MatmulInstr } from "./ops/matmul.ts";
 import type { MaxPool2dInstr } from "./ops/max_pool2d.ts";
 import type { MoveInstr } from "./ops/move.ts";
 import type { MulInstr } from "./ops/mul.ts";
@@ -87,7 +88,8 @@ export type Instr =
   | SliceInstr
   | PadInstr
   | ResizeInstr
-  | ReduceMeanInstr;
+  | ReduceMeanInstr
+  | MatmulInstr;
 
 /** An instruction kind. */
 export type InstrOp = Instr["op"];

@@ -13,6 +13,7 @@ import { CONV2D } from "./ops/conv2d.ts";
 import { DEQUANTIZE } from "./ops/dequantize.ts";
 import { LINEAR } from "./ops/linear.ts";
 import { LUT } from "./ops/lut.ts";
+import { MATMUL } from "./ops/matmul.ts";
 import { MAX_POOL2D } from "./ops/max_pool2d.ts";
 import { MOVE } from "./ops/move.ts";
 import { MUL } from "./ops/mul.ts";
@@ -53,6 +54,7 @@ export const INSTR_TABLE: { readonly [K in InstrOp]: InstrDef<InstrOf<K>> } = {
   pad: PAD,
   resize: RESIZE,
   reduce_mean: REDUCE_MEAN,
+  matmul: MATMUL,
 };
 
 /**

@@ -257,6 +257,20 @@ export class ProgramBuilder {
       scale: Float32Array.of(out.scale),
     }, [this.rq([x.scale[0]], count, out, act)]);
   }
+  /** A matmul of two activations, requantized from scale sa · sb to `out`. */
+  matmul(name: string, a: number, b: number, out: Out, act?: Activation): number {
+    const [x, y] = [this.buffers[a], this.buffers[b]], r = x.shape.length;
+    const shape = [
+      ...x.shape.slice(0, -2).map((d, i) => Math.max(d, y.shape[i])),
+      x.shape[r - 2],
+      y.shape[r - 1],
+    ];
+    return this.emit(name, { op: "matmul", inputs: [a, b] }, {
+      shape,
+      dtype: out.dtype,
+      scale: Float32Array.of(out.scale),
+    }, [this.rq([x.scale[0] * y.scale[0]], 1, out, act)]);
+  }
   mul(name: string, a: number, b: number, out: Out, act?: Activation): number {
     const [x, y] = [this.buffers[a], this.buffers[b]];
     return this.emit(name, { op: "mul", inputs: [a, b] }, {

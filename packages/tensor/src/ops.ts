@@ -263,6 +263,21 @@ export interface OpAttrs {
     dtype: "qint8" | "qint16";
     activation?: "relu" | "relu6";
   };
+  /**
+   * Inputs (a, b) fake-quantized with `scaleA` / `scaleB` to `dtypeA` / `dtypeB`: the `matmul` instruction
+   * on their integers (`[..., m, k] × [..., k, n]`, equal ranks, batch dimensions equal or 1; the exact
+   * int32 accumulator of scale `scaleA · scaleB`), requantized to `outScale` with the fused activation and
+   * dequantized. No gradient: it is the VALIDATION path.
+   */
+  matmulFake: {
+    scaleA: number;
+    scaleB: number;
+    dtypeA: "qint8" | "qint16";
+    dtypeB: "qint8" | "qint16";
+    outScale: number;
+    dtype: "qint8" | "qint16";
+    activation?: "relu" | "relu6";
+  };
   /** Uniform [0, 1) float32 values from a counter-based generator keyed by (k0, k1). */
   randomUniform: { shape: readonly number[]; k0: number; k1: number };
   /** Standard normal float32 values, keyed like randomUniform. */

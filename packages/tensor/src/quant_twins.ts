@@ -59,10 +59,29 @@ export function resizeFake(x: Tensor, options: OpAttrs["resizeFake"]): Tensor {
  * ```ts
  * import { assert } from "@std/assert";
  * import { meanFake, tensor } from "@hqat/tensor";
- * const y = meanFake(tensor([[1, 2, 3, 5]]), { axes: [1], keepDims: true, scaleIn: 1, dtypeIn: "qint8", outScale: 0.5, dtype: "qint8" });
+ * const y = meanFake(tensor([[1, 2, 3, 4]]), { axes: [1], keepDims: true, scaleIn: 1, dtypeIn: "qint8", outScale: 0.5, dtype: "qint8" });
  * assert(y.shape.join() === "1,1" && y.item() === 2.5);
  * ```
  */
 export function meanFake(x: Tensor, options: OpAttrs["meanFake"]): Tensor {
   return apply1("meanFake", [x], options);
+}
+
+/**
+ * The `matmul` instruction on two tensors fake-quantized with `scaleA` and `scaleB`: the exact int32
+ * product of their integers (`[..., m, k] × [..., k, n]`, equal ranks, batch dimensions equal or 1; scale
+ * `scaleA · scaleB`), requantized to `outScale` with the fused activation and dequantized. No gradient.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { matmulFake, tensor } from "@hqat/tensor";
+ * const y = matmulFake(tensor([[[1, 2]]]), tensor([[[3], [4]]]), {
+ *   scaleA: 1, scaleB: 1, dtypeA: "qint8", dtypeB: "qint8", outScale: 0.5, dtype: "qint8",
+ * });
+ * assert(y.shape.join() === "1,1,1" && y.item() === 11);
+ * ```
+ */
+export function matmulFake(a: Tensor, b: Tensor, options: OpAttrs["matmulFake"]): Tensor {
+  return apply1("matmulFake", [a, b], options);
 }

@@ -6,11 +6,18 @@
 import type { OpAttrs } from "./ops.ts";
 import type { Shape } from "./shape.ts";
 import type { ShapeRule } from "./shape_rules.ts";
-import { reduceIndex } from "@hqat/qtensor";
+import { matmulShape, reduceIndex } from "@hqat/qtensor";
 import { resizeShape } from "./resize_geometry.ts";
 import { checkConv, poolShape } from "./window_shapes.ts";
 
-type TwinOp = "addFake" | "avgPoolFake" | "intLayerFake" | "lutFake" | "resizeFake" | "meanFake";
+type TwinOp =
+  | "addFake"
+  | "avgPoolFake"
+  | "intLayerFake"
+  | "lutFake"
+  | "resizeFake"
+  | "meanFake"
+  | "matmulFake";
 
 const fmt = (s: Shape) => `[${s.join(",")}]`;
 
@@ -69,5 +76,9 @@ export const INT_TWIN_SHAPE_RULES: { [K in TwinOp]: ShapeRule<OpAttrs[K]> } = {
     arity("meanFake", ins, 1);
     const m = reduceIndex(ins[0].shape, a.axes, a.keepDims);
     return [{ shape: m.shape, dtype: "float32" }];
+  },
+  matmulFake: (ins) => {
+    arity("matmulFake", ins, 2);
+    return [{ shape: matmulShape(ins[0].shape, ins[1].shape), dtype: "float32" }];
   },
 };

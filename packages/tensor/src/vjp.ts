@@ -306,6 +306,7 @@ export const VJP_RULES: { [K in OpName]: VjpRule<OpAttrs[K]> | null } = {
   lutFake: null,
   resizeFake: null,
   meanFake: null,
+  matmulFake: null,
   addFake: (c) => {
     // Straight through the add (or sub), masked where the output saturated; b's gradient summed over its
     // broadcast dimensions.

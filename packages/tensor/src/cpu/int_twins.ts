@@ -9,6 +9,7 @@ import {
   fixedPointTaps,
   gatherFrames,
   intLut,
+  intMatmul,
   intReduceSum,
   intResizeLinear,
   quantize,
@@ -73,4 +74,10 @@ export function meanFakeKernel(x: Tensor, o: OpAttrs["meanFake"]): Float32Array 
   const m = reduceIndex(x.shape, o.axes, o.keepDims);
   const sums = intReduceSum(ints(x, o.scaleIn, o.dtypeIn), x.shape, o.axes);
   return finish(sums, m.shape, Math.fround(o.scaleIn), m.count, o);
+}
+
+/** matmulFake: the `matmul` instruction on the fake-quantized operands, requantized and dequantized. */
+export function matmulFakeKernel(a: Tensor, b: Tensor, o: OpAttrs["matmulFake"]): Float32Array {
+  const y = intMatmul(ints(a, o.scaleA, o.dtypeA), a.shape, ints(b, o.scaleB, o.dtypeB), b.shape);
+  return finish(y.data, y.shape, Math.fround(o.scaleA) * Math.fround(o.scaleB), 1, o);
 }

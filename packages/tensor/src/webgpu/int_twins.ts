@@ -13,6 +13,7 @@ import { runElem } from "./elem_kernel.ts";
 import { type GpuKernel, type GpuTensor, releaseTensor, uploadTensor } from "./gpu_tensor.ts";
 import { quantizeGpu } from "./int_fake_ops.ts";
 import { gatherResident } from "./int_gather_resident.ts";
+import { matmulResident } from "./int_matmul_resident.ts";
 import { sumGatherResident } from "./int_reduce_resident.ts";
 import { packTaps, resizeLinearResident } from "./int_resize_resident.ts";
 import { requantGpu, requantPlan } from "./requant_kernel.ts";
@@ -154,7 +155,7 @@ export const resizeFakeGpu: GpuKernel<OpAttrs["resizeFake"]> = (dev, ins, o) => 
  * import { meanFakeGpu } from "./int_twins.ts";
  * if ((await probeWebGpu()).available) {
  *   const dev = await WebGpuDevice.create();
- *   const x = uploadTensor(dev, Float32Array.of(1, 2, 3, 5), [1, 4]);
+ *   const x = uploadTensor(dev, Float32Array.of(1, 2, 3, 4), [1, 4]);
  *   const attrs = { axes: [1], keepDims: false, scaleIn: 1, dtypeIn: "qint8", outScale: 0.5, dtype: "qint8" } as const;
  *   const [y] = meanFakeGpu(dev, [x], attrs, [{ shape: [1], dtype: "float32" }]);
  *   assert((await readTensor(dev, y))[0] === 2.5);
@@ -170,6 +171,37 @@ export const meanFakeGpu: GpuKernel<OpAttrs["meanFake"]> = (dev, ins, o) => {
       sumGatherResident(dev, q, { index, count: m.count, inFrame: sizeOf(x.shape), shape: m.shape }),
     );
     return [finishGpu(dev, sums, Math.fround(o.scaleIn), m.count, o)];
+  } finally {
+    t.release();
+  }
+};
+
+/**
+ * matmulFake: the `matmul` instruction on fake-quantized operands, requantized and dequantized.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { probeWebGpu } from "./probe.ts";
+ * import { WebGpuDevice } from "./device.ts";
+ * import { readTensor, uploadTensor } from "./gpu_tensor.ts";
+ * import { matmulFakeGpu } from "./int_twins.ts";
+ * if ((await probeWebGpu()).available) {
+ *   const dev = await WebGpuDevice.create();
+ *   const a = uploadTensor(dev, Float32Array.of(1, 2), [1, 1, 2]), b = uploadTensor(dev, Float32Array.of(3, 4), [1, 2, 1]);
+ *   const attrs = { scaleA: 1, scaleB: 1, dtypeA: "qint8", dtypeB: "qint8", outScale: 1, dtype: "qint8" } as const;
+ *   const [y] = matmulFakeGpu(dev, [a, b], attrs, [{ shape: [1, 1, 1], dtype: "float32" }]);
+ *   assert((await readTensor(dev, y))[0] === 11);
+ *   dev.destroy();
+ * }
+ * ```
+ */
+export const matmulFakeGpu: GpuKernel<OpAttrs["matmulFake"]> = (dev, ins, o) => {
+  const t = new Temps(dev);
+  try {
+    const qa = t.ints(ins[0], o.scaleA, o.dtypeA), qb = t.ints(ins[1], o.scaleB, o.dtypeB);
+    const acc = t.keep(matmulResident(dev, qa, qb));
+    return [finishGpu(dev, acc, Math.fround(o.scaleA) * Math.fround(o.scaleB), 1, o)];
   } finally {
     t.release();
   }

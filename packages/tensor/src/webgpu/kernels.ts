@@ -15,7 +15,7 @@ import { binaryGpu, castGpu, clampBackwardGpu, clampGpu, unaryGpu, whereGpu } fr
 import { matmulGpu } from "./gemm.ts";
 import { type GpuKernel, type GpuTensor, readTensor, releaseTensor, uploadTensor } from "./gpu_tensor.ts";
 import { addFakeGpu, avgPoolFakeGpu, intLayerFakeGpu } from "./int_fake_ops.ts";
-import { lutFakeGpu, meanFakeGpu, resizeFakeGpu } from "./int_twins.ts";
+import { lutFakeGpu, matmulFakeGpu, meanFakeGpu, resizeFakeGpu } from "./int_twins.ts";
 import {
   broadcastToGpu,
   concatGpu,
@@ -107,6 +107,7 @@ export const GPU_KERNELS: { readonly [K in OpName]: GpuKernel<OpAttrs[K]> } = {
   lutFake: lutFakeGpu,
   resizeFake: resizeFakeGpu,
   meanFake: meanFakeGpu,
+  matmulFake: matmulFakeGpu,
   randomUniform: randomUniformGpu,
   randomNormal: randomNormalGpu,
 };

@@ -59,6 +59,7 @@ export { gatherResident, type GatherResidentOptions } from "./int_gather_residen
 export { lutResident } from "./int_lut_resident.ts";
 export { packTaps, resizeLinearResident } from "./int_resize_resident.ts";
 export { sumGatherResident } from "./int_reduce_resident.ts";
+export { matmulResident } from "./int_matmul_resident.ts";
 // The quantization types the integer kernels' signatures name.
 export type {
   Conv2dGeometry as IntConv2dGeometry,
