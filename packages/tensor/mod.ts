@@ -44,7 +44,14 @@ export {
   intConv2dRequantFast,
   intLinearAccumulateFast,
   intLinearRequantFast,
+  type IntOperand,
+  type IntRequantKernelOptions,
 } from "./src/cpu/int_conv.ts";
-export { intRequantFast, type IntRequantParams, intRequantReference } from "./src/cpu/int_requant.ts";
+export {
+  intRequantFast,
+  type IntRequantFastOptions,
+  type IntRequantParams,
+  intRequantReference,
+} from "./src/cpu/int_requant.ts";
 export type { Conv2dGeometry } from "./src/cpu/conv2d_shapes.ts";
 export * from "./src/webgpu/mod.ts";

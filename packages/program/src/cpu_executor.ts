@@ -103,6 +103,27 @@ export function checkProgramInput(
 interface Storage {
   read(id: number): IntValue;
   write(id: number, v: IntValue): void;
+  /** An int8/int16 array a kernel may write buffer `id`'s integers into, or undefined for a fresh one. */
+  target(id: number): Int8Array | Int16Array | undefined;
+}
+
+/**
+ * Arrays for the intermediate int8/int16 buffers of a program, reused from run to run at the same batch
+ * (fresh arrays cost page faults on every run). The output buffers, which a run returns, are never reused.
+ */
+const POOLS = new WeakMap<Program, Map<number, Int8Array | Int16Array>>();
+
+function pooled(program: Program, id: number, length: number): Int8Array | Int16Array | undefined {
+  const b = program.buffers[id];
+  if (b.dtype !== "qint8" && b.dtype !== "qint16") return undefined;
+  if (id === program.output || id === rawOutput(program)) return undefined;
+  let pool = POOLS.get(program);
+  if (!pool) POOLS.set(program, pool = new Map());
+  let a = pool.get(id);
+  if (!a || a.length !== length) {
+    pool.set(id, a = b.dtype === "qint8" ? new Int8Array(length) : new Int16Array(length));
+  }
+  return a;
 }
 
 const runShape = (b: ProgramBuffer, n: number) => [n, ...b.shape.slice(1)];
@@ -116,6 +137,7 @@ function mapStorage(program: Program, n: number): Storage {
       const b = program.buffers[id];
       values.set(id, { ...v, shape: runShape(b, n), scale: b.scale });
     },
+    target: (id) => pooled(program, id, elementCount(runShape(program.buffers[id], n))),
   };
 }
 
@@ -159,7 +181,14 @@ function arenaStorage(program: Program, arena: ArrayBuffer, n: number): Storage 
     write: (id, v) => {
       const shape = runShape(program.buffers[id], n), dst = view(id);
       if (nhwc(id)) transpose(v.data, dst, shape, true);
-      else dst.set(v.data as ArrayLike<number> & Int8Array);
+      else if (v.data.buffer !== arena || v.data.byteOffset !== dst.byteOffset) {
+        dst.set(v.data as ArrayLike<number> & Int8Array);
+      }
+    },
+    // A kernel writes an NCHW buffer's integers straight into its place in the arena.
+    target: (id) => {
+      const d = program.buffers[id].dtype;
+      return (d === "qint8" || d === "qint16") && !nhwc(id) ? view(id) as Int8Array | Int16Array : undefined;
     },
   };
 }
@@ -177,7 +206,7 @@ function execute(
   // The fast paths (a kernel with its requantization fused; requantization on the WebAssembly kernels)
   // give the same integers as the tables' kernels, which the reference run keeps to.
   const lone = run.reference ? undefined : loneRequant(instr.epilogue);
-  const fused = lone && fusedInstr(instr, ins, lone, outShape);
+  const fused = lone && fusedInstr(instr, ins, lone, outShape, store.target(instr.output));
   if (fused) {
     store.write(instr.output, fused);
     return fused;
@@ -188,11 +217,11 @@ function execute(
     inputShape: run.inputShape,
     out: { dtype: out.dtype, shape: outShape, scale: out.scale },
   });
-  for (const s of instr.epilogue) {
+  instr.epilogue.forEach((s, k) => {
     if (!run.reference && s.kind === "requant" && s.dtype !== "qint32" && v.dtype === "qint32") {
-      v = requantFast(v, s);
+      v = requantFast(v, s, k === instr.epilogue.length - 1 ? store.target(instr.output) : undefined);
     } else v = stageDef(s).cpu(s, v, s.kind === "add" ? store.read(s.addend) : undefined);
-  }
+  });
   store.write(instr.output, v);
   return v;
 }

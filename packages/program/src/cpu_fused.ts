@@ -55,7 +55,8 @@ export function requantParams(r: Requant): IntRequantParams {
 
 /**
  * `instr` on `ins` with its lone requantization `r` fused into the kernel, when the executor has a fused
- * kernel for its kind; undefined otherwise. `outShape` is the output buffer's shape for the run.
+ * kernel for its kind; undefined otherwise. `outShape` is the output buffer's shape for the run; the
+ * output is written to `out` when given (an array of the output's type and length).
  *
  * @example
  * ```ts
@@ -71,6 +72,7 @@ export function fusedInstr(
   ins: readonly IntValue[],
   r: Requant,
   outShape: readonly number[],
+  out?: Int8Array | Int16Array,
 ): IntValue | undefined {
   const base = { shape: outShape, dtype: r.dtype, scale: r.scale } as const;
   if (instr.op === "conv2d") {
@@ -85,13 +87,9 @@ export function fusedInstr(
       groups: instr.groups,
     };
     const data = intConv2dRequantFast(
-      x.data as Int8Array | Int16Array,
-      x.shape,
-      instr.weight,
-      instr.weightShape,
-      geo,
-      instr.bias,
-      requantParams(r),
+      { data: x.data as Int8Array | Int16Array, shape: x.shape },
+      { data: instr.weight, shape: instr.weightShape },
+      { geometry: geo, bias: instr.bias, requant: requantParams(r), out },
     );
     return { ...base, data };
   }
@@ -100,12 +98,9 @@ export function fusedInstr(
     if (x.dtype !== "qint8" && x.dtype !== "qint16") return undefined;
     const [o, k] = instr.weightShape, n = x.shape[0];
     const data = intLinearRequantFast(
-      x.data as Int8Array | Int16Array,
-      [n, k],
-      instr.weight,
-      instr.weightShape,
-      instr.bias,
-      requantParams(r),
+      { data: x.data as Int8Array | Int16Array, shape: [n, k] },
+      { data: instr.weight, shape: instr.weightShape },
+      { bias: instr.bias, requant: requantParams(r), out },
     );
     return { ...base, shape: [n, o], data };
   }
@@ -113,8 +108,8 @@ export function fusedInstr(
 }
 
 /**
- * `v` (an int32 value) requantized by `r` on the WebAssembly kernels: the stage table's `requant` kernel,
- * faster.
+ * `v` (an int32 value) requantized by `r` on the WebAssembly kernels (into `out` when given): the stage
+ * table's `requant` kernel, faster.
  *
  * @example
  * ```ts
@@ -125,9 +120,13 @@ export function fusedInstr(
  * assert(requantFast(v, r).data.join() === "2,-1,127");
  * ```
  */
-export function requantFast(v: IntValue, r: Requant): IntValue {
+export function requantFast(v: IntValue, r: Requant, out?: Int8Array | Int16Array): IntValue {
   const channels = v.shape.length >= 2 ? v.shape[1] : 1, inner = innerOfAxis1(v.shape);
   const outer = v.data.length / (channels * inner);
-  const data = intRequantFast(v.data as Int32Array, { outer, channels, inner }, requantParams(r));
+  const data = intRequantFast(v.data as Int32Array, {
+    layout: { outer, channels, inner },
+    requant: requantParams(r),
+    out,
+  });
   return { data, shape: v.shape, dtype: r.dtype, scale: r.scale };
 }

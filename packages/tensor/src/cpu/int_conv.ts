@@ -92,33 +92,55 @@ export function intConv2dAccumulateFast(
   return intConv2d("intConv2dAccumulateFast", { x, xShape, w, wShape, geo, bias }) as Int32Array;
 }
 
+/** An integer operand: its elements and shape. */
+export interface IntOperand<T> {
+  /** The elements, row-major. */
+  readonly data: T;
+  /** The shape. */
+  readonly shape: readonly number[];
+}
+
+/** Options of {@linkcode intConv2dRequantFast} and {@linkcode intLinearRequantFast}. */
+export interface IntRequantKernelOptions {
+  /** The requantization (see `IntRequantParams`). */
+  readonly requant: IntRequantParams;
+  /** One int32 bias per output channel. */
+  readonly bias?: Int32Array;
+  /** Where to write the output (an array of the output's length and type), instead of a fresh one. */
+  readonly out?: Int8Array | Int16Array;
+}
+
 /**
  * The convolution of {@linkcode intConv2dAccumulateFast} requantized in the kernels' epilogue (see
- * `IntRequantParams`): the int8 or int16 output, without the int32 accumulator ever leaving the kernels.
- * The same integers as requantizing `intConv2dAccumulateFast`'s result with `@hqat/qtensor`'s `requantize`.
+ * `IntRequantParams`): the int8 or int16 output, without the int32 accumulator ever leaving the kernels,
+ * written to `options.out` when given. The same integers as requantizing `intConv2dAccumulateFast`'s
+ * result with `@hqat/qtensor`'s `requantize`.
  *
  * @example
  * ```ts
  * import { assert } from "@std/assert";
  * import { intConv2dRequantFast } from "@hqat/tensor";
- * const geo = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 } as const;
- * const rq = { multiplier: Int32Array.of(16384), shift: Uint8Array.of(15), lo: 0, hi: [127], bytes: 1 } as const;
- * const y = intConv2dRequantFast(Int8Array.of(3, -3, 100), [1, 1, 1, 3], Int8Array.of(1), [1, 1, 1, 1], geo, undefined, rq);
+ * const geometry = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 } as const;
+ * const requant = { multiplier: Int32Array.of(16384), shift: Uint8Array.of(15), lo: 0, hi: [127], bytes: 1 } as const;
+ * const x = { data: Int8Array.of(3, -3, 100), shape: [1, 1, 1, 3] };
+ * const y = intConv2dRequantFast(x, { data: Int8Array.of(1), shape: [1, 1, 1, 1] }, { geometry, requant });
  * assert(y instanceof Int8Array && y.join() === "2,0,50");
  * ```
  */
 export function intConv2dRequantFast(
-  x: IntActivations,
-  xShape: readonly number[],
-  w: Int8Array,
-  wShape: readonly number[],
-  geo: Conv2dGeometry,
-  bias: Int32Array | undefined,
-  requant: IntRequantParams,
+  x: IntOperand<IntActivations>,
+  w: IntOperand<Int8Array>,
+  options: IntRequantKernelOptions & { readonly geometry: Conv2dGeometry },
 ): Int8Array | Int16Array {
-  return intConv2d("intConv2dRequantFast", { x, xShape, w, wShape, geo, bias }, requant) as
-    | Int8Array
-    | Int16Array;
+  const a = {
+    x: x.data,
+    xShape: x.shape,
+    w: w.data,
+    wShape: w.shape,
+    geo: options.geometry,
+    bias: options.bias,
+  };
+  return intConv2d("intConv2dRequantFast", a, options) as Int8Array | Int16Array;
 }
 
 interface ConvOperands {
@@ -130,24 +152,40 @@ interface ConvOperands {
   bias?: Int32Array;
 }
 
-/** Takes the `size` int32 accumulators at `acc` out of the kernels, requantized by `requant` when given. */
+/** Takes the `size` int32 accumulators at `acc` out of the kernels, requantized when `rq` is given. */
 function finish(
   rt: KernelRuntime,
   acc: number,
   dims: { outer: number; channels: number; inner: number },
-  requant?: IntRequantParams,
+  rq?: IntRequantKernelOptions,
 ): Int32Array | Int8Array | Int16Array {
   const size = dims.outer * dims.channels * dims.inner;
-  if (!requant) return rt.takeInt32(acc, size);
-  const out = rt.alloc(Math.ceil((size * requant.bytes) / 4));
-  intRequantWasm(rt, acc, dims, requant, out);
-  return rt.takeBytes(out, size, requant.bytes);
+  if (!rq) return rt.takeInt32(acc, size);
+  const out = rt.alloc(Math.ceil((size * rq.requant.bytes) / 4));
+  intRequantWasm(rt, acc, dims, rq.requant, out);
+  return rt.takeBytes(out, size, rq.requant.bytes, rq.out);
+}
+
+/** The requantized output of `slow`'s accumulators, written to `rq.out` when given. */
+function reference(acc: Int32Array, channels: number, inner: number, rq: IntRequantKernelOptions) {
+  const y = intRequantReference(acc, channels, inner, rq.requant);
+  if (!rq.out) return y;
+  rq.out.set(y);
+  return rq.out;
+}
+
+function checkOut(op: string, rq: IntRequantKernelOptions | undefined, size: number): void {
+  if (!rq?.out) return;
+  const want = rq.requant.bytes === 1 ? Int8Array : Int16Array;
+  if (!(rq.out instanceof want) || rq.out.length !== size) {
+    throw new RangeError(`${op}: the output must be an ${want.name} of ${size} elements`);
+  }
 }
 
 function intConv2d(
   op: string,
   a: ConvOperands,
-  requant?: IntRequantParams,
+  rq?: IntRequantKernelOptions,
 ): Int32Array | Int8Array | Int16Array {
   const { x, xShape, w, wShape, geo, bias } = a;
   const xBytes = checkArrays(op, x, w);
@@ -155,11 +193,12 @@ function intConv2d(
   checkSize(x, xShape, "x", op);
   checkSize(w, wShape, "w", op);
   checkBias(op, bias, d.co);
-  if (requant) checkRequantParams(op, requant, d.co);
+  if (rq) checkRequantParams(op, rq.requant, d.co);
   const dims = { outer: d.n, channels: d.co, inner: d.ho * d.wo };
+  checkOut(op, rq, d.n * d.co * d.ho * d.wo);
   const slow = () => {
     const acc = intConv2dAccumulateReference(x, w, d, bias);
-    return requant ? intRequantReference(acc, dims.channels, dims.inner, requant) : acc;
+    return rq ? reference(acc, dims.channels, dims.inner, rq) : acc;
   };
   if (isEmpty(d)) return slow();
   const size = d.n * d.co * d.ho * d.wo;
@@ -172,7 +211,7 @@ function intConv2d(
       y: rt.alloc(size),
     };
     intConv2dWasm(rt, d, ptrs);
-    return finish(rt, ptrs.y, dims, requant);
+    return finish(rt, ptrs.y, dims, rq);
   }, slow);
 }
 
@@ -201,26 +240,26 @@ export function intLinearAccumulateFast(
 
 /**
  * The linear layer of {@linkcode intLinearAccumulateFast} requantized in the kernels' epilogue (see
- * `IntRequantParams`; the channels are the outputs, the last dimension).
+ * `IntRequantParams`; the channels are the outputs, the last dimension), written to `options.out` when
+ * given.
  *
  * @example
  * ```ts
  * import { assert } from "@std/assert";
  * import { intLinearRequantFast } from "@hqat/tensor";
- * const rq = { multiplier: Int32Array.of(16384), shift: Uint8Array.of(14), lo: -128, hi: [127], bytes: 1 } as const;
- * const y = intLinearRequantFast(Int8Array.of(1, 2, 3), [1, 3], Int8Array.of(1, 1, 1, -1, 0, 1), [2, 3], undefined, rq);
- * assert(y.join() === "6,2");
+ * const requant = { multiplier: Int32Array.of(16384), shift: Uint8Array.of(14), lo: -128, hi: [127], bytes: 1 } as const;
+ * const x = { data: Int8Array.of(1, 2, 3), shape: [1, 3] }, w = { data: Int8Array.of(1, 1, 1, -1, 0, 1), shape: [2, 3] };
+ * assert(intLinearRequantFast(x, w, { requant }).join() === "6,2");
  * ```
  */
 export function intLinearRequantFast(
-  x: IntActivations,
-  xShape: readonly number[],
-  w: Int8Array,
-  wShape: readonly number[],
-  bias: Int32Array | undefined,
-  requant: IntRequantParams,
+  x: IntOperand<IntActivations>,
+  w: IntOperand<Int8Array>,
+  options: IntRequantKernelOptions,
 ): Int8Array | Int16Array {
-  return intLinear("intLinearRequantFast", x, xShape, w, wShape, bias, requant) as Int8Array | Int16Array;
+  return intLinear("intLinearRequantFast", x.data, x.shape, w.data, w.shape, options.bias, options) as
+    | Int8Array
+    | Int16Array;
 }
 
 function intLinear(
@@ -230,7 +269,7 @@ function intLinear(
   w: Int8Array,
   wShape: readonly number[],
   bias?: Int32Array,
-  requant?: IntRequantParams,
+  rq?: IntRequantKernelOptions,
 ): Int32Array | Int8Array | Int16Array {
   const xBytes = checkArrays(op, x, w);
   if (wShape.length !== 2 || xShape.length < 1) {
@@ -246,12 +285,13 @@ function intLinear(
   checkSize(x, xShape, "x", op);
   checkSize(w, wShape, "w", op);
   checkBias(op, bias, o);
-  if (requant) checkRequantParams(op, requant, o);
+  if (rq) checkRequantParams(op, rq.requant, o);
   const dims = { rows: xShape.slice(0, -1).reduce((a, b) => a * b, 1), k, o };
   const layout = { outer: dims.rows, channels: o, inner: 1 };
+  checkOut(op, rq, dims.rows * o);
   const slow = () => {
     const acc = intLinearAccumulateReference(x, w, dims, bias);
-    return requant ? intRequantReference(acc, o, 1, requant) : acc;
+    return rq ? reference(acc, o, 1, rq) : acc;
   };
   if (dims.rows * o === 0 || k === 0) return slow();
   return withKernels((rt) => {
@@ -263,6 +303,6 @@ function intLinear(
       y: rt.alloc(dims.rows * o),
     };
     intLinearWasm(rt, dims, ptrs);
-    return finish(rt, ptrs.y, layout, requant);
+    return finish(rt, ptrs.y, layout, rq);
   }, slow);
 }

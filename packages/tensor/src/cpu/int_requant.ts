@@ -140,8 +140,18 @@ export function intRequantWasm(
   if (parts.length > 0) rt.run("int_requant_run", parts);
 }
 
+/** Options of {@linkcode intRequantFast}. */
+export interface IntRequantFastOptions {
+  /** The accumulators' layout `[outer, channels, inner]` (channels along the middle axis). */
+  readonly layout: { readonly outer: number; readonly channels: number; readonly inner: number };
+  /** The requantization. */
+  readonly requant: IntRequantParams;
+  /** Where to write the output (an array of the accumulators' length and the output type). */
+  readonly out?: Int8Array | Int16Array;
+}
+
 /**
- * Requantizes int32 accumulators `acc` laid out `[outer, channels, inner]` with `p` (see
+ * Requantizes int32 accumulators `acc` laid out as `options.layout` says with `options.requant` (see
  * {@linkcode IntRequantParams}) on the WebAssembly kernels, or in plain TypeScript where they cannot run:
  * the same integers as `@hqat/qtensor`'s `requantize` with the matching clamp.
  *
@@ -149,16 +159,13 @@ export function intRequantWasm(
  * ```ts
  * import { assert } from "@std/assert";
  * import { intRequantFast } from "@hqat/tensor";
- * const p = { multiplier: Int32Array.of(16384, 16384), shift: Uint8Array.of(15, 14), lo: 0, hi: [127], bytes: 1 } as const;
- * assert(intRequantFast(Int32Array.of(3, -3, 5, 1000), { outer: 1, channels: 2, inner: 2 }, p).join() === "2,0,5,127");
+ * const requant = { multiplier: Int32Array.of(16384, 16384), shift: Uint8Array.of(15, 14), lo: 0, hi: [127], bytes: 1 } as const;
+ * const y = intRequantFast(Int32Array.of(3, -3, 5, 1000), { layout: { outer: 1, channels: 2, inner: 2 }, requant });
+ * assert(y.join() === "2,0,5,127");
  * ```
  */
-export function intRequantFast(
-  acc: Int32Array,
-  dims: { outer: number; channels: number; inner: number },
-  p: IntRequantParams,
-): Int8Array | Int16Array {
-  const op = "intRequantFast";
+export function intRequantFast(acc: Int32Array, options: IntRequantFastOptions): Int8Array | Int16Array {
+  const op = "intRequantFast", dims = options.layout, p = options.requant, into = options.out;
   if (!(acc instanceof Int32Array)) throw new TypeError(`${op}: the accumulators must be an Int32Array`);
   if (dims.outer * dims.channels * dims.inner !== acc.length) {
     throw new RangeError(
@@ -166,14 +173,23 @@ export function intRequantFast(
     );
   }
   checkRequantParams(op, p, dims.channels);
-  const slow = () => intRequantReference(acc, dims.channels, dims.inner, p);
+  const want = p.bytes === 1 ? Int8Array : Int16Array;
+  if (into && (!(into instanceof want) || into.length !== acc.length)) {
+    throw new RangeError(`${op}: the output must be an ${want.name} of ${acc.length} elements`);
+  }
+  const slow = () => {
+    const y = intRequantReference(acc, dims.channels, dims.inner, p);
+    if (!into) return y;
+    into.set(y);
+    return into;
+  };
   const rt = kernelRuntime();
   if (!rt || acc.length === 0) return slow();
   try {
     rt.reset();
     const a = rt.putBytes(acc), out = rt.alloc(Math.ceil((acc.length * p.bytes) / 4));
     intRequantWasm(rt, a, dims, p, out);
-    return rt.takeBytes(out, acc.length, p.bytes);
+    return rt.takeBytes(out, acc.length, p.bytes, into);
   } catch (e) {
     if (e instanceof KernelMemoryError) return slow();
     throw e;

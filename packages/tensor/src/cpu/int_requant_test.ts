@@ -81,7 +81,10 @@ function check(c: Case): void {
   const acc = accumulators(c.outer * c.channels * c.inner, c.seed, c.extreme);
   const want = Array.from(reference(acc));
   const dims = { outer: c.outer, channels: c.channels, inner: c.inner };
-  assertEquals(Array.from(intRequantFast(acc, dims, params)), want);
+  assertEquals(Array.from(intRequantFast(acc, { layout: dims, requant: params })), want);
+  const out = params.bytes === 1 ? new Int8Array(acc.length) : new Int16Array(acc.length);
+  assertEquals(intRequantFast(acc, { layout: dims, requant: params, out }), out);
+  assertEquals(Array.from(out), want);
   assertEquals(Array.from(intRequantReference(acc, c.channels, c.inner, params)), want);
 }
 
@@ -103,7 +106,8 @@ Deno.test("intRequantFast() is exact at the multiplier and shift limits", () => 
         bytes,
       };
       const want = requantize(acc, { M, n }, { dtype: bytes === 1 ? "qint8" : "qint16" });
-      assertEquals(Array.from(intRequantFast(acc, dims, params)), Array.from(want), `M ${M}, n ${n}`);
+      const got = intRequantFast(acc, { layout: dims, requant: params });
+      assertEquals(Array.from(got), Array.from(want), `M ${M}, n ${n}`);
     }
   }
 });
@@ -142,7 +146,15 @@ Deno.test("intConv2dRequantFast() equals requantize() of intConv2dAccumulate() o
       const { params, reference } = setup(c);
       assertEquals(Array.from(intConv2dAccumulateFast(x, xs, w, ws, g, bias)), Array.from(acc.data));
       const want = Array.from(reference(acc.data as Int32Array));
-      assertEquals(Array.from(intConv2dRequantFast(x, xs, w, ws, g, bias, params)), want);
+      const opts = { geometry: g, bias, requant: params };
+      const got = intConv2dRequantFast({ data: x, shape: xs }, { data: w, shape: ws }, opts);
+      assertEquals(Array.from(got), want);
+      const out = params.bytes === 1 ? new Int8Array(got.length) : new Int16Array(got.length);
+      assertEquals(
+        intConv2dRequantFast({ data: x, shape: xs }, { data: w, shape: ws }, { ...opts, out }),
+        out,
+      );
+      assertEquals(Array.from(out), want);
     }
   };
   try {
@@ -168,12 +180,11 @@ Deno.test("intLinearRequantFast() requantizes per output feature", () => {
     bytes: 1,
   } as const;
   // acc = [[6, 2], [-5, -2]] + bias [1, 0]; × 1 and × 0.5 (halves round up)
-  assertEquals(Array.from(intLinearRequantFast(x, [2, 3], w, [2, 3], Int32Array.of(1, 0), params)), [
-    7,
-    1,
-    -4,
-    -1,
-  ]);
+  const got = intLinearRequantFast({ data: x, shape: [2, 3] }, { data: w, shape: [2, 3] }, {
+    bias: Int32Array.of(1, 0),
+    requant: params,
+  });
+  assertEquals(Array.from(got), [7, 1, -4, -1]);
 });
 
 Deno.test("intRequantFast() and intConv2dRequantFast() reject parameters that do not fit", () => {
@@ -184,22 +195,22 @@ Deno.test("intRequantFast() and intConv2dRequantFast() reject parameters that do
     hi: [127],
     bytes: 1,
   } as const;
-  const dims = { outer: 1, channels: 2, inner: 1 };
-  assertThrows(() => intRequantFast(new Int32Array(2), dims, p), RangeError, "2 multipliers, 1 shifts");
+  const layout = { outer: 1, channels: 2, inner: 1 };
+  const run = (acc: Int32Array, requant: IntRequantParams, out?: Int8Array | Int16Array) =>
+    intRequantFast(acc, { layout, requant, out });
+  assertThrows(() => run(new Int32Array(2), p), RangeError, "2 multipliers, 1 shifts");
   const big = { ...p, multiplier: Int32Array.of(1 << 22), shift: Uint8Array.of(0) };
-  assertThrows(() => intRequantFast(new Int32Array(2), dims, big), RangeError, "2^22");
+  assertThrows(() => run(new Int32Array(2), big), RangeError, "2^22");
   const wide = { ...p, multiplier: Int32Array.of(1), shift: Uint8Array.of(0), hi: [200] };
-  assertThrows(() => intRequantFast(new Int32Array(2), dims, wide), RangeError, "clamp");
-  assertThrows(
-    () => intRequantFast(new Int32Array(3), dims, { ...wide, hi: [1] }),
-    RangeError,
-    "accumulators",
-  );
-  const geo: Conv2dGeometry = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 };
-  assertThrows(
-    () =>
-      intConv2dRequantFast(new Int8Array(4), [1, 1, 2, 2], new Int8Array(3), [3, 1, 1, 1], geo, undefined, p),
-    RangeError,
-    "for 3 channels",
-  );
+  assertThrows(() => run(new Int32Array(2), wide), RangeError, "clamp");
+  const ok = { ...wide, hi: [1] };
+  assertThrows(() => run(new Int32Array(3), ok), RangeError, "accumulators");
+  assertThrows(() => run(new Int32Array(2), ok, new Int16Array(2)), RangeError, "Int8Array of 2");
+  const geometry: Conv2dGeometry = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 };
+  const x = { data: new Int8Array(4), shape: [1, 1, 2, 2] },
+    w = { data: new Int8Array(3), shape: [3, 1, 1, 1] };
+  assertThrows(() => intConv2dRequantFast(x, w, { geometry, requant: p }), RangeError, "for 3 channels");
+  const one = { ...ok, multiplier: Int32Array.of(1), hi: [1] };
+  const out = new Int8Array(5);
+  assertThrows(() => intConv2dRequantFast(x, w, { geometry, requant: one, out }), RangeError, "of 12");
 });

@@ -54,8 +54,11 @@ export interface KernelRuntime {
   take(ptr: number, count: number): Float32Array;
   /** A fresh copy of `count` int32 values at byte address `ptr`. */
   takeInt32(ptr: number, count: number): Int32Array;
-  /** A fresh Int8Array (`bytes` 1) or Int16Array (`bytes` 2) copy of `count` values at byte address `ptr`. */
-  takeBytes(ptr: number, count: number, bytes: 1 | 2): Int8Array | Int16Array;
+  /**
+   * An Int8Array (`bytes` 1) or Int16Array (`bytes` 2) copy of `count` values at byte address `ptr`: into
+   * `out` when given (of that type and length), else a fresh one.
+   */
+  takeBytes(ptr: number, count: number, bytes: 1 | 2, out?: Int8Array | Int16Array): Int8Array | Int16Array;
   /** Sets `count` floats at `ptr` to zero. */
   zero(ptr: number, count: number): void;
   /** The index of a kernel, for `runParts`. */
@@ -214,9 +217,9 @@ function createRuntime(): KernelRuntime | null {
       out.set(i32.subarray(ptr >> 2, (ptr >> 2) + count));
       return out;
     },
-    takeBytes: (ptr, count, bytes) => {
+    takeBytes: (ptr, count, bytes, into) => {
       refresh();
-      const out = bytes === 1 ? new Int8Array(count) : new Int16Array(count);
+      const out = into ?? (bytes === 1 ? new Int8Array(count) : new Int16Array(count));
       out.set(bytes === 1 ? new Int8Array(u8.buffer, ptr, count) : new Int16Array(u8.buffer, ptr, count));
       return out;
     },
