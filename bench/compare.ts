@@ -16,8 +16,9 @@ import { type Figure, FIGURES, measureHqat } from "./compare_hqat.ts";
 
 const args = parseArgs(Deno.args, {
   string: ["repeat", "only", "json", "python", "threads"],
-  boolean: ["quick", "no-rss"],
+  boolean: ["quick"],
 });
+const withRss = !Deno.args.includes("--no-rss");
 const repeat = Number(args.repeat ?? 3);
 const python = args.python ?? "/usr/bin/python3";
 const threads = args.threads ?? "2";
@@ -78,7 +79,7 @@ const torchRuns: Record<string, number>[] = [];
 let torchInfo: Record<string, unknown> = {};
 /** The 1-minute load average before each round: other work on the cores skews both sides, unevenly. */
 const loads: number[] = [];
-const loadAverage = () => Number(Deno.readTextFileSync("/proc/loadavg").split(" ")[0]);
+const loadAverage = () => Deno.loadavg()[0];
 for (let r = 0; r < repeat; r++) {
   loads.push(loadAverage());
   console.error(`round ${r + 1} of ${repeat} (load average ${loads[r]})`);
@@ -104,7 +105,7 @@ const rows = only.map((f) => {
 });
 
 let rss: { hqat?: number; torch?: number } = {};
-if (!args["no-rss"]) {
+if (withRss) {
   const h = await runJson(Deno.execPath(), ["run", "-A", `${here}compare_hqat.ts`, "256"]);
   rss = { hqat: h.max_rss_kib as number };
   if (withTorch) {
