@@ -6,7 +6,7 @@
  * @module
  */
 
-import { maxLimit, type OpEntry, row } from "./limit.ts";
+import { channelsIn, channelsOut, maxLimit, type OpEntry, pairOf, row, times } from "./limit.ts";
 
 /**
  * The entry of an activation the integer model computes by table lookup (`lut`): qint8 or qint16 in and
@@ -88,6 +88,44 @@ export const IMPORT_OP_ENTRIES: Readonly<Record<string, OpEntry>> = {
         "hqat choice: the reduction of a Linear layer (in_features ≤ 8192, " + row("torch.nn.Linear") +
           "), as a matmul runs on the same MAC array",
         (l) => [l.inputs[0]?.shape.at(-1) ?? 1],
+      ),
+    ],
+  },
+  conv_transpose2d: {
+    op: "conv_transpose2d",
+    torch: "torch.nn.ConvTranspose2d",
+    minInputs: 1,
+    maxInputs: 1,
+    inputDtypes: ["qint8", "qint16"],
+    outputDtypes: ["qint8", "qint16", "qint32"],
+    dtypeSource: `hqat choice: what Conv2d takes and gives (${row("torch.nn.Conv2d")}), as a transposed ` +
+      "convolution runs as a convolution of the zero-inserted input",
+    limits: [
+      maxLimit(
+        "conv_transpose2d.kernel",
+        "kernel",
+        "kernel < 32 per side",
+        31,
+        `hqat choice: the Conv2d kernel bound (${row("torch.nn.Conv2d")})`,
+        (l) => pairOf(l.attrs.kernel, 1),
+        times,
+      ),
+      maxLimit(
+        "conv_transpose2d.channels",
+        "channels",
+        "input and output channels ≤ 8192",
+        8192,
+        `hqat choice: the Conv2d channel bound (${row("torch.nn.Conv2d")})`,
+        (l) => [channelsIn(l), channelsOut(l)],
+      ),
+      maxLimit(
+        "conv_transpose2d.stride",
+        "stride",
+        "stride ≤ 16",
+        16,
+        "hqat choice: a zero-inserted input of at most 16× per side, the Conv2d dilation bound",
+        (l) => pairOf(l.attrs.stride, 1),
+        times,
       ),
     ],
   },

@@ -36,6 +36,7 @@ Deno.test("BAYES_OP_TABLE has an entry for every op the graph IR names", () => {
     "slice",
     "mean",
     "matmul",
+    "conv_transpose2d",
   ];
   assertEquals(Object.keys(BAYES_OP_TABLE).sort(), [...ops].sort());
   for (const [op, entry] of Object.entries(BAYES_OP_TABLE)) {

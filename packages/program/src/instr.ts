@@ -13,6 +13,7 @@ import type { AvgPool2dInstr } from "./ops/avg_pool2d.ts";
 import type { CatInstr } from "./ops/cat.ts";
 import type { ConstantInstr } from "./ops/constant.ts";
 import type { Conv2dInstr } from "./ops/conv2d.ts";
+import type { ConvTranspose2dInstr } from "./ops/conv_transpose2d.ts";
 import type { DequantizeInstr } from "./ops/dequantize.ts";
 import type { LinearInstr } from "./ops/linear.ts";
 import type { LutInstr } from "./ops/lut.ts";
@@ -89,7 +90,8 @@ export type Instr =
   | PadInstr
   | ResizeInstr
   | ReduceMeanInstr
-  | MatmulInstr;
+  | MatmulInstr
+  | ConvTranspose2dInstr;
 
 /** An instruction kind. */
 export type InstrOp = Instr["op"];

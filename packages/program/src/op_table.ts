@@ -10,6 +10,7 @@ import { AVG_POOL2D } from "./ops/avg_pool2d.ts";
 import { CAT } from "./ops/cat.ts";
 import { CONSTANT } from "./ops/constant.ts";
 import { CONV2D } from "./ops/conv2d.ts";
+import { CONV_TRANSPOSE2D } from "./ops/conv_transpose2d.ts";
 import { DEQUANTIZE } from "./ops/dequantize.ts";
 import { LINEAR } from "./ops/linear.ts";
 import { LUT } from "./ops/lut.ts";
@@ -55,6 +56,7 @@ export const INSTR_TABLE: { readonly [K in InstrOp]: InstrDef<InstrOf<K>> } = {
   resize: RESIZE,
   reduce_mean: REDUCE_MEAN,
   matmul: MATMUL,
+  conv_transpose2d: CONV_TRANSPOSE2D,
 };
 
 /**

@@ -271,6 +271,40 @@ export class ProgramBuilder {
       scale: Float32Array.of(out.scale),
     }, [this.rq([x.scale[0] * y.scale[0]], 1, out, act)]);
   }
+  /** A ConvTranspose2d with random int8 weights and biases, requantized from sx · sw[c] to `out`. */
+  convTranspose(
+    name: string,
+    input: number,
+    o: { cout: number; k: number; s?: number; p?: number; op?: number; d?: number; g?: number },
+    out: Out | { dtype: "qint32" },
+    act?: Activation,
+  ): number {
+    const x = this.buffers[input], [n, cin, h, w] = x.shape;
+    const [s, p, op, d, g] = [o.s ?? 1, o.p ?? 0, o.op ?? 0, o.d ?? 1, o.g ?? 1];
+    const size = (v: number) => (v - 1) * s - 2 * p + d * (o.k - 1) + op + 1;
+    const weightScale = this.scales(o.cout, 0.01);
+    const numerator = Float64Array.from(weightScale, (sw) => x.scale[0] * sw);
+    const stages = out.dtype === "qint32" && !act ? [] : [this.rq(numerator, 1, out, act)];
+    const scale = out.dtype === "qint32" ? Float32Array.from(numerator) : Float32Array.of(out.scale);
+    return this.emit(
+      name,
+      {
+        op: "conv_transpose2d",
+        inputs: [input],
+        weight: this.weights(cin * (o.cout / g) * o.k * o.k),
+        weightShape: [cin, o.cout / g, o.k, o.k],
+        weightScale,
+        bias: this.biases(o.cout),
+        stride: [s, s],
+        padding: [p, p],
+        outputPadding: [op, op],
+        dilation: [d, d],
+        groups: g,
+      },
+      { shape: [n, o.cout, size(h), size(w)], dtype: out.dtype, scale },
+      stages,
+    );
+  }
   mul(name: string, a: number, b: number, out: Out, act?: Activation): number {
     const [x, y] = [this.buffers[a], this.buffers[b]];
     return this.emit(name, { op: "mul", inputs: [a, b] }, {

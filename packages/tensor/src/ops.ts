@@ -278,6 +278,24 @@ export interface OpAttrs {
     dtype: "qint8" | "qint16";
     activation?: "relu" | "relu6";
   };
+  /**
+   * Inputs (x, w[, bias]) with x fake-quantized at scale `sx`: the `conv_transpose2d` instruction — int8
+   * weights `[Cin, Cout/groups, kh, kw]` at per-output-channel scales `sw`, int32 bias, exact accumulation
+   * of scale `sx · sw[c]`, requantization to `output` with the fused activation — dequantized. No
+   * gradient: it is the VALIDATION path.
+   */
+  convTransposeFake: {
+    sx: number;
+    dtypeIn: "qint8" | "qint16";
+    sw: readonly number[];
+    output: { dtype: "qint8" | "qint16"; scale: number } | { dtype: "qint32" };
+    activation?: "relu" | "relu6";
+    stride: readonly [number, number];
+    padding: readonly [number, number];
+    outputPadding: readonly [number, number];
+    dilation: readonly [number, number];
+    groups: number;
+  };
   /** Uniform [0, 1) float32 values from a counter-based generator keyed by (k0, k1). */
   randomUniform: { shape: readonly number[]; k0: number; k1: number };
   /** Standard normal float32 values, keyed like randomUniform. */

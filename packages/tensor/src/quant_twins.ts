@@ -85,3 +85,30 @@ export function meanFake(x: Tensor, options: OpAttrs["meanFake"]): Tensor {
 export function matmulFake(a: Tensor, b: Tensor, options: OpAttrs["matmulFake"]): Tensor {
   return apply1("matmulFake", [a, b], options);
 }
+
+/**
+ * The `conv_transpose2d` instruction on an input fake-quantized at scale `sx`: weights `[Cin, Cout/groups,
+ * kh, kw]` quantized per output channel at `sw`, the int32 bias, exact accumulation, requantization to
+ * `output` with the fused activation, dequantized — the fixed-point model's values (the transposed
+ * counterpart of `intLayerFake`). No gradient.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { convTransposeFake, reshape, tensor } from "@hqat/tensor";
+ * const x = reshape(tensor([1, 2]), [1, 1, 1, 2]), w = reshape(tensor([0.5, 1]), [1, 1, 1, 2]);
+ * const y = convTransposeFake(x, w, undefined, {
+ *   sx: 1, dtypeIn: "qint8", sw: [0.5], output: { dtype: "qint8", scale: 0.5 },
+ *   stride: [2, 2], padding: [0, 0], outputPadding: [0, 0], dilation: [1, 1], groups: 1,
+ * });
+ * assert(y.toArray().join() === "0.5,1,1,2");
+ * ```
+ */
+export function convTransposeFake(
+  x: Tensor,
+  w: Tensor,
+  bias: Tensor | undefined,
+  options: OpAttrs["convTransposeFake"],
+): Tensor {
+  return apply1("convTransposeFake", bias ? [x, w, bias] : [x, w], options);
+}

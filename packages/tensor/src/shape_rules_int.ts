@@ -6,7 +6,7 @@
 import type { OpAttrs } from "./ops.ts";
 import type { Shape } from "./shape.ts";
 import type { ShapeRule } from "./shape_rules.ts";
-import { matmulShape, reduceIndex } from "@hqat/qtensor";
+import { convTransposeShape, matmulShape, reduceIndex } from "@hqat/qtensor";
 import { resizeShape } from "./resize_geometry.ts";
 import { checkConv, poolShape } from "./window_shapes.ts";
 
@@ -17,7 +17,8 @@ type TwinOp =
   | "lutFake"
   | "resizeFake"
   | "meanFake"
-  | "matmulFake";
+  | "matmulFake"
+  | "convTransposeFake";
 
 const fmt = (s: Shape) => `[${s.join(",")}]`;
 
@@ -80,5 +81,15 @@ export const INT_TWIN_SHAPE_RULES: { [K in TwinOp]: ShapeRule<OpAttrs[K]> } = {
   matmulFake: (ins) => {
     arity("matmulFake", ins, 2);
     return [{ shape: matmulShape(ins[0].shape, ins[1].shape), dtype: "float32" }];
+  },
+  convTransposeFake: (ins, a) => {
+    if (ins.length !== 2 && ins.length !== 3) {
+      throw new TypeError(`convTransposeFake() takes 2 or 3 tensors, got ${ins.length}`);
+    }
+    const shape = convTransposeShape(ins[0].shape, ins[1].shape, a);
+    if (a.sw.length !== shape[1] || (ins[2] && ins[2].shape.join() !== `${shape[1]}`)) {
+      throw new RangeError(`convTransposeFake(): needs ${shape[1]} weight scales and biases`);
+    }
+    return [{ shape, dtype: "float32" }];
   },
 };

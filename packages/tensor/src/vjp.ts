@@ -307,6 +307,7 @@ export const VJP_RULES: { [K in OpName]: VjpRule<OpAttrs[K]> | null } = {
   resizeFake: null,
   meanFake: null,
   matmulFake: null,
+  convTransposeFake: null,
   addFake: (c) => {
     // Straight through the add (or sub), masked where the output saturated; b's gradient summed over its
     // broadcast dimensions.

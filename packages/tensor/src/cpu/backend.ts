@@ -39,7 +39,13 @@ import {
   fakeQuantizeKernel,
   intLayerFakeKernel,
 } from "./quant.ts";
-import { lutFakeKernel, matmulFakeKernel, meanFakeKernel, resizeFakeKernel } from "./int_twins.ts";
+import {
+  convTransposeFakeKernel,
+  lutFakeKernel,
+  matmulFakeKernel,
+  meanFakeKernel,
+  resizeFakeKernel,
+} from "./int_twins.ts";
 import { avgPoolBackwardKernel, avgPoolKernel, maxPoolBackwardKernel, maxPoolKernel } from "./pool.ts";
 import { argmaxKernel, maxKernel, sumKernel, topkKernel } from "./reduce.ts";
 import { resizeBackwardKernel, resizeKernel } from "./resize.ts";
@@ -173,6 +179,7 @@ export const CPU_KERNELS: { [K in OpName]: CpuKernel<OpAttrs[K]> } = {
   resizeFake: (ins, a) => [resizeFakeKernel(ins[0], a)],
   meanFake: (ins, a) => [meanFakeKernel(ins[0], a)],
   matmulFake: (ins, a) => [matmulFakeKernel(ins[0], ins[1], a)],
+  convTransposeFake: (ins, a) => [convTransposeFakeKernel(ins[0], ins[1], ins[2], a)],
   randomUniform: (_ins, a, outs) => [uniformKernel(outs[0].shape.reduce((p, d) => p * d, 1), a.k0, a.k1)],
   randomNormal: (_ins, a, outs) => [normalKernel(outs[0].shape.reduce((p, d) => p * d, 1), a.k0, a.k1)],
 };

@@ -5,14 +5,18 @@
  * @module
  */
 import {
+  convTransposeScales,
+  dequantizeTensor,
   finishAccumulator,
   fixedPointTaps,
   gatherFrames,
+  intConvTranspose2dAccumulate,
   intLut,
   intMatmul,
   intReduceSum,
   intResizeLinear,
   quantize,
+  quantizeBias,
   reduceIndex,
   resizeNearestIndex,
 } from "@hqat/qtensor";
@@ -80,4 +84,27 @@ export function meanFakeKernel(x: Tensor, o: OpAttrs["meanFake"]): Float32Array 
 export function matmulFakeKernel(a: Tensor, b: Tensor, o: OpAttrs["matmulFake"]): Float32Array {
   const y = intMatmul(ints(a, o.scaleA, o.dtypeA), a.shape, ints(b, o.scaleB, o.dtypeB), b.shape);
   return finish(y.data, y.shape, Math.fround(o.scaleA) * Math.fround(o.scaleB), 1, o);
+}
+
+/** convTransposeFake: the `conv_transpose2d` instruction on fake-quantized input, requantized, dequantized. */
+export function convTransposeFakeKernel(
+  x: Tensor,
+  w: Tensor,
+  bias: Tensor | undefined,
+  o: OpAttrs["convTransposeFake"],
+): Float32Array {
+  const sw = Float32Array.from(o.sw), [cin, cog, kh, kw] = w.shape;
+  const rows = convTransposeScales(sw, cin, o.groups);
+  const wq = quantize(w.data, rows, { dtype: "qint8", axis: 0, shape: [cin * cog, kh * kw] }) as Int8Array;
+  const bq = bias ? quantizeBias(bias.data, o.sx, sw) : undefined;
+  const acc = intConvTranspose2dAccumulate(ints(x, o.sx, o.dtypeIn), x.shape, wq, w.shape, o, bq);
+  const sx = Math.fround(o.sx);
+  const q = finishAccumulator(acc.data, {
+    shape: acc.shape,
+    axis: 1,
+    accScale: { numerator: Float64Array.from(sw, (s) => sx * s), divisor: 1 },
+    output: o.output,
+    activation: o.activation,
+  });
+  return dequantizeTensor(q);
 }

@@ -4,7 +4,7 @@
  * resident integer kernel runs on them, and its requantized result is dequantized.
  * @module
  */
-import { fixedPointTaps, qrange, reduceIndex, resizeNearestIndex } from "@hqat/qtensor";
+import { convTransposeScales, fixedPointTaps, qrange, reduceIndex, resizeNearestIndex } from "@hqat/qtensor";
 import type { OpAttrs } from "../ops.ts";
 import { resizeTaps } from "../resize_geometry.ts";
 import { sizeOf } from "../shape.ts";
@@ -13,11 +13,13 @@ import { runElem } from "./elem_kernel.ts";
 import { type GpuKernel, type GpuTensor, releaseTensor, uploadTensor } from "./gpu_tensor.ts";
 import { quantizeGpu } from "./int_fake_ops.ts";
 import { gatherResident } from "./int_gather_resident.ts";
+import { convTransposeResident } from "./int_conv_transpose_resident.ts";
 import { matmulResident } from "./int_matmul_resident.ts";
 import { sumGatherResident } from "./int_reduce_resident.ts";
 import { packTaps, resizeLinearResident } from "./int_resize_resident.ts";
 import { requantGpu, requantPlan } from "./requant_kernel.ts";
 import { FBITS, QUANT } from "./wgsl_lib.ts";
+import { QUANT_BIAS } from "./wgsl_exact.ts";
 
 /** Tensors a twin kernel uploads or makes for one call, released when it is done. */
 class Temps {
@@ -202,6 +204,66 @@ export const matmulFakeGpu: GpuKernel<OpAttrs["matmulFake"]> = (dev, ins, o) => 
     const qa = t.ints(ins[0], o.scaleA, o.dtypeA), qb = t.ints(ins[1], o.scaleB, o.dtypeB);
     const acc = t.keep(matmulResident(dev, qa, qb));
     return [finishGpu(dev, acc, Math.fround(o.scaleA) * Math.fround(o.scaleB), 1, o)];
+  } finally {
+    t.release();
+  }
+};
+
+/**
+ * convTransposeFake: the `conv_transpose2d` instruction on a fake-quantized input, requantized and
+ * dequantized.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { probeWebGpu } from "./probe.ts";
+ * import { WebGpuDevice } from "./device.ts";
+ * import { readTensor, uploadTensor } from "./gpu_tensor.ts";
+ * import { convTransposeFakeGpu } from "./int_twins.ts";
+ * if ((await probeWebGpu()).available) {
+ *   const dev = await WebGpuDevice.create();
+ *   const x = uploadTensor(dev, Float32Array.of(1, 2), [1, 1, 1, 2]), w = uploadTensor(dev, Float32Array.of(0.5, 1), [1, 1, 1, 2]);
+ *   const attrs = {
+ *     sx: 1, dtypeIn: "qint8", sw: [0.5], output: { dtype: "qint8", scale: 0.5 },
+ *     stride: [2, 2], padding: [0, 0], outputPadding: [0, 0], dilation: [1, 1], groups: 1,
+ *   } as const;
+ *   const [y] = convTransposeFakeGpu(dev, [x, w], attrs, [{ shape: [1, 1, 1, 4], dtype: "float32" }]);
+ *   assert((await readTensor(dev, y)).join() === "0.5,1,1,2");
+ *   dev.destroy();
+ * }
+ * ```
+ */
+export const convTransposeFakeGpu: GpuKernel<OpAttrs["convTransposeFake"]> = (dev, ins, o) => {
+  const t = new Temps(dev), [x, w, bias] = ins, [cin, cog, kh, kw] = w.shape;
+  try {
+    const sx = Math.fround(o.sx), sw = Float32Array.from(o.sw);
+    const rows = t.up(convTransposeScales(sw, cin, o.groups), [cin * cog]);
+    const wq = t.keep(quantizeGpu(dev, w, rows, { dtype: "qint8", channels: cin * cog, inner: kh * kw }));
+    const swT = t.up(sw, [sw.length]);
+    const bq = bias
+      ? t.keep(runElem(
+        dev,
+        {
+          name: "quantizeBias",
+          inputs: [{ name: "b", dtype: "float32" }, { name: "sw", dtype: "float32" }],
+          out: "int32",
+          uniforms: [{ name: "sx", type: "f32" }],
+          functions: [QUANT_BIAS],
+          elem: "  return quantize_bias(ld_b(i), u_sx(), ld_sw(i));",
+        },
+        [bias, swT],
+        bias.shape,
+        { sx },
+      ))
+      : undefined;
+    const acc = t.keep(convTransposeResident(dev, t.ints(x, o.sx, o.dtypeIn), { weight: wq, geometry: o }));
+    const plan = requantPlan(
+      { numerator: Float64Array.from(sw, (s) => sx * s), divisor: 1 },
+      o.output,
+      o.activation,
+    );
+    const inner = acc.shape[2] * acc.shape[3];
+    return [requantGpu(dev, acc, plan, { channels: sw.length, inner, out: "float32", bias: bq })];
   } finally {
     t.release();
   }

@@ -15,7 +15,7 @@ import { binaryGpu, castGpu, clampBackwardGpu, clampGpu, unaryGpu, whereGpu } fr
 import { matmulGpu } from "./gemm.ts";
 import { type GpuKernel, type GpuTensor, readTensor, releaseTensor, uploadTensor } from "./gpu_tensor.ts";
 import { addFakeGpu, avgPoolFakeGpu, intLayerFakeGpu } from "./int_fake_ops.ts";
-import { lutFakeGpu, matmulFakeGpu, meanFakeGpu, resizeFakeGpu } from "./int_twins.ts";
+import { convTransposeFakeGpu, lutFakeGpu, matmulFakeGpu, meanFakeGpu, resizeFakeGpu } from "./int_twins.ts";
 import {
   broadcastToGpu,
   concatGpu,
@@ -108,6 +108,7 @@ export const GPU_KERNELS: { readonly [K in OpName]: GpuKernel<OpAttrs[K]> } = {
   resizeFake: resizeFakeGpu,
   meanFake: meanFakeGpu,
   matmulFake: matmulFakeGpu,
+  convTransposeFake: convTransposeFakeGpu,
   randomUniform: randomUniformGpu,
   randomNormal: randomNormalGpu,
 };

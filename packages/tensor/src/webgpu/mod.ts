@@ -60,6 +60,7 @@ export { lutResident } from "./int_lut_resident.ts";
 export { packTaps, resizeLinearResident } from "./int_resize_resident.ts";
 export { sumGatherResident } from "./int_reduce_resident.ts";
 export { matmulResident } from "./int_matmul_resident.ts";
+export { convTransposeResident } from "./int_conv_transpose_resident.ts";
 // The quantization types the integer kernels' signatures name.
 export type {
   Conv2dGeometry as IntConv2dGeometry,
