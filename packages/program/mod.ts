@@ -58,6 +58,7 @@ export * from "./src/ops/resize.ts";
 export * from "./src/ops/reduce_mean.ts";
 export * from "./src/ops/matmul.ts";
 export * from "./src/ops/conv_transpose2d.ts";
+export * from "./src/ops/softmax.ts";
 export * from "./src/op_table.ts";
 export * from "./src/lifetime.ts";
 export * from "./src/verify.ts";

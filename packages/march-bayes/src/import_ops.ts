@@ -129,6 +129,27 @@ export const IMPORT_OP_ENTRIES: Readonly<Record<string, OpEntry>> = {
       ),
     ],
   },
+  softmax: {
+    op: "softmax",
+    torch: "torch.nn.Softmax",
+    minInputs: 1,
+    maxInputs: 1,
+    inputDtypes: ["qint8", "qint16"],
+    outputDtypes: ["qint8", "qint16"],
+    dtypeSource:
+      "hqat choice: the integer softmax is hqat's (an exp table of the input scale, an int32 sum " +
+      "and a division into 16-bit probabilities), taking and giving int8 and int16 as the table-lookup rows",
+    limits: [
+      maxLimit(
+        "softmax.row",
+        "row length",
+        "at most 65535 elements along the axis",
+        65535,
+        "hqat choice: the int32 sum of 2^15-scaled exp values",
+        (l) => l.attrs.axes?.map((a) => l.inputs[0]?.shape[a] ?? 1),
+      ),
+    ],
+  },
   mean: {
     op: "mean",
     torch: "torch.mean",

@@ -37,6 +37,7 @@ Deno.test("BAYES_OP_TABLE has an entry for every op the graph IR names", () => {
     "mean",
     "matmul",
     "conv_transpose2d",
+    "softmax",
   ];
   assertEquals(Object.keys(BAYES_OP_TABLE).sort(), [...ops].sort());
   for (const [op, entry] of Object.entries(BAYES_OP_TABLE)) {

@@ -26,6 +26,7 @@ import type { QuantizeInstr } from "./ops/quantize.ts";
 import type { ReduceMeanInstr } from "./ops/reduce_mean.ts";
 import type { ResizeInstr } from "./ops/resize.ts";
 import type { SliceInstr } from "./ops/slice.ts";
+import type { SoftmaxInstr } from "./ops/softmax.ts";
 import type { SubInstr } from "./ops/sub.ts";
 import type { TransposeInstr } from "./ops/transpose.ts";
 import type { FieldReader, FieldWriter } from "./fields.ts";
@@ -91,7 +92,8 @@ export type Instr =
   | ResizeInstr
   | ReduceMeanInstr
   | MatmulInstr
-  | ConvTranspose2dInstr;
+  | ConvTranspose2dInstr
+  | SoftmaxInstr;
 
 /** An instruction kind. */
 export type InstrOp = Instr["op"];

@@ -23,6 +23,7 @@ import { QUANTIZE } from "./ops/quantize.ts";
 import { REDUCE_MEAN } from "./ops/reduce_mean.ts";
 import { RESIZE } from "./ops/resize.ts";
 import { SLICE } from "./ops/slice.ts";
+import { SOFTMAX } from "./ops/softmax.ts";
 import { SUB } from "./ops/sub.ts";
 import { TRANSPOSE } from "./ops/transpose.ts";
 
@@ -57,6 +58,7 @@ export const INSTR_TABLE: { readonly [K in InstrOp]: InstrDef<InstrOf<K>> } = {
   reduce_mean: REDUCE_MEAN,
   matmul: MATMUL,
   conv_transpose2d: CONV_TRANSPOSE2D,
+  softmax: SOFTMAX,
 };
 
 /**

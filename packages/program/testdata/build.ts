@@ -305,6 +305,15 @@ export class ProgramBuilder {
       stages,
     );
   }
+  /** An integer softmax along `axis`, requantized from scale 2^-16 to `out`. */
+  softmax(name: string, input: number, axis: number, out: Out): number {
+    const x = this.buffers[input];
+    return this.emit(name, { op: "softmax", inputs: [input], axis }, {
+      shape: x.shape,
+      dtype: out.dtype,
+      scale: Float32Array.of(out.scale),
+    }, [this.rq([1], 65536, out)]);
+  }
   mul(name: string, a: number, b: number, out: Out, act?: Activation): number {
     const [x, y] = [this.buffers[a], this.buffers[b]];
     return this.emit(name, { op: "mul", inputs: [a, b] }, {

@@ -296,6 +296,18 @@ export interface OpAttrs {
     dilation: readonly [number, number];
     groups: number;
   };
+  /**
+   * Input x fake-quantized with `scaleIn` to `dtypeIn`: the `softmax` instruction on its integers along
+   * `axis` (the exp table of the input scale, an exact int32 sum, probabilities of scale 2^-16),
+   * requantized to `outScale` and dequantized. No gradient: it is the VALIDATION path.
+   */
+  softmaxFake: {
+    axis: number;
+    scaleIn: number;
+    dtypeIn: "qint8" | "qint16";
+    outScale: number;
+    dtype: "qint8" | "qint16";
+  };
   /** Uniform [0, 1) float32 values from a counter-based generator keyed by (k0, k1). */
   randomUniform: { shape: readonly number[]; k0: number; k1: number };
   /** Standard normal float32 values, keyed like randomUniform. */

@@ -112,3 +112,20 @@ export function convTransposeFake(
 ): Tensor {
   return apply1("convTransposeFake", bias ? [x, w, bias] : [x, w], options);
 }
+
+/**
+ * The `softmax` instruction on a tensor fake-quantized with `scaleIn`, along `axis`: the exp table of the
+ * input scale at each integer's distance below its row's maximum, an exact int32 sum, probabilities of
+ * scale 2^-16, requantized to `outScale` and dequantized — the fixed-point model's softmax. No gradient.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { softmaxFake, tensor } from "@hqat/tensor";
+ * const y = softmaxFake(tensor([[2, 2]]), { axis: 1, scaleIn: 0.5, dtypeIn: "qint8", outScale: 1 / 128, dtype: "qint8" });
+ * assert(y.toArray().join() === "0.5,0.5");
+ * ```
+ */
+export function softmaxFake(x: Tensor, options: OpAttrs["softmaxFake"]): Tensor {
+  return apply1("softmaxFake", [x], options);
+}

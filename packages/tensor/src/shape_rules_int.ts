@@ -18,7 +18,8 @@ type TwinOp =
   | "resizeFake"
   | "meanFake"
   | "matmulFake"
-  | "convTransposeFake";
+  | "convTransposeFake"
+  | "softmaxFake";
 
 const fmt = (s: Shape) => `[${s.join(",")}]`;
 
@@ -91,5 +92,12 @@ export const INT_TWIN_SHAPE_RULES: { [K in TwinOp]: ShapeRule<OpAttrs[K]> } = {
       throw new RangeError(`convTransposeFake(): needs ${shape[1]} weight scales and biases`);
     }
     return [{ shape, dtype: "float32" }];
+  },
+  softmaxFake: (ins, a) => {
+    arity("softmaxFake", ins, 1);
+    if (!(Number.isInteger(a.axis) && a.axis >= 0 && a.axis < ins[0].shape.length)) {
+      throw new RangeError(`softmaxFake(): axis ${a.axis} is not an axis of ${fmt(ins[0].shape)}`);
+    }
+    return [{ shape: ins[0].shape, dtype: "float32" }];
   },
 };

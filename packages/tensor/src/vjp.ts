@@ -308,6 +308,7 @@ export const VJP_RULES: { [K in OpName]: VjpRule<OpAttrs[K]> | null } = {
   meanFake: null,
   matmulFake: null,
   convTransposeFake: null,
+  softmaxFake: null,
   addFake: (c) => {
     // Straight through the add (or sub), masked where the output saturated; b's gradient summed over its
     // broadcast dimensions.

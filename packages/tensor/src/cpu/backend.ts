@@ -45,6 +45,7 @@ import {
   matmulFakeKernel,
   meanFakeKernel,
   resizeFakeKernel,
+  softmaxFakeKernel,
 } from "./int_twins.ts";
 import { avgPoolBackwardKernel, avgPoolKernel, maxPoolBackwardKernel, maxPoolKernel } from "./pool.ts";
 import { argmaxKernel, maxKernel, sumKernel, topkKernel } from "./reduce.ts";
@@ -180,6 +181,7 @@ export const CPU_KERNELS: { [K in OpName]: CpuKernel<OpAttrs[K]> } = {
   meanFake: (ins, a) => [meanFakeKernel(ins[0], a)],
   matmulFake: (ins, a) => [matmulFakeKernel(ins[0], ins[1], a)],
   convTransposeFake: (ins, a) => [convTransposeFakeKernel(ins[0], ins[1], ins[2], a)],
+  softmaxFake: (ins, a) => [softmaxFakeKernel(ins[0], a)],
   randomUniform: (_ins, a, outs) => [uniformKernel(outs[0].shape.reduce((p, d) => p * d, 1), a.k0, a.k1)],
   randomNormal: (_ins, a, outs) => [normalKernel(outs[0].shape.reduce((p, d) => p * d, 1), a.k0, a.k1)],
 };

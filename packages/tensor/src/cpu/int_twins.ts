@@ -15,10 +15,12 @@ import {
   intMatmul,
   intReduceSum,
   intResizeLinear,
+  intSoftmax,
   quantize,
   quantizeBias,
   reduceIndex,
   resizeNearestIndex,
+  softmaxExpTable,
 } from "@hqat/qtensor";
 import { resizeTaps } from "../resize_geometry.ts";
 import type { OpAttrs } from "../ops.ts";
@@ -107,4 +109,10 @@ export function convTransposeFakeKernel(
     activation: o.activation,
   });
   return dequantizeTensor(q);
+}
+
+/** softmaxFake: the `softmax` instruction on the fake-quantized input, requantized and dequantized. */
+export function softmaxFakeKernel(x: Tensor, o: OpAttrs["softmaxFake"]): Float32Array {
+  const table = softmaxExpTable(o.scaleIn, o.dtypeIn);
+  return finish(intSoftmax(ints(x, o.scaleIn, o.dtypeIn), x.shape, o.axis, table), x.shape, 1, 2 ** 16, o);
 }

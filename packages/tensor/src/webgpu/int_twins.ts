@@ -4,7 +4,14 @@
  * resident integer kernel runs on them, and its requantized result is dequantized.
  * @module
  */
-import { convTransposeScales, fixedPointTaps, qrange, reduceIndex, resizeNearestIndex } from "@hqat/qtensor";
+import {
+  convTransposeScales,
+  fixedPointTaps,
+  qrange,
+  reduceIndex,
+  resizeNearestIndex,
+  softmaxExpTable,
+} from "@hqat/qtensor";
 import type { OpAttrs } from "../ops.ts";
 import { resizeTaps } from "../resize_geometry.ts";
 import { sizeOf } from "../shape.ts";
@@ -17,6 +24,7 @@ import { convTransposeResident } from "./int_conv_transpose_resident.ts";
 import { matmulResident } from "./int_matmul_resident.ts";
 import { sumGatherResident } from "./int_reduce_resident.ts";
 import { packTaps, resizeLinearResident } from "./int_resize_resident.ts";
+import { softmaxResident } from "./int_softmax_resident.ts";
 import { requantGpu, requantPlan } from "./requant_kernel.ts";
 import { FBITS, QUANT } from "./wgsl_lib.ts";
 import { QUANT_BIAS } from "./wgsl_exact.ts";
@@ -264,6 +272,37 @@ export const convTransposeFakeGpu: GpuKernel<OpAttrs["convTransposeFake"]> = (de
     );
     const inner = acc.shape[2] * acc.shape[3];
     return [requantGpu(dev, acc, plan, { channels: sw.length, inner, out: "float32", bias: bq })];
+  } finally {
+    t.release();
+  }
+};
+
+/**
+ * softmaxFake: the `softmax` instruction on a fake-quantized tensor, requantized and dequantized.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { probeWebGpu } from "./probe.ts";
+ * import { WebGpuDevice } from "./device.ts";
+ * import { readTensor, uploadTensor } from "./gpu_tensor.ts";
+ * import { softmaxFakeGpu } from "./int_twins.ts";
+ * if ((await probeWebGpu()).available) {
+ *   const dev = await WebGpuDevice.create();
+ *   const x = uploadTensor(dev, Float32Array.of(2, 2), [1, 2]);
+ *   const attrs = { axis: 1, scaleIn: 0.5, dtypeIn: "qint8", outScale: 1 / 128, dtype: "qint8" } as const;
+ *   const [y] = softmaxFakeGpu(dev, [x], attrs, [{ shape: [1, 2], dtype: "float32" }]);
+ *   assert((await readTensor(dev, y)).join() === "0.5,0.5");
+ *   dev.destroy();
+ * }
+ * ```
+ */
+export const softmaxFakeGpu: GpuKernel<OpAttrs["softmaxFake"]> = (dev, ins, o) => {
+  const t = new Temps(dev), table = softmaxExpTable(o.scaleIn, o.dtypeIn);
+  try {
+    const q = t.ints(ins[0], o.scaleIn, o.dtypeIn);
+    const p = t.keep(softmaxResident(dev, q, { axis: o.axis, table: t.up(table, [table.length]) }));
+    return [finishGpu(dev, p, 1, 2 ** 16, o)];
   } finally {
     t.release();
   }

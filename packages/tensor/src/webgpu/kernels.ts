@@ -15,7 +15,14 @@ import { binaryGpu, castGpu, clampBackwardGpu, clampGpu, unaryGpu, whereGpu } fr
 import { matmulGpu } from "./gemm.ts";
 import { type GpuKernel, type GpuTensor, readTensor, releaseTensor, uploadTensor } from "./gpu_tensor.ts";
 import { addFakeGpu, avgPoolFakeGpu, intLayerFakeGpu } from "./int_fake_ops.ts";
-import { convTransposeFakeGpu, lutFakeGpu, matmulFakeGpu, meanFakeGpu, resizeFakeGpu } from "./int_twins.ts";
+import {
+  convTransposeFakeGpu,
+  lutFakeGpu,
+  matmulFakeGpu,
+  meanFakeGpu,
+  resizeFakeGpu,
+  softmaxFakeGpu,
+} from "./int_twins.ts";
 import {
   broadcastToGpu,
   concatGpu,
@@ -109,6 +116,7 @@ export const GPU_KERNELS: { readonly [K in OpName]: GpuKernel<OpAttrs[K]> } = {
   meanFake: meanFakeGpu,
   matmulFake: matmulFakeGpu,
   convTransposeFake: convTransposeFakeGpu,
+  softmaxFake: softmaxFakeGpu,
   randomUniform: randomUniformGpu,
   randomNormal: randomNormalGpu,
 };

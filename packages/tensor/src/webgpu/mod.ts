@@ -61,6 +61,7 @@ export { packTaps, resizeLinearResident } from "./int_resize_resident.ts";
 export { sumGatherResident } from "./int_reduce_resident.ts";
 export { matmulResident } from "./int_matmul_resident.ts";
 export { convTransposeResident } from "./int_conv_transpose_resident.ts";
+export { softmaxResident } from "./int_softmax_resident.ts";
 // The quantization types the integer kernels' signatures name.
 export type {
   Conv2dGeometry as IntConv2dGeometry,
