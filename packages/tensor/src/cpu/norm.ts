@@ -1,9 +1,44 @@
 /**
- * CPU kernels for batch normalization (training statistics) and log-softmax.
+ * CPU kernels for batch normalization (training statistics) and log-softmax. Batch normalization runs on
+ * the WebAssembly kernels (channels split across the kernel threads) where it can, and on the
+ * plain-TypeScript loops (`batchNormTrainReference`, `batchNormTrainBackwardReference`) elsewhere; both keep
+ * the per-channel sums in float64.
  * @module
  */
 import type { TypedArray } from "../dtype.ts";
 import { normalizeAxis, type Shape, sizeOf } from "../shape.ts";
+import { KernelMemoryError, type KernelRuntime, kernelRuntime } from "./wasm_runtime.ts";
+
+/** Elements below which batch normalization stays in plain TypeScript (the copies would cost more). */
+const WASM_ELEMENTS = 4096;
+/** Elements per channel part below which the channels are not split across threads. */
+const PARALLEL_ELEMENTS = 1 << 16;
+
+/** Runs `fast` on the kernel runtime for float32 inputs of `size` elements or more, else `slow`. */
+function withKernels<T>(size: number, floats: boolean, fast: (rt: KernelRuntime) => T, slow: () => T): T {
+  const rt = size >= WASM_ELEMENTS && floats ? kernelRuntime() : undefined;
+  if (!rt) return slow();
+  try {
+    rt.reset();
+    return fast(rt);
+  } catch (e) {
+    if (e instanceof KernelMemoryError) return slow();
+    throw e;
+  } finally {
+    rt.reset();
+  }
+}
+
+/** Channel ranges [c0, c1): about four per ready thread when the tensor is large, else one. */
+function channelParts(rt: KernelRuntime, c: number, size: number): [number, number][] {
+  const threads = size >= PARALLEL_ELEMENTS ? rt.threads() : 1;
+  const step = Math.max(1, Math.ceil(c / (4 * threads)));
+  const out: [number, number][] = [];
+  for (let c0 = 0; c0 < c; c0 += step) out.push([c0, Math.min(c, c0 + step)]);
+  return out;
+}
+
+const f32 = (a: TypedArray): Float32Array => (a instanceof Float32Array ? a : Float32Array.from(a));
 
 function dims(shape: Shape): [number, number, number] {
   return [shape[0], shape[1], shape.length === 4 ? shape[2] * shape[3] : 1];
@@ -11,6 +46,28 @@ function dims(shape: Shape): [number, number, number] {
 
 /** y = (x - mean) / sqrt(var + eps) * gamma + beta with batch statistics over N, H, W; returns [y, mean, var]. */
 export function batchNormTrainKernel(
+  x: TypedArray,
+  shape: Shape,
+  gamma: TypedArray,
+  beta: TypedArray,
+  eps: number,
+): [Float32Array, Float32Array, Float32Array] {
+  const [n, c, hw] = dims(shape);
+  const slow = () => batchNormTrainReference(x, shape, gamma, beta, eps);
+  return withKernels(x.length, x instanceof Float32Array, (rt) => {
+    const xp = rt.put(x as Float32Array), yp = rt.alloc(x.length);
+    const g = rt.put(f32(gamma)), b = rt.put(f32(beta)), mp = rt.alloc(c), vp = rt.alloc(c);
+    const e = rt.put(Float32Array.of(eps));
+    rt.run(
+      "batch_norm_train",
+      channelParts(rt, c, x.length).map(([c0, c1]) => [xp, yp, n, c, hw, g, b, e, mp, vp, c0, c1]),
+    );
+    return [rt.take(yp, x.length), rt.take(mp, c), rt.take(vp, c)];
+  }, slow);
+}
+
+/** {@linkcode batchNormTrainKernel} in plain TypeScript. */
+export function batchNormTrainReference(
   x: TypedArray,
   shape: Shape,
   gamma: TypedArray,
@@ -52,6 +109,36 @@ export function batchNormTrainKernel(
  * Gradient of {@linkcode batchNormTrainKernel} for cotangents (dy, dmean, dvar); returns [dx, dgamma, dbeta].
  */
 export function batchNormTrainBackwardKernel(
+  dy: TypedArray,
+  dmean: TypedArray,
+  dvar: TypedArray,
+  x: TypedArray,
+  shape: Shape,
+  gamma: TypedArray,
+  mean: TypedArray,
+  variance: TypedArray,
+  eps: number,
+): [Float32Array, Float32Array, Float32Array] {
+  const [n, c, hw] = dims(shape);
+  const slow = () => batchNormTrainBackwardReference(dy, dmean, dvar, x, shape, gamma, mean, variance, eps);
+  const floats = x instanceof Float32Array && dy instanceof Float32Array;
+  return withKernels(x.length, floats, (rt) => {
+    const dyp = rt.put(dy as Float32Array), xp = rt.put(x as Float32Array);
+    const dm = rt.put(f32(dmean)), dv = rt.put(f32(dvar)), g = rt.put(f32(gamma));
+    const mp = rt.put(f32(mean)), vp = rt.put(f32(variance));
+    const dxp = rt.alloc(x.length), dg = rt.alloc(c), db = rt.alloc(c), e = rt.put(Float32Array.of(eps));
+    rt.run(
+      "batch_norm_train_backward",
+      channelParts(rt, c, x.length).map((
+        [c0, c1],
+      ) => [dyp, dm, dv, xp, n, c, hw, g, mp, vp, e, dxp, dg, db, c0, c1]),
+    );
+    return [rt.take(dxp, x.length), rt.take(dg, c), rt.take(db, c)];
+  }, slow);
+}
+
+/** {@linkcode batchNormTrainBackwardKernel} in plain TypeScript. */
+export function batchNormTrainBackwardReference(
   dy: TypedArray,
   dmean: TypedArray,
   dvar: TypedArray,

@@ -25,6 +25,8 @@ export const KERNEL_NAMES = [
   "int_requant_run",
   "int_depthwise_small_prepare",
   "int_depthwise_small_forward",
+  "batch_norm_train",
+  "batch_norm_train_backward",
 ] as const;
 
 /** One of the kernel names. */
