@@ -104,13 +104,21 @@ const rows = only.map((f) => {
   return { figure: f, label: LABEL[f], hqat, torch, ratio: hqat / torch };
 });
 
-let rss: { hqat?: number; torch?: number } = {};
+/** The max RSS (KiB) a side's fresh process reports, or undefined (with the reason) when it fails. */
+async function maxRss(cmd: string, cmdArgs: string[]): Promise<number | undefined> {
+  try {
+    return (await runJson(cmd, cmdArgs)).max_rss_kib as number;
+  } catch (e) {
+    console.error(`max RSS not measured: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
+const rss: { hqat?: number; torch?: number } = {};
 if (withRss) {
-  const h = await runJson(Deno.execPath(), ["run", "-A", `${here}compare_hqat.ts`, "256"]);
-  rss = { hqat: h.max_rss_kib as number };
+  rss.hqat = await maxRss(Deno.execPath(), ["run", "-A", `${here}compare_hqat.ts`, "256"]);
   if (withTorch) {
-    const t = await runJson(python, [`${here}torch_steps.py`, "--threads", threads, "--rss-train", "256"]);
-    rss.torch = t.max_rss_kib as number;
+    rss.torch = await maxRss(python, [`${here}torch_steps.py`, "--threads", threads, "--rss-train", "256"]);
   }
 }
 
@@ -139,7 +147,7 @@ for (const r of rows) {
     `  ${r.label.padEnd(38)} ${t.padStart(9)} ${r.hqat.toFixed(1).padStart(9)} ${ratio.padStart(7)}`,
   );
 }
-if (rss.hqat) {
+if (rss.hqat || rss.torch) {
   const mib = (k?: number) => (k ? `${(k / 1024).toFixed(0)} MiB` : "—");
   console.log(
     `  ${"max RSS, batch-256 train step".padEnd(38)} ${mib(rss.torch).padStart(9)} ${
