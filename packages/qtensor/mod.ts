@@ -32,6 +32,7 @@ export * from "./src/int_matmul.ts";
 export * from "./src/int_conv_transpose.ts";
 export * from "./src/int_softmax.ts";
 export * from "./src/int_pool.ts";
+export * from "./src/int_pool_window.ts";
 export * from "./src/int_activation.ts";
 export * from "./src/int_cat.ts";
 export * from "./src/stubs.ts";

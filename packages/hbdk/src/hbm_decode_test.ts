@@ -75,12 +75,12 @@ Deno.test("loadHbm() rejects damaged containers with an error naming the file an
   header[17] ^= 1;
   bad(header, "header CRC");
   bad(
-    edit(bytes, (v) => v.setUint16(8, 3, true)),
-    "format version 3.0 is not supported (this reader knows 2.x",
+    edit(bytes, (v) => v.setUint16(8, 4, true)),
+    "format version 4.0 is not supported (this reader knows 3.x",
   );
   bad(
     edit(bytes, (v) => v.setUint16(8, 1, true)),
-    "format version 1.0 is not supported (this reader knows 2.x",
+    "format version 1.0 is not supported (this reader knows 3.x",
   );
   bad(edit(bytes, (v) => v.setUint32(32, 1 << 30, true)), "parameter section");
   // The buffer count sits after the march/opt/source bytes, the name, the input shape, the output id and the arena size.

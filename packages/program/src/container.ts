@@ -22,12 +22,12 @@ import { verifyProgram } from "./verify.ts";
  * ```ts
  * import { assert } from "@std/assert";
  * import { PROGRAM_FORMAT } from "@hqat/program";
- * assert(PROGRAM_FORMAT.magic === "HQATHBM\0" && PROGRAM_FORMAT.major === 2);
+ * assert(PROGRAM_FORMAT.magic === "HQATHBM\0" && PROGRAM_FORMAT.major === 3);
  * ```
  */
 export const PROGRAM_FORMAT = {
   magic: "HQATHBM\0",
-  major: 2,
+  major: 3,
   minor: 0,
   headerBytes: 64,
   marches: ["bayes", "bayes-e"],

@@ -11,6 +11,7 @@ import {
   lutTable,
   type PadFill,
   padOutShape,
+  poolOutputSize,
   sliceOutShape,
 } from "@hqat/qtensor";
 import {
@@ -328,20 +329,21 @@ export class ProgramBuilder {
       kernel: readonly [number, number];
       stride: readonly [number, number];
       padding: readonly [number, number];
+      ceilMode?: boolean;
     },
   ) {
-    const [n, c, h, w] = x.shape;
+    const [n, c, h, w] = x.shape, ceil = g.ceilMode ?? false;
     return [
       n,
       c,
-      Math.floor((h + 2 * g.padding[0] - g.kernel[0]) / g.stride[0]) + 1,
-      Math.floor((w + 2 * g.padding[1] - g.kernel[1]) / g.stride[1]) + 1,
+      poolOutputSize(h, g.kernel[0], g.stride[0], g.padding[0], ceil),
+      poolOutputSize(w, g.kernel[1], g.stride[1], g.padding[1], ceil),
     ];
   }
   maxPool(
     name: string,
     input: number,
-    g: { kernel: [number, number]; stride: [number, number]; padding: [number, number] },
+    g: { kernel: [number, number]; stride: [number, number]; padding: [number, number]; ceilMode?: boolean },
   ): number {
     const x = this.buffers[input];
     return this.emit(name, { op: "max_pool2d", inputs: [input], ...g }, { ...x, shape: this.window(x, g) });
@@ -353,6 +355,8 @@ export class ProgramBuilder {
       kernel: readonly [number, number];
       stride: readonly [number, number];
       padding: readonly [number, number];
+      ceilMode?: boolean;
+      countIncludePad?: boolean;
     },
     out: Out,
   ): number {

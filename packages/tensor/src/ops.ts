@@ -202,7 +202,9 @@ export interface OpAttrs {
   };
   /**
    * Input x fake-quantized with `scaleIn`: the integer model's average pooling (window sum, SPEC.md's
-   * requantization to `outScale`), dequantized. `kernel` [0, 0] means adaptive pooling to 1×1.
+   * requantization to `outScale`), dequantized. `kernel` [0, 0] means adaptive pooling to 1×1. With
+   * `ceilMode` or `countIncludePad` false, PyTorch's windows and divisors: a window whose divisor `c` is not
+   * the kernel area `K` sums to `round_half_up(sum · K / c)` before the one requantization.
    */
   avgPoolFake: {
     kernel: readonly [number, number];
@@ -212,6 +214,8 @@ export interface OpAttrs {
     dtypeIn: "qint8" | "qint16";
     outScale: number;
     dtype: "qint8" | "qint16";
+    ceilMode?: boolean;
+    countIncludePad?: boolean;
   };
   /**
    * Inputs (x, w[, bias]) with x fake-quantized at scale `sx`: the integer model's convolution (or, with

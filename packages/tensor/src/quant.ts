@@ -63,7 +63,8 @@ export function addFake(
 
 /**
  * The integer model's average pooling of a tensor fake-quantized with `scaleIn` (window sum and SPEC.md's
- * requantization to `outScale`), dequantized; `kernel` [0, 0] pools adaptively to 1×1.
+ * requantization to `outScale`), dequantized; `kernel` [0, 0] pools adaptively to 1×1. `ceilMode` and
+ * `countIncludePad` (false) follow PyTorch's windows and divisors as the `avg_pool2d` instruction does.
  *
  * @example
  * ```ts
@@ -84,6 +85,8 @@ export function avgPoolFake(
     dtypeIn: "qint8" | "qint16";
     outScale: number;
     dtype: "qint8" | "qint16";
+    ceilMode?: boolean;
+    countIncludePad?: boolean;
   },
 ): Tensor {
   return apply1("avgPoolFake", [x], options);

@@ -43,7 +43,11 @@ export const INT_TWIN_SHAPE_RULES: { [K in TwinOp]: ShapeRule<OpAttrs[K]> } = {
     if (x.length !== 4) throw new RangeError(`avgPoolFake() needs [N,C,H,W], got ${fmt(x)}`);
     if (a.kernel[0] === 0) return [{ shape: [x[0], x[1], 1, 1], dtype: "float32" }];
     return [{
-      shape: poolShape("avgPoolFake", x, { ...a, ceilMode: false, countIncludePad: true }),
+      shape: poolShape("avgPoolFake", x, {
+        ...a,
+        ceilMode: a.ceilMode ?? false,
+        countIncludePad: a.countIncludePad ?? true,
+      }),
       dtype: "float32",
     }];
   },

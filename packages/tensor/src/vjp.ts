@@ -292,14 +292,19 @@ export const VJP_RULES: { [K in OpName]: VjpRule<OpAttrs[K]> | null } = {
   fakeQuantizeBackward: null,
   avgPoolFake: (c) => {
     // Straight through the pooling: the average pool's gradient, masked where the output saturated.
-    const { kernel, stride, padding, outScale, dtype } = c.attrs;
+    const { kernel, stride, padding, outScale, dtype, ceilMode, countIncludePad } = c.attrs;
     const x = c.inputs[0];
     const g = masked(insideClamp(c.outputs[0], outScale, dtype), g0(c));
     const attrs = kernel[0] === 0
       ? { kernel: [x.shape[2], x.shape[3]] as const, stride: [1, 1] as const, padding: [0, 0] as const }
       : { kernel, stride, padding };
     return [
-      apply1("avgPool2dBackward", [g], { ...attrs, ceilMode: false, countIncludePad: true, xShape: x.shape }),
+      apply1("avgPool2dBackward", [g], {
+        ...attrs,
+        ceilMode: ceilMode ?? false,
+        countIncludePad: countIncludePad ?? true,
+        xShape: x.shape,
+      }),
     ];
   },
   intLayerFake: null,

@@ -12,6 +12,7 @@ import {
   intAdaptiveAvgPool2d,
   intAlignedSum,
   intAvgPool2d,
+  intAvgPoolWindowSum,
   lsqFakeQuantizeGrad,
   qtensor,
   quantize,
@@ -95,6 +96,18 @@ export function addFakeKernel(a: Tensor, b: Tensor, o: OpAttrs["addFake"]): Floa
 export function avgPoolFakeKernel(x: Tensor, o: OpAttrs["avgPoolFake"]): Float32Array {
   const q = qtensor(quantize(x.data, o.scaleIn, { dtype: o.dtypeIn }), { shape: x.shape, scale: o.scaleIn });
   const output = { dtype: o.dtype, scale: o.outScale };
+  if (o.kernel[0] !== 0 && (o.ceilMode || o.countIncludePad === false)) {
+    // PyTorch's windows and divisors: sums on the grid of scale sx / K, one requantization.
+    const sums = intAvgPoolWindowSum(q.data, x.shape, o);
+    const K = o.kernel[0] * o.kernel[1];
+    const r = finishAccumulator(sums.data, {
+      shape: sums.shape,
+      axis: 1,
+      accScale: { numerator: [Math.fround(o.scaleIn)], divisor: K },
+      output,
+    });
+    return dequantizeTensor(r);
+  }
   const y = o.kernel[0] === 0
     ? intAdaptiveAvgPool2d(q, { outputSize: 1, output })
     : intAvgPool2d(q, { kernelSize: o.kernel, stride: o.stride, padding: o.padding, output });

@@ -25,6 +25,7 @@ import {
   uploadTensor,
   valueType,
 } from "./gpu_tensor.ts";
+import { avgPoolSumResident } from "./int_pool_resident.ts";
 import { requantGpu, requantPlan } from "./requant_kernel.ts";
 import { FBITS, QUANT, REQUANT } from "./wgsl_lib.ts";
 import { QUANT_BIAS } from "./wgsl_exact.ts";
@@ -213,6 +214,19 @@ export function windowSums(
  */
 export const avgPoolFakeGpu: GpuKernel<OpAttrs["avgPoolFake"]> = (dev, ins, o, outs) => {
   const x = ins[0];
+  if (o.kernel[0] !== 0 && (o.ceilMode || o.countIncludePad === false)) {
+    // PyTorch's windows and divisors: sums rescaled to the grid of scale sx / K, one requantization.
+    const s = uploadTensor(dev, Float32Array.of(Math.fround(o.scaleIn)), [1]);
+    const q = quantizeGpu(dev, x, s, { dtype: o.dtypeIn, channels: 1, inner: sizeOf(x.shape) });
+    const sums = avgPoolSumResident(dev, q, o);
+    const plan = requantPlan(
+      { numerator: [Math.fround(o.scaleIn)], divisor: o.kernel[0] * o.kernel[1] },
+      { dtype: o.dtype, scale: o.outScale },
+    );
+    const y = requantGpu(dev, sums, plan, { channels: 1, inner: 1, out: "float32" });
+    for (const t of [s, q, sums]) releaseTensor(dev, t);
+    return [y];
+  }
   const adaptive = o.kernel[0] === 0;
   const kernel: [number, number] = adaptive ? [x.shape[2], x.shape[3]] : [o.kernel[0], o.kernel[1]];
   const g = adaptive ? { kernel, stride: kernel, padding: [0, 0] as const } : { ...o, kernel };

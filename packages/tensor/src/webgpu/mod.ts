@@ -62,6 +62,7 @@ export { sumGatherResident } from "./int_reduce_resident.ts";
 export { matmulResident } from "./int_matmul_resident.ts";
 export { convTransposeResident } from "./int_conv_transpose_resident.ts";
 export { softmaxResident } from "./int_softmax_resident.ts";
+export { avgPoolSumResident, maxPoolWindowResident } from "./int_pool_resident.ts";
 // The quantization types the integer kernels' signatures name.
 export type {
   Conv2dGeometry as IntConv2dGeometry,
