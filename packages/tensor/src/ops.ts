@@ -312,6 +312,33 @@ export interface OpAttrs {
     outScale: number;
     dtype: "qint8" | "qint16";
   };
+  /**
+   * Input x fake-quantized with `scaleIn` to `dtypeIn`: its integers requantized to `outScale` (SPEC.md's
+   * multiplier of `scaleIn / outScale`) and dequantized — what a `cat` does to each input, or a `requant`
+   * stage to a value, with the fused activation. Its gradient is straight through, masked as `addFake`'s.
+   */
+  requantFake: {
+    scaleIn: number;
+    dtypeIn: "qint8" | "qint16";
+    outScale: number;
+    dtype: "qint8" | "qint16";
+    activation?: "relu" | "relu6";
+  };
+  /**
+   * Inputs (a, b) fake-quantized with `scaleA` / `scaleB` to `dtypeA` / `dtypeB`, b broadcast to a (each
+   * dimension equal or 1): the `mul` instruction on their integers (the exact int32 product of scale
+   * `scaleA · scaleB`), requantized to `outScale` with the fused activation and dequantized. Its gradient
+   * is the product rule, straight through, masked as `addFake`'s.
+   */
+  mulFake: {
+    scaleA: number;
+    scaleB: number;
+    dtypeA: "qint8" | "qint16";
+    dtypeB: "qint8" | "qint16";
+    outScale: number;
+    dtype: "qint8" | "qint16";
+    activation?: "relu" | "relu6";
+  };
   /** Uniform [0, 1) float32 values from a counter-based generator keyed by (k0, k1). */
   randomUniform: { shape: readonly number[]; k0: number; k1: number };
   /** Standard normal float32 values, keyed like randomUniform. */

@@ -129,3 +129,41 @@ export function convTransposeFake(
 export function softmaxFake(x: Tensor, options: OpAttrs["softmaxFake"]): Tensor {
   return apply1("softmaxFake", [x], options);
 }
+
+/**
+ * A tensor fake-quantized with `scaleIn` requantized to `outScale`: its integers through SPEC.md's
+ * requantization (`M · 2^-n` of `scaleIn / outScale`), dequantized — what a `cat` does to each input
+ * before joining them (or a `requant` stage with its fused activation), so that a QAT model's concatenation
+ * in VALIDATION gives the fixed-point integers. The gradient is straight through, masked as `addFake`'s.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { requantFake, tensor } from "@hqat/tensor";
+ * const y = requantFake(tensor([0.75, -0.25, 100]), { scaleIn: 0.25, dtypeIn: "qint8", outScale: 0.5, dtype: "qint8" });
+ * assert(y.toArray().join() === "1,0,32"); // 3 → 1.5 → 2, -1 → -0.5 → 0, 400 saturates to 127 → 63.5 → 64
+ * ```
+ */
+export function requantFake(x: Tensor, options: OpAttrs["requantFake"]): Tensor {
+  return apply1("requantFake", [x], options);
+}
+
+/**
+ * The `mul` instruction on two tensors fake-quantized with `scaleA` and `scaleB` (`b` broadcast to `a`,
+ * each dimension equal or 1): the exact int32 product of their integers (scale `scaleA · scaleB`),
+ * requantized to `outScale` with the fused activation and dequantized. The gradient is the product rule,
+ * straight through, masked as `addFake`'s.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { mulFake, tensor } from "@hqat/tensor";
+ * const y = mulFake(tensor([[1, 2]]), tensor([[0.5]]), {
+ *   scaleA: 1, scaleB: 0.5, dtypeA: "qint8", dtypeB: "qint8", outScale: 0.5, dtype: "qint8",
+ * });
+ * assert(y.toArray().join() === "0.5,1");
+ * ```
+ */
+export function mulFake(a: Tensor, b: Tensor, options: OpAttrs["mulFake"]): Tensor {
+  return apply1("mulFake", [a, b], options);
+}

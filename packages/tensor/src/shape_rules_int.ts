@@ -19,7 +19,9 @@ type TwinOp =
   | "meanFake"
   | "matmulFake"
   | "convTransposeFake"
-  | "softmaxFake";
+  | "softmaxFake"
+  | "requantFake"
+  | "mulFake";
 
 const fmt = (s: Shape) => `[${s.join(",")}]`;
 
@@ -103,5 +105,17 @@ export const INT_TWIN_SHAPE_RULES: { [K in TwinOp]: ShapeRule<OpAttrs[K]> } = {
       throw new RangeError(`softmaxFake(): axis ${a.axis} is not an axis of ${fmt(ins[0].shape)}`);
     }
     return [{ shape: ins[0].shape, dtype: "float32" }];
+  },
+  requantFake: (ins) => {
+    arity("requantFake", ins, 1);
+    return [{ shape: ins[0].shape, dtype: "float32" }];
+  },
+  mulFake: (ins) => {
+    arity("mulFake", ins, 2);
+    const [a, b] = [ins[0].shape, ins[1].shape];
+    if (a.length !== b.length || b.some((d, i) => d !== a[i] && d !== 1)) {
+      throw new RangeError(`mulFake(): ${fmt(b)} does not broadcast to ${fmt(a)}`);
+    }
+    return [{ shape: a, dtype: "float32" }];
   },
 };

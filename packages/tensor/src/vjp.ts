@@ -314,6 +314,16 @@ export const VJP_RULES: { [K in OpName]: VjpRule<OpAttrs[K]> | null } = {
   matmulFake: null,
   convTransposeFake: null,
   softmaxFake: null,
+  requantFake: (c) => {
+    const { outScale, dtype, activation } = c.attrs;
+    return [masked(insideClamp(c.outputs[0], outScale, dtype, activation), g0(c))];
+  },
+  mulFake: (c) => {
+    // The product rule on the fake-quantized operands, masked where the output saturated.
+    const [a, b] = c.inputs, { outScale, dtype, activation } = c.attrs;
+    const g = masked(insideClamp(c.outputs[0], outScale, dtype, activation), g0(c));
+    return [c.needs[0] ? mul(g, b) : null, c.needs[1] ? sumTo(mul(g, a), b.shape) : null];
+  },
   addFake: (c) => {
     // Straight through the add (or sub), masked where the output saturated; b's gradient summed over its
     // broadcast dimensions.

@@ -44,6 +44,8 @@ import {
   lutFakeKernel,
   matmulFakeKernel,
   meanFakeKernel,
+  mulFakeKernel,
+  requantFakeKernel,
   resizeFakeKernel,
   softmaxFakeKernel,
 } from "./int_twins.ts";
@@ -182,6 +184,8 @@ export const CPU_KERNELS: { [K in OpName]: CpuKernel<OpAttrs[K]> } = {
   matmulFake: (ins, a) => [matmulFakeKernel(ins[0], ins[1], a)],
   convTransposeFake: (ins, a) => [convTransposeFakeKernel(ins[0], ins[1], ins[2], a)],
   softmaxFake: (ins, a) => [softmaxFakeKernel(ins[0], a)],
+  requantFake: (ins, a) => [requantFakeKernel(ins[0], a)],
+  mulFake: (ins, a) => [mulFakeKernel(ins[0], ins[1], a)],
   randomUniform: (_ins, a, outs) => [uniformKernel(outs[0].shape.reduce((p, d) => p * d, 1), a.k0, a.k1)],
   randomNormal: (_ins, a, outs) => [normalKernel(outs[0].shape.reduce((p, d) => p * d, 1), a.k0, a.k1)],
 };

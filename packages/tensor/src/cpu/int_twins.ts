@@ -13,6 +13,7 @@ import {
   intConvTranspose2dAccumulate,
   intLut,
   intMatmul,
+  intMulProduct,
   intReduceSum,
   intResizeLinear,
   intSoftmax,
@@ -115,4 +116,16 @@ export function convTransposeFakeKernel(
 export function softmaxFakeKernel(x: Tensor, o: OpAttrs["softmaxFake"]): Float32Array {
   const table = softmaxExpTable(o.scaleIn, o.dtypeIn);
   return finish(intSoftmax(ints(x, o.scaleIn, o.dtypeIn), x.shape, o.axis, table), x.shape, 1, 2 ** 16, o);
+}
+
+/** requantFake: the integers of the fake-quantized input requantized to the output, dequantized. */
+export function requantFakeKernel(x: Tensor, o: OpAttrs["requantFake"]): Float32Array {
+  const q = ints(x, o.scaleIn, o.dtypeIn);
+  return finish(Int32Array.from(q), x.shape, Math.fround(o.scaleIn), 1, o);
+}
+
+/** mulFake: the `mul` instruction on the fake-quantized operands, requantized and dequantized. */
+export function mulFakeKernel(a: Tensor, b: Tensor, o: OpAttrs["mulFake"]): Float32Array {
+  const p = intMulProduct(ints(a, o.scaleA, o.dtypeA), a.shape, ints(b, o.scaleB, o.dtypeB), b.shape);
+  return finish(p, a.shape, Math.fround(o.scaleA) * Math.fround(o.scaleB), 1, o);
 }

@@ -26,7 +26,8 @@ import { sumGatherResident } from "./int_reduce_resident.ts";
 import { packTaps, resizeLinearResident } from "./int_resize_resident.ts";
 import { softmaxResident } from "./int_softmax_resident.ts";
 import { requantGpu, requantPlan } from "./requant_kernel.ts";
-import { FBITS, QUANT } from "./wgsl_lib.ts";
+import { FBITS, QUANT, REQUANT } from "./wgsl_lib.ts";
+import { mulProductResident } from "./int_mul_resident.ts";
 import { QUANT_BIAS } from "./wgsl_exact.ts";
 
 /** Tensors a twin kernel uploads or makes for one call, released when it is done. */
@@ -303,6 +304,101 @@ export const softmaxFakeGpu: GpuKernel<OpAttrs["softmaxFake"]> = (dev, ins, o) =
     const q = t.ints(ins[0], o.scaleIn, o.dtypeIn);
     const p = t.keep(softmaxResident(dev, q, { axis: o.axis, table: t.up(table, [table.length]) }));
     return [finishGpu(dev, p, 1, 2 ** 16, o)];
+  } finally {
+    t.release();
+  }
+};
+
+/**
+ * requantFake: a fake-quantized tensor's integers requantized to the output scale, dequantized.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { probeWebGpu } from "./probe.ts";
+ * import { WebGpuDevice } from "./device.ts";
+ * import { readTensor, uploadTensor } from "./gpu_tensor.ts";
+ * import { requantFakeGpu } from "./int_twins.ts";
+ * if ((await probeWebGpu()).available) {
+ *   const dev = await WebGpuDevice.create();
+ *   const x = uploadTensor(dev, Float32Array.of(0.75, -0.25, 100), [3]);
+ *   const attrs = { scaleIn: 0.25, dtypeIn: "qint8", outScale: 0.5, dtype: "qint8" } as const;
+ *   const [y] = requantFakeGpu(dev, [x], attrs, [{ shape: [3], dtype: "float32" }]);
+ *   assert((await readTensor(dev, y)).join() === "1,0,32");
+ *   dev.destroy();
+ * }
+ * ```
+ */
+export const requantFakeGpu: GpuKernel<OpAttrs["requantFake"]> = (dev, ins, o, outs) => {
+  const { qmin, qmax } = qrange(o.dtypeIn);
+  const plan = requantPlan(
+    { numerator: [Math.fround(o.scaleIn)], divisor: 1 },
+    { dtype: o.dtype, scale: o.outScale },
+    o.activation,
+  );
+  return [runElem(
+    dev,
+    {
+      name: "requantFake",
+      inputs: [{ name: "x", dtype: "float32" }],
+      out: "float32",
+      uniforms: [
+        { name: "s", type: "f32" },
+        { name: "qmin", type: "i32" },
+        { name: "qmax", type: "i32" },
+        { name: "m", type: "u32" },
+        { name: "shift", type: "u32" },
+        { name: "lo", type: "i32" },
+        { name: "hi", type: "i32" },
+        { name: "so", type: "f32" },
+      ],
+      functions: [QUANT, FBITS, REQUANT],
+      elem: `  let v = ld_x(i);
+  if (is_nan(v)) { return bitcast<f32>(0x7fc00000u); }
+  let q = quantize_i(v, u_s(), u_qmin(), u_qmax());
+  return f32(requant(q, u_m(), u_shift(), u_lo(), u_hi())) * u_so();`,
+    },
+    ins,
+    outs[0].shape,
+    {
+      s: o.scaleIn,
+      qmin,
+      qmax,
+      m: plan.mult[0].M,
+      shift: plan.mult[0].n,
+      lo: plan.lo,
+      hi: plan.hi[0],
+      so: o.outScale,
+    },
+  )];
+};
+
+/**
+ * mulFake: the `mul` instruction on fake-quantized operands (b broadcast), requantized and dequantized.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { probeWebGpu } from "./probe.ts";
+ * import { WebGpuDevice } from "./device.ts";
+ * import { readTensor, uploadTensor } from "./gpu_tensor.ts";
+ * import { mulFakeGpu } from "./int_twins.ts";
+ * if ((await probeWebGpu()).available) {
+ *   const dev = await WebGpuDevice.create();
+ *   const a = uploadTensor(dev, Float32Array.of(1, 2), [1, 2]), b = uploadTensor(dev, Float32Array.of(0.5), [1, 1]);
+ *   const attrs = { scaleA: 1, scaleB: 0.5, dtypeA: "qint8", dtypeB: "qint8", outScale: 0.5, dtype: "qint8" } as const;
+ *   const [y] = mulFakeGpu(dev, [a, b], attrs, [{ shape: [1, 2], dtype: "float32" }]);
+ *   assert((await readTensor(dev, y)).join() === "0.5,1");
+ *   dev.destroy();
+ * }
+ * ```
+ */
+export const mulFakeGpu: GpuKernel<OpAttrs["mulFake"]> = (dev, ins, o) => {
+  const t = new Temps(dev);
+  try {
+    const qa = t.ints(ins[0], o.scaleA, o.dtypeA), qb = t.ints(ins[1], o.scaleB, o.dtypeB);
+    const p = t.keep(mulProductResident(dev, qa, qb));
+    return [finishGpu(dev, p, Math.fround(o.scaleA) * Math.fround(o.scaleB), 1, o)];
   } finally {
     t.release();
   }

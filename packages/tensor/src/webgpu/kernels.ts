@@ -20,6 +20,8 @@ import {
   lutFakeGpu,
   matmulFakeGpu,
   meanFakeGpu,
+  mulFakeGpu,
+  requantFakeGpu,
   resizeFakeGpu,
   softmaxFakeGpu,
 } from "./int_twins.ts";
@@ -117,6 +119,8 @@ export const GPU_KERNELS: { readonly [K in OpName]: GpuKernel<OpAttrs[K]> } = {
   matmulFake: matmulFakeGpu,
   convTransposeFake: convTransposeFakeGpu,
   softmaxFake: softmaxFakeGpu,
+  requantFake: requantFakeGpu,
+  mulFake: mulFakeGpu,
   randomUniform: randomUniformGpu,
   randomNormal: randomNormalGpu,
 };
