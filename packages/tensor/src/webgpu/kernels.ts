@@ -17,14 +17,12 @@ import { type GpuKernel, type GpuTensor, readTensor, releaseTensor, uploadTensor
 import { addFakeGpu, avgPoolFakeGpu, intLayerFakeGpu } from "./int_fake_ops.ts";
 import {
   convTransposeFakeGpu,
-  lutFakeGpu,
   matmulFakeGpu,
   meanFakeGpu,
-  mulFakeGpu,
-  requantFakeGpu,
   resizeFakeGpu,
   softmaxFakeGpu,
 } from "./int_twins.ts";
+import { lutFakeGpu, mulFakeGpu, requantFakeGpu } from "./int_twins_elem.ts";
 import {
   broadcastToGpu,
   concatGpu,
