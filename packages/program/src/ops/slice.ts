@@ -1,7 +1,8 @@
 /**
  * `slice`: a strided slice — per axis, the indices `starts[i] + k · steps[i]` before `ends[i]`
  * (normalized: 0 ≤ start ≤ end ≤ size for a positive step, −1 ≤ end ≤ start < size for a negative one),
- * on integers of any dtype; dtype and scale are kept. The batch axis is taken whole.
+ * on integers of any dtype; dtype and scale are kept. The batch axis is taken whole at any batch: its
+ * start is 0 and its step 1, and its end is not read (the program may run at another batch).
  * @module
  */
 
@@ -26,7 +27,7 @@ export interface SliceInstr extends InstrBase {
   readonly op: "slice";
   /** First index per axis. */
   readonly starts: readonly number[];
-  /** End per axis (exclusive; −1 for a negative step through index 0). */
+  /** End per axis (exclusive; −1 for a negative step through index 0); axis 0's is not read. */
   readonly ends: readonly number[];
   /** Step per axis (non-zero; negative runs backwards). */
   readonly steps: readonly number[];
@@ -72,12 +73,12 @@ export const SLICE: InstrDef<SliceInstr> = {
       ctx.fail(`${ctx.where}: starts, ends and steps need ${rank} entries each`);
     }
     checkMove(ctx, x, i.starts.length, {
-      batchKept: whole(i, 0, x.shape[0]),
+      batchKept: i.starts[0] === 0 && i.steps[0] === 1,
       channelsKept: rank < 2 || whole(i, 1, x.shape[1]),
     });
     let shape: number[] = [];
     try {
-      shape = sliceOutShape(x.shape, i);
+      shape = sliceOutShape(x.shape, { ...i, ends: [x.shape[0], ...i.ends.slice(1)] });
     } catch (e) {
       ctx.fail(`${ctx.where}: ${(e as Error).message}`);
     }
@@ -90,7 +91,7 @@ export const SLICE: InstrDef<SliceInstr> = {
   cost: (_i, { out }) => ({ vector: { elements: perFrame(out.shape), work: 1 } }),
   label: (i, { ins }) => {
     const axes = i.starts.flatMap((b, a) =>
-      whole(i, a, ins[0].shape[a])
+      a === 0 || whole(i, a, ins[0].shape[a])
         ? []
         : [`${a}:${b}:${i.ends[a]}${i.steps[a] === 1 ? "" : `:${i.steps[a]}`}`]
     );

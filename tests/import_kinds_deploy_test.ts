@@ -1,0 +1,202 @@
+/**
+ * The instruction kinds of imported networks through the deployment tools: a model using every one of them
+ * passes `checkModel`, is drawn by `visualizeModel` with each kind's label, costed by the performance model
+ * at every opt level (GEMMs for matmul and the transposed convolution) and compiled to the same integers;
+ * and each limit of the new BAYES entries is named, with the op, when a layer breaks it.
+ * @module
+ */
+import { assert, assertEquals } from "@std/assert";
+import { checkModel, compileProgram, estimatePerformance, visualizeModel } from "@hqat/hbdk";
+import { March } from "@hqat/march-bayes";
+import { type IntModel, runIntModel, runIntModelGpu } from "@hqat/program";
+import { hardSwish, probeWebGpu, sigmoid, tanh, type Tensor, tensor, WebGpuDevice } from "@hqat/tensor";
+import { prng, ProgramBuilder, randomInput } from "../packages/program/testdata/build.ts";
+
+const f = (g: (x: Tensor) => Tensor) => (x: Float32Array) => g(tensor(Array.from(x))).data as Float32Array;
+
+/** quant → every new kind once (U-Net-like up path, SE gate, channel shuffle, classifier head) → dequant. */
+function everyKind(): IntModel {
+  const r = prng(7);
+  const b = new ProgramBuilder(r, [1, 4, 8, 8]);
+  const q = b.quantize("quant", 1 / 64);
+  const t = b.lut("hswish", q, f(hardSwish), "hardswish", { dtype: "qint8", scale: 1 / 40 });
+  const g = b.move("groups", t, [1, 2, 2, 8, 8]);
+  const sh = b.transpose("shuffle", g, [0, 2, 1, 3, 4]);
+  const m = b.move("merge", sh, [1, 4, 8, 8]);
+  const mp = b.maxPool("pool", m, { kernel: [3, 3], stride: [2, 2], padding: [1, 1], ceilMode: true });
+  const ap = b.avgPool(
+    "avg",
+    mp,
+    { kernel: [2, 2], stride: [1, 1], padding: [1, 1], countIncludePad: false },
+    {
+      dtype: "qint8",
+      scale: 1 / 40,
+    },
+  );
+  const se = b.mean("se.pool", ap, [2, 3], true, { dtype: "qint8", scale: 1 / 50 });
+  const gate = b.lut("se.gate", se, f(sigmoid), "sigmoid", { dtype: "qint8", scale: 1 / 128 });
+  const x = b.mul("se.mul", ap, gate, { dtype: "qint8", scale: 1 / 60 });
+  const up = b.convTranspose("up", x, { cout: 4, k: 2, s: 2 }, { dtype: "qint8", scale: 1 / 30 }, "relu");
+  const near = b.resize("near", x, [12, 12], {
+    mode: "nearest",
+    coordinateTransformation: "asymmetric",
+    nearestMode: "floor",
+  });
+  const lin = b.resize("lin", near, [12, 12], { mode: "linear", coordinateTransformation: "half_pixel" }, {
+    dtype: "qint8",
+    scale: 1 / 60,
+  });
+  const crop = b.slice("crop", lin, [0, 0, 0, 0], [1, 4, 12, 12], [1, 1, 1, 1]);
+  const pad = b.pad("pad", up, [[0, 0], [0, 0], [0, 0], [0, 0]], "edge");
+  const cat = b.cat("cat", [pad, crop], 1, { dtype: "qint8", scale: 1 / 30 });
+  const c = b.constant(
+    "bias",
+    Int8Array.from({ length: 8 }, () => Math.round(r() * 100)),
+    [8, 1, 1],
+    1 / 100,
+  );
+  const s = b.sub("sub", cat, c, { dtype: "qint8", scale: 1 / 30 });
+  const th = b.lut("tanh", s, f(tanh), "tanh", { dtype: "qint8", scale: 1 / 127 });
+  const flat = b.move("flat", th, [1, 8, 144]);
+  const gram = b.matmul("gram", flat, b.transpose("flat.t", flat, [0, 2, 1]), {
+    dtype: "qint16",
+    scale: 1 / 300,
+  });
+  const avg = b.mean("head", gram, [2], false, { dtype: "qint8", scale: 1 / 20 });
+  const prob = b.softmax("softmax", avg, 1, { dtype: "qint8", scale: 1 / 128 });
+  b.dequantize("dequant", prob);
+  return b.build("every_kind");
+}
+
+Deno.test("checkModel() passes a model of every new kind; visualizeModel() and the performance model read them", async () => {
+  const model = everyKind();
+  const lines: string[] = [];
+  const report = checkModel(model, [{ shape: [1, 4, 8, 8] }], {
+    march: March.BAYES,
+    log: (l) => lines.push(l),
+  });
+  assertEquals(lines, ["This model is supported!", "HBDK model check PASS"]);
+  assert(report.supported);
+  const v = await visualizeModel(model, [{ shape: [1, 4, 8, 8] }]);
+  const text = [...v.labels.values()].flat().join("\n");
+  for (
+    const label of [
+      "hardswish (lut)",
+      "transpose 0,2,1,3,4",
+      "max_pool2d 3×3 s2 ceil",
+      "avg_pool2d 2×2 s1 no pad",
+      "mean axes 2,3 keep",
+      "conv_transpose2d 2×2 s2",
+      "resize linear 12×12 half_pixel",
+      "pad edge",
+      "constant ×8",
+      "sub",
+      "matmul k144",
+      "softmax axis 1",
+    ]
+  ) assert(text.includes(label), `the drawing shows "${label}"`);
+  const x = randomInput([2, 4, 8, 8], 1), ref = runIntModel(model, x, [2, 4, 8, 8]);
+  for (const opt of ["O0", "O1", "O2", "O3"] as const) {
+    const { program } = compileProgram(model, [{ shape: [2, 4, 8, 8] }], { opt, log: () => {} });
+    assertEquals(runIntModel(program, x, [2, 4, 8, 8]).raw, ref.raw, opt);
+    const e = estimatePerformance(program);
+    const byOp = new Map(e.layers.map((l) => [l.name, l]));
+    assert(byOp.get("gram")!.macs === 2 * 8 * 8 * 144, "matmul is a GEMM");
+    assert(byOp.get("up")!.macs === 2 * 6 * 6 * 4 * 4 * 4, "the transposed convolution scatters its MACs");
+    assert(e.layers.every((l) => l.latencyUs > 0), opt);
+  }
+});
+
+/** A one-layer model for a limit. */
+function oneLayer(
+  build: (b: ProgramBuilder, q: number) => number,
+  shape: number[],
+  dtype: "qint8" | "qint16" = "qint8",
+) {
+  const b = new ProgramBuilder(prng(1), shape);
+  b.dequantize("dequant", build(b, b.quantize("quant", 1 / 64, dtype)));
+  return b.build();
+}
+
+Deno.test("checkModel() names the op and the limit a new kind breaks", () => {
+  const cases: [IntModel, number[], string][] = [
+    [
+      oneLayer(
+        (b, q) =>
+          b.resize("down", q, [4, 4], {
+            mode: "nearest",
+            coordinateTransformation: "asymmetric",
+            nearestMode: "floor",
+          }),
+        [1, 2, 8, 8],
+      ),
+      [1, 2, 8, 8],
+      "interpolate.nearest_alignment",
+    ],
+    [oneLayer((b, q) => b.pad("pad", q, [[0, 0], [0, 0], [1, 1], [1, 1]], "reflect"), [1, 2, 8, 8]), [
+      1,
+      2,
+      8,
+      8,
+    ], "pad.padding_mode"],
+    [
+      oneLayer((b, q) => b.convTranspose("up", q, { cout: 2, k: 2, s: 20 }, { dtype: "qint8", scale: 1 }), [
+        1,
+        2,
+        2,
+        2,
+      ]),
+      [1, 2, 2, 2],
+      "conv_transpose2d.stride",
+    ],
+    [
+      oneLayer((b, q) => b.matmul("mm", q, b.transpose("t", q, [0, 2, 1]), { dtype: "qint8", scale: 1 }), [
+        1,
+        2,
+        9000,
+      ]),
+      [1, 2, 9000],
+      "matmul.k",
+    ],
+    [
+      oneLayer(
+        (b, q) =>
+          b.resize("up", q, [4, 4], { mode: "linear", coordinateTransformation: "half_pixel" }, {
+            dtype: "qint8",
+            scale: 1,
+          }),
+        [1, 2, 2, 2],
+        "qint16",
+      ),
+      [1, 2, 2, 2],
+      "interpolate.dtype",
+    ],
+  ];
+  for (const [model, shape, limit] of cases) {
+    const lines: string[] = [];
+    const r = checkModel(model, [{ shape }], { march: March.BAYES, log: (l) => lines.push(l) });
+    const v = r.violations.find((x) => x.limit === limit);
+    assert(v, `${limit}: ${lines.join(" | ")}`);
+    assert(lines.some((l) => l.includes(v.op) && l.includes(v.layer)), lines.join(" | "));
+    assertEquals(lines.at(-1), "HBDK model check FAIL");
+  }
+});
+
+Deno.test({
+  name: "runIntModelGpu() runs a model of every new kind, compiled at O3, as the CPU does",
+  ignore: !(await probeWebGpu()).available,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const { program } = compileProgram(everyKind(), [{ shape: [3, 4, 8, 8] }], { opt: "O3", log: () => {} });
+    const x = randomInput([3, 4, 8, 8], 5), device = await WebGpuDevice.create();
+    try {
+      const cpu = runIntModel(program, x, [3, 4, 8, 8], { keepAll: true });
+      const gpu = await runIntModelGpu(program, x, [3, 4, 8, 8], { device, keepAll: true });
+      for (const [name, q] of cpu.all!) assertEquals(gpu.all!.get(name), q, name);
+      assertEquals(gpu.output, cpu.output);
+    } finally {
+      device.destroy();
+    }
+  },
+});
