@@ -48,6 +48,8 @@ export {
   type IntRequantKernelOptions,
 } from "./src/cpu/int_conv.ts";
 export {
+  intAddRequantFast,
+  type IntAddRequantOptions,
   intRequantFast,
   type IntRequantFastOptions,
   type IntRequantParams,

@@ -8,7 +8,7 @@
 
 import { type QArray, type QTensor, qtensor } from "@hqat/qtensor";
 import type { Instr } from "./instr.ts";
-import { fusedInstr, loneRequant, requantFast } from "./cpu_fused.ts";
+import { fusedInstr, fusedRequantChain, fusedResidual, loneRequant, requantFast } from "./cpu_fused.ts";
 import { instrDef } from "./op_table.ts";
 import { elementCount, type Program, type ProgramBuffer } from "./program.ts";
 import { stageDef } from "./stage.ts";
@@ -159,6 +159,20 @@ function transpose(
   }
 }
 
+const ARENAS = new WeakMap<Program, ArrayBuffer>();
+
+/**
+ * The placed program's arena memory, kept from run to run (a fresh one costs a page fault per page on every
+ * run; every buffer is written before it is read, so what a previous run left there is never seen).
+ */
+function programArena(program: Program): ArrayBuffer {
+  let a = ARENAS.get(program);
+  if (!a || a.byteLength !== program.placement!.arenaBytes) {
+    ARENAS.set(program, a = new ArrayBuffer(program.placement!.arenaBytes));
+  }
+  return a;
+}
+
 /** The placed program's arena, for a run of `n` ≤ compiled-batch frames. */
 function arenaStorage(program: Program, arena: ArrayBuffer, n: number): Storage {
   const place = program.placement!.buffers;
@@ -206,7 +220,13 @@ function execute(
   // The fast paths (a kernel with its requantization fused; requantization on the WebAssembly kernels)
   // give the same integers as the tables' kernels, which the reference run keeps to.
   const lone = run.reference ? undefined : loneRequant(instr.epilogue);
-  const fused = lone && fusedInstr(instr, ins, lone, outShape, store.target(instr.output));
+  const target = () => store.target(instr.output);
+  let fused: IntValue | undefined;
+  if (lone) fused = fusedInstr(instr, ins, lone, outShape, target());
+  else if (!run.reference) {
+    fused = fusedResidual(instr, ins, (id) => store.read(id), outShape, target()) ??
+      fusedRequantChain(instr, ins, outShape, target());
+  }
   if (fused) {
     store.write(instr.output, fused);
     return fused;
@@ -290,7 +310,7 @@ export function runIntModel(
   const rawBuf = program.buffers[raw], outBuf = program.buffers[program.output];
   const rawData = new ARRAYS[rawBuf.dtype](total * (elementCount(rawBuf.shape) / rawBuf.shape[0]));
   const outData = new Float32Array(total * (elementCount(outBuf.shape) / outBuf.shape[0]));
-  const arena = new ArrayBuffer(program.placement.arenaBytes);
+  const arena = programArena(program);
   const batch = program.inputShape[0], frame = elementCount(shape) / total;
   for (let start = 0; start < total; start += batch) {
     const n = Math.min(batch, total - start);

@@ -10,6 +10,7 @@
 
 import { activationBounds, resolveRange } from "@hqat/qtensor";
 import {
+  intAddRequantFast,
   intConv2dRequantFast,
   intLinearRequantFast,
   intRequantFast,
@@ -18,6 +19,8 @@ import {
 import type { Instr } from "./instr.ts";
 import type { Requant, Stage } from "./stage.ts";
 import { innerOfAxis1, type IntValue } from "./value.ts";
+
+const isAct = (v: IntValue) => v.dtype === "qint8" || v.dtype === "qint16";
 
 /** The requantization of a lone-requant epilogue to int8/int16, or undefined for any other epilogue. */
 export function loneRequant(epilogue: readonly Stage[]): Requant | undefined {
@@ -93,6 +96,19 @@ export function fusedInstr(
     );
     return { ...base, data };
   }
+  if (instr.op === "add") {
+    const [a, b] = ins;
+    const same = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
+    if (!same || r.M.length !== 1 || !isAct(a) || !isAct(b)) return undefined;
+    const [x, y] = instr.shiftSecond ? [b, a] : [a, b];
+    const data = intAddRequantFast(x.data as Int8Array | Int16Array, y.data as Int8Array | Int16Array, {
+      k: instr.k,
+      t: instr.t,
+      requant: requantParams(r),
+      out,
+    });
+    return { ...base, data };
+  }
   if (instr.op === "linear") {
     const x = ins[0];
     if (x.dtype !== "qint8" && x.dtype !== "qint16") return undefined;
@@ -129,4 +145,73 @@ export function requantFast(v: IntValue, r: Requant, out?: Int8Array | Int16Arra
     out,
   });
   return { data, shape: v.shape, dtype: r.dtype, scale: r.scale };
+}
+
+/**
+ * A convolution with a residual add folded in (the epilogue requantization, add, requantization that
+ * compiled programs carry) as two fused kernels: the convolution with its requantization, then the add with
+ * its own; undefined for any other epilogue. `addend` reads the add's other operand.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { fusedResidual } from "./cpu_fused.ts";
+ * const quant = { op: "quantize", name: "q", inputs: [], output: 0, epilogue: [], scale: 1 } as const;
+ * assert(fusedResidual(quant, [], () => undefined as never, [1]) === undefined);
+ * ```
+ */
+export function fusedResidual(
+  instr: Instr,
+  ins: readonly IntValue[],
+  addend: (id: number) => IntValue,
+  outShape: readonly number[],
+  out?: Int8Array | Int16Array,
+): IntValue | undefined {
+  const [r1, add, r2] = instr.epilogue;
+  if (instr.epilogue.length !== 3 || r1.kind !== "requant" || add.kind !== "add" || r2.kind !== "requant") {
+    return undefined;
+  }
+  if (r1.dtype === "qint32" || r1.act !== "none" || r2.dtype === "qint32" || r2.M.length !== 1) {
+    return undefined;
+  }
+  const v = fusedInstr(instr, ins, r1, outShape);
+  const other = addend(add.addend);
+  if (!v || !isAct(other) || other.data.length !== v.data.length) return undefined;
+  const [x, y] = add.shiftAddend ? [other, v] : [v, other];
+  const data = intAddRequantFast(x.data as Int8Array | Int16Array, y.data as Int8Array | Int16Array, {
+    k: add.k,
+    t: add.t,
+    requant: requantParams(r2),
+    out,
+  });
+  return { data, shape: outShape, dtype: r2.dtype, scale: r2.scale };
+}
+
+/**
+ * An instruction whose epilogue is a chain of int8/int16 requantizations (a requantization into a pooling
+ * that averages one value, say): the first fused into the kernel, the others on the WebAssembly kernels;
+ * undefined for any other epilogue.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { fusedRequantChain } from "./cpu_fused.ts";
+ * const quant = { op: "quantize", name: "q", inputs: [], output: 0, epilogue: [], scale: 1 } as const;
+ * assert(fusedRequantChain(quant, [], [1]) === undefined);
+ * ```
+ */
+export function fusedRequantChain(
+  instr: Instr,
+  ins: readonly IntValue[],
+  outShape: readonly number[],
+  out?: Int8Array | Int16Array,
+): IntValue | undefined {
+  const chain = instr.epilogue;
+  if (chain.length < 2 || !chain.every((s) => s.kind === "requant" && s.dtype !== "qint32")) return undefined;
+  let v = fusedInstr(instr, ins, chain[0] as Requant, outShape);
+  for (let k = 1; v && k < chain.length; k++) {
+    const acc = { ...v, data: Int32Array.from(v.data), dtype: "qint32" as const };
+    v = requantFast(acc, chain[k] as Requant, k === chain.length - 1 ? out : undefined);
+  }
+  return v;
 }

@@ -138,3 +138,50 @@ void EXPORT(int_requant_run)(const requant_desc *d, int r0, int r1) {
     requant_rows(d, r0, r1, 0);
   }
 }
+
+/* SPEC's add of two int8/int16 operands of one shape, requantized: the shifted operand · 2^k + the other · t. */
+typedef struct {
+  int count;
+  const void *x; /* the shifted operand */
+  int x_bytes;
+  const void *y; /* the other operand */
+  int y_bytes;
+  int k, t;
+  int mult, shift, lo, hi, fits32; /* one requantization for the whole tensor */
+  void *out;
+  int out_bytes;
+} add_desc;
+
+/* Four consecutive elements as int32 lanes. */
+static inline v128_t load4_i32(const void *p, int bytes, int i) {
+  return bytes == 1 ? wasm_i32x4_extend_low_i16x8(wasm_i16x8_extend_low_i8x16(wasm_v128_load32_zero((const signed char *)p + i)))
+                    : wasm_i32x4_extend_low_i16x8(wasm_v128_load64_zero((const short *)p + i));
+}
+
+static inline int elem_at(const void *p, int bytes, int i) {
+  return bytes == 1 ? ((const signed char *)p)[i] : ((const short *)p)[i];
+}
+
+/* Elements [i0, i1): |x · 2^k| < 2^31 and |y · t| < 2^31 - 2^30 by SPEC's limits, so the int32 sum is exact. */
+void EXPORT(int_add_requant_run)(const add_desc *d, int i0, int i1) {
+  const v128_t mv = wasm_i32x4_splat(d->mult), round = wasm_i64x2_splat(d->shift == 0 ? 0 : 1LL << (d->shift - 1));
+  const v128_t i32min = wasm_i64x2_splat(-2147483648LL), i32max = wasm_i64x2_splat(2147483647LL);
+  const v128_t tv = wasm_i32x4_splat(d->t), lov = wasm_i16x8_splat(d->lo), hiv = wasm_i16x8_splat(d->hi);
+  const int n = d->shift;
+  int i = i0;
+  for (; i + 4 <= i1; i += 4) {
+    const v128_t s = wasm_i32x4_add(wasm_i32x4_shl(load4_i32(d->x, d->x_bytes, i), d->k),
+                                    wasm_i32x4_mul(load4_i32(d->y, d->y_bytes, i), tv));
+    const v128_t q = d->fits32 ? requant4(s, mv, n, round, i32min, i32max, 1) : requant4(s, mv, n, round, i32min, i32max, 0);
+    store4(q, lov, hiv, (char *)d->out + (long)i * d->out_bytes, d->out_bytes);
+  }
+  for (; i < i1; i++) {
+    const int s = elem_at(d->x, d->x_bytes, i) * (1 << d->k) + elem_at(d->y, d->y_bytes, i) * d->t;
+    const int v = clamp_scalar(requant1(s, d->mult, n), d->lo, d->hi);
+    if (d->out_bytes == 1) {
+      ((signed char *)d->out)[i] = (signed char)v;
+    } else {
+      ((short *)d->out)[i] = (short)v;
+    }
+  }
+}

@@ -197,3 +197,97 @@ export function intRequantFast(acc: Int32Array, options: IntRequantFastOptions):
     rt.reset();
   }
 }
+
+/** Options of {@linkcode intAddRequantFast}. */
+export interface IntAddRequantOptions {
+  /** The shift of the operand with the larger scale (`x`): `x · 2^k`. */
+  readonly k: number;
+  /** The other operand's multiplier: `y · t`. */
+  readonly t: number;
+  /** The requantization of the sum (one multiplier and one bound for the whole tensor). */
+  readonly requant: IntRequantParams;
+  /** Where to write the output (an array of the operands' length and the output type). */
+  readonly out?: Int8Array | Int16Array;
+}
+
+/**
+ * SPEC.md's add of two int8/int16 operands of one length — the int32 sum `x · 2^k + y · t` (`x` the operand
+ * with the larger scale; SPEC's limits `k ≤ 23` for int8 or 15 for int16 and `|t| ≤ 32767` keep it exact)
+ * — requantized, on the WebAssembly kernels (plain TypeScript where they cannot run).
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { intAddRequantFast } from "@hqat/tensor";
+ * const requant = { multiplier: Int32Array.of(16384), shift: Uint8Array.of(15), lo: -128, hi: [127], bytes: 1 } as const;
+ * // (x · 2 + y · 1) / 2, halves rounding up
+ * const y = intAddRequantFast(Int8Array.of(1, -3, 100), Int8Array.of(1, 0, 100), { k: 1, t: 1, requant });
+ * assert(y.join() === "2,-3,127");
+ * ```
+ */
+export function intAddRequantFast(
+  x: Int8Array | Int16Array,
+  y: Int8Array | Int16Array,
+  options: IntAddRequantOptions,
+): Int8Array | Int16Array {
+  const op = "intAddRequantFast", { k, t, requant: p, out: into } = options;
+  for (const v of [x, y]) {
+    if (!(v instanceof Int8Array) && !(v instanceof Int16Array)) {
+      throw new TypeError(`${op}: the operands must be Int8Array or Int16Array`);
+    }
+  }
+  if (x.length !== y.length) throw new RangeError(`${op}: operands of ${x.length} and ${y.length} elements`);
+  const kMax = x instanceof Int8Array ? 23 : 15;
+  if (!(Number.isInteger(k) && k >= 0 && k <= kMax && Number.isInteger(t) && Math.abs(t) <= 32767)) {
+    throw new RangeError(`${op}: k ${k} or t ${t} is out of range (k ≤ ${kMax}, |t| ≤ 32767)`);
+  }
+  if (p.multiplier.length !== 1 || p.hi.length !== 1) {
+    throw new RangeError(`${op}: the sum takes one multiplier and one bound`);
+  }
+  checkRequantParams(op, p, 1);
+  const want = p.bytes === 1 ? Int8Array : Int16Array;
+  if (into && (!(into instanceof want) || into.length !== x.length)) {
+    throw new RangeError(`${op}: the output must be an ${want.name} of ${x.length} elements`);
+  }
+  const slow = () => {
+    const sum = new Int32Array(x.length);
+    for (let i = 0; i < sum.length; i++) sum[i] = x[i] * 2 ** k + y[i] * t;
+    const r = intRequantReference(sum, 1, sum.length, p);
+    if (!into) return r;
+    into.set(r);
+    return into;
+  };
+  const rt = kernelRuntime();
+  if (!rt || x.length === 0) return slow();
+  try {
+    rt.reset();
+    const xp = rt.putBytes(x), yp = rt.putBytes(y), out = rt.alloc(Math.ceil((x.length * p.bytes) / 4));
+    const desc = rt.putInts([
+      x.length,
+      xp,
+      x.BYTES_PER_ELEMENT,
+      yp,
+      y.BYTES_PER_ELEMENT,
+      k,
+      t,
+      p.multiplier[0],
+      p.shift[0],
+      p.lo,
+      p.hi[0],
+      fitsInt32(p) ? 1 : 0,
+      out,
+      p.bytes,
+    ]);
+    const threads = x.length >= PARALLEL_ELEMENTS ? rt.threads() : 1;
+    const step = Math.max(4, Math.ceil(x.length / (4 * threads) / 4) * 4);
+    const parts: number[][] = [];
+    for (let i = 0; i < x.length; i += step) parts.push([desc, i, Math.min(x.length, i + step)]);
+    rt.run("int_add_requant_run", parts);
+    return rt.takeBytes(out, x.length, p.bytes, into);
+  } catch (e) {
+    if (e instanceof KernelMemoryError) return slow();
+    throw e;
+  } finally {
+    rt.reset();
+  }
+}

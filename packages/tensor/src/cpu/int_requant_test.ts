@@ -3,7 +3,12 @@ import fc from "fast-check";
 import { activationBounds, computeMultiplier, intConv2dAccumulate, qtensor, requantize } from "@hqat/qtensor";
 import type { Conv2dGeometry } from "./conv2d_shapes.ts";
 import { intConv2dAccumulateFast, intConv2dRequantFast, intLinearRequantFast } from "./int_conv.ts";
-import { intRequantFast, type IntRequantParams, intRequantReference } from "./int_requant.ts";
+import {
+  intAddRequantFast,
+  intRequantFast,
+  type IntRequantParams,
+  intRequantReference,
+} from "./int_requant.ts";
 import { getKernelThreads, readyThreads, setKernelThreads } from "./thread_pool.ts";
 
 type Act = "none" | "relu" | "relu6";
@@ -213,4 +218,59 @@ Deno.test("intRequantFast() and intConv2dRequantFast() reject parameters that do
   const one = { ...ok, multiplier: Int32Array.of(1), hi: [1] };
   const out = new Int8Array(5);
   assertThrows(() => intConv2dRequantFast(x, w, { geometry, requant: one, out }), RangeError, "of 12");
+});
+
+Deno.test("intAddRequantFast() equals requantize() of SPEC's add sum for any operands, k, t and multiplier", () => {
+  const arb = fc.record({
+    n: fc.integer({ min: 0, max: 70 }),
+    xInt16: fc.boolean(),
+    yInt16: fc.boolean(),
+    k: fc.nat(23),
+    t: fc.integer({ min: -32767, max: 32767 }),
+    log2m: fc.double({ min: -40, max: 2, noNaN: true }),
+    outInt16: fc.boolean(),
+    act: fc.constantFrom<Act>("none", "relu", "relu6"),
+    seed: fc.nat(),
+    extreme: fc.boolean(),
+  });
+  fc.assert(
+    fc.property(arb, (c) => {
+      const k = Math.min(c.k, c.xInt16 ? 15 : 23);
+      const make = (int16: boolean, seed: number) => {
+        const a = accumulators(c.n, seed, c.extreme);
+        return int16 ? Int16Array.from(a, (v) => v >> 16) : Int8Array.from(a, (v) => v >> 24);
+      };
+      const x = make(c.xInt16, c.seed), y = make(c.yInt16, c.seed + 1);
+      const m = computeMultiplier(2 ** c.log2m), dtype = c.outInt16 ? "qint16" as const : "qint8" as const;
+      const range = c.outInt16 ? { qmin: -32768, qmax: 32767 } : { qmin: -128, qmax: 127 };
+      const activation = c.act === "none" ? undefined : c.act;
+      const { lo, hi } = activationBounds(range, { activation, scale: 0.05 });
+      const sum = Float64Array.from(x, (v, i) => v * 2 ** k + y[i] * c.t);
+      const want = Array.from(requantize(sum, m, { dtype, activation, scale: 0.05 }));
+      const requant = {
+        multiplier: Int32Array.of(m.M),
+        shift: Uint8Array.of(m.n),
+        lo,
+        hi,
+        bytes: c.outInt16 ? 2 : 1,
+      } as const;
+      assertEquals(Array.from(intAddRequantFast(x, y, { k, t: c.t, requant })), want);
+    }),
+    { seed: 11, numRuns: 200 },
+  );
+  const requant = {
+    multiplier: Int32Array.of(1),
+    shift: Uint8Array.of(0),
+    lo: -128,
+    hi: [127],
+    bytes: 1,
+  } as const;
+  assertThrows(
+    () => intAddRequantFast(new Int8Array(2), new Int8Array(2), { k: 24, t: 1, requant }),
+    RangeError,
+  );
+  assertThrows(
+    () => intAddRequantFast(new Int8Array(2), new Int8Array(3), { k: 1, t: 1, requant }),
+    RangeError,
+  );
 });

@@ -27,6 +27,7 @@ export const KERNEL_NAMES = [
   "int_depthwise_small_forward",
   "batch_norm_train",
   "batch_norm_train_backward",
+  "int_add_requant_run",
 ] as const;
 
 /** One of the kernel names. */
