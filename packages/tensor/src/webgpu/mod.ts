@@ -65,7 +65,9 @@ export { softmaxResident } from "./int_softmax_resident.ts";
 export { avgPoolSumResident, maxPoolWindowResident } from "./int_pool_resident.ts";
 // The quantization types the integer kernels' signatures name.
 export type {
+  AlignedSumOptions,
   Conv2dGeometry as IntConv2dGeometry,
+  ConvTranspose2dGeometry,
   FusedActivation,
   IntAdaptiveAvgPool2dOptions,
   IntAddOptions,
@@ -79,6 +81,7 @@ export type {
   Multiplier,
   PerChannelOptions,
   Pool2dGeometry,
+  PoolWindowSpec,
   QArray,
   QDType,
   QDTypeArray,
