@@ -6,9 +6,16 @@
  * @module
  */
 import { assert, assertEquals } from "@std/assert";
-import { checkModel, compileProgram, estimatePerformance, visualizeModel } from "@hqat/hbdk";
+import { checkModel, compileProgram, estimatePerformance, loadHbm, visualizeModel } from "@hqat/hbdk";
 import { March } from "@hqat/march-bayes";
-import { type IntModel, runIntModel, runIntModelGpu } from "@hqat/program";
+import {
+  crc32,
+  type IntModel,
+  ProgramFormatError,
+  ProgramRunError,
+  runIntModel,
+  runIntModelGpu,
+} from "@hqat/program";
 import { hardSwish, probeWebGpu, sigmoid, tanh, type Tensor, tensor, WebGpuDevice } from "@hqat/tensor";
 import { prng, ProgramBuilder, randomInput } from "../packages/program/testdata/build.ts";
 
@@ -199,4 +206,45 @@ Deno.test({
       device.destroy();
     }
   },
+});
+
+Deno.test("loadHbm() and runIntModel() survive 2,000 mutated files of every new kind: each is rejected or runs", () => {
+  const good = compileProgram(everyKind(), [{ shape: [2, 4, 8, 8] }], { opt: "O2", log: () => {} }).bytes;
+  const rand = prng(99), x = randomInput([2, 4, 8, 8], 3);
+  const pick = (n: number) => Math.floor(rand() * n);
+  let rejected = 0, ran = 0;
+  for (let c = 0; c < 2000; c++) {
+    const bytes = good.slice();
+    const v = new DataView(bytes.buffer);
+    for (let e = 0; e <= pick(3); e++) {
+      if (rand() < 0.5) bytes[64 + pick(bytes.length - 64)] ^= 1 + pick(255);
+      else {v.setUint32(
+          64 + 4 * pick((bytes.length - 68) >> 2),
+          [0, 1, 2, 255, 65536, 0x7fffffff, 0xffffffff][pick(7)],
+          true,
+        );}
+    }
+    // The CRCs made right again, so that the checks past them see the edits.
+    const [mo, ml, po, pl] = [20, 24, 28, 32].map((o) => v.getUint32(o, true));
+    v.setUint32(36, crc32(bytes.subarray(mo, mo + ml)), true);
+    v.setUint32(40, crc32(bytes.subarray(po, po + pl)), true);
+    v.setUint32(44, crc32(bytes.subarray(0, 44)), true);
+    let program;
+    try {
+      program = loadHbm(bytes, { fileName: `case${c}.hbm` });
+    } catch (e) {
+      if (!(e instanceof ProgramFormatError)) throw new Error(`case ${c}: loadHbm threw ${e}`, { cause: e });
+      rejected++;
+      continue;
+    }
+    try {
+      runIntModel(program, x, [2, 4, 8, 8]);
+      ran++;
+    } catch (e) {
+      if (!(e instanceof ProgramRunError)) {
+        throw new Error(`case ${c}: a loaded program threw ${e}`, { cause: e });
+      }
+    }
+  }
+  assert(rejected > 1000 && ran > 10, `${rejected} rejected, ${ran} ran`);
 });
