@@ -1,13 +1,14 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import fc from "fast-check";
 import { addAlignment } from "@hqat/qtensor";
-import { addFake, fromArray } from "@hqat/tensor";
+import { addFake, fromArray, WebGpuDevice } from "@hqat/tensor";
 import { type Instr, requantOf, verifyProgram } from "@hqat/program";
 import { prng, ProgramBuilder, randomInput } from "../../testdata/build.ts";
 import {
   assertBits,
   assertEveryLevel,
   assertGpuEqualsCpu,
+  assertTwinGpuEqualsCpu,
   dequantized,
   HAS_GPU,
   intValue,
@@ -162,4 +163,31 @@ Deno.test("add keeps the fused add for operands of one shape only", async () => 
   const o1 = lowerProgram(subModel(4), { opt: "O1" });
   // f = add(e, c) broadcasts c ([N,3,1,1]) to e: it stays an instruction.
   assertEquals(o1.instructions.some((i) => i.op === "add"), true);
+});
+
+Deno.test({
+  name: "addFake() with a broadcast operand and subtract on WebGPU equals the CPU bit for bit",
+  ignore: !HAS_GPU,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const device = await WebGpuDevice.create();
+    try {
+      const a = fromArray(Float32Array.from(qvalues("qint16", 60, 1), (q) => q / 512), [2, 3, 10]);
+      const b = fromArray(Float32Array.from(qvalues("qint16", 6, 2), (q) => q / 128), [2, 3, 1]);
+      for (const subtract of [false, true]) {
+        await assertTwinGpuEqualsCpu(device, "addFake", [a, b], {
+          scaleA: 1 / 512,
+          scaleB: 1 / 128,
+          dtypeIn: "qint16",
+          outScale: 1 / 200,
+          dtype: "qint8",
+          activation: "relu6",
+          subtract,
+        });
+      }
+    } finally {
+      device.destroy();
+    }
+  },
 });
