@@ -4,9 +4,11 @@
  * training images, converted, compiled at each `--opt` level for `--batch` frames, and every test
  * image is run through the int model and through each compiled `.hbm` (`runIntModel` on both); the
  * script prints how many outputs differ (raw integers, and their dequantized floats compared bit for
- * bit).
+ * bit). With `--reference` the int model also runs on the reference kernels (`@hqat/qtensor`, the
+ * executor's `reference` option) and the fast kernels' outputs are counted against those.
  *
  *   deno run -A bench/hbm_equivalence.ts [--opt O1,O3] [--batch 64] [--limit N] [--weights W.safetensors]
+ *                                        [--reference]
  * @module
  */
 import { parseArgs } from "@std/cli";
@@ -23,7 +25,10 @@ import {
 } from "@hqat/qtensor";
 import { fromArray, randomKey } from "@hqat/tensor";
 
-const args = parseArgs(Deno.args, { string: ["opt", "batch", "limit", "weights", "calib-batches"] });
+const args = parseArgs(Deno.args, {
+  string: ["opt", "batch", "limit", "weights", "calib-batches"],
+  boolean: ["reference"],
+});
 const opts = (args.opt ?? "O1,O3").split(",") as OptLevel[];
 const batch = Number(args.batch ?? 64);
 const limit = args.limit === undefined ? undefined : Number(args.limit);
@@ -52,12 +57,24 @@ const programs = opts.map((opt) => {
   );
   return { opt, program: loadHbm(r.bytes, { fileName: `${opt}.hbm` }), raw: 0, float: 0, ms: 0 };
 });
-let images = 0, refMs = 0;
+let images = 0, refMs = 0, kernelMs = 0, kernelDiffers = 0;
 for await (const b of test) {
   const x = b.x as Float32Array, n = b.shape[0], classes = 10;
   let t0 = performance.now();
   const ref = runIntModel(intModel, x, b.shape);
   refMs += performance.now() - t0;
+  if (args.reference) {
+    t0 = performance.now();
+    const slow = runIntModel(intModel, x, b.shape, { reference: true });
+    kernelMs += performance.now() - t0;
+    for (let i = 0; i < n; i++) {
+      let same = true;
+      for (let c = i * classes; c < (i + 1) * classes; c++) {
+        same &&= slow.raw.data[c] === ref.raw.data[c] && Object.is(slow.output[c], ref.output[c]);
+      }
+      if (!same) kernelDiffers++;
+    }
+  }
   for (const p of programs) {
     t0 = performance.now();
     const r = runIntModel(p.program, x, b.shape);
@@ -76,6 +93,12 @@ for await (const b of test) {
   images += n;
 }
 console.log(`${images} test images; runIntModel ${(refMs / 1000).toFixed(1)} s`);
+if (args.reference) {
+  console.log(
+    `int model, fast kernels against the reference kernels: ${kernelDiffers} images with a different output ` +
+      `(reference ${(kernelMs / 1000).toFixed(1)} s)`,
+  );
+}
 for (const p of programs) {
   console.log(
     `${p.opt}: ${p.raw} images with a different raw output, ${p.float} with a different float output (.hbm ${

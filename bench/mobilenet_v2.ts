@@ -1,7 +1,8 @@
 /**
  * MobileNetV2 (10 classes, 3×32×32 input) throughput on the CPU backend: training step (forward,
- * backward, Adam) at batch 64 and 256 and evaluation at batch 256, in images per second, beside the
- * reference figures for this 2-core machine, followed by a per-op time profile of one training step.
+ * backward, Adam) at batch 64 and 256 and evaluation at batch 256, in images per second, followed by a
+ * per-op time profile of one training step. Ratios to PyTorch mean something only when both sides run in
+ * one run on one machine: `deno task bench:compare` does that.
  *
  *   deno run -A bench/mobilenet_v2.ts [--quick]
  * @module
@@ -11,7 +12,6 @@ import { foldIn, profileOps, randomKey } from "@hqat/tensor";
 import { randomBatch } from "./random_batch.ts";
 
 const quick = Deno.args.includes("--quick");
-const REF = { torchTrain: 400, torchEval: 4000, tfjsWasmEval: 804, tfjsCpuEval: 54 };
 
 const model = mobilenetV2({ numClasses: 10 });
 const opt = adam({ lr: 1e-3, weightDecay: 1e-3 });
@@ -35,24 +35,14 @@ function timeEval(n: number, iters: number): number {
   return (n * iters) / ((performance.now() - t0) / 1000);
 }
 
-const rows: [string, number, string][] = [];
-const train64 = timeTrain(64, quick ? 2 : 6);
-rows.push(["train step, batch 64", train64, `${(train64 / REF.torchTrain).toFixed(2)}× PyTorch`]);
-const train256 = timeTrain(256, quick ? 1 : 3);
-rows.push(["train step, batch 256", train256, `${(train256 / REF.torchTrain).toFixed(2)}× PyTorch`]);
-const eval256 = timeEval(256, quick ? 2 : 6);
-rows.push([
-  "eval, batch 256",
-  eval256,
-  `${(eval256 / REF.torchEval).toFixed(2)}× PyTorch, ${
-    (eval256 / REF.tfjsWasmEval).toFixed(2)
-  }× TF.js WASM, ${(eval256 / REF.tfjsCpuEval).toFixed(1)}× TF.js CPU`,
-]);
+const rows: [string, number][] = [
+  ["train step, batch 64", timeTrain(64, quick ? 2 : 6)],
+  ["train step, batch 256", timeTrain(256, quick ? 1 : 3)],
+  ["eval, batch 256", timeEval(256, quick ? 2 : 6)],
+];
 
-console.log("MobileNetV2 (10 classes, 3×32×32), CPU backend");
-for (const [name, ips, ratio] of rows) {
-  console.log(`  ${name.padEnd(24)} ${ips.toFixed(1).padStart(8)} images/s   ${ratio}`);
-}
+console.log("MobileNetV2 (10 classes, 3×32×32), CPU backend (beside PyTorch: deno task bench:compare)");
+for (const [name, ips] of rows) console.log(`  ${name.padEnd(24)} ${ips.toFixed(1).padStart(8)} images/s`);
 
 // Where the time goes: one profiled training step at batch 64.
 const { x, y } = randomBatch(64, 7);
