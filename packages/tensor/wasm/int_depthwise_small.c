@@ -4,7 +4,9 @@
  * vector of 16 lanes holds G = 16 / L neighbouring channels, each in a lane group of L positions (L the
  * smallest power of two holding the plane's inputs and outputs). For each tap one i8x16.swizzle gathers
  * every output's input value from the plane bytes (indices past 15 give the zero padding), and the
- * products with the tap's weights are summed in int32 (extending multiplies: exact).
+ * products with the tap's weights are summed in int32 (extending multiplies: exact). Where a vector's input
+ * bytes are all in [0, 127] (after a ReLU), one swizzle gathers four taps of four outputs instead and
+ * i32x4.relaxed_dot_i8x16_i7x16_add_s sums them, exact for such inputs.
  */
 #include "common.h"
 
@@ -20,7 +22,8 @@ static int lane_width(const conv_geo *g) {
 /* Scratch bytes int_depthwise_small_forward needs for the geometry: tap indices and packed weights. */
 int EXPORT(int_depthwise_small_scratch_bytes)(const conv_geo *g) {
   const int taps = g->kh * g->kw, l = lane_width(g), groups = l ? (g->c + 16 / l - 1) / (16 / l) : 0;
-  return taps * 16 + taps * 4 + groups * (taps * 32 + 64) + 64;
+  const int quads = (taps + 3) / 4;
+  return taps * 16 + taps * 4 + groups * (taps * 32 + 64) + quads * 64 + groups * quads * 64 + 64;
 }
 
 /* Whether int_depthwise_small_forward takes the geometry. */
@@ -38,6 +41,9 @@ void EXPORT(int_depthwise_small_prepare)(const conv_geo *g, const signed char *w
   int *used = (int *)(idx + taps * 16);
   short *wq = (short *)(used + taps);
   int *bq = (int *)(wq + groups * taps * 16);
+  const int quads = (taps + 3) / 4;
+  unsigned char *idx4 = (unsigned char *)(bq + groups * 16);
+  signed char *w4 = (signed char *)(idx4 + quads * 64);
   for (int t = 0; t < taps; t++) {
     const int ky = t / g->kw, kx = t % g->kw;
     used[t] = 0;
@@ -66,6 +72,25 @@ void EXPORT(int_depthwise_small_prepare)(const conv_geo *g, const signed char *w
       bq[q * 16 + lane] = bias && c < g->c ? bias[c] : 0;
     }
   }
+  /*
+   * For the relaxed dot product: output vector v (lanes 4v..4v+3), tap quad u (taps 4u..4u+3): byte 4i + b
+   * gathers tap 4u + b of output lane 4v + i, and its weight; taps past the last are zero.
+   */
+  for (int v = 0; v < 4; v++)
+    for (int u = 0; u < quads; u++)
+      for (int i = 0; i < 4; i++)
+        for (int b = 0; b < 4; b++) {
+          const int t = 4 * u + b, lane = 4 * v + i;
+          idx4[(v * quads + u) * 16 + 4 * i + b] = t < taps ? idx[t * 16 + lane] : 0x80;
+        }
+  for (int q = 0; q < groups; q++)
+    for (int v = 0; v < 4; v++)
+      for (int u = 0; u < quads; u++)
+        for (int i = 0; i < 4; i++)
+          for (int b = 0; b < 4; b++) {
+            const int t = 4 * u + b, c = q * gc + (4 * v + i) / l;
+            w4[((q * 4 + v) * quads + u) * 16 + 4 * i + b] = t < taps && c < g->c ? w[c * taps + t] : 0;
+          }
 }
 
 /*
@@ -82,6 +107,9 @@ void EXPORT(int_depthwise_small_forward)(const conv_geo *g, const signed char *x
   const int *used = (const int *)(idx + taps * 16);
   const short *wq = (const short *)(used + taps);
   const int *bq = (const int *)(wq + groups * taps * 16);
+  const int quads = (taps + 3) / 4;
+  const unsigned char *idx4 = (const unsigned char *)(bq + groups * 16);
+  const signed char *w4 = (const signed char *)(idx4 + quads * 64);
   for (int n = 0; n < g->n; n++) {
     for (int q = q0; q < q1; q++) {
       const int c0 = q * gc, cn = g->c - c0 < gc ? g->c - c0 : gc;
@@ -89,6 +117,19 @@ void EXPORT(int_depthwise_small_forward)(const conv_geo *g, const signed char *x
       v128_t a0 = wasm_v128_load(bq + q * 16), a1 = wasm_v128_load(bq + q * 16 + 4);
       v128_t a2 = wasm_v128_load(bq + q * 16 + 8), a3 = wasm_v128_load(bq + q * 16 + 12);
       const short *wt = wq + q * taps * 16;
+      if (wasm_i8x16_bitmask(plane) == 0) {
+        /* every input in [0, 127] (after a ReLU): four taps per relaxed dot product, exact */
+        const signed char *wv = w4 + q * 4 * quads * 16;
+        for (int u = 0; u < quads; u++) {
+          a0 = DOT_I8_I7_ADD(wasm_v128_load(wv + u * 16), wasm_i8x16_swizzle(plane, wasm_v128_load(idx4 + u * 16)), a0);
+          a1 = DOT_I8_I7_ADD(wasm_v128_load(wv + (quads + u) * 16),
+                             wasm_i8x16_swizzle(plane, wasm_v128_load(idx4 + (quads + u) * 16)), a1);
+          a2 = DOT_I8_I7_ADD(wasm_v128_load(wv + (2 * quads + u) * 16),
+                             wasm_i8x16_swizzle(plane, wasm_v128_load(idx4 + (2 * quads + u) * 16)), a2);
+          a3 = DOT_I8_I7_ADD(wasm_v128_load(wv + (3 * quads + u) * 16),
+                             wasm_i8x16_swizzle(plane, wasm_v128_load(idx4 + (3 * quads + u) * 16)), a3);
+        }
+      } else
       for (int t = 0; t < taps; t++) {
         if (!used[t]) continue;
         const v128_t v = wasm_i8x16_swizzle(plane, wasm_v128_load(idx + t * 16));

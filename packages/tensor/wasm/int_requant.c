@@ -24,7 +24,19 @@ typedef struct {
   int uniform_shift;
   const int *uniform_mult;
   int fits32; /* 1 when every M ≤ 2^n: then |y| ≤ 2^31 and y already fits int32 */
+  int narrow;  /* 1 when every M < 2^15 and 16 ≤ n ≤ 31: requant4_32 applies */
 } requant_desc;
+
+/*
+ * The same rule in 32-bit lanes for M < 2^15 and 16 ≤ n ≤ 31: with acc = ah · 2^16 + al (al in [0, 2^16)),
+ * floor((acc · M + 2^(n-1)) / 2^n) = (ah · M + ((al · M + 2^(n-1)) >> 16)) >> (n - 16), every step exact
+ * (al · M + 2^(n-1) < 2^32 unsigned, |ah · M| < 2^30) — floors nest for a power-of-two divisor.
+ */
+static inline v128_t requant4_32(v128_t acc, v128_t m, int n, v128_t half) {
+  const v128_t al = wasm_v128_and(acc, wasm_i32x4_splat(0xffff)), ah = wasm_i32x4_shr(acc, 16);
+  const v128_t lo = wasm_u32x4_shr(wasm_i32x4_add(wasm_i32x4_mul(al, m), half), 16);
+  return wasm_i32x4_shr(wasm_i32x4_add(wasm_i32x4_mul(ah, m), lo), n - 16);
+}
 
 static inline long long requant1(int acc, int m, int n) {
   const long long p = (long long)acc * m;
@@ -93,10 +105,40 @@ static void requant_channels(const requant_desc *d, int r0, int r1) {
 static inline __attribute__((always_inline)) void requant_rows(const requant_desc *d, int r0, int r1, int fits) {
   const int inner = d->inner;
   const v128_t i32min = wasm_i64x2_splat(-2147483648LL), i32max = wasm_i64x2_splat(2147483647LL);
-  for (int r = r0; r < r1; r++) {
-    const int c = r % d->channels, m = d->mult[c], n = d->shift[c], lo = d->lo, hi = d->hi[c];
+  for (int r = r0, c = r0 % d->channels; r < r1; r++, c = c + 1 == d->channels ? 0 : c + 1) {
+    const int m = d->mult[c], n = d->shift[c], lo = d->lo, hi = d->hi[c];
     const int *acc = d->acc + (long)r * inner;
     const v128_t mv = wasm_i32x4_splat(m), round = wasm_i64x2_splat(n == 0 ? 0 : 1LL << (n - 1));
+    if (d->narrow) {
+      const v128_t half = wasm_i32x4_splat((int)(1u << (n - 1)));
+      int i = 0;
+      if (d->out_bytes == 1) {
+        signed char *o = (signed char *)d->out + (long)r * inner;
+        const v128_t lov = wasm_i8x16_splat(lo), hiv = wasm_i8x16_splat(hi);
+        for (; i + 16 <= inner; i += 16) {
+          const v128_t q0 = requant4_32(wasm_v128_load(acc + i), mv, n, half);
+          const v128_t q1 = requant4_32(wasm_v128_load(acc + i + 4), mv, n, half);
+          const v128_t q2 = requant4_32(wasm_v128_load(acc + i + 8), mv, n, half);
+          const v128_t q3 = requant4_32(wasm_v128_load(acc + i + 12), mv, n, half);
+          const v128_t s = wasm_i8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(q0, q1), wasm_i16x8_narrow_i32x4(q2, q3));
+          wasm_v128_store(o + i, wasm_i8x16_min(wasm_i8x16_max(s, lov), hiv));
+        }
+        for (; i + 4 <= inner; i += 4)
+          store4(requant4_32(wasm_v128_load(acc + i), mv, n, half), wasm_i16x8_splat(lo), wasm_i16x8_splat(hi), o + i, 1);
+        for (; i < inner; i++) o[i] = (signed char)clamp_scalar(requant1(acc[i], m, n), lo, hi);
+      } else {
+        short *o = (short *)d->out + (long)r * inner;
+        const v128_t lov = wasm_i16x8_splat(lo), hiv = wasm_i16x8_splat(hi);
+        for (; i + 8 <= inner; i += 8) {
+          const v128_t q0 = requant4_32(wasm_v128_load(acc + i), mv, n, half);
+          const v128_t q1 = requant4_32(wasm_v128_load(acc + i + 4), mv, n, half);
+          wasm_v128_store(o + i, wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(q0, q1), lov), hiv));
+        }
+        for (; i + 4 <= inner; i += 4) store4(requant4_32(wasm_v128_load(acc + i), mv, n, half), lov, hiv, o + i, 2);
+        for (; i < inner; i++) o[i] = (short)clamp_scalar(requant1(acc[i], m, n), lo, hi);
+      }
+      continue;
+    }
     int i = 0;
     if (d->out_bytes == 1) {
       signed char *o = (signed char *)d->out + (long)r * inner;

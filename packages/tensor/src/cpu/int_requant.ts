@@ -98,6 +98,10 @@ function uniformShift(
   return multiplier.every((m) => m < 2 ** 31) ? { shift: S, multiplier } : undefined;
 }
 
+/** Whether every `M < 2^15` and `16 ≤ n ≤ 31`, where the kernels requantize in 32-bit lanes. */
+const narrowRule = (p: IntRequantParams) =>
+  p.multiplier.every((m, c) => m < 2 ** 15 && p.shift[c] >= 16 && p.shift[c] <= 31);
+
 /** Whether every multiplier is at most 1 (`M ≤ 2^n`), so that every requantized int32 fits int32. */
 const fitsInt32 = (p: IntRequantParams) => p.multiplier.every((m, c) => m <= 2 ** p.shift[c]);
 
@@ -131,6 +135,7 @@ export function intRequantWasm(
     uniform ? uniform.shift : -1,
     uniform ? rt.putInts(uniform.multiplier) : 0,
     fitsInt32(p) ? 1 : 0,
+    narrowRule(p) ? 1 : 0,
   ]);
   const rows = outer * channels;
   const threads = rows * inner >= PARALLEL_ELEMENTS ? rt.threads() : 1;
