@@ -7,6 +7,7 @@
  * blocking follow gemm.c, with the same segmented index maps (in elements of each operand's type).
  */
 #include "common.h"
+#include "requant.h"
 
 #define IMR 6
 #define INV 2
@@ -30,6 +31,14 @@ typedef struct {
   int *c;
   imap c_row, c_col;
   const int *bias; /* one per row of C, or 0 */
+  /*
+   * With rq: the requantization of each row of C (M, n, lo, hi: four ints per row), applied as the last
+   * k block is added; the outputs go to q (int8 or int16 as q_bytes says, indexed as C), and C only holds
+   * the partial sums of earlier k blocks.
+   */
+  const int *rq;
+  void *q;
+  int q_bytes;
 } igemm_desc;
 
 static inline int imap_off(const imap *d, int i) { return (i / d->seg) * d->seg_stride + (i % d->seg) * d->stride; }
@@ -141,9 +150,52 @@ static void pack_a(const signed char *a, const int *arow, const int *acol, int m
 }
 
 /* Adds the tile's sums `acc` to C (to the bias when `first`). */
+/* Requantizes one row's INR sums `t` (nr of them) into the output row at element `row` (columns ccol). */
+static void requant_row(const igemm_desc *d, const int *r, int *t, int nr, int row, const int *ccol) {
+  const int m = r[0], n = r[1], lo = r[2], hi = r[3];
+  if (nr == INR && run_of(ccol, INR)) {
+    const v128_t q0 = requant4_any(wasm_v128_load(t), m, n), q1 = requant4_any(wasm_v128_load(t + 4), m, n);
+    const v128_t s16 = wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(q0, q1), wasm_i16x8_splat(lo)),
+                                      wasm_i16x8_splat(hi));
+    if (d->q_bytes == 1) {
+      wasm_v128_store64_lane((signed char *)d->q + row + ccol[0], wasm_i8x16_narrow_i16x8(s16, s16), 0);
+    } else {
+      wasm_v128_store((short *)d->q + row + ccol[0], s16);
+    }
+    return;
+  }
+  for (int j = 0; j < nr; j++) {
+    const int y = clamp_scalar(requant1(t[j], m, n), lo, hi);
+    if (d->q_bytes == 1) {
+      ((signed char *)d->q)[row + ccol[j]] = (signed char)y;
+    } else {
+      ((short *)d->q)[row + ccol[j]] = (short)y;
+    }
+  }
+}
+
 static inline __attribute__((always_inline)) void store_tile(v128_t acc[IMR][INV], int *c, const int *crow,
                                                             const int *ccol, const int *rbias, int mr, int nr,
-                                                            int first, int *tile) {
+                                                            int first, int *tile, const igemm_desc *d,
+                                                            const int *rrq) {
+  if (rrq) {
+    /* the last k block: the full sums, requantized into q */
+#pragma clang loop unroll(full)
+    for (int i = 0; i < IMR; i++)
+#pragma clang loop unroll(full)
+      for (int v = 0; v < INV; v++) wasm_v128_store(tile + i * INR + 4 * v, acc[i][v]);
+    for (int i = 0; i < mr; i++) {
+      int *t = tile + i * INR;
+      if (first) {
+        for (int j = 0; j < nr; j++) t[j] += rbias[i];
+      } else {
+        const int *cr = c + crow[i];
+        for (int j = 0; j < nr; j++) t[j] += cr[ccol[j]];
+      }
+      requant_row(d, rrq + 4 * i, t, nr, crow[i], ccol);
+    }
+    return;
+  }
   if (nr == INR && run_of(ccol, INR)) {
     int *c0 = c + ccol[0];
 #pragma clang loop unroll(full)
@@ -175,7 +227,8 @@ static inline __attribute__((always_inline)) void store_tile(v128_t acc[IMR][INV
 
 /* One IMR × INR tile: C = (first ? bias : C) + A panel · B panel, k pairs of int16 (any int8/int16 input). */
 static void micro_kernel(int kq, const int *restrict ap, const int *restrict bp, int *c, const int *crow,
-                         const int *ccol, const int *rbias, int mr, int nr, int first, int *tile) {
+                         const int *ccol, const int *rbias, int mr, int nr, int first, int *tile,
+                         const igemm_desc *d, const int *rrq) {
   v128_t acc[IMR][INV];
 #pragma clang loop unroll(full)
   for (int i = 0; i < IMR; i++)
@@ -194,7 +247,7 @@ static void micro_kernel(int kq, const int *restrict ap, const int *restrict bp,
     ap += IMR;
     bp += INR;
   }
-  store_tile(acc, c, crow, ccol, rbias, mr, nr, first, tile);
+  store_tile(acc, c, crow, ccol, rbias, mr, nr, first, tile, d, rrq);
 }
 
 /*
@@ -202,7 +255,8 @@ static void micro_kernel(int kq, const int *restrict ap, const int *restrict bp,
  * activations in [0, 127] — exact (each pair sum is below 2^15 in magnitude, so no lowering saturates).
  */
 static void micro_kernel8(int k4, const int *restrict ap, const int *restrict bp, int *c, const int *crow,
-                          const int *ccol, const int *rbias, int mr, int nr, int first, int *tile) {
+                          const int *ccol, const int *rbias, int mr, int nr, int first, int *tile,
+                         const igemm_desc *d, const int *rrq) {
   v128_t acc[IMR][INV];
 #pragma clang loop unroll(full)
   for (int i = 0; i < IMR; i++)
@@ -221,7 +275,7 @@ static void micro_kernel8(int k4, const int *restrict ap, const int *restrict bp
     ap += IMR;
     bp += INR;
   }
-  store_tile(acc, c, crow, ccol, rbias, mr, nr, first, tile);
+  store_tile(acc, c, crow, ccol, rbias, mr, nr, first, tile, d, rrq);
 }
 
 /* The four bytes at `src` as one int32 (an unaligned load). */
@@ -343,7 +397,7 @@ void EXPORT(int_gemm_run)(const igemm_desc *d, int m0, int m1, int n0, int n1, i
         try_quads = 0;
         pack_b(d, brow, bcol, kc, nc, bp);
       }
-      const int kq = quads ? (kc + 3) / 4 : (kc + 1) / 2;
+      const int kq = quads ? (kc + 3) / 4 : (kc + 1) / 2, last = d->rq && pc + kc >= k_all;
       for (int ic = m0; ic < m1; ic += IMC) {
         const int mc = m1 - ic < IMC ? m1 - ic : IMC;
         for (int i = 0; i < mc; i++) {
@@ -362,10 +416,10 @@ void EXPORT(int_gemm_run)(const igemm_desc *d, int m0, int m1, int n0, int n1, i
             const int mr = mc - ir < IMR ? mc - ir : IMR;
             if (quads) {
               micro_kernel8(kq, ap + ir * kq, bp + jr * kq, d->c, crow + ir, ccol + jr, rbias + ir, mr, nr, pc == 0,
-                            tile);
+                            tile, d, last ? d->rq + 4 * (ic + ir) : 0);
             } else {
               micro_kernel(kq, ap + ir * kq, bp + jr * kq, d->c, crow + ir, ccol + jr, rbias + ir, mr, nr, pc == 0,
-                           tile);
+                           tile, d, last ? d->rq + 4 * (ic + ir) : 0);
             }
           }
         }

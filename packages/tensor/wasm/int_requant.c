@@ -6,6 +6,7 @@
  * narrowing saturates, so the clamp to [lo, hi] sees the exact value wherever it matters.
  */
 #include "common.h"
+#include "requant.h"
 
 /* Accumulators [outer, channels, inner] (NCHW) and their per-channel parameters, as TypeScript writes them. */
 typedef struct {
@@ -26,51 +27,6 @@ typedef struct {
   int fits32; /* 1 when every M ≤ 2^n: then |y| ≤ 2^31 and y already fits int32 */
   int narrow;  /* 1 when every M < 2^15 and 16 ≤ n ≤ 31: requant4_32 applies */
 } requant_desc;
-
-/*
- * The same rule in 32-bit lanes for M < 2^15 and 16 ≤ n ≤ 31: with acc = ah · 2^16 + al (al in [0, 2^16)),
- * floor((acc · M + 2^(n-1)) / 2^n) = (ah · M + ((al · M + 2^(n-1)) >> 16)) >> (n - 16), every step exact
- * (al · M + 2^(n-1) < 2^32 unsigned, |ah · M| < 2^30) — floors nest for a power-of-two divisor.
- */
-static inline v128_t requant4_32(v128_t acc, v128_t m, int n, v128_t half) {
-  const v128_t al = wasm_v128_and(acc, wasm_i32x4_splat(0xffff)), ah = wasm_i32x4_shr(acc, 16);
-  const v128_t lo = wasm_u32x4_shr(wasm_i32x4_add(wasm_i32x4_mul(al, m), half), 16);
-  return wasm_i32x4_shr(wasm_i32x4_add(wasm_i32x4_mul(ah, m), lo), n - 16);
-}
-
-static inline long long requant1(int acc, int m, int n) {
-  const long long p = (long long)acc * m;
-  return n == 0 ? p : (p + (1LL << (n - 1))) >> n;
-}
-
-static inline int clamp_scalar(long long y, int lo, int hi) { return y < lo ? lo : y > hi ? hi : (int)y; }
-
-/*
- * Four accumulators requantized and clamped to the int32 range, as int32 lanes. With `fits` (every M ≤ 2^n)
- * the results lie in [-2^31, 2^31) already: |acc · M / 2^n| ≤ 2^31, and the floor of the largest stays below.
- */
-static inline __attribute__((always_inline)) v128_t requant4(v128_t acc, v128_t m, int n, v128_t round,
-                                                             v128_t i32min, v128_t i32max, int fits) {
-  v128_t a = wasm_i64x2_extmul_low_i32x4(acc, m), b = wasm_i64x2_extmul_high_i32x4(acc, m);
-  a = wasm_i64x2_shr(wasm_i64x2_add(a, round), n);
-  b = wasm_i64x2_shr(wasm_i64x2_add(b, round), n);
-  if (fits) return wasm_i32x4_shuffle(a, b, 0, 2, 4, 6);
-  a = wasm_v128_bitselect(i32max, a, wasm_i64x2_gt(a, i32max));
-  a = wasm_v128_bitselect(i32min, a, wasm_i64x2_lt(a, i32min));
-  b = wasm_v128_bitselect(i32max, b, wasm_i64x2_gt(b, i32max));
-  b = wasm_v128_bitselect(i32min, b, wasm_i64x2_lt(b, i32min));
-  return wasm_i32x4_shuffle(a, b, 0, 2, 4, 6);
-}
-
-/* Four requantized lanes narrowed (saturating) and clamped to [lo, hi], stored as int8 or int16. */
-static inline void store4(v128_t q, v128_t lo, v128_t hi, void *out, int bytes) {
-  const v128_t s16 = wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(q, q), lo), hi);
-  if (bytes == 1) {
-    wasm_v128_store32_lane(out, wasm_i8x16_narrow_i16x8(s16, s16), 0);
-  } else {
-    wasm_v128_store64_lane(out, s16, 0);
-  }
-}
 
 /* Rows [r0, r1) with one accumulator per channel (inner 1): vectors across channels, one shift. */
 static void requant_channels(const requant_desc *d, int r0, int r1) {

@@ -8,7 +8,7 @@
  */
 import { type Conv2dGeometry, type ConvDims, convDims } from "./conv2d_shapes.ts";
 import { intConv2dAccumulateReference, intLinearAccumulateReference } from "./int_conv_reference.ts";
-import { type ActivationBytes, intConv2dWasm, intLinearWasm } from "./int_conv_wasm.ts";
+import { type ActivationBytes, type GemmRequant, intConv2dWasm, intLinearWasm } from "./int_conv_wasm.ts";
 import {
   checkRequantParams,
   type IntRequantParams,
@@ -152,6 +152,21 @@ interface ConvOperands {
   bias?: Int32Array;
 }
 
+/** The GEMM's requantization in the kernels' memory: (M, n, lo, hi) per output channel, and room for `size` outputs. */
+function gemmRequant(
+  rt: KernelRuntime,
+  rq: IntRequantKernelOptions,
+  channels: number,
+  size: number,
+): GemmRequant {
+  const p = rq.requant, rows: number[] = [];
+  for (let c = 0; c < channels; c++) {
+    const k = p.multiplier.length === 1 ? 0 : c;
+    rows.push(p.multiplier[k], p.shift[k], p.lo, p.hi[p.hi.length === 1 ? 0 : c]);
+  }
+  return { rows: rt.putInts(rows), out: rt.alloc(Math.ceil((size * p.bytes + 16) / 4)), bytes: p.bytes };
+}
+
 /** Takes the `size` int32 accumulators at `acc` out of the kernels, requantized when `rq` is given. */
 function finish(
   rt: KernelRuntime,
@@ -210,7 +225,8 @@ function intConv2d(
       bias: bias ? rt.putBytes(bias) : 0,
       y: rt.alloc(size),
     };
-    intConv2dWasm(rt, d, ptrs);
+    const out = rq && gemmRequant(rt, rq, d.co, size);
+    if (intConv2dWasm(rt, d, ptrs, out)) return rt.takeBytes(out!.out, size, out!.bytes, rq!.out);
     return finish(rt, ptrs.y, dims, rq);
   }, slow);
 }
@@ -302,7 +318,8 @@ function intLinear(
       bias: bias ? rt.putBytes(bias) : 0,
       y: rt.alloc(dims.rows * o),
     };
-    intLinearWasm(rt, dims, ptrs);
-    return finish(rt, ptrs.y, layout, rq);
+    const out = rq && gemmRequant(rt, rq, o, dims.rows * o);
+    intLinearWasm(rt, dims, ptrs, out);
+    return out ? rt.takeBytes(out.out, dims.rows * o, out.bytes, rq!.out) : finish(rt, ptrs.y, layout, rq);
   }, slow);
 }

@@ -20,7 +20,11 @@ interface IntMatrix {
   readonly cols: IndexMap;
 }
 
-/** C[m, n] = bias[m] + A[m, k] · B[k, n]: A int8, B int8 or int16 (`bBytes`), C int32; bias 0 for none. */
+/**
+ * C[m, n] = bias[m] + A[m, k] · B[k, n]: A int8, B int8 or int16 (`bBytes`), C int32; bias 0 for none. With
+ * `requant`, the sums are requantized per row (four ints per row at `rows`: M, n, lo, hi) into int8/int16
+ * outputs at `out`, indexed as C.
+ */
 interface IntGemm {
   readonly m: number;
   readonly n: number;
@@ -30,6 +34,17 @@ interface IntGemm {
   readonly b: IntMatrix;
   readonly c: IntMatrix;
   readonly bias: number;
+  readonly requant?: { readonly rows: number; readonly out: number; readonly bytes: 1 | 2 };
+}
+
+/** Where a requantizing kernel writes: per output channel (M, n, lo, hi) at `rows`, the outputs at `out`. */
+export interface GemmRequant {
+  /** Byte address of four ints per output channel: M, n, lo, hi. */
+  readonly rows: number;
+  /** Byte address of the int8/int16 outputs (laid out as the int32 accumulators would be). */
+  readonly out: number;
+  /** 1 for int8 outputs, 2 for int16. */
+  readonly bytes: 1 | 2;
 }
 
 const UNBOUNDED = 0x3fffffff;
@@ -59,6 +74,9 @@ function intGemm(rt: KernelRuntime, g: IntGemm): void {
     ...matrixInts(g.b),
     ...matrixInts(g.c),
     g.bias,
+    g.requant?.rows ?? 0,
+    g.requant?.out ?? 0,
+    g.requant?.bytes ?? 0,
   ]);
   const scratch = rt.intGemmScratch();
   const threads = m * n * k >= PARALLEL_MACS ? Math.min(rt.threads(), scratch.length) : 1;
@@ -106,13 +124,16 @@ function isPointwise(d: ConvDims): boolean {
 
 /**
  * acc = bias + conv(x, w) as int32 at `y`: `x` NCHW int8 or int16 (`xBytes`), `w` int8
- * [Co, C / groups, kh, kw], `bias` an int32 per output channel (0 for none).
+ * [Co, C / groups, kh, kw], `bias` an int32 per output channel (0 for none). With `requant`, the GEMM routes
+ * write the requantized outputs instead (`y` then holds only partial sums) and the result is true; false
+ * means the accumulators are at `y` and still need requantizing.
  */
 export function intConv2dWasm(
   rt: KernelRuntime,
   d: ConvDims,
   ptrs: { x: number; xBytes: ActivationBytes; w: number; bias: number; y: number },
-): void {
+  requant?: GemmRequant,
+): boolean {
   const { x, xBytes, w, bias, y } = ptrs;
   const p = d.ho * d.wo, kc = d.cg * d.kh * d.kw;
   const weights = (g: number): IntMatrix => ({
@@ -126,6 +147,12 @@ export function intConv2dWasm(
     rows: { stride: p },
     cols: batchColumns(d.co, p),
   });
+  const fused = (g: number, n0: number) =>
+    requant && {
+      rows: requant.rows + 16 * g * d.cog,
+      out: requant.out + requant.bytes * (n0 * d.co + g * d.cog) * p,
+      bytes: requant.bytes,
+    };
   if (isIntDepthwise(d) && xBytes === 1) {
     const geo = rt.putInts(geoInts(d));
     const bytes = rt.intDepthwiseSmallBytes(geo);
@@ -138,7 +165,7 @@ export function intConv2dWasm(
       const parts = ranges(rt, groups, d.n * d.c * p * d.kh * d.kw, 1);
       const tmp = rt.threadScratch(16);
       rt.run("int_depthwise_small_forward", parts.map(([q0, q1]) => [geo, x, y, q0, q1, shared]), tmp);
-      return;
+      return false;
     }
   }
   if (isIntDepthwise(d)) {
@@ -147,7 +174,7 @@ export function intConv2dWasm(
     const widest = Math.max(...parts.map(([a, b]) => b - a));
     const scratch = rt.threadScratch(Math.ceil(rt.intDepthwiseScratchBytes(geo, widest) / 4));
     rt.run("int_depthwise_forward", parts.map(([c0, c1]) => [geo, x, xBytes, w, bias, y, c0, c1]), scratch);
-    return;
+    return false;
   }
   if (isPointwise(d)) {
     for (let g = 0; g < d.groups; g++) {
@@ -160,9 +187,10 @@ export function intConv2dWasm(
         b: { ptr: x + xBytes * g * d.cg * p, rows: { stride: p }, cols: batchColumns(d.c, p) },
         c: output(g, 0),
         bias: groupBias(g),
+        requant: fused(g, 0),
       });
     }
-    return;
+    return requant !== undefined;
   }
   const geo = rt.putInts(geoInts(d));
   const chunk = Math.max(1, Math.min(d.n, Math.floor(COL_BYTES / Math.max(1, kc * p * xBytes))));
@@ -183,19 +211,22 @@ export function intConv2dWasm(
         b: { ptr: col, rows: { stride: np }, cols: { stride: 1 } },
         c: output(g, n0),
         bias: groupBias(g),
+        requant: fused(g, n0),
       });
     }
   }
+  return requant !== undefined;
 }
 
 /**
  * acc[r, o] = bias[o] + Σ_k x[r, k] · w[o, k] as int32 at `y` ([rows, O]): `x` int8 or int16 (`xBytes`),
- * `w` int8 [O, K], `bias` an int32 per output (0 for none).
+ * `w` int8 [O, K], `bias` an int32 per output (0 for none); with `requant`, the requantized outputs instead.
  */
 export function intLinearWasm(
   rt: KernelRuntime,
   dims: { rows: number; k: number; o: number },
   ptrs: { x: number; xBytes: ActivationBytes; w: number; bias: number; y: number },
+  requant?: GemmRequant,
 ): void {
   const { rows, k, o } = dims;
   intGemm(rt, {
@@ -207,5 +238,6 @@ export function intLinearWasm(
     b: { ptr: ptrs.x, rows: { stride: 1 }, cols: { stride: k } },
     c: { ptr: ptrs.y, rows: { stride: 1 }, cols: { stride: o } },
     bias: ptrs.bias,
+    requant,
   });
 }

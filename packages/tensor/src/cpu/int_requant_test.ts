@@ -274,3 +274,52 @@ Deno.test("intAddRequantFast() equals requantize() of SPEC's add sum for any ope
     RangeError,
   );
 });
+
+Deno.test("intConv2dRequantFast() requantizes in the GEMM's epilogue as requantize() does, across k blocks and packings", () => {
+  const arb = fc.record({
+    n: fc.integer({ min: 1, max: 3 }),
+    c: fc.constantFrom(1, 3, 16, 40, 600),
+    o: fc.integer({ min: 1, max: 30 }),
+    hw: fc.integer({ min: 1, max: 7 }),
+    k: fc.constantFrom(1, 3),
+    relu: fc.boolean(),
+    int16Out: fc.boolean(),
+    log2m: fc.array(fc.double({ min: -30, max: 3, noNaN: true }), { minLength: 1, maxLength: 4 }),
+    seed: fc.nat(),
+  });
+  fc.assert(
+    fc.property(arb, (r) => {
+      const xs = [r.n, r.c, r.hw + r.k - 1, r.hw + r.k - 1], ws = [r.o, r.c, r.k, r.k];
+      const next = (() => {
+        let s = r.seed >>> 0;
+        return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0);
+      })();
+      const x = new Int8Array(xs.reduce((a: number, b: number) => a * b, 1)).map(() =>
+        r.relu ? next() % 128 : (next() % 256) - 128
+      );
+      const w = new Int8Array(ws.reduce((a: number, b: number) => a * b, 1)).map(() => (next() % 256) - 128);
+      const bias = Int32Array.from({ length: r.o }, () => (next() % 20001) - 10000);
+      const geometry: Conv2dGeometry = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 };
+      const acc = intConv2dAccumulateFast(x, xs, w, ws, geometry, bias);
+      const c: Case = {
+        outer: r.n,
+        channels: r.o,
+        inner: r.hw * r.hw,
+        perChannel: true,
+        int16: r.int16Out,
+        act: r.relu ? "relu6" : "none",
+        log2m: r.log2m,
+        seed: 0,
+        extreme: false,
+      };
+      const { params, reference } = setup(c);
+      const got = intConv2dRequantFast({ data: x, shape: xs }, { data: w, shape: ws }, {
+        geometry,
+        bias,
+        requant: params,
+      });
+      assertEquals(Array.from(got), Array.from(reference(acc)));
+    }),
+    { seed: 5, numRuns: 120 },
+  );
+});
