@@ -178,6 +178,27 @@ static inline __attribute__((always_inline)) void store_tile(v128_t acc[IMR][INV
                                                             const int *ccol, const int *rbias, int mr, int nr,
                                                             int first, int *tile, const igemm_desc *d,
                                                             const int *rrq) {
+  if (rrq && nr == INR && run_of(ccol, INR)) {
+    /* the last k block over a run of columns: the full sums requantized from the registers into q */
+#pragma clang loop unroll(full)
+    for (int i = 0; i < IMR; i++) {
+      if (i < mr) {
+        const int *r = rrq + 4 * i, row = crow[i] + ccol[0];
+        const v128_t b0 = first ? wasm_i32x4_splat(rbias[i]) : wasm_v128_load(c + row);
+        const v128_t b1 = first ? b0 : wasm_v128_load(c + row + 4);
+        const v128_t q0 = requant4_any(wasm_i32x4_add(acc[i][0], b0), r[0], r[1]);
+        const v128_t q1 = requant4_any(wasm_i32x4_add(acc[i][1], b1), r[0], r[1]);
+        const v128_t s16 = wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(q0, q1), wasm_i16x8_splat(r[2])),
+                                          wasm_i16x8_splat(r[3]));
+        if (d->q_bytes == 1) {
+          wasm_v128_store64_lane((signed char *)d->q + row, wasm_i8x16_narrow_i16x8(s16, s16), 0);
+        } else {
+          wasm_v128_store((short *)d->q + row, s16);
+        }
+      }
+    }
+    return;
+  }
   if (rrq) {
     /* the last k block: the full sums, requantized into q */
 #pragma clang loop unroll(full)
