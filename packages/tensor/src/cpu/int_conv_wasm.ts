@@ -153,6 +153,21 @@ export function intConv2dWasm(
       out: requant.out + requant.bytes * (n0 * d.co + g * d.cog) * p,
       bytes: requant.bytes,
     };
+  if (isIntDepthwise(d) && xBytes === 1 && requant && d.h * d.w > 16) {
+    const geo = rt.putInts(geoInts(d));
+    const bytes = rt.intDepthwiseRowsBytes(geo);
+    if (bytes > 0) {
+      // 3×3 on larger planes, requantized in the kernel: row by row on each channel's padded plane.
+      const parts = ranges(rt, d.c, d.n * d.c * p * 9, 1);
+      const scratch = rt.threadScratch(Math.ceil(bytes / 4));
+      rt.run(
+        "int_depthwise_rows_forward",
+        parts.map(([c0, c1]) => [geo, x, w, bias, requant.rows, requant.out, requant.bytes, c0, c1]),
+        scratch,
+      );
+      return true;
+    }
+  }
   if (isIntDepthwise(d) && xBytes === 1) {
     const geo = rt.putInts(geoInts(d));
     const bytes = rt.intDepthwiseSmallBytes(geo);

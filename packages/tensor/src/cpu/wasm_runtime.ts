@@ -28,6 +28,7 @@ export const KERNEL_NAMES = [
   "batch_norm_train",
   "batch_norm_train_backward",
   "int_add_requant_run",
+  "int_depthwise_rows_forward",
 ] as const;
 
 /** One of the kernel names. */
@@ -87,6 +88,8 @@ export interface KernelRuntime {
   intDepthwiseScratchBytes(geo: number, channels: number): number;
   /** Bytes of shared scratch the small-plane integer depthwise kernel needs, 0 when the planes are too big. */
   intDepthwiseSmallBytes(geo: number): number;
+  /** Bytes of scratch one thread needs for the requantizing 3×3 depthwise rows kernel, 0 where it does not apply. */
+  intDepthwiseRowsBytes(geo: number): number;
 }
 
 const PAGE = 65536;
@@ -141,6 +144,8 @@ function createRuntime(): KernelRuntime | null {
   const intDwScratch = exports.int_depthwise_scratch_bytes as (geo: number, channels: number) => number;
   const intDwSmallFits = exports.int_depthwise_small_fits as (geo: number) => number;
   const intDwSmallBytes = exports.int_depthwise_small_scratch_bytes as (geo: number) => number;
+  const intDwRowsFits = exports.int_depthwise_rows_fits as (geo: number) => number;
+  const intDwRowsBytes = exports.int_depthwise_rows_scratch_bytes as (geo: number) => number;
   const heapBase = ((exports.__heap_base as WebAssembly.Global).value as number + 63) & ~63;
   let top = heapBase;
   let scratch: number[] | undefined;
@@ -241,6 +246,7 @@ function createRuntime(): KernelRuntime | null {
     intGemmScratch: () => (intScratch ??= rt.threadScratch(Math.ceil(intGemmScratchBytes / 4))),
     intDepthwiseScratchBytes: intDwScratch,
     intDepthwiseSmallBytes: (geo) => (intDwSmallFits(geo) ? intDwSmallBytes(geo) : 0),
+    intDepthwiseRowsBytes: (geo) => (intDwRowsFits(geo) ? intDwRowsBytes(geo) : 0),
   };
   bindKernelPool({ module, memory, names: KERNEL_NAMES, kernels, alloc, ints: () => (refresh(), i32) });
   return rt;

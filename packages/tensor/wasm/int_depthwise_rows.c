@@ -1,0 +1,117 @@
+/*
+ * Exact requantized depthwise 3×3 convolution (padding 1, stride 1 or 2, dilation 1, int8 input in NCHW,
+ * one input and one output channel per group), row by row on each channel's zero-padded plane, with the
+ * requantization in the epilogue: the int8/int16 outputs are written in NCHW. Where a plane's inputs are all
+ * in [0, 127] (after a ReLU), one i8x16.swizzle lays out the three taps of a kernel row for four outputs
+ * (a fourth tap with weight 0) and i32x4.relaxed_dot_i8x16_i7x16_add_s sums them — exact for such inputs.
+ * Other planes take int16 products (extending multiplies, exact as well).
+ */
+#include "common.h"
+#include "requant.h"
+
+/* Bytes of scratch one thread needs: the padded plane, 16 spare bytes past each row's end and the last row. */
+int EXPORT(int_depthwise_rows_scratch_bytes)(const conv_geo *g) { return (g->h + 2) * (g->w + 2 + 16) + 64; }
+
+/* Whether int_depthwise_rows_forward takes the geometry. */
+int EXPORT(int_depthwise_rows_fits)(const conv_geo *g) {
+  return g->kh == 3 && g->kw == 3 && g->ph == 1 && g->pw == 1 && g->dh == 1 && g->dw == 1 && g->sh == g->sw &&
+         (g->sh == 1 || g->sh == 2) && g->groups == g->c && g->co == g->c;
+}
+
+/* Four packed weight bytes (w0, w1, w2, 0) of one kernel row, as one int32. */
+static inline int row_quad(const signed char *w) {
+  return (int)(((unsigned)w[0] & 0xffu) | (((unsigned)w[1] & 0xffu) << 8) | (((unsigned)w[2] & 0xffu) << 16));
+}
+
+/* Stores the four outputs of `q` (requantized int32 lanes) at out[o..o + count), clamped to [lo, hi]. */
+static inline void store_out(v128_t q, int lo, int hi, void *out, int bytes, long o, int count) {
+  const v128_t s16 = wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(q, q), wasm_i16x8_splat(lo)),
+                                    wasm_i16x8_splat(hi));
+  if (count == 4) {
+    if (bytes == 1) {
+      wasm_v128_store32_lane((signed char *)out + o, wasm_i8x16_narrow_i16x8(s16, s16), 0);
+    } else {
+      wasm_v128_store64_lane((short *)out + o, s16, 0);
+    }
+    return;
+  }
+  for (int j = 0; j < count; j++) {
+    const int v = j == 0 ? wasm_i16x8_extract_lane(s16, 0)
+                  : j == 1 ? wasm_i16x8_extract_lane(s16, 1)
+                           : wasm_i16x8_extract_lane(s16, 2);
+    if (bytes == 1) {
+      ((signed char *)out)[o + j] = (signed char)v;
+    } else {
+      ((short *)out)[o + j] = (short)v;
+    }
+  }
+}
+
+/*
+ * Channels [c0, c1) of every image: `x` int8 NCHW, `w` int8 [C, 1, 3, 3], `bias` int32 per channel (0 for
+ * none), `rq` four ints per channel (M, n, lo, hi), outputs at `out` (`bytes` 1: int8, 2: int16).
+ */
+void EXPORT(int_depthwise_rows_forward)(const conv_geo *g, const signed char *x, const signed char *w, const int *bias,
+                                        const int *rq, void *out, int bytes, int c0, int c1, signed char *pad) {
+  const int h = g->h, wd = g->w, ho = g->ho, wo = g->wo, s = g->sh, pitch = wd + 2 + 16;
+  const v128_t zero = wasm_i32x4_splat(0);
+  /* every byte of the padded plane outside the image stays zero */
+  for (int i = 0; i < (h + 2) * pitch + 64; i++) pad[i] = 0;
+  /* byte 4i + t of a lane group: tap t of output i (stride 1: column i + t; stride 2: column 2i + t) */
+  const v128_t idx = s == 1 ? wasm_i8x16_make(0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6)
+                            : wasm_i8x16_make(0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7, 8, 9);
+  for (int n = 0; n < g->n; n++) {
+    for (int c = c0; c < c1; c++) {
+      const signed char *src = x + ((long)n * g->c + c) * h * wd;
+      v128_t sign = zero;
+      for (int iy = 0; iy < h; iy++) {
+        signed char *d = pad + (iy + 1) * pitch + 1;
+        int ix = 0;
+        for (; ix + 16 <= wd; ix += 16) {
+          const v128_t v = wasm_v128_load(src + iy * wd + ix);
+          sign = wasm_v128_or(sign, v);
+          wasm_v128_store(d + ix, v);
+        }
+        for (; ix < wd; ix++) {
+          d[ix] = src[iy * wd + ix];
+          sign = wasm_v128_or(sign, wasm_i8x16_splat(d[ix]));
+        }
+      }
+      const signed char *wc = w + c * 9;
+      const int *r = rq + 4 * c, m = r[0], sh = r[1], lo = r[2], hi = r[3];
+      const v128_t b = wasm_i32x4_splat(bias ? bias[c] : 0);
+      const long obase = ((long)n * g->c + c) * ho * wo;
+      if (wasm_i8x16_bitmask(sign) == 0) {
+        const v128_t w0 = wasm_i32x4_splat(row_quad(wc)), w1 = wasm_i32x4_splat(row_quad(wc + 3));
+        const v128_t w2 = wasm_i32x4_splat(row_quad(wc + 6));
+        for (int oy = 0; oy < ho; oy++) {
+          const signed char *p0 = pad + oy * s * pitch, *p1 = p0 + pitch, *p2 = p1 + pitch;
+          for (int ox = 0; ox < wo; ox += 4) {
+            const int col = ox * s;
+            v128_t a = DOT_I8_I7_ADD(w0, wasm_i8x16_swizzle(wasm_v128_load(p0 + col), idx), b);
+            a = DOT_I8_I7_ADD(w1, wasm_i8x16_swizzle(wasm_v128_load(p1 + col), idx), a);
+            a = DOT_I8_I7_ADD(w2, wasm_i8x16_swizzle(wasm_v128_load(p2 + col), idx), a);
+            store_out(requant4_any(a, m, sh), lo, hi, out, bytes, obase + oy * wo + ox, wo - ox < 4 ? wo - ox : 4);
+          }
+        }
+      } else {
+        /* signed inputs: int16 products of each tap, four outputs at a time */
+        for (int oy = 0; oy < ho; oy++) {
+          for (int ox = 0; ox < wo; ox += 4) {
+            v128_t a = b;
+            for (int ky = 0; ky < 3; ky++) {
+              const signed char *p = pad + (oy * s + ky) * pitch + ox * s;
+              for (int kx = 0; kx < 3; kx++) {
+                v128_t v = wasm_v128_load(p + kx);
+                if (s == 2) v = wasm_i8x16_shuffle(v, v, 0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0);
+                const v128_t x16 = wasm_i16x8_extend_low_i8x16(v);
+                a = wasm_i32x4_add(a, wasm_i32x4_extmul_low_i16x8(x16, wasm_i16x8_splat(wc[ky * 3 + kx])));
+              }
+            }
+            store_out(requant4_any(a, m, sh), lo, hi, out, bytes, obase + oy * wo + ox, wo - ox < 4 ? wo - ox : 4);
+          }
+        }
+      }
+    }
+  }
+}
