@@ -18,6 +18,7 @@ import {
 } from "@hqat/tensor";
 import type { Instr } from "./instr.ts";
 import type { Requant, Stage } from "./stage.ts";
+import { elementCount } from "./program.ts";
 import { innerOfAxis1, type IntValue } from "./value.ts";
 
 const isAct = (v: IntValue) => v.dtype === "qint8" || v.dtype === "qint16";
@@ -147,6 +148,16 @@ export function requantFast(v: IntValue, r: Requant, out?: Int8Array | Int16Arra
   return { data, shape: v.shape, dtype: r.dtype, scale: r.scale };
 }
 
+const INTERMEDIATES = new WeakMap<Instr, Int8Array | Int16Array>();
+
+/** An array for an instruction's value between two stages, kept from run to run (no page faults per run). */
+function intermediate(instr: Instr, dtype: "qint8" | "qint16", length: number): Int8Array | Int16Array {
+  let a = INTERMEDIATES.get(instr);
+  const type = dtype === "qint8" ? Int8Array : Int16Array;
+  if (!a || a.length !== length || !(a instanceof type)) INTERMEDIATES.set(instr, a = new type(length));
+  return a;
+}
+
 /**
  * A convolution with a residual add folded in (the epilogue requantization, add, requantization that
  * compiled programs carry) as two fused kernels: the convolution with its requantization, then the add with
@@ -174,7 +185,7 @@ export function fusedResidual(
   if (r1.dtype === "qint32" || r1.act !== "none" || r2.dtype === "qint32" || r2.M.length !== 1) {
     return undefined;
   }
-  const v = fusedInstr(instr, ins, r1, outShape);
+  const v = fusedInstr(instr, ins, r1, outShape, intermediate(instr, r1.dtype, elementCount(outShape)));
   const other = addend(add.addend);
   if (!v || !isAct(other) || other.data.length !== v.data.length) return undefined;
   const [x, y] = add.shiftAddend ? [other, v] : [v, other];
