@@ -104,14 +104,15 @@ function runConv(n: GraphNode, x: Tensor, other: Tensor | undefined, s: Scope, h
   const geo = { stride: k.stride, padding: k.padding, dilation: k.dilation, groups: k.groups };
   let y: Tensor;
   if (k.bn && s.ctx.training) {
-    // Convolve with the folded weight, undo the scale, then batch-normalize with batch statistics
-    // (which also updates the running ones). The folded bias is not needed here.
+    // Convolve with the folded weight, undo the scale (a multiply by its per-channel reciprocal: one
+    // full-size pass forward and two backward, where a division takes two and four), then batch-normalize
+    // with batch statistics (which also updates the running ones). The folded bias is not needed here.
     const m = k.bn.module;
     const scale = bnScale(m, k.bn.eps, s);
     const w = mul(s.get(`${k.module}.weight`), perChannel(scale));
     const wq = hooks.weight ? hooks.weight(n, w, s) : w;
     const b = k.bias ? s.get(`${k.module}.bias`) : undefined;
-    const raw = div(conv2d(x, wq, geo), perChannelOut(scale));
+    const raw = mul(conv2d(x, wq, geo), perChannelOut(div(1, scale)));
     const withBias = b ? add(raw, perChannelOut(b)) : raw;
     y = batchNormTrainUpdating(withBias, m, k.bn.eps, k.bn.momentum, s);
   } else {
