@@ -12,12 +12,14 @@
 import { type Command, inspectCommand, predictCommand } from "./src/commands.ts";
 import { deployCommands } from "./src/deploy_commands.ts";
 import { pipelineCommands } from "./src/pipeline_commands.ts";
+import { ptqCommand } from "./src/ptq_command.ts";
 import { CliError } from "./src/models.ts";
 
 const COMMANDS: Record<string, Command> = {
   inspect: inspectCommand,
   predict: predictCommand,
   ...pipelineCommands,
+  ptq: ptqCommand,
   ...deployCommands,
 };
 

@@ -80,7 +80,7 @@ export async function chooseModel(c: ModelChoice): Promise<Module> {
   }
   return await readOnnx(c.onnx, {
     inputShape: c.inputShape,
-    quantStubScale: c.quantStubScale === null ? undefined : c.quantStubScale,
+    quantStubScale: c.quantStubScale,
   });
 }
 

@@ -18,8 +18,11 @@ export interface LoadOnnxOptions {
    * dynamic whatever is given for it; other named dimensions take the values given here.
    */
   inputShape?: readonly number[];
-  /** Adds a QuantStub with this fixed scale at the input and a DeQuantStub at the output. */
-  quantStubScale?: number;
+  /**
+   * Adds a QuantStub at the input and a DeQuantStub at the output: the stub keeps this fixed scale, or with
+   * `null` takes its scale from calibration (an observer).
+   */
+  quantStubScale?: number | null;
 }
 
 /** The largest file {@linkcode readOnnx} reads (protobuf's own limit). */

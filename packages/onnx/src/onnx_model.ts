@@ -61,7 +61,11 @@ export class OnnxModel extends Module {
   readonly #dead: readonly string[][];
 
   /** Creates the model from a plan; use {@linkcode loadOnnx}. */
-  constructor(plan: ModelPlan, readonly info: OnnxModelInfo, options: { quantStubScale?: number } = {}) {
+  constructor(
+    plan: ModelPlan,
+    readonly info: OnnxModelInfo,
+    options: { quantStubScale?: number | null } = {},
+  ) {
     super();
     this.#plan = plan;
     const taken = new Set(plan.modules.map(([p]) => p));
@@ -75,7 +79,8 @@ export class OnnxModel extends Module {
     };
     if (options.quantStubScale !== undefined) {
       this.#stubs = { quant: free("quant"), dequant: free("dequant") };
-      this.register(this.#stubs.quant, new QuantStub({ scale: options.quantStubScale }));
+      const scale = options.quantStubScale;
+      this.register(this.#stubs.quant, new QuantStub(scale === null ? {} : { scale }));
     }
     for (const [path, m] of plan.modules) this.register(path, m);
     if (this.#stubs) this.register(this.#stubs.dequant, new DeQuantStub());

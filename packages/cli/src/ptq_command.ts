@@ -1,0 +1,217 @@
+/**
+ * `hqat ptq`: post-training quantization without labels — a float model (an imported ONNX network or a
+ * built architecture) calibrated on a `.npy` batch of calibration-like inputs and converted to the
+ * fixed-point model that `check`, `compile`, `perf`, `visualize`, `predict-int` and `run-hbm` take.
+ * @module
+ */
+import { outputSimilarity, ptq, type QConfigDict, saveIntModel, splitBatches } from "@hqat/fx";
+import { March } from "@hqat/march-bayes";
+import { atomicWriteFile, forward, initState, loadNpy, loadState, type Module, saveState } from "@hqat/nn";
+import { OnnxModel } from "@hqat/onnx";
+import {
+  default_calib_8bit_weight_32bit_out_fake_quant_qconfig,
+  type QConfig,
+  QCONFIG_PRESETS,
+} from "@hqat/qtensor";
+import { randomKey, type Tensor } from "@hqat/tensor";
+import { join } from "node:path";
+import { type Command, intOption, parse, required } from "./commands.ts";
+import { chooseModel, CliError, outputLayer } from "./models.ts";
+
+const PTQ_USAGE =
+  `Usage: hqat ptq (--onnx M.onnx [--weights W] | --arch mobilenetv2|resnet18 [--num-classes N] --weights W)
+                --calib-data C.npy --out DIR [--qconfig NAME] [--input-scale S] [--batch-size 32]
+                [--calib-batches N] [--eval-data X.npy] [--summary S.json]
+Post-training quantization without labels: inserts the input QuantStub (its scale fixed with
+--input-scale, e.g. 1/128 for pyramid input, else calibrated like every activation), runs the
+calibration observers over the batches of C.npy ([N,C,H,W] float32), converts, and writes
+DIR/calib-checkpoint.safetensors and DIR/int_model (for check, compile, perf, visualize, predict-int
+and run-hbm). A classifier's last Linear layer keeps its 32-bit output.
+  --qconfig NAME        calibration qconfig preset (default default_calib_8bit_fake_quant_qconfig)
+  --input-scale S       fixed input scale: a number or a fraction like 1/128
+  --batch-size B        inputs per calibration batch (default 32)
+  --calib-batches N     calibrate on the first N batches (default all)
+  --eval-data X.npy     held-back inputs: prints cosine and SQNR of the fixed-point output against float
+  --summary S.json      writes what was done and measured as JSON`;
+
+/**
+ * Parses an input scale: a positive number or a fraction `a/b`.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { parseScale } from "@hqat/cli";
+ * assert(parseScale("1/128") === 0.0078125 && parseScale("0.5") === 0.5);
+ * ```
+ */
+export function parseScale(text: string): number {
+  const parts = text.split("/");
+  const v = parts.length === 2
+    ? Number(parts[0]) / Number(parts[1])
+    : parts.length === 1
+    ? Number(text)
+    : NaN;
+  if (!(v > 0 && Number.isFinite(v)) || parts.some((p) => p.trim() === "")) {
+    throw new CliError(`--input-scale must be a positive number or a fraction like 1/128, got "${text}"`);
+  }
+  return v;
+}
+
+/**
+ * The calibration qconfig of `ptq`: `global` everywhere, the 32-bit-output preset on the layer that
+ * computes a classifier's logits (see {@linkcode outputLayer}).
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { buildModel, ptqQConfig } from "@hqat/cli";
+ * import { default_calib_8bit_fake_quant_qconfig as q8 } from "@hqat/qtensor";
+ * assert(ptqQConfig(buildModel("mobilenetv2"), q8).moduleName?.classifier !== undefined);
+ * ```
+ */
+export function ptqQConfig(model: Module, global: QConfig): QConfigDict {
+  const out = outputLayer(model);
+  return {
+    "": global,
+    ...(out && { moduleName: { [out]: default_calib_8bit_weight_32bit_out_fake_quant_qconfig } }),
+  };
+}
+
+function qconfigOption(a: Record<string, unknown>): QConfig {
+  const name = (a.qconfig as string | undefined) ?? "default_calib_8bit_fake_quant_qconfig";
+  const q = QCONFIG_PRESETS[name];
+  if (!q || q.activation === null) {
+    const names = Object.values(QCONFIG_PRESETS).filter((p) => p.activation).map((p) => p.name);
+    throw new CliError(`--qconfig must be one of ${names.join(", ")}, got "${name}"`);
+  }
+  return q;
+}
+
+async function loadBatch(path: string, what: string): Promise<Tensor> {
+  let x;
+  try {
+    x = await loadNpy(path, { dtype: "float32" });
+  } catch (e) {
+    throw new CliError((e as Error).message, 1);
+  }
+  if (x.rank !== 4 || x.shape[0] === 0) {
+    throw new CliError(
+      `"${path}": ${what} must be a non-empty [N,C,H,W] batch, got [${x.shape.join(",")}]`,
+      1,
+    );
+  }
+  return x;
+}
+
+/** `hqat ptq`. */
+export const ptqCommand: Command = {
+  summary: "post-training quantization on unlabeled inputs (writes calib-checkpoint and int_model)",
+  usage: PTQ_USAGE,
+  async run(args) {
+    const a = parse(args, {
+      string: [
+        "onnx",
+        "arch",
+        "num-classes",
+        "weights",
+        "calib-data",
+        "out",
+        "qconfig",
+        "input-scale",
+        "batch-size",
+        "calib-batches",
+        "eval-data",
+        "summary",
+      ],
+    }, PTQ_USAGE);
+    if (a.help) {
+      console.log(PTQ_USAGE);
+      return 0;
+    }
+    if ((a.onnx === undefined) === (a.arch === undefined)) {
+      throw new CliError(`Give --onnx or --arch (one of them)\n${PTQ_USAGE}`);
+    }
+    const calibPath = required(a, "calib-data", PTQ_USAGE), out = required(a, "out", PTQ_USAGE);
+    const global = qconfigOption(a);
+    const inputScale = a["input-scale"] === undefined ? null : parseScale(String(a["input-scale"]));
+    const batchSize = intOption(a, "batch-size", 32);
+    const calibBatches = a["calib-batches"] === undefined ? undefined : intOption(a, "calib-batches", 1);
+    if (a.arch !== undefined && a.weights === undefined) {
+      throw new CliError(`--arch needs --weights (a trained float checkpoint)\n${PTQ_USAGE}`);
+    }
+    const calib = await loadBatch(calibPath, "the calibration data");
+    const evalData = a["eval-data"] === undefined
+      ? undefined
+      : await loadBatch(String(a["eval-data"]), "the evaluation data");
+    let model: Module;
+    try {
+      model = await chooseModel({
+        arch: a.arch as string | undefined,
+        onnx: a.onnx as string | undefined,
+        numClasses: intOption(a, "num-classes", 10),
+        quantStubScale: inputScale,
+        inputShape: calib.shape,
+      });
+    } catch (e) {
+      if (e instanceof CliError) throw e;
+      throw new CliError((e as Error).message, 1);
+    }
+    const floatState = a.weights !== undefined
+      ? await loadState(String(a.weights), model)
+      : model instanceof OnnxModel
+      ? model.initialState()
+      : initState(model, randomKey(0));
+    let r;
+    try {
+      r = ptq(model, floatState, calib, {
+        qconfig: ptqQConfig(model, global),
+        march: March.BAYES,
+        batchSize,
+        batches: calibBatches,
+        warn: (line) => console.error(line),
+      });
+    } catch (e) {
+      throw new CliError((e as Error).message, 1);
+    }
+    const inputNode = r.prepared.graph.nodes.find((n) => n.kind.op === "quant_stub")!;
+    const scale = r.prepared.scaleOf(r.state, `${inputNode.name}.activation_post_process`)[0];
+    console.log(
+      `Calibrated on ${r.images} inputs (${r.batches} batches of up to ${batchSize}) with ${global.name}; ` +
+        `input scale ${scale} (${inputScale === null ? "calibrated" : "fixed"})`,
+    );
+    await Deno.mkdir(out, { recursive: true });
+    const checkpoint = join(out, "calib-checkpoint.safetensors"), intPath = join(out, "int_model");
+    await saveState(checkpoint, r.prepared, r.state);
+    await saveIntModel(intPath, r.intModel);
+    console.log(`Wrote ${checkpoint} and ${intPath} (${r.intModel.instructions.length} instructions)`);
+    let similarity;
+    if (evalData) {
+      const batches = [...splitBatches(evalData, batchSize)];
+      similarity = outputSimilarity(
+        r.intModel,
+        batches.map((x) => forward(model, floatState, x).y),
+        batches,
+      );
+      console.log(
+        `Fixed-point vs float on ${evalData.shape[0]} held-back inputs: cosine ${
+          similarity.cosine.toFixed(6)
+        }, ` +
+          `SQNR ${similarity.sqnr.toFixed(2)} dB`,
+      );
+    }
+    if (a.summary !== undefined) {
+      const summary = {
+        qconfig: global.name,
+        inputScale: scale,
+        inputScaleFixed: inputScale !== null,
+        batches: r.batches,
+        images: r.images,
+        checkpoint,
+        intModel: intPath,
+        ...(similarity && { similarity }),
+      };
+      await atomicWriteFile(String(a.summary), new TextEncoder().encode(JSON.stringify(summary, null, 1)));
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,146 @@
+/**
+ * Post-training quantization without labels: prepare a float model for calibration, run its observers
+ * over batches of calibration-like inputs, and convert the calibrated model to the fixed-point model.
+ * The steps are the seed's calibration flow (`prepare_qat_fx` with calibration qconfigs,
+ * `set_fake_quantize(CALIBRATION)`, forward passes, `VALIDATION`, `convert_fx`) as one call.
+ * @module
+ */
+import type { March } from "@hqat/march-bayes";
+import { forward, type Module, type StateDict } from "@hqat/nn";
+import type { IntModel } from "@hqat/program";
+import { FakeQuantState } from "@hqat/qtensor";
+import { fromArray, type Tensor } from "@hqat/tensor";
+import { convertFx } from "./convert.ts";
+import { prepareQatFx, type QatModel, qatStateFromFloat, setFakeQuantize } from "./qat_model.ts";
+import type { QConfigDict } from "./qconfig_dict.ts";
+
+/**
+ * Splits a batch `[N, …]` into consecutive batches of at most `batchSize` rows (the last may be
+ * shorter), sharing `x`'s data; `limit` keeps only the first `limit` batches.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { splitBatches } from "@hqat/fx";
+ * import { zeros } from "@hqat/tensor";
+ * const parts = [...splitBatches(zeros([5, 3, 2, 2]), 2)];
+ * assert(parts.map((t) => t.shape[0]).join() === "2,2,1");
+ * ```
+ */
+export function* splitBatches(x: Tensor, batchSize: number, limit = Infinity): Generator<Tensor> {
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new RangeError(`splitBatches(): batchSize must be a positive integer, got ${batchSize}`);
+  }
+  if (x.rank < 1) throw new RangeError("splitBatches(): the input needs a batch dimension");
+  const n = x.shape[0], row = n === 0 ? 0 : x.size / n, data = x.data as Float32Array;
+  for (let k = 0, start = 0; start < n && k < limit; k++, start += batchSize) {
+    const end = Math.min(n, start + batchSize);
+    yield fromArray(data.subarray(start * row, end * row), [end - start, ...x.shape.slice(1)]);
+  }
+}
+
+/**
+ * Runs the observers of a calibration-prepared model over `batches` (CALIBRATION: evaluation mode,
+ * observers update, no fake quantization) and returns the calibrated state.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { calibrateBatches, prepareQatFx, qatStateFromFloat } from "@hqat/fx";
+ * import { March } from "@hqat/march-bayes";
+ * import { initState, mobilenetV2 } from "@hqat/nn";
+ * import { default_calib_8bit_fake_quant_qconfig as q8 } from "@hqat/qtensor";
+ * import { randomKey, randomNormal } from "@hqat/tensor";
+ * const float = mobilenetV2({ numClasses: 10, quantStubScale: 1 / 128 });
+ * const calib = prepareQatFx(float, { "": q8 }, { march: March.BAYES });
+ * const before = qatStateFromFloat(calib, initState(float, randomKey(0)));
+ * const after = calibrateBatches(calib, before, [randomNormal(randomKey(1), [2, 3, 32, 32])]);
+ * assert(!Number.isNaN(after["features.0.0.activation_post_process.max_val"].data[0]));
+ * ```
+ */
+export function calibrateBatches(prepared: QatModel, state: StateDict, batches: Iterable<Tensor>): StateDict {
+  const cm = setFakeQuantize(prepared, FakeQuantState.CALIBRATION);
+  let s = state;
+  for (const x of batches) s = forward(cm, s, x).state;
+  return s;
+}
+
+/** Options of {@linkcode ptq}. */
+export interface PtqOptions {
+  /** The calibration qconfigs (the seed's `{"": calib_qconfig, "module_name": {...}}`). */
+  qconfig: QConfigDict;
+  /** The target (default: the march set with `setMarch`). */
+  march?: March;
+  /** Rows per calibration batch (default 32). */
+  batchSize?: number;
+  /** Calibrate on at most this many batches (default all). */
+  batches?: number;
+  /** Where the early target warnings of `prepareQatFx` go (default console.warn). */
+  warn?: (line: string) => void;
+}
+
+/** What {@linkcode ptq} gives: the calibration-prepared model, its calibrated state, the fixed-point model. */
+export interface PtqResult {
+  /** The calibration-prepared model (in CALIBRATION; `setFakeQuantize` gives the others). */
+  prepared: QatModel;
+  /** The calibrated state (the `calib-checkpoint`). */
+  state: StateDict;
+  /** The fixed-point model (`convertFx` of the calibrated model in VALIDATION). */
+  intModel: IntModel;
+  /** Calibration batches run. */
+  batches: number;
+  /** Calibration inputs seen. */
+  images: number;
+}
+
+/**
+ * Post-training quantization: prepares `model` with `options.qconfig`, loads `floatState`, calibrates
+ * on `calibData` ([N, …], split into batches of `batchSize` rows) and converts to the fixed-point model.
+ * The model's QuantStub decides the input scale: a fixed scale stays, otherwise the qconfig's observer
+ * sets it from the calibration inputs like every other activation.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { ptq } from "@hqat/fx";
+ * import { March } from "@hqat/march-bayes";
+ * import { initState, mobilenetV2 } from "@hqat/nn";
+ * import { default_calib_8bit_fake_quant_qconfig as q8 } from "@hqat/qtensor";
+ * import { randomKey, randomNormal } from "@hqat/tensor";
+ * const float = mobilenetV2({ numClasses: 10, quantStubScale: null });
+ * const x = randomNormal(randomKey(1), [4, 3, 32, 32]);
+ * const r = ptq(float, initState(float, randomKey(0)), x, { qconfig: { "": q8 }, march: March.BAYES, batchSize: 2 });
+ * assert(r.batches === 2 && r.images === 4 && r.intModel.instructions.at(-1)!.op === "dequantize");
+ * ```
+ */
+export function ptq(model: Module, floatState: StateDict, calibData: Tensor, options: PtqOptions): PtqResult {
+  if (calibData.rank < 2 || calibData.shape[0] === 0) {
+    throw new RangeError(
+      `ptq(): the calibration data must be a non-empty batch [N, …], got [${calibData.shape.join(",")}]`,
+    );
+  }
+  const exampleInput = fromArray(
+    (calibData.data as Float32Array).subarray(0, calibData.size / calibData.shape[0]),
+    [1, ...calibData.shape.slice(1)],
+  );
+  const prepared = prepareQatFx(model, options.qconfig, {
+    march: options.march,
+    exampleInput,
+    warn: options.warn,
+  });
+  let batches = 0, images = 0;
+  const counted = function* (xs: Iterable<Tensor>) {
+    for (const x of xs) {
+      batches++;
+      images += x.shape[0];
+      yield x;
+    }
+  };
+  const state = calibrateBatches(
+    prepared,
+    qatStateFromFloat(prepared, floatState),
+    counted(splitBatches(calibData, options.batchSize ?? 32, options.batches)),
+  );
+  const intModel = convertFx(setFakeQuantize(prepared, FakeQuantState.VALIDATION), state);
+  return { prepared, state, intModel, batches, images };
+}
