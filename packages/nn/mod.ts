@@ -16,6 +16,7 @@
 export * from "@hqat/io";
 export * from "./src/module.ts";
 export * from "./src/layers.ts";
+export * from "./src/activations.ts";
 export * from "./src/containers.ts";
 export * from "./src/stubs.ts";
 export * from "./src/zoo/mobilenet_v2.ts";

@@ -17,6 +17,7 @@ import {
 } from "@hqat/program";
 import { addAlignment, type IntOutput, quantize, quantizeBias } from "@hqat/qtensor";
 import type { GraphNode } from "./graph.ts";
+import { isRuleKind, ruleOf } from "./node_rules.ts";
 import { foldConvBn } from "./interpret.ts";
 import type { QatModel } from "./qat_model.ts";
 
@@ -240,16 +241,6 @@ export function convertFx(model: QatModel, state: StateDict): IntModel {
         }, [{ kind: "requant", ...requant(n, [shifted.scale[0]], 2 ** kk, o, k.act) }]);
         break;
       }
-      case "cat": {
-        const ins = n.inputs.map((_, i) => input(n, i)), o = needScale(n);
-        const requants = ins.map((b) => requant(n, buffers[b].scale, 1, o));
-        const rank = n.shape.length, axis = k.axis < 0 ? k.axis + rank : k.axis;
-        emit(n, { op: "cat", inputs: ins, axis, requants }, {
-          dtype: o.dtype,
-          scale: Float32Array.of(o.scale),
-        });
-        break;
-      }
       case "avg_pool2d":
         if (k.ceilMode || !k.countIncludePad) {
           fail(`Node "${n.name}": avg_pool2d with ceil mode or without padding counts has no integer kernel`);
@@ -284,7 +275,8 @@ export function convertFx(model: QatModel, state: StateDict): IntModel {
         emit(n, { op: "move", inputs: [x] }, buffers[x], [{ kind: k.op }]);
         break;
       }
-      case "flatten": {
+      case "flatten":
+      case "reshape": {
         const x = input(n, 0);
         emit(n, { op: "move", inputs: [x] }, buffers[x]);
         break;
@@ -295,7 +287,18 @@ export function convertFx(model: QatModel, state: StateDict): IntModel {
         alias.set(n.name, src(n.inputs[0]));
         break;
       default:
-        fail(`Node "${n.name}" (${k.op === "prim" ? `prim.${k.prim}` : k.op}) has no integer kernel`);
+        if (!isRuleKind(k)) {
+          fail(`Node "${n.name}" (${k.op === "prim" ? `prim.${k.prim}` : k.op}) has no integer kernel`);
+          break;
+        }
+        ruleOf(k).convert(k as never, n, {
+          input: (i) => input(n, i),
+          buffer: (b) => buffers[b],
+          output: () => needScale(n),
+          emit: (draft, out, epilogue) => emit(n, draft as Draft, out, epilogue),
+          requant: (numerator, divisor, out) => requant(n, numerator, divisor, out),
+          fail,
+        });
     }
   }
   const last = instructions.at(-1);

@@ -5,7 +5,8 @@
  * checks.
  * @module
  */
-import type { OpAttrs, OpName } from "@hqat/tensor";
+import type { ActivationName, ActivationParams } from "@hqat/nn";
+import type { OpAttrs, OpName, ResizeAttrs } from "@hqat/tensor";
 
 /** Element types in graphs: float, or quantized integers. */
 export type GraphDType = "float32" | "qint8" | "qint16" | "qint32" | "int32" | "uint8";
@@ -66,6 +67,20 @@ export type NodeOp =
   | { op: "flatten"; module?: string; startDim: number }
   | { op: "reshape"; shape: readonly number[] }
   | { op: "constant"; value: readonly number[]; shape: readonly number[] }
+  /** A table-lookup activation (sigmoid, hard-swish …; see `node_rules.ts` for these kinds). */
+  | { op: "activation"; fn: ActivationName; params: ActivationParams; module?: string }
+  /** Elementwise product, the second operand broadcast to the first. */
+  | { op: "mul" }
+  /** Constant padding of the trailing axes (`pads` per axis, the batch axis [0, 0]). */
+  | { op: "pad"; pads: readonly (readonly [number, number])[]; value: number }
+  /** Nearest or linear resizing of the spatial axes. */
+  | { op: "resize"; attrs: ResizeAttrs }
+  /** A permutation of the axes (the batch axis stays first). */
+  | { op: "transpose"; perm: readonly number[] }
+  /** A strided slice of every axis but the batch axis (`starts`/`ends`/`steps` per axis, [0] unused). */
+  | { op: "slice"; starts: readonly number[]; ends: readonly number[]; steps: readonly number[] }
+  /** Mean over `axes` (never the batch axis). */
+  | { op: "mean"; axes: readonly number[]; keepDims: boolean }
   /** Any other primitive op, kept as is (the target check reports it). */
   | { op: "prim"; prim: OpName; attrs: OpAttrs[OpName] };
 

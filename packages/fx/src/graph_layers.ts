@@ -142,6 +142,9 @@ export function graphLayers(graph: Graph, options: GraphLayerOptions = {}): Laye
         attrs.stride = [...k.stride];
         attrs.padding = [...k.padding];
         break;
+      case "activation":
+        op = k.fn;
+        break;
       case "prim":
         op = k.prim;
         break;

@@ -11,7 +11,6 @@ import {
   avgPool2d,
   batchNormEval,
   batchNormTrain,
-  concat,
   conv2d,
   div,
   dropout,
@@ -29,6 +28,7 @@ import {
   type Tensor,
 } from "@hqat/tensor";
 import type { Graph, GraphNode } from "./graph.ts";
+import { ruleOf } from "./node_rules.ts";
 
 /** Transformations the quantization passes plug into {@linkcode runGraph}. */
 export interface RunHooks {
@@ -51,6 +51,8 @@ export interface RunHooks {
   ): Tensor | undefined;
   /** Replaces an average-pooling node with the integer model's pooling; undefined keeps float. */
   intPool?(node: GraphNode, x: Tensor, s: Scope): Tensor | undefined;
+  /** Replaces a node of `NODE_RULES` with its integer twin; undefined keeps float. */
+  intNode?(node: GraphNode, ins: readonly Tensor[], s: Scope): Tensor | undefined;
 }
 
 function act(y: Tensor, a: "relu" | "relu6" | undefined): Tensor {
@@ -193,7 +195,14 @@ function runNode(n: GraphNode, ins: Tensor[], s: Scope, hooks: RunHooks): Tensor
     case "add":
       return hooks.intAdd?.(n, ins[0], ins[1], s) ?? act(add(ins[0], ins[1]), k.act);
     case "cat":
-      return concat(ins, k.axis);
+    case "activation":
+    case "mul":
+    case "pad":
+    case "resize":
+    case "transpose":
+    case "slice":
+    case "mean":
+      return hooks.intNode?.(n, ins, s) ?? ruleOf(k).float(k as never, ins);
     case "max_pool2d":
       return maxPool2d(ins[0], k.kernel, k);
     case "avg_pool2d":

@@ -30,6 +30,7 @@ import {
 import { fuse } from "./fuse.ts";
 import { marchViolations } from "./graph_layers.ts";
 import type { Graph, GraphNode } from "./graph.ts";
+import { type Grid, isRuleKind, ruleOf } from "./node_rules.ts";
 import { runGraph } from "./interpret.ts";
 import { type QConfigDict, resolveQConfigs } from "./qconfig_dict.ts";
 import { trace } from "./trace.ts";
@@ -54,12 +55,18 @@ const PRODUCES_SCALE = new Set([
   "add",
   "avg_pool2d",
   "adaptive_avg_pool2d",
-  "cat",
 ]);
+
+/** How a node's output is quantized: its own quantizer, its input's grid, or neither. */
+function scaleRule(n: GraphNode): "own" | "keep" | undefined {
+  const k = n.kind;
+  if (isRuleKind(k)) return ruleOf(k).scale(k as never);
+  return PRODUCES_SCALE.has(k.op) ? "own" : KEEPS_SCALE.has(k.op) ? "keep" : undefined;
+}
 
 function nodeSpec(n: GraphNode, q: QConfig): NodeQuantSpec | undefined {
   const k = n.kind;
-  if (!PRODUCES_SCALE.has(k.op)) return undefined;
+  if (scaleRule(n) !== "own") return undefined;
   if (k.op === "quant_stub") {
     const act = q.activation ?? { dtype: "qint8" as const };
     const observer: ObserverConfig = k.scale !== undefined
@@ -124,7 +131,7 @@ export class QatModel extends Module {
     for (const n of graph.nodes) {
       const spec = specs.get(n.name);
       if (spec?.output) this.#scaleSource.set(n.name, n.name);
-      else if (KEEPS_SCALE.has(n.kind.op) && this.#scaleSource.has(n.inputs[0])) {
+      else if (scaleRule(n) === "keep" && this.#scaleSource.has(n.inputs[0])) {
         this.#scaleSource.set(n.name, this.#scaleSource.get(n.inputs[0])!);
       }
       if (spec?.output) {
@@ -298,11 +305,29 @@ export class QatModel extends Module {
     });
   }
 
+  /** In VALIDATION, a node of `NODE_RULES` computes the fixed-point model's values from its inputs' grids. */
+  #intNode(n: GraphNode, ins: readonly Tensor[], s: Scope): Tensor | undefined {
+    const behavior = FAKE_QUANT_STATE_TABLE[this.fakeQuantState];
+    const k = n.kind;
+    if (!behavior.fakeQuant || behavior.observersUpdate || !isRuleKind(k)) return undefined;
+    const rule = ruleOf(k);
+    if (!rule.twin) return undefined;
+    const gridOf = (node: string | undefined): Grid | undefined => {
+      const dtype = node ? this.specs.get(node)?.output?.dtype : undefined;
+      return dtype ? { dtype, scale: this.#scaleIn(s, `${node}.${ACT}`)[0] } : undefined;
+    };
+    return rule.twin(k as never, ins, {
+      input: (i) => gridOf(this.#scaleSource.get(n.inputs[i])),
+      output: () => gridOf(this.specs.get(n.name)?.output ? n.name : undefined),
+    });
+  }
+
   /** Runs the graph; `record` receives every node's (fake-quantized) output. */
   run(s: Scope, x: Tensor, record?: (name: string, y: Tensor) => void): Tensor {
     return runGraph(this.graph, s, [x], {
       intAdd: (n, a, b, sc) => this.#intAdd(n, a, b, sc),
       intPool: (n, x, sc) => this.#intPool(n, x, sc),
+      intNode: (n, ins, sc) => this.#intNode(n, ins, sc),
       intLayer: (n, x, w, b, sc) => this.#intLayer(n, x, w, b, sc),
       weight: (n, w, sc) => {
         const spec = this.specs.get(n.name);

@@ -5,6 +5,7 @@
  * @module
  */
 import {
+  ActivationLayer,
   AdaptiveAvgPool2d,
   AvgPool2d,
   BatchNorm2d,
@@ -33,7 +34,8 @@ export function isLeafModule(module: Module): boolean {
     module instanceof ReLU || module instanceof ReLU6 || module instanceof Dropout ||
     module instanceof Identity ||
     module instanceof Flatten || module instanceof MaxPool2d || module instanceof AvgPool2d ||
-    module instanceof AdaptiveAvgPool2d || module instanceof QuantStub || module instanceof DeQuantStub;
+    module instanceof AdaptiveAvgPool2d || module instanceof QuantStub || module instanceof DeQuantStub ||
+    module instanceof ActivationLayer;
 }
 
 function moduleOp(name: string, m: Module): NodeOp {
@@ -52,6 +54,9 @@ function moduleOp(name: string, m: Module): NodeOp {
   if (m instanceof BatchNorm2d) return { op: "batch_norm", module: name, eps: m.eps, momentum: m.momentum };
   if (m instanceof Linear) return { op: "linear", module: name, bias: m.bias };
   if (m instanceof ReLU) return { op: "relu", module: name };
+  if (m instanceof ActivationLayer) {
+    return { op: "activation", fn: m.activation, params: m.params, module: name };
+  }
   if (m instanceof ReLU6) return { op: "relu6", module: name };
   if (m instanceof Dropout) return { op: "dropout", module: name, p: m.p };
   if (m instanceof Identity) return { op: "identity", module: name };
@@ -106,6 +111,34 @@ function primOp(
       return ["max_pool2d", { op: "max_pool2d", ...(attrs as OpAttrs["maxPool2d"]) }];
     case "concat":
       return ["cat", { op: "cat", axis: (attrs as OpAttrs["concat"]).axis }];
+    case "sigmoid":
+    case "tanh":
+      return [op, { op: "activation", fn: op, params: {} }];
+    case "mul":
+      return ["mul", { op: "mul" }];
+    case "pad": {
+      const a = attrs as OpAttrs["pad"];
+      if (a.pads[0][0] === 0 && a.pads[0][1] === 0) {
+        return ["pad", { op: "pad", pads: a.pads, value: a.value }];
+      }
+      break;
+    }
+    case "resize":
+      return ["resize", { op: "resize", attrs: attrs as OpAttrs["resize"] }];
+    case "transpose": {
+      const a = attrs as OpAttrs["transpose"];
+      if (a.perm[0] === 0) return ["transpose", { op: "transpose", perm: a.perm }];
+      break;
+    }
+    case "slice": {
+      // The batch axis must be taken whole, so that the node runs at any batch size.
+      const a = attrs as OpAttrs["slice"];
+      const steps = a.steps ?? a.starts.map(() => 1);
+      if (a.starts[0] === 0 && a.ends[0] === inputs[0].shape[0] && steps[0] === 1) {
+        return ["slice", { op: "slice", starts: a.starts, ends: a.ends, steps }];
+      }
+      break;
+    }
     case "reshape": {
       const x = inputs[0].shape, y = output.shape;
       if (y.length >= 1 && x.slice(0, y.length - 1).every((d, i) => d === y[i])) {

@@ -22,6 +22,13 @@ const ARITY: Partial<Record<NodeOpName, number>> = {
   adaptive_avg_pool2d: 1,
   flatten: 1,
   reshape: 1,
+  activation: 1,
+  mul: 2,
+  pad: 1,
+  resize: 1,
+  transpose: 1,
+  slice: 1,
+  mean: 1,
 };
 
 /** A graph that does not verify. */

@@ -4,20 +4,26 @@
  * Div), and the pass-through operators (Identity, Dropout, Cast).
  * @module
  */
-import { Dropout, ReLU, ReLU6 } from "@hqat/nn";
+import {
+  type ActivationLayer,
+  Dropout,
+  Hardsigmoid,
+  Hardswish,
+  LeakyReLU,
+  type Module,
+  ReLU,
+  ReLU6,
+  Sigmoid,
+  Tanh,
+} from "@hqat/nn";
 import {
   add,
   clamp,
   div,
-  hardSigmoid,
-  hardSwish,
-  leakyRelu,
   mul,
   reshape,
-  sigmoid,
   softmax,
   sub,
-  tanh,
   type Tensor,
 } from "@hqat/tensor";
 import {
@@ -29,7 +35,7 @@ import {
   type ValueInfo,
 } from "./known.ts";
 import type { NodeView } from "./node_view.ts";
-import { moduleStep, type OpRule, type Step, unaryStep } from "./rule.ts";
+import { type Builder, moduleStep, type OpRule, type Step, unaryStep } from "./rule.ts";
 
 /**
  * The first input, which a rule needs.
@@ -73,8 +79,9 @@ const sameShape = (n: NodeView, ins: readonly (ValueInfo | undefined)[]) => {
 };
 
 /** A float activation without parameters. */
-function activation(f: (x: Tensor) => Tensor): OpRule {
-  return { infer: sameShape, build: () => unaryStep(f) };
+/** An activation as one stateless layer, so that tracing records it whole (one table lookup when quantized). */
+function activation(make: (b: Builder) => ActivationLayer): OpRule {
+  return { infer: sameShape, build: (b) => layerOf(b.stateless(make(b))) };
 }
 
 const FLOAT_MAX = 3.4028234663852886e38;
@@ -100,7 +107,7 @@ const clip: OpRule = {
   },
 };
 
-const layerOf = (m: { path: string; module: ReLU | ReLU6 | Dropout }) => moduleStep(m.path, m.module);
+const layerOf = (m: { path: string; module: Module }) => moduleStep(m.path, m.module);
 
 const softmaxRule: OpRule = {
   infer: sameShape,
@@ -197,20 +204,11 @@ const castRule: OpRule = {
 export const ELEMENTWISE_RULES = {
   Relu: { infer: sameShape, build: (b) => layerOf(b.stateless(new ReLU())) } as OpRule,
   Clip: clip,
-  LeakyRelu: {
-    infer: sameShape,
-    build: (b) => unaryStep((x) => leakyRelu(x, b.node.float("alpha", 0.01))),
-  } as OpRule,
-  Sigmoid: activation(sigmoid),
-  HardSigmoid: {
-    infer: sameShape,
-    build: (b) =>
-      unaryStep((x) =>
-        hardSigmoid(x, { alpha: b.node.float("alpha", 0.2), beta: b.node.float("beta", 0.5) })
-      ),
-  } as OpRule,
-  HardSwish: activation(hardSwish),
-  Tanh: activation(tanh),
+  LeakyRelu: activation((b) => new LeakyReLU(b.node.float("alpha", 0.01))),
+  Sigmoid: activation(() => new Sigmoid()),
+  HardSigmoid: activation((b) => new Hardsigmoid(b.node.float("alpha", 0.2), b.node.float("beta", 0.5))),
+  HardSwish: activation(() => new Hardswish()),
+  Tanh: activation(() => new Tanh()),
   Softmax: softmaxRule,
   Add: binary("Add"),
   Sub: binary("Sub"),

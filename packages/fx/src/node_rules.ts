@@ -1,0 +1,320 @@
+/**
+ * The node kinds of imported networks, one entry each: whether the node's output takes its own scale or
+ * keeps its input's integer grid, its float function, its VALIDATION twin (the fixed-point model's
+ * arithmetic on the fake-quantized inputs, so that VALIDATION equals the integer model bit for bit) and
+ * its conversion to an instruction of the integer program. The graph interpreter, `prepareQatFx` and
+ * `convertFx` read this table; a kind without an entry is a type error.
+ * @module
+ */
+import { type ActivationName, type ActivationParams, applyActivation } from "@hqat/nn";
+import type { Instr, ProgramBuffer, Requant, Stage } from "@hqat/program";
+import { type IntOutput, lutTable, quantize } from "@hqat/qtensor";
+import {
+  concat,
+  fromArray,
+  lutFake,
+  mean,
+  meanFake,
+  mul,
+  mulFake,
+  pad,
+  requantFake,
+  resize,
+  resizeFake,
+  slice,
+  type Tensor,
+  transpose,
+} from "@hqat/tensor";
+import type { GraphNode, NodeOp } from "./graph.ts";
+
+/** The node kinds of this table. */
+export type RuleOp = "activation" | "mul" | "pad" | "resize" | "transpose" | "slice" | "mean" | "cat";
+
+/** The node kind `K`'s fields. */
+export type RuleKind<K extends RuleOp> = Extract<NodeOp, { op: K }>;
+
+/** An integer grid: the dtype and scale of a quantized value. */
+export interface Grid {
+  /** The integer type. */
+  readonly dtype: "qint8" | "qint16";
+  /** The scale. */
+  readonly scale: number;
+}
+
+/** What a VALIDATION twin reads: the grids of the node's inputs and of its output (undefined: float). */
+export interface TwinContext {
+  /** The grid of input `i`. */
+  input(i: number): Grid | undefined;
+  /** The grid of the node's own output quantizer. */
+  output(): Grid | undefined;
+}
+
+/** An instruction before its name, output buffer and epilogue are known. */
+export type InstrDraft = Instr extends infer I
+  ? I extends Instr ? Omit<I, "name" | "output" | "epilogue"> : never
+  : never;
+
+/** What a conversion rule uses of `convertFx`. */
+export interface EmitContext {
+  /** The buffer index of input `i`, which must be quantized. */
+  input(i: number): number;
+  /** A buffer of the program so far. */
+  buffer(b: number): ProgramBuffer;
+  /** The node's output grid (an error when it has none). */
+  output(): Grid;
+  /** Appends the node's instruction, writing a new buffer of the node's shape. */
+  emit(
+    draft: InstrDraft,
+    out: { dtype: ProgramBuffer["dtype"]; scale: Float32Array },
+    epilogue?: Stage[],
+  ): void;
+  /** SPEC's requantization of an accumulator of real scale `numerator / divisor` to `out`. */
+  requant(numerator: ArrayLike<number>, divisor: number, out: IntOutput): Requant;
+  /** Raises the conversion error, naming the node. */
+  fail(message: string): never;
+}
+
+/** The rule of one node kind. */
+export interface NodeRule<K extends RuleOp> {
+  /** "own": the output has its own quantizer; "keep": it stays on its (first) input's grid. */
+  scale(k: RuleKind<K>): "own" | "keep";
+  /** The float function. */
+  float(k: RuleKind<K>, ins: readonly Tensor[]): Tensor;
+  /** The fixed-point model's values from fake-quantized inputs (undefined: the float function is exact). */
+  twin?(k: RuleKind<K>, ins: readonly Tensor[], c: TwinContext): Tensor | undefined;
+  /** Emits the node's instruction. */
+  convert(k: RuleKind<K>, n: GraphNode, c: EmitContext): void;
+}
+
+const grid = (g: Grid) => ({ dtype: g.dtype, scale: Float32Array.of(g.scale) });
+const gridOf = (b: ProgramBuffer): Grid => ({ dtype: b.dtype as Grid["dtype"], scale: b.scale[0] });
+const sameGrid = (c: EmitContext, x: number) => ({ dtype: c.buffer(x).dtype, scale: c.buffer(x).scale });
+
+/** The table of activation `fn` from input grid `i` to output grid `o`. */
+function activationTable(fn: ActivationName, params: ActivationParams, i: Grid, o: Grid) {
+  const f = (v: Float32Array) => applyActivation(fn, fromArray(v, [v.length]), params).data as Float32Array;
+  return lutTable(f, { inDtype: i.dtype, inScale: i.scale, outDtype: o.dtype, outScale: o.scale });
+}
+
+/** Whether `b` broadcasts to `a` (equal ranks, each dimension equal or 1). */
+const broadcastsTo = (b: readonly number[], a: readonly number[]) =>
+  a.length === b.length && b.every((d, k) => d === a[k] || d === 1);
+
+/** The product's operands in the order the integer kernel takes them (the broadcast one second). */
+function mulOrder(a: readonly number[], b: readonly number[]): [number, number] | undefined {
+  if (broadcastsTo(b, a)) return [0, 1];
+  if (broadcastsTo(a, b)) return [1, 0];
+  return undefined;
+}
+
+const fullBatch = (k: RuleKind<"slice">, x: Tensor) => ({
+  starts: [0, ...k.starts.slice(1)],
+  ends: [x.shape[0], ...k.ends.slice(1)],
+  steps: [1, ...k.steps.slice(1)],
+});
+
+/**
+ * The rules by node kind.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { NODE_RULES } from "@hqat/fx";
+ * import { tensor } from "@hqat/tensor";
+ * const y = NODE_RULES.activation.float({ op: "activation", fn: "hardswish", params: {} }, [tensor([3])]);
+ * assert(y.item() === 3 && NODE_RULES.resize.scale({ op: "resize", attrs: { size: [2, 2], mode: "nearest", coordinateTransformation: "asymmetric", nearestMode: "floor", scales: null } }) === "keep");
+ * ```
+ */
+export const NODE_RULES: { readonly [K in RuleOp]: NodeRule<K> } = {
+  activation: {
+    scale: () => "own",
+    float: (k, [x]) => applyActivation(k.fn, x, k.params),
+    twin: (k, [x], c) => {
+      const i = c.input(0), o = c.output();
+      if (!i || !o) return undefined;
+      const table = activationTable(k.fn, k.params, i, o);
+      return lutFake(x, fromArray(Int32Array.from(table), [table.length]), {
+        scaleIn: i.scale,
+        dtypeIn: i.dtype,
+        outScale: o.scale,
+      });
+    },
+    convert: (k, _n, c) => {
+      const x = c.input(0), o = c.output();
+      const table = activationTable(k.fn, k.params, gridOf(c.buffer(x)), o);
+      c.emit({ op: "lut", inputs: [x], activation: k.fn, table }, grid(o));
+    },
+  },
+  mul: {
+    scale: () => "own",
+    float: (_k, [a, b]) => mul(a, b),
+    twin: (_k, ins, c) => {
+      const order = mulOrder(ins[0].shape, ins[1].shape);
+      const [ga, gb] = order ? [c.input(order[0]), c.input(order[1])] : [];
+      const o = c.output();
+      if (!order || !ga || !gb || !o) return undefined;
+      return mulFake(ins[order[0]], ins[order[1]], {
+        scaleA: ga.scale,
+        scaleB: gb.scale,
+        dtypeA: ga.dtype,
+        dtypeB: gb.dtype,
+        outScale: o.scale,
+        dtype: o.dtype,
+      });
+    },
+    convert: (_k, n, c) => {
+      const [x, y] = [c.input(0), c.input(1)];
+      const order = mulOrder(c.buffer(x).shape, c.buffer(y).shape) ??
+        c.fail(
+          `Node "${n.name}": operands [${c.buffer(x).shape}] and [${c.buffer(y).shape}] do not broadcast`,
+        );
+      const [a, b] = order[0] === 0 ? [x, y] : [y, x];
+      const o = c.output();
+      c.emit({ op: "mul", inputs: [a, b] }, grid(o), [{
+        kind: "requant",
+        ...c.requant([c.buffer(a).scale[0] * c.buffer(b).scale[0]], 1, o),
+      }]);
+    },
+  },
+  pad: {
+    scale: () => "keep",
+    float: (k, [x]) => pad(x, k.pads, k.value),
+    // The fill lands on the input's grid, as the integer model's does.
+    twin: (k, [x], c) => {
+      const i = c.input(0);
+      return i ? pad(x, k.pads, quantize([k.value], [i.scale], { dtype: i.dtype })[0] * i.scale) : undefined;
+    },
+    convert: (k, _n, c) => {
+      const x = c.input(0), b = c.buffer(x);
+      const value = quantize([k.value], b.scale, { dtype: b.dtype as Grid["dtype"] })[0];
+      c.emit({ op: "pad", inputs: [x], pads: k.pads, mode: "constant", value }, sameGrid(c, x));
+    },
+  },
+  resize: {
+    scale: (k) => (k.attrs.mode === "nearest" ? "keep" : "own"),
+    float: (k, [x]) => resize(x, { ...k.attrs, scales: k.attrs.scales ?? undefined }),
+    twin: (k, [x], c) => {
+      const i = c.input(0), o = c.output();
+      if (k.attrs.mode === "nearest" || !i || !o) return undefined;
+      return resizeFake(x, {
+        ...k.attrs,
+        scaleIn: i.scale,
+        dtypeIn: i.dtype,
+        outScale: o.scale,
+        dtype: o.dtype,
+      });
+    },
+    convert: (k, n, c) => {
+      const x = c.input(0), a = k.attrs;
+      const draft = {
+        op: "resize" as const,
+        inputs: [x],
+        size: [a.size[0], a.size[1]] as const,
+        mode: a.mode,
+        coordinateTransformation: a.coordinateTransformation,
+        nearestMode: a.nearestMode,
+        ...(a.scales ? { scales: [a.scales[0], a.scales[1]] as const } : {}),
+      };
+      if (n.shape.length !== 4) c.fail(`Node "${n.name}": resize needs an [N, C, H, W] value`);
+      if (a.mode === "nearest") return c.emit(draft, sameGrid(c, x));
+      const o = c.output();
+      c.emit(draft, grid(o), [{ kind: "requant", ...c.requant([c.buffer(x).scale[0]], 65536, o) }]);
+    },
+  },
+  transpose: {
+    scale: () => "keep",
+    float: (k, [x]) => transpose(x, k.perm),
+    convert: (k, _n, c) => {
+      const x = c.input(0);
+      c.emit({ op: "transpose", inputs: [x], perm: k.perm }, sameGrid(c, x));
+    },
+  },
+  slice: {
+    scale: () => "keep",
+    float: (k, [x]) => {
+      const r = fullBatch(k, x);
+      return slice(x, r.starts, r.ends, { steps: r.steps });
+    },
+    convert: (k, _n, c) => {
+      const x = c.input(0);
+      const r = fullBatch(k, { shape: c.buffer(x).shape } as Tensor);
+      c.emit({ op: "slice", inputs: [x], ...r }, sameGrid(c, x));
+    },
+  },
+  mean: {
+    scale: () => "own",
+    float: (k, [x]) => mean(x, { axes: k.axes, keepDims: k.keepDims }),
+    twin: (k, [x], c) => {
+      const i = c.input(0), o = c.output();
+      if (!i || !o) return undefined;
+      return meanFake(x, {
+        axes: k.axes,
+        keepDims: k.keepDims,
+        scaleIn: i.scale,
+        dtypeIn: i.dtype,
+        outScale: o.scale,
+        dtype: o.dtype,
+      });
+    },
+    convert: (k, _n, c) => {
+      const x = c.input(0), o = c.output(), b = c.buffer(x);
+      const count = k.axes.reduce((p, a) => p * b.shape[a], 1);
+      c.emit({ op: "reduce_mean", inputs: [x], axes: k.axes, keepDims: k.keepDims }, grid(o), [{
+        kind: "requant",
+        ...c.requant([b.scale[0]], count, o),
+      }]);
+    },
+  },
+  cat: {
+    scale: () => "own",
+    float: (k, ins) => concat([...ins], k.axis),
+    // Each input requantized to the output's grid, as the integer cat does.
+    twin: (k, ins, c) => {
+      const o = c.output(), grids = ins.map((_, i) => c.input(i));
+      if (!o || grids.some((g) => !g)) return undefined;
+      const parts = ins.map((x, i) =>
+        requantFake(x, {
+          scaleIn: grids[i]!.scale,
+          dtypeIn: grids[i]!.dtype,
+          outScale: o.scale,
+          dtype: o.dtype,
+        })
+      );
+      return concat(parts, k.axis);
+    },
+    convert: (k, n, c) => {
+      const ins = n.inputs.map((_, i) => c.input(i)), o = c.output();
+      const requants = ins.map((b) => c.requant(c.buffer(b).scale, 1, o));
+      const rank = n.shape.length, axis = k.axis < 0 ? k.axis + rank : k.axis;
+      c.emit({ op: "cat", inputs: ins, axis, requants }, grid(o));
+    },
+  },
+};
+
+/**
+ * Whether a node kind has an entry in {@linkcode NODE_RULES}.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { isRuleKind } from "@hqat/fx";
+ * assert(isRuleKind({ op: "mul" }) && !isRuleKind({ op: "relu" }));
+ * ```
+ */
+export function isRuleKind(k: NodeOp): k is RuleKind<RuleOp> {
+  return Object.hasOwn(NODE_RULES, k.op);
+}
+
+/**
+ * The rule of a node kind of the table, typed for its fields.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { ruleOf } from "@hqat/fx";
+ * assert(ruleOf({ op: "mul" }).scale({ op: "mul" }) === "own");
+ * ```
+ */
+export function ruleOf<K extends RuleOp>(k: RuleKind<K>): NodeRule<K> {
+  return NODE_RULES[(k as { op: RuleOp }).op] as unknown as NodeRule<K>;
+}
