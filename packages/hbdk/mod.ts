@@ -35,7 +35,7 @@ export {
 export { planMemory } from "./src/memory_plan.ts";
 export { type ConvGeometry, inputRows, searchTiles, type TilePlan } from "./src/tiling.ts";
 export { chooseLayouts, ioLayoutBytes } from "./src/layout_choice.ts";
-export { loadHbm } from "./src/hbm_file.ts";
+export { loadHbm, readHbm } from "./src/hbm_file.ts";
 export {
   CompileError,
   type CompileOptions,

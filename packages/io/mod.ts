@@ -17,6 +17,7 @@ export * from "./src/stored_tensor.ts";
 export * from "./src/float16.ts";
 export * from "./src/tensor_bytes.ts";
 export * from "./src/atomic_write.ts";
+export * from "./src/read_capped.ts";
 export * from "./src/safetensors.ts";
 export * from "./src/safetensors_file.ts";
 export * from "./src/npy.ts";

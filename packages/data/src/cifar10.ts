@@ -7,6 +7,7 @@
 import { checkDataset, CIFAR10_CLASSES, type Dataset } from "./dataset.ts";
 import { type DataLocationOptions, dataSearchPath, findFile, hqatCacheDir } from "./data_dirs.ts";
 import { DatasetUnavailableError, type DataSource, downloadVerified, writeFileAtomic } from "./download.ts";
+import { readFileCapped } from "@hqat/io";
 import { gunzipIfNeeded } from "./gzip.ts";
 import { readTar } from "./tar.ts";
 
@@ -117,11 +118,8 @@ export function concatDatasets(parts: readonly Dataset[]): Dataset {
 }
 
 async function readBatchFile(path: string): Promise<Dataset> {
-  const size = (await Deno.stat(path)).size;
-  if (size > MAX_BATCH_BYTES) {
-    throw new SyntaxError(`Cannot read "${path}": ${size} bytes is more than a CIFAR-10 batch file can be`);
-  }
-  return parseCifarBatch(await Deno.readFile(path), { name: path });
+  const bytes = await readFileCapped(path, { maxBytes: MAX_BATCH_BYTES, what: "a CIFAR-10 batch file" });
+  return parseCifarBatch(bytes, { name: path });
 }
 
 /** Options of {@linkcode loadCifar10}. */

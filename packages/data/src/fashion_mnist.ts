@@ -6,8 +6,11 @@
 import { checkDataset, type Dataset, FASHION_MNIST_CLASSES } from "./dataset.ts";
 import { type DataLocationOptions, dataSearchPath, findFile, hqatCacheDir } from "./data_dirs.ts";
 import { DatasetUnavailableError, type DataSource, downloadVerified, writeFileAtomic } from "./download.ts";
+import { FILE_CAPS, readFileCapped } from "@hqat/io";
 import { gunzipIfNeeded } from "./gzip.ts";
 import { parseIdxImages, parseIdxLabels } from "./idx.ts";
+
+const IDX_READ = { maxBytes: FILE_CAPS.dataset, what: "an idx file" } as const;
 
 /**
  * Fashion-MNIST's published location and MD5 checksums.
@@ -65,12 +68,10 @@ export async function readIdxDataset(
   options: { classes?: readonly string[] } = {},
 ): Promise<Dataset> {
   const classes = options.classes ?? FASHION_MNIST_CLASSES;
-  const images = parseIdxImages(gunzipIfNeeded(await Deno.readFile(imagesPath), { name: imagesPath }), {
-    name: imagesPath,
-  });
-  const labels = parseIdxLabels(gunzipIfNeeded(await Deno.readFile(labelsPath), { name: labelsPath }), {
-    name: labelsPath,
-  });
+  const imageBytes = gunzipIfNeeded(await readFileCapped(imagesPath, IDX_READ), { name: imagesPath });
+  const images = parseIdxImages(imageBytes, { name: imagesPath });
+  const labelBytes = gunzipIfNeeded(await readFileCapped(labelsPath, IDX_READ), { name: labelsPath });
+  const labels = parseIdxLabels(labelBytes, { name: labelsPath });
   if (labels.length !== images.count) {
     throw new SyntaxError(
       `Cannot use "${imagesPath}" with "${labelsPath}": ${images.count} images but ${labels.length} labels`,

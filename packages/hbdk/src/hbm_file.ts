@@ -3,7 +3,8 @@
  * @module
  */
 
-import { decodeProgram, type Program, ProgramFormatError } from "@hqat/program";
+import { readFileCapped } from "@hqat/io";
+import { decodeProgram, MAX_PROGRAM_FILE_BYTES, type Program, ProgramFormatError } from "@hqat/program";
 
 /**
  * Parses and checks `.hbm` bytes (`decodeProgram`: header, CRCs, every field and the program's
@@ -29,4 +30,20 @@ export function loadHbm(bytes: Uint8Array, options: { readonly fileName?: string
     );
   }
   return program;
+}
+
+/**
+ * Reads and checks the `.hbm` file at `path`: a regular file of at most `MAX_PROGRAM_FILE_BYTES`
+ * (a FIFO, a device or a larger file is refused before it is read), then {@linkcode loadHbm}.
+ *
+ * @example
+ * ```ts
+ * import { assertRejects } from "@std/assert";
+ * import { readHbm } from "@hqat/hbdk";
+ * await assertRejects(() => readHbm("/dev/zero"), RangeError, 'Cannot read "/dev/zero": a device');
+ * ```
+ */
+export async function readHbm(path: string): Promise<Program> {
+  const bytes = await readFileCapped(path, { maxBytes: MAX_PROGRAM_FILE_BYTES, what: "a .hbm file" });
+  return loadHbm(bytes, { fileName: path });
 }

@@ -6,6 +6,7 @@
 
 import { atomicWriteFile } from "./atomic_write.ts";
 import { encodeNpy, parseNpy } from "./npy.ts";
+import { FILE_CAPS, readFileCapped } from "./read_capped.ts";
 import type { StoredTensor } from "./stored_tensor.ts";
 
 /**
@@ -22,7 +23,7 @@ import type { StoredTensor } from "./stored_tensor.ts";
  * ```
  */
 export async function readNpy(path: string | URL): Promise<StoredTensor> {
-  const bytes = await Deno.readFile(path);
+  const bytes = await readFileCapped(path, { maxBytes: FILE_CAPS.npy, what: "a .npy file" });
   return parseNpy(bytes, { fileName: path instanceof URL ? path.href : path });
 }
 

@@ -12,6 +12,7 @@ import {
   type SafetensorsContents,
 } from "./safetensors.ts";
 import type { StoredTensor } from "./stored_tensor.ts";
+import { FILE_CAPS, readFileCapped } from "./read_capped.ts";
 
 /**
  * Reads a safetensors file (see {@linkcode parseSafetensors}).
@@ -27,7 +28,7 @@ import type { StoredTensor } from "./stored_tensor.ts";
  * ```
  */
 export async function readSafetensors(path: string | URL): Promise<SafetensorsContents> {
-  const bytes = await Deno.readFile(path);
+  const bytes = await readFileCapped(path, { maxBytes: FILE_CAPS.safetensors, what: "a safetensors file" });
   return parseSafetensors(bytes, { fileName: path instanceof URL ? path.href : path });
 }
 

@@ -3,6 +3,7 @@
  * reads bytes only, so it also runs in a browser).
  * @module
  */
+import { readFileCapped } from "@hqat/io";
 import { loadOnnx, type LoadOnnxOptions, MAX_ONNX_BYTES } from "./load.ts";
 import type { OnnxModel } from "./onnx_model.ts";
 
@@ -18,10 +19,6 @@ import type { OnnxModel } from "./onnx_model.ts";
  * ```
  */
 export async function readOnnx(path: string, options: LoadOnnxOptions = {}): Promise<OnnxModel> {
-  const info = await Deno.stat(path);
-  if (!info.isFile) throw new RangeError(`${path}: not a file`);
-  if (info.size > MAX_ONNX_BYTES) {
-    throw new RangeError(`${path}: ${info.size} bytes is more than an ONNX file can hold`);
-  }
-  return loadOnnx(await Deno.readFile(path), { ...options, source: options.source ?? path });
+  const bytes = await readFileCapped(path, { maxBytes: MAX_ONNX_BYTES, what: "an ONNX file" });
+  return loadOnnx(bytes, { ...options, source: options.source ?? path });
 }

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { atomicWriteFile } from "@hqat/io";
+import { atomicWriteFile, FILE_CAPS, readFileCapped } from "@hqat/io";
 import { decodeProgram, encodeProgram } from "./container.ts";
 import type { Program } from "./program.ts";
 
@@ -18,7 +18,7 @@ import type { Program } from "./program.ts";
  * assert(MAX_PROGRAM_FILE_BYTES === 2 ** 31);
  * ```
  */
-export const MAX_PROGRAM_FILE_BYTES = 2 ** 31;
+export const MAX_PROGRAM_FILE_BYTES: number = FILE_CAPS.program;
 
 /**
  * Writes `program` to `path` atomically (a temporary file, then a rename).
@@ -62,18 +62,6 @@ export async function saveIntModel(path: string, program: Program): Promise<void
  * ```
  */
 export async function loadIntModel(path: string): Promise<Program> {
-  let bytes: Uint8Array;
-  try {
-    const info = await Deno.stat(path);
-    if (!info.isFile) throw new Error("not a regular file");
-    if (info.size > MAX_PROGRAM_FILE_BYTES) {
-      throw new Error(
-        `${info.size} bytes is more than the ${MAX_PROGRAM_FILE_BYTES} a program file may have`,
-      );
-    }
-    bytes = await Deno.readFile(path);
-  } catch (e) {
-    throw new Error(`Cannot read "${path}": ${(e as Error).message}`);
-  }
+  const bytes = await readFileCapped(path, { maxBytes: MAX_PROGRAM_FILE_BYTES, what: "a program file" });
   return decodeProgram(bytes, { fileName: path });
 }
