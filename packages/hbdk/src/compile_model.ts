@@ -10,6 +10,7 @@ import { checkLayers, hardwareFigures, type InputSource, type March } from "@hqa
 import {
   atBatch,
   bufferBytes,
+  decodeProgram,
   encodeProgram,
   type IntModel,
   lifetimes,
@@ -249,6 +250,12 @@ export function compileProgram(
     },
   });
   const bytes = encodeProgram(program);
+  try {
+    // What compile writes, the .hbm loader reads: the bytes are read back through the same validator.
+    decodeProgram(bytes, { fileName: program.name });
+  } catch (e) {
+    throw new CompileError(`compileModel: the .hbm would not load: ${(e as Error).message}`);
+  }
   const estimate = estimatePerformance(program, { march, inputSource });
   log("HBDK model compilation SUCCESS");
   return { program, bytes, estimate, tiles, warnings };

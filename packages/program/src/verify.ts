@@ -17,6 +17,20 @@ import { stageDef } from "./stage.ts";
 import type { ValueInfo } from "./value.ts";
 
 const MAX_DIM = 1 << 24;
+
+/**
+ * The bounds a program's buffers keep, per frame (an element of dimension 0, the batch): each buffer
+ * at most `bufferElements` elements and all buffers together at most `totalBytes` bytes. A file of a
+ * few hundred bytes can describe any shapes, so these bound what running or compiling it allocates.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { FRAME_LIMITS } from "@hqat/program";
+ * assert(FRAME_LIMITS.bufferElements === 2 ** 24 && FRAME_LIMITS.totalBytes === 2 ** 28);
+ * ```
+ */
+export const FRAME_LIMITS = { bufferElements: 2 ** 24, totalBytes: 2 ** 28 } as const;
 const goodScales = (s: Float32Array) => s.length > 0 && s.every((v) => v > 0 && v < Infinity);
 const sameShape = (a: readonly number[], b: readonly number[]) =>
   a.length === b.length && a.every((d, i) => d === b[i]);
@@ -45,18 +59,23 @@ function checkBuffers(program: Program, fail: (m: string) => never): void {
     fail(`the input shape [${inputShape}] is empty or too large`);
   }
   const batch = inputShape[0];
+  let frameBytes = 0;
   buffers.forEach((b, i) => {
     const what = `buffer ${i} ("${b.name}")`;
     if (b.shape.length === 0 || !b.shape.every((d) => d >= 1 && d <= MAX_DIM) || b.shape[0] !== batch) {
       fail(`${what} has shape [${b.shape}]; dimensions must be positive and dimension 0 the batch ${batch}`);
     }
-    if (elementCount(b.shape) > MAX_ARENA_BYTES) {
-      fail(`${what} [${b.shape}] is larger than ${MAX_ARENA_BYTES} bytes`);
+    if (elementCount(b.shape) / batch > FRAME_LIMITS.bufferElements) {
+      fail(`${what} [${b.shape}] has more than ${FRAME_LIMITS.bufferElements} elements per frame`);
     }
+    frameBytes += bufferBytes(b) / batch;
     if (!goodScales(b.scale) || (b.scale.length !== 1 && b.scale.length !== b.shape[1])) {
       fail(`${what} has ${b.scale.length} scales (need 1 or one per channel, positive and finite)`);
     }
   });
+  if (frameBytes > FRAME_LIMITS.totalBytes) {
+    fail(`the buffers take ${frameBytes} bytes per frame, more than ${FRAME_LIMITS.totalBytes}`);
+  }
   if (!(program.output < buffers.length)) {
     fail(`the output buffer ${program.output} does not exist (${buffers.length} buffers)`);
   }
