@@ -3,6 +3,7 @@
  * @module
  */
 import type { Tensor } from "@hqat/tensor";
+import { fuseConvBnEval } from "./eval_fusion.ts";
 import { Module, type Scope } from "./module.ts";
 
 /**
@@ -39,10 +40,21 @@ export class Sequential extends Module {
     return m;
   }
 
-  /** Runs the children in order, each on the previous one's output. */
+  /**
+   * Runs the children in order, each on the previous one's output; in evaluation mode a convolution, its
+   * batch norm and a ReLU6 run as one op (`eval_fusion.ts`).
+   */
   forward(s: Scope, x: Tensor): Tensor {
     let y = x;
-    this.#layers.forEach((m, i) => (y = s.call(String(i), m, y)));
+    for (let i = 0; i < this.#layers.length; i++) {
+      const fused = fuseConvBnEval(this.#layers, i, s, y);
+      if (fused) {
+        y = fused.y;
+        i += fused.count - 1;
+      } else {
+        y = s.call(String(i), this.#layers[i], y);
+      }
+    }
     return y;
   }
 }

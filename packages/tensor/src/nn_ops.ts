@@ -174,13 +174,68 @@ export function batchNormTrain(
  * assert(y.item() === 1);
  * ```
  */
-export function batchNormEval(
-  x: Tensor,
-  p: { mean: Tensor; variance: Tensor; gamma: Tensor; beta: Tensor; eps?: number },
-): Tensor {
-  const scale = mul(p.gamma, rsqrt(add(p.variance, p.eps ?? 1e-5)));
-  const shift = sub(p.beta, mul(p.mean, scale));
+export function batchNormEval(x: Tensor, p: BatchNormStats): Tensor {
+  const { scale, shift } = batchNormAffine(p);
   return apply1("channelAffine", [x, scale, shift], {});
+}
+
+/** Batch normalization's parameters and fixed statistics (per channel). */
+export interface BatchNormStats {
+  /** Running mean. */
+  mean: Tensor;
+  /** Running variance. */
+  variance: Tensor;
+  /** Weight γ. */
+  gamma: Tensor;
+  /** Bias β. */
+  beta: Tensor;
+  /** Added to the variance (default 1e-5). */
+  eps?: number;
+}
+
+/** γ / √(var + ε) and β − mean · that scale. */
+function batchNormAffine(p: BatchNormStats): { scale: Tensor; shift: Tensor } {
+  const scale = mul(p.gamma, rsqrt(add(p.variance, p.eps ?? 1e-5)));
+  return { scale, shift: sub(p.beta, mul(p.mean, scale)) };
+}
+
+/** Options of {@linkcode conv2dBatchNormEval}. */
+export interface Conv2dBatchNormOptions extends Omit<Conv2dOptions, "bias"> {
+  /** The batch norm that follows the convolution. */
+  bn: BatchNormStats;
+  /** A clamp after it (ReLU: [0, ∞), ReLU6: [0, 6]); `openGrad` as the `clamp` op's. */
+  clamp?: { min: number; max: number; openGrad: boolean };
+}
+
+/**
+ * An inference convolution (no bias) followed by batch normalization with fixed statistics and an optional
+ * clamp, as one op whose kernel applies both in its epilogue: the same values, bit for bit, as
+ * `conv2d`, `batchNormEval` and `clamp` in turn, and the same gradients.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { conv2dBatchNormEval, ones, tensor, zeros } from "@hqat/tensor";
+ * const bn = { mean: ones([1]), variance: ones([1]), gamma: tensor([2]), beta: zeros([1]), eps: 0 };
+ * const y = conv2dBatchNormEval(tensor([[[[1, 2], [3, 9]]]]), ones([1, 1, 1, 1]), {
+ *   bn,
+ *   clamp: { min: 0, max: 6, openGrad: true },
+ * });
+ * assert(y.toArray().flat(3).join() === "0,2,4,6");
+ * ```
+ */
+export function conv2dBatchNormEval(x: Tensor, w: Tensor, options: Conv2dBatchNormOptions): Tensor {
+  const { scale, shift } = batchNormAffine(options.bn);
+  const c = options.clamp ?? { min: -Infinity, max: Infinity, openGrad: false };
+  return apply1("conv2dAffine", [x, w, scale, shift], {
+    stride: pair(options.stride ?? 1),
+    padding: pair(options.padding ?? 0),
+    dilation: pair(options.dilation ?? 1),
+    groups: options.groups ?? 1,
+    min: c.min,
+    max: c.max,
+    openGrad: c.openGrad,
+  });
 }
 
 /**

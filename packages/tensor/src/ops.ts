@@ -156,6 +156,12 @@ export interface OpAttrs {
   conv2dBackwardInput: ConvAttrs & { xShape: readonly number[] };
   /** Inputs (dy, x): the gradient of conv2d with respect to a weight of `wShape`. */
   conv2dBackwardWeight: ConvAttrs & { wShape: readonly number[] };
+  /**
+   * Inputs (x, w, scale, shift): an inference convolution with its batch norm (fixed statistics) and its
+   * ReLU-like activation fused, clamp(conv2d(x, w) · scale[c] + shift[c], min, max) — equal bit for bit to
+   * conv2d, channelAffine and clamp in turn, and differentiated as they are (`openGrad` as clamp's).
+   */
+  conv2dAffine: ConvAttrs & { min: number; max: number; openGrad: boolean };
   /** 2-D max pooling of NCHW x. */
   maxPool2d: PoolAttrs;
   /** Inputs (dy, x): routes dy to the argmax of each window. */

@@ -230,6 +230,17 @@ export const SHAPE_RULES: { [K in OpName]: ShapeRule<OpAttrs[K]> } = {
     floatOnly("conv2d", ins[1]);
     return [{ shape: checkConv("conv2d", ins[0].shape, ins[1].shape, a), dtype: "float32" }];
   },
+  conv2dAffine: (ins, a) => {
+    arity("conv2dAffine", ins, 4);
+    for (const t of ins) floatOnly("conv2dAffine", t);
+    const out = checkConv("conv2dAffine", ins[0].shape, ins[1].shape, a);
+    for (const t of ins.slice(2)) {
+      if (t.shape.length !== 1 || t.shape[0] !== out[1]) {
+        throw new RangeError(`conv2dAffine(): scale/shift must be [${out[1]}], got ${fmt(t.shape)}`);
+      }
+    }
+    return [{ shape: out, dtype: "float32" }];
+  },
   conv2dBackwardInput: (ins, a) => {
     arity("conv2dBackwardInput", ins, 2);
     const out = checkConv("conv2dBackwardInput", a.xShape, ins[1].shape, a);

@@ -4,6 +4,7 @@
  * so every (output position, tap) pair is one vector loop over channels: no padding, no per-stride
  * code, and small planes (4×4, 2×2, 1×1) cost no more per element than big ones.
  */
+#include "affine.h"
 #include "common.h"
 
 static inline int round4(int v) { return (v + 3) & ~3; }
@@ -114,9 +115,22 @@ static inline __attribute__((always_inline)) cl_scratch cl_layout(const conv_geo
   return s;
 }
 
-/* y for channels [c0, c1) of every image (co == c). */
-void EXPORT(depthwise_cl_forward)(const conv_geo *g, const float *x, const float *w, float *y, int c0, int c1,
-                                  float *scratch) {
+/* Applies the epilogue to the channels-innermost output rows of channels [c0, c0 + cp). */
+static void affine_cl(const affine_ep *ep, float *out, int ohw, int c0, int cp) {
+  const v128_t lo = wasm_v128_load32_splat(ep->clamp), hi = wasm_v128_load32_splat(ep->clamp + 1);
+  for (int c = 0; c < cp; c += 4) {
+    /* lanes past the range read the next channels' (or the allocation's padding) values and are never stored */
+    const v128_t sc = wasm_v128_load(ep->scale + c0 + c), sh = wasm_v128_load(ep->shift + c0 + c);
+    for (int o = 0; o < ohw; o++) {
+      float *r = out + o * cp + c;
+      wasm_v128_store(r, affine4(wasm_v128_load(r), sc, sh, lo, hi));
+    }
+  }
+}
+
+static inline __attribute__((always_inline)) void cl_forward(const conv_geo *g, const float *x, const float *w,
+                                                             float *y, int c0, int c1, float *scratch,
+                                                             const affine_ep *ep) {
   cl_scratch s = cl_layout(g, c0, c1, scratch);
   const int hw = g->h * g->w, ohw = g->ho * g->wo, cp = s.cp, taps = g->kh * g->kw;
   weights_cl(g, w, c0, s.cw, cp, s.wt);
@@ -168,8 +182,21 @@ void EXPORT(depthwise_cl_forward)(const conv_geo *g, const float *x, const float
         wasm_v128_store(yr + c, acc);
       }
     }
+    if (ep) affine_cl(ep, s.out, ohw, c0, cp);
     from_cl(s.out, g->co, ohw, c0, s.cw, cp, n, y);
   }
+}
+
+/* y for channels [c0, c1) of every image (co == c). */
+void EXPORT(depthwise_cl_forward)(const conv_geo *g, const float *x, const float *w, float *y, int c0, int c1,
+                                  float *scratch) {
+  cl_forward(g, x, w, y, c0, c1, scratch, 0);
+}
+
+/* clamp(y · scale + shift) for channels [c0, c1) of every image (co == c; see affine.h). */
+void EXPORT(depthwise_cl_forward_affine)(const conv_geo *g, const float *x, const float *w, float *y, int c0,
+                                         int c1, const affine_ep *ep, float *scratch) {
+  cl_forward(g, x, w, y, c0, c1, scratch, ep);
 }
 
 /* dx for channels [c0, c1) of every image (co == c). */

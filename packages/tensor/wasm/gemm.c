@@ -9,6 +9,7 @@
  * stride = 1) and one GEMM covers the whole batch, transposes are plain stride swaps, and C is
  * scattered straight into its final layout.
  */
+#include "affine.h"
 #include "common.h"
 
 #ifndef MR
@@ -36,6 +37,8 @@ typedef struct {
   dmap b_row, b_col;
   float *c;
   dmap c_row, c_col;
+  /* when not null, C's row i is finished with scale[i], shift[i] and the clamp after the last k panel */
+  const affine_ep *ep;
 } gemm_desc;
 
 static inline int dmap_off(const dmap *d, int i) {
@@ -141,7 +144,8 @@ static void pack_a(const float *a, const int *arow, const int *acol, int mc, int
 
 /* One MR × NR tile of C from packed panels; writes directly when the tile's columns are a run. */
 static void micro_kernel(int kc, const float *restrict ap, const float *restrict bp, float *c, const int *crow,
-                         const int *ccol, int mr, int nr, int direct, int accumulate, float *tile) {
+                         const int *ccol, int mr, int nr, int direct, int accumulate, float *tile,
+                         const affine_ep *ep, int row0) {
   v128_t acc[MR][NV];
 #pragma clang loop unroll(full)
   for (int i = 0; i < MR; i++)
@@ -159,6 +163,32 @@ static void micro_kernel(int kc, const float *restrict ap, const float *restrict
     }
     ap += MR;
     bp += NR;
+  }
+  if (ep) {
+    /* the last k panel of an inference convolution: accumulate first, then the epilogue */
+    const v128_t lo = wasm_v128_load32_splat(ep->clamp), hi = wasm_v128_load32_splat(ep->clamp + 1);
+#pragma clang loop unroll(full)
+    for (int i = 0; i < MR; i++) {
+      if (i < mr) {
+        const v128_t s = wasm_v128_load32_splat(ep->scale + row0 + i), t = wasm_v128_load32_splat(ep->shift + row0 + i);
+#pragma clang loop unroll(full)
+        for (int v = 0; v < NV; v++) {
+          v128_t r = acc[i][v];
+          if (accumulate) {
+            if (direct) {
+              r = wasm_f32x4_add(r, wasm_v128_load(c + ccol[0] + crow[i] + 4 * v));
+            } else {
+              const int j0 = 4 * v;
+              float e0 = j0 < nr ? c[crow[i] + ccol[j0]] : 0.0f, e1 = j0 + 1 < nr ? c[crow[i] + ccol[j0 + 1]] : 0.0f;
+              float e2 = j0 + 2 < nr ? c[crow[i] + ccol[j0 + 2]] : 0.0f, e3 = j0 + 3 < nr ? c[crow[i] + ccol[j0 + 3]] : 0.0f;
+              r = wasm_f32x4_add(r, wasm_f32x4_make(e0, e1, e2, e3));
+            }
+          }
+          acc[i][v] = affine4(r, s, t, lo, hi);
+        }
+      }
+    }
+    accumulate = 0;
   }
   if (direct) {
     float *c0 = c + ccol[0];
@@ -239,7 +269,7 @@ void EXPORT(gemm_run)(const gemm_desc *d, int m0, int m1, int n0, int n1, float 
           for (int ir = 0; ir < mc; ir += MR) {
             int mr = mc - ir < MR ? mc - ir : MR;
             micro_kernel(kc, ap + ir * kc, bp + jr * kc, d->c, crow + ir, ccol + jr, mr, nr, direct, accumulate,
-                         tile);
+                         tile, pc + kc == k_all ? d->ep : 0, ic + ir);
           }
         }
       }

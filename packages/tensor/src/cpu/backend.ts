@@ -7,7 +7,7 @@ import type { Backend } from "../backend.ts";
 import type { TypedArray } from "../dtype.ts";
 import type { OpAttrs, OpName } from "../ops.ts";
 import type { Tensor, TensorInfo } from "../tensor.ts";
-import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from "./conv2d.ts";
+import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, conv2dForwardAffine } from "./conv2d.ts";
 import {
   binaryKernel,
   castKernel,
@@ -129,6 +129,23 @@ export const CPU_KERNELS: { [K in OpName]: CpuKernel<OpAttrs[K]> } = {
     a,
   ) => [
     conv2dForward(ins[0].data as Float32Array, ins[0].shape, ins[1].data as Float32Array, ins[1].shape, a),
+  ],
+  conv2dAffine: (ins, a) => [
+    conv2dForwardAffine(
+      ins[0].data as Float32Array,
+      ins[0].shape,
+      ins[1].data as Float32Array,
+      ins[1].shape,
+      {
+        ...a,
+        affine: {
+          scale: ins[2].data as Float32Array,
+          shift: ins[3].data as Float32Array,
+          min: a.min,
+          max: a.max,
+        },
+      },
+    ),
   ],
   conv2dBackwardInput: (ins, a) => [
     conv2dBackwardInput(

@@ -18,6 +18,8 @@ import {
   convDims,
 } from "./conv2d_shapes.ts";
 import { conv2dBackwardInputWasm, conv2dBackwardWeightWasm, conv2dForwardWasm } from "./conv2d_wasm.ts";
+import { clampKernel } from "./elementwise.ts";
+import { channelAffineKernel } from "./norm.ts";
 import { KernelMemoryError, type KernelRuntime, kernelRuntime } from "./wasm_runtime.ts";
 
 export { type Conv2dGeometry, conv2dOutputSize } from "./conv2d_shapes.ts";
@@ -80,6 +82,68 @@ export function conv2dForward(
     conv2dForwardWasm(rt, d, xp, wp, yp, bias ? rt.put(bias) : undefined);
     return rt.take(yp, size);
   }, () => conv2dForwardReference(x, w, d, bias));
+}
+
+/** The epilogue of {@linkcode conv2dForwardAffine}: per-output-channel scale and shift, then a clamp. */
+export interface ConvAffine {
+  /** scale[Co]. */
+  scale: Float32Array;
+  /** shift[Co]. */
+  shift: Float32Array;
+  /** Lower clamp bound (−∞ for none). */
+  min: number;
+  /** Upper clamp bound (+∞ for none). */
+  max: number;
+}
+
+/**
+ * y = clamp(conv(x, w) · scale[c] + shift[c], min, max): an inference convolution with its batch norm
+ * (fixed statistics) and activation in the epilogue, equal bit for bit to `conv2dForward`, then
+ * `channelAffineKernel`, then `clampKernel`.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { conv2dForwardAffine } from "./conv2d.ts";
+ * const geo = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 } as const;
+ * const affine = { scale: Float32Array.of(2), shift: Float32Array.of(-5), min: 0, max: 6 };
+ * const y = conv2dForwardAffine(Float32Array.of(1, 2, 3, 4), [1, 1, 2, 2], Float32Array.of(1), [1, 1, 1, 1], {
+ *   ...geo,
+ *   affine,
+ * });
+ * assert(y.join() === "0,0,1,3");
+ * ```
+ */
+export function conv2dForwardAffine(
+  x: Float32Array,
+  xShape: readonly number[],
+  w: Float32Array,
+  wShape: readonly number[],
+  geo: Conv2dGeometry & { affine: ConvAffine },
+): Float32Array {
+  const op = "conv2dForwardAffine";
+  const d = convDims(xShape, wShape, geo, op);
+  checkLength(x, xShape, "x", op);
+  checkLength(w, wShape, "w", op);
+  const { scale, shift, min, max } = geo.affine;
+  if (scale.length !== d.co || shift.length !== d.co) {
+    throw new RangeError(
+      `${op}: scale and shift must have ${d.co} elements, got ${scale.length} and ${shift.length}`,
+    );
+  }
+  const size = d.n * d.co * d.ho * d.wo;
+  const slow = () => {
+    const yShape = [d.n, d.co, d.ho, d.wo];
+    const y = channelAffineKernel(conv2dForwardReference(x, w, d), yShape, scale, shift);
+    return clampKernel(y, min, max, "float32") as Float32Array;
+  };
+  if (isEmpty(d)) return slow();
+  return withKernels((rt) => {
+    const xp = rt.put(x), wp = rt.put(w), yp = rt.alloc(size);
+    const ep = { scale: rt.put(scale), shift: rt.put(shift), clamp: rt.put(Float32Array.of(min, max)) };
+    conv2dForwardWasm(rt, d, xp, wp, yp, undefined, ep);
+    return rt.take(yp, size);
+  }, slow);
 }
 
 /**

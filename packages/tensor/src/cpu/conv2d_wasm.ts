@@ -46,7 +46,8 @@ function ranges(rt: KernelRuntime, count: number, macs: number, align = 1): [num
 
 /**
  * Runs a depthwise kernel. With one output channel per input channel (and at least 4 channels) the
- * channels-innermost kernel runs on channel ranges; otherwise the plane kernel, on `count` channels.
+ * channels-innermost kernel runs on channel ranges (the forward with the epilogue at byte address `ep` when
+ * given); otherwise the plane kernel, on `count` channels.
  */
 function runDepthwise(
   rt: KernelRuntime,
@@ -54,6 +55,7 @@ function runDepthwise(
   d: ConvDims,
   ptrs: number[],
   count: number,
+  ep?: number,
 ): void {
   const geo = rt.putInts(geoInts(d));
   const macs = d.n * d.co * d.ho * d.wo * d.kh * d.kw;
@@ -61,7 +63,11 @@ function runDepthwise(
     const parts = ranges(rt, d.c, macs, 4);
     const widest = Math.max(...parts.map(([a, b]) => b - a));
     const scratch = rt.threadScratch(rt.depthwiseClScratchFloats(geo, widest));
-    rt.run(`depthwise_cl_${kind}`, parts.map(([a, b]) => [geo, ...ptrs, a, b]), scratch);
+    if (ep !== undefined) {
+      rt.run("depthwise_cl_forward_affine", parts.map(([a, b]) => [geo, ...ptrs, a, b, ep]), scratch);
+    } else {
+      rt.run(`depthwise_cl_${kind}`, parts.map(([a, b]) => [geo, ...ptrs, a, b]), scratch);
+    }
     return;
   }
   const scratch = rt.threadScratch(rt.depthwiseScratchFloats(geo));
@@ -97,7 +103,29 @@ function nchwBlock(ptr: number, channels: number, first: number, n0: number, p: 
   };
 }
 
-/** y = conv(x, w) (+ bias); pointers are byte addresses in the kernel memory. */
+/**
+ * Where an inference convolution's epilogue lives in the kernel memory: byte addresses of scale[Co],
+ * shift[Co] and [lo, hi] (see `wasm/affine.h`).
+ */
+export interface AffineEpilogue {
+  /** Per-output-channel scale. */
+  readonly scale: number;
+  /** Per-output-channel shift. */
+  readonly shift: number;
+  /** The clamp bounds [lo, hi]. */
+  readonly clamp: number;
+}
+
+/** The epilogue struct for output channels from `first` on. */
+function epilogueAt(rt: KernelRuntime, ep: AffineEpilogue, first: number): number {
+  return rt.putInts([ep.scale + 4 * first, ep.shift + 4 * first, ep.clamp]);
+}
+
+/**
+ * y = conv(x, w) (+ bias), or with `ep` (and no bias) y = clamp(conv(x, w) · scale + shift) computed where
+ * the sums are made (the GEMM's last k panel, the depthwise kernel's channels-innermost rows) or, on the
+ * depthwise plane route, in one pass after; pointers are byte addresses in the kernel memory.
+ */
 export function conv2dForwardWasm(
   rt: KernelRuntime,
   d: ConvDims,
@@ -105,10 +133,20 @@ export function conv2dForwardWasm(
   w: number,
   y: number,
   bias?: number,
+  ep?: AffineEpilogue,
 ) {
   const p = d.ho * d.wo, kc = d.cg * d.kh * d.kw;
+  const groupEp = (g: number) => (ep ? epilogueAt(rt, ep, g * d.cog) : undefined);
   if (isDepthwise(d)) {
+    if (ep && d.co === d.c && d.c >= 4) {
+      runDepthwise(rt, "forward", d, [x, w, y], d.co, epilogueAt(rt, ep, 0));
+      return;
+    }
     runDepthwise(rt, "forward", d, [x, w, y], d.co);
+    if (ep) {
+      const s = epilogueAt(rt, ep, 0);
+      rt.run("affine_act", ranges(rt, d.n, d.n * d.co * p * 8).map(([a, b]) => [y, s, a, b, d.co, p]));
+    }
   } else if (isPointwise(d)) {
     for (let g = 0; g < d.groups; g++) {
       gemmWasm(rt, {
@@ -118,6 +156,7 @@ export function conv2dForwardWasm(
         a: { offset: (w >> 2) + g * d.cog * kc, rows: { stride: kc }, cols: { stride: 1 } },
         b: nchwBlock(x, d.c, g * d.cg, 0, p),
         c: nchwBlock(y, d.co, g * d.cog, 0, p),
+        epilogue: groupEp(g),
       });
     }
   } else {
@@ -135,6 +174,7 @@ export function conv2dForwardWasm(
           a: { offset: (w >> 2) + g * d.cog * kc, rows: { stride: kc }, cols: { stride: 1 } },
           b: { offset: col >> 2, rows: { stride: np }, cols: { stride: 1 } },
           c: nchwBlock(y, d.co, g * d.cog, n0, p),
+          epilogue: groupEp(g),
         });
       }
     }

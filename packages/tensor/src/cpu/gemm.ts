@@ -47,6 +47,11 @@ export interface GemmSpec {
   readonly c: MatrixLayout;
   /** Add to C instead of overwriting it. */
   readonly accumulate?: boolean;
+  /**
+   * Byte address of an inference convolution's epilogue in the kernel memory (pointers to scale[m], shift[m]
+   * and [lo, hi]): C's row i becomes clamp(C · scale[i] + shift[i], lo, hi) once its sum is complete.
+   */
+  readonly epilogue?: number;
 }
 
 const UNBOUNDED = 0x3fffffff;
@@ -163,6 +168,7 @@ export function gemmWasm(rt: KernelRuntime, spec: GemmSpec): void {
     ...layoutInts(spec.a),
     ...layoutInts(spec.b),
     ...layoutInts(spec.c),
+    spec.epilogue ?? 0,
   ]);
   const scratch = rt.gemmScratch();
   const threads = 2 * m * n * k >= PARALLEL_FLOPS ? Math.min(rt.threads(), scratch.length) : 1;

@@ -29,6 +29,8 @@ export const KERNEL_NAMES = [
   "batch_norm_train_backward",
   "int_add_requant_run",
   "int_depthwise_rows_forward",
+  "affine_act",
+  "depthwise_cl_forward_affine",
 ] as const;
 
 /** One of the kernel names. */

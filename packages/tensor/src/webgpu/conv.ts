@@ -10,7 +10,17 @@ import { type ConvDims, convDims } from "../cpu/conv2d_shapes.ts";
 import type { WebGpuDevice } from "./device.ts";
 import { runElem } from "./elem_kernel.ts";
 import { dispatchGemm } from "./gemm.ts";
-import { allocTensor, type GpuKernel, type GpuTensor, loader, storageType, valueType } from "./gpu_tensor.ts";
+import { clampGpu } from "./elementwise.ts";
+import {
+  allocTensor,
+  type GpuKernel,
+  type GpuTensor,
+  loader,
+  releaseTensor,
+  storageType,
+  valueType,
+} from "./gpu_tensor.ts";
+import { channelAffineGpu } from "./norm.ts";
 import { CONV_WGSL } from "./conv_geometry.ts";
 
 const { uniforms: DIM_UNIFORMS, values: dimValues, narrow: NARROW, kIndex: KIDX, outPos: OUT_POS, tapX } =
@@ -120,3 +130,37 @@ export function convForward(dev: WebGpuDevice, x: GpuTensor, w: GpuTensor, d: Co
 export const conv2dGpu: GpuKernel<OpAttrs["conv2d"]> = (dev, ins, a) => [
   convForward(dev, ins[0], ins[1], convDims(ins[0].shape, ins[1].shape, a, "conv2d")),
 ];
+
+/**
+ * conv2dAffine: the convolution, then channelAffine and clamp on the device (the intermediates released).
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { probeWebGpu } from "./probe.ts";
+ * import { WebGpuDevice } from "./device.ts";
+ * import { readTensor, uploadTensor } from "./gpu_tensor.ts";
+ * import { conv2dAffineGpu } from "./conv.ts";
+ * if ((await probeWebGpu()).available) {
+ *   const dev = await WebGpuDevice.create();
+ *   const x = uploadTensor(dev, Float32Array.of(1, 2, 3, 4), [1, 1, 2, 2]);
+ *   const w = uploadTensor(dev, Float32Array.of(1), [1, 1, 1, 1]);
+ *   const s = uploadTensor(dev, Float32Array.of(2), [1]), t = uploadTensor(dev, Float32Array.of(-5), [1]);
+ *   const geo = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 } as const;
+ *   const [y] = conv2dAffineGpu(dev, [x, w, s, t], { ...geo, min: 0, max: 6, openGrad: true }, [
+ *     { shape: [1, 1, 2, 2], dtype: "float32" },
+ *   ]);
+ *   assert((await readTensor(dev, y)).join() === "0,0,1,3");
+ *   dev.destroy();
+ * }
+ * ```
+ */
+export const conv2dAffineGpu: GpuKernel<OpAttrs["conv2dAffine"]> = (dev, ins, a, outs) => {
+  const { min, max, openGrad, ...geo } = a;
+  const [z] = conv2dGpu(dev, [ins[0], ins[1]], geo, outs);
+  const [y] = channelAffineGpu(dev, [z, ins[2], ins[3]], {}, outs);
+  releaseTensor(dev, z);
+  const [out] = clampGpu(dev, [y], { min, max, openGrad }, outs);
+  releaseTensor(dev, y);
+  return [out];
+};
