@@ -13,7 +13,7 @@ import { minMaxScanner } from "./observer_scan.ts";
 import { determineScale, determineScalePerChannel } from "./scale.ts";
 
 /** The observer kinds of SPEC.md. */
-export type ObserverKind = "minMax" | "percentile" | "mse" | "fixedScale";
+export type ObserverKind = "minMax" | "percentile" | "mse" | "kl" | "fixedScale";
 
 /** Observer state: running float32 minimum and maximum per channel (length 1 per tensor; empty before any data). */
 export interface ObserverState {

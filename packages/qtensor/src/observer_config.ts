@@ -5,6 +5,7 @@
 
 import type { Observer, ObserverBaseOptions } from "./observer.ts";
 import { fixedScaleObserver, minMaxObserver } from "./observer_minmax.ts";
+import { klObserver } from "./observer_kl.ts";
 import { mseObserver } from "./observer_mse.ts";
 import { percentileObserver } from "./observer_percentile.ts";
 import type { RoundingMode } from "./rounding.ts";
@@ -24,6 +25,12 @@ export type ObserverConfig =
     readonly axis?: number;
     readonly stride?: number;
     readonly rounding?: RoundingMode;
+  }
+  | {
+    readonly kind: "kl";
+    readonly averagingConstant?: number;
+    readonly axis?: number;
+    readonly bins?: number;
   }
   | { readonly kind: "fixedScale"; readonly scale: number };
 
@@ -59,6 +66,13 @@ export function createObserver(config: ObserverConfig, options: ObserverBuildOpt
         axis: config.axis,
         stride: config.stride,
         rounding: config.rounding,
+      });
+    case "kl":
+      return klObserver({
+        ...options,
+        averagingConstant: config.averagingConstant,
+        axis: config.axis,
+        bins: config.bins,
       });
     case "fixedScale":
       return fixedScaleObserver(config.scale, options);

@@ -6,6 +6,7 @@ Deno.test("createObserver() builds each kind with its options, name and range", 
     { kind: "minMax", averagingConstant: 0.5, axis: 0 },
     { kind: "percentile", percentile: 99, bins: 64 },
     { kind: "mse", stride: 5 },
+    { kind: "kl", bins: 512 },
     { kind: "fixedScale", scale: 1 / 128 },
   ];
   for (const c of configs) {
@@ -16,5 +17,5 @@ Deno.test("createObserver() builds each kind with its options, name and range", 
   const mm = createObserver({ kind: "minMax", averagingConstant: 0.5 });
   const st = mm.update(mm.update(mm.initialState, [0, 2]), [0, 4]);
   assertEquals(st.max[0], 3);
-  assertThrows(() => createObserver({ kind: "kl" } as unknown as ObserverConfig), TypeError, "kl");
+  assertThrows(() => createObserver({ kind: "entropy" } as unknown as ObserverConfig), TypeError, "entropy");
 });
