@@ -3,7 +3,7 @@
  *
  * - `hqat.js`: `hqat_browser.ts` and everything it imports as one ES module (the WebAssembly kernels
  *   are inside, as the packages embed them), minified, for `<script type="module">` or `import`.
- * - `studio.js`, `index.html`, `studio.css`: the page; `studio.js` imports `./hqat.js`.
+ * - `studio.js`, `index.html`, `studio.css`, `favicon.svg`: the page; `studio.js` imports `./hqat.js`.
  *
  * Prints each file's size, raw and gzip. `--out DIR` (default `web/dist`) picks the folder.
  * @module
@@ -102,7 +102,7 @@ export async function buildWeb(options: BuildWebOptions = {}): Promise<BuiltFile
   } finally {
     await esbuild.stop();
   }
-  for (const name of ["index.html", "studio.css"]) {
+  for (const name of ["index.html", "studio.css", "favicon.svg"]) {
     await Deno.copyFile(webPath(`studio/${name}`), `${outDir}/${name}`);
   }
   const files: BuiltFile[] = [];

@@ -10,12 +10,14 @@ const TYPES: Record<string, string> = {
   js: "text/javascript; charset=utf-8",
   css: "text/css; charset=utf-8",
   map: "application/json",
+  svg: "image/svg+xml",
   json: "application/json",
 };
 
 /**
  * Serves the files of `dir` on `hostname:port` (port 0 picks a free one); GET and HEAD only, no
- * listing, nothing outside `dir`.
+ * listing, nothing outside `dir`. A browser asks for `/favicon.ico` of any page without an icon link;
+ * where `dir` has none the answer is an empty 204, not a 404 the page's console would report.
  *
  * @example
  * ```ts ignore
@@ -47,6 +49,7 @@ export function serveDir(
         headers: { "content-type": type, "cache-control": "no-store" },
       });
     } catch {
+      if (path === "/favicon.ico") return new Response(null, { status: 204 });
       return new Response("not found", { status: 404 });
     }
   });
