@@ -181,7 +181,11 @@ export function batchNormTrainBackwardReference(
   return [dx, dgamma, dbeta];
 }
 
-/** y = x · scale[c] + shift[c] over [N, C, ...] in one pass. */
+/**
+ * y = x · scale[c] + shift[c] over [N, C, ...] in one pass, in float32 arithmetic: the product rounded to
+ * float32, then the sum (a float64 sum of two float32 values rounded to float32 is the float32 sum), as the
+ * fused convolution's epilogue computes it.
+ */
 export function channelAffineKernel(
   x: TypedArray,
   shape: Shape,
@@ -193,7 +197,7 @@ export function channelAffineKernel(
   for (let b = 0, i = 0; b < n; b++) {
     for (let ch = 0; ch < c; ch++) {
       const s = scale[ch], t = shift[ch], end = i + inner;
-      for (; i < end; i++) y[i] = x[i] * s + t;
+      for (; i < end; i++) y[i] = Math.fround(x[i] * s) + t;
     }
   }
   return y;
