@@ -2,13 +2,15 @@
  * The interactive graph: the program drawn as `visualizeModel` draws it (one box per instruction, laid
  * out by `layoutGraph`), in an SVG the user pans (drag, arrow keys), zooms (wheel, + / −, 0 to fit),
  * searches (the names containing the text light up; Enter steps through them) and selects from (click,
- * or Tab to a box and Enter; ↑ / ↓ go to the box's producer / consumer).
+ * or Tab to a box and Enter; ↑ / ↓ go to the box's producer / consumer, ← / → to the previous / next
+ * box in drawing order). The boxes are one stop of the Tab order: the last box focused or selected
+ * holds it, so Tab leaves the graph in one step.
  * @module
  */
 import { instrDef, instrReads, type LayoutBox, layoutGraph, type Program } from "../hqat_browser.ts";
 
 const SVG = "http://www.w3.org/2000/svg";
-const LINE = 15, PAD = 8, CHAR = 6.6;
+const LINE = 16, PAD = 8, CHAR = 7.3;
 /** The box that stands for the model input. */
 export const INPUT_NODE = "(input)";
 
@@ -49,6 +51,8 @@ export class GraphView {
   #matches: string[] = [];
   #matchAt = -1;
   #selected: string | undefined;
+  /** The box that is the graph's one stop in the Tab order. */
+  #tabStop: string | undefined;
 
   /** Draws `program` into `host` (emptied first); `onSelect` hears every selection. */
   constructor(
@@ -121,7 +125,7 @@ export class GraphView {
       const l = lines.get(b.id)!;
       const g = svg("g", {
         class: "node",
-        tabindex: 0,
+        tabindex: -1,
         role: "button",
         "data-name": b.id,
         "aria-label": l.join(", "),
@@ -138,10 +142,19 @@ export class GraphView {
       });
       g.addEventListener("click", () => this.select(b.id));
       g.addEventListener("keydown", (e) => this.#nodeKey(e, b.id));
+      g.addEventListener("focus", () => this.#setTabStop(b.id));
       this.#viewport.append(g);
       this.#nodes.set(b.id, g);
     }
     this.#order = sorted.map((b) => b.id);
+    this.#setTabStop(this.#order[0]);
+  }
+
+  #setTabStop(id: string): void {
+    if (this.#tabStop === id) return;
+    if (this.#tabStop) this.#nodes.get(this.#tabStop)?.setAttribute("tabindex", "-1");
+    this.#tabStop = id;
+    this.#nodes.get(id)?.setAttribute("tabindex", "0");
   }
 
   #nodeKey(e: KeyboardEvent, id: string): void {
@@ -232,16 +245,25 @@ export class GraphView {
     this.#apply();
   }
 
-  /** Selects box `id`: highlights it, centres it and tells `onSelect`. */
-  select(id: string): void {
+  /**
+   * Selects box `id`: highlights it, centres it, makes it the graph's Tab stop and tells `onSelect`;
+   * with `focus`, the keyboard focus moves to it too (a choice made from a table elsewhere).
+   */
+  select(id: string, options: { readonly focus?: boolean } = {}): void {
     if (!this.#nodes.has(id)) return;
-    if (this.#selected) this.#nodes.get(this.#selected)?.classList.remove("selected");
+    if (this.#selected) {
+      const old = this.#nodes.get(this.#selected);
+      old?.classList.remove("selected");
+      old?.removeAttribute("aria-pressed");
+    }
     this.#selected = id;
     const g = this.#nodes.get(id)!;
     g.classList.add("selected");
     g.setAttribute("aria-pressed", "true");
+    this.#setTabStop(id);
     this.center(id);
     this.onSelect(id);
+    if (options.focus) g.focus({ preventScroll: true });
   }
 
   /** Lights up the boxes whose name contains `text` (case-insensitive); returns how many. */

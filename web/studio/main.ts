@@ -76,7 +76,7 @@ function selectLayer(name: string): void {
 function showModel(m: StudioModel): void {
   model = m;
   graph = new GraphView(byId("graph"), m.program, selectLayer);
-  byId("panel-report").replaceChildren(reportPanel(m, (name) => graph!.select(name)));
+  byId("panel-report").replaceChildren(reportPanel(m, (name) => graph!.select(name, { focus: true })));
   byId("panel-layer").replaceChildren(h("p", { class: "empty" }, "Choose a layer in the graph."));
   byId("compare-output").replaceChildren();
   for (const id of ["search", "zoom-in", "zoom-out", "zoom-fit", "run", "compare", "backend"]) {
@@ -266,7 +266,7 @@ function compare(): void {
       );
     }
     for (const row of out.querySelectorAll<HTMLElement>("tr.pick")) {
-      const go = () => graph?.select(row.dataset.name!);
+      const go = () => graph?.select(row.dataset.name!, { focus: true });
       row.addEventListener("click", go);
       row.addEventListener("keydown", (e) => (e.key === "Enter" ? go() : undefined));
     }
