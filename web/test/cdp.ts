@@ -1,7 +1,8 @@
 /**
  * A small DevTools-protocol driver for headless Chromium (Debian's `chromium`): launch, open a page,
- * evaluate, set a file input's files, take screenshots, and collect every console error and uncaught
- * exception the page raises.
+ * evaluate, set a file input's files or drop files on the page, type keys, move and click the mouse,
+ * take screenshots, and collect every console error, uncaught exception and failed request the page
+ * raises.
  * @module
  */
 
@@ -18,6 +19,22 @@ export function findChromium(): string | undefined {
   }
   return undefined;
 }
+
+/** Windows virtual key codes of the named keys the tests press. */
+const KEY_CODES: Record<string, number> = {
+  Tab: 9,
+  Enter: 13,
+  Escape: 27,
+  " ": 32,
+  ArrowLeft: 37,
+  ArrowUp: 38,
+  ArrowRight: 39,
+  ArrowDown: 40,
+  "+": 187,
+  "=": 187,
+  "-": 189,
+  "0": 48,
+};
 
 type Message = {
   id?: number;
@@ -37,6 +54,8 @@ export class Browser {
   readonly errors: string[] = [];
   /** Console lines of every level, as `level: text`. */
   readonly console: string[] = [];
+  /** Requests the page has made that have not finished, by request id. */
+  readonly #inFlight = new Map<string, string>();
   #session = "";
 
   private constructor(
@@ -121,12 +140,26 @@ export class Browser {
       } else if (m.method === "Log.entryAdded") {
         const e = p.entry as { level: string; text: string; url?: string };
         if (e.level === "error") b.errors.push(`log: ${e.text} ${e.url ?? ""}`);
+      } else if (m.method === "Network.requestWillBeSent") {
+        b.#inFlight.set(p.requestId as string, (p.request as { url: string }).url);
+      } else if (m.method === "Network.responseReceived") {
+        const r = p.response as { url: string; status: number };
+        if (r.status >= 400) b.errors.push(`network: ${r.status} for ${r.url}`);
+      } else if (m.method === "Network.loadingFinished") {
+        b.#inFlight.delete(p.requestId as string);
+      } else if (m.method === "Network.loadingFailed") {
+        const url = b.#inFlight.get(p.requestId as string);
+        b.#inFlight.delete(p.requestId as string);
+        if (!p.canceled) b.errors.push(`network: ${p.errorText} for ${url}`);
       }
     });
     await b.page("Runtime.enable");
     await b.page("Log.enable");
     await b.page("Page.enable");
     await b.page("DOM.enable");
+    await b.page("Network.enable");
+    // A headless page never has the window's focus; emulate it so that focus and :focus-visible behave.
+    await b.page("Emulation.setFocusEmulationEnabled", { enabled: true });
     return b;
   }
 
@@ -201,16 +234,84 @@ export class Browser {
     await this.page("DOM.setFileInputFiles", { nodeId, files });
   }
 
-  /** Presses a key in the page (keyDown + keyUp). */
-  async key(key: string, code = key, keyCode = 0): Promise<void> {
-    for (const type of ["keyDown", "keyUp"]) {
+  /**
+   * Presses a key in the page (keyDown + keyUp) as the keyboard does: the page sees the key events and
+   * the browser acts on them (Tab moves the focus, a printable key types). `modifiers`: 8 for Shift.
+   */
+  async key(key: string, code = key, keyCode = 0, modifiers = 0): Promise<void> {
+    keyCode ||= KEY_CODES[key] ?? (key.length === 1 ? key.toUpperCase().charCodeAt(0) : 0);
+    const text = key.length === 1 ? key : undefined;
+    for (const type of [text ? "keyDown" : "rawKeyDown", "keyUp"]) {
       await this.page("Input.dispatchKeyEvent", {
         type,
         key,
         code,
+        modifiers,
         windowsVirtualKeyCode: keyCode,
-        text: type === "keyDown" && key.length === 1 ? key : undefined,
+        text: type === "keyDown" ? text : undefined,
       });
+    }
+  }
+
+  /**
+   * Waits until the page has no request in flight and has been quiet for `quietMs`, so that a late
+   * request (an icon, a source map) has reported any failure before `errors` is read.
+   */
+  async settle(quietMs = 300, timeoutMs = 10_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    let quietSince = Date.now();
+    while (Date.now() < end) {
+      if (this.#inFlight.size > 0) quietSince = Date.now();
+      else if (Date.now() - quietSince >= quietMs) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`Requests still in flight: ${[...this.#inFlight.values()].join(", ")}`);
+  }
+
+  /** Sends a mouse event at (x, y) in CSS pixels: `mousePressed` / `mouseReleased` with the left button. */
+  async mouse(
+    type: "mouseMoved" | "mousePressed" | "mouseReleased",
+    x: number,
+    y: number,
+    pressed = false,
+  ): Promise<void> {
+    await this.page("Input.dispatchMouseEvent", {
+      type,
+      x,
+      y,
+      button: type === "mouseMoved" && !pressed ? "none" : "left",
+      buttons: pressed || type === "mousePressed" ? 1 : 0,
+      clickCount: type === "mouseMoved" ? 0 : 1,
+    });
+  }
+
+  /** Clicks at (x, y). */
+  async click(x: number, y: number): Promise<void> {
+    await this.mouse("mouseMoved", x, y);
+    await this.mouse("mousePressed", x, y);
+    await this.mouse("mouseReleased", x, y);
+  }
+
+  /** Drags with the left button from (x0, y0) to (x1, y1) in `steps` moves. */
+  async drag(x0: number, y0: number, x1: number, y1: number, steps = 5): Promise<void> {
+    await this.mouse("mouseMoved", x0, y0);
+    await this.mouse("mousePressed", x0, y0);
+    for (let i = 1; i <= steps; i++) {
+      await this.mouse("mouseMoved", x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps, true);
+    }
+    await this.mouse("mouseReleased", x1, y1);
+  }
+
+  /** Turns the mouse wheel at (x, y) by `deltaY` pixels (negative: away from the user, zoom in). */
+  async wheel(x: number, y: number, deltaY: number): Promise<void> {
+    await this.page("Input.dispatchMouseEvent", { type: "mouseWheel", x, y, deltaX: 0, deltaY });
+  }
+
+  /** Drags files from the desktop (absolute paths) and drops them at (x, y), as a user does. */
+  async dropFiles(x: number, y: number, files: readonly string[]): Promise<void> {
+    const data = { items: [], files, dragOperationsMask: 1 };
+    for (const type of ["dragEnter", "dragOver", "drop"]) {
+      await this.page("Input.dispatchDragEvent", { type, x, y, data });
     }
   }
 
