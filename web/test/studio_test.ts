@@ -1,53 +1,29 @@
 /**
  * The browser bundle and the studio page in Debian's headless Chromium, driven over the DevTools
- * protocol: the bundle holds no Deno global and imports in a plain page; the studio opens an int model
- * and its `.hbm`, runs a fixed batch on every backend the browser has (WebGPU through SwiftShader where
- * Chromium offers it, and the WebAssembly CPU kernels always) and shows the integers `hqat predict-int
- * --raw` and `hqat run-hbm --raw` write, bit for bit. Screenshots go to `out/studio_test/`; any console
- * error or uncaught exception in the page fails the test.
+ * protocol: the bundle holds no Deno global and imports in a plain page; the studio opens the quick
+ * start's int model and its `.hbm` from disk, runs a fixed batch, and images dropped on the page, on
+ * every backend the browser has (WebGPU through SwiftShader where Chromium offers it, and the
+ * WebAssembly CPU kernels always) and shows the integers `hqat predict-int --raw` and `hqat run-hbm
+ * --raw` write, bit for bit; beside the calibration checkpoint it compares float and integer layer by layer.
+ * Screenshots go to `out/studio_test/`; any console error, uncaught exception or failed request in the
+ * page fails the test.
  * @module
  */
 import { assert, assertEquals, assertGreater } from "@std/assert";
-import { encodeNpy, parseNpy } from "@hqat/io";
-import { compileModel } from "@hqat/hbdk";
-import { saveIntModel } from "@hqat/program";
-import { mobileNetV2IntModel } from "../../packages/hbdk/testdata/mobilenet_v2.ts";
-import { hqat } from "../../packages/cli/testdata/run_hqat.ts";
-import { buildWeb, type BuiltFile } from "../build.ts";
-import { serveDir } from "../serve.ts";
-import { Browser, findChromium } from "./cdp.ts";
-
-const CHROMIUM = findChromium();
-const ARTIFACTS = new URL("../../out/studio_test/", import.meta.url).pathname;
-/** WebGPU is behind a flag on Linux; SwiftShader gives a software adapter where the GPU process has none. */
-const CHROMIUM_ARGS = ["--enable-unsafe-webgpu", "--window-size=1280,720"];
-
-let built: Promise<{ dir: string; files: BuiltFile[] }> | undefined;
-function buildOnce(): Promise<{ dir: string; files: BuiltFile[] }> {
-  built ??= (async () => {
-    const dir = await Deno.makeTempDir({ prefix: "hqat-web-" });
-    const files = await buildWeb({ outDir: dir, log: () => {} });
-    return { dir, files };
-  })();
-  return built;
-}
-
-async function withPage(
-  dir: string,
-  fn: (b: Browser, url: string) => Promise<void>,
-): Promise<void> {
-  let url = "";
-  const server = serveDir(dir, { port: 0, onListen: (u) => (url = u) });
-  const browser = await Browser.launch(CHROMIUM!, CHROMIUM_ARGS);
-  try {
-    await browser.viewport(1280, 720);
-    await fn(browser, url);
-    assertEquals(browser.errors, [], `the page logged errors:\n${browser.errors.join("\n")}`);
-  } finally {
-    await browser.close();
-    await server.shutdown();
-  }
-}
+import { encodeNpy } from "@hqat/io";
+import { rgb2centeredYuv } from "@hqat/data";
+import {
+  buildOnce,
+  CHROMIUM,
+  cliRaw,
+  idle,
+  openStudio,
+  quickStartFiles,
+  runEach,
+  screenshot,
+  withPage,
+} from "./studio_fixture.ts";
+import { encodePng } from "./png.ts";
 
 Deno.test({
   name: "buildWeb() writes an hqat.js with no Deno global that imports and runs in a page without Deno",
@@ -66,7 +42,7 @@ Deno.test({
     console.log(`hqat.js: ${lib.bytes} bytes, ${lib.gzipBytes} gzip`);
     await Deno.writeTextFile(
       `${dir}/import.html`,
-      `<!doctype html><script type="module">
+      `<!doctype html><link rel="icon" href="favicon.svg"><script type="module">
 import * as hqat from "./hqat.js";
 const s = (v) => Float32Array.of(v);
 const p = { name: "t", march: "bayes", opt: "O0", inputShape: [1, 2], output: 1,
@@ -89,135 +65,158 @@ window.result = { deno: typeof Deno, raw: Array.from(hqat.runIntModel(back, Floa
   },
 });
 
-/** A fixed batch of 4 frames, the same every run. */
-function fixedBatch(): Float32Array {
-  const x = new Float32Array(4 * 3 * 32 * 32);
-  let s = 12345;
-  for (let i = 0; i < x.length; i++) {
-    s = (s * 1103515245 + 12345) >>> 0;
-    x[i] = ((s >>> 8) / 2 ** 24) * 2 - 1;
+/** Three 32×32 RGB pictures (exact at the model's size) and a 28×28 grayscale one (scaled by the page). */
+async function writeImages(dir: string): Promise<{ paths: string[]; rgb: Uint8Array[] }> {
+  const rgb: Uint8Array[] = [], paths: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const px = new Uint8Array(32 * 32 * 3);
+    for (let y = 0; y < 32; y++) {
+      for (let x = 0; x < 32; x++) {
+        const at = 3 * (32 * y + x);
+        px[at] = (x * 8 + i * 70) & 255;
+        px[at + 1] = (y * 8 + i * 40) & 255;
+        px[at + 2] = ((x ^ y) * 8 + i * 90) & 255;
+      }
+    }
+    rgb.push(px);
+    paths.push(`${dir}/picture_${i}.png`);
+    await Deno.writeFile(paths[i], await encodePng(px, 32, 32, "rgb"));
   }
-  return x;
-}
-
-async function cliRaw(args: string[]): Promise<number[]> {
-  const r = await hqat(...args);
-  assertEquals(r.code, 0, r.stderr);
-  const out = args[args.indexOf("--output") + 1];
-  return Array.from(parseNpy(await Deno.readFile(out)).data as Int32Array);
-}
-
-async function pageRaw(b: Browser): Promise<number[]> {
-  const text = await b.eval<string[]>(
-    `[...document.querySelectorAll("#raw-table td.raw")].map((td) => td.textContent)`,
+  const gray = Uint8Array.from(
+    { length: 28 * 28 },
+    (_, p) => (Math.hypot(p % 28 - 14, p / 28 - 14) < 9 ? 230 : 20),
   );
-  return text.flatMap((t) => t.trim().split(/\s+/).map(Number));
+  paths.push(`${dir}/fashion_28x28.png`);
+  await Deno.writeFile(paths[3], await encodePng(gray, 28, 28, "gray"));
+  return { paths, rgb };
 }
 
-async function idle(b: Browser): Promise<void> {
-  await b.waitFor(`document.body.dataset.busy === "false"`, 120_000);
-  const error = await b.eval<string>(
-    `document.getElementById("error").hidden ? "" : document.getElementById("error").textContent`,
-  );
-  assertEquals(error, "", "the page shows no error");
-}
-
-/** Runs the page's batch on each backend and returns the integers shown, by backend. */
-async function runEach(b: Browser, backends: string[]): Promise<Map<string, number[]>> {
-  const out = new Map<string, number[]>();
-  for (const backend of backends) {
-    await b.eval(`(() => { const s = document.getElementById("backend"); s.value = "${backend}";
-      document.getElementById("run-output").replaceChildren(); document.getElementById("run").click(); })()`);
-    await b.waitFor(`document.querySelector("#run-summary[data-backend='${backend}']")`, 120_000);
-    await idle(b);
-    out.set(backend, await pageRaw(b));
-  }
+/** The model input the quick start makes of RGB pictures: rgb2centeredYuv (studio swing) ÷ 128, NCHW. */
+function yuvBatch(pictures: readonly Uint8Array[]): Float32Array {
+  const frame = 3 * 32 * 32;
+  const out = new Float32Array(pictures.length * frame);
+  pictures.forEach((px, i) => {
+    const chw = new Uint8Array(frame);
+    for (let p = 0; p < 32 * 32; p++) for (let c = 0; c < 3; c++) chw[c * 32 * 32 + p] = px[3 * p + c];
+    const yuv = rgb2centeredYuv(chw, [3, 32, 32]);
+    for (let j = 0; j < frame; j++) out[i * frame + j] = yuv[j] / 128;
+  });
   return out;
 }
 
 Deno.test({
   name:
-    "hqat studio shows the integers of hqat predict-int --raw and run-hbm --raw for an int_model and its .hbm",
+    "hqat studio shows the integers of hqat predict-int --raw and run-hbm --raw for an int_model, its .hbm and dropped images",
   ignore: CHROMIUM === undefined,
   async fn() {
     const { dir } = await buildOnce();
-    const work = await Deno.makeTempDir({ prefix: "hqat-studio-" });
-    await Deno.mkdir(ARTIFACTS, { recursive: true });
-    const intModel = `${work}/int_model`, hbm = `${work}/model.hbm`, x = `${work}/x.npy`;
-    const model = mobileNetV2IntModel();
-    await saveIntModel(intModel, model);
-    await compileModel(model, [{ shape: [1, 3, 32, 32] }], { hbm, inputSource: "pyramid", log: () => {} });
-    await Deno.writeFile(x, encodeNpy({ dtype: "F32", shape: [4, 3, 32, 32], data: fixedBatch() }));
-    const expectInt = await cliRaw([
-      "predict-int",
-      "--model",
-      intModel,
-      "--input",
-      x,
-      "--output",
-      `${work}/y.npy`,
-      "--raw",
-    ]);
+    const q = await quickStartFiles();
+    const { paths: images, rgb } = await writeImages(q.dir);
+    const imagesNpy = `${q.dir}/images.npy`;
+    await Deno.writeFile(imagesNpy, encodeNpy({ dtype: "F32", shape: [3, 3, 32, 32], data: yuvBatch(rgb) }));
+    const predictInt = (input: string, output: string) =>
+      cliRaw(["predict-int", "--model", q.intModel, "--input", input, "--output", output, "--raw"]);
+    const expectInt = await predictInt(q.batch, `${q.dir}/y.npy`);
+    const expectImages = await predictInt(imagesNpy, `${q.dir}/yi.npy`);
     const expectHbm = await cliRaw([
       "run-hbm",
       "--hbm",
-      hbm,
+      q.hbm,
       "--input",
-      x,
+      q.batch,
       "--output",
-      `${work}/yh.npy`,
+      `${q.dir}/yh.npy`,
       "--raw",
     ]);
     assertEquals(expectInt.length, 40);
 
     await withPage(dir, async (b, url) => {
-      await b.goto(url);
-      await b.waitFor(`document.body.dataset.ready === "true"`, 30_000);
-      const backends = (await b.eval<string>("document.body.dataset.backends")).split(",");
+      const backends = await openStudio(b, url);
       console.log(`backends in headless Chromium: ${backends.join(", ")}`);
       assert(backends.includes("wasm"));
 
-      // The int model: graph, a layer chosen with the keyboard, a fixed batch on every backend.
-      await b.setFiles("#open-file", [intModel]);
+      // The int model opened with the file input, then the fixed batch, on every backend.
+      await b.setFiles("#open-file", [q.intModel]);
       await b.waitFor(`document.querySelectorAll("#graph .node").length > 10`);
       await idle(b);
-      await Deno.writeFile(`${ARTIFACTS}graph.png`, await b.screenshot());
-      await b.eval(`document.querySelector('#graph .node[data-name="features.2.conv.1.0"]').focus()`);
-      await b.key("Enter", "Enter", 13);
-      await b.waitFor(`document.querySelector("#panel-layer h2")?.textContent === "features.2.conv.1.0"`);
-      const panel = await b.eval<string>(`document.getElementById("panel-layer").textContent`);
-      for (const part of ["Tensors", "BAYES limits", "Cost (performance model", "scale"]) {
-        assert(panel.includes(part), `the layer panel shows ${part}: ${panel.slice(0, 400)}`);
-      }
-      await Deno.writeFile(`${ARTIFACTS}layer.png`, await b.screenshot());
-      await b.eval(
-        `(() => { const s = document.getElementById("search"); s.value = "features.1"; s.dispatchEvent(new Event("input")); })()`,
-      );
-      assertGreater(await b.eval<number>(`document.querySelectorAll("#graph .node.match").length`), 0);
-
-      await b.setFiles("#open-file", [x]);
+      await screenshot(b, "graph.png");
+      await b.setFiles("#open-file", [q.batch]);
       await b.waitFor(`document.getElementById("raw-table")`, 120_000);
       await idle(b);
       for (const [backend, raw] of await runEach(b, backends)) {
         assertEquals(raw, expectInt, `int_model on ${backend} = hqat predict-int --raw`);
       }
-      await Deno.writeFile(`${ARTIFACTS}run.png`, await b.screenshot());
-      await b.eval(`document.getElementById("compare").click()`);
+
+      // Pictures dropped on the page: scored, and the exact-size ones give predict-int's integers.
+      await b.eval(`document.getElementById("run-output").replaceChildren()`);
+      await b.dropFiles(400, 400, images);
+      await b.waitFor(`document.querySelectorAll("#scores img").length === 4`, 120_000);
+      await idle(b);
+      const summary = await b.eval<string>(`document.getElementById("run-summary").textContent`);
+      assert(summary.startsWith("4 images: batch 4"), summary);
+      const labels = await b.eval<string[]>(
+        `[...document.querySelectorAll("#scores .score span:first-child")].map((s) => s.textContent)`,
+      );
+      assertEquals(labels.length, 12, "the top three classes of each picture");
+      assert(
+        labels.every((l) =>
+          /^(T-shirt\/top|Trouser|Pullover|Dress|Coat|Sandal|Shirt|Sneaker|Bag|Ankle boot)$/.test(l)
+        ),
+      );
+      await screenshot(b, "run.png");
+      for (const [backend, raw] of await runEach(b, backends)) {
+        assertEquals(
+          raw.slice(0, 30),
+          expectImages,
+          `dropped pictures on ${backend} = hqat predict-int --raw`,
+        );
+      }
+
+      // Float against integer, layer by layer, with the calibration checkpoint opened beside the int model.
+      await b.setFiles("#open-file", [q.calibCheckpoint]);
+      await b.waitFor(`document.getElementById("status").textContent.startsWith("Float reference")`);
+      await idle(b);
+      await b.setFiles("#open-file", [q.batch]);
+      await b.waitFor(`document.getElementById("raw-table")`, 120_000);
+      await idle(b);
+      await b.eval(
+        `document.getElementById("tab-compare").click(); document.getElementById("compare").click()`,
+      );
       await b.waitFor(`document.getElementById("compare-table")`, 120_000);
       await idle(b);
+      const head = await b.eval<string[]>(
+        `[...document.querySelectorAll("#compare-table thead th")].map((th) => th.textContent)`,
+      );
+      assertEquals(head, ["layer", "cos", "SQNR dB", "cos fq", "max LSB (fq)"]);
+      const rows = await b.eval<[string, number, number][]>(
+        `[...document.querySelectorAll("#compare-table tbody tr")].map((r) =>
+          [r.cells[0].textContent, Number(r.cells[1].textContent), Number(r.cells[4].textContent)])`,
+      );
+      assertGreater(rows.length, 50, "a row per layer");
+      // 8-bit error builds up with depth in a random network; the first layers are nearly exact.
+      assert(
+        rows.slice(0, 10).every(([, cos]) => cos > 0.99),
+        `cos of the first layers: ${rows.slice(0, 10)}`,
+      );
+      assert(rows.every(([, cos]) => cos > 0.7), `cos of every layer: ${rows}`);
+      assert(
+        rows.every(([, , lsb]) => lsb <= 1),
+        "the integers are the fake-quantized model's within one LSB",
+      );
+      await screenshot(b, "compare_int_model.png");
       await b.eval(`document.getElementById("tab-report").click()`);
       await b.waitFor(`document.getElementById("perf-summary")`);
       assert((await b.eval<string>(`document.getElementById("check-verdict").textContent`)).includes("PASS"));
-      await Deno.writeFile(`${ARTIFACTS}report.png`, await b.screenshot());
+      await screenshot(b, "report.png");
 
       // The .hbm: the same batch, the integers run-hbm writes.
-      await b.setFiles("#open-file", [hbm]);
+      await b.setFiles("#open-file", [q.hbm]);
       await b.waitFor(`document.getElementById("status").textContent.startsWith("model.hbm:")`);
       await idle(b);
       for (const [backend, raw] of await runEach(b, backends)) {
         assertEquals(raw, expectHbm, `model.hbm on ${backend} = hqat run-hbm --raw`);
       }
     });
-    await Deno.remove(work, { recursive: true });
+    await Deno.remove(q.dir, { recursive: true });
   },
 });
