@@ -131,6 +131,37 @@ Deno.test("hqat ptq --arch mobilenetv2 --input-scale 1/128 keeps the pyramid inp
   await Deno.remove(out, { recursive: true });
 });
 
+Deno.test("hqat ptq --calib-method mix keeps a method per activation quantizer and deploys bit-exact", async () => {
+  const out = await Deno.makeTempDir();
+  const input = `${ONNX}regnet_block.input.npy`;
+  const calib = await calibData(out, [1, 3, 32, 32], 16);
+  const r = await hqat(
+    "ptq",
+    "--onnx",
+    `${ONNX}regnet_block.onnx`,
+    "--calib-data",
+    calib,
+    "--out",
+    out,
+    "--calib-method",
+    "mix",
+    "--batch-size",
+    "8",
+    "--summary",
+    `${out}/s.json`,
+  );
+  assertEquals(r.code, 0, r.stderr);
+  assertMatch(
+    r.stdout,
+    /mix: min_max on \d+, percentile on \d+, mse on \d+, kl on \d+ of 8 activation quantizers/,
+  );
+  const s = JSON.parse(await Deno.readTextFile(`${out}/s.json`));
+  assertEquals(s.calibMethod, "mix");
+  assertEquals(Object.keys(s.choice).length, 8);
+  await deploysBitExact(out, input);
+  await Deno.remove(out, { recursive: true });
+});
+
 Deno.test("hqat ptq fails with one clear line on bad options and data", async () => {
   const out = await Deno.makeTempDir();
   await saveNpy(`${out}/flat.npy`, randomNormal(randomKey(1), [4, 3]));
@@ -174,5 +205,18 @@ Deno.test("hqat ptq fails with one clear line on bad options and data", async ()
   );
   assertEquals(r.code, 2);
   assertMatch(r.stderr, /--qconfig must be one of default_calib_8bit_fake_quant_qconfig/);
+  r = await hqat(
+    "ptq",
+    "--onnx",
+    `${ONNX}resnet_block.onnx`,
+    "--calib-data",
+    `${out}/flat.npy`,
+    "--out",
+    out,
+    "--calib-method",
+    "entropy",
+  );
+  assertEquals(r.code, 2);
+  assertMatch(r.stderr, /--calib-method must be one of min_max, percentile, mse, kl, mix/);
   await Deno.remove(out, { recursive: true });
 });

@@ -4,12 +4,24 @@
  * fixed-point model that `check`, `compile`, `perf`, `visualize`, `predict-int` and `run-hbm` take.
  * @module
  */
-import { outputSimilarity, ptq, type QConfigDict, saveIntModel, splitBatches } from "@hqat/fx";
+import {
+  outputSimilarity,
+  ptq,
+  ptqMix,
+  type PtqResult,
+  type QConfigDict,
+  saveIntModel,
+  splitBatches,
+} from "@hqat/fx";
 import { March } from "@hqat/march-bayes";
 import { atomicWriteFile, forward, initState, loadNpy, loadState, type Module, saveState } from "@hqat/nn";
 import { OnnxModel } from "@hqat/onnx";
 import {
+  CALIB_METHODS,
+  type CalibMethod,
+  calibQConfigFor,
   default_calib_8bit_weight_32bit_out_fake_quant_qconfig,
+  isCalibMethod,
   type QConfig,
   QCONFIG_PRESETS,
 } from "@hqat/qtensor";
@@ -20,7 +32,7 @@ import { chooseModel, CliError, outputLayer } from "./models.ts";
 
 const PTQ_USAGE =
   `Usage: hqat ptq (--onnx M.onnx [--weights W] | --arch mobilenetv2|resnet18 [--num-classes N] --weights W)
-                --calib-data C.npy --out DIR [--qconfig NAME] [--input-scale S] [--batch-size 32]
+                --calib-data C.npy --out DIR [--qconfig NAME] [--calib-method M] [--input-scale S] [--batch-size 32]
                 [--calib-batches N] [--eval-data X.npy] [--summary S.json]
 Post-training quantization without labels: inserts the input QuantStub (its scale fixed with
 --input-scale, e.g. 1/128 for pyramid input, else calibrated like every activation), runs the
@@ -28,6 +40,8 @@ calibration observers over the batches of C.npy ([N,C,H,W] float32), converts, a
 DIR/calib-checkpoint.safetensors and DIR/int_model (for check, compile, perf, visualize, predict-int
 and run-hbm). A classifier's last Linear layer keeps its 32-bit output.
   --qconfig NAME        calibration qconfig preset (default default_calib_8bit_fake_quant_qconfig)
+  --calib-method M      activation observer: min_max, percentile, mse, kl, or mix (per layer the one whose
+                        network output is closest to float on the first batch); the dtype stays the qconfig's
   --input-scale S       fixed input scale: a number or a fraction like 1/128
   --batch-size B        inputs per calibration batch (default 32)
   --calib-batches N     calibrate on the first N batches (default all)
@@ -87,6 +101,13 @@ function qconfigOption(a: Record<string, unknown>): QConfig {
   return q;
 }
 
+function calibMethodOption(a: Record<string, unknown>): CalibMethod | "mix" | undefined {
+  const v = a["calib-method"];
+  if (v === undefined) return undefined;
+  if (v === "mix" || isCalibMethod(String(v))) return v as CalibMethod | "mix";
+  throw new CliError(`--calib-method must be one of ${[...CALIB_METHODS, "mix"].join(", ")}, got "${v}"`);
+}
+
 async function loadBatch(path: string, what: string): Promise<Tensor> {
   let x;
   try {
@@ -117,6 +138,7 @@ export const ptqCommand: Command = {
         "calib-data",
         "out",
         "qconfig",
+        "calib-method",
         "input-scale",
         "batch-size",
         "calib-batches",
@@ -132,7 +154,10 @@ export const ptqCommand: Command = {
       throw new CliError(`Give --onnx or --arch (one of them)\n${PTQ_USAGE}`);
     }
     const calibPath = required(a, "calib-data", PTQ_USAGE), out = required(a, "out", PTQ_USAGE);
-    const global = qconfigOption(a);
+    const method = calibMethodOption(a);
+    const preset = qconfigOption(a);
+    const dtype = preset.activation!.dtype;
+    const global = method && method !== "mix" ? calibQConfigFor(method, { dtype }) : preset;
     const inputScale = a["input-scale"] === undefined ? null : parseScale(String(a["input-scale"]));
     const batchSize = intOption(a, "batch-size", 32);
     const calibBatches = a["calib-batches"] === undefined ? undefined : intOption(a, "calib-batches", 1);
@@ -161,22 +186,38 @@ export const ptqCommand: Command = {
       : model instanceof OnnxModel
       ? model.initialState()
       : initState(model, randomKey(0));
-    let r;
+    let r: PtqResult, choice: Record<string, CalibMethod> | undefined;
     try {
-      r = ptq(model, floatState, calib, {
-        qconfig: ptqQConfig(model, global),
+      const common = {
         march: March.BAYES,
         batchSize,
         batches: calibBatches,
-        warn: (line) => console.error(line),
-      });
+        warn: (l: string) => console.error(l),
+      };
+      if (method === "mix") {
+        const mix = ptqMix(model, floatState, calib, {
+          ...common,
+          qconfig: (m) => ptqQConfig(model, calibQConfigFor(m, { dtype })),
+        });
+        r = mix;
+        choice = mix.choice;
+        const counts = CALIB_METHODS.map((m) => [m, Object.values(choice!).filter((c) => c === m).length]);
+        console.log(
+          `mix: ${counts.map(([m, n]) => `${m} on ${n}`).join(", ")} of ${Object.keys(choice).length} ` +
+            `activation quantizers (output MSE ${mix.error.toExponential(3)}; each alone: ${
+              Object.entries(mix.methodError).map(([m, e]) => `${m} ${e!.toExponential(3)}`).join(", ")
+            })`,
+        );
+      } else r = ptq(model, floatState, calib, { ...common, qconfig: ptqQConfig(model, global) });
     } catch (e) {
       throw new CliError((e as Error).message, 1);
     }
     const inputNode = r.prepared.graph.nodes.find((n) => n.kind.op === "quant_stub")!;
     const scale = r.prepared.scaleOf(r.state, `${inputNode.name}.activation_post_process`)[0];
     console.log(
-      `Calibrated on ${r.images} inputs (${r.batches} batches of up to ${batchSize}) with ${global.name}; ` +
+      `Calibrated on ${r.images} inputs (${r.batches} batches of up to ${batchSize}) with ${
+        method === "mix" ? "the per-layer best of " + CALIB_METHODS.join(", ") : global.name
+      }; ` +
         `input scale ${scale} (${inputScale === null ? "calibrated" : "fixed"})`,
     );
     await Deno.mkdir(out, { recursive: true });
@@ -202,6 +243,8 @@ export const ptqCommand: Command = {
     if (a.summary !== undefined) {
       const summary = {
         qconfig: global.name,
+        calibMethod: method ?? null,
+        ...(choice && { choice }),
         inputScale: scale,
         inputScaleFixed: inputScale !== null,
         batches: r.batches,
