@@ -14,6 +14,7 @@ import { deployCommands } from "./src/deploy_commands.ts";
 import { pipelineCommands } from "./src/pipeline_commands.ts";
 import { ptqCommand } from "./src/ptq_command.ts";
 import { CliError } from "./src/models.ts";
+import { cleanUpOnSignals, runEndNow } from "@hqat/io";
 
 const COMMANDS: Record<string, Command> = {
   inspect: inspectCommand,
@@ -61,6 +62,9 @@ export async function main(args: string[]): Promise<number> {
     }
     console.error(`hqat ${name}: ${e instanceof Error ? e.message : String(e)}`);
     return 1;
+  } finally {
+    // The run's lock files and unfinished temporary files go, whatever the outcome.
+    runEndNow();
   }
 }
 
@@ -83,6 +87,7 @@ function quietGpuDrivers(): string | undefined {
 }
 
 if (import.meta.main) {
+  cleanUpOnSignals();
   const runtimeDir = quietGpuDrivers();
   const code = await main(Deno.args);
   if (runtimeDir) Deno.removeSync(runtimeDir, { recursive: true });

@@ -1,7 +1,8 @@
 /**
  * `@hqat/io`: the small file formats every other package reads and writes — safetensors, NumPy `.npy`,
- * the stored tensor they share (with float16 / bfloat16 conversion) — and atomic writes (a temporary
- * file, then a rename), with no dependency on tensors or models.
+ * the stored tensor they share (with float16 / bfloat16 conversion) — atomic writes (a temporary
+ * file, then a rename), capped reads of regular files, and the checks and locks of output locations,
+ * with no dependency on tensors or models.
  *
  * @example
  * ```ts
@@ -18,6 +19,9 @@ export * from "./src/float16.ts";
 export * from "./src/tensor_bytes.ts";
 export * from "./src/atomic_write.ts";
 export * from "./src/read_capped.ts";
+export * from "./src/cleanup.ts";
+export * from "./src/output_paths.ts";
+export * from "./src/output_lock.ts";
 export * from "./src/safetensors.ts";
 export * from "./src/safetensors_file.ts";
 export * from "./src/npy.ts";

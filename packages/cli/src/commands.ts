@@ -6,8 +6,10 @@ import { type Args, parseArgs } from "@std/cli";
 import { forward, initState, loadNpy, loadState, type Module, saveNpy, stateSpecs } from "@hqat/nn";
 import { OnnxModel } from "@hqat/onnx";
 import {
+  concat,
   type DeviceChoice,
   type DeviceSelection,
+  fromArray,
   parseDeviceChoice,
   randomKey,
   selectDevice,
@@ -17,6 +19,7 @@ import {
   type WebGpuDevice,
 } from "@hqat/tensor";
 import { chooseModel, CliError } from "./models.ts";
+import { checkFiles } from "./outputs.ts";
 
 /** A command: its usage text and its action. */
 export interface Command {
@@ -234,10 +237,10 @@ function onnxSummary(m: OnnxModel) {
 
 const PREDICT_USAGE =
   `Usage: hqat predict (--arch mobilenetv2|resnet18 [--num-classes N] --weights W.safetensors | --onnx M.onnx [--weights W])
-                    --input X.npy --output Y.npy [--device auto|cpu|webgpu]
-Runs the eval-mode forward pass on X and writes the output: the logits [N, classes] of an architecture
-(X [N,3,H,W] float32), or whatever an ONNX network computes (X as its input, any batch size; its own
-weights unless --weights names a checkpoint).
+                    --input X.npy --output Y.npy [--batch-size 256] [--device auto|cpu|webgpu]
+Runs the eval-mode forward pass on X, --batch-size rows at a time (default 256), and writes the output:
+the logits [N, classes] of an architecture (X [N,3,H,W] float32), or whatever an ONNX network computes
+(X as its input, any batch size; its own weights unless --weights names a checkpoint).
 ${DEVICE_HELP}`;
 
 /** `hqat predict`. */
@@ -257,6 +260,8 @@ export const predictCommand: Command = {
     deviceChoice(a);
     const input = required(a, "input", PREDICT_USAGE);
     const output = required(a, "output", PREDICT_USAGE);
+    const batchSize = intOption(a, "batch-size", 256);
+    await checkFiles([output], [input, a.weights as string | undefined, a.onnx as string | undefined]);
     // An architecture's weights are read first; an ONNX network is folded for the input's shape.
     let model = a.onnx === undefined ? await modelOption(a, PREDICT_USAGE) : undefined;
     let state = model && await loadState(required(a, "weights", PREDICT_USAGE), model);
@@ -268,14 +273,27 @@ export const predictCommand: Command = {
       throw new CliError(`"${input}": expected a [N,3,H,W] batch, got [${x.shape.join(",")}]`, 1);
     }
     const m = model, s = state!;
+    // --batch-size rows at a time, so the activations stay those of one batch whatever the input's size.
+    const n = x.shape[0], row = x.size / Math.max(n, 1), data = x.data as Float32Array;
+    const chunk = (from: number) => {
+      const to = Math.min(n, from + batchSize);
+      return fromArray(data.subarray(from * row, to * row), [to - from, ...x.shape.slice(1)]);
+    };
     const y = await onSelectedDevice(
       a,
       console.error,
       async (gpu) => {
-        const { y } = forward(m, stateToDevice(s, gpu), toDevice(x, gpu));
-        return await toCpu(y);
+        const g = stateToDevice(s, gpu), parts = [];
+        for (let i = 0; i < n; i += batchSize) {
+          parts.push(await toCpu(forward(m, g, toDevice(chunk(i), gpu)).y));
+        }
+        return parts.length === 1 ? parts[0] : concat(parts, 0);
       },
-      () => forward(m, s, x).y,
+      () => {
+        const parts = [];
+        for (let i = 0; i < n; i += batchSize) parts.push(forward(m, s, chunk(i)).y);
+        return parts.length === 1 ? parts[0] : concat(parts, 0);
+      },
     );
     await saveNpy(output, y);
     console.error(`Wrote output [${y.shape.join(",")}] to ${output}`);

@@ -3,7 +3,7 @@
  * `run-hbm` (on a compiled `.hbm`).
  * @module
  */
-import { checkModel, compileModel, type ExampleInput, loadHbm, perfModel, visualizeModel } from "@hqat/hbdk";
+import { checkModel, compileModel, type ExampleInput, perfModel, readHbm, visualizeModel } from "@hqat/hbdk";
 import {
   type IntModel,
   type IntRunResult,
@@ -26,6 +26,7 @@ import {
   required,
 } from "./commands.ts";
 import { CliError } from "./models.ts";
+import { checkFiles } from "./outputs.ts";
 
 const MODEL_OPTIONS = ["model", "march", "input-source", "batch", "input", "name"];
 const MODEL_HELP = `  --model INT_MODEL          the int model file (written by "hqat convert")
@@ -40,8 +41,9 @@ function dirOf(path: string): string {
   return cut < 0 ? "." : cut === 0 ? "/" : path.slice(0, cut);
 }
 
+/** The file's name without its extension, as a report name: characters other than letters, digits, ".", "_", "-" become "_". */
 function baseName(path: string): string {
-  return path.slice(path.lastIndexOf("/") + 1).replace(/\.[^.]*$/, "") || "model";
+  return path.slice(path.lastIndexOf("/") + 1).replace(/\.[^.]*$/, "").replace(/[^\w.-]+/g, "_") || "model";
 }
 
 /** Failures of the work itself (not of the command line) exit with 1. */
@@ -136,6 +138,7 @@ export const compileCommand: Command = {
     const m = await modelArgs(a, COMPILE_USAGE);
     const hbm = (a.hbm as string | undefined) ?? `${dirOf(m.path)}/model.hbm`;
     if (!hbm.endsWith(".hbm")) throw new CliError(`--hbm must name a .hbm file, got "${hbm}"`);
+    await checkFiles([hbm], [m.path, a.input as string | undefined]);
     const r = await failures(() => compileModel(m.model, [m.example], { ...m, hbm, opt }));
     console.error(
       `Wrote ${hbm} (${r.bytes.length} bytes, ${r.program.instructions.length} instructions, arena ${
@@ -166,6 +169,8 @@ export const perfCommand: Command = {
     const opt = choice(a, "opt", OPT_LEVELS, "O1" as OptLevel);
     const m = await modelArgs(a, PERF_USAGE);
     const outDir = (a["out-dir"] as string | undefined) ?? `${dirOf(m.path)}/perf_out`;
+    const inputs = [m.path, a.input as string | undefined];
+    await checkFiles([`${outDir}/${m.name}.json`, `${outDir}/${m.name}.html`], inputs);
     await failures(() =>
       perfModel(m.model, [m.example], { ...m, outDir, opt, layerDetails: a["layer-details"] })
     );
@@ -186,6 +191,7 @@ export const visualizeCommand: Command = {
     if (helped(a, VISUALIZE_USAGE)) return 0;
     const m = await modelArgs(a, VISUALIZE_USAGE);
     const savePath = (a["save-path"] as string | undefined) ?? `${dirOf(m.path)}/model.svg`;
+    await checkFiles([savePath], [m.path, a.input as string | undefined]);
     const v = await failures(() => visualizeModel(m.model, [m.example], { savePath }));
     console.error(`Wrote ${savePath} (${v.layout.boxes.length} nodes, ${v.layout.crossings} edge crossings)`);
     return 0;
@@ -214,7 +220,8 @@ export const runHbmCommand: Command = {
     deviceChoice(a);
     const hbm = required(a, "hbm", RUN_HBM_USAGE);
     const input = required(a, "input", RUN_HBM_USAGE), output = required(a, "output", RUN_HBM_USAGE);
-    const program: Program = await failures(async () => loadHbm(await Deno.readFile(hbm), { fileName: hbm }));
+    await checkFiles([output], [hbm, input]);
+    const program: Program = await failures(() => readHbm(hbm));
     const x = await failures(() => loadNpy(input, { dtype: "float32" }));
     const r: IntRunResult = await failures(() =>
       onSelectedDevice(

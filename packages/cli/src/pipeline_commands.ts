@@ -34,6 +34,7 @@ import { checkClassifier, chooseModel, CliError, defaultOut } from "./models.ts"
 import { BN_REESTIMATE_BATCHES, calibrate, convertStage, qatQConfig, qatTrain } from "./quant_stage.ts";
 import { quickstart } from "./quickstart.ts";
 import { deployStages } from "./deploy_stages.ts";
+import { checkFiles, claimOut } from "./outputs.ts";
 
 const COMMON = [
   "arch",
@@ -129,6 +130,9 @@ export const trainCommand: Command = {
     }, TRAIN_USAGE);
     return helpOr(a, TRAIN_USAGE, async () => {
       const c = await common(a);
+      await claimOut(c.out, "train", {
+        files: [`${c.out}/float-checkpoint.safetensors`, `${c.out}/float-last.safetensors`],
+      });
       const device = await deviceOption(a);
       await trainFloat({
         ...c,
@@ -189,10 +193,15 @@ export const calibrateCommand: Command = {
     );
     return helpOr(a, CALIB_USAGE, async () => {
       const c = await common(a);
+      const floatCheckpoint = (a["float-checkpoint"] as string | undefined) ??
+        `${c.out}/float-checkpoint.safetensors`;
+      await claimOut(c.out, "calibrate", {
+        files: [`${c.out}/calib-checkpoint.safetensors`],
+        inputs: [floatCheckpoint],
+      });
       await calibrate({
         ...c,
-        floatCheckpoint: (a["float-checkpoint"] as string | undefined) ??
-          `${c.out}/float-checkpoint.safetensors`,
+        floatCheckpoint,
         calibBatches: intOption(a, "calib-batches", 20),
       });
     });
@@ -219,10 +228,15 @@ export const qatCommand: Command = {
     }, QAT_USAGE);
     return helpOr(a, QAT_USAGE, async () => {
       const c = await common(a);
+      const calibCheckpoint = (a["calib-checkpoint"] as string | undefined) ??
+        `${c.out}/calib-checkpoint.safetensors`;
+      await claimOut(c.out, "qat", {
+        files: [`${c.out}/qat-checkpoint.safetensors`],
+        inputs: [calibCheckpoint],
+      });
       await qatTrain({
         ...c,
-        calibCheckpoint: (a["calib-checkpoint"] as string | undefined) ??
-          `${c.out}/calib-checkpoint.safetensors`,
+        calibCheckpoint,
         epochs: intOption(a, "epochs", 1),
         lr: floatOption(a, "lr", 1e-3),
         weightDecay: floatOption(a, "weight-decay", 1e-4),
@@ -245,9 +259,11 @@ export const convertCommand: Command = {
     const a = parse(args, { string: [...COMMON, "checkpoint"], boolean: ["progress"] }, CONVERT_USAGE);
     return helpOr(a, CONVERT_USAGE, async () => {
       const c = await common(a);
+      const checkpoint = (a.checkpoint as string | undefined) ?? `${c.out}/qat-checkpoint.safetensors`;
+      await claimOut(c.out, "convert", { files: [`${c.out}/int_model`], inputs: [checkpoint] });
       await convertStage({
         ...c,
-        checkpoint: (a.checkpoint as string | undefined) ?? `${c.out}/qat-checkpoint.safetensors`,
+        checkpoint,
       });
     });
   },
@@ -271,9 +287,11 @@ export const predictIntCommand: Command = {
     );
     return helpOr(a, PREDICT_INT_USAGE, async () => {
       deviceChoice(a);
-      const model = await loadIntModel(required(a, "model", PREDICT_INT_USAGE));
+      const modelPath = required(a, "model", PREDICT_INT_USAGE);
       const input = required(a, "input", PREDICT_INT_USAGE),
         output = required(a, "output", PREDICT_INT_USAGE);
+      await checkFiles([output], [modelPath, input]);
+      const model = await loadIntModel(modelPath);
       const x = await loadNpy(input, { dtype: "float32" });
       if (x.rank !== 4) {
         throw new CliError(`"${input}": expected a [N,C,H,W] batch, got [${x.shape.join(",")}]`, 1);
@@ -307,10 +325,9 @@ export const debugCommand: Command = {
       const c = await common(a);
       setMarch(March.BAYES);
       const prepared = prepareQatFx(c.model, qatQConfig(c.model));
-      const state = await loadState(
-        (a.checkpoint as string | undefined) ?? `${c.out}/qat-checkpoint.safetensors`,
-        prepared,
-      );
+      const checkpoint = (a.checkpoint as string | undefined) ?? `${c.out}/qat-checkpoint.safetensors`;
+      await checkFiles([a.json as string | undefined], [checkpoint]);
+      const state = await loadState(checkpoint, prepared);
       const vm = setFakeQuantize(prepared, FakeQuantState.VALIDATION);
       const int = convertFx(vm, state);
       const test = seedLoader(await loadDataset(c.dataset, "test", c), {
@@ -363,6 +380,8 @@ export const quickstartCommand: Command = {
     }, QUICKSTART_USAGE);
     return helpOr(a, QUICKSTART_USAGE, async () => {
       const onnx = a.onnx === undefined ? undefined : await common(a);
+      const out = (a.out as string | undefined) ?? onnx?.out ?? "model/mobilenetv2";
+      await claimOut(out, "quickstart", { files: [a.summary as string | undefined] });
       const { gpu } = await deviceOption(a);
       const nonNeg = (name: string, d: number) => {
         const v = a[name];
@@ -376,7 +395,7 @@ export const quickstartCommand: Command = {
       await quickstart({
         dataset: a.dataset as string | undefined,
         dataDir: a["data-dir"] as string | undefined,
-        out: (a.out as string | undefined) ?? onnx?.out,
+        out,
         model: onnx?.model,
         modelName: onnx && basename(a.onnx as string),
         floatEpochs: intOption(a, "float-epochs", 3),

@@ -4,6 +4,40 @@
  * @module
  */
 
+import { onRunEnd } from "./cleanup.ts";
+
+/**
+ * The name of the temporary file a write of `base` uses: hidden, beside the target, carrying the
+ * writer's process id (so a later run can tell a dead run's leftovers from a live run's work).
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { parseTempName, tempName } from "@hqat/io";
+ * assert(parseTempName(tempName("a.bin", 42))?.pid === 42);
+ * ```
+ */
+export function tempName(base: string, pid: number = Deno.pid): string {
+  return `.${base}.${pid}-${crypto.randomUUID().slice(0, 8)}.tmp`;
+}
+
+/**
+ * The target name and process id in a temporary file's name (see {@linkcode tempName}); `undefined`
+ * for any other name.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { parseTempName } from "@hqat/io";
+ * assert(parseTempName(".int_model.123-0a1b2c3d.tmp")?.base === "int_model");
+ * assert(parseTempName("notes.tmp") === undefined);
+ * ```
+ */
+export function parseTempName(name: string): { base: string; pid: number } | undefined {
+  const m = /^\.(.+)\.(\d+)-[0-9a-f]{8}\.tmp$/.exec(name);
+  return m ? { base: m[1], pid: Number(m[2]) } : undefined;
+}
+
 /** What {@linkcode atomicWriteFile} writes: bytes, or chunks of bytes produced on the fly. */
 export type WriteSource = Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
 
@@ -71,9 +105,11 @@ export async function atomicWriteFile(
     throw new TypeError(`Cannot write "${target}": data must be a Uint8Array or an iterable of Uint8Array`);
   }
   const mode = options.mode ?? await existingMode(target);
-  const temp = `${dir === "." ? "" : dir}.${base}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  const temp = `${dir === "." ? "" : dir}${tempName(base)}`;
   let file: Deno.FsFile | undefined;
   let created = false;
+  // An interrupted run (SIGINT, SIGTERM) removes the temporary file; a killed one leaves it to the next run.
+  const forget = onRunEnd(() => Deno.removeSync(temp));
   try {
     file = await Deno.open(temp, { write: true, createNew: true, ...(mode === undefined ? {} : { mode }) });
     created = true;
@@ -98,6 +134,8 @@ export async function atomicWriteFile(
     file?.close();
     if (created) await Deno.remove(temp).catch(() => {});
     throw error;
+  } finally {
+    forget();
   }
   await syncFolder(dir);
 }

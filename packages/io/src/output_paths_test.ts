@@ -1,0 +1,95 @@
+import { assert, assertEquals, assertRejects } from "@std/assert";
+import {
+  atomicWriteFile,
+  checkOutputs,
+  LOCK_FILE,
+  lockOutputFolder,
+  OutputPathError,
+  parseTempName,
+  prepareOutputFolder,
+  removeStaleTemps,
+  runEndNow,
+} from "@hqat/io";
+
+async function inTemp(f: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await f(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("checkOutputs() refuses an output that is an input, by path, link or a second name", () =>
+  inTemp(async (dir) => {
+    await Deno.writeFile(`${dir}/m.hbm`, new Uint8Array(1));
+    await Deno.link(`${dir}/m.hbm`, `${dir}/hard.hbm`);
+    for (const out of [`${dir}/m.hbm`, `${dir}/./m.hbm`, `${dir}/hard.hbm`]) {
+      await assertRejects(
+        () => checkOutputs([out], { inputs: [`${dir}/m.hbm`] }),
+        OutputPathError,
+        "it is also an input of this run",
+      );
+    }
+    await assertRejects(() => checkOutputs([`${dir}/a`, `${dir}/./a`]), OutputPathError, "the same file");
+    await assertRejects(() => checkOutputs([dir]), OutputPathError, "it is a folder");
+    await checkOutputs([`${dir}/new/sub/y.npy`], { inputs: [`${dir}/m.hbm`, undefined] });
+    assert((await Deno.stat(`${dir}/new/sub`)).isDirectory);
+  }));
+
+Deno.test("prepareOutputFolder() names a folder that does not take files, and a file in the way", () =>
+  inTemp(async (dir) => {
+    await Deno.writeFile(`${dir}/file`, new Uint8Array(1));
+    await assertRejects(
+      () => prepareOutputFolder(`${dir}/file`),
+      OutputPathError,
+      "it is a file, not a folder",
+    );
+    await assertRejects(() => prepareOutputFolder(`${dir}/file/sub`), OutputPathError, `"${dir}/file/sub"`);
+    if (Deno.uid() !== 0) {
+      await Deno.mkdir(`${dir}/ro`, { mode: 0o555 });
+      await assertRejects(() => prepareOutputFolder(`${dir}/ro`), OutputPathError, "does not take new files");
+    }
+  }));
+
+Deno.test("lockOutputFolder() refuses a live run's folder naming its PID, takes over a dead run's lock and removes its temps", () =>
+  inTemp(async (dir) => {
+    const sleeper = new Deno.Command("sleep", { args: ["30"] }).spawn();
+    try {
+      const lockBody = (pid: number) => JSON.stringify({ pid, command: "hqat train", started: "then" });
+      await Deno.writeTextFile(`${dir}/${LOCK_FILE}`, lockBody(sleeper.pid));
+      await assertRejects(
+        () => lockOutputFolder(dir, { command: "hqat qat" }),
+        OutputPathError,
+        `another run uses this folder (PID ${sleeper.pid}, "hqat train"`,
+      );
+    } finally {
+      sleeper.kill("SIGKILL");
+      await sleeper.status;
+    }
+    // The same lock after its run died, with the temporary file the run was writing.
+    const dead = sleeper.pid;
+    await Deno.writeFile(`${dir}/.int_model.${dead}-0a1b2c3d.tmp`, new Uint8Array(3));
+    await Deno.writeFile(`${dir}/.int_model.${Deno.pid}-0a1b2c3d.tmp`, new Uint8Array(3));
+    const lock = await lockOutputFolder(dir, { command: "hqat convert" });
+    const names = (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
+    assertEquals(names, [`.hqat.lock`, `.int_model.${Deno.pid}-0a1b2c3d.tmp`]);
+    assertEquals(JSON.parse(await Deno.readTextFile(lock.path)).pid, Deno.pid);
+    runEndNow();
+    await assertRejects(() => Deno.stat(lock.path), Deno.errors.NotFound);
+    assertEquals(await removeStaleTemps(dir), []);
+  }));
+
+Deno.test("atomicWriteFile() names its temporary file with the writer's PID, and an interrupted run removes it", () =>
+  inTemp(async (dir) => {
+    let seen = "";
+    async function* chunks() {
+      yield new Uint8Array(1);
+      seen = (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name)[0];
+      runEndNow(); // what SIGINT does while the write is in flight
+      yield new Uint8Array(1);
+    }
+    await assertRejects(() => atomicWriteFile(`${dir}/x.bin`, chunks()));
+    assertEquals(parseTempName(seen)?.pid, Deno.pid);
+    assertEquals((await Array.fromAsync(Deno.readDir(dir))).length, 0);
+  }));
