@@ -106,7 +106,7 @@ export async function buildWeb(options: BuildWebOptions = {}): Promise<BuiltFile
     await Deno.copyFile(webPath(`studio/${name}`), `${outDir}/${name}`);
   }
   const files: BuiltFile[] = [];
-  for (const name of ["hqat.js", "studio.js", "index.html", "studio.css"]) {
+  for (const name of ["hqat.js", "studio.js", "index.html", "studio.css", "favicon.svg"]) {
     const bytes = await Deno.readFile(`${outDir}/${name}`);
     const file = { path: `${outDir}/${name}`, bytes: bytes.length, gzipBytes: await gzipSize(bytes) };
     files.push(file);
