@@ -17,6 +17,8 @@ export * from "@hqat/io";
 export * from "./src/module.ts";
 export * from "./src/layers.ts";
 export * from "./src/activations.ts";
+export * from "./src/conv_transpose.ts";
+export * from "./src/pad_layers.ts";
 export * from "./src/containers.ts";
 export * from "./src/stubs.ts";
 export * from "./src/zoo/mobilenet_v2.ts";

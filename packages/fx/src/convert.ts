@@ -142,10 +142,17 @@ export function convertFx(model: QatModel, state: StateDict): IntModel {
       kernel: readonly [number, number];
       stride: readonly [number, number];
       padding: readonly [number, number];
+      ceilMode?: boolean;
+      countIncludePad?: boolean;
     },
   ) => {
     const x = input(n, 0), a = needScale(n);
-    emit(n, { op: "avg_pool2d", inputs: [x], kernel: g.kernel, stride: g.stride, padding: g.padding }, {
+    const { kernel, stride, padding } = g;
+    const extra = {
+      ...(g.ceilMode ? { ceilMode: true } : {}),
+      ...(g.countIncludePad === false ? { countIncludePad: false } : {}),
+    };
+    emit(n, { op: "avg_pool2d", inputs: [x], kernel, stride, padding, ...extra }, {
       dtype: a.dtype,
       scale: Float32Array.of(a.scale),
     }, [{ kind: "requant", ...requant(n, [buffers[x].scale[0]], g.kernel[0] * g.kernel[1], a) }]);
@@ -242,10 +249,11 @@ export function convertFx(model: QatModel, state: StateDict): IntModel {
         break;
       }
       case "avg_pool2d":
-        if (k.ceilMode || !k.countIncludePad) {
-          fail(`Node "${n.name}": avg_pool2d with ceil mode or without padding counts has no integer kernel`);
-        }
-        pool(n, k);
+        pool(n, {
+          ...k,
+          ...(k.ceilMode ? { ceilMode: true } : {}),
+          ...(k.countIncludePad ? {} : { countIncludePad: false }),
+        });
         break;
       case "adaptive_avg_pool2d": {
         const [, , h, w] = buffers[input(n, 0)].shape;
@@ -260,11 +268,11 @@ export function convertFx(model: QatModel, state: StateDict): IntModel {
         break;
       }
       case "max_pool2d": {
-        if (k.ceilMode) fail(`Node "${n.name}": max_pool2d with ceil mode has no integer kernel`);
         const x = input(n, 0);
+        const ceil = k.ceilMode ? { ceilMode: true } : {};
         emit(
           n,
-          { op: "max_pool2d", inputs: [x], kernel: k.kernel, stride: k.stride, padding: k.padding },
+          { op: "max_pool2d", inputs: [x], kernel: k.kernel, stride: k.stride, padding: k.padding, ...ceil },
           buffers[x],
         );
         break;
@@ -298,6 +306,12 @@ export function convertFx(model: QatModel, state: StateDict): IntModel {
           emit: (draft, out, epilogue) => emit(n, draft as Draft, out, epilogue),
           requant: (numerator, divisor, out) => requant(n, numerator, divisor, out),
           fail,
+          param: (name) => s.get(name),
+          weightScale: () => {
+            const module = ruleOf(k).weight?.module(k as never) ?? fail(`Node "${n.name}" has no weights`);
+            observed(`${module}.weight_fake_quant`);
+            return model.scaleOf(state, `${module}.weight_fake_quant`);
+          },
         });
     }
   }

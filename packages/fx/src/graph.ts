@@ -6,7 +6,7 @@
  * @module
  */
 import type { ActivationName, ActivationParams } from "@hqat/nn";
-import type { OpAttrs, OpName, ResizeAttrs } from "@hqat/tensor";
+import type { OpAttrs, OpName, PadMode, ResizeAttrs } from "@hqat/tensor";
 
 /** Element types in graphs: float, or quantized integers. */
 export type GraphDType = "float32" | "qint8" | "qint16" | "qint32" | "int32" | "uint8";
@@ -71,14 +71,25 @@ export type NodeOp =
   | { op: "activation"; fn: ActivationName; params: ActivationParams; module?: string }
   /** Elementwise product, the second operand broadcast to the first. */
   | { op: "mul" }
-  /** Constant padding of the trailing axes (`pads` per axis, the batch axis [0, 0]). */
-  | { op: "pad"; pads: readonly (readonly [number, number])[]; value: number }
+  /** Padding (`pads` per axis, the batch axis [0, 0]; negative crops), filled as `mode` says. */
+  | { op: "pad"; pads: readonly (readonly [number, number])[]; mode: PadMode; value: number; module?: string }
   /** Nearest or linear resizing of the spatial axes. */
   | { op: "resize"; attrs: ResizeAttrs }
   /** A permutation of the axes (the batch axis stays first). */
   | { op: "transpose"; perm: readonly number[] }
   /** A strided slice of every axis but the batch axis (`starts`/`ends`/`steps` per axis, [0] unused). */
   | { op: "slice"; starts: readonly number[]; ends: readonly number[]; steps: readonly number[] }
+  /** A transposed convolution layer (state `<module>.weight` [Cin, Cout/groups, kh, kw], `<module>.bias`). */
+  | {
+    op: "conv_transpose2d";
+    module: string;
+    stride: Pair;
+    padding: Pair;
+    outputPadding: Pair;
+    dilation: Pair;
+    groups: number;
+    bias: boolean;
+  }
   /** Mean over `axes` (never the batch axis). */
   | { op: "mean"; axes: readonly number[]; keepDims: boolean }
   /** Any other primitive op, kept as is (the target check reports it). */

@@ -202,7 +202,12 @@ function runNode(n: GraphNode, ins: Tensor[], s: Scope, hooks: RunHooks): Tensor
     case "transpose":
     case "slice":
     case "mean":
-      return hooks.intNode?.(n, ins, s) ?? ruleOf(k).float(k as never, ins);
+    case "conv_transpose2d":
+      return hooks.intNode?.(n, ins, s) ??
+        ruleOf(k).float(k as never, ins, {
+          get: (name) => s.get(name),
+          weight: (w) => (hooks.weight ? hooks.weight(n, w, s) : w),
+        });
     case "max_pool2d":
       return maxPool2d(ins[0], k.kernel, k);
     case "avg_pool2d":

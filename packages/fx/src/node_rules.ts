@@ -8,17 +8,21 @@
  */
 import { type ActivationName, type ActivationParams, applyActivation } from "@hqat/nn";
 import type { Instr, ProgramBuffer, Requant, Stage } from "@hqat/program";
-import { type IntOutput, lutTable, quantize } from "@hqat/qtensor";
+import { convTransposeScales, type IntOutput, lutTable, quantize, quantizeBias } from "@hqat/qtensor";
 import {
+  add,
   concat,
+  convTranspose2d,
+  convTransposeFake,
   fromArray,
   lutFake,
   mean,
   meanFake,
   mul,
   mulFake,
-  pad,
+  padMode,
   requantFake,
+  reshape,
   resize,
   resizeFake,
   slice,
@@ -28,7 +32,16 @@ import {
 import type { GraphNode, NodeOp } from "./graph.ts";
 
 /** The node kinds of this table. */
-export type RuleOp = "activation" | "mul" | "pad" | "resize" | "transpose" | "slice" | "mean" | "cat";
+export type RuleOp =
+  | "activation"
+  | "mul"
+  | "pad"
+  | "resize"
+  | "transpose"
+  | "slice"
+  | "mean"
+  | "cat"
+  | "conv_transpose2d";
 
 /** The node kind `K`'s fields. */
 export type RuleKind<K extends RuleOp> = Extract<NodeOp, { op: K }>;
@@ -41,12 +54,24 @@ export interface Grid {
   readonly scale: number;
 }
 
+/** What a float function reads besides its inputs: the model state, and the weight quantization hook. */
+export interface ParamAccess {
+  /** A state entry by its full name (`<module>.weight` …). */
+  get(name: string): Tensor;
+  /** The weight as the layer computes with it (fake-quantized in calibration, QAT and VALIDATION). */
+  weight(w: Tensor): Tensor;
+}
+
 /** What a VALIDATION twin reads: the grids of the node's inputs and of its output (undefined: float). */
 export interface TwinContext {
   /** The grid of input `i`. */
   input(i: number): Grid | undefined;
   /** The grid of the node's own output quantizer. */
   output(): Grid | undefined;
+  /** A state entry by its full name. */
+  param(name: string): Tensor;
+  /** The weight quantizer's per-channel scales (undefined: not quantized). */
+  weightScale(): Float32Array | undefined;
 }
 
 /** An instruction before its name, output buffer and epilogue are known. */
@@ -72,14 +97,29 @@ export interface EmitContext {
   requant(numerator: ArrayLike<number>, divisor: number, out: IntOutput): Requant;
   /** Raises the conversion error, naming the node. */
   fail(message: string): never;
+  /** A state entry by its full name. */
+  param(name: string): Tensor;
+  /** The weight quantizer's observed per-channel scales. */
+  weightScale(): Float32Array;
 }
 
 /** The rule of one node kind. */
 export interface NodeRule<K extends RuleOp> {
   /** "own": the output has its own quantizer; "keep": it stays on its (first) input's grid. */
   scale(k: RuleKind<K>): "own" | "keep";
+  /**
+   * A layer with weights: its module (state `<module>.weight`), its output channels, and the weight's
+   * view with one output channel per row of axis 0 (which per-channel observers and fake quantization
+   * see) and back.
+   */
+  weight?: {
+    module(k: RuleKind<K>): string;
+    channels(k: RuleKind<K>, n: GraphNode): number;
+    toChannels(k: RuleKind<K>, w: Tensor): Tensor;
+    fromChannels(k: RuleKind<K>, v: Tensor, shape: readonly number[]): Tensor;
+  };
   /** The float function. */
-  float(k: RuleKind<K>, ins: readonly Tensor[]): Tensor;
+  float(k: RuleKind<K>, ins: readonly Tensor[], p: ParamAccess): Tensor;
   /** The fixed-point model's values from fake-quantized inputs (undefined: the float function is exact). */
   twin?(k: RuleKind<K>, ins: readonly Tensor[], c: TwinContext): Tensor | undefined;
   /** Emits the node's instruction. */
@@ -106,6 +146,14 @@ function mulOrder(a: readonly number[], b: readonly number[]): [number, number] 
   if (broadcastsTo(a, b)) return [1, 0];
   return undefined;
 }
+
+const geometry = (k: RuleKind<"conv_transpose2d">) => ({
+  stride: k.stride,
+  padding: k.padding,
+  outputPadding: k.outputPadding,
+  dilation: k.dilation,
+  groups: k.groups,
+});
 
 const fullBatch = (k: RuleKind<"slice">, x: Tensor) => ({
   starts: [0, ...k.starts.slice(1)],
@@ -178,16 +226,18 @@ export const NODE_RULES: { readonly [K in RuleOp]: NodeRule<K> } = {
   },
   pad: {
     scale: () => "keep",
-    float: (k, [x]) => pad(x, k.pads, k.value),
-    // The fill lands on the input's grid, as the integer model's does.
+    float: (k, [x]) => padMode(x, k.pads, { mode: k.mode, value: k.value }),
+    // A constant fill lands on the input's grid, as the integer model's does; copies of cells are exact.
     twin: (k, [x], c) => {
       const i = c.input(0);
-      return i ? pad(x, k.pads, quantize([k.value], [i.scale], { dtype: i.dtype })[0] * i.scale) : undefined;
+      if (!i || k.mode !== "constant") return undefined;
+      const value = quantize([k.value], [i.scale], { dtype: i.dtype })[0] * i.scale;
+      return padMode(x, k.pads, { mode: "constant", value });
     },
     convert: (k, _n, c) => {
       const x = c.input(0), b = c.buffer(x);
       const value = quantize([k.value], b.scale, { dtype: b.dtype as Grid["dtype"] })[0];
-      c.emit({ op: "pad", inputs: [x], pads: k.pads, mode: "constant", value }, sameGrid(c, x));
+      c.emit({ op: "pad", inputs: [x], pads: k.pads, mode: k.mode, value }, sameGrid(c, x));
     },
   },
   resize: {
@@ -287,6 +337,64 @@ export const NODE_RULES: { readonly [K in RuleOp]: NodeRule<K> } = {
       const requants = ins.map((b) => c.requant(c.buffer(b).scale, 1, o));
       const rank = n.shape.length, axis = k.axis < 0 ? k.axis + rank : k.axis;
       c.emit({ op: "cat", inputs: ins, axis, requants }, grid(o));
+    },
+  },
+  conv_transpose2d: {
+    scale: () => "own",
+    // [Cin, Cout/g, kh, kw] = [g, Cin/g, Cout/g, kh, kw] → [g, Cout/g, Cin/g, kh, kw] = [Cout, Cin/g, kh, kw].
+    weight: {
+      module: (k) => k.module,
+      channels: (_k, n) => n.shape[1],
+      toChannels: (k, w) => {
+        const [cin, cog, kh, kw] = w.shape, g = k.groups;
+        const v = transpose(reshape(w, [g, cin / g, cog, kh, kw]), [0, 2, 1, 3, 4]);
+        return reshape(v, [g * cog, cin / g, kh, kw]);
+      },
+      fromChannels: (k, v, [cin, cog, kh, kw]) => {
+        const g = k.groups;
+        return reshape(transpose(reshape(v, [g, cog, cin / g, kh, kw]), [0, 2, 1, 3, 4]), [cin, cog, kh, kw]);
+      },
+    },
+    float: (k, [x], p) => {
+      const y = convTranspose2d(x, p.weight(p.get(`${k.module}.weight`)), geometry(k));
+      return k.bias ? add(y, reshape(p.get(`${k.module}.bias`), [1, -1, 1, 1])) : y;
+    },
+    twin: (k, [x], c) => {
+      const i = c.input(0), o = c.output(), sw = c.weightScale();
+      if (!i || !o || !sw) return undefined;
+      const bias = k.bias ? c.param(`${k.module}.bias`) : undefined;
+      return convTransposeFake(x, c.param(`${k.module}.weight`), bias, {
+        sx: i.scale,
+        dtypeIn: i.dtype,
+        sw: Array.from(sw),
+        output: { dtype: o.dtype, scale: o.scale },
+        ...geometry(k),
+      });
+    },
+    convert: (k, _n, c) => {
+      const x = c.input(0), o = c.output(), sx = c.buffer(x).scale[0];
+      const w = c.param(`${k.module}.weight`), sw = c.weightScale();
+      const [cin, cog, kh, kw] = w.shape;
+      const rows = convTransposeScales(sw, cin, k.groups);
+      const weight = quantize(w.data, rows, {
+        dtype: "qint8",
+        axis: 0,
+        shape: [cin * cog, kh * kw],
+      }) as Int8Array;
+      const bias = k.bias ? quantizeBias(c.param(`${k.module}.bias`).data, sx, sw) : undefined;
+      c.emit(
+        {
+          op: "conv_transpose2d",
+          inputs: [x],
+          weight,
+          weightShape: [cin, cog, kh, kw],
+          weightScale: sw,
+          ...(bias ? { bias } : {}),
+          ...geometry(k),
+        },
+        grid(o),
+        [{ kind: "requant", ...c.requant(Float64Array.from(sw, (s) => sx * s), 1, o) }],
+      );
     },
   },
 };

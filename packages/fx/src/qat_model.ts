@@ -75,7 +75,11 @@ function nodeSpec(n: GraphNode, q: QConfig): NodeQuantSpec | undefined {
     return { qconfig: q.name, output: { dtype: act.dtype, observer } };
   }
   const spec: NodeQuantSpec = { qconfig: q.name };
-  if (k.op === "conv2d" || k.op === "linear") spec.weight = { observer: q.weight.observer };
+  const weighted = k.op === "conv2d" || k.op === "linear" || (isRuleKind(k) && ruleOf(k).weight);
+  if (weighted) spec.weight = { observer: q.weight.observer };
+  if (isRuleKind(k) && !q.activation) {
+    throw new RangeError(`Node "${n.name}" (${k.op}) cannot take the 32-bit-output qconfig ${q.name}`);
+  }
   if (q.activation) spec.output = { dtype: q.activation.dtype, observer: q.activation.observer };
   else if (k.op === "conv2d" || k.op === "linear") spec.out32 = true;
   else throw new RangeError(`Node "${n.name}" (${k.op}) cannot take the 32-bit-output qconfig ${q.name}`);
@@ -150,9 +154,10 @@ export class QatModel extends Module {
             dtype: "qint8",
           }),
         );
+        const k = n.kind, rule = isRuleKind(k) ? ruleOf(k).weight : undefined;
         this.#sizes.set(
           `${module}.${WFQ}`,
-          n.kind.op === "conv2d" ? n.shape[1] : n.shape[n.shape.length - 1],
+          rule ? rule.channels(k as never, n) : k.op === "conv2d" ? n.shape[1] : n.shape[n.shape.length - 1],
         );
       }
     }
@@ -272,11 +277,19 @@ export class QatModel extends Module {
       kernel: readonly [number, number];
       stride: readonly [number, number];
       padding: readonly [number, number];
+      ceilMode?: boolean;
+      countIncludePad?: boolean;
     };
     if (k.op === "adaptive_avg_pool2d" && k.outputSize[0] === 1 && k.outputSize[1] === 1) {
       geo = { kernel: [0, 0], stride: [1, 1], padding: [0, 0] };
-    } else if (k.op === "avg_pool2d" && !k.ceilMode && k.countIncludePad) {
-      geo = { kernel: k.kernel, stride: k.stride, padding: k.padding };
+    } else if (k.op === "avg_pool2d") {
+      geo = {
+        kernel: k.kernel,
+        stride: k.stride,
+        padding: k.padding,
+        ceilMode: k.ceilMode,
+        countIncludePad: k.countIncludePad,
+      };
     } else return undefined;
     return avgPoolFake(x, {
       ...geo,
@@ -316,9 +329,13 @@ export class QatModel extends Module {
       const dtype = node ? this.specs.get(node)?.output?.dtype : undefined;
       return dtype ? { dtype, scale: this.#scaleIn(s, `${node}.${ACT}`)[0] } : undefined;
     };
+    const module = rule.weight?.module(k as never);
     return rule.twin(k as never, ins, {
       input: (i) => gridOf(this.#scaleSource.get(n.inputs[i])),
       output: () => gridOf(this.specs.get(n.name)?.output ? n.name : undefined),
+      param: (name) => s.get(name),
+      weightScale:
+        () => (module && this.specs.get(n.name)?.weight ? this.#scaleIn(s, `${module}.${WFQ}`) : undefined),
     });
   }
 
@@ -331,7 +348,12 @@ export class QatModel extends Module {
       intLayer: (n, x, w, b, sc) => this.#intLayer(n, x, w, b, sc),
       weight: (n, w, sc) => {
         const spec = this.specs.get(n.name);
-        return spec?.weight ? this.#quantize(`${(n.kind as { module: string }).module}.${WFQ}`, w, sc, 0) : w;
+        if (!spec?.weight) return w;
+        const prefix = `${(n.kind as { module: string }).module}.${WFQ}`, k = n.kind;
+        const view = isRuleKind(k) ? ruleOf(k).weight : undefined;
+        if (!view) return this.#quantize(prefix, w, sc, 0);
+        const q = this.#quantize(prefix, view.toChannels(k as never, w), sc, 0);
+        return view.fromChannels(k as never, q, w.shape);
       },
       output: (n, y, sc) => {
         const out = this.specs.get(n.name)?.output ? this.#quantize(`${n.name}.${ACT}`, y, sc, -1) : y;

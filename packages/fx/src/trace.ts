@@ -10,6 +10,7 @@ import {
   AvgPool2d,
   BatchNorm2d,
   Conv2d,
+  ConvTranspose2d,
   DeQuantStub,
   Dropout,
   Flatten,
@@ -19,6 +20,7 @@ import {
   MaxPool2d,
   type Module,
   namedModules,
+  PadLayer,
   QuantStub,
   ReLU,
   ReLU6,
@@ -35,7 +37,7 @@ export function isLeafModule(module: Module): boolean {
     module instanceof Identity ||
     module instanceof Flatten || module instanceof MaxPool2d || module instanceof AvgPool2d ||
     module instanceof AdaptiveAvgPool2d || module instanceof QuantStub || module instanceof DeQuantStub ||
-    module instanceof ActivationLayer;
+    module instanceof ActivationLayer || module instanceof ConvTranspose2d || module instanceof PadLayer;
 }
 
 function moduleOp(name: string, m: Module): NodeOp {
@@ -51,6 +53,19 @@ function moduleOp(name: string, m: Module): NodeOp {
       paddingMode: m.paddingMode,
     };
   }
+  if (m instanceof ConvTranspose2d) {
+    return {
+      op: "conv_transpose2d",
+      module: name,
+      stride: m.stride,
+      padding: m.padding,
+      outputPadding: m.outputPadding,
+      dilation: m.dilation,
+      groups: m.groups,
+      bias: m.bias,
+    };
+  }
+  if (m instanceof PadLayer) return { op: "pad", pads: m.pads, mode: m.mode, value: m.value, module: name };
   if (m instanceof BatchNorm2d) return { op: "batch_norm", module: name, eps: m.eps, momentum: m.momentum };
   if (m instanceof Linear) return { op: "linear", module: name, bias: m.bias };
   if (m instanceof ReLU) return { op: "relu", module: name };
@@ -119,7 +134,7 @@ function primOp(
     case "pad": {
       const a = attrs as OpAttrs["pad"];
       if (a.pads[0][0] === 0 && a.pads[0][1] === 0) {
-        return ["pad", { op: "pad", pads: a.pads, value: a.value }];
+        return ["pad", { op: "pad", pads: a.pads, mode: "constant", value: a.value }];
       }
       break;
     }

@@ -29,6 +29,7 @@ const ARITY: Partial<Record<NodeOpName, number>> = {
   transpose: 1,
   slice: 1,
   mean: 1,
+  conv_transpose2d: 1,
 };
 
 /** A graph that does not verify. */

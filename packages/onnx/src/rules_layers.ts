@@ -1,11 +1,12 @@
 /**
  * Rules of the operators with weights: Conv (groups, dilation, asymmetric pads) and Gemm become
- * `@hqat/nn` `Conv2d` and `Linear` modules, BatchNormalization a `BatchNorm2d`; ConvTranspose, MatMul and
- * the Gemm forms no layer has compute with their initializers as parameters of the model itself.
+ * `@hqat/nn` `Conv2d` and `Linear` modules, ConvTranspose a `ConvTranspose2d`, BatchNormalization a
+ * `BatchNorm2d`; MatMul and the Gemm forms no layer has compute with their initializers as parameters of
+ * the model itself.
  * @module
  */
-import { Conv2d, Linear } from "@hqat/nn";
-import { add, convTranspose2d, matmul, mul, pad, reshape, slice } from "@hqat/tensor";
+import { Conv2d, ConvTranspose2d, Linear } from "@hqat/nn";
+import { add, matmul, mul, pad, reshape, slice } from "@hqat/tensor";
 import { splitPads, type Window2d, window2d, windowOutputs } from "./geometry.ts";
 import { broadcastShapes, type ValueInfo } from "./known.ts";
 import { ImportedBatchNorm2d, tensorOf } from "./layers.ts";
@@ -113,20 +114,34 @@ const convTranspose: OpRule = {
       dilation: win.dilation,
       groups: n.int("group", 1),
     };
-    const hasBias = b.has(2);
+    const w = b.tensor(1), bias = b.has(2) ? b.tensor(2) : undefined;
+    if (!w || (b.has(2) && !bias)) throw n.error("weights and bias must be initializers or constants");
+    const g = n.int("group", 1);
+    const { path, module } = b.layer(
+      bias ? { weight: 1, bias: 2 } : { weight: 1 },
+      () =>
+        new ConvTranspose2d(w.dims[0], w.dims[1] * g, [w.dims[2], w.dims[3]], {
+          ...opts,
+          outputPadding: [outPad[0], outPad[1]],
+          bias: bias !== undefined,
+          weightInit: () => tensorOf(w),
+          biasInit: () => tensorOf(bias!),
+        }),
+    );
+    if (extra.every(([p, q]) => p === 0 && q === 0)) return moduleStep(path, module);
+    // Asymmetric pads: the layer's symmetric part, then the rest cropped from the output.
     return {
-      reads: hasBias ? [0, 1, 2] : [0, 1],
-      run: ([x, w, bias]) => {
-        let y = convTranspose2d(x, w, { ...opts, outputPadding: [outPad[0], outPad[1]] });
-        if (extra.some(([p, q]) => p || q)) {
-          y = slice(y, [0, 0, extra[0][0], extra[1][0]], [
+      reads: [0],
+      run: ([x], rt) => {
+        const y = rt.s.call(path, module, x);
+        return [
+          slice(y, [0, 0, extra[0][0], extra[1][0]], [
             y.shape[0],
             y.shape[1],
             y.shape[2] - extra[0][1],
             y.shape[3] - extra[1][1],
-          ]);
-        }
-        return [bias ? add(y, reshape(bias, [1, -1, 1, 1])) : y];
+          ]),
+        ];
       },
     };
   },

@@ -28,7 +28,7 @@ import { elementCount } from "./tensor_proto.ts";
 const isKnown = (v: ValueInfo | undefined): v is Known => v?.value !== undefined;
 
 /** Why slices cannot be traced yet: the traced slice keeps the example's batch size. */
-export const BATCH_SLICE = "its slices would keep the traced batch size";
+export const BATCH_SLICE = "it slices the batch axis, which a traced graph keeps at the traced batch size";
 
 /**
  * Known integers of input `i` at analysis time, or an error naming what they are.
@@ -141,7 +141,7 @@ const splitRule: OpRule = {
     return {
       reads: [0],
       outputs: sizes.length,
-      untraceable: BATCH_SLICE,
+      untraceable: a === 0 ? BATCH_SLICE : undefined,
       run: ([x]) => {
         let at = 0;
         return sizes.map((s) => {
@@ -210,7 +210,7 @@ const sliceRule: OpRule = {
       ...unaryStep((x, rt) =>
         sliceWith(x, rangesOf(x.shape, intsFor(starts, rt.batch), intsFor(ends, rt.batch), axes, steps))
       ),
-      untraceable: BATCH_SLICE,
+      untraceable: axes.some((ax) => axisOf(ax, b.shape(0).length) === 0) ? BATCH_SLICE : undefined,
     };
   },
 };

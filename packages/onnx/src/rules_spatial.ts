@@ -5,7 +5,14 @@
  * reflect; negative pads crop).
  * @module
  */
-import { AdaptiveAvgPool2d, AvgPool2d, MaxPool2d } from "@hqat/nn";
+import {
+  AdaptiveAvgPool2d,
+  AvgPool2d,
+  ConstantPad2d,
+  MaxPool2d,
+  ReflectionPad2d,
+  ReplicationPad2d,
+} from "@hqat/nn";
 import { mean, pad, padMode, reshape, resize, type Tensor } from "@hqat/tensor";
 import { splitPads, window2d, windowOutputs } from "./geometry.ts";
 import { axisOf, type ValueInfo } from "./known.ts";
@@ -260,10 +267,26 @@ const padRule: OpRule = {
     const value = n.opset < 11 ? n.float("value", 0) : b.has(2) ? b.floats(2, "constant_value")[0] : 0;
     const p = padPlan(n, b.shape(0).length, pads, value);
     if (p.pairs.every(([a, c]) => a === 0 && c === 0)) return unaryStep((x) => x);
+    const [[n0, n1], [c0, c1], [t, bt], [l, r]] = p.pairs.length === 4
+      ? p.pairs
+      : [[1, 1], [1, 1], [0, 0], [0, 0]];
+    if (n0 === 0 && n1 === 0 && c0 === 0 && c1 === 0) {
+      // Spatial padding as one layer, which tracing records whole.
+      const pads = [l, r, t, bt] as const;
+      const layer = p.mode === "edge"
+        ? new ReplicationPad2d(pads)
+        : p.mode === "reflect"
+        ? new ReflectionPad2d(pads)
+        : new ConstantPad2d(pads, p.value);
+      const { path, module } = b.stateless(layer);
+      return moduleStep(path, module);
+    }
     const slices = p.mode !== "constant" || p.pairs.some(([a, c]) => a < 0 || c < 0);
     return {
       ...unaryStep((x) => padMode(x, p.pairs, { mode: p.mode, value: p.value })),
-      untraceable: slices ? "its edge, reflect or cropping pads would keep the traced batch size" : undefined,
+      untraceable: slices
+        ? "its edge, reflect or cropping pads of the batch or channel axes are not traced"
+        : undefined,
     };
   },
 };
