@@ -11,37 +11,32 @@ Deno.test("klDivergenceOfClip() equals the hand-worked divergences of a four-bin
   const hist = Float64Array.of(6, 2, 1, 1);
   // i = 2: P = [6, 2+1+1] / 10; Q = [6], [2] (the outliers stay out of Q) / 8.
   assertAlmostEquals(klDivergenceOfClip(hist, 2, 2), 0.6 * ln(0.6 / 0.75) + 0.4 * ln(0.4 / 0.25), 1e-15);
-  // i = 3: P = [6, 2, 1+1] / 10; groups of one bin, the last taking the remainder: [6], [2, 1] → Q = [6, 1.5, 1.5] / 9.
+  // i = 3: P = [6, 2, 1+1] / 10; bins 0, 1 form group 0 (floor(2j/3)), bin 2 group 1: Q = [4, 4, 1] / 9.
   assertAlmostEquals(
     klDivergenceOfClip(hist, 3, 2),
-    0.6 * ln(0.6 / (6 / 9)) + 0.2 * ln(0.2 / (1.5 / 9)) + 0.2 * ln(0.2 / (1.5 / 9)),
+    0.6 * ln(0.6 / (4 / 9)) + 0.2 * ln(0.2 / (4 / 9)) + 0.2 * ln(0.2 / (1 / 9)),
     1e-15,
   );
   // i = 4: nothing clipped; groups [6, 2] → [4, 4] and [1, 1] → [1, 1].
   assertAlmostEquals(klDivergenceOfClip(hist, 4, 2), 0.6 * ln(1.5) + 0.2 * ln(0.5), 1e-15);
-  // 0.0541, 0.0097, 0.1046: the clip keeps three bins, threshold 3 · (4 / 4).
-  assertEquals(klThreshold(hist, { absmax: 4, levels: 2 }), 3);
-  assertEquals(klThreshold(hist, { absmax: 8, levels: 2 }), 6);
 });
 
-Deno.test("klDivergenceOfClip() smooths empty bins with 1e-4 taken from the others", () => {
-  const hist = Float64Array.of(4, 0, 0, 2);
-  // i = 2: P = [4, 2]; Q = [4], [0] → smoothed [4 - 1e-4, 1e-4].
-  const q = [4 - 1e-4, 1e-4];
-  assertAlmostEquals(
-    klDivergenceOfClip(hist, 2, 2),
-    (4 / 6) * ln((4 / 6) / (q[0] / 4)) + (2 / 6) * ln((2 / 6) / (q[1] / 4)),
-    1e-12,
-  );
-  // i = 3: P = [4, 0, 2] → [4 - 5e-5, 1e-4, 2 - 5e-5]; Q = [4, 0, 0] → [4 - 2e-4, 1e-4, 1e-4].
-  const p3 = [4 - 5e-5, 1e-4, 2 - 5e-5], q3 = [4 - 2e-4, 1e-4, 1e-4];
-  const ps = p3.reduce((a, b) => a + b), qs = q3.reduce((a, b) => a + b);
-  const want = p3.reduce((k, pj, j) => k + (pj / ps) * ln((pj / ps) / (q3[j] / qs)), 0);
-  assertAlmostEquals(klDivergenceOfClip(hist, 3, 2), want, 1e-12);
-  // i = 4: Q = P, nothing to lose.
-  assertEquals(klDivergenceOfClip(hist, 4, 2), 0);
-  assertEquals(klThreshold(hist, { absmax: 4, levels: 2 }), 4);
-  assertEquals(klDivergenceOfClip(Float64Array.of(0, 0), 2, 1), Infinity);
+Deno.test("klThreshold() replaces the first bin by the second and keeps the hand-worked best clip", () => {
+  // [30, 6, 3, 2, 1, 1] → [6, 6, 3, 2, 1, 1]. Keeping 4 bins: P = [6, 6, 3, 2+1+1] / 19,
+  // Q = [6, 6] and [2.5, 2.5] / 17.
+  const h = Float64Array.of(6, 6, 3, 2, 1, 1);
+  const k4 = 2 * (6 / 19) * ln((6 / 19) / (6 / 17)) + (3 / 19) * ln((3 / 19) / (2.5 / 17)) +
+    (4 / 19) * ln((4 / 19) / (2.5 / 17));
+  assertAlmostEquals(klDivergenceOfClip(h, 4, 2), k4, 1e-15);
+  for (const i of [2, 3, 5, 6]) assert(klDivergenceOfClip(h, i, 2) > k4, `candidate ${i}`);
+  assertEquals(klThreshold(Float64Array.of(30, 6, 3, 2, 1, 1), { absmax: 6, levels: 2 }), 4);
+  assertEquals(klThreshold(Float64Array.of(30, 6, 3, 2, 1, 1), { absmax: 3, levels: 2 }), 2);
+});
+
+Deno.test("klDivergenceOfClip() is infinite when the kept range ends in a bin only clipped values fill", () => {
+  const h = Float64Array.of(4, 4, 2, 1, 0, 1);
+  assertEquals(klDivergenceOfClip(h, 5, 2), Infinity);
+  assert(Number.isFinite(klDivergenceOfClip(h, 6, 2)));
 });
 
 Deno.test("klThreshold() keeps the whole range when there are at least as many levels as bins", () => {
@@ -60,11 +55,19 @@ Deno.test("absHistogram() bins |x| like the percentile observer, per channel thr
   assertEquals([...h], [1, 1]);
 });
 
-Deno.test("klObserver() clips a far outlier, and per channel equals per tensor on each channel", () => {
+Deno.test("klObserver() clips a long tail, and per channel equals per tensor on each channel", () => {
   const obs = klObserver({ name: "act", averagingConstant: 1 });
-  const x = Float32Array.from({ length: 5000 }, (_, i) => (i === 7 ? 40 : Math.sin(i * 0.37)));
+  // Laplace-distributed, both signs: the long tail is cut; a ReLU's zeros do not pull the clip down.
+  const x = Float32Array.from(
+    { length: 20000 },
+    (_, i) => (i % 2 ? 1 : -1) * -Math.log(((i * 0.6180339887) % 1) + 1e-9),
+  );
+  const absmax = Math.max(...x.map(Math.abs));
   const st = obs.update(obs.initialState, x);
-  assert(st.max[0] < 40 && st.max[0] > 0.9, `max ${st.max[0]}`);
+  assert(-st.min[0] < absmax / 2 && -st.min[0] > 2 && st.max[0] <= -st.min[0], `min ${st.min[0]}`);
+  const relu = x.map((v) => Math.max(v, 0));
+  const sr = obs.update(obs.initialState, relu);
+  assert(sr.max[0] > 2 && sr.min[0] === 0, `relu max ${sr.max[0]}`);
   fc.assert(
     fc.property(
       fc.array(fc.float({ min: -20, max: 20, noNaN: true }), { minLength: 6, maxLength: 60 }),
