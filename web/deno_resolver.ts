@@ -2,7 +2,7 @@
  * An esbuild plugin that resolves imports as Deno does in this workspace: `@hqat/NAME[/sub]` through
  * the packages' `deno.json` (`name`, `exports`), the root import map's `npm:` packages to the
  * self-contained browser build each ships (read from Deno's npm cache, so nothing is downloaded
- * twice), and `node:worker_threads` to the browser shim beside this file. Anything else that is not a
+ * twice), and `node:worker_threads` and `node:path` to the browser shims beside this file. Anything else that is not a
  * relative path fails the build, so a Node or Deno module cannot slip into the bundle.
  * @module
  */
@@ -18,6 +18,7 @@ export const NPM_BROWSER_FILES: Readonly<Record<string, string>> = {
 /** Node modules the bundle replaces, with the shim that stands in for each. */
 export const NODE_SHIMS: Readonly<Record<string, string>> = {
   "node:worker_threads": "web/shims/worker_threads.ts",
+  "node:path": "web/shims/path.ts",
 };
 
 /** What the plugin needs: the workspace root and Deno's npm cache folder. */
