@@ -20,7 +20,7 @@ export * from "./src/scope.ts";
 export * from "./src/host.ts";
 export type * from "./src/ops.ts";
 export type { Backend } from "./src/backend.ts";
-export { apply, apply1, observeOps, profileOps } from "./src/engine.ts";
+export { apply, apply1, observeOps, profileOps, recycle } from "./src/engine.ts";
 export type { OpObserver, OpProfile } from "./src/engine.ts";
 export * from "./src/math.ts";
 export * from "./src/reduce.ts";

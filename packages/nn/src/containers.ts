@@ -2,8 +2,8 @@
  * Containers: {@linkcode Sequential}.
  * @module
  */
-import type { Tensor } from "@hqat/tensor";
-import { fuseConvBnEval } from "./eval_fusion.ts";
+import { recycle, type Tensor } from "@hqat/tensor";
+import { fuseConvBnEval, type FusedRun } from "./eval_fusion.ts";
 import { Module, type Scope } from "./module.ts";
 
 /**
@@ -41,20 +41,33 @@ export class Sequential extends Module {
   }
 
   /**
-   * Runs the children in order, each on the previous one's output; in evaluation mode a convolution, its
-   * batch norm and a ReLU6 run as one op (`eval_fusion.ts`).
+   * Runs the children in order, each on the previous one's output. In evaluation mode a convolution, its batch
+   * norm and a ReLU6 — here, or as the whole of a child Sequential — run as one op (`eval_fusion.ts`), and
+   * a fused result that only this loop has seen goes back to the kernels once the next fused op has read it.
    */
   forward(s: Scope, x: Tensor): Tensor {
     let y = x;
+    let ours = false; // y is a fused op's result that nothing but this loop has seen
     for (let i = 0; i < this.#layers.length; i++) {
-      const fused = fuseConvBnEval(this.#layers, i, s, y);
+      const fused = fuseConvBnEval(this.#layers, i, s, y) ?? this.#fusedChild(i, s, y);
       if (fused) {
+        if (ours) recycle(y);
         y = fused.y;
+        ours = true;
         i += fused.count - 1;
       } else {
         y = s.call(String(i), this.#layers[i], y);
+        ours = false;
       }
     }
     return y;
+  }
+
+  /** Child `i` run as one fused op when it is a plain Sequential that fuses whole; else undefined. */
+  #fusedChild(i: number, s: Scope, x: Tensor): FusedRun | undefined {
+    const m = this.#layers[i];
+    if (!(m instanceof Sequential) || m.forward !== Sequential.prototype.forward) return undefined;
+    const f = fuseConvBnEval(m.#layers, 0, s.child(String(i)), x);
+    return f && f.count === m.#layers.length ? { y: f.y, count: 1 } : undefined;
   }
 }

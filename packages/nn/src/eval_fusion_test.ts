@@ -1,5 +1,15 @@
 import { assertEquals } from "@std/assert";
-import { abs, add, profileOps, randomKey, randomNormal, sum, type Tensor, valueAndGrad } from "@hqat/tensor";
+import {
+  abs,
+  add,
+  observeOps,
+  profileOps,
+  randomKey,
+  randomNormal,
+  sum,
+  type Tensor,
+  valueAndGrad,
+} from "@hqat/tensor";
 import { forward, initState, mobilenetV2, type StateDict } from "../mod.ts";
 import { BatchNorm2d, Conv2d, ReLU, ReLU6 } from "./layers.ts";
 import { Sequential } from "./containers.ts";
@@ -32,7 +42,36 @@ Deno.test("forward() in eval mode gives MobileNetV2's layer-by-layer outputs bit
   const { result, profile } = profileOps(() => forward(model, state, x).y);
   assertEquals(profile.calls.get("conv2dAffine"), 52);
   assertEquals(profile.calls.get("conv2d") ?? 0, 0);
-  assertEquals(bits(result), bits(forward(model, state, x, layerByLayer).y));
+  const want = bits(forward(model, state, x, layerByLayer).y);
+  assertEquals(bits(result), want);
+  // Later passes reuse the intermediate arrays handed back; no result handed out changes.
+  const x2 = randomNormal(randomKey(2), [3, 3, 32, 32]);
+  const again = [forward(model, state, x2).y, forward(model, state, x).y, forward(model, state, x2).y];
+  assertEquals(bits(result), want);
+  assertEquals(bits(again[1]), want);
+  assertEquals(bits(again[0]), bits(forward(model, state, x2, layerByLayer).y));
+  assertEquals(bits(again[2]), bits(again[0]));
+});
+
+Deno.test("forward() in eval mode hands no intermediate back while autodiff records or an observer watches", () => {
+  const m = new Sequential(
+    new Sequential(new Conv2d(8, 64, 1, { bias: false }), new BatchNorm2d(64), new ReLU6()),
+    new Sequential(
+      new Conv2d(64, 64, 3, { padding: 1, groups: 64, bias: false }),
+      new BatchNorm2d(64),
+      new ReLU6(),
+    ),
+    new Conv2d(64, 8, 1, { bias: false }),
+    new BatchNorm2d(8),
+  );
+  const state = perturbed(initState(m, randomKey(4)));
+  const x = randomNormal(randomKey(5), [4, 8, 16, 16]);
+  const kept: Tensor[] = [];
+  const seen = observeOps((_op, _ins, _a, outs) => kept.push(...outs), () => forward(m, state, x).y);
+  const copies = kept.map(bits);
+  for (let i = 0; i < 3; i++) forward(m, state, x);
+  kept.forEach((t, i) => assertEquals(bits(t), copies[i]));
+  assertEquals(bits(seen), bits(forward(m, state, x, layerByLayer).y));
 });
 
 Deno.test("forward() in eval mode fuses only what it can and keeps the gradients bit for bit", () => {

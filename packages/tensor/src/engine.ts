@@ -4,6 +4,7 @@
  * @module
  */
 import { cpuBackend } from "./cpu/backend.ts";
+import { returnFloat32 } from "./cpu/float_pool.ts";
 import type { OpAttrs, OpName } from "./ops.ts";
 import { SHAPE_RULES } from "./shape_rules.ts";
 import { Tensor } from "./tensor.ts";
@@ -149,6 +150,27 @@ export function apply<K extends OpName>(op: K, inputs: readonly Tensor[], attrs:
     }
   }
   return outputs;
+}
+
+/**
+ * Hands the storage of `t` — a float32 CPU tensor that nothing references any more, its data included — back
+ * for a later op's result to reuse, sparing that result a fresh array's page faults. Does nothing (and
+ * returns false) while autodiff is recording or an observer is watching (either may hold `t`), for device
+ * tensors, and for data the pool does not keep. Only a caller that made `t` and never let it out (evaluation
+ * mode's fused layers do) may call this: every other holder would see its data change.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { add, recycle, zeros } from "@hqat/tensor";
+ * const t = add(zeros([256, 256]), 1);
+ * assert(recycle(t));
+ * ```
+ */
+export function recycle(t: Tensor): boolean {
+  if (tapes.length > 0 || observer || t.storage !== undefined) return false;
+  const d = t.data;
+  return d instanceof Float32Array && returnFloat32(d);
 }
 
 /** Applies a single-output primitive op. */
