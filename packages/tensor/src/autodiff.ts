@@ -8,6 +8,7 @@ import { popTape, pushTape, withoutTapes } from "./engine.ts";
 import { add } from "./math.ts";
 import { ones, Tensor, zeros } from "./tensor.ts";
 import { checkCotangent, VJP_RULES } from "./vjp.ts";
+import { CotangentRecycler } from "./autodiff_recycle.ts";
 
 /** A tree of tensors: nested arrays and plain objects (other leaves are carried along untouched). */
 export type Tree =
@@ -107,6 +108,7 @@ export function valueAndGrad<P extends Tree, R extends unknown[], A = undefined>
     }
     const cts = new Map<number, Tensor>();
     if (tape.tracked.has(value.id)) cts.set(value.id, ones(value.shape));
+    const recycler = new CotangentRecycler(tape.entries.flatMap((e) => [...e.inputs, ...e.outputs]));
     withoutTapes(() => {
       for (let i = tape.entries.length - 1; i >= 0; i--) {
         const e = tape.entries[i];
@@ -124,13 +126,17 @@ export function valueAndGrad<P extends Tree, R extends unknown[], A = undefined>
           attrs: e.attrs,
           needs,
         });
+        // The rule's cotangents, and the sums they replace, are dead once summed; so are the outputs' ones.
+        const dead: Tensor[] = gouts.filter((g): g is Tensor => g !== null);
         e.inputs.forEach((t, j) => {
           const g = gins[j];
           if (!g || !needs[j]) return;
           checkCotangent(t, g, e.op);
           const prev = cts.get(t.id);
           cts.set(t.id, prev ? add(prev, g) : g);
+          if (prev) dead.push(prev, g);
         });
+        recycler.release(dead, cts.values());
       }
     });
     const grad = mapTree(params, (t) => cts.get(t.id) ?? zeros(t.shape)) as P;
