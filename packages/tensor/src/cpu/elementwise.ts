@@ -7,6 +7,7 @@ import { allocArray, type DType, type TypedArray } from "../dtype.ts";
 import type { BinaryOp, CompareOp, UnaryOp } from "../ops.ts";
 import type { Shape } from "../shape.ts";
 import { sizeOf } from "../shape.ts";
+import { pooledFloat32 } from "./float_pool.ts";
 import { forEachRow, type Strided, strided } from "./strided.ts";
 
 /** Round half to even. */
@@ -34,13 +35,20 @@ const UNARY: { [K in UnaryOp]: (v: number) => number } = {
   relu: (v) => (v > 0 ? v : 0),
 };
 
+/** An output array every element of which the kernel writes: float32 ones may be handed-back arrays. */
+function resultArray(dtype: DType, n: number): TypedArray {
+  return dtype === "float32" ? pooledFloat32(n) : allocArray(dtype, n);
+}
+
 /** Applies a unary op. */
 export function unaryKernel(op: UnaryOp, x: TypedArray, dtype: DType): TypedArray {
-  const out = allocArray(dtype, x.length);
   const n = x.length;
-  if (op === "relu") {
-    const fast = x instanceof Float32Array ? clampNonNegBits(x, Infinity) : undefined;
+  if (op === "relu" && x instanceof Float32Array) {
+    const fast = clampNonNegBits(x, Infinity);
     if (fast) return fast;
+  }
+  const out = resultArray(dtype, n);
+  if (op === "relu") {
     for (let i = 0; i < n; i++) out[i] = x[i] > 0 ? x[i] : 0;
   } else if (op === "neg") {
     for (let i = 0; i < n; i++) out[i] = -x[i];
@@ -130,7 +138,7 @@ export function binaryKernel(
   outShape: Shape,
   dtype: DType,
 ): TypedArray {
-  const out = allocArray(dtype, sizeOf(outShape));
+  const out = resultArray(dtype, sizeOf(outShape));
   if (out.length === 0) return out;
   const it = strided(outShape, [aShape, bShape]);
   if (channelwise(op, out, a, b, it)) return out;
@@ -213,7 +221,7 @@ const INF_BITS = 0x7f800000;
  */
 function clampNonNegBits(x: Float32Array, hi: number): Float32Array | undefined {
   const n = x.length;
-  const out = new Float32Array(n);
+  const out = pooledFloat32(n);
   const xi = new Int32Array(x.buffer, x.byteOffset, n), oi = new Int32Array(out.buffer);
   const hb = bitsOf(hi);
   let nan = 0;
@@ -234,7 +242,7 @@ export function clampKernel(x: TypedArray, min: number, max: number, dtype: DTyp
     const fast = clampNonNegBits(x, max);
     if (fast) return fast;
   }
-  const out = allocArray(dtype, n);
+  const out = resultArray(dtype, n);
   for (let i = 0; i < n; i++) {
     const v = x[i];
     out[i] = v < min ? min : v > max ? max : v;
@@ -251,7 +259,7 @@ export function clampBackwardKernel(
   open: boolean,
 ): Float32Array {
   const n = x.length;
-  const out = new Float32Array(n);
+  const out = pooledFloat32(n);
   if (open && min === 0 && max > 0 && x instanceof Float32Array && g instanceof Float32Array) {
     // Branch-free on the bit patterns: keep g where 0 < x < max (NaN x fails both tests, as it should).
     const xi = new Int32Array(x.buffer, x.byteOffset, n), gi = new Int32Array(g.buffer, g.byteOffset, n);

@@ -10,6 +10,7 @@
  * reference reports it).
  * @module
  */
+import { pooledFloat32 } from "./float_pool.ts";
 import { QUANT_KERNELS_BASE64 } from "./quant_wasm_module.ts";
 
 /**
@@ -137,7 +138,7 @@ export function fakeQuantizeWasm(x: Float32Array, plan: QuantKernelPlan): Float3
   const f32 = new Float32Array(rt.memory.buffer);
   f32.set(x, xAt >> 2);
   const nan = rt.fakeQuantize(xAt, xAt, plan.outer, plan.channels, plan.inner, 0, plan.qmin, plan.qmax);
-  return nan ? undefined : f32.slice(xAt >> 2, (xAt >> 2) + n);
+  return nan ? undefined : copyOut(f32, xAt >> 2, n);
 }
 
 /**
@@ -169,5 +170,12 @@ export function fakeQuantizeGradWasm(
   f32.set(dy, dyAt >> 2);
   const { outer, channels, inner, qmin, qmax } = plan;
   const nan = rt.fakeQuantizeGrad(xAt, dyAt, dyAt, outer, channels, inner, 0, qmin, qmax);
-  return nan ? undefined : f32.slice(dyAt >> 2, (dyAt >> 2) + n);
+  return nan ? undefined : copyOut(f32, dyAt >> 2, n);
+}
+
+/** A copy of `n` floats from `at` (handed-back arrays spare a fresh one's page faults). */
+function copyOut(f32: Float32Array, at: number, n: number): Float32Array {
+  const out = pooledFloat32(n);
+  out.set(f32.subarray(at, at + n));
+  return out;
 }
