@@ -20,6 +20,7 @@ import {
 } from "@hqat/tensor";
 import { chooseModel, CliError } from "./models.ts";
 import { checkFiles } from "./outputs.ts";
+import { checkNumClasses } from "./data_source.ts";
 
 /** A command: its usage text and its action. */
 export interface Command {
@@ -166,10 +167,12 @@ export async function modelOption(
   if (a.onnx === undefined && a.arch === undefined && !options.fallback) {
     throw new CliError(`Missing --arch or --onnx\n${usage}`);
   }
+  const classes = intOption(a, "num-classes", 10);
+  checkNumClasses(classes, "");
   return await chooseModel({
     arch: a.arch as string | undefined,
     onnx: a.onnx as string | undefined,
-    numClasses: intOption(a, "num-classes", 10),
+    numClasses: classes,
     inputShape: options.inputShape ?? shapeOption(a),
   });
 }
@@ -266,6 +269,10 @@ export const predictCommand: Command = {
     let model = a.onnx === undefined ? await modelOption(a, PREDICT_USAGE) : undefined;
     let state = model && await loadState(required(a, "weights", PREDICT_USAGE), model);
     const x = await loadNpy(input, { dtype: "float32" });
+    const bad = (x.data as Float32Array).findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      throw new CliError(`"${input}" holds ${x.data[bad]} at value ${bad}; the input must be finite`, 1);
+    }
     if (!model) {
       model = await modelOption(a, PREDICT_USAGE, { inputShape: x.shape });
       state = a.weights ? await loadState(a.weights as string, model) : initState(model, randomKey(0));

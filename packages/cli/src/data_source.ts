@@ -3,8 +3,10 @@
  * @module
  */
 import {
+  CIFAR10_CLASSES,
   createLoader,
   type Dataset,
+  FASHION_MNIST_CLASSES,
   loadCifar10,
   type Loader,
   loadFashionMnist,
@@ -13,6 +15,35 @@ import {
 import type { Batch } from "@hqat/nn";
 import { fromArray } from "@hqat/tensor";
 import { CliError } from "./models.ts";
+
+const DATASET_CLASSES = { "fashion-mnist": FASHION_MNIST_CLASSES, cifar10: CIFAR10_CLASSES };
+
+/** The most classes a head may have (ImageNet-21k has 21,841). */
+const MAX_CLASSES = 100_000;
+
+/**
+ * Fails unless `n` classes are at most 100,000 and cover the labels of `dataset` (when it is one the
+ * commands know).
+ *
+ * @example
+ * ```ts
+ * import { assertThrows } from "@std/assert";
+ * import { checkNumClasses } from "@hqat/cli";
+ * checkNumClasses(10, "fashion-mnist");
+ * assertThrows(() => checkNumClasses(2, "fashion-mnist"), Error, "fewer than the 10 classes");
+ * ```
+ */
+export function checkNumClasses(n: number, dataset: string): void {
+  if (n > MAX_CLASSES) throw new CliError(`--num-classes ${n} is more than ${MAX_CLASSES}`);
+  const classes = DATASET_CLASSES[dataset as keyof typeof DATASET_CLASSES]?.length;
+  if (classes !== undefined && n < classes) {
+    throw new CliError(
+      `--num-classes ${n} is fewer than the ${classes} classes of ${dataset}: labels ${n}..${
+        classes - 1
+      } would have no output`,
+    );
+  }
+}
 
 /** Data set names the commands accept. */
 export const DATASETS = ["fashion-mnist", "cifar10"] as const;
@@ -33,9 +64,12 @@ export async function loadDataset(
   options: { dataDir?: string; download?: boolean } = {},
 ): Promise<Dataset> {
   const o = { split, dataDir: options.dataDir, download: options.download };
-  if (name === "fashion-mnist") return await loadFashionMnist(o);
-  if (name === "cifar10") return await loadCifar10(o);
-  throw new CliError(`Unknown data set "${name}"; choose one of: ${DATASETS.join(", ")}`);
+  let ds: Dataset;
+  if (name === "fashion-mnist") ds = await loadFashionMnist(o);
+  else if (name === "cifar10") ds = await loadCifar10(o);
+  else throw new CliError(`Unknown data set "${name}"; choose one of: ${DATASETS.join(", ")}`);
+  if (ds.count === 0) throw new CliError(`The ${split} split of ${name} is empty (no images)`, 1);
+  return ds;
 }
 
 /** Options of {@linkcode seedLoader}. */

@@ -28,7 +28,7 @@ import {
   parse,
   required,
 } from "./commands.ts";
-import { loadDataset, seedLoader, tensorBatches } from "./data_source.ts";
+import { checkNumClasses, loadDataset, seedLoader, tensorBatches } from "./data_source.ts";
 import { trainFloat } from "./float_stage.ts";
 import { checkClassifier, chooseModel, CliError, defaultOut } from "./models.ts";
 import { BN_REESTIMATE_BATCHES, calibrate, convertStage, qatQConfig, qatTrain } from "./quant_stage.ts";
@@ -81,6 +81,7 @@ async function common(a: Record<string, unknown>) {
     inputShape: [1, 3, 32, 32],
   };
   const dataset = (a.dataset as string | undefined) ?? "fashion-mnist";
+  checkNumClasses(choice.numClasses, dataset);
   let model;
   try {
     model = await chooseModel(choice);

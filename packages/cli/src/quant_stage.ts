@@ -40,6 +40,7 @@ import {
 import { argmax, foldIn, fromArray, randomKey, type Tensor } from "@hqat/tensor";
 import type { Loader } from "@hqat/data";
 import { join } from "node:path";
+import { checkObserverState } from "./observer_state.ts";
 import { loadDataset, seedLoader, tensorBatches } from "./data_source.ts";
 import { outputLayer } from "./models.ts";
 
@@ -213,6 +214,7 @@ export async function qatTrain(
   setMarch(March.BAYES);
   const qat = prepareQatFx(o.model, qatQConfig(o.model));
   const start = await loadState(o.calibCheckpoint, qat); // qat_model.load_state_dict(calib_model.state_dict())
+  checkObserverState(start, o.calibCheckpoint, { calibrated: true });
   const qm = setFakeQuantize(qat, FakeQuantState.QAT), vm = setFakeQuantize(qat, FakeQuantState.VALIDATION);
   const opt = adam({ lr: o.lr, weightDecay: o.weightDecay });
   const step = makeTrainStep(qm, opt);

@@ -21,5 +21,13 @@ export function deployMarch(
   options: { readonly march?: March; readonly tool: string },
 ): March {
   if (options.march === undefined && isMarch(model.march)) return model.march;
+  if (options.march === undefined && model.march !== undefined) {
+    throw new RangeError(
+      `${options.tool}: the model's march ${
+        JSON.stringify(model.march)
+      } is not one hqat knows (bayes, bayes-e); ` +
+        "give the march explicitly",
+    );
+  }
   return resolveMarch(options.march, options.tool);
 }

@@ -1,7 +1,8 @@
 /**
- * One run per output folder: an exclusive lock file (`.hqat.lock`, created with `createNew`, holding
- * the run's process id) that a second run on the same folder meets and reports, and the removal of
- * the temporary files dead runs left there.
+ * One run per output folder: an exclusive operating-system lock on the folder's `.hqat.lock`, which
+ * holds the run's process id so that a second run on the same folder can name it, and the removal of
+ * the temporary files dead runs left there. The lock file stays (empty) after the run: removing it
+ * would let two later runs lock two different files of the same name.
  * @module
  */
 
@@ -12,29 +13,18 @@ import { OutputPathError, prepareOutputFolder } from "./output_paths.ts";
 /** The lock file's name inside the folder. */
 export const LOCK_FILE = ".hqat.lock";
 
-/** A held lock; `release` removes the lock file (it also goes when the run ends). */
+/** A held lock; `release` lets it go (it also goes when the run ends, or the process dies). */
 export interface OutputLock {
   /** The lock file's path. */
   readonly path: string;
-  /** Removes the lock file. */
+  /** Releases the lock. */
   release(): void;
 }
 
-/** Whether a process `pid` is alive: `/proc` on Linux; elsewhere every pid counts as alive. */
-function alive(pid: number): boolean {
-  if (pid === Deno.pid) return true;
-  if (Deno.build.os !== "linux") return true;
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
- * Removes the temporary files of atomic writes in `dir` whose writer is no longer running (a run
- * killed mid-write leaves one); returns their names.
+ * Removes the temporary files that other processes' atomic writes left in `dir` (call it while
+ * holding the folder's lock: no other run writes there then; a killed run leaves one); returns their
+ * names.
  *
  * @example
  * ```ts
@@ -51,7 +41,7 @@ export async function removeStaleTemps(dir: string): Promise<string[]> {
   try {
     for await (const e of Deno.readDir(dir)) {
       const t = e.isFile ? parseTempName(e.name) : undefined;
-      if (t && !alive(t.pid)) {
+      if (t && t.pid !== Deno.pid) {
         await Deno.remove(`${dir}/${e.name}`).catch(() => {});
         removed.push(e.name);
       }
@@ -63,10 +53,10 @@ export async function removeStaleTemps(dir: string): Promise<string[]> {
 }
 
 /**
- * Takes `dir` for this run: creates it when missing, checks it takes new files, creates the lock
- * file exclusively, and removes dead runs' temporary files. A live run's lock is an
- * {@linkcode OutputPathError} naming its process id; a dead run's lock is taken over. The lock goes
- * when `release` is called or the run ends.
+ * Takes `dir` for this run: creates it when missing, checks it takes new files, takes the exclusive
+ * operating-system lock of its lock file (the kernel drops it when the process ends, even on
+ * `kill -9`), writes the run's process id into it, and removes the temporary files dead runs left. A
+ * folder another run holds is an {@linkcode OutputPathError} naming that run's process id.
  *
  * @example
  * ```ts
@@ -86,49 +76,55 @@ export async function lockOutputFolder(
 ): Promise<OutputLock> {
   await prepareOutputFolder(dir);
   const path = `${dir}/${LOCK_FILE}`;
-  const body = JSON.stringify({ pid: Deno.pid, command: options.command, started: new Date().toISOString() });
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      await Deno.writeTextFile(path, body + "\n", { createNew: true });
-      let held = true;
-      const forget = onRunEnd(() => {
-        if (held) Deno.removeSync(path);
-      });
-      await removeStaleTemps(dir);
-      return {
-        path,
-        release() {
-          if (!held) return;
-          held = false;
-          forget();
-          try {
-            Deno.removeSync(path);
-          } catch {
-            // Already removed.
-          }
-        },
-      };
-    } catch (e) {
-      if (!(e instanceof Deno.errors.AlreadyExists)) {
-        throw new OutputPathError(dir, `cannot create the lock file ${LOCK_FILE} (${(e as Error).message})`);
-      }
-    }
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true, write: true, create: true });
+  } catch (e) {
+    throw new OutputPathError(dir, `cannot open the lock file ${LOCK_FILE} (${(e as Error).message})`);
+  }
+  let locked = false;
+  try {
+    locked = await file.tryLock(true);
+  } catch (e) {
+    file.close();
+    throw new OutputPathError(dir, `cannot lock ${path} (${(e as Error).message})`);
+  }
+  if (!locked) {
+    file.close();
     let other: { pid?: number; command?: string; started?: string } = {};
     try {
       other = JSON.parse(await Deno.readTextFile(path));
     } catch {
-      // Unreadable or half-written: treated as held, below, unless its writer is known to be gone.
-    }
-    if (typeof other.pid === "number" && !alive(other.pid)) {
-      await Deno.remove(path).catch(() => {});
-      continue;
+      // Being written this very moment: the run is still named below, without its details.
     }
     throw new OutputPathError(
       dir,
       `another run uses this folder (PID ${other.pid ?? "unknown"}, "${other.command ?? "?"}", started ${
         other.started ?? "?"
-      }); wait for it to end, choose another --out, or remove ${path} if no such run exists`,
+      }); wait for it to end or choose another --out`,
     );
   }
-  throw new OutputPathError(dir, `the lock file ${path} keeps coming back`);
+  const body = JSON.stringify({ pid: Deno.pid, command: options.command, started: new Date().toISOString() });
+  await file.truncate(0);
+  await file.write(new TextEncoder().encode(body + "\n"));
+  let held = true;
+  const release = () => {
+    if (!held) return;
+    held = false;
+    try {
+      file.truncateSync(0);
+      file.unlockSync();
+    } finally {
+      file.close();
+    }
+  };
+  const forget = onRunEnd(release);
+  await removeStaleTemps(dir);
+  return {
+    path,
+    release() {
+      forget();
+      release();
+    },
+  };
 }

@@ -52,31 +52,40 @@ Deno.test("prepareOutputFolder() names a folder that does not take files, and a 
     }
   }));
 
-Deno.test("lockOutputFolder() refuses a live run's folder naming its PID, takes over a dead run's lock and removes its temps", () =>
+Deno.test("lockOutputFolder() refuses a folder another process holds, naming its PID; a killed holder's lock and temps go", () =>
   inTemp(async (dir) => {
-    const sleeper = new Deno.Command("sleep", { args: ["30"] }).spawn();
+    // Another run: a process that holds the operating-system lock of the lock file.
+    const body = (pid: number) => JSON.stringify({ pid, command: "hqat train", started: "then" });
+    await Deno.writeTextFile(`${dir}/${LOCK_FILE}`, body(4242));
+    const holder = new Deno.Command("flock", { args: ["-o", `${dir}/${LOCK_FILE}`, "sleep", "5"] }).spawn();
     try {
-      const lockBody = (pid: number) => JSON.stringify({ pid, command: "hqat train", started: "then" });
-      await Deno.writeTextFile(`${dir}/${LOCK_FILE}`, lockBody(sleeper.pid));
+      for (let i = 0; i < 100; i++) {
+        const probe = await Deno.open(`${dir}/${LOCK_FILE}`, { read: true });
+        const free = await probe.tryLock(true);
+        if (free) await probe.unlock();
+        probe.close();
+        if (!free) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
       await assertRejects(
         () => lockOutputFolder(dir, { command: "hqat qat" }),
         OutputPathError,
-        `another run uses this folder (PID ${sleeper.pid}, "hqat train"`,
+        `another run uses this folder (PID 4242, "hqat train", started then)`,
       );
     } finally {
-      sleeper.kill("SIGKILL");
-      await sleeper.status;
+      holder.kill("SIGKILL");
+      await holder.status;
     }
-    // The same lock after its run died, with the temporary file the run was writing.
-    const dead = sleeper.pid;
-    await Deno.writeFile(`${dir}/.int_model.${dead}-0a1b2c3d.tmp`, new Uint8Array(3));
+    // Killed: the kernel dropped its lock; the temporary file it was writing is removed on the next start.
+    await Deno.writeFile(`${dir}/.int_model.4242-0a1b2c3d.tmp`, new Uint8Array(3));
     await Deno.writeFile(`${dir}/.int_model.${Deno.pid}-0a1b2c3d.tmp`, new Uint8Array(3));
     const lock = await lockOutputFolder(dir, { command: "hqat convert" });
     const names = (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
     assertEquals(names, [`.hqat.lock`, `.int_model.${Deno.pid}-0a1b2c3d.tmp`]);
     assertEquals(JSON.parse(await Deno.readTextFile(lock.path)).pid, Deno.pid);
     runEndNow();
-    await assertRejects(() => Deno.stat(lock.path), Deno.errors.NotFound);
+    assertEquals(await Deno.readTextFile(lock.path), "");
+    (await lockOutputFolder(dir, { command: "hqat qat" })).release();
     assertEquals(await removeStaleTemps(dir), []);
   }));
 

@@ -51,8 +51,14 @@ export class AverageMeter {
   }
 }
 
+function rowFinite(d: ArrayLike<number>, at: number, k: number): boolean {
+  for (let j = at; j < at + k; j++) if (!Number.isFinite(d[j])) return false;
+  return true;
+}
+
 /**
  * Percent of rows whose label is among the `k` largest logits, for each k (ties broken by lower index).
+ * A row with a NaN or infinite logit counts as a miss; a label that is not a class is a `RangeError`.
  *
  * @example
  * ```ts
@@ -73,6 +79,11 @@ export function accuracy(logits: Tensor, labels: Tensor, topk: readonly number[]
   const hits = topk.map(() => 0);
   for (let i = 0; i < n; i++) {
     const label = y[i];
+    if (!(Number.isInteger(label) && label >= 0 && label < k)) {
+      throw new RangeError(`accuracy(): label ${label} of row ${i} is not a class of the ${k} logits`);
+    }
+    // A row with a NaN or infinite logit is never a hit, whatever its label.
+    if (!rowFinite(d, i * k, k)) continue;
     const v = d[i * k + label];
     // Rank of the label's logit: how many classes beat it (ties: lower index wins).
     let rank = 0;

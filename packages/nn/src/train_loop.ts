@@ -9,6 +9,24 @@ import { forward, type Module, type StateDict } from "./module.ts";
 import { Progress } from "./progress.ts";
 import type { StepOutput, TrainState } from "./train_step.ts";
 
+function firstNonFinite(d: ArrayLike<number>): number {
+  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return i;
+  return -1;
+}
+
+/** Fails unless every label of `y` is a class of a `k`-way head. */
+function checkLabels(y: Tensor, k: number, batch: number): void {
+  const d = y.data;
+  for (let i = 0; i < d.length; i++) {
+    if (!(Number.isInteger(d[i]) && d[i] >= 0 && d[i] < k)) {
+      throw new RangeError(
+        `Label ${d[i]} (batch ${batch}, row ${i}) is not a class of the model's ${k} outputs; ` +
+          `the data set has more classes than the model's head`,
+      );
+    }
+  }
+}
+
 /** A batch of inputs and integer labels. */
 export interface Batch {
   /** Inputs, e.g. [B, 3, 32, 32] float32. */
@@ -85,6 +103,7 @@ export async function trainOneEpoch(
     const logits = await toCpu(out.logits);
     out.lossTensor?.dispose();
     out.logits.dispose();
+    checkLabels(b.y, logits.shape[1], i);
     if (!Number.isFinite(lossValue)) {
       throw new RangeError(`Training diverged: loss is ${lossValue} at step ${i}`);
     }
@@ -95,6 +114,7 @@ export async function trainOneEpoch(
     i++;
   }
   progress?.done();
+  if (i === 0) throw new RangeError("Cannot train: the data set gave no batches (it is empty)");
   const seconds = (performance.now() - t0) / 1000;
   return {
     state: ts,
@@ -146,12 +166,24 @@ export async function evaluate(
     total: options.total ?? 0,
     ...(options.progress ?? {}),
   });
+  let batch = 0;
   for await (const b of batches) {
     const n = b.x.shape[0];
     const onDevice = tidy(() => options.apply ? options.apply(b.x) : forward(model, state, b.x).y);
     const logits = await toCpu(onDevice);
     onDevice.dispose();
     const k = logits.shape[1];
+    checkLabels(b.y, k, batch);
+    const bad = firstNonFinite(logits.data);
+    if (bad >= 0) {
+      throw new RangeError(
+        `Cannot evaluate: the model's output is ${logits.data[bad]} for image ${
+          top1.count + Math.floor(bad / k)
+        } ` +
+          `(batch ${batch}); the weights or the input hold NaN or infinite values`,
+      );
+    }
+    batch++;
     const [a1, a5] = accuracy(logits, b.y, [1, Math.min(5, k)]);
     top1.update(a1, n);
     top5.update(a5, n);
@@ -159,5 +191,6 @@ export async function evaluate(
     progress?.update(n, { acc1: top1.avg });
   }
   progress?.done();
+  if (top1.count === 0) throw new RangeError("Cannot evaluate: the data set gave no images (it is empty)");
   return { top1: top1.avg, top5: top5.avg, loss: loss.avg, images: top1.count };
 }

@@ -70,7 +70,8 @@ export interface RunIntModelOptions {
 const ARRAYS = { qint8: Int8Array, qint16: Int16Array, qint32: Int32Array, float32: Float32Array } as const;
 
 /**
- * Checks that `shape` and `input` fit `program`'s input past dimension 0.
+ * Checks that `shape` and `input` fit `program`'s input past dimension 0 and that every input value is
+ * finite (a NaN or an infinity is refused, naming the frame).
  *
  * @example
  * ```ts
@@ -96,6 +97,12 @@ export function checkProgramInput(
     throw new ProgramRunError(
       `${tool}: the input has ${input.length} values, but [${shape}] needs ${elementCount(shape)}`,
     );
+  }
+  for (let i = 0; i < input.length; i++) {
+    if (!Number.isFinite(input[i])) {
+      const frame = Math.floor(i / (input.length / shape[0]));
+      throw new ProgramRunError(`${tool}: the input holds ${input[i]} (frame ${frame}, value ${i})`);
+    }
   }
 }
 
