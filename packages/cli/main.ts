@@ -13,6 +13,7 @@ import { type Command, inspectCommand, predictCommand } from "./src/commands.ts"
 import { deployCommands } from "./src/deploy_commands.ts";
 import { pipelineCommands } from "./src/pipeline_commands.ts";
 import { ptqCommand } from "./src/ptq_command.ts";
+import { analyzeCommand } from "./src/analyze_command.ts";
 import { CliError } from "./src/models.ts";
 import { cleanUpOnSignals, runEndNow } from "@hqat/io";
 
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, Command> = {
   predict: predictCommand,
   ...pipelineCommands,
   ptq: ptqCommand,
+  analyze: analyzeCommand,
   ...deployCommands,
 };
 

@@ -18,6 +18,7 @@ export * from "./src/pipeline_commands.ts";
 export * from "./src/quickstart.ts";
 export * from "./src/deploy_stages.ts";
 export * from "./src/ptq_command.ts";
+export * from "./src/analyze_command.ts";
 
 // The `@std/cli` type that `parse` returns.
 export type { Args } from "@std/cli";

@@ -29,6 +29,9 @@ export * from "./src/debug.ts";
 export * from "./src/ptq.ts";
 export * from "./src/similarity.ts";
 export * from "./src/calib_search.ts";
+export * from "./src/analyze.ts";
+export * from "./src/analysis_report.ts";
+export * from "./src/analysis_html.ts";
 export * from "./src/graph_layers.ts";
 // The fixed-point model `convertFx` gives is `@hqat/program`'s program at O0: its seed-flow API.
 export {

@@ -37,8 +37,8 @@ const PTQ_USAGE =
 Post-training quantization without labels: inserts the input QuantStub (its scale fixed with
 --input-scale, e.g. 1/128 for pyramid input, else calibrated like every activation), runs the
 calibration observers over the batches of C.npy ([N,C,H,W] float32), converts, and writes
-DIR/calib-checkpoint.safetensors and DIR/int_model (for check, compile, perf, visualize, predict-int
-and run-hbm). A classifier's last Linear layer keeps its 32-bit output.
+DIR/calib-checkpoint.safetensors, DIR/int_model (for check, compile, perf, visualize, predict-int
+and run-hbm) and DIR/ptq.json (what was done, for analyze). A classifier's last Linear layer keeps its 32-bit output.
   --qconfig NAME        calibration qconfig preset (default default_calib_8bit_fake_quant_qconfig)
   --calib-method M      activation observer: min_max, percentile, mse, kl, or mix (per layer the one whose
                         network output is closest to float on the first batch); the dtype stays the qconfig's
@@ -240,21 +240,23 @@ export const ptqCommand: Command = {
           `SQNR ${similarity.sqnr.toFixed(2)} dB`,
       );
     }
-    if (a.summary !== undefined) {
-      const summary = {
-        qconfig: global.name,
-        calibMethod: method ?? null,
-        ...(choice && { choice }),
-        inputScale: scale,
-        inputScaleFixed: inputScale !== null,
-        batches: r.batches,
-        images: r.images,
-        checkpoint,
-        intModel: intPath,
-        ...(similarity && { similarity }),
-      };
-      await atomicWriteFile(String(a.summary), new TextEncoder().encode(JSON.stringify(summary, null, 1)));
-    }
+    const summary = {
+      qconfig: global.name,
+      dtype,
+      calibMethod: method ?? null,
+      ...(choice && { choice }),
+      inputScale: scale,
+      inputScaleFixed: inputScale !== null,
+      batches: r.batches,
+      images: r.images,
+      checkpoint,
+      intModel: intPath,
+      ...(similarity && { similarity }),
+    };
+    const json = new TextEncoder().encode(JSON.stringify(summary, null, 1) + "\n");
+    // What `hqat analyze` needs to rebuild the prepared model: always beside the checkpoint.
+    await atomicWriteFile(join(out, "ptq.json"), json);
+    if (a.summary !== undefined) await atomicWriteFile(String(a.summary), json);
     return 0;
   },
 };
