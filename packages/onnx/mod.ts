@@ -22,6 +22,9 @@ export * from "./src/load.ts";
 export * from "./src/read_onnx.ts";
 export * from "./src/onnx_model.ts";
 export { decodeOnnx } from "./src/proto.ts";
+export { exportQdq, type QdqExport, type QdqExportOptions, type QdqInstrReport } from "./src/export_qdq.ts";
+export type { OrtNote } from "./src/export_qdq_rule.ts";
+export { qdqSidecar, qdqSummary } from "./src/export_qdq_report.ts";
 export type { OnnxAttribute, OnnxGraph, OnnxModelProto, OnnxNode, OnnxValueInfo } from "./src/proto.ts";
 export type { OnnxTensor } from "./src/tensor_proto.ts";
 export { isSupportedOp, SUPPORTED_OPS } from "./src/op_table.ts";
@@ -30,6 +33,7 @@ export type { ModelPlan, PlannedStep, Source } from "./src/build.ts";
 export type { RunContext, Step } from "./src/rule.ts";
 
 // The types of other `@hqat` packages that this package's signatures name.
+export type * from "@hqat/program";
 export type { CallInterceptor, ForwardContext, Module, Scope, StateDict, StateSpec } from "@hqat/nn";
 export type {
   AdapterSummary,
