@@ -11,6 +11,7 @@
  */
 import { type Command, inspectCommand, predictCommand } from "./src/commands.ts";
 import { deployCommands } from "./src/deploy_commands.ts";
+import { exportOnnxCommand } from "./src/export_onnx_command.ts";
 import { pipelineCommands } from "./src/pipeline_commands.ts";
 import { ptqCommand } from "./src/ptq_command.ts";
 import { analyzeCommand } from "./src/analyze_command.ts";
@@ -24,6 +25,7 @@ const COMMANDS: Record<string, Command> = {
   ptq: ptqCommand,
   analyze: analyzeCommand,
   ...deployCommands,
+  "export-onnx": exportOnnxCommand,
 };
 
 function usage(): string {
