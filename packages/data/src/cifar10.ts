@@ -133,7 +133,8 @@ export interface Cifar10Options extends DataLocationOptions {
 /**
  * Loads a CIFAR-10 split as 3×32×32 uint8 CHW images. The `.bin` files are looked for in
  * `dataDir`, `$HQAT_DATA` and the user cache (each folder or its `cifar-10-batches-bin` subfolder).
- * When none has them, `cifar-10-binary.tar.gz` is downloaded, checked against its published MD5 and
+ * When none has them, `cifar-10-binary.tar.gz` is downloaded over https, checked against its published
+ * MD5 (the only digest its publisher gives) and
  * extracted into `<cache>/cifar-10-batches-bin`; when that fails, a
  * {@linkcode DatasetUnavailableError} lists the folders searched and the reason.
  *

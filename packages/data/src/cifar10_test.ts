@@ -114,7 +114,7 @@ Deno.test("loadCifar10() downloads, checks and extracts the archive into the cac
       data: n.endsWith(".txt") ? new TextEncoder().encode(CIFAR10_CLASSES.join("\n")) : batchFile(2, i),
     })));
     const archive = new Uint8Array(gzipSync(tar));
-    const source = { baseUrl: "http://mirror.test/", md5: { [CIFAR10_ARCHIVE]: md5Hex(archive) } };
+    const source = { baseUrl: "https://mirror.test/", md5: { [CIFAR10_ARCHIVE]: md5Hex(archive) } };
     let calls = 0;
     const fetch = (() => (calls++, Promise.resolve(new Response(archive)))) as typeof globalThis.fetch;
     const opts = { env: () => undefined, cacheDir: `${root}/cache`, source, fetch };

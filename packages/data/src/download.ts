@@ -3,14 +3,66 @@
  * @module
  */
 
+import { atomicWriteFile } from "@hqat/io";
 import { createHash } from "node:crypto";
 
-/** A data set's published location: a base URL and the MD5 of each file under it. */
+/**
+ * A data set's published location: an `https` base URL, the publisher's MD5 of each file under it
+ * and, where known, the SHA-256 of each file's decompressed content (see the data set's source for
+ * where those digests come from).
+ */
 export interface DataSource {
-  /** The base URL; file names are appended to it. */
+  /** The base URL (`https://…`); file names are appended to it. */
   readonly baseUrl: string;
   /** File name → published MD5 (lowercase hex). */
   readonly md5: Readonly<Record<string, string>>;
+  /** File name → SHA-256 of its decompressed content (lowercase hex). */
+  readonly contentSha256?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The hosts hqat downloads data sets from; `deno task hqat` grants network access to these only.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { DATA_HOSTS } from "@hqat/data";
+ * assert(DATA_HOSTS.includes("www.cs.toronto.edu"));
+ * ```
+ */
+export const DATA_HOSTS: readonly string[] = ["raw.githubusercontent.com", "www.cs.toronto.edu"];
+
+/**
+ * The SHA-256 of `bytes`, lowercase hex.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { sha256Hex } from "@hqat/data";
+ * assert(sha256Hex(new TextEncoder().encode("abc")).startsWith("ba7816bf8f01cfea"));
+ * ```
+ */
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/**
+ * Checks that `content` (a downloaded file, decompressed) has the SHA-256 `want`; throws naming `url`.
+ *
+ * @example
+ * ```ts
+ * import { assertThrows } from "@std/assert";
+ * import { checkContentSha256, sha256Hex } from "@hqat/data";
+ * const body = new Uint8Array([1, 2]);
+ * checkContentSha256("https://x.test/a", body, sha256Hex(body));
+ * assertThrows(() => checkContentSha256("https://x.test/a", body, "00"), Error, "SHA-256");
+ * ```
+ */
+export function checkContentSha256(url: string, content: Uint8Array, want: string): void {
+  const got = sha256Hex(content);
+  if (got !== want.toLowerCase()) {
+    throw new Error(`Cannot use ${url}: the SHA-256 of its content is ${got}, not the expected ${want}`);
+  }
 }
 
 /**
@@ -61,7 +113,7 @@ export interface DownloadOptions {
  * import { downloadVerified, md5Hex } from "@hqat/data";
  * const body = new Uint8Array([1, 2, 3]);
  * const fetch = () => Promise.resolve(new Response(body));
- * const got = await downloadVerified("http://example.test/f", md5Hex(body), { fetch });
+ * const got = await downloadVerified("https://example.test/f", md5Hex(body), { fetch });
  * assert(got.join() === "1,2,3");
  * ```
  */
@@ -72,11 +124,25 @@ export async function downloadVerified(
 ): Promise<Uint8Array> {
   const doFetch = options.fetch ?? fetch;
   const maxBytes = options.maxBytes ?? 512 * 1024 * 1024;
+  if (!url.startsWith("https://")) {
+    throw new Error(`Cannot download ${url}: hqat downloads over https only (use an https mirror)`);
+  }
   let response: Response;
   try {
-    response = await doFetch(url);
+    response = await doFetch(url, { redirect: "follow" });
   } catch (e) {
+    if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+      const host = new URL(url).host;
+      throw new Error(
+        `Cannot download ${url}: this run has no network access to ${host}. "deno task hqat" allows ` +
+          `${DATA_HOSTS.join(" and ")}; with "deno run", add --allow-net=${host}`,
+      );
+    }
     throw new Error(`Cannot download ${url}: ${(e as Error).message ?? e}`);
+  }
+  if (response.url && !response.url.startsWith("https://")) {
+    await response.body?.cancel();
+    throw new Error(`Cannot download ${url}: it redirected to ${response.url}, which is not https`);
   }
   if (!response.ok) {
     await response.body?.cancel();
@@ -130,12 +196,5 @@ export async function downloadVerified(
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
   const slash = path.lastIndexOf("/");
   if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
-  const tmp = `${path}.tmp-${crypto.randomUUID()}`;
-  try {
-    await Deno.writeFile(tmp, bytes);
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
+  await atomicWriteFile(path, bytes);
 }

@@ -13,12 +13,12 @@ Deno.test("md5Hex() matches RFC 1321's test vectors", () => {
 
 Deno.test("downloadVerified() returns a body whose MD5 matches", async () => {
   const body = new Uint8Array(100000).map((_, i) => i * 7);
-  const got = await downloadVerified("http://x.test/a", md5Hex(body), { fetch: respond(body) });
+  const got = await downloadVerified("https://x.test/a", md5Hex(body), { fetch: respond(body) });
   assertEquals(got, body);
 });
 
 Deno.test("downloadVerified() names the URL on network, HTTP, size and checksum failures", async () => {
-  const url = "http://x.test/file.gz";
+  const url = "https://x.test/file.gz";
   await assertRejects(
     () => downloadVerified(url, "0", { fetch: () => Promise.reject(new TypeError("dns error")) }),
     Error,
@@ -66,5 +66,36 @@ Deno.test("writeFileAtomic() replaces the file and leaves no temporary file", as
     assert([...Deno.readDirSync(`${dir}/a`)].length === 1);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("downloadVerified() uses https only and turns a missing network permission into hqat's own advice", async () => {
+  const body = new Uint8Array([1, 2, 3]);
+  await assertRejects(
+    () => downloadVerified("http://x.test/a", md5Hex(body), { fetch: respond(body) }),
+    Error,
+    "hqat downloads over https only",
+  );
+  const denied = (() => Promise.reject(new Deno.errors.NotCapable("Requires net access"))) as typeof fetch;
+  await assertRejects(
+    () => downloadVerified("https://www.cs.toronto.edu/a", md5Hex(body), { fetch: denied }),
+    Error,
+    'no network access to www.cs.toronto.edu. "deno task hqat" allows',
+  );
+});
+
+Deno.test("The Fashion-MNIST source is https, and its content digests match the files Debian installs", async () => {
+  const { FASHION_MNIST_SOURCE, FASHION_MNIST_SYSTEM_DIR, gunzipIfNeeded, sha256Hex } = await import(
+    "../mod.ts"
+  );
+  assert(FASHION_MNIST_SOURCE.baseUrl.startsWith("https://"));
+  for (const [file, sha] of Object.entries(FASHION_MNIST_SOURCE.contentSha256 ?? {})) {
+    let gz: Uint8Array;
+    try {
+      gz = await Deno.readFile(`${FASHION_MNIST_SYSTEM_DIR}/${file}`);
+    } catch {
+      continue; // not installed here
+    }
+    assertEquals(sha256Hex(gunzipIfNeeded(gz)), sha, file);
   }
 });

@@ -5,7 +5,13 @@
 
 import { checkDataset, type Dataset, FASHION_MNIST_CLASSES } from "./dataset.ts";
 import { type DataLocationOptions, dataSearchPath, findFile, hqatCacheDir } from "./data_dirs.ts";
-import { DatasetUnavailableError, type DataSource, downloadVerified, writeFileAtomic } from "./download.ts";
+import {
+  checkContentSha256,
+  DatasetUnavailableError,
+  type DataSource,
+  downloadVerified,
+  writeFileAtomic,
+} from "./download.ts";
 import { FILE_CAPS, readFileCapped } from "@hqat/io";
 import { gunzipIfNeeded } from "./gzip.ts";
 import { parseIdxImages, parseIdxLabels } from "./idx.ts";
@@ -13,7 +19,10 @@ import { parseIdxImages, parseIdxLabels } from "./idx.ts";
 const IDX_READ = { maxBytes: FILE_CAPS.dataset, what: "an idx file" } as const;
 
 /**
- * Fashion-MNIST's published location and MD5 checksums.
+ * Fashion-MNIST's published location (Zalando's repository, over https) and checksums: the MD5 of each
+ * `.gz` as Zalando publishes it, and the SHA-256 of each file's decompressed content, computed from
+ * Debian's `dataset-fashion-mnist` package (which recompressed the same files, so its `.gz` digests
+ * differ while their content does not). A download must match both.
  *
  * @example
  * ```ts
@@ -23,12 +32,18 @@ const IDX_READ = { maxBytes: FILE_CAPS.dataset, what: "an idx file" } as const;
  * ```
  */
 export const FASHION_MNIST_SOURCE: DataSource = Object.freeze({
-  baseUrl: "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+  baseUrl: "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
   md5: Object.freeze({
     "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
     "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
     "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
     "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
+  }),
+  contentSha256: Object.freeze({
+    "train-images-idx3-ubyte.gz": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    "train-labels-idx1-ubyte.gz": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    "t10k-images-idx3-ubyte.gz": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    "t10k-labels-idx1-ubyte.gz": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
   }),
 });
 
@@ -103,7 +118,7 @@ function fileStems(split: "train" | "test"): [string, string] {
  * Loads a Fashion-MNIST split as 1×28×28 uint8 images with labels 0..9. The files
  * (`train-images-idx3-ubyte[.gz]` …) are looked for in `dataDir`, `$HQAT_DATA`, the user cache and
  * `/usr/share/datasets/fashion-mnist`, each folder or its `fashion-mnist` subfolder. When none has
- * them they are downloaded into `<cache>/fashion-mnist` and checked against the published MD5s; when
+ * them they are downloaded into `<cache>/fashion-mnist` and checked against the published MD5s and the SHA-256 of their content; when
  * that fails too, a {@linkcode DatasetUnavailableError} lists the folders searched and the reason.
  *
  * @example
@@ -149,6 +164,8 @@ export async function loadFashionMnist(options: FashionMnistOptions = {}): Promi
     let bytes: Uint8Array;
     try {
       bytes = await downloadVerified(url, md5, { fetch: options.fetch, maxBytes: 64 * 1024 * 1024 });
+      const sha = source.contentSha256?.[file];
+      if (sha) checkContentSha256(url, gunzipIfNeeded(bytes, { name: url }), sha);
     } catch (e) {
       throw new DatasetUnavailableError(
         `${what} was not found in ${searched}, and downloading it failed: ${(e as Error).message}. ` +

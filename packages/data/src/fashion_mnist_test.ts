@@ -114,7 +114,7 @@ Deno.test("loadFashionMnist() downloads into the cache, checks MD5s, then reads 
       await Promise.all(files.map(async (f) => [f, await Deno.readFile(`${root}/served/${f}`)])),
     );
     const source = {
-      baseUrl: "http://mirror.test/fmnist/",
+      baseUrl: "https://mirror.test/fmnist/",
       md5: Object.fromEntries(files.map((f) => [f, md5Hex(bodies[f])])),
     };
     const requested: string[] = [];
