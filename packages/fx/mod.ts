@@ -92,7 +92,16 @@ export type {
   SubInstr,
   TransposeInstr,
 } from "@hqat/program";
-export type { CallInterceptor, ForwardContext, Module, Scope, StateDict, StateSpec } from "@hqat/nn";
+export type {
+  ActivationName,
+  ActivationParams,
+  CallInterceptor,
+  ForwardContext,
+  Module,
+  Scope,
+  StateDict,
+  StateSpec,
+} from "@hqat/nn";
 export type {
   ActivationQConfig,
   FakeQuantState,
@@ -145,3 +154,4 @@ export type {
   WgslFn,
   WgslType,
 } from "@hqat/tensor";
+export type { PadMode } from "@hqat/tensor";

@@ -54,6 +54,7 @@ export type {
   None,
   OpAttrs,
   OpName,
+  PadMode,
   PoolAttrs,
   PoolStats,
   RandomKey,

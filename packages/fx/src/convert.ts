@@ -158,6 +158,66 @@ export function convertFx(model: QatModel, state: StateDict): IntModel {
     }, [{ kind: "requant", ...requant(n, [buffers[x].scale[0]], g.kernel[0] * g.kernel[1], a) }]);
   };
 
+  /** Appends an instruction that writes a new buffer `name` of `shape` (a step of a node made of several). */
+  const emitStep = (
+    name: string,
+    shape: readonly number[],
+    draft: Draft,
+    out: { dtype: ProgramBuffer["dtype"]; scale: Float32Array },
+    epilogue: Stage[] = [],
+  ) => {
+    buffers.push({ name, shape, dtype: out.dtype, scale: out.scale });
+    instructions.push({ ...draft, name, output: buffers.length - 1, epilogue } as Instr);
+    return buffers.length - 1;
+  };
+  /**
+   * A linear layer on tokens [N, T…, C]: the same weights as a 1×1 convolution over [N, C, T, 1] between
+   * two transposes (the integers and requantization are the linear layer's, channel by channel).
+   */
+  const tokenLinear = (
+    n: GraphNode,
+    x: number,
+    l: { weight: Int8Array; weightShape: readonly number[]; weightScale: Float32Array; bias?: Int32Array },
+    out: { dtype: ProgramBuffer["dtype"]; scale: Float32Array },
+    stages: Stage[],
+  ) => {
+    const xs = buffers[x].shape, r = xs.length, [o, c] = l.weightShape;
+    const t = xs.slice(1, -1).reduce((p, d) => p * d, 1), inner = [...Array(r - 2).keys()].map((i) => i + 1);
+    const grid = { dtype: buffers[x].dtype, scale: buffers[x].scale };
+    const tr = emitStep(`${n.name}.channels`, [xs[0], c, ...xs.slice(1, -1)], {
+      op: "transpose",
+      inputs: [x],
+      perm: [0, r - 1, ...inner],
+    }, grid);
+    const col = emitStep(`${n.name}.column`, [xs[0], c, t, 1], { op: "move", inputs: [tr] }, grid);
+    const conv = emitStep(
+      `${n.name}.conv`,
+      [xs[0], o, t, 1],
+      {
+        op: "conv2d",
+        inputs: [col],
+        weight: l.weight,
+        weightShape: [o, c, 1, 1],
+        weightScale: l.weightScale,
+        ...(l.bias ? { bias: l.bias } : {}),
+        stride: [1, 1],
+        padding: [0, 0],
+        dilation: [1, 1],
+        groups: 1,
+        tileRows: t,
+      },
+      out,
+      stages,
+    );
+    const back = emitStep(
+      `${n.name}.tokens`,
+      [xs[0], o, ...xs.slice(1, -1)],
+      { op: "move", inputs: [conv] },
+      out,
+    );
+    emit(n, { op: "transpose", inputs: [back], perm: [0, ...inner.map((i) => i + 1), 1] }, out);
+  };
+
   for (const n of model.graph.nodes) {
     const k = n.kind;
     switch (k.op) {
@@ -219,6 +279,10 @@ export function convertFx(model: QatModel, state: StateDict): IntModel {
         const { weight, weightScale } = weightOf(n, k.module, w.data as Float32Array, w.shape);
         const bias = k.bias ? quantizeBias(s.get(`${k.module}.bias`).data, sx, weightScale) : undefined;
         const { out, stages } = finish(n, sx, weightScale, k.act);
+        if (buffers[x].shape.length > 2) {
+          tokenLinear(n, x, { weight, weightShape: w.shape, weightScale, bias }, out, stages);
+          break;
+        }
         emit(
           n,
           {
@@ -307,6 +371,18 @@ export function convertFx(model: QatModel, state: StateDict): IntModel {
           requant: (numerator, divisor, out) => requant(n, numerator, divisor, out),
           fail,
           param: (name) => s.get(name),
+          constant: (name, shape, g, data) => {
+            buffers.push({ name, shape, dtype: g.dtype, scale: Float32Array.of(g.scale) });
+            instructions.push({
+              op: "constant",
+              name,
+              inputs: [],
+              output: buffers.length - 1,
+              epilogue: [],
+              data,
+            });
+            return buffers.length - 1;
+          },
           weightScale: () => {
             const module = ruleOf(k).weight?.module(k as never) ?? fail(`Node "${n.name}" has no weights`);
             observed(`${module}.weight_fake_quant`);

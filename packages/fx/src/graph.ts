@@ -90,6 +90,14 @@ export type NodeOp =
     groups: number;
     bias: boolean;
   }
+  /** Softmax along `axis` (never the batch axis). */
+  | { op: "softmax"; axis: number; module?: string }
+  /** Matrix product of two computed values (`[..., m, k] × [..., k, n]`). */
+  | { op: "matmul" }
+  /** Product with a scalar constant. */
+  | { op: "scale"; factor: number }
+  /** Elementwise difference, the second operand broadcast to the first. */
+  | { op: "sub" }
   /** Mean over `axes` (never the batch axis). */
   | { op: "mean"; axes: readonly number[]; keepDims: boolean }
   /** Any other primitive op, kept as is (the target check reports it). */

@@ -203,6 +203,10 @@ function runNode(n: GraphNode, ins: Tensor[], s: Scope, hooks: RunHooks): Tensor
     case "slice":
     case "mean":
     case "conv_transpose2d":
+    case "softmax":
+    case "matmul":
+    case "scale":
+    case "sub":
       return hooks.intNode?.(n, ins, s) ??
         ruleOf(k).float(k as never, ins, {
           get: (name) => s.get(name),

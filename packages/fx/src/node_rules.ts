@@ -8,14 +8,24 @@
  */
 import { type ActivationName, type ActivationParams, applyActivation } from "@hqat/nn";
 import type { Instr, ProgramBuffer, Requant, Stage } from "@hqat/program";
-import { convTransposeScales, type IntOutput, lutTable, quantize, quantizeBias } from "@hqat/qtensor";
+import {
+  addAlignment,
+  convTransposeScales,
+  type IntOutput,
+  lutTable,
+  quantize,
+  quantizeBias,
+} from "@hqat/qtensor";
 import {
   add,
+  addFake,
   concat,
   convTranspose2d,
   convTransposeFake,
   fromArray,
   lutFake,
+  matmul,
+  matmulFake,
   mean,
   meanFake,
   mul,
@@ -26,6 +36,9 @@ import {
   resize,
   resizeFake,
   slice,
+  softmax,
+  softmaxFake,
+  sub,
   type Tensor,
   transpose,
 } from "@hqat/tensor";
@@ -41,7 +54,11 @@ export type RuleOp =
   | "slice"
   | "mean"
   | "cat"
-  | "conv_transpose2d";
+  | "conv_transpose2d"
+  | "softmax"
+  | "matmul"
+  | "scale"
+  | "sub";
 
 /** The node kind `K`'s fields. */
 export type RuleKind<K extends RuleOp> = Extract<NodeOp, { op: K }>;
@@ -101,6 +118,8 @@ export interface EmitContext {
   param(name: string): Tensor;
   /** The weight quantizer's observed per-channel scales. */
   weightScale(): Float32Array;
+  /** Appends a `constant` instruction writing a new buffer `name` (one frame's integers, repeated). */
+  constant(name: string, shape: readonly number[], g: Grid, data: Int8Array | Int16Array): number;
 }
 
 /** The rule of one node kind. */
@@ -395,6 +414,112 @@ export const NODE_RULES: { readonly [K in RuleOp]: NodeRule<K> } = {
         grid(o),
         [{ kind: "requant", ...c.requant(Float64Array.from(sw, (s) => sx * s), 1, o) }],
       );
+    },
+  },
+  softmax: {
+    scale: () => "own",
+    float: (k, [x]) => softmax(x, k.axis),
+    twin: (k, [x], c) => {
+      const i = c.input(0), o = c.output();
+      if (!i || !o) return undefined;
+      return softmaxFake(x, {
+        axis: k.axis < 0 ? k.axis + x.rank : k.axis,
+        scaleIn: i.scale,
+        dtypeIn: i.dtype,
+        outScale: o.scale,
+        dtype: o.dtype,
+      });
+    },
+    convert: (k, n, c) => {
+      const x = c.input(0), o = c.output(), rank = n.shape.length;
+      const axis = k.axis < 0 ? k.axis + rank : k.axis;
+      c.emit({ op: "softmax", inputs: [x], axis }, grid(o), [{
+        kind: "requant",
+        ...c.requant([1], 65536, o),
+      }]);
+    },
+  },
+  matmul: {
+    scale: () => "own",
+    float: (_k, [a, b]) => matmul(a, b),
+    twin: (_k, [a, b], c) => {
+      const ga = c.input(0), gb = c.input(1), o = c.output();
+      if (!ga || !gb || !o) return undefined;
+      return matmulFake(a, b, {
+        scaleA: ga.scale,
+        scaleB: gb.scale,
+        dtypeA: ga.dtype,
+        dtypeB: gb.dtype,
+        outScale: o.scale,
+        dtype: o.dtype,
+      });
+    },
+    convert: (_k, _n, c) => {
+      const a = c.input(0), b = c.input(1), o = c.output();
+      const numerator = [c.buffer(a).scale[0] * c.buffer(b).scale[0]];
+      c.emit({ op: "matmul", inputs: [a, b] }, grid(o), [{ kind: "requant", ...c.requant(numerator, 1, o) }]);
+    },
+  },
+  // x · c: the integer model multiplies by the constant ±1 on the grid |c| and requantizes.
+  scale: {
+    scale: () => "own",
+    float: (k, [x]) => mul(x, k.factor),
+    twin: (k, [x], c) => {
+      const i = c.input(0), o = c.output();
+      if (!i || !o) return undefined;
+      const factor = fromArray(Float32Array.of(k.factor), x.shape.map(() => 1));
+      return mulFake(x, factor, {
+        scaleA: i.scale,
+        scaleB: Math.abs(k.factor),
+        dtypeA: i.dtype,
+        dtypeB: "qint8",
+        outScale: o.scale,
+        dtype: o.dtype,
+      });
+    },
+    convert: (k, n, c) => {
+      const x = c.input(0), o = c.output(), b = c.buffer(x);
+      if (!(Number.isFinite(k.factor) && k.factor !== 0)) c.fail(`Node "${n.name}": factor ${k.factor}`);
+      const f = c.constant(
+        `${n.name}.factor`,
+        b.shape.map((d, i) => (i === 0 ? d : 1)),
+        { dtype: "qint8", scale: Math.abs(k.factor) },
+        Int8Array.of(Math.sign(k.factor)),
+      );
+      const numerator = [b.scale[0] * c.buffer(f).scale[0]];
+      c.emit({ op: "mul", inputs: [x, f] }, grid(o), [{ kind: "requant", ...c.requant(numerator, 1, o) }]);
+    },
+  },
+  sub: {
+    scale: () => "own",
+    float: (_k, [a, b]) => sub(a, b),
+    twin: (_k, [a, b], c) => {
+      const ga = c.input(0), gb = c.input(1), o = c.output();
+      if (!ga || !gb || !o || ga.dtype !== gb.dtype || !broadcastsTo(b.shape, a.shape)) return undefined;
+      return addFake(a, b, {
+        scaleA: ga.scale,
+        scaleB: gb.scale,
+        dtypeIn: ga.dtype,
+        outScale: o.scale,
+        dtype: o.dtype,
+        subtract: true,
+      });
+    },
+    convert: (_k, n, c) => {
+      const a = c.input(0), b = c.input(1), o = c.output();
+      const [ba, bb] = [c.buffer(a), c.buffer(b)];
+      if (!broadcastsTo(bb.shape, ba.shape)) {
+        c.fail(`Node "${n.name}": operand [${bb.shape}] does not broadcast to [${ba.shape}]`);
+      }
+      const shiftSecond = !(ba.scale[0] >= bb.scale[0]);
+      const shifted = shiftSecond ? bb : ba;
+      const { k, t } = addAlignment(shifted.scale[0], Math.min(ba.scale[0], bb.scale[0]), {
+        dtype: shifted.dtype as Grid["dtype"],
+      });
+      c.emit({ op: "sub", inputs: [a, b], shiftSecond, k, t }, grid(o), [{
+        kind: "requant",
+        ...c.requant([shifted.scale[0]], 2 ** k, o),
+      }]);
     },
   },
 };

@@ -16,12 +16,18 @@ function fields(k: NodeOp): string {
       parts.push(`attrs=${JSON.stringify(v)}`);
       continue;
     }
-    if (key === "value") {
+    if (key === "value" && Array.isArray(v)) {
       const vals = v as number[];
       parts.push(`value=[${vals.slice(0, 4).join(",")}${vals.length > 4 ? ",…" : ""}]`);
       continue;
     }
-    parts.push(`${key}=${Array.isArray(v) ? `(${v.join(",")})` : String(v)}`);
+    const text = (x: unknown): string =>
+      Array.isArray(x)
+        ? `(${x.map(text).join(",")})`
+        : x && typeof x === "object"
+        ? JSON.stringify(x)
+        : String(x);
+    parts.push(`${key}=${text(v)}`);
   }
   return parts.length ? ` ${parts.join(" ")}` : "";
 }

@@ -24,6 +24,7 @@ import {
   QuantStub,
   ReLU,
   ReLU6,
+  Softmax,
   type StateDict,
 } from "@hqat/nn";
 import { observeOps, type OpAttrs, type OpName, stopGradient, type Tensor } from "@hqat/tensor";
@@ -37,7 +38,8 @@ export function isLeafModule(module: Module): boolean {
     module instanceof Identity ||
     module instanceof Flatten || module instanceof MaxPool2d || module instanceof AvgPool2d ||
     module instanceof AdaptiveAvgPool2d || module instanceof QuantStub || module instanceof DeQuantStub ||
-    module instanceof ActivationLayer || module instanceof ConvTranspose2d || module instanceof PadLayer;
+    module instanceof ActivationLayer || module instanceof ConvTranspose2d || module instanceof PadLayer ||
+    module instanceof Softmax;
 }
 
 function moduleOp(name: string, m: Module): NodeOp {
@@ -65,6 +67,7 @@ function moduleOp(name: string, m: Module): NodeOp {
       bias: m.bias,
     };
   }
+  if (m instanceof Softmax) return { op: "softmax", axis: m.dim, module: name };
   if (m instanceof PadLayer) return { op: "pad", pads: m.pads, mode: m.mode, value: m.value, module: name };
   if (m instanceof BatchNorm2d) return { op: "batch_norm", module: name, eps: m.eps, momentum: m.momentum };
   if (m instanceof Linear) return { op: "linear", module: name, bias: m.bias };
@@ -98,12 +101,25 @@ function moduleOp(name: string, m: Module): NodeOp {
   throw new TypeError(`Module "${name}" (${m.typeName}) is not a leaf module`);
 }
 
+/** A primitive op as a node: its base name, kind, and the inputs it reads (default all). */
+type PrimNode = [string, NodeOp, (readonly Tensor[])?];
+
 function primOp(
   op: OpName,
   attrs: OpAttrs[OpName],
   inputs: readonly Tensor[],
   output: Tensor,
-): [string, NodeOp] {
+  isValue: (t: Tensor) => boolean,
+): PrimNode {
+  // A product with (or quotient by) a scalar constant.
+  const scalar = (t: Tensor) => t.size === 1 && !isValue(t);
+  if ((op === "mul" || op === "div") && inputs.length === 2 && isValue(inputs[0]) && scalar(inputs[1])) {
+    const c = inputs[1].toArray()[0];
+    return ["scale", { op: "scale", factor: op === "mul" ? c : 1 / c }, [inputs[0]]];
+  }
+  if (op === "mul" && inputs.length === 2 && scalar(inputs[0]) && isValue(inputs[1])) {
+    return ["scale", { op: "scale", factor: inputs[0].toArray()[0] }, [inputs[1]]];
+  }
   switch (op) {
     case "add":
       return ["add", { op: "add" }];
@@ -112,8 +128,15 @@ function primOp(
     case "clamp": {
       const a = attrs as OpAttrs["clamp"];
       if (a.min === 0 && a.max === 6) return ["relu6", { op: "relu6" }];
+      return ["clip", { op: "activation", fn: "clip", params: { min: a.min, max: a.max } }];
+    }
+    case "matmul": {
+      const a = attrs as OpAttrs["matmul"];
+      if (!a.transA && !a.transB) return ["matmul", { op: "matmul" }];
       break;
     }
+    case "sub":
+      return ["sub", { op: "sub" }];
     case "avgPool2d": {
       const a = attrs as OpAttrs["avgPool2d"];
       const [h, w] = [inputs[0].shape[2], inputs[0].shape[3]];
@@ -244,8 +267,9 @@ export function trace(model: Module, state: StateDict, example: Tensor): Graph {
     outputs: readonly Tensor[],
   ) => {
     if (leafDepth > 0 || op === "randomUniform" || op === "randomNormal") return;
-    const [base, kind] = primOp(op, attrs, inputs, outputs[0]);
-    record(fresh(base), kind, inputs, outputs[0], owners[owners.length - 1]);
+    const isValue = (t: Tensor) => names.has(t.id);
+    const [base, kind, read] = primOp(op, attrs, inputs, outputs[0], isValue);
+    record(fresh(base), kind, read ?? inputs, outputs[0], owners[owners.length - 1]);
   };
   const { y } = observeOps(observer, () =>
     forward(model, state, example, {
@@ -275,5 +299,30 @@ export function trace(model: Module, state: StateDict, example: Tensor): Graph {
     shape: [...y.shape],
     dtype: "float32",
   });
-  return verifyGraph({ nodes });
+  return verifyGraph({ nodes: foldMeans(nodes) });
+}
+
+/** `sum` over axes followed by a product with 1 / (the number of values summed): one `mean` node. */
+function foldMeans(nodes: GraphNode[]): GraphNode[] {
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  const uses = new Map<string, number>();
+  for (const n of nodes) for (const i of n.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
+  const folded = new Map<string, GraphNode>(); // scale node -> mean node
+  const dropped = new Set<string>();
+  for (const n of nodes) {
+    const sum = byName.get(n.inputs[0]);
+    if (n.kind.op !== "scale" || !sum || sum.kind.op !== "prim" || sum.kind.prim !== "sum") continue;
+    const a = sum.kind.attrs as OpAttrs["sum"], x = byName.get(sum.inputs[0])!;
+    const count = a.axes.reduce((p, ax) => p * x.shape[ax], 1);
+    if (uses.get(sum.name) !== 1 || a.axes.includes(0) || Math.abs(n.kind.factor * count - 1) > 1e-6) {
+      continue;
+    }
+    folded.set(n.name, {
+      ...n,
+      kind: { op: "mean", axes: a.axes, keepDims: a.keepDims },
+      inputs: sum.inputs,
+    });
+    dropped.add(sum.name);
+  }
+  return nodes.filter((n) => !dropped.has(n.name)).map((n) => folded.get(n.name) ?? n);
 }

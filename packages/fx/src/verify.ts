@@ -30,6 +30,10 @@ const ARITY: Partial<Record<NodeOpName, number>> = {
   slice: 1,
   mean: 1,
   conv_transpose2d: 1,
+  softmax: 1,
+  matmul: 2,
+  scale: 1,
+  sub: 2,
 };
 
 /** A graph that does not verify. */

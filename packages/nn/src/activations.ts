@@ -1,15 +1,32 @@
 /**
  * The smooth and piecewise activations of imported networks as stateless layers with PyTorch's names
- * (`Sigmoid`, `Tanh`, `Hardsigmoid`, `Hardswish`, `SiLU`, `LeakyReLU`). Tracing records each as one node,
+ * (`Sigmoid`, `Tanh`, `Hardsigmoid`, `Hardswish`, `SiLU`, `LeakyReLU`, `Hardtanh`), and `Softmax`. Tracing records each as one node,
  * so that quantization sees the function whole (one table lookup on the integer model) rather than the
  * primitive ops it is computed with.
  * @module
  */
-import { hardSigmoid, hardSwish, leakyRelu, sigmoid, silu, tanh, type Tensor } from "@hqat/tensor";
+import {
+  clamp,
+  hardSigmoid,
+  hardSwish,
+  leakyRelu,
+  sigmoid,
+  silu,
+  softmax,
+  tanh,
+  type Tensor,
+} from "@hqat/tensor";
 import { Module, type Scope } from "./module.ts";
 
 /** The activation functions, by the names the integer model's table lookups carry. */
-export type ActivationName = "sigmoid" | "tanh" | "hardsigmoid" | "hardswish" | "silu" | "leaky_relu";
+export type ActivationName =
+  | "sigmoid"
+  | "tanh"
+  | "hardsigmoid"
+  | "hardswish"
+  | "silu"
+  | "leaky_relu"
+  | "clip";
 
 /** The parameters of an activation: `alpha` (slope of `hardsigmoid`, `leaky_relu`), `beta` (`hardsigmoid`'s offset). */
 export interface ActivationParams {
@@ -17,6 +34,10 @@ export interface ActivationParams {
   readonly alpha?: number;
   /** `hardsigmoid`'s offset (default 0.5). */
   readonly beta?: number;
+  /** `clip`'s lower bound (default −∞). */
+  readonly min?: number;
+  /** `clip`'s upper bound (default +∞). */
+  readonly max?: number;
 }
 
 /**
@@ -44,6 +65,8 @@ export function applyActivation(name: ActivationName, x: Tensor, params: Activat
       return silu(x);
     case "leaky_relu":
       return leakyRelu(x, params.alpha ?? 0.01);
+    case "clip":
+      return clamp(x, params.min ?? -Infinity, params.max ?? Infinity);
   }
 }
 
@@ -183,5 +206,54 @@ export class LeakyReLU extends ActivationLayer {
   constructor(negativeSlope = 0.01) {
     super();
     this.params = { alpha: negativeSlope };
+  }
+}
+
+/**
+ * min(max(x, minVal), maxVal) (PyTorch's `nn.Hardtanh`, ONNX Clip with bounds other than ReLU's and
+ * ReLU6's).
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { Hardtanh } from "@hqat/nn";
+ * assert(new Hardtanh(-1.5, 2).params.max === 2);
+ * ```
+ */
+export class Hardtanh extends ActivationLayer {
+  /** The PyTorch class name. */
+  readonly typeName = "Hardtanh";
+  /** The function. */
+  readonly activation = "clip";
+  /** Its parameters. */
+  override readonly params: ActivationParams;
+  /** Creates the layer (defaults −1 and 1, PyTorch's). */
+  constructor(minVal = -1, maxVal = 1) {
+    super();
+    this.params = { min: minVal, max: maxVal };
+  }
+}
+
+/**
+ * exp(x) / Σ exp(x) along `dim` (PyTorch's `nn.Softmax`); tracing records it as one `softmax` node.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { forward, Softmax } from "@hqat/nn";
+ * import { tensor } from "@hqat/tensor";
+ * assert(forward(new Softmax(-1), {}, tensor([[0, 0]])).y.toArray().join() === "0.5,0.5");
+ * ```
+ */
+export class Softmax extends Module {
+  /** The PyTorch class name. */
+  readonly typeName = "Softmax";
+  /** Creates the layer. */
+  constructor(readonly dim: number) {
+    super();
+  }
+  /** Normalizes `x` along `dim`. */
+  forward(_s: Scope, x: Tensor): Tensor {
+    return softmax(x, this.dim);
   }
 }

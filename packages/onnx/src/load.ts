@@ -5,6 +5,7 @@
  */
 import { analyzeGraph } from "./analyze.ts";
 import { planModel } from "./build.ts";
+import { fuseLinear } from "./fuse_linear.ts";
 import { checkGraph } from "./graph_check.ts";
 import { OnnxModel } from "./onnx_model.ts";
 import { decodeOnnx } from "./proto.ts";
@@ -48,7 +49,7 @@ export const MAX_ONNX_BYTES = 2 ** 31 - 1;
 export function loadOnnx(bytes: Uint8Array, options: LoadOnnxOptions = {}): OnnxModel {
   const source = options.source ?? "ONNX model";
   const proto = decodeOnnx(bytes, { source });
-  const graph = checkGraph(proto, source);
+  const graph = fuseLinear(checkGraph(proto, source));
   const analysis = analyzeGraph(graph, { inputShape: options.inputShape });
   const plan = planModel(analysis);
   const out = analysis.values.get(graph.output)!;

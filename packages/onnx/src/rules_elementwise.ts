@@ -9,23 +9,16 @@ import {
   Dropout,
   Hardsigmoid,
   Hardswish,
+  Hardtanh,
   LeakyReLU,
   type Module,
   ReLU,
   ReLU6,
   Sigmoid,
+  Softmax,
   Tanh,
 } from "@hqat/nn";
-import {
-  add,
-  clamp,
-  div,
-  mul,
-  reshape,
-  softmax,
-  sub,
-  type Tensor,
-} from "@hqat/tensor";
+import { add, div, mul, reshape, softmax, sub } from "@hqat/tensor";
 import {
   binaryKnown,
   broadcastShapes,
@@ -103,7 +96,7 @@ const clip: OpRule = {
     if (hi >= FLOAT_MAX) hi = Infinity;
     if (lo === 0 && hi === 6) return layerOf(b.stateless(new ReLU6()));
     if (lo === 0 && hi === Infinity) return layerOf(b.stateless(new ReLU()));
-    return unaryStep((x) => clamp(x, lo, hi));
+    return layerOf(b.stateless(new Hardtanh(lo, hi)));
   },
 };
 
@@ -114,7 +107,7 @@ const softmaxRule: OpRule = {
   build(b) {
     const n = b.node;
     const rank = b.shape(0).length;
-    if (n.opset >= 13) return unaryStep((x) => softmax(x, n.int("axis", -1)));
+    if (n.opset >= 13) return layerOf(b.stateless(new Softmax(n.int("axis", -1))));
     // Before opset 13, Softmax flattens to 2-D at `axis` and normalizes each row.
     const axis = n.int("axis", 1) < 0 ? n.int("axis", 1) + rank : n.int("axis", 1);
     return unaryStep((x) => {

@@ -13,6 +13,7 @@ import { ImportedBatchNorm2d, tensorOf } from "./layers.ts";
 import type { NodeView } from "./node_view.ts";
 import { moduleStep, type OpRule, type Step } from "./rule.ts";
 import { floatIn } from "./rules_elementwise.ts";
+import { LINEAR_OP } from "./fuse_linear.ts";
 
 function weight(n: NodeView, ins: readonly (ValueInfo | undefined)[], i: number, rank: number): ValueInfo {
   const w = ins[i];
@@ -276,8 +277,34 @@ const batchNorm: OpRule = {
   },
 };
 
+/** The fused `Transpose(W) → MatMul → Add(b)` of `fuseLinear`: a `Linear` layer on [..., in] inputs. */
+const linearRule: OpRule = {
+  infer(n, ins) {
+    const x = floatIn(n, ins), w = weight(n, ins, 1, 2);
+    if (x.shape.at(-1) !== w.shape[1]) {
+      throw n.error(`cannot apply weights [${w.shape.join(",")}] to [${x.shape.join(",")}]`);
+    }
+    checkBias(n, ins[2], w.shape[0]);
+    return [{ kind: "float", shape: [...x.shape.slice(0, -1), w.shape[0]] }];
+  },
+  build(b): Step {
+    const w = b.tensor(1)!, c = b.has(2) ? b.tensor(2) : undefined;
+    const { path, module } = b.layer(
+      c ? { weight: 1, bias: 2 } : { weight: 1 },
+      () =>
+        new Linear(w.dims[1], w.dims[0], {
+          bias: c !== undefined,
+          weightInit: () => tensorOf(w),
+          biasInit: () => tensorOf(c!),
+        }),
+    );
+    return moduleStep(path, module);
+  },
+};
+
 /** The rules of the operators with weights. */
 export const LAYER_RULES = {
+  [LINEAR_OP]: linearRule,
   Conv: conv,
   ConvTranspose: convTranspose,
   Gemm: gemm,
