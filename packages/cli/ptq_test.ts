@@ -162,6 +162,37 @@ Deno.test("hqat ptq --calib-method mix keeps a method per activation quantizer a
   await Deno.remove(out, { recursive: true });
 });
 
+Deno.test("hqat ptq --equalize --bias-correct runs the passes and deploys bit-exact", async () => {
+  const out = await Deno.makeTempDir();
+  const input = `${ONNX}resnet_block.input.npy`;
+  const calib = await calibData(out, [1, 3, 32, 32], 16);
+  const r = await hqat(
+    "ptq",
+    "--onnx",
+    `${ONNX}resnet_block.onnx`,
+    "--calib-data",
+    calib,
+    "--out",
+    out,
+    "--equalize",
+    "--bias-correct",
+    "2",
+    "--batch-size",
+    "8",
+    "--eval-data",
+    input,
+    "--summary",
+    `${out}/s.json`,
+  );
+  assertEquals(r.code, 0, r.stderr);
+  assertMatch(r.stdout, /Equalized 1 pairs of layers\nCorrected the biases of 5 layers/);
+  const s = JSON.parse(await Deno.readTextFile(`${out}/s.json`));
+  assertEquals([s.equalized, s.biasCorrected], [1, 5]);
+  assertGreater(s.similarity.cosine, 0.999);
+  await deploysBitExact(out, input);
+  await Deno.remove(out, { recursive: true });
+});
+
 Deno.test("hqat ptq fails with one clear line on bad options and data", async () => {
   const out = await Deno.makeTempDir();
   await saveNpy(`${out}/flat.npy`, randomNormal(randomKey(1), [4, 3]));

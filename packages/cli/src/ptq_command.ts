@@ -33,7 +33,7 @@ import { chooseModel, CliError, outputLayer } from "./models.ts";
 const PTQ_USAGE =
   `Usage: hqat ptq (--onnx M.onnx [--weights W] | --arch mobilenetv2|resnet18 [--num-classes N] --weights W)
                 --calib-data C.npy --out DIR [--qconfig NAME] [--calib-method M] [--input-scale S] [--batch-size 32]
-                [--calib-batches N] [--eval-data X.npy] [--summary S.json]
+                [--calib-batches N] [--equalize] [--bias-correct N] [--eval-data X.npy] [--summary S.json]
 Post-training quantization without labels: inserts the input QuantStub (its scale fixed with
 --input-scale, e.g. 1/128 for pyramid input, else calibrated like every activation), runs the
 calibration observers over the batches of C.npy ([N,C,H,W] float32), converts, and writes
@@ -45,6 +45,9 @@ and run-hbm) and DIR/ptq.json (what was done, for analyze). A classifier's last 
   --input-scale S       fixed input scale: a number or a fraction like 1/128
   --batch-size B        inputs per calibration batch (default 32)
   --calib-batches N     calibrate on the first N batches (default all)
+  --equalize            cross-layer equalization of the float weights first (pairs joined by nothing or ReLU)
+  --bias-correct N      after calibration, correct each layer's bias on the first N batches so that the
+                        mean quantization error of its output is zero
   --eval-data X.npy     held-back inputs: prints cosine and SQNR of the fixed-point output against float
   --summary S.json      writes what was done and measured as JSON`;
 
@@ -144,7 +147,9 @@ export const ptqCommand: Command = {
         "calib-batches",
         "eval-data",
         "summary",
+        "bias-correct",
       ],
+      boolean: ["equalize"],
     }, PTQ_USAGE);
     if (a.help) {
       console.log(PTQ_USAGE);
@@ -193,6 +198,8 @@ export const ptqCommand: Command = {
         batchSize,
         batches: calibBatches,
         warn: (l: string) => console.error(l),
+        equalize: a.equalize === true,
+        biasCorrect: a["bias-correct"] === undefined ? 0 : intOption(a, "bias-correct", 1),
       };
       if (method === "mix") {
         const mix = ptqMix(model, floatState, calib, {
@@ -212,6 +219,8 @@ export const ptqCommand: Command = {
     } catch (e) {
       throw new CliError((e as Error).message, 1);
     }
+    if (r.equalized) console.log(`Equalized ${r.equalized} pairs of layers`);
+    if (r.biasCorrected) console.log(`Corrected the biases of ${r.biasCorrected} layers`);
     const inputNode = r.prepared.graph.nodes.find((n) => n.kind.op === "quant_stub")!;
     const scale = r.prepared.scaleOf(r.state, `${inputNode.name}.activation_post_process`)[0];
     console.log(
@@ -247,6 +256,8 @@ export const ptqCommand: Command = {
       ...(choice && { choice }),
       inputScale: scale,
       inputScaleFixed: inputScale !== null,
+      equalized: r.equalized,
+      biasCorrected: r.biasCorrected,
       batches: r.batches,
       images: r.images,
       checkpoint,

@@ -10,7 +10,7 @@ import type { Module } from "@hqat/nn";
 import { CALIB_METHODS, type CalibMethod, FakeQuantState } from "@hqat/qtensor";
 import type { Tensor } from "@hqat/tensor";
 import { convertFx } from "./convert.ts";
-import { calibrateBatches, type PtqResult, splitBatches } from "./ptq.ts";
+import { calibrateBatches, ptqPasses, type PtqResult, splitBatches } from "./ptq.ts";
 import { prepareQatFx, type QatModel, qatStateFromFloat, setFakeQuantize } from "./qat_model.ts";
 import type { QConfigDict } from "./qconfig_dict.ts";
 
@@ -32,6 +32,10 @@ export interface PtqMixOptions {
   batches?: number;
   /** Where the early target warnings of `prepareQatFx` go (default console.warn). */
   warn?: (line: string) => void;
+  /** Cross-layer equalization before calibration (see `ptq`). */
+  equalize?: boolean;
+  /** Bias correction after the search on this many calibration batches (see `ptq`). */
+  biasCorrect?: number;
 }
 
 /** What {@linkcode ptqMix} gives: a PTQ result plus each quantizer's method and the errors seen. */
@@ -85,7 +89,9 @@ export function ptqMix(
   if (methods.length === 0) throw new RangeError("ptqMix(): give at least one calibration method");
   const search = options.searchData ?? [...splitBatches(calibData, options.searchRows ?? 32, 1)][0];
   const exampleInput = [...splitBatches(calibData, 1, 1)][0];
-  const reference = forward(model, floatState, search).y;
+  const passes = ptqPasses(model, calibData, options);
+  const eq = passes.before(floatState);
+  const reference = forward(model, eq.state, search).y;
   const runs = methods.map((method) => {
     const prepared = prepareQatFx(model, options.qconfig(method), {
       march: options.march,
@@ -102,7 +108,7 @@ export function ptqMix(
     };
     const state = calibrateBatches(
       prepared,
-      qatStateFromFloat(prepared, floatState),
+      qatStateFromFloat(prepared, eq.state),
       counted(splitBatches(calibData, options.batchSize ?? 32, options.batches)),
     );
     const vm = setFakeQuantize(prepared, FakeQuantState.VALIDATION);
@@ -128,10 +134,13 @@ export function ptqMix(
       }
     }
   }
-  const intModel = convertFx(base.vm, state);
+  const bc = passes.after(base.prepared, state);
+  const intModel = convertFx(base.vm, bc.state);
   return {
     prepared: base.prepared,
-    state,
+    state: bc.state,
+    equalized: eq.pairs,
+    biasCorrected: bc.layers,
     intModel,
     batches: base.batches,
     images: base.images,

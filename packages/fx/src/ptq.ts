@@ -10,7 +10,9 @@ import { forward, type Module, type StateDict } from "@hqat/nn";
 import type { IntModel } from "@hqat/program";
 import { FakeQuantState } from "@hqat/qtensor";
 import { fromArray, type Tensor } from "@hqat/tensor";
+import { correctBias } from "./bias_correction.ts";
 import { convertFx } from "./convert.ts";
+import { equalizeCrossLayer } from "./equalize.ts";
 import { prepareQatFx, type QatModel, qatStateFromFloat, setFakeQuantize } from "./qat_model.ts";
 import type { QConfigDict } from "./qconfig_dict.ts";
 
@@ -77,6 +79,50 @@ export interface PtqOptions {
   batches?: number;
   /** Where the early target warnings of `prepareQatFx` go (default console.warn). */
   warn?: (line: string) => void;
+  /** Cross-layer equalization of the float state before calibration ({@linkcode equalizeCrossLayer}). */
+  equalize?: boolean;
+  /** Bias correction after calibration on this many calibration batches ({@linkcode correctBias}; default 0, off). */
+  biasCorrect?: number;
+}
+
+/**
+ * The PTQ passes around calibration: `before` equalizes the float state (when asked), `after` corrects
+ * the biases of a calibrated state (when asked).
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { ptqPasses } from "@hqat/fx";
+ * import { Conv2d, initState, ReLU, Sequential } from "@hqat/nn";
+ * import { randomKey, randomNormal } from "@hqat/tensor";
+ * const m = new Sequential(new Conv2d(3, 4, 3), new ReLU(), new Conv2d(4, 2, 1));
+ * const passes = ptqPasses(m, randomNormal(randomKey(1), [2, 3, 6, 6]), { equalize: true });
+ * assert(passes.before(initState(m, randomKey(0))).pairs === 1);
+ * ```
+ */
+export function ptqPasses(
+  model: Module,
+  calibData: Tensor,
+  options: Pick<PtqOptions, "equalize" | "biasCorrect" | "batchSize">,
+): {
+  before(floatState: StateDict): { state: StateDict; pairs: number };
+  after(prepared: QatModel, state: StateDict): { state: StateDict; layers: number };
+} {
+  return {
+    before(floatState) {
+      if (!options.equalize) return { state: floatState, pairs: 0 };
+      const exampleInput = [...splitBatches(calibData, 1, 1)][0];
+      const r = equalizeCrossLayer(model, floatState, { exampleInput, iterations: 2 });
+      return { state: r.state, pairs: new Set(r.pairs.map((p) => p.first)).size };
+    },
+    after(prepared, state) {
+      const n = options.biasCorrect ?? 0;
+      if (n <= 0) return { state, layers: 0 };
+      const batches = [...splitBatches(calibData, options.batchSize ?? 32, n)];
+      const r = correctBias(prepared, state, batches);
+      return { state: r.state, layers: r.shifts.length };
+    },
+  };
 }
 
 /** What {@linkcode ptq} gives: the calibration-prepared model, its calibrated state, the fixed-point model. */
@@ -91,13 +137,18 @@ export interface PtqResult {
   batches: number;
   /** Calibration inputs seen. */
   images: number;
+  /** Pairs of layers equalized (0 without `equalize`). */
+  equalized: number;
+  /** Layers whose bias was corrected (0 without `biasCorrect`). */
+  biasCorrected: number;
 }
 
 /**
  * Post-training quantization: prepares `model` with `options.qconfig`, loads `floatState`, calibrates
  * on `calibData` ([N, …], split into batches of `batchSize` rows) and converts to the fixed-point model.
  * The model's QuantStub decides the input scale: a fixed scale stays, otherwise the qconfig's observer
- * sets it from the calibration inputs like every other activation.
+ * sets it from the calibration inputs like every other activation. With `equalize` the float state is
+ * equalized first; with `biasCorrect` the calibrated biases are corrected before conversion.
  *
  * @example
  * ```ts
@@ -136,11 +187,22 @@ export function ptq(model: Module, floatState: StateDict, calibData: Tensor, opt
       yield x;
     }
   };
-  const state = calibrateBatches(
+  const passes = ptqPasses(model, calibData, options);
+  const eq = passes.before(floatState);
+  const calibrated = calibrateBatches(
     prepared,
-    qatStateFromFloat(prepared, floatState),
+    qatStateFromFloat(prepared, eq.state),
     counted(splitBatches(calibData, options.batchSize ?? 32, options.batches)),
   );
-  const intModel = convertFx(setFakeQuantize(prepared, FakeQuantState.VALIDATION), state);
-  return { prepared, state, intModel, batches, images };
+  const bc = passes.after(prepared, calibrated);
+  const intModel = convertFx(setFakeQuantize(prepared, FakeQuantState.VALIDATION), bc.state);
+  return {
+    prepared,
+    state: bc.state,
+    intModel,
+    batches,
+    images,
+    equalized: eq.pairs,
+    biasCorrected: bc.layers,
+  };
 }
