@@ -9,7 +9,14 @@
  * `sx · sw[c]`. The report says, per instruction, how onnxruntime runs it and why.
  * @module
  */
-import type { Instr, InstrOp, Program, ProgramBuffer, Stage } from "@hqat/program";
+import {
+  type Instr,
+  type InstrOp,
+  type Program,
+  type ProgramBuffer,
+  type Stage,
+  verifyProgram,
+} from "@hqat/program";
 import { relu6Bound } from "@hqat/qtensor";
 import type { OrtNote, QdqContext, QdqGrid, QdqRule, QdqValue } from "./export_qdq_rule.ts";
 import { QDQ_RULES } from "./export_qdq_table.ts";
@@ -59,6 +66,11 @@ export interface QdqExport {
   readonly output: string;
   /** One entry per instruction, in program order. */
   readonly report: readonly QdqInstrReport[];
+  /**
+   * How int8 activations are stored (default uint8). With int8, the report's `integer` is how onnxruntime
+   * runs the model on ARM: its x86 build fuses few groups with int8 activations.
+   */
+  readonly activations?: "uint8" | "int8";
 }
 
 /**
@@ -128,6 +140,8 @@ class QdqWriter {
     const g = this.g, name = (what: string) => `${instr.name}/${what}`;
     const op: QdqContext["op"] = (type, inputs, attrs) =>
       g.node(type, inputs, { name: name(type), attrs })[0];
+    const shapeOp: QdqContext["shapeOp"] = (type, inputs, attrs) =>
+      g.node(type, inputs, { name: `${instr.name}:shape/${type}`, attrs })[0];
     const quantize = (float: string, grid: QdqGrid): QdqValue => {
       if (!isActivation(grid.dtype)) throw new RangeError(`${instr.name}: cannot quantize to ${grid.dtype}`);
       const attrs = grid.scale.length > 1 ? { axis: 1 } : undefined;
@@ -137,12 +151,13 @@ class QdqWriter {
     };
     return {
       g,
-      ins: instr.inputs.map((b) => this.value(b, instr)),
+      ins: instr.inputs.map((b) => this.value(b, instr.name)),
       buffers: instr.inputs.map((b) => this.program.buffers[b]),
       out: this.program.buffers[instr.output],
       input: this.input,
       nodeName: name,
       op,
+      shapeOp,
       quantize,
       stored: (d) => this.stored(d),
       ints: (base, d, dims, data) => this.ints(base, d, dims, data),
@@ -151,17 +166,18 @@ class QdqWriter {
       float: (v) => g.initializer("value", "float32", [], [v]),
       fullBatch: (v, shape) => {
         if (!v.batchOne) return v.float;
-        this.batch ??= g.node("Shape", [this.input], { name: "batch/Shape", attrs: { start: 0, end: 1 } })[0];
+        this.batch ??=
+          g.node("Shape", [this.input], { name: "batch:shape/Shape", attrs: { start: 0, end: 1 } })[0];
         const dims = g.initializer("shape", "int64", [shape.length - 1], shape.slice(1));
-        const full = op("Concat", [this.batch, dims], { axis: 0 });
+        const full = shapeOp("Concat", [this.batch, dims], { axis: 0 });
         return op("Expand", [v.float, full]);
       },
     };
   }
 
-  value(b: number, instr: Instr): QdqValue {
+  value(b: number, reader: string): QdqValue {
     const v = this.values[b];
-    if (!v) throw new RangeError(`${instr.name} reads buffer ${b} before any instruction writes it`);
+    if (!v) throw new RangeError(`${reader} reads buffer ${b} before any instruction writes it`);
     return v;
   }
 
@@ -214,7 +230,7 @@ class QdqWriter {
       case "relu6":
         return this.clamp(v, s.kind, ctx, notes);
       case "add": {
-        const addend = this.value(s.addend, { name: ctx.nodeName("add") } as Instr);
+        const addend = this.value(s.addend, ctx.nodeName("add"));
         const int8 = (x: QdqValue) => x.quant !== undefined && x.grid?.dtype === "qint8";
         notes.push(
           int8(v) && int8(addend) && this.activations === "uint8"
@@ -303,6 +319,11 @@ export function exportQdq(program: Program, options: QdqExportOptions = {}): Qdq
   if (program.buffers.some((b) => b.dtype === "qint16") && opset < 21) {
     throw new RangeError(`${program.name} has int16 values: QuantizeLinear takes int16 from opset 21`);
   }
+  verifyProgram(program, {
+    fail: (m) => {
+      throw new RangeError(`${program.name}: ${m}`);
+    },
+  });
   const w = new QdqWriter(program, options.activations ?? "uint8");
   const report = program.instructions.map((i) => w.instruction(i));
   const out = w.values[program.output];
@@ -318,5 +339,5 @@ export function exportQdq(program: Program, options: QdqExportOptions = {}): Qdq
     output: { name: w.output, shape: ["N", ...outShape.slice(1)] },
     docString: `QDQ export of the hqat integer program "${program.name}" (${program.march}, ${program.opt})`,
   });
-  return { bytes, opset, input: w.input, output: w.output, report };
+  return { bytes, opset, input: w.input, output: w.output, report, activations: w.activations };
 }

@@ -257,7 +257,10 @@ export const RESIZE_QDQ: QdqRule<ResizeInstr> = {
       : [
         "",
         "",
-        ctx.op("Concat", [ctx.op("Shape", [x.float], { start: 0, end: 2 }), ctx.int64s([...i.size])], {
+        ctx.shapeOp("Concat", [
+          ctx.shapeOp("Shape", [x.float], { start: 0, end: 2 }),
+          ctx.int64s([...i.size]),
+        ], {
           axis: 0,
         }),
       ];

@@ -29,6 +29,12 @@ export function qdqSummary(e: QdqExport): string[] {
     `integer in onnxruntime (after its QDQ fusion): ${integer.length} (${
       [...byOp].map(([op, n]) => `${op} ×${n}`).join(", ") || "none"
     })`,
+    ...(e.activations === "int8"
+      ? [
+        "int8 activations: this is onnxruntime on ARM; its x86 build fuses few groups with int8 activations " +
+        "(export with uint8 activations for x86)",
+      ]
+      : []),
     `float in onnxruntime: ${float.length}`,
     ...float.map((r) => `  ${r.instruction} (${r.op}): ${r.reason}`),
   ];

@@ -92,6 +92,12 @@ export interface QdqContext {
     inputs: readonly string[],
     attrs?: Readonly<Record<string, OnnxAttrValue>>,
   ) => string;
+  /** Adds a node of shape arithmetic (no data: named `<instruction>:shape/<op>`) and returns its output. */
+  readonly shapeOp: (
+    op: string,
+    inputs: readonly string[],
+    attrs?: Readonly<Record<string, OnnxAttrValue>>,
+  ) => string;
   /** QuantizeLinear of `float` to `grid` (int8/int16), then DequantizeLinear: the quantized value. */
   readonly quantize: (float: string, grid: QdqGrid) => QdqValue;
   /**

@@ -9,6 +9,7 @@ import { assert, assertEquals, assertThrows } from "@std/assert";
 import { type InstrOp, lowerProgram, type Program } from "@hqat/program";
 import { decodeOnnx, exportQdq, qdqSidecar, qdqSummary } from "../mod.ts";
 import { everyKindModel, everyOpModel, randomInput, tinyIntModel } from "../../program/testdata/programs.ts";
+import { prng, ProgramBuilder } from "../../program/testdata/build.ts";
 import { QDQ_RULES } from "./export_qdq_table.ts";
 import { ORT_AVAILABLE } from "./fixture_util.ts";
 import { compareWithOrt } from "./qdq_ort_util.ts";
@@ -71,9 +72,12 @@ Deno.test("exportQdq() stores int8 activations as uint8 with zero point 128, or 
   assertEquals(types(tinyIntModel(3), "int8"), [3, 0]);
 });
 
-Deno.test("exportQdq() refuses an opset below 18, and int16 values below 21", () => {
+Deno.test("exportQdq() refuses an opset below 18, int16 values below 21, and a program that does not verify", () => {
   assertThrows(() => exportQdq(tinyIntModel(1), { opset: 13 }), RangeError, "opset 18 or later");
   assertThrows(() => exportQdq(tinyIntModel(1), { opset: 19 }), RangeError, "int16");
+  const p = tinyIntModel(1);
+  const broken = { ...p, instructions: p.instructions.map((i, k) => (k === 2 ? { ...i, inputs: [99] } : i)) };
+  assertThrows(() => exportQdq(broken), RangeError, "model: ");
 });
 
 const ORT_TEST = { ignore: !ORT_AVAILABLE, sanitizeResources: false, sanitizeOps: false } as const;
@@ -106,3 +110,57 @@ for (
     },
   });
 }
+
+Deno.test({
+  name:
+    "exportQdq(): data movement, table lookups, int16 clamps and batch-1 constants give the program's integers",
+  ...ORT_TEST,
+  async fn() {
+    const b = new ProgramBuilder(prng(2), [1, 3, 6, 6]);
+    const q = b.quantize("quant", 1 / 64);
+    const rev = b.slice("rev", q, [0, 0, 5, 4], [1, 3, -1, 0], [1, 1, -1, -2]);
+    const pad = b.pad("pad", rev, [[0, 0], [0, 0], [1, 2], [1, 1]], "reflect");
+    const fill = b.pad("fill", pad, [[0, 0], [0, 0], [1, 0], [0, 1]], "constant", -7);
+    const t = b.transpose("t", fill, [0, 1, 3, 2]);
+    const mp = b.maxPool("mp", t, { kernel: [3, 3], stride: [2, 2], padding: [1, 1], ceilMode: true });
+    const up = b.resize("up", mp, [9, 7], { mode: "nearest", coordinateTransformation: "half_pixel" });
+    const sig = b.lut("sig", up, (x) => x.map((v) => 1 / (1 + Math.exp(-v))), "sigmoid", {
+      dtype: "qint16",
+      scale: 1 / 32768,
+    });
+    const r6 = b.activation(
+      "r6",
+      b.lut("lin", sig, (x) => x.map((v) => 8 * v - 1), "clip", {
+        dtype: "qint16",
+        scale: 1 / 4096,
+      }),
+      "relu6",
+    );
+    const c = b.constant(
+      "c",
+      Int16Array.from({ length: 63 }, (_, i) => i * 500 - 15000),
+      [1, 9, 7],
+      1 / 4096,
+    );
+    const cat = b.cat("cat", [r6, c], 1, { dtype: "qint16", scale: 1 / 4096 });
+    b.dequantize("dq", cat);
+    const p = b.build("movement");
+    const shape = [3, 3, 6, 6];
+    const cmp = await compareWithOrt(p, randomInput(shape, 5), shape);
+    assertEquals(cmp.mismatches, []);
+    assertEquals(cmp.maxAbsDiff, 0, `${cmp.integerOps} / ${cmp.floatOps}`);
+  },
+});
+
+Deno.test({
+  name: "exportQdq() with int8 activations: onnxruntime runs it as closely (as float ops on x86)",
+  ...ORT_TEST,
+  async fn() {
+    for (const p of [tinyIntModel(4), everyKindModel()]) {
+      const shape = [4, ...p.inputShape.slice(1)], x = randomInput(shape, 8);
+      const u8 = await compareWithOrt(p, x, shape);
+      const s8 = await compareWithOrt(p, x, shape, { activations: "int8" });
+      assert(Math.abs(u8.cosine - s8.cosine) < 1e-3, `${p.name}: ${u8.cosine} vs ${s8.cosine}`);
+    }
+  },
+});
