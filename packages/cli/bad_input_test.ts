@@ -5,8 +5,8 @@
  * @module
  */
 import { hqat } from "./testdata/run_hqat.ts";
+import { tinyFashionMnist } from "./testdata/tiny_data.ts";
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { encodeIdx } from "@hqat/data";
 import { initState, mobilenetV2, saveState } from "@hqat/nn";
 import { encodeProgram, type Program, saveIntModel } from "@hqat/program";
 import { fromArray, randomKey } from "@hqat/tensor";
@@ -41,19 +41,6 @@ async function writeNpy(path: string, shape: number[]): Promise<void> {
   ]);
   const body = new Uint8Array(Float32Array.from({ length: n }, () => r() * 2 - 1).buffer);
   await Deno.writeFile(path, new Uint8Array([...head, ...new TextEncoder().encode(padded), ...body]));
-}
-
-/** A Fashion-MNIST-format folder of `count` images per split (labels 0..9). */
-async function tinyFashionMnist(dir: string, count: number): Promise<void> {
-  await Deno.mkdir(dir, { recursive: true });
-  for (const split of ["train", "t10k"]) {
-    const images = Uint8Array.from({ length: count * 28 * 28 }, (_, i) => (i * 37) % 256);
-    await Deno.writeFile(`${dir}/${split}-images-idx3-ubyte`, encodeIdx(images, [count, 28, 28]));
-    await Deno.writeFile(
-      `${dir}/${split}-labels-idx1-ubyte`,
-      encodeIdx(Uint8Array.from({ length: count }, (_, i) => i % 10), [count]),
-    );
-  }
 }
 
 /** The tiny int model with its first convolution padding by `p`, shapes made consistent (452 bytes). */
