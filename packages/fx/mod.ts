@@ -20,6 +20,7 @@ export * from "./src/printer.ts";
 export * from "./src/trace.ts";
 export * from "./src/fuse.ts";
 export * from "./src/interpret.ts";
+export * from "./src/node_rule.ts";
 export * from "./src/node_rules.ts";
 export * from "./src/qconfig_dict.ts";
 export * from "./src/qat_model.ts";

@@ -30,7 +30,8 @@ import {
 import { fuse } from "./fuse.ts";
 import { marchViolations } from "./graph_layers.ts";
 import type { Graph, GraphNode } from "./graph.ts";
-import { type Grid, isRuleKind, ruleOf } from "./node_rules.ts";
+import type { Grid } from "./node_rule.ts";
+import { isRuleKind, ruleOf } from "./node_rules.ts";
 import { runGraph } from "./interpret.ts";
 import { type QConfigDict, resolveQConfigs } from "./qconfig_dict.ts";
 import { trace } from "./trace.ts";
