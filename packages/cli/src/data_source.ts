@@ -63,6 +63,12 @@ export async function loadDataset(
   split: "train" | "test",
   options: { dataDir?: string; download?: boolean } = {},
 ): Promise<Dataset> {
+  if (options.dataDir !== undefined) {
+    const info = await Deno.stat(options.dataDir).catch(() => undefined);
+    if (!info?.isDirectory) {
+      throw new CliError(`--data-dir "${options.dataDir}" is ${info ? "not a folder" : "missing"}`, 1);
+    }
+  }
   const o = { split, dataDir: options.dataDir, download: options.download };
   let ds: Dataset;
   if (name === "fashion-mnist") ds = await loadFashionMnist(o);
