@@ -162,7 +162,7 @@ Deno.test("hqat ptq --calib-method mix keeps a method per activation quantizer a
   await Deno.remove(out, { recursive: true });
 });
 
-Deno.test("hqat ptq --equalize --bias-correct runs the passes and deploys bit-exact", async () => {
+Deno.test("hqat ptq --equalize --adaround --bias-correct runs the passes and deploys bit-exact", async () => {
   const out = await Deno.makeTempDir();
   const input = `${ONNX}resnet_block.input.npy`;
   const calib = await calibData(out, [1, 3, 32, 32], 16);
@@ -175,6 +175,8 @@ Deno.test("hqat ptq --equalize --bias-correct runs the passes and deploys bit-ex
     "--out",
     out,
     "--equalize",
+    "--adaround",
+    "20",
     "--bias-correct",
     "2",
     "--batch-size",
@@ -185,9 +187,9 @@ Deno.test("hqat ptq --equalize --bias-correct runs the passes and deploys bit-ex
     `${out}/s.json`,
   );
   assertEquals(r.code, 0, r.stderr);
-  assertMatch(r.stdout, /Equalized 1 pairs of layers\nCorrected the biases of 5 layers/);
+  assertMatch(r.stdout, /Equalized 1 pairs of layers\nLearned the rounding of 5 layers \(AdaRound\)\nCorrected the biases of 5 layers/);
   const s = JSON.parse(await Deno.readTextFile(`${out}/s.json`));
-  assertEquals([s.equalized, s.biasCorrected], [1, 5]);
+  assertEquals([s.equalized, s.adarounded, s.biasCorrected], [1, 5, 5]);
   assertGreater(s.similarity.cosine, 0.999);
   await deploysBitExact(out, input);
   await Deno.remove(out, { recursive: true });

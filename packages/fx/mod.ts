@@ -35,6 +35,7 @@ export * from "./src/analysis_report.ts";
 export * from "./src/analysis_html.ts";
 export * from "./src/equalize.ts";
 export * from "./src/bias_correction.ts";
+export * from "./src/adaround.ts";
 export * from "./src/graph_layers.ts";
 // The fixed-point model `convertFx` gives is `@hqat/program`'s program at O0: its seed-flow API.
 export {

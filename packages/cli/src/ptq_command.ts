@@ -33,7 +33,7 @@ import { chooseModel, CliError, outputLayer } from "./models.ts";
 const PTQ_USAGE =
   `Usage: hqat ptq (--onnx M.onnx [--weights W] | --arch mobilenetv2|resnet18 [--num-classes N] --weights W)
                 --calib-data C.npy --out DIR [--qconfig NAME] [--calib-method M] [--input-scale S] [--batch-size 32]
-                [--calib-batches N] [--equalize] [--bias-correct N] [--eval-data X.npy] [--summary S.json]
+                [--calib-batches N] [--equalize] [--adaround ITERS] [--bias-correct N] [--eval-data X.npy] [--summary S.json]
 Post-training quantization without labels: inserts the input QuantStub (its scale fixed with
 --input-scale, e.g. 1/128 for pyramid input, else calibrated like every activation), runs the
 calibration observers over the batches of C.npy ([N,C,H,W] float32), converts, and writes
@@ -48,6 +48,8 @@ and run-hbm) and DIR/ptq.json (what was done, for analyze). A classifier's last 
   --equalize            cross-layer equalization of the float weights first (pairs joined by nothing or ReLU)
   --bias-correct N      after calibration, correct each layer's bias on the first N batches so that the
                         mean quantization error of its output is zero
+  --adaround ITERS      after calibration, learn each conv/linear weight's rounding (up or down) with ITERS
+                        Adam steps per layer on the first batch (AdaRound)
   --eval-data X.npy     held-back inputs: prints cosine and SQNR of the fixed-point output against float
   --summary S.json      writes what was done and measured as JSON`;
 
@@ -148,6 +150,7 @@ export const ptqCommand: Command = {
         "eval-data",
         "summary",
         "bias-correct",
+        "adaround",
       ],
       boolean: ["equalize"],
     }, PTQ_USAGE);
@@ -200,6 +203,7 @@ export const ptqCommand: Command = {
         warn: (l: string) => console.error(l),
         equalize: a.equalize === true,
         biasCorrect: a["bias-correct"] === undefined ? 0 : intOption(a, "bias-correct", 1),
+        adaround: a.adaround === undefined ? 0 : intOption(a, "adaround", 1),
       };
       if (method === "mix") {
         const mix = ptqMix(model, floatState, calib, {
@@ -220,6 +224,7 @@ export const ptqCommand: Command = {
       throw new CliError((e as Error).message, 1);
     }
     if (r.equalized) console.log(`Equalized ${r.equalized} pairs of layers`);
+    if (r.adarounded) console.log(`Learned the rounding of ${r.adarounded} layers (AdaRound)`);
     if (r.biasCorrected) console.log(`Corrected the biases of ${r.biasCorrected} layers`);
     const inputNode = r.prepared.graph.nodes.find((n) => n.kind.op === "quant_stub")!;
     const scale = r.prepared.scaleOf(r.state, `${inputNode.name}.activation_post_process`)[0];
@@ -258,6 +263,7 @@ export const ptqCommand: Command = {
       inputScaleFixed: inputScale !== null,
       equalized: r.equalized,
       biasCorrected: r.biasCorrected,
+      adarounded: r.adarounded,
       batches: r.batches,
       images: r.images,
       checkpoint,

@@ -36,6 +36,8 @@ export interface PtqMixOptions {
   equalize?: boolean;
   /** Bias correction after the search on this many calibration batches (see `ptq`). */
   biasCorrect?: number;
+  /** AdaRound iterations per layer after the search (see `ptq`). */
+  adaround?: number;
 }
 
 /** What {@linkcode ptqMix} gives: a PTQ result plus each quantizer's method and the errors seen. */
@@ -141,6 +143,7 @@ export function ptqMix(
     state: bc.state,
     equalized: eq.pairs,
     biasCorrected: bc.layers,
+    adarounded: bc.rounded,
     intModel,
     batches: base.batches,
     images: base.images,

@@ -10,6 +10,7 @@ import { forward, type Module, type StateDict } from "@hqat/nn";
 import type { IntModel } from "@hqat/program";
 import { FakeQuantState } from "@hqat/qtensor";
 import { fromArray, type Tensor } from "@hqat/tensor";
+import { adaround } from "./adaround.ts";
 import { correctBias } from "./bias_correction.ts";
 import { convertFx } from "./convert.ts";
 import { equalizeCrossLayer } from "./equalize.ts";
@@ -83,6 +84,8 @@ export interface PtqOptions {
   equalize?: boolean;
   /** Bias correction after calibration on this many calibration batches ({@linkcode correctBias}; default 0, off). */
   biasCorrect?: number;
+  /** AdaRound iterations per layer after calibration ({@linkcode adaround}; default 0, off). */
+  adaround?: number;
 }
 
 /**
@@ -103,10 +106,10 @@ export interface PtqOptions {
 export function ptqPasses(
   model: Module,
   calibData: Tensor,
-  options: Pick<PtqOptions, "equalize" | "biasCorrect" | "batchSize">,
+  options: Pick<PtqOptions, "equalize" | "biasCorrect" | "adaround" | "batchSize">,
 ): {
   before(floatState: StateDict): { state: StateDict; pairs: number };
-  after(prepared: QatModel, state: StateDict): { state: StateDict; layers: number };
+  after(prepared: QatModel, state: StateDict): { state: StateDict; layers: number; rounded: number };
 } {
   return {
     before(floatState) {
@@ -115,12 +118,22 @@ export function ptqPasses(
       const r = equalizeCrossLayer(model, floatState, { exampleInput, iterations: 2 });
       return { state: r.state, pairs: new Set(r.pairs.map((p) => p.first)).size };
     },
-    after(prepared, state) {
+    after(prepared, calibrated) {
+      let state = calibrated, rounded = 0, layers = 0;
+      if ((options.adaround ?? 0) > 0) {
+        const batches = [...splitBatches(calibData, options.batchSize ?? 32, 1)];
+        const r = adaround(prepared, state, { iterations: options.adaround!, batches });
+        state = r.state;
+        rounded = r.layers.length;
+      }
       const n = options.biasCorrect ?? 0;
-      if (n <= 0) return { state, layers: 0 };
-      const batches = [...splitBatches(calibData, options.batchSize ?? 32, n)];
-      const r = correctBias(prepared, state, batches);
-      return { state: r.state, layers: r.shifts.length };
+      if (n > 0) {
+        const batches = [...splitBatches(calibData, options.batchSize ?? 32, n)];
+        const r = correctBias(prepared, state, batches);
+        state = r.state;
+        layers = r.shifts.length;
+      }
+      return { state, layers, rounded };
     },
   };
 }
@@ -141,6 +154,8 @@ export interface PtqResult {
   equalized: number;
   /** Layers whose bias was corrected (0 without `biasCorrect`). */
   biasCorrected: number;
+  /** Layers rounded by AdaRound (0 without `adaround`). */
+  adarounded: number;
 }
 
 /**
@@ -148,7 +163,8 @@ export interface PtqResult {
  * on `calibData` ([N, …], split into batches of `batchSize` rows) and converts to the fixed-point model.
  * The model's QuantStub decides the input scale: a fixed scale stays, otherwise the qconfig's observer
  * sets it from the calibration inputs like every other activation. With `equalize` the float state is
- * equalized first; with `biasCorrect` the calibrated biases are corrected before conversion.
+ * equalized first; with `adaround` the weights' rounding is learned, and with `biasCorrect` the
+ * biases are corrected, after calibration and before conversion.
  *
  * @example
  * ```ts
@@ -204,5 +220,6 @@ export function ptq(model: Module, floatState: StateDict, calibData: Tensor, opt
     images,
     equalized: eq.pairs,
     biasCorrected: bc.layers,
+    adarounded: bc.rounded,
   };
 }

@@ -18,7 +18,15 @@ import {
   FakeQuantState,
 } from "@hqat/qtensor";
 import { randomKey, randomNormal, type Tensor } from "@hqat/tensor";
-import { correctBias, equalizeCrossLayer, ptq, type QatModel, splitBatches } from "../mod.ts";
+import {
+  adaround,
+  convertFx,
+  correctBias,
+  equalizeCrossLayer,
+  ptq,
+  type QatModel,
+  splitBatches,
+} from "../mod.ts";
 
 const ONNX = new URL("../../onnx/testdata/", import.meta.url).pathname;
 
@@ -109,4 +117,31 @@ Deno.test("correctBias() zeroes the mean output error on its calibration data, t
     assertLessOrEqual(Math.abs(after[ch]), 0.5 * sx * sw[ch] * (1 + 1e-6) + 1e-9);
   }
   assertGreater(Math.max(...before.map(Math.abs)), Math.max(...after.map(Math.abs)));
+});
+
+Deno.test("adaround() learns a rounding no worse than nearest, on the weight grid, and conversion keeps it", async () => {
+  const held = await loadNpy(`${ONNX}resnet_block.input.npy`, { dtype: "float32" });
+  const m = await readOnnx(`${ONNX}resnet_block.onnx`, { inputShape: held.shape, quantStubScale: null });
+  const data = randomNormal(randomKey(6), [8, 3, 32, 32]);
+  const r = ptq(m, m.initialState(), data, { qconfig: { "": q8 }, march: March.BAYES, warn: () => {} });
+  const a = adaround(r.prepared, r.state, { iterations: 60, batches: [data], rows: 8 });
+  assertEquals(a.layers.length, 5);
+  for (const l of a.layers) assertLessOrEqual(l.error, l.nearestError);
+  assert(a.layers.some((l) => l.flipped > 0 && l.error < l.nearestError), "some layer improves");
+  // Every rounded weight lies on its grid (the folded weight over its scale is an integer).
+  const conv = a.layers[0].node, s = r.prepared.scaleOf(a.state, `${conv}.weight_fake_quant`);
+  const w = a.state[`${conv}.weight`], per = w.size / w.shape[0];
+  const bn = r.prepared.graph.nodes.find((n) => n.name === conv)!.kind as {
+    bn?: { module: string; eps: number };
+  };
+  for (let i = 0; i < w.size; i++) {
+    const c = Math.floor(i / per);
+    const fold = bn.bn
+      ? a.state[`${bn.bn.module}.weight`].data[c] /
+        Math.sqrt(a.state[`${bn.bn.module}.running_var`].data[c] + bn.bn.eps)
+      : 1;
+    const q = Math.fround(w.data[i] * Math.fround(fold)) / s[c];
+    assertLessOrEqual(Math.abs(q - Math.round(q)), 1e-3);
+  }
+  assert(convertFx(r.prepared.withState(FakeQuantState.VALIDATION), a.state).instructions.length > 0);
 });
