@@ -113,7 +113,8 @@ export function makeTrainStep(
         { logits: Tensor; updates: Map<string, Tensor> },
       ];
     },
-    { hasAux: true },
+    // The model's intermediate results leave the step only as the logits and the buffer updates (aux).
+    { hasAux: true, releaseIntermediates: true },
   );
   return (ts, x, labels, opts) => {
     const { value, grad, aux } = vg(ts.params, ts.buffers, x, labels, opts.key);

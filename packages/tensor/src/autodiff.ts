@@ -8,7 +8,7 @@ import { popTape, pushTape, withoutTapes } from "./engine.ts";
 import { add } from "./math.ts";
 import { ones, Tensor, zeros } from "./tensor.ts";
 import { checkCotangent, VJP_RULES } from "./vjp.ts";
-import { CotangentRecycler } from "./autodiff_recycle.ts";
+import { CotangentRecycler, releaseIntermediates } from "./autodiff_recycle.ts";
 
 /** A tree of tensors: nested arrays and plain objects (other leaves are carried along untouched). */
 export type Tree =
@@ -74,6 +74,19 @@ export interface ValueAndGrad<P, A> {
   aux: A;
 }
 
+/** Options of {@linkcode valueAndGrad}. */
+export interface ValueAndGradOptions {
+  /** `f` returns `[loss, aux]`; `aux` is passed through. */
+  hasAux?: boolean;
+  /**
+   * Hand the storage of the forward pass's intermediate results back to the kernels once the gradient is
+   * made, sparing the next call's results their page faults. Only for an `f` that lets no intermediate
+   * result out other than through its value and `aux` (whose tensors — in arrays, plain objects and Maps —
+   * are kept): one kept anywhere else would see its data change.
+   */
+  releaseIntermediates?: boolean;
+}
+
 /**
  * Differentiates `f` with respect to its first argument. `f` returns a one-element tensor, or with
  * `hasAux` a pair `[loss, aux]` whose `aux` is passed through.
@@ -89,7 +102,7 @@ export interface ValueAndGrad<P, A> {
  */
 export function valueAndGrad<P extends Tree, R extends unknown[], A = undefined>(
   f: (params: P, ...rest: R) => Tensor | [Tensor, A],
-  options: { hasAux?: boolean } = {},
+  options: ValueAndGradOptions = {},
 ): (params: P, ...rest: R) => ValueAndGrad<P, A> {
   return (params: P, ...rest: R) => {
     const leaves = flattenTree(params);
@@ -140,6 +153,7 @@ export function valueAndGrad<P extends Tree, R extends unknown[], A = undefined>
       }
     });
     const grad = mapTree(params, (t) => cts.get(t.id) ?? zeros(t.shape)) as P;
+    if (options.releaseIntermediates) releaseIntermediates(tape.entries, [value, aux, grad]);
     return { value, grad, aux };
   };
 }

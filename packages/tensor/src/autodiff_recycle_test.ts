@@ -11,8 +11,11 @@ import {
   sum,
   type Tensor,
   valueAndGrad,
+  zeros,
 } from "@hqat/tensor";
 import { clearFloatPool } from "./cpu/float_pool.ts";
+import { releaseIntermediates } from "./autodiff_recycle.ts";
+import type { TapeEntry } from "./engine.ts";
 
 const bits = (t: Tensor) => Array.from(new Int32Array((t.data as Float32Array).slice().buffer));
 
@@ -65,4 +68,20 @@ Deno.test("valueAndGrad() does hand cotangents back to the kernels", () => {
   assert(clearFloatPool() > 0);
   observeOps(() => {}, () => valueAndGrad(loss, { hasAux: true })(p));
   assertEquals(clearFloatPool(), 0);
+});
+
+Deno.test("releaseIntermediates() keeps storage shared with the tape's inputs and with what is kept", () => {
+  const x = add(zeros([128, 128]), 1);
+  const r = reshape(x, [-1]); // shares x's storage
+  const y = add(r, 1), z = add(y, 1), w = add(z, 1);
+  const entries: TapeEntry[] = [
+    { op: "reshape", attrs: { shape: [-1] }, inputs: [x], outputs: [r] },
+    { op: "add", attrs: {}, inputs: [r], outputs: [y] },
+    { op: "add", attrs: {}, inputs: [y], outputs: [z] },
+    { op: "add", attrs: {}, inputs: [z], outputs: [w] },
+  ];
+  clearFloatPool();
+  // y goes back; r shares x's storage, z is kept (in a Map inside an object), w is the value.
+  assertEquals(releaseIntermediates(entries, [w, { aux: new Map([["z", z]]) }]), 1);
+  assertEquals(clearFloatPool(), 128 * 128 * 4);
 });
