@@ -58,12 +58,12 @@ function paddedConv(p: number): Program {
   };
 }
 
-Deno.test("hqat check, compile and predict-int refuse an int model whose buffers exceed the frame bound (it trapped in WebAssembly)", () =>
+Deno.test("hqat check, perf, compile and predict-int refuse an int model whose buffers exceed the frame bound (it trapped in WebAssembly)", () =>
   inTemp(async (dir) => {
     await Deno.writeFile(`${dir}/int_model`, encodeProgram(paddedConv(16000)));
     await writeNpy(`${dir}/x.npy`, [1, 1, 8, 8]);
     for (
-      const args of [["check"], ["compile", "--hbm", `${dir}/m.hbm`], [
+      const args of [["check"], ["perf"], ["compile", "--hbm", `${dir}/m.hbm`], [
         "predict-int",
         "--input",
         `${dir}/x.npy`,
