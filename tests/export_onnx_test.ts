@@ -30,7 +30,7 @@ const ORT = {
 
 /** Exports `program`, compares in onnxruntime on `x`, prints the figures and checks them. */
 async function check(name: string, program: Program, x: Float32Array, shape: readonly number[]) {
-  const c = await compareWithOrt(program, x, shape);
+  const c = await compareWithOrt(program, { data: x, shape });
   const float = c.exported.report.filter((r) => !r.integer);
   console.log(
     `${name}: cosine ${c.cosine.toFixed(6)}, max |diff| ${c.maxAbsDiff.toPrecision(3)}\n` +

@@ -100,7 +100,7 @@ for (
     async fn() {
       const p = program();
       const shape = [8, ...p.inputShape.slice(1)];
-      const c = await compareWithOrt(p, randomInput(shape, 3), shape);
+      const c = await compareWithOrt(p, { data: randomInput(shape, 3), shape });
       assertEquals(c.mismatches, []);
       assert(c.cosine >= bar, `${name}: cosine ${c.cosine}`);
       assert(
@@ -146,7 +146,7 @@ Deno.test({
     b.dequantize("dq", cat);
     const p = b.build("movement");
     const shape = [3, 3, 6, 6];
-    const cmp = await compareWithOrt(p, randomInput(shape, 5), shape);
+    const cmp = await compareWithOrt(p, { data: randomInput(shape, 5), shape });
     assertEquals(cmp.mismatches, []);
     assertEquals(cmp.maxAbsDiff, 0, `${cmp.integerOps} / ${cmp.floatOps}`);
   },
@@ -158,8 +158,8 @@ Deno.test({
   async fn() {
     for (const p of [tinyIntModel(4), everyKindModel()]) {
       const shape = [4, ...p.inputShape.slice(1)], x = randomInput(shape, 8);
-      const u8 = await compareWithOrt(p, x, shape);
-      const s8 = await compareWithOrt(p, x, shape, { activations: "int8" });
+      const u8 = await compareWithOrt(p, { data: x, shape });
+      const s8 = await compareWithOrt(p, { data: x, shape }, { activations: "int8" });
       assert(Math.abs(u8.cosine - s8.cosine) < 1e-3, `${p.name}: ${u8.cosine} vs ${s8.cosine}`);
     }
   },

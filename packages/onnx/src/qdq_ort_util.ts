@@ -9,6 +9,14 @@ import { exportQdq, type QdqExport, type QdqExportOptions } from "./export_qdq.t
 import { decodeOnnx, type OnnxNode } from "./proto.ts";
 import { isFloatType } from "./tensor_proto.ts";
 
+/** A float32 input batch and its shape. */
+export interface OrtInput {
+  /** The values, row-major. */
+  readonly data: Float32Array;
+  /** The shape `[N, ...]`. */
+  readonly shape: readonly number[];
+}
+
 /** A node of onnxruntime's optimized graph and whether it computes on integers. */
 export interface OrtNode {
   /** The node's name. */
@@ -59,13 +67,12 @@ export function classifyNodes(nodes: readonly OnnxNode[], intInitializers: Reado
  *
  * @example
  * ```ts ignore
- * const { output, nodes } = await ortRunQdq(bytes, x, [2, 3, 32, 32]);
+ * const { output, nodes } = await ortRunQdq(bytes, { data: x, shape: [2, 3, 32, 32] });
  * ```
  */
 export async function ortRunQdq(
   bytes: Uint8Array,
-  input: Float32Array,
-  shape: readonly number[],
+  { data: input, shape }: OrtInput,
 ): Promise<{ output: Float32Array; shape: number[]; nodes: OrtNode[] }> {
   const ort = await import("onnxruntime-node");
   const path = await Deno.makeTempFile({ suffix: ".onnx" });
@@ -166,18 +173,17 @@ const counted = (ops: readonly string[]) => {
  *
  * @example
  * ```ts ignore
- * const c = await compareWithOrt(program, x, [4, 3, 32, 32]);
+ * const c = await compareWithOrt(program, { data: x, shape: [4, 3, 32, 32] });
  * ```
  */
 export async function compareWithOrt(
   program: Program,
-  input: Float32Array,
-  shape: readonly number[],
+  input: OrtInput,
   options: QdqExportOptions = {},
 ): Promise<OrtComparison & { readonly exported: QdqExport }> {
   const exported = exportQdq(program, options);
-  const ref = runIntModel(program, input, shape);
-  const ort = await ortRunQdq(exported.bytes, input, shape);
+  const ref = runIntModel(program, input.data, input.shape);
+  const ort = await ortRunQdq(exported.bytes, input);
   if (ort.shape.join() !== ref.shape.join()) {
     throw new RangeError(`onnxruntime gives [${ort.shape}], the program [${ref.shape}]`);
   }
