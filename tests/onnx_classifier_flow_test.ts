@@ -127,3 +127,28 @@ Deno.test({
     }
   },
 });
+
+Deno.test("hqat quickstart --onnx takes --limit 0 and --eval-limit 0 (the whole splits)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(`${dir}/afile`, new Uint8Array(1));
+    // The summary's folder is a file, so the command stops once its options are read, before training.
+    const lines: string[] = [];
+    const [log, error] = [console.log, console.error];
+    console.log = console.error = (...a: unknown[]) => lines.push(a.join(" "));
+    let code;
+    try {
+      code = await main([
+        ...["quickstart", "--onnx", ONNX, "--limit", "0", "--eval-limit", "0"],
+        ...["--out", `${dir}/q`, "--summary", `${dir}/afile/s.json`, "--device", "cpu"],
+      ]);
+    } finally {
+      [console.log, console.error] = [log, error];
+    }
+    assert(code !== 0, lines.join("\n"));
+    assert(!lines.join("\n").includes("--limit"), lines.join("\n"));
+    assertMatch(lines.join("\n"), /afile/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -380,7 +380,10 @@ export const quickstartCommand: Command = {
       boolean: ["progress"],
     }, QUICKSTART_USAGE);
     return helpOr(a, QUICKSTART_USAGE, async () => {
-      const onnx = a.onnx === undefined ? undefined : await common(a);
+      // --limit 0 and --eval-limit 0 mean the whole split here (read below), which common() refuses.
+      const onnx = a.onnx === undefined
+        ? undefined
+        : await common({ ...a, limit: undefined, "eval-limit": undefined });
       const out = (a.out as string | undefined) ?? onnx?.out ?? "model/mobilenetv2";
       await claimOut(out, "quickstart", { files: [a.summary as string | undefined] });
       const { gpu } = await deviceOption(a);
