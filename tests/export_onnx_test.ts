@@ -10,6 +10,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { main } from "@hqat/cli/main";
 import { ptq } from "@hqat/fx";
+import { compileProgram } from "@hqat/hbdk";
 import { parseNpy } from "@hqat/io";
 import { March } from "@hqat/march-bayes";
 import { decodeOnnx, loadOnnx } from "@hqat/onnx";
@@ -59,6 +60,10 @@ Deno.test({
       x,
       shape,
     );
+    // The compiled program (O3: folded stages, the classifier reading the pooled buffer flat) exports alike.
+    const { program } = compileProgram(mobileNetV2IntModel(), [{ shape }], { opt: "O3", log: () => {} });
+    const o3 = await check("MobileNetV2 int8, compiled at O3", program, x, shape);
+    assert(o3.integerOps.includes("QGemm ×1"), o3.integerOps.join());
   },
 });
 

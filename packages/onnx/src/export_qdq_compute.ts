@@ -104,9 +104,7 @@ export const CONV2D_QDQ: QdqRule<Conv2dInstr> = {
 export const LINEAR_QDQ: QdqRule<LinearInstr> = {
   emit: (i, ctx) => {
     const { weight, bias, accScale } = weightAndBias(i, ctx, 0);
-    const x = ctx.buffers[0].shape.length === 2 ? ctx.ins[0].float : ctx.op("Flatten", [ctx.ins[0].float], {
-      axis: 1,
-    });
+    const x = flat(ctx);
     const y = ctx.op("Gemm", [x, weight, ...(bias ? [bias] : [])], {
       alpha: { f: 1 },
       beta: { f: 1 },
@@ -124,6 +122,17 @@ export const LINEAR_QDQ: QdqRule<LinearInstr> = {
       }
       : arithmeticNote("QGemm", "Gemm", ins, out),
 };
+
+/**
+ * A linear layer's input as `[N, K]`: a lowered program reads a 4-d buffer flat, so it is flattened and
+ * quantized again at its scale (onnxruntime moves the integers and the Gemm still reads a DequantizeLinear).
+ */
+function flat(ctx: QdqContext): string {
+  const v = ctx.ins[0];
+  if (ctx.buffers[0].shape.length === 2) return v.float;
+  const f = ctx.op("Flatten", [v.float], { axis: 1 });
+  return v.quant && v.grid ? ctx.quantize(f, v.grid).float : f;
+}
 
 /** Where a transposed convolution's per-output-channel scales run: axis 1, axis 0, or neither. */
 function transposeAxis(i: ConvTranspose2dInstr): 0 | 1 | undefined {
