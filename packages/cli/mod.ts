@@ -39,11 +39,14 @@ export type {
 } from "@hqat/fx";
 export type { March } from "@hqat/march-bayes";
 export type {
+  ActivationName,
+  ActivationParams,
   Batch,
   CallInterceptor,
   EvalResult,
   ForwardContext,
   Module,
+  PadMode,
   Scope,
   StateDict,
   StateSpec,

@@ -187,10 +187,48 @@ Deno.test("hqat ptq --equalize --adaround --bias-correct runs the passes and dep
     `${out}/s.json`,
   );
   assertEquals(r.code, 0, r.stderr);
-  assertMatch(r.stdout, /Equalized 1 pairs of layers\nLearned the rounding of 5 layers \(AdaRound\)\nCorrected the biases of 5 layers/);
+  assertMatch(
+    r.stdout,
+    /Equalized 1 pairs of layers\nLearned the rounding of 5 layers \(AdaRound\)\nCorrected the biases of 5 layers/,
+  );
   const s = JSON.parse(await Deno.readTextFile(`${out}/s.json`));
   assertEquals([s.equalized, s.adarounded, s.biasCorrected], [1, 5, 5]);
   assertGreater(s.similarity.cosine, 0.999);
+  await deploysBitExact(out, input);
+  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("hqat ptq --int16-auto promotes layers within the latency budget and deploys bit-exact", async () => {
+  const out = await Deno.makeTempDir();
+  const input = `${ONNX}resnet_block.input.npy`;
+  const calib = await calibData(out, [1, 3, 32, 32], 16);
+  const r = await hqat(
+    "ptq",
+    "--onnx",
+    `${ONNX}resnet_block.onnx`,
+    "--calib-data",
+    calib,
+    "--out",
+    out,
+    "--batch-size",
+    "8",
+    "--eval-data",
+    input,
+    "--int16-auto",
+    "--min-cosine",
+    "0.9999999",
+    "--max-latency-us",
+    "1000",
+    "--summary",
+    `${out}/s.json`,
+  );
+  assertEquals(r.code, 0, r.stderr);
+  assertMatch(r.stdout, /int8 everywhere +0\.99\d+ +[\d.]+ +[\d.]+ +\d+ +yes/);
+  const s = JSON.parse(await Deno.readTextFile(`${out}/s.json`));
+  assertGreater(s.int16.length, 0);
+  const kept = s.int16Steps.filter((t: { accepted: boolean }) => t.accepted);
+  for (const t of kept) assert(t.latencyUs <= 1000);
+  assertGreater(kept.at(-1).cosine, kept[0].cosine);
   await deploysBitExact(out, input);
   await Deno.remove(out, { recursive: true });
 });

@@ -108,6 +108,7 @@ export type {
 } from "@hqat/nn";
 export type {
   ActivationQConfig,
+  CalibMethod,
   FakeQuantState,
   FakeQuantSwitch,
   FusedActivation,

@@ -55,9 +55,36 @@ export {
   type LayoutNode,
 } from "./src/graph_layout.ts";
 export { type Visualization, visualizeModel, type VisualizeOptions } from "./src/visualize_model.ts";
+export {
+  formatInt16Steps,
+  type Int16Budget,
+  type Int16SearchOptions,
+  type Int16SearchResult,
+  type Int16Step,
+  searchInt16,
+} from "./src/int16_search.ts";
 
 // The types of other `@hqat` packages that this package's signatures name.
-export type { BnRef, Graph, GraphDType, GraphNode, NodeOp, Pair as FxPair } from "@hqat/fx";
+export type {
+  BnRef,
+  Graph,
+  GraphDType,
+  GraphNode,
+  NodeOp,
+  NodeQuantSpec,
+  Pair as FxPair,
+  QatModel,
+} from "@hqat/fx";
+export type {
+  ActivationName,
+  ActivationParams,
+  CallInterceptor,
+  ForwardContext,
+  Module,
+  Scope,
+  StateDict,
+  StateSpec,
+} from "@hqat/nn";
 export type {
   Figure,
   HardwareFigures,
@@ -73,12 +100,45 @@ export type {
 } from "@hqat/march-bayes";
 export type * from "@hqat/program";
 export type {
+  AdapterSummary,
+  Backend,
+  BufferDecl,
+  BufferKind,
+  BufferPool,
   ConvAttrs,
   CoordinateTransformation,
+  Device,
+  DeviceStorage,
+  DispatchArgs,
+  DType,
+  DTypeArray,
+  KernelSpec,
   NearestMode,
   None,
   OpAttrs,
   OpName,
+  PadMode,
   PoolAttrs,
+  PoolStats,
+  RandomKey,
   ResizeAttrs,
+  Shape,
+  Tensor,
+  TensorInfo,
+  TypedArray,
+  UniformDecl,
+  WebGpuDevice,
+  WebGpuDeviceOptions,
+  WgslFn,
+  WgslType,
 } from "@hqat/tensor";
+export type {
+  FakeQuantState,
+  ObserveOptions,
+  Observer,
+  ObserverConfig,
+  ObserverKind,
+  ObserverState,
+  QRange,
+  RoundingMode,
+} from "@hqat/qtensor";

@@ -12,7 +12,9 @@ import {
   analysisToJson,
   loadIntModel,
   mergeAnalysisShards,
+  type NodeQuantSpec,
   prepareQatFx,
+  QatModel,
   splitBatches,
 } from "@hqat/fx";
 import { March } from "@hqat/march-bayes";
@@ -116,7 +118,13 @@ export const analyzeCommand: Command = {
     const dir = a["ptq-dir"], out = a.out ?? join(dir, "analysis");
     const shard = shardOption(a.shard);
     const batchSize = intOption(a, "batch-size", 32);
-    let info: { dtype?: string; calibMethod?: string | null; inputScale: number; inputScaleFixed: boolean };
+    let info: {
+      dtype?: string;
+      calibMethod?: string | null;
+      inputScale: number;
+      inputScaleFixed: boolean;
+      int16?: string[];
+    };
     try {
       info = JSON.parse(await Deno.readTextFile(join(dir, "ptq.json")));
     } catch (e) {
@@ -137,12 +145,19 @@ export const analyzeCommand: Command = {
       ? info.calibMethod
       : "min_max";
     const dtype = info.dtype === "qint16" ? "qint16" : "qint8";
-    const prepared = prepareQatFx(model, ptqQConfig(model, calibQConfigFor(method, { dtype })), {
+    const base = prepareQatFx(model, ptqQConfig(model, calibQConfigFor(method, { dtype })), {
       march: March.BAYES,
       exampleInput: [...splitBatches(x, 1, 1)][0],
       warn: () => {},
     });
-    const state = await loadState(join(dir, "calib-checkpoint.safetensors"), prepared);
+    // Layers `ptq --int16-auto` promoted keep their int16 output here too.
+    const specs = new Map<string, NodeQuantSpec>(base.specs);
+    for (const n of info.int16 ?? []) {
+      const spec = specs.get(n);
+      if (spec?.output) specs.set(n, { ...spec, output: { ...spec.output, dtype: "qint16" } });
+    }
+    const prepared = new QatModel(base.float, base.graph, specs, base.march);
+    const state = await loadState(join(dir, "calib-checkpoint.safetensors"), base);
     const intModel = await loadIntModel(join(dir, "int_model"));
     const inputs = { prepared, state, intModel, batches: [...splitBatches(x, batchSize)] };
     const [k, n] = shard ?? [0, 1];

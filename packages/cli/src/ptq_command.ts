@@ -13,6 +13,7 @@ import {
   saveIntModel,
   splitBatches,
 } from "@hqat/fx";
+import { formatInt16Steps, searchInt16 } from "@hqat/hbdk";
 import { March } from "@hqat/march-bayes";
 import { atomicWriteFile, forward, initState, loadNpy, loadState, type Module, saveState } from "@hqat/nn";
 import { OnnxModel } from "@hqat/onnx";
@@ -33,7 +34,8 @@ import { chooseModel, CliError, outputLayer } from "./models.ts";
 const PTQ_USAGE =
   `Usage: hqat ptq (--onnx M.onnx [--weights W] | --arch mobilenetv2|resnet18 [--num-classes N] --weights W)
                 --calib-data C.npy --out DIR [--qconfig NAME] [--calib-method M] [--input-scale S] [--batch-size 32]
-                [--calib-batches N] [--equalize] [--adaround ITERS] [--bias-correct N] [--eval-data X.npy] [--summary S.json]
+                [--calib-batches N] [--equalize] [--adaround ITERS] [--bias-correct N]
+                [--int16-auto --min-cosine C [--max-latency-us L | --min-fps F]] [--eval-data X.npy] [--summary S.json]
 Post-training quantization without labels: inserts the input QuantStub (its scale fixed with
 --input-scale, e.g. 1/128 for pyramid input, else calibrated like every activation), runs the
 calibration observers over the batches of C.npy ([N,C,H,W] float32), converts, and writes
@@ -50,6 +52,11 @@ and run-hbm) and DIR/ptq.json (what was done, for analyze). A classifier's last 
                         mean quantization error of its output is zero
   --adaround ITERS      after calibration, learn each conv/linear weight's rounding (up or down) with ITERS
                         Adam steps per layer on the first batch (AdaRound)
+  --int16-auto --min-cosine C [--max-latency-us L | --min-fps F]
+                        promote the layers whose int16 output helps most to int16, one at a time, until the
+                        fixed-point output's cosine against float reaches C (on --eval-data, else the first
+                        batch), keeping no step whose compiled program (batch 1, O1) the BAYES performance
+                        model puts over the budget; prints the table it explored
   --eval-data X.npy     held-back inputs: prints cosine and SQNR of the fixed-point output against float
   --summary S.json      writes what was done and measured as JSON`;
 
@@ -151,8 +158,11 @@ export const ptqCommand: Command = {
         "summary",
         "bias-correct",
         "adaround",
+        "min-cosine",
+        "max-latency-us",
+        "min-fps",
       ],
-      boolean: ["equalize"],
+      boolean: ["equalize", "int16-auto"],
     }, PTQ_USAGE);
     if (a.help) {
       console.log(PTQ_USAGE);
@@ -234,6 +244,44 @@ export const ptqCommand: Command = {
       }; ` +
         `input scale ${scale} (${inputScale === null ? "calibrated" : "fixed"})`,
     );
+    let int16: string[] | undefined, int16Steps;
+    if (a["int16-auto"]) {
+      const num = (name: string) => {
+        const v = a[name];
+        if (v === undefined) return undefined;
+        const n = Number(v);
+        if (!Number.isFinite(n) || n <= 0) {
+          throw new CliError(`--${name} must be a positive number, got "${v}"`);
+        }
+        return n;
+      };
+      const minCosine = num("min-cosine");
+      if (minCosine === undefined) throw new CliError(`--int16-auto needs --min-cosine\n${PTQ_USAGE}`);
+      if (a["max-latency-us"] !== undefined && a["min-fps"] !== undefined) {
+        throw new CliError("Give --max-latency-us or --min-fps, not both");
+      }
+      const batches = evalData
+        ? [...splitBatches(evalData, batchSize)]
+        : [...splitBatches(calib, batchSize, 1)];
+      const s = searchInt16(r.prepared, r.state, {
+        minCosine,
+        batches,
+        maxLatencyUs: num("max-latency-us"),
+        minFps: num("min-fps"),
+      });
+      console.log(formatInt16Steps(s.steps));
+      const first = s.steps[0], last = s.steps.filter((t) => t.accepted).at(-1)!;
+      console.log(
+        `int16: ${s.int16.length ? s.int16.join(", ") : "none"}; cosine ${first.cosine.toFixed(6)} → ${
+          last.cosine.toFixed(6)
+        } (${s.reached ? "target reached" : "target not reached within the budget"}); FPS ${
+          first.fps.toFixed(1)
+        } → ${last.fps.toFixed(1)}, latency ${first.latencyUs.toFixed(1)} → ${last.latencyUs.toFixed(1)} µs`,
+      );
+      r = { ...r, intModel: s.intModel };
+      int16 = s.int16;
+      int16Steps = s.steps;
+    }
     await Deno.mkdir(out, { recursive: true });
     const checkpoint = join(out, "calib-checkpoint.safetensors"), intPath = join(out, "int_model");
     await saveState(checkpoint, r.prepared, r.state);
@@ -264,6 +312,7 @@ export const ptqCommand: Command = {
       equalized: r.equalized,
       biasCorrected: r.biasCorrected,
       adarounded: r.adarounded,
+      ...(int16 && { int16, int16Steps }),
       batches: r.batches,
       images: r.images,
       checkpoint,

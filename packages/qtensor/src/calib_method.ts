@@ -8,11 +8,11 @@
 import type { ObserverConfig } from "./observer_config.ts";
 import { default_calib_8bit_fake_quant_qconfig, type QConfig, SPEC_FAKE_QUANT_SWITCH } from "./qconfig.ts";
 
-/** The calibration methods, by Horizon's observer names. */
-export const CALIB_METHODS = ["min_max", "percentile", "mse", "kl"] as const;
+/** A calibration method, by Horizon's observer name. */
+export type CalibMethod = "min_max" | "percentile" | "mse" | "kl";
 
-/** A calibration method. */
-export type CalibMethod = typeof CALIB_METHODS[number];
+/** The calibration methods, by Horizon's observer names. */
+export const CALIB_METHODS: readonly CalibMethod[] = Object.freeze(["min_max", "percentile", "mse", "kl"]);
 
 /**
  * Whether `name` is a calibration method.
