@@ -129,12 +129,12 @@ static void affine_cl(const affine_ep *ep, float *out, int ohw, int c0, int cp) 
 }
 
 static inline __attribute__((always_inline)) void cl_forward(const conv_geo *g, const float *x, const float *w,
-                                                             float *y, int c0, int c1, float *scratch,
-                                                             const affine_ep *ep) {
+                                                             float *y, int c0, int c1, int n0, int n1,
+                                                             float *scratch, const affine_ep *ep) {
   cl_scratch s = cl_layout(g, c0, c1, scratch);
   const int hw = g->h * g->w, ohw = g->ho * g->wo, cp = s.cp, taps = g->kh * g->kw;
   weights_cl(g, w, c0, s.cw, cp, s.wt);
-  for (int n = 0; n < g->n; n++) {
+  for (int n = n0; n < n1; n++) {
     to_cl(x, g->c, hw, c0, s.cw, cp, n, s.in);
     for (int o = 0; o < ohw; o++) {
       const int count = s.count[o];
@@ -187,25 +187,25 @@ static inline __attribute__((always_inline)) void cl_forward(const conv_geo *g, 
   }
 }
 
-/* y for channels [c0, c1) of every image (co == c). */
+/* y for channels [c0, c1) of images [n0, n1) (co == c). */
 void EXPORT(depthwise_cl_forward)(const conv_geo *g, const float *x, const float *w, float *y, int c0, int c1,
-                                  float *scratch) {
-  cl_forward(g, x, w, y, c0, c1, scratch, 0);
+                                  int n0, int n1, float *scratch) {
+  cl_forward(g, x, w, y, c0, c1, n0, n1, scratch, 0);
 }
 
-/* clamp(y · scale + shift) for channels [c0, c1) of every image (co == c; see affine.h). */
+/* clamp(y · scale + shift) for channels [c0, c1) of images [n0, n1) (co == c; see affine.h). */
 void EXPORT(depthwise_cl_forward_affine)(const conv_geo *g, const float *x, const float *w, float *y, int c0,
-                                         int c1, const affine_ep *ep, float *scratch) {
-  cl_forward(g, x, w, y, c0, c1, scratch, ep);
+                                         int c1, int n0, int n1, const affine_ep *ep, float *scratch) {
+  cl_forward(g, x, w, y, c0, c1, n0, n1, scratch, ep);
 }
 
-/* dx for channels [c0, c1) of every image (co == c). */
+/* dx for channels [c0, c1) of images [n0, n1) (co == c). */
 void EXPORT(depthwise_cl_backward_input)(const conv_geo *g, const float *dy, const float *w, float *dx, int c0,
-                                         int c1, float *scratch) {
+                                         int c1, int n0, int n1, float *scratch) {
   cl_scratch s = cl_layout(g, c0, c1, scratch);
   const int hw = g->h * g->w, ohw = g->ho * g->wo, cp = s.cp, taps = g->kh * g->kw;
   weights_cl(g, w, c0, s.cw, cp, s.wt);
-  for (int n = 0; n < g->n; n++) {
+  for (int n = n0; n < n1; n++) {
     to_cl(dy, g->co, ohw, c0, s.cw, cp, n, s.out);
     for (int i = 0; i < hw * cp; i++) s.in[i] = 0.0f;
     for (int o = 0; o < ohw; o++) {

@@ -131,6 +131,26 @@ Deno.test("conv2d kernels match direct loops for depthwise convolutions", () => 
   fc.assert(fc.property(depthwiseCase, checkAgainstReference), { seed: 42, numRuns: 120 });
 });
 
+Deno.test("conv2d kernels match direct loops for 3x3 depthwise convolutions on planes of 4 to 16 columns", () => {
+  const geo = (s: number, c: number): Conv2dGeometry => ({
+    stride: [s, s],
+    padding: [1, 1],
+    dilation: [1, 1],
+    groups: c,
+  });
+  let seed = 100;
+  for (
+    const [c, hw, s] of [[3, 16, 1], [5, 8, 1], [7, 4, 1], [6, 16, 2], [9, 8, 2], [2, 12, 1], [3, 5, 1], [
+      4,
+      7,
+      2,
+    ]]
+  ) {
+    checkAgainstReference({ xShape: [3, c, hw, hw], wShape: [c, 1, 3, 3], geo: geo(s, c), seed: seed++ });
+    checkAgainstReference({ xShape: [2, c, hw, hw + 4], wShape: [c, 1, 3, 3], geo: geo(s, c), seed: seed++ });
+  }
+});
+
 Deno.test("conv2d kernels match direct loops for pointwise 1x1 convolutions over the batch", () => {
   fc.assert(fc.property(pointwiseCase, checkAgainstReference), { seed: 42, numRuns: 80 });
 });

@@ -45,9 +45,10 @@ function ranges(rt: KernelRuntime, count: number, macs: number, align = 1): [num
 }
 
 /**
- * Runs a depthwise kernel. With one output channel per input channel (and at least 4 channels) the
- * channels-innermost kernel runs on channel ranges (the forward with the epilogue at byte address `ep` when
- * given); otherwise the plane kernel, on `count` channels.
+ * Runs a depthwise kernel (the forward with the epilogue at byte address `ep` when given). A 3×3 forward
+ * whose output rows are a multiple of four wide runs on NCHW planes (`depthwise3.c`); otherwise, with one
+ * output channel per input channel (and at least 4 channels), the channels-innermost kernel runs; else the
+ * plane kernel, on `count` channels.
  */
 function runDepthwise(
   rt: KernelRuntime,
@@ -59,19 +60,59 @@ function runDepthwise(
 ): void {
   const geo = rt.putInts(geoInts(d));
   const macs = d.n * d.co * d.ho * d.wo * d.kh * d.kw;
+  const plane3 = kind === "forward" ? rt.depthwise3ScratchFloats(geo) : 0;
+  if (plane3 > 0) {
+    const scratch = rt.threadScratch(plane3);
+    rt.run(
+      "depthwise3_forward",
+      ranges(rt, d.n * d.c, macs).map(([a, b]) => [geo, ...ptrs, a, b, ep ?? 0]),
+      scratch,
+    );
+    return;
+  }
   if (d.co === d.c && d.c >= 4) {
-    const parts = ranges(rt, d.c, macs, 4);
-    const widest = Math.max(...parts.map(([a, b]) => b - a));
+    if (kind === "backward_weight") {
+      // Sums over the images: the parts split the channels.
+      const parts = ranges(rt, d.c, macs, 4);
+      const widest = Math.max(...parts.map(([a, b]) => b - a));
+      const scratch = rt.threadScratch(rt.depthwiseClScratchFloats(geo, widest));
+      rt.run("depthwise_cl_backward_weight", parts.map(([a, b]) => [geo, ...ptrs, a, b]), scratch);
+      return;
+    }
+    const parts = clParts(rt, d, macs);
+    const widest = Math.max(...parts.map((p) => p[1] - p[0]));
     const scratch = rt.threadScratch(rt.depthwiseClScratchFloats(geo, widest));
     if (ep !== undefined) {
-      rt.run("depthwise_cl_forward_affine", parts.map(([a, b]) => [geo, ...ptrs, a, b, ep]), scratch);
+      rt.run("depthwise_cl_forward_affine", parts.map((p) => [geo, ...ptrs, ...p, ep]), scratch);
     } else {
-      rt.run(`depthwise_cl_${kind}`, parts.map(([a, b]) => [geo, ...ptrs, a, b]), scratch);
+      rt.run(`depthwise_cl_${kind}`, parts.map((p) => [geo, ...ptrs, ...p]), scratch);
     }
     return;
   }
   const scratch = rt.threadScratch(rt.depthwiseScratchFloats(geo));
   rt.run(`depthwise_${kind}`, ranges(rt, count, macs).map(([a, b]) => [geo, ...ptrs, a, b]), scratch);
+}
+
+/** Widest channel block of the channels-innermost depthwise kernels (16 vectors per position). */
+const CL_CHANNELS = 64;
+
+/**
+ * [c0, c1, n0, n1] parts of the channels-innermost depthwise kernels: channel blocks of at most CL_CHANNELS
+ * (so each position's vector loop is long), and, where that gives too few parts for the threads, image ranges.
+ */
+function clParts(rt: KernelRuntime, d: ConvDims, macs: number): [number, number, number, number][] {
+  const blocks = ranges(rt, d.c, macs, 4).length > 1 || d.c > CL_CHANNELS ? Math.ceil(d.c / CL_CHANNELS) : 1;
+  const width = Math.ceil(d.c / blocks / 4) * 4;
+  const want = macs >= PARALLEL_MACS ? 4 * rt.threads() : 1;
+  const imageParts = Math.min(d.n, Math.max(1, Math.ceil(want / blocks)));
+  const step = Math.ceil(d.n / imageParts);
+  const out: [number, number, number, number][] = [];
+  for (let c0 = 0; c0 < d.c; c0 += width) {
+    for (let n0 = 0; n0 < d.n; n0 += step) {
+      out.push([c0, Math.min(d.c, c0 + width), n0, Math.min(d.n, n0 + step)]);
+    }
+  }
+  return out;
 }
 
 /** Batch chunk size so that an im2col buffer stays under COL_FLOATS. */
@@ -141,6 +182,13 @@ export function conv2dForwardWasm(
     if (ep && d.co === d.c && d.c >= 4) {
       runDepthwise(rt, "forward", d, [x, w, y], d.co, epilogueAt(rt, ep, 0));
       return;
+    }
+    if (ep && d.co === d.c) {
+      const s = epilogueAt(rt, ep, 0);
+      if (rt.depthwise3ScratchFloats(rt.putInts(geoInts(d))) > 0) {
+        runDepthwise(rt, "forward", d, [x, w, y], d.co, s);
+        return;
+      }
     }
     runDepthwise(rt, "forward", d, [x, w, y], d.co);
     if (ep) {

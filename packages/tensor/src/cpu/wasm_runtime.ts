@@ -32,6 +32,7 @@ export const KERNEL_NAMES = [
   "int_depthwise_rows_forward",
   "affine_act",
   "depthwise_cl_forward_affine",
+  "depthwise3_forward",
 ] as const;
 
 /** One of the kernel names. */
@@ -85,6 +86,8 @@ export interface KernelRuntime {
   depthwiseScratchFloats(geo: number): number;
   /** Scratch floats one thread needs for the channels-innermost depthwise kernels on `channels` channels. */
   depthwiseClScratchFloats(geo: number, channels: number): number;
+  /** Scratch floats one thread needs for the 3×3 depthwise plane kernel, 0 where it does not apply. */
+  depthwise3ScratchFloats(geo: number): number;
   /** One integer GEMM scratch region per thread, allocated once per reset. */
   intGemmScratch(): readonly number[];
   /** Scratch bytes one thread needs for the integer depthwise kernel on `channels` channels. */
@@ -143,6 +146,8 @@ function createRuntime(): KernelRuntime | null {
   const gemmScratchFloats = (exports.gemm_scratch_floats as () => number)();
   const dwScratch = exports.depthwise_scratch_floats as (geo: number) => number;
   const dwClScratch = exports.depthwise_cl_scratch_floats as (geo: number, channels: number) => number;
+  const dw3Fits = exports.depthwise3_fits as (geo: number) => number;
+  const dw3Scratch = exports.depthwise3_scratch_floats as (geo: number) => number;
   const intGemmScratchBytes = (exports.int_gemm_scratch_bytes as () => number)();
   const intDwScratch = exports.int_depthwise_scratch_bytes as (geo: number, channels: number) => number;
   const intDwSmallFits = exports.int_depthwise_small_fits as (geo: number) => number;
@@ -247,6 +252,7 @@ function createRuntime(): KernelRuntime | null {
     gemmScratch: () => (scratch ??= rt.threadScratch(gemmScratchFloats)),
     depthwiseScratchFloats: dwScratch,
     depthwiseClScratchFloats: dwClScratch,
+    depthwise3ScratchFloats: (geo) => (dw3Fits(geo) ? dw3Scratch(geo) : 0),
     intGemmScratch: () => (intScratch ??= rt.threadScratch(Math.ceil(intGemmScratchBytes / 4))),
     intDepthwiseScratchBytes: intDwScratch,
     intDepthwiseSmallBytes: (geo) => (intDwSmallFits(geo) ? intDwSmallBytes(geo) : 0),

@@ -1,0 +1,105 @@
+/*
+ * 3×3 depthwise convolution (padding 1, stride 1 or 2, one output channel per input channel) straight on
+ * NCHW planes whose output rows are a multiple of four wide: each plane is copied once into a zero-padded
+ * scratch plane, its nine weights are held in registers, and two output rows are computed at a time as
+ * independent chains of fused multiply-adds (unaligned loads give the shifted taps; stride 2 gathers the even
+ * lanes). With an epilogue (see affine.h) the batch norm and the clamp are applied before the store. No
+ * transposes: the planes of 16×16 down to 4×4 outputs, where the channels-innermost kernel spent most of its
+ * time transposing, run here.
+ */
+#include "affine.h"
+#include "common.h"
+
+static inline int d3_pitch(const conv_geo *g) { return ((g->w + 2 + 3) & ~3) + 8; }
+
+/* Whether the geometry is one this kernel runs. */
+int EXPORT(depthwise3_fits)(const conv_geo *g) {
+  return g->kh == 3 && g->kw == 3 && g->ph == 1 && g->pw == 1 && g->dh == 1 && g->dw == 1 && g->groups == g->c &&
+         g->co == g->c && (g->sh == 1 || g->sh == 2) && g->sw == g->sh && g->wo >= 4 && g->wo % 4 == 0 &&
+         g->ho >= 1 && g->h == (g->ho - 1) * g->sh + 1 + (g->sh == 2 ? 1 : 0) && g->w == g->wo * g->sw;
+}
+
+/* Scratch floats one thread needs. */
+int EXPORT(depthwise3_scratch_floats)(const conv_geo *g) { return (g->h + 3) * d3_pitch(g) + 16; }
+
+static inline v128_t even4(const float *s) {
+  return wasm_i32x4_shuffle(wasm_v128_load(s), wasm_v128_load(s + 4), 0, 2, 4, 6);
+}
+
+/* The sum of the nine taps for four outputs starting at column `col` of padded rows r0..r2. */
+#define TAPS(acc, r0, r1, r2, col, LOAD)                                                               \
+  do {                                                                                              \
+    acc = wasm_f32x4_mul(w0, LOAD((r0) + (col)));                                                   \
+    acc = FMA(w1, LOAD((r0) + (col) + 1), acc);                                                     \
+    acc = FMA(w2, LOAD((r0) + (col) + 2), acc);                                                     \
+    acc = FMA(w3, LOAD((r1) + (col)), acc);                                                         \
+    acc = FMA(w4, LOAD((r1) + (col) + 1), acc);                                                     \
+    acc = FMA(w5, LOAD((r1) + (col) + 2), acc);                                                     \
+    acc = FMA(w6, LOAD((r2) + (col)), acc);                                                         \
+    acc = FMA(w7, LOAD((r2) + (col) + 1), acc);                                                     \
+    acc = FMA(w8, LOAD((r2) + (col) + 2), acc);                                                     \
+  } while (0)
+
+/* Planes q in [q0, q1) (q = image · channels + channel): y = the correlation, then the epilogue if any. */
+void EXPORT(depthwise3_forward)(const conv_geo *g, const float *x, const float *w, float *y, int q0, int q1,
+                                const affine_ep *ep, float *scratch) {
+  const int h = g->h, wd = g->w, ho = g->ho, wo = g->wo, s = g->sh, c = g->c, pitch = d3_pitch(g);
+  const int rows = h + 3; /* one zero row above, one or two below, and a spare for stride 2 */
+  for (int i = 0; i < rows * pitch; i++) scratch[i] = 0.0f;
+  const v128_t lo = ep ? wasm_v128_load32_splat(ep->clamp) : wasm_f32x4_splat(0.0f);
+  const v128_t hi = ep ? wasm_v128_load32_splat(ep->clamp + 1) : wasm_f32x4_splat(0.0f);
+  for (int q = q0; q < q1; q++) {
+    const int ch = q % c;
+    const float *src = x + (long)q * h * wd;
+    for (int iy = 0; iy < h; iy++) {
+      float *d = scratch + (iy + 1) * pitch + 1;
+      const float *sr = src + iy * wd;
+      int ix = 0;
+      for (; ix + 4 <= wd; ix += 4) wasm_v128_store(d + ix, wasm_v128_load(sr + ix));
+      for (; ix < wd; ix++) d[ix] = sr[ix];
+    }
+    const float *wk = w + ch * 9;
+    const v128_t w0 = wasm_v128_load32_splat(wk), w1 = wasm_v128_load32_splat(wk + 1),
+                 w2 = wasm_v128_load32_splat(wk + 2), w3 = wasm_v128_load32_splat(wk + 3),
+                 w4 = wasm_v128_load32_splat(wk + 4), w5 = wasm_v128_load32_splat(wk + 5),
+                 w6 = wasm_v128_load32_splat(wk + 6), w7 = wasm_v128_load32_splat(wk + 7),
+                 w8 = wasm_v128_load32_splat(wk + 8);
+    const v128_t sc = ep ? wasm_v128_load32_splat(ep->scale + ch) : w0;
+    const v128_t sh = ep ? wasm_v128_load32_splat(ep->shift + ch) : w0;
+    float *dst = y + (long)q * ho * wo;
+    int oy = 0;
+    for (; oy + 2 <= ho; oy += 2) {
+      const float *a0 = scratch + oy * s * pitch, *a1 = a0 + pitch, *a2 = a1 + pitch;
+      const float *b0 = a0 + s * pitch, *b1 = b0 + pitch, *b2 = b1 + pitch;
+      for (int ox = 0; ox < wo; ox += 4) {
+        v128_t u, v;
+        if (s == 1) {
+          TAPS(u, a0, a1, a2, ox, wasm_v128_load);
+          TAPS(v, b0, b1, b2, ox, wasm_v128_load);
+        } else {
+          TAPS(u, a0, a1, a2, 2 * ox, even4);
+          TAPS(v, b0, b1, b2, 2 * ox, even4);
+        }
+        if (ep) {
+          u = affine4(u, sc, sh, lo, hi);
+          v = affine4(v, sc, sh, lo, hi);
+        }
+        wasm_v128_store(dst + oy * wo + ox, u);
+        wasm_v128_store(dst + (oy + 1) * wo + ox, v);
+      }
+    }
+    for (; oy < ho; oy++) {
+      const float *a0 = scratch + oy * s * pitch, *a1 = a0 + pitch, *a2 = a1 + pitch;
+      for (int ox = 0; ox < wo; ox += 4) {
+        v128_t u;
+        if (s == 1) {
+          TAPS(u, a0, a1, a2, ox, wasm_v128_load);
+        } else {
+          TAPS(u, a0, a1, a2, 2 * ox, even4);
+        }
+        if (ep) u = affine4(u, sc, sh, lo, hi);
+        wasm_v128_store(dst + oy * wo + ox, u);
+      }
+    }
+  }
+}
