@@ -3,7 +3,7 @@
  * @module
  */
 import { recycle, type Tensor } from "@hqat/tensor";
-import { fuseConvBnEval, type FusedRun } from "./eval_fusion.ts";
+import { fuseConvBnEval, type FusedLayer, type FusedSpec, runFused } from "./eval_fusion.ts";
 import { Module, type Scope } from "./module.ts";
 
 /**
@@ -42,32 +42,42 @@ export class Sequential extends Module {
 
   /**
    * Runs the children in order, each on the previous one's output. In evaluation mode a convolution, its batch
-   * norm and a ReLU6 — here, or as the whole of a child Sequential — run as one op (`eval_fusion.ts`), and
-   * a fused result that only this loop has seen goes back to the kernels once the next fused op has read it.
+   * norm and a ReLU6 — here, or as the whole of a child Sequential — run as one op, consecutive ones as one
+   * chain (`eval_fusion.ts`), and a fused result that only this loop has seen goes back to the kernels once
+   * the next fused op has read it.
    */
   forward(s: Scope, x: Tensor): Tensor {
     let y = x;
     let ours = false; // y is a fused op's result that nothing but this loop has seen
-    for (let i = 0; i < this.#layers.length; i++) {
-      const fused = fuseConvBnEval(this.#layers, i, s, y) ?? this.#fusedChild(i, s, y);
-      if (fused) {
+    for (let i = 0; i < this.#layers.length;) {
+      const run: FusedLayer[] = [];
+      let j = i;
+      for (let f = this.#fused(j, s); f; f = this.#fused(j, s)) {
+        run.push(f.layer);
+        j += f.count;
+      }
+      if (run.length > 0) {
+        const out = runFused(y, run);
         if (ours) recycle(y);
-        y = fused.y;
+        y = out;
         ours = true;
-        i += fused.count - 1;
+        i = j;
       } else {
         y = s.call(String(i), this.#layers[i], y);
         ours = false;
+        i++;
       }
     }
     return y;
   }
 
-  /** Child `i` run as one fused op when it is a plain Sequential that fuses whole; else undefined. */
-  #fusedChild(i: number, s: Scope, x: Tensor): FusedRun | undefined {
+  /** The fused layer at child `i`: a convolution's run here, or a child that is a plain Sequential fusing whole. */
+  #fused(i: number, s: Scope): FusedSpec | undefined {
+    const direct = fuseConvBnEval(this.#layers, i, s);
+    if (direct) return direct;
     const m = this.#layers[i];
     if (!(m instanceof Sequential) || m.forward !== Sequential.prototype.forward) return undefined;
-    const f = fuseConvBnEval(m.#layers, 0, s.child(String(i)), x);
-    return f && f.count === m.#layers.length ? { y: f.y, count: 1 } : undefined;
+    const f = fuseConvBnEval(m.#layers, 0, s.child(String(i)));
+    return f && f.count === m.#layers.length ? { layer: f.layer, count: 1 } : undefined;
   }
 }

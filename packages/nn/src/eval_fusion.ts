@@ -1,27 +1,36 @@
 /**
- * Evaluation-mode fusion inside a {@linkcode Sequential}: a bias-free `Conv2d`, the `BatchNorm2d` after it
- * and an optional `ReLU6` run as one op, `conv2dBatchNormEval`, whose kernel applies the batch norm's
+ * Evaluation-mode fusion inside a `Sequential`: a bias-free `Conv2d`, the `BatchNorm2d` after it and an
+ * optional `ReLU6` run as one op, `conv2dBatchNormEval`, whose kernel applies the batch norm's
  * fixed-statistics affine map and the clamp where the convolution's sums are made — the values and
  * gradients of the three layers bit for bit, without two passes over (and two fresh copies of) the
- * activation. Training mode, an interceptor (tracing, debugging hooks) and any other layer keep the
+ * activation; consecutive fused layers (an inverted residual block's three) run as one
+ * `conv2dBatchNormEvalChain`, their intermediate results never leaving the kernels' memory. Training mode, an interceptor (tracing, debugging hooks) and any other layer keep the
  * layer-by-layer path.
  * @module
  */
-import { conv2dBatchNormEval, type Tensor } from "@hqat/tensor";
+import {
+  conv2dBatchNormEval,
+  conv2dBatchNormEvalChain,
+  type Conv2dBatchNormOptions,
+  type Tensor,
+} from "@hqat/tensor";
 import { BatchNorm2d, Conv2d, ReLU6 } from "./layers.ts";
 import type { Module, Scope } from "./module.ts";
 
-/** The fused run of `layers[i]` onwards and how many layers it stands for; undefined when nothing fuses. */
-export interface FusedRun {
-  /** The output of the fused layers. */
-  y: Tensor;
+/** A convolution, its batch norm and clamp as one layer of `conv2dBatchNormEvalChain`. */
+export type FusedLayer = Conv2dBatchNormOptions & { w: Tensor };
+
+/** One fused layer standing for `count` layers from `i` on. */
+export interface FusedSpec {
+  /** The fused layer. */
+  layer: FusedLayer;
   /** How many layers, from `i` on, it replaces. */
   count: number;
 }
 
 /**
- * Runs `layers[i]` (a bias-free zero-padded `Conv2d`), `layers[i + 1]` (a `BatchNorm2d`) and, when it is
- * one, `layers[i + 2]` (a `ReLU6`) as one op in evaluation mode; undefined where they do not fuse.
+ * `layers[i]` (a bias-free zero-padded `Conv2d`), `layers[i + 1]` (a `BatchNorm2d`) and, when it is one,
+ * `layers[i + 2]` (a `ReLU6`) as one fused layer in evaluation mode; undefined where they do not fuse.
  * Children are named by their index, as in `Sequential`.
  *
  * @example
@@ -34,12 +43,7 @@ export interface FusedRun {
  * assert(y.shape.join() === "1,4,3,3");
  * ```
  */
-export function fuseConvBnEval(
-  layers: readonly Module[],
-  i: number,
-  s: Scope,
-  x: Tensor,
-): FusedRun | undefined {
+export function fuseConvBnEval(layers: readonly Module[], i: number, s: Scope): FusedSpec | undefined {
   if (s.ctx.training || s.ctx.intercept) return undefined;
   const conv = layers[i], bn = layers[i + 1];
   if (!(conv instanceof Conv2d) || conv.constructor !== Conv2d || conv.bias || conv.paddingMode !== "zeros") {
@@ -51,7 +55,8 @@ export function fuseConvBnEval(
   const act = layers[i + 2];
   const relu6 = act instanceof ReLU6 && act.constructor === ReLU6;
   const cs = s.child(String(i)), bs = s.child(String(i + 1));
-  const y = conv2dBatchNormEval(x, cs.get("weight"), {
+  const layer: FusedLayer = {
+    w: cs.get("weight"),
     stride: conv.stride,
     padding: conv.padding,
     dilation: conv.dilation,
@@ -64,6 +69,26 @@ export function fuseConvBnEval(
       eps: bn.eps,
     },
     clamp: relu6 ? { min: 0, max: 6, openGrad: true } : undefined,
-  });
-  return { y, count: relu6 ? 3 : 2 };
+  };
+  return { layer, count: relu6 ? 3 : 2 };
+}
+
+/**
+ * Runs fused layers on `x`: one `conv2dBatchNormEval`, or a `conv2dBatchNormEvalChain` that keeps the
+ * intermediate results inside the kernels.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { runFused } from "./eval_fusion.ts";
+ * import { ones, zeros } from "@hqat/tensor";
+ * const bn = { mean: zeros([2]), variance: ones([2]), gamma: ones([2]), beta: zeros([2]), eps: 0 };
+ * const y = runFused(ones([1, 2, 2, 2]), [{ w: ones([2, 2, 1, 1]), bn }, { w: ones([2, 1, 3, 3]), padding: 1, groups: 2, bn }]);
+ * assert(y.shape.join() === "1,2,2,2" && y.data[0] === 8);
+ * ```
+ */
+export function runFused(x: Tensor, layers: readonly FusedLayer[]): Tensor {
+  return layers.length === 1
+    ? conv2dBatchNormEval(x, layers[0].w, layers[0])
+    : conv2dBatchNormEvalChain(x, layers);
 }

@@ -40,7 +40,9 @@ Deno.test("forward() in eval mode gives MobileNetV2's layer-by-layer outputs bit
   const state = perturbed(initState(model, randomKey(0)));
   const x = randomNormal(randomKey(1), [3, 3, 32, 32]);
   const { result, profile } = profileOps(() => forward(model, state, x).y);
-  assertEquals(profile.calls.get("conv2dAffine"), 52);
+  // The first layer alone, then per inverted residual block one chain (of two or three layers), then the last.
+  assertEquals(profile.calls.get("conv2dAffine"), 2);
+  assertEquals(profile.calls.get("conv2dAffineChain"), 17);
   assertEquals(profile.calls.get("conv2d") ?? 0, 0);
   const want = bits(forward(model, state, x, layerByLayer).y);
   assertEquals(bits(result), want);

@@ -5,7 +5,7 @@
  */
 import { apply, apply1 } from "./engine.ts";
 import { add, mul, neg, rsqrt, sub } from "./math.ts";
-import type { PoolAttrs } from "./ops.ts";
+import type { ConvAffineAttrs, PoolAttrs } from "./ops.ts";
 import { type RandomKey, randomUniform } from "./random.ts";
 import { mean, sum } from "./reduce.ts";
 import { oneHot, reshape } from "./shape_ops.ts";
@@ -226,8 +226,12 @@ export interface Conv2dBatchNormOptions extends Omit<Conv2dOptions, "bias"> {
  */
 export function conv2dBatchNormEval(x: Tensor, w: Tensor, options: Conv2dBatchNormOptions): Tensor {
   const { scale, shift } = batchNormAffine(options.bn);
+  return apply1("conv2dAffine", [x, w, scale, shift], affineAttrs(options));
+}
+
+function affineAttrs(options: Conv2dBatchNormOptions): ConvAffineAttrs {
   const c = options.clamp ?? { min: -Infinity, max: Infinity, openGrad: false };
-  return apply1("conv2dAffine", [x, w, scale, shift], {
+  return {
     stride: pair(options.stride ?? 1),
     padding: pair(options.padding ?? 0),
     dilation: pair(options.dilation ?? 1),
@@ -235,7 +239,34 @@ export function conv2dBatchNormEval(x: Tensor, w: Tensor, options: Conv2dBatchNo
     min: c.min,
     max: c.max,
     openGrad: c.openGrad,
-  });
+  };
+}
+
+/**
+ * {@linkcode conv2dBatchNormEval} of each layer in turn (layer i's weight `w` and options), as one op whose
+ * kernel keeps the intermediate results in its own memory: the same bits and gradients as the layers one at
+ * a time, without copying each intermediate out and back in.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { conv2dBatchNormEvalChain, ones, tensor, zeros } from "@hqat/tensor";
+ * const bn = { mean: zeros([1]), variance: ones([1]), gamma: tensor([2]), beta: zeros([1]), eps: 0 };
+ * const layer = { w: ones([1, 1, 1, 1]), bn, clamp: { min: 0, max: 6, openGrad: true } };
+ * const y = conv2dBatchNormEvalChain(tensor([[[[0.5, 1, 2, -1]]]]), [layer, layer]);
+ * assert(y.toArray().flat(3).join() === "2,4,6,0");
+ * ```
+ */
+export function conv2dBatchNormEvalChain(
+  x: Tensor,
+  layers: readonly (Conv2dBatchNormOptions & { w: Tensor })[],
+): Tensor {
+  const ins: Tensor[] = [x];
+  for (const l of layers) {
+    const { scale, shift } = batchNormAffine(l.bn);
+    ins.push(l.w, scale, shift);
+  }
+  return apply1("conv2dAffineChain", ins, { layers: layers.map(affineAttrs) });
 }
 
 /**

@@ -18,6 +18,16 @@ export interface ConvAttrs {
   groups: number;
 }
 
+/** The attributes of an inference convolution with its batch norm and clamp fused (`conv2dAffine`). */
+export type ConvAffineAttrs = ConvAttrs & {
+  /** Lower clamp bound (−∞ for none). */
+  min: number;
+  /** Upper clamp bound (+∞ for none). */
+  max: number;
+  /** The clamp's gradient passes on the open interval. */
+  openGrad: boolean;
+};
+
 /** Geometry of a 2-D pooling window. */
 export interface PoolAttrs {
   /** Window [kh, kw]. */
@@ -161,7 +171,12 @@ export interface OpAttrs {
    * ReLU-like activation fused, clamp(conv2d(x, w) · scale[c] + shift[c], min, max) — equal bit for bit to
    * conv2d, channelAffine and clamp in turn, and differentiated as they are (`openGrad` as clamp's).
    */
-  conv2dAffine: ConvAttrs & { min: number; max: number; openGrad: boolean };
+  conv2dAffine: ConvAffineAttrs;
+  /**
+   * Inputs (x, then w, scale, shift of each layer): conv2dAffine layer after layer, the intermediate results
+   * kept inside the kernels — equal bit for bit to the separate ops, and differentiated as they are.
+   */
+  conv2dAffineChain: { layers: readonly ConvAffineAttrs[] };
   /** 2-D max pooling of NCHW x. */
   maxPool2d: PoolAttrs;
   /** Inputs (dy, x): routes dy to the argmax of each window. */

@@ -9,6 +9,7 @@ import { broadcastShapes, checkShape, normalizeAxis, type Shape, shapesEqual, si
 import { sliceShape } from "./slice_geometry.ts";
 import { INT_TWIN_SHAPE_RULES } from "./shape_rules_int.ts";
 import { checkConv, poolShape } from "./window_shapes.ts";
+import { chainShapeRule } from "./conv_affine_chain.ts";
 
 export { windowOutputSize } from "./window_shapes.ts";
 import type { TensorInfo } from "./tensor.ts";
@@ -241,6 +242,7 @@ export const SHAPE_RULES: { [K in OpName]: ShapeRule<OpAttrs[K]> } = {
     }
     return [{ shape: out, dtype: "float32" }];
   },
+  conv2dAffineChain: (ins, a) => chainShapeRule(ins, a, SHAPE_RULES.conv2dAffine),
   conv2dBackwardInput: (ins, a) => {
     arity("conv2dBackwardInput", ins, 2);
     const out = checkConv("conv2dBackwardInput", a.xShape, ins[1].shape, a);

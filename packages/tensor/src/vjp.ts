@@ -4,6 +4,7 @@
  * op without a gradient (comparisons, indices, random numbers, rounding) or a gradient-only op.
  * @module
  */
+import { chainVjp } from "./conv_affine_chain.ts";
 import { apply, apply1 } from "./engine.ts";
 import {
   div,
@@ -248,6 +249,7 @@ export const VJP_RULES: { [K in OpName]: VjpRule<OpAttrs[K]> | null } = {
       c.needs[3] ? sum(ga, { axes }) : null,
     ];
   },
+  conv2dAffineChain: (c) => chainVjp(c, VJP_RULES.conv2dAffine!),
   conv2dBackwardInput: (c) => {
     const [dy, w] = c.inputs, g = g0(c);
     const { xShape: _x, ...geo } = c.attrs;

@@ -5,6 +5,7 @@ import {
   clamp,
   conv2d,
   conv2dBatchNormEval,
+  conv2dBatchNormEvalChain,
   mul,
   randomKey,
   randomNormal,
@@ -169,4 +170,27 @@ Deno.test("conv2dBatchNormEval() gives the same bits split across two threads", 
   } finally {
     setKernelThreads(before);
   }
+});
+
+Deno.test("conv2dBatchNormEvalChain() equals the layers one at a time bit for bit, gradients too", () => {
+  const bnA = bnOf(24, 1), bnB = bnOf(24, 2), bnC = bnOf(8, 3);
+  const layers = (w: Tensor[], gamma: Tensor) => [
+    { w: w[0], bn: { ...bnA, gamma }, clamp: CLAMPS[0] },
+    { w: w[1], stride: 2, padding: 1, groups: 24, bn: bnB, clamp: CLAMPS[0] },
+    { w: w[2], bn: bnC },
+  ];
+  const x = randomNormal(randomKey(30), [3, 6, 16, 16]);
+  const ws = [[24, 6, 1, 1], [24, 1, 3, 3], [8, 24, 1, 1]].map((s, i) => randomNormal(randomKey(31 + i), s));
+  const chain = (p: { x: Tensor; w: Tensor[]; gamma: Tensor }) =>
+    conv2dBatchNormEvalChain(p.x, layers(p.w, p.gamma));
+  const oneByOne = (p: { x: Tensor; w: Tensor[]; gamma: Tensor }) =>
+    layers(p.w, p.gamma).reduce((y, l) => conv2dBatchNormEval(y, l.w, l), p.x);
+  const p = { x, w: ws, gamma: bnA.gamma };
+  assertEquals(bits(chain(p)), bits(oneByOne(p)));
+  const probe = randomNormal(randomKey(40), [3, 8, 8, 8]);
+  const loss = (f: typeof chain) => (q: typeof p) => sum(mul(f(q), probe));
+  const a = valueAndGrad(loss(chain))(p), b = valueAndGrad(loss(oneByOne))(p);
+  assertEquals(bits(a.grad.x), bits(b.grad.x));
+  assertEquals(bits(a.grad.gamma), bits(b.grad.gamma));
+  a.grad.w.forEach((g, i) => assertEquals(bits(g), bits(b.grad.w[i]), `w${i}`));
 });

@@ -164,3 +164,41 @@ export const conv2dAffineGpu: GpuKernel<OpAttrs["conv2dAffine"]> = (dev, ins, a,
   releaseTensor(dev, y);
   return [out];
 };
+
+/**
+ * conv2dAffineChain: conv2dAffine layer after layer on the device, each intermediate released once read.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { probeWebGpu } from "./probe.ts";
+ * import { WebGpuDevice } from "./device.ts";
+ * import { readTensor, uploadTensor } from "./gpu_tensor.ts";
+ * import { conv2dAffineChainGpu } from "./conv.ts";
+ * if ((await probeWebGpu()).available) {
+ *   const dev = await WebGpuDevice.create();
+ *   const x = uploadTensor(dev, Float32Array.of(1, 2, 3, 4), [1, 1, 2, 2]);
+ *   const w = uploadTensor(dev, Float32Array.of(1), [1, 1, 1, 1]);
+ *   const s = uploadTensor(dev, Float32Array.of(2), [1]), t = uploadTensor(dev, Float32Array.of(-5), [1]);
+ *   const one = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1, min: 0, max: 6, openGrad: true } as const;
+ *   const [y] = conv2dAffineChainGpu(dev, [x, w, s, t, w, s, t], { layers: [one, one] }, [
+ *     { shape: [1, 1, 2, 2], dtype: "float32" },
+ *   ]);
+ *   assert((await readTensor(dev, y)).join() === "0,0,0,1");
+ *   dev.destroy();
+ * }
+ * ```
+ */
+export const conv2dAffineChainGpu: GpuKernel<OpAttrs["conv2dAffineChain"]> = (dev, ins, a) => {
+  let x = ins[0];
+  a.layers.forEach((l, i) => {
+    const w = ins[1 + 3 * i];
+    const d = convDims(x.shape, w.shape, l, "conv2dAffineChain");
+    const [y] = conv2dAffineGpu(dev, [x, w, ins[2 + 3 * i], ins[3 + 3 * i]], l, [
+      { shape: [d.n, d.co, d.ho, d.wo], dtype: "float32" },
+    ]);
+    if (i > 0) releaseTensor(dev, x);
+    x = y;
+  });
+  return [x];
+};

@@ -9,7 +9,7 @@ import type { OpAttrs, OpName } from "../ops.ts";
 import type { Shape } from "../shape.ts";
 import type { TensorInfo } from "../tensor.ts";
 import type { WebGpuDevice } from "./device.ts";
-import { conv2dAffineGpu, conv2dGpu } from "./conv.ts";
+import { conv2dAffineChainGpu, conv2dAffineGpu, conv2dGpu } from "./conv.ts";
 import { conv2dBackwardInputGpu, conv2dBackwardWeightGpu } from "./conv_backward.ts";
 import { binaryGpu, castGpu, clampBackwardGpu, clampGpu, unaryGpu, whereGpu } from "./elementwise.ts";
 import { matmulGpu } from "./gemm.ts";
@@ -95,6 +95,7 @@ export const GPU_KERNELS: { readonly [K in OpName]: GpuKernel<OpAttrs[K]> } = {
   matmul: matmulGpu,
   conv2d: conv2dGpu,
   conv2dAffine: conv2dAffineGpu,
+  conv2dAffineChain: conv2dAffineChainGpu,
   conv2dBackwardInput: conv2dBackwardInputGpu,
   conv2dBackwardWeight: conv2dBackwardWeightGpu,
   maxPool2d: maxPool2dGpu,

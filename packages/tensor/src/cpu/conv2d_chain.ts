@@ -1,0 +1,94 @@
+/**
+ * The CPU kernel of `conv2dAffineChain`: inference convolutions with their batch norms and clamps, layer after
+ * layer, the intermediate results kept in the kernels' memory (one copy in, one out).
+ * @module
+ */
+import type { TypedArray } from "../dtype.ts";
+import type { ConvAffineAttrs } from "../ops.ts";
+import type { Shape } from "../shape.ts";
+import { conv2dForwardAffine } from "./conv2d.ts";
+import { checkLength, type ConvDims, convDims } from "./conv2d_shapes.ts";
+import { conv2dForwardWasm } from "./conv2d_wasm.ts";
+import { KernelMemoryError, kernelRuntime } from "./wasm_runtime.ts";
+
+/** An input of the op: data and shape. */
+interface Operand {
+  readonly data: TypedArray;
+  readonly shape: Shape;
+}
+
+/**
+ * conv2dForwardAffine of each layer in turn on x = ins[0] (layer i's weight, scale and shift are ins[1 + 3i],
+ * ins[2 + 3i], ins[3 + 3i]); the same bits as the layers one at a time.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { conv2dAffineChainKernel } from "./conv2d_chain.ts";
+ * const one = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1, min: 0, max: 6, openGrad: true } as const;
+ * const x = { data: Float32Array.of(1, 2, 3, 4), shape: [1, 1, 2, 2] };
+ * const w = { data: Float32Array.of(1), shape: [1, 1, 1, 1] };
+ * const s = { data: Float32Array.of(2), shape: [1] }, t = { data: Float32Array.of(-5), shape: [1] };
+ * assert(conv2dAffineChainKernel([x, w, s, t, w, s, t], [one, one]).join() === "0,0,0,1");
+ * ```
+ */
+export function conv2dAffineChainKernel(
+  ins: readonly Operand[],
+  layers: readonly ConvAffineAttrs[],
+): Float32Array {
+  const op = "conv2dAffineChain";
+  const dims: ConvDims[] = [];
+  let shape = ins[0].shape;
+  for (let i = 0; i < layers.length; i++) {
+    const w = ins[1 + 3 * i];
+    const d = convDims(shape, w.shape, layers[i], op);
+    checkLength(w.data as Float32Array, w.shape, "w", op);
+    if (ins[2 + 3 * i].data.length !== d.co || ins[3 + 3 * i].data.length !== d.co) {
+      throw new RangeError(`${op}: layer ${i}'s scale and shift must have ${d.co} elements`);
+    }
+    dims.push(d);
+    shape = [d.n, d.co, d.ho, d.wo];
+  }
+  checkLength(ins[0].data as Float32Array, ins[0].shape, "x", op);
+  const slow = () => {
+    let x = ins[0].data as Float32Array, xs = ins[0].shape;
+    layers.forEach((l, i) => {
+      const [w, scale, shift] = [ins[1 + 3 * i], ins[2 + 3 * i], ins[3 + 3 * i]];
+      x = conv2dForwardAffine(x, xs, w.data as Float32Array, w.shape, {
+        ...l,
+        affine: {
+          scale: scale.data as Float32Array,
+          shift: shift.data as Float32Array,
+          min: l.min,
+          max: l.max,
+        },
+      });
+      xs = [dims[i].n, dims[i].co, dims[i].ho, dims[i].wo];
+    });
+    return x;
+  };
+  const rt = kernelRuntime();
+  if (!rt || dims.some((d) => d.n * d.co * d.ho * d.wo === 0 || d.c * d.kh * d.kw === 0)) return slow();
+  try {
+    rt.reset();
+    let xp = rt.put(ins[0].data as Float32Array), size = 0;
+    layers.forEach((l, i) => {
+      const d = dims[i];
+      size = d.n * d.co * d.ho * d.wo;
+      const wp = rt.put(ins[1 + 3 * i].data as Float32Array), yp = rt.alloc(size);
+      const ep = {
+        scale: rt.put(ins[2 + 3 * i].data as Float32Array),
+        shift: rt.put(ins[3 + 3 * i].data as Float32Array),
+        clamp: rt.put(Float32Array.of(l.min, l.max)),
+      };
+      conv2dForwardWasm(rt, d, xp, wp, yp, undefined, ep);
+      xp = yp;
+    });
+    return rt.take(xp, size);
+  } catch (e) {
+    if (e instanceof KernelMemoryError) return slow();
+    throw e;
+  } finally {
+    rt.reset();
+  }
+}
