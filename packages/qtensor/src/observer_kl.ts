@@ -144,8 +144,10 @@ export function absHistogram(
 
 /**
  * The entropy (KL) observer, per tensor or per channel along `axis`. Per batch and channel, the
- * histogram of |x| ({@linkcode absHistogram}, default 2048 bins) gives the threshold of
- * {@linkcode klThreshold} with `levels = (qmax - qmin + 1) / 2` (128 for qint8); the batch's min and
+ * histogram of |x| ({@linkcode absHistogram}, default 2048 bins, fewer when the batch has under 16 values
+ * per bin: `min(bins, floor(n / 16))`) gives the threshold of {@linkcode klThreshold} with
+ * `levels = (qmax - qmin + 1) / 2` (128 for qint8), or no clipping when that leaves no more bins than
+ * levels (hqat's choice: a histogram that sparse has no shape for the divergence to follow); the batch's min and
  * max are clipped to `∓threshold` and then averaged with constant `c` like the MinMax observer. The
  * histogram is per batch rather than accumulated over batches, so the state stays the
  * `min_val`/`max_val` pair every observer saves (an hqat choice).
@@ -191,7 +193,12 @@ export function klObserver(options: KlObserverOptions = {}): Observer {
       for (let ch = 0; ch < channels; ch++) {
         const absmax = Math.max(-cur.min[ch], cur.max[ch]);
         const slice = { outer, inner, stride: channels * inner, offset: ch * inner };
-        const t = klThreshold(absHistogram(x, { bins, absmax, slice }), { absmax, levels });
+        // At least 16 values per bin on average: a sparse histogram (a classifier's logits) has no shape
+        // for the divergence to follow, and with no more bins than levels nothing is clipped.
+        const used = Math.min(bins, Math.floor((outer * inner) / 16));
+        const t = used <= levels
+          ? Math.fround(absmax)
+          : klThreshold(absHistogram(x, { bins: used, absmax, slice }), { absmax, levels });
         cmin[ch] = Math.max(cur.min[ch], -t);
         cmax[ch] = Math.min(cur.max[ch], t);
       }

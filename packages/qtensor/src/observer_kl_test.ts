@@ -86,6 +86,16 @@ Deno.test("klObserver() clips a long tail, and per channel equals per tensor on 
   );
 });
 
+Deno.test("klObserver() does not clip a batch with fewer than 16 values per level (logits)", () => {
+  const obs = klObserver({ name: "fc", averagingConstant: 1 });
+  // 160 logits: 10 values per bin at 16 bins, fewer bins than 128 levels.
+  const x = Float32Array.from({ length: 160 }, (_, i) => (i === 3 ? 9 : Math.sin(i)));
+  assertEquals(obs.update(obs.initialState, x).max[0], 9);
+  // 40,000 values: 2048 bins, and the long tail is cut.
+  const y = Float32Array.from({ length: 40000 }, (_, i) => -Math.log(((i * 0.6180339887) % 1) + 1e-9));
+  assert(obs.update(obs.initialState, y).max[0] < Math.max(...y) / 2);
+});
+
 Deno.test("klObserver() at qint16 clips nothing with 2048 bins: the MinMax state", () => {
   const x = Float32Array.from({ length: 300 }, (_, i) => Math.cos(i) * (i === 5 ? 30 : 1));
   const kl = createObserver({ kind: "kl" }, { name: "a", dtype: "qint16" });
