@@ -23,7 +23,16 @@ summary and the JSON report (default: Q.onnx.json) list the instructions it runs
   --activations uint8|int8   how int8 activations are stored: uint8 with zero point 128 (default; the same
                              values, and the form onnxruntime's x86 integer kernels take) or int8`;
 
-/** `hqat export-onnx`. */
+/**
+ * `hqat export-onnx`.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { exportOnnxCommand } from "./export_onnx_command.ts";
+ * assert(exportOnnxCommand.summary.includes("QDQ") && (await exportOnnxCommand.run(["--help"])) === 0);
+ * ```
+ */
 export const exportOnnxCommand: Command = {
   summary: "export an int model as a QDQ ONNX model",
   usage: USAGE,
