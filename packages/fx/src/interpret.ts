@@ -12,6 +12,7 @@ import {
   batchNormEval,
   batchNormTrain,
   conv2d,
+  conv2dAffine,
   div,
   dropout,
   flatten,
@@ -26,6 +27,7 @@ import {
   stopGradient,
   sub,
   type Tensor,
+  zeros,
 } from "@hqat/tensor";
 import type { Graph, GraphNode } from "./graph.ts";
 import { ruleOf } from "./node_rules.ts";
@@ -60,7 +62,6 @@ function act(y: Tensor, a: "relu" | "relu6" | undefined): Tensor {
 }
 
 const perChannel = (t: Tensor) => reshape(t, [-1, 1, 1, 1]);
-const perChannelOut = (t: Tensor) => reshape(t, [1, -1, 1, 1]);
 
 /** The parameters of a conv node with its batch norm folded in (the QAT and the integer model share them). */
 export interface FoldedConv {
@@ -106,16 +107,16 @@ function runConv(n: GraphNode, x: Tensor, other: Tensor | undefined, s: Scope, h
   const geo = { stride: k.stride, padding: k.padding, dilation: k.dilation, groups: k.groups };
   let y: Tensor;
   if (k.bn && s.ctx.training) {
-    // Convolve with the folded weight, undo the scale (a multiply by its per-channel reciprocal: one
-    // full-size pass forward and two backward, where a division takes two and four), then batch-normalize
-    // with batch statistics (which also updates the running ones). The folded bias is not needed here.
+    // Convolve with the folded weight, undo the scale (a multiply by its per-channel reciprocal, with the
+    // conv's own bias, in the convolution's epilogue: no full-size pass forward, and none beyond the
+    // convolution's gradients backward), then batch-normalize with batch statistics (which also updates the
+    // running ones). The folded bias is not needed here.
     const m = k.bn.module;
     const scale = bnScale(m, k.bn.eps, s);
     const w = mul(s.get(`${k.module}.weight`), perChannel(scale));
     const wq = hooks.weight ? hooks.weight(n, w, s) : w;
     const b = k.bias ? s.get(`${k.module}.bias`) : undefined;
-    const raw = mul(conv2d(x, wq, geo), perChannelOut(div(1, scale)));
-    const withBias = b ? add(raw, perChannelOut(b)) : raw;
+    const withBias = conv2dAffine(x, wq, { ...geo, scale: div(1, scale), shift: b ?? zeros(scale.shape) });
     y = batchNormTrainUpdating(withBias, m, k.bn.eps, k.bn.momentum, s);
   } else {
     const f = foldConvBn(n, s);

@@ -2,10 +2,14 @@
  * A run of inference convolutions with their batch norms and clamps fused (an inverted residual block's
  * expansion, depthwise and projection layers) as one op, `conv2dAffineChain`: its CPU kernel keeps every
  * intermediate result inside the kernels' memory — no copy out and back in, no fresh array — and equals
- * `conv2dAffine` applied layer after layer bit for bit. The shape and gradient rules live here.
+ * `conv2dAffine` applied layer after layer bit for bit. The shape and gradient rules of both ops live here.
  * @module
  */
 import { apply1 } from "./engine.ts";
+import { mul } from "./math.ts";
+import { sum } from "./reduce.ts";
+import { reshape } from "./shape_ops.ts";
+import { zeros } from "./tensor.ts";
 import type { ConvAffineAttrs, OpAttrs } from "./ops.ts";
 import type { Shape } from "./shape.ts";
 import type { Tensor, TensorInfo } from "./tensor.ts";
@@ -87,4 +91,52 @@ export function chainVjp(
   }
   out[0] = c.needs[0] ? g : null;
   return out;
+}
+
+/**
+ * The gradient rule of conv2dAffine. With a clamp it recomputes the pre-activation and runs the rules of
+ * clamp, channelAffine and conv2d in turn (the same bits as the three ops). Without one (±∞ bounds: the
+ * QAT fold's rescaled convolution) it needs no full-size pass besides the convolution's own gradients: with
+ * g the output's cotangent and D = conv2dBackwardWeight(g, x), the weight's gradient is D · scale[c], the
+ * scale's is Σ D · w per output channel, and the input's is conv2dBackwardInput(g, w · scale[c]) — equal to
+ * the three ops' up to float rounding.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { affineVjp } from "./conv_affine_chain.ts";
+ * assert(typeof affineVjp === "function");
+ * ```
+ */
+export function affineVjp(c: VjpContext<ConvAffineAttrs>): (Tensor | null)[] {
+  const [x, w, scale, shift] = c.inputs, g = c.cts[0] ?? zeros(c.outputs[0].shape);
+  const { min, max, openGrad, ...geo } = c.attrs;
+  const axes = [0, 2, 3];
+  if (min === -Infinity && max === Infinity) {
+    const perOut = (t: Tensor) => reshape(t, [-1, 1, 1, 1]);
+    const d = c.needs[1] || c.needs[2]
+      ? apply1("conv2dBackwardWeight", [g, x], { ...geo, wShape: w.shape })
+      : null;
+    return [
+      c.needs[0]
+        ? apply1("conv2dBackwardInput", [g, mul(w, perOut(scale))], { ...geo, xShape: x.shape })
+        : null,
+      c.needs[1] ? mul(d!, perOut(scale)) : null,
+      c.needs[2] ? sum(mul(d!, w), { axes: [1, 2, 3] }) : null,
+      c.needs[3] ? sum(g, { axes }) : null,
+    ];
+  }
+  const z = apply1("conv2d", [x, w], geo);
+  const ga = apply1("clampBackward", [g, apply1("channelAffine", [z, scale, shift], {})], {
+    min,
+    max,
+    openGrad,
+  });
+  const gz = c.needs[0] || c.needs[1] ? apply1("channelAffine", [ga, scale, zeros(shift.shape)], {}) : null;
+  return [
+    c.needs[0] ? apply1("conv2dBackwardInput", [gz!, w], { ...geo, xShape: x.shape }) : null,
+    c.needs[1] ? apply1("conv2dBackwardWeight", [gz!, x], { ...geo, wShape: w.shape }) : null,
+    c.needs[2] ? sum(mul(ga, z), { axes }) : null,
+    c.needs[3] ? sum(ga, { axes }) : null,
+  ];
 }

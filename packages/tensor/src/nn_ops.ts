@@ -229,7 +229,34 @@ export function conv2dBatchNormEval(x: Tensor, w: Tensor, options: Conv2dBatchNo
   return apply1("conv2dAffine", [x, w, scale, shift], affineAttrs(options));
 }
 
-function affineAttrs(options: Conv2dBatchNormOptions): ConvAffineAttrs {
+/** Options of {@linkcode conv2dAffine}. */
+export interface Conv2dAffineOptions extends Omit<Conv2dOptions, "bias"> {
+  /** Per-output-channel scale. */
+  scale: Tensor;
+  /** Per-output-channel shift. */
+  shift: Tensor;
+  /** A clamp after the affine map; `openGrad` as the `clamp` op's. */
+  clamp?: { min: number; max: number; openGrad: boolean };
+}
+
+/**
+ * clamp(conv2d(x, w) · scale[c] + shift[c]) as one op (the `conv2dAffine` primitive): the affine map and the
+ * clamp are applied where the convolution's sums are made. Without a clamp its gradient takes no full-size
+ * pass beyond the convolution's own — QAT's batch-norm fold rescales its convolution's output this way.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { conv2dAffine, ones, tensor } from "@hqat/tensor";
+ * const y = conv2dAffine(tensor([[[[1, 2]]]]), ones([1, 1, 1, 1]), { scale: tensor([0.5]), shift: tensor([1]) });
+ * assert(y.toArray().flat(3).join() === "1.5,2");
+ * ```
+ */
+export function conv2dAffine(x: Tensor, w: Tensor, options: Conv2dAffineOptions): Tensor {
+  return apply1("conv2dAffine", [x, w, options.scale, options.shift], affineAttrs(options));
+}
+
+function affineAttrs(options: Omit<Conv2dAffineOptions, "scale" | "shift">): ConvAffineAttrs {
   const c = options.clamp ?? { min: -Infinity, max: Infinity, openGrad: false };
   return {
     stride: pair(options.stride ?? 1),

@@ -4,7 +4,7 @@
  * op without a gradient (comparisons, indices, random numbers, rounding) or a gradient-only op.
  * @module
  */
-import { chainVjp } from "./conv_affine_chain.ts";
+import { affineVjp, chainVjp } from "./conv_affine_chain.ts";
 import { apply, apply1 } from "./engine.ts";
 import {
   div,
@@ -230,25 +230,7 @@ export const VJP_RULES: { [K in OpName]: VjpRule<OpAttrs[K]> | null } = {
       c.needs[1] ? apply1("conv2dBackwardWeight", [g, x], { ...c.attrs, wShape: w.shape }) : null,
     ];
   },
-  conv2dAffine: (c) => {
-    // Recomputes the pre-activation, then the rules of clamp, channelAffine and conv2d in turn.
-    const [x, w, scale, shift] = c.inputs, g = g0(c);
-    const { min, max, openGrad, ...geo } = c.attrs;
-    const z = apply1("conv2d", [x, w], geo);
-    const ga = apply1("clampBackward", [g, apply1("channelAffine", [z, scale, shift], {})], {
-      min,
-      max,
-      openGrad,
-    });
-    const gz = c.needs[0] || c.needs[1] ? apply1("channelAffine", [ga, scale, zeros(shift.shape)], {}) : null;
-    const axes = [0, 2, 3];
-    return [
-      c.needs[0] ? apply1("conv2dBackwardInput", [gz!, w], { ...geo, xShape: x.shape }) : null,
-      c.needs[1] ? apply1("conv2dBackwardWeight", [gz!, x], { ...geo, wShape: w.shape }) : null,
-      c.needs[2] ? sum(mul(ga, z), { axes }) : null,
-      c.needs[3] ? sum(ga, { axes }) : null,
-    ];
-  },
+  conv2dAffine: affineVjp,
   conv2dAffineChain: (c) => chainVjp(c, VJP_RULES.conv2dAffine!),
   conv2dBackwardInput: (c) => {
     const [dy, w] = c.inputs, g = g0(c);
