@@ -6,12 +6,16 @@ import { probeWebGpu, randomKey, randomNormal } from "@hqat/tensor";
 const ONNX = new URL("../onnx/testdata/", import.meta.url).pathname;
 const GPU = (await probeWebGpu()).available;
 
-/**
- * The import issue's fixture networks whose every operator has an integer kernel today; the others
- * (mobilenetv3_block, efficientnet_mbconv, seg_head, upsample_opset9) join this list as the integer
- * operators they use reach the converter.
- */
-const QUANTIZABLE = ["resnet_block", "resnet_block_folded", "regnet_block"];
+/** The import issue's fixture networks (ptq → check → compile → run-hbm, each). */
+const FIXTURES = [
+  "resnet_block",
+  "resnet_block_folded",
+  "regnet_block",
+  "mobilenetv3_block",
+  "efficientnet_mbconv",
+  "seg_head",
+  "upsample_opset9",
+];
 
 /** Calibration-like inputs: the fixtures' inputs are standard normal, so are these (seeded). */
 async function calibData(dir: string, shape: readonly number[], n: number): Promise<string> {
@@ -70,7 +74,7 @@ async function deploysBitExact(out: string, input: string): Promise<void> {
   }
 }
 
-for (const name of QUANTIZABLE) {
+for (const name of FIXTURES) {
   Deno.test(`hqat ptq --onnx ${name} → check → compile O0–O3 → run-hbm --raw equals predict-int --raw`, async () => {
     const out = await Deno.makeTempDir();
     const input = `${ONNX}${name}.input.npy`;
