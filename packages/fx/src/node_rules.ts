@@ -19,8 +19,9 @@ import { MOVEMENT_RULES } from "./node_rules_movement.ts";
  * ```ts
  * import { assert } from "@std/assert";
  * import { NODE_RULES } from "@hqat/fx";
- * import { tensor } from "@hqat/tensor";
- * const y = NODE_RULES.activation.float({ op: "activation", fn: "hardswish", params: {} }, [tensor([3])]);
+ * import { type Tensor, tensor } from "@hqat/tensor";
+ * const params = { get: (name: string) => { throw new Error(name); }, weight: (w: Tensor) => w };
+ * const y = NODE_RULES.activation.float({ op: "activation", fn: "hardswish", params: {} }, [tensor([3])], params);
  * assert(y.item() === 3 && NODE_RULES.resize.scale({ op: "resize", attrs: { size: [2, 2], mode: "nearest", coordinateTransformation: "asymmetric", nearestMode: "floor", scales: null } }) === "keep");
  * ```
  */
