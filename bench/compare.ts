@@ -9,15 +9,23 @@
  *                           [--python /usr/bin/python3] [--quick] [--no-rss]
  *
  * The product and the tests never need Python: without torch the table has hqat's side only.
+ *
+ * With `--cpu` each figure is images per CPU second instead of per wall-clock second: the CPU time of every
+ * thread of the measuring process over each step (hqat: `process.cpuUsage()`; PyTorch:
+ * `time.process_time()`, with `OMP_WAIT_POLICY=PASSIVE` so that its idle OpenMP threads sleep rather than
+ * spin and are not counted as working). On a machine shared with other work the wall clock of a 2-thread
+ * step measures the other work as much as the step; CPU time does not, though cache and memory contention
+ * still weigh on both sides.
  * @module
  */
 import { parseArgs } from "@std/cli";
-import { type Figure, FIGURES, measureHqat } from "./compare_hqat.ts";
+import { clock, type Figure, FIGURES, measureHqat } from "./compare_hqat.ts";
 
 const args = parseArgs(Deno.args, {
   string: ["repeat", "only", "json", "python", "threads"],
-  boolean: ["quick"],
+  boolean: ["quick", "cpu"],
 });
+clock.cpu = args.cpu;
 const withRss = !Deno.args.includes("--no-rss");
 const repeat = Number(args.repeat ?? 3);
 const python = args.python ?? "/usr/bin/python3";
@@ -58,8 +66,12 @@ async function torchAvailable(): Promise<boolean> {
   }
 }
 
-async function runJson(cmd: string, cmdArgs: string[]): Promise<Record<string, unknown>> {
-  const r = await new Deno.Command(cmd, { args: cmdArgs, stdout: "piped", stderr: "inherit" }).output();
+async function runJson(
+  cmd: string,
+  cmdArgs: string[],
+  env?: Record<string, string>,
+): Promise<Record<string, unknown>> {
+  const r = await new Deno.Command(cmd, { args: cmdArgs, stdout: "piped", stderr: "inherit", env }).output();
   const text = new TextDecoder().decode(r.stdout).trim().split("\n").at(-1) ?? "";
   if (!r.success) throw new Error(`${cmd} ${cmdArgs.join(" ")} failed (exit ${r.code})`);
   return JSON.parse(text);
@@ -91,7 +103,8 @@ for (let r = 0; r < repeat; r++) {
       "--only",
       torchFigures.join(","),
       ...(args.quick ? ["--quick"] : []),
-    ]);
+      ...(args.cpu ? ["--cpu"] : []),
+    ], args.cpu ? { OMP_WAIT_POLICY: "PASSIVE" } : undefined);
     torchRuns.push(t.ips as Record<string, number>);
     torchInfo = { torch: t.torch, threads: t.threads, engine: t.engine };
   }
@@ -133,7 +146,9 @@ if (busy) {
 }
 const cpu = /model name\s*:\s*(.*)/.exec(await Deno.readTextFile("/proc/cpuinfo").catch(() => ""))?.[1];
 console.log(
-  `\nMobileNetV2 (10 classes, 3×32×32), images/s, medians of ${repeat} alternating rounds` +
+  `\nMobileNetV2 (10 classes, 3×32×32), images per ${
+    args.cpu ? "CPU" : "wall-clock"
+  } second, medians of ${repeat} alternating rounds` +
     (withTorch
       ? ` (PyTorch ${torchInfo.torch}, ${torchInfo.threads} threads, quantized engine ${torchInfo.engine})`
       : " (PyTorch not found: hqat only)") +
@@ -158,6 +173,7 @@ if (rss.hqat || rss.torch) {
 
 const json = {
   date: new Date().toISOString(),
+  clock: args.cpu ? "cpu" : "wall",
   repeat,
   loadAverages: loads,
   cores: navigator.hardwareConcurrency,
