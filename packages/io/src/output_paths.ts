@@ -5,7 +5,8 @@
  * @module
  */
 
-import { dirname, resolve } from "node:path";
+import { basename, dirname, resolve } from "node:path";
+import { parseTempName } from "./atomic_write.ts";
 
 /**
  * An output location that cannot be used; the message names the path and the problem.
@@ -96,7 +97,8 @@ export interface CheckOutputsOptions {
 /**
  * Checks, before any work, the files a run will write: none is one of `options.inputs` (nor another
  * output), none is a folder, and the folder of each exists (created when missing) and takes new
- * files. Throws an {@linkcode OutputPathError} naming the first path that fails.
+ * files. Throws an {@linkcode OutputPathError} naming the first path that fails. Temporary files that
+ * a killed earlier write of the same output left beside it are removed.
  *
  * @example
  * ```ts
@@ -138,5 +140,19 @@ export async function checkOutputs(
     } catch (e) {
       throw new OutputPathError(out, (e as Error).message.replace(/^Cannot write /, "its folder "));
     }
+    await removeOwnStaleTemps(out);
+  }
+}
+
+/** Removes the temporary files an earlier, killed write of `out` left beside it (another process's). */
+async function removeOwnStaleTemps(out: string): Promise<void> {
+  const dir = dirname(out), base = basename(out);
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      const t = e.isFile ? parseTempName(e.name) : undefined;
+      if (t && t.base === base && t.pid !== Deno.pid) await Deno.remove(`${dir}/${e.name}`).catch(() => {});
+    }
+  } catch {
+    // Nothing to remove where the folder cannot be listed.
   }
 }

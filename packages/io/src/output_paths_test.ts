@@ -35,6 +35,14 @@ Deno.test("checkOutputs() refuses an output that is an input, by path, link or a
     await assertRejects(() => checkOutputs([dir]), OutputPathError, "it is a folder");
     await checkOutputs([`${dir}/new/sub/y.npy`], { inputs: [`${dir}/m.hbm`, undefined] });
     assert((await Deno.stat(`${dir}/new/sub`)).isDirectory);
+    // A killed earlier write of m2.hbm left its temporary file; another output's is not ours to remove.
+    await Deno.writeFile(`${dir}/.m2.hbm.4242-0a1b2c3d.tmp`, new Uint8Array(1));
+    await Deno.writeFile(`${dir}/.other.4242-0a1b2c3d.tmp`, new Uint8Array(1));
+    await checkOutputs([`${dir}/m2.hbm`]);
+    const left = (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).filter((n) =>
+      n.endsWith(".tmp")
+    );
+    assertEquals(left, [".other.4242-0a1b2c3d.tmp"]);
   }));
 
 Deno.test("prepareOutputFolder() names a folder that does not take files, and a file in the way", () =>
