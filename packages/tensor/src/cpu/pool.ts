@@ -99,6 +99,12 @@ export function avgPoolKernel(x: TypedArray, xShape: Shape, outShape: Shape, a: 
   const g = geo(xShape, outShape);
   const out = new Float32Array(g.planes * g.ho * g.wo);
   const [kh, kw] = a.kernel, [sh, sw] = a.stride, [ph, pw] = a.padding;
+  if (isIdentityWindow(a, g)) {
+    // A 1×1 window over a plane of one value each (the adaptive pool at the end of a CIFAR network): the
+    // window sum 0 + x divided by 1, as the loops below compute it.
+    for (let i = 0; i < out.length; i++) out[i] = 0 + x[i];
+    return out;
+  }
   for (let p = 0; p < g.planes; p++) {
     const xb = p * g.h * g.w, ob = p * g.ho * g.wo;
     for (let oy = 0; oy < g.ho; oy++) {
@@ -114,6 +120,12 @@ export function avgPoolKernel(x: TypedArray, xShape: Shape, outShape: Shape, a: 
   return out;
 }
 
+/** Whether every window is the single value at its own position (1×1 kernel, stride 1, no padding, same size). */
+function isIdentityWindow(a: PoolAttrs, g: { h: number; w: number; ho: number; wo: number }): boolean {
+  return a.kernel[0] === 1 && a.kernel[1] === 1 && a.stride[0] === 1 && a.stride[1] === 1 &&
+    a.padding[0] === 0 && a.padding[1] === 0 && g.ho === g.h && g.wo === g.w;
+}
+
 /** Gradient of average pooling. */
 export function avgPoolBackwardKernel(
   dy: TypedArray,
@@ -124,6 +136,10 @@ export function avgPoolBackwardKernel(
   const g = geo(xShape, dyShape);
   const dx = new Float32Array(g.planes * g.h * g.w);
   const [kh, kw] = a.kernel, [sh, sw] = a.stride, [ph, pw] = a.padding;
+  if (isIdentityWindow(a, g)) {
+    for (let i = 0; i < dx.length; i++) dx[i] = 0 + dy[i] / 1;
+    return dx;
+  }
   for (let p = 0; p < g.planes; p++) {
     const xb = p * g.h * g.w, ob = p * g.ho * g.wo;
     for (let oy = 0; oy < g.ho; oy++) {
