@@ -74,6 +74,7 @@ export type {
   BufferDecl,
   BufferKind,
   BufferPool,
+  ConvAffineAttrs,
   ConvAttrs,
   CoordinateTransformation,
   Device,

@@ -133,6 +133,7 @@ export type {
   BufferDecl,
   BufferKind,
   BufferPool,
+  ConvAffineAttrs,
   ConvAttrs,
   CoordinateTransformation,
   Device,

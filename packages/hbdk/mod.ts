@@ -105,6 +105,7 @@ export type {
   BufferDecl,
   BufferKind,
   BufferPool,
+  ConvAffineAttrs,
   ConvAttrs,
   CoordinateTransformation,
   Device,

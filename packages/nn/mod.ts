@@ -42,6 +42,7 @@ export type {
   BufferDecl,
   BufferKind,
   BufferPool,
+  ConvAffineAttrs,
   ConvAttrs,
   CoordinateTransformation,
   Device,

@@ -41,6 +41,7 @@ export type {
   BufferDecl,
   BufferKind,
   BufferPool,
+  ConvAffineAttrs,
   ConvAttrs,
   CoordinateTransformation,
   Device,
