@@ -76,7 +76,7 @@ Deno.test("forward() in eval mode hands no intermediate back while autodiff reco
   assertEquals(bits(seen), bits(forward(m, state, x, layerByLayer).y));
 });
 
-Deno.test("forward() in eval mode fuses only what it can and keeps the gradients bit for bit", () => {
+Deno.test("forward() in eval mode fuses only what it can, with the same values and gradients", () => {
   const m = new Sequential(
     new Conv2d(4, 6, 3, { padding: 1, bias: false }),
     new BatchNorm2d(6),
@@ -86,8 +86,6 @@ Deno.test("forward() in eval mode fuses only what it can and keeps the gradients
     new ReLU6(),
     new Conv2d(6, 5, 1, { bias: false }),
     new BatchNorm2d(5),
-    // With a clamp the fused gradient is the three ops' bit for bit (without one it is within float
-    // rounding: conv2d_affine_test.ts).
     new ReLU6(),
   );
   const state = perturbed(initState(m, randomKey(2)));
@@ -95,8 +93,23 @@ Deno.test("forward() in eval mode fuses only what it can and keeps the gradients
   const f = (opts: object) => (p: { x: Tensor; s: StateDict }) => sum(forward(m, p.s, p.x, opts).y);
   const a = valueAndGrad(f({}))({ x, s: state }), b = valueAndGrad(f(layerByLayer))({ x, s: state });
   assertEquals(bits(a.value), bits(b.value));
-  assertEquals(bits(a.grad.x), bits(b.grad.x));
+  // A fused layer without a clamp (the first, whose ReLU stays apart) has the three ops' gradient up to
+  // float rounding; one with a clamp has it bit for bit.
+  assertClose(a.grad.x, b.grad.x, "x");
   for (const k of Object.keys(state)) {
-    if (state[k].dtype === "float32") assertEquals(bits(a.grad.s[k]), bits(b.grad.s[k]), k);
+    if (state[k].dtype !== "float32") continue;
+    if (k.startsWith("0.") || k.startsWith("1.")) assertClose(a.grad.s[k], b.grad.s[k], k);
+    else assertEquals(bits(a.grad.s[k]), bits(b.grad.s[k]), k);
   }
 });
+
+/** |a − b| ≤ 1e-5 · (|b| + 1e-2 · max |b|) elementwise. */
+function assertClose(a: Tensor, b: Tensor, what: string): void {
+  const x = a.data as Float32Array, y = b.data as Float32Array;
+  const big = y.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  for (let i = 0; i < x.length; i++) {
+    if (!(Math.abs(x[i] - y[i]) <= 1e-5 * (Math.abs(y[i]) + 1e-2 * big))) {
+      throw new Error(`${what}[${i}]: ${x[i]} vs ${y[i]}`);
+    }
+  }
+}
