@@ -54,10 +54,12 @@ Deno.test("prepareOutputFolder() names a folder that does not take files, and a 
       "it is a file, not a folder",
     );
     await assertRejects(() => prepareOutputFolder(`${dir}/file/sub`), OutputPathError, `"${dir}/file/sub"`);
-    if (Deno.uid() !== 0) {
-      await Deno.mkdir(`${dir}/ro`, { mode: 0o555 });
+    await Deno.mkdir(`${dir}/ro`, { mode: 0o555 });
+    const writable = await Deno.writeFile(`${dir}/ro/x`, new Uint8Array(0)).then(() => true, () => false);
+    if (!writable) { // (root writes anywhere)
       await assertRejects(() => prepareOutputFolder(`${dir}/ro`), OutputPathError, "does not take new files");
     }
+    await Deno.chmod(`${dir}/ro`, 0o755);
   }));
 
 Deno.test("lockOutputFolder() refuses a folder another process holds, naming its PID; a killed holder's lock and temps go", () =>
