@@ -5,7 +5,6 @@
  * @module
  */
 
-import { basename, dirname, resolve } from "node:path";
 import { parseTempName } from "./atomic_write.ts";
 
 /**
@@ -24,6 +23,26 @@ export class OutputPathError extends Error {
     super(`Cannot write "${path}": ${problem}`);
     this.name = "OutputPathError";
   }
+}
+
+// Small path helpers (this package is also bundled for the browser, where node:path is not whole).
+function dirname(path: string): string {
+  const cut = path.replace(/\/+$/, "").lastIndexOf("/");
+  return cut < 0 ? "." : cut === 0 ? "/" : path.slice(0, cut);
+}
+
+function basename(path: string): string {
+  const p = path.replace(/\/+$/, "");
+  return p.slice(p.lastIndexOf("/") + 1);
+}
+
+function resolve(path: string): string {
+  const parts: string[] = [];
+  for (const part of (path.startsWith("/") ? path : `${Deno.cwd()}/${path}`).split("/")) {
+    if (part === "..") parts.pop();
+    else if (part !== "" && part !== ".") parts.push(part);
+  }
+  return "/" + parts.join("/");
 }
 
 async function statOrUndefined(path: string): Promise<Deno.FileInfo | undefined> {
