@@ -4,6 +4,7 @@
  */
 import { recycle, type Tensor } from "@hqat/tensor";
 import { fuseConvBnEval, type FusedLayer, type FusedSpec, runFused } from "./eval_fusion.ts";
+import { BatchNorm2d, ReLU6 } from "./layers.ts";
 import { Module, type Scope } from "./module.ts";
 
 /**
@@ -62,6 +63,11 @@ export class Sequential extends Module {
         y = out;
         ours = true;
         i = j;
+      } else if (this.#bnRelu6(i, s)) {
+        // Training: a batch norm and the ReLU6 after it in one pass (the same values and gradients).
+        y = (this.#layers[i] as BatchNorm2d).forwardClamped(s.child(String(i)), y, 6);
+        ours = false;
+        i += 2;
       } else {
         y = s.call(String(i), this.#layers[i], y);
         ours = false;
@@ -69,6 +75,14 @@ export class Sequential extends Module {
       }
     }
     return y;
+  }
+
+  /** Whether children i and i + 1 are a BatchNorm2d and a ReLU6 to run as one op in training. */
+  #bnRelu6(i: number, s: Scope): boolean {
+    const bn = this.#layers[i], act = this.#layers[i + 1];
+    return s.ctx.training && !s.ctx.intercept && bn instanceof BatchNorm2d &&
+      bn.constructor === BatchNorm2d &&
+      act instanceof ReLU6 && act.constructor === ReLU6;
   }
 
   /** The fused layer at child `i`: a convolution's run here, or a child that is a plain Sequential fusing whole. */

@@ -2,6 +2,7 @@ import { assertEquals } from "@std/assert";
 import {
   abs,
   add,
+  mul,
   observeOps,
   profileOps,
   randomKey,
@@ -113,3 +114,22 @@ function assertClose(a: Tensor, b: Tensor, what: string): void {
     }
   }
 }
+
+Deno.test("forward() in training runs a batch norm and its ReLU6 as one op: the same values, gradients and statistics", () => {
+  const model = mobilenetV2({ numClasses: 10 });
+  const state = perturbed(initState(model, randomKey(6)));
+  const x = randomNormal(randomKey(7), [4, 3, 32, 32]);
+  const f = (opts: object) => (p: { x: Tensor; s: StateDict }) => {
+    const r = forward(model, p.s, p.x, { training: true, key: randomKey(8), ...opts });
+    return [sum(mul(r.y, r.y)), r.updates] as [Tensor, Map<string, Tensor>];
+  };
+  const { result: a, profile } = profileOps(() => valueAndGrad(f({}), { hasAux: true })({ x, s: state }));
+  const b = valueAndGrad(f(layerByLayer), { hasAux: true })({ x, s: state });
+  assertEquals(profile.calls.get("clamp") ?? 0, 0);
+  assertEquals(bits(a.value), bits(b.value));
+  assertEquals(bits(a.grad.x), bits(b.grad.x));
+  for (const k of Object.keys(state)) {
+    if (state[k].dtype === "float32") assertEquals(bits(a.grad.s[k]), bits(b.grad.s[k]), k);
+  }
+  for (const [k, t] of b.aux) if (t.dtype === "float32") assertEquals(bits(a.aux.get(k)!), bits(t), k);
+});

@@ -5,6 +5,7 @@
 import {
   adaptiveAvgPool2d,
   add,
+  apply1,
   avgPool2d,
   batchNormEval,
   batchNormTrain,
@@ -284,17 +285,26 @@ export class BatchNorm2d extends Module {
    * the updated running ones.
    */
   forward(s: Scope, x: Tensor): Tensor {
+    return this.forwardClamped(s, x);
+  }
+
+  /**
+   * {@linkcode BatchNorm2d.forward}, then in training a clamp to [0, clampMax] fused into the normalization's
+   * pass when `clampMax` is given (a following ReLU6: the same values and gradients as the two layers).
+   */
+  forwardClamped(s: Scope, x: Tensor, clampMax?: number): Tensor {
     const gamma = s.get("weight"), beta = s.get("bias");
     if (!s.ctx.training) {
-      return batchNormEval(x, {
+      const y = batchNormEval(x, {
         mean: s.get("running_mean"),
         variance: s.get("running_var"),
         gamma,
         beta,
         eps: this.eps,
       });
+      return clampMax === undefined ? y : apply1("clamp", [y], { min: 0, max: clampMax, openGrad: true });
     }
-    const { y, mean, variance } = batchNormTrain(x, gamma, beta, this.eps);
+    const { y, mean, variance } = batchNormTrain(x, gamma, beta, this.eps, { clampMax });
     const n = x.size / this.numFeatures;
     const m = this.momentum;
     const unbiased = mul(stopGradient(variance), n / Math.max(n - 1, 1));

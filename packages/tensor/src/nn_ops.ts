@@ -142,7 +142,8 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: Size2): Tensor {
 
 /**
  * Batch normalization with batch statistics over N, H, W (training mode). Returns the output and the
- * batch mean and biased variance (for running-statistics updates).
+ * batch mean and biased variance (for running-statistics updates). With `options.clampMax` the output is
+ * clamped to [0, clampMax] in the same pass (a fused ReLU6 with 6: `relu6`'s values and gradient).
  *
  * @example
  * ```ts
@@ -158,8 +159,10 @@ export function batchNormTrain(
   gamma: Tensor,
   beta: Tensor,
   eps = 1e-5,
+  options: { clampMax?: number } = {},
 ): { y: Tensor; mean: Tensor; variance: Tensor } {
-  const [y, m, v] = apply("batchNormTrain", [x, gamma, beta], { eps });
+  const attrs = options.clampMax === undefined ? { eps } : { eps, clampMax: options.clampMax };
+  const [y, m, v] = apply("batchNormTrain", [x, gamma, beta], attrs);
   return { y, mean: m, variance: v };
 }
 

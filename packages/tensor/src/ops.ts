@@ -190,7 +190,14 @@ export interface OpAttrs {
   /** Input dy; output the gradient of resize for an input of `xShape`. */
   resizeBackward: ResizeAttrs & { xShape: readonly number[] };
   /** Inputs (x, gamma, beta); outputs (y, mean, biased variance) over axes 0, 2, 3. */
-  batchNormTrain: { eps: number };
+  batchNormTrain: {
+    eps: number;
+    /**
+     * When given, y is clamped to [0, clampMax] (a fused ReLU6 with 6), as the `clamp` op does, and the
+     * gradient passes where 0 < y < clampMax (the open interval, as relu6's).
+     */
+    clampMax?: number;
+  };
   /** Inputs (dy, dmean, dvar, x, gamma, mean, var); outputs (dx, dgamma, dbeta). */
   batchNormTrainBackward: { eps: number };
   /** Inputs (x, scale, shift): x · scale[c] + shift[c] along axis 1 (batch norm with fixed statistics). */

@@ -47,31 +47,42 @@ static double channel_sq(const float *x, int n, int c, int hw, int ch, double m)
   return wasm_f64x2_extract_lane(s, 0) + wasm_f64x2_extract_lane(s, 1) + tail;
 }
 
-/* out = x · a + b over a channel's planes (float32). */
-static void channel_affine(const float *x, float *out, int n, int c, int hw, int ch, float a, float b) {
+/*
+ * out = clamp(x · a + b, lo, hi) over a channel's planes (float32; the clamp as max then min, so NaN stays NaN
+ * and −0 becomes +0 under a zero lower bound; ±∞ bounds leave every value as it is).
+ */
+static void channel_affine(const float *x, float *out, int n, int c, int hw, int ch, float a, float b, v128_t lo,
+                           v128_t hi) {
   const v128_t av = wasm_f32x4_splat(a), bv = wasm_f32x4_splat(b);
   for (int k = 0; k < n; k++) {
     const long base = ((long)k * c + ch) * hw;
     int i = 0;
-    for (; i + 4 <= hw; i += 4) wasm_v128_store(out + base + i, FMA(wasm_v128_load(x + base + i), av, bv));
-    for (; i < hw; i++) out[base + i] = x[base + i] * a + b;
+    for (; i + 4 <= hw; i += 4)
+      wasm_v128_store(out + base + i,
+                      wasm_f32x4_min(wasm_f32x4_max(FMA(wasm_v128_load(x + base + i), av, bv), lo), hi));
+    for (; i < hw; i++) {
+      const float v = x[base + i] * a + b;
+      out[base + i] = wasm_f32x4_extract_lane(wasm_f32x4_min(wasm_f32x4_max(wasm_f32x4_splat(v), lo), hi), 0);
+    }
   }
 }
 
 /*
- * y = (x - mean) / sqrt(var + eps) · gamma + beta for channels [c0, c1), with the batch mean and (biased)
- * variance written to mean[] and var[]; eps is read from `epsp` (part arguments are int32).
+ * y = clamp((x - mean) / sqrt(var + eps) · gamma + beta, lo, hi) for channels [c0, c1), with the batch mean and
+ * (biased) variance written to mean[] and var[]; eps is read from `epsp`, [lo, hi] from `clampp` (part
+ * arguments are int32).
  */
 void EXPORT(batch_norm_train)(const float *x, float *y, int n, int c, int hw, const float *gamma, const float *beta,
-                              const float *epsp, float *mean, float *var, int c0, int c1) {
+                              const float *epsp, const float *clampp, float *mean, float *var, int c0, int c1) {
   const double count = (double)n * hw, eps = *epsp;
+  const v128_t lo = wasm_v128_load32_splat(clampp), hi = wasm_v128_load32_splat(clampp + 1);
   for (int ch = c0; ch < c1; ch++) {
     const double m = channel_sum(x, n, c, hw, ch) / count;
     const double v = channel_sq(x, n, c, hw, ch, m) / count;
     mean[ch] = (float)m;
     var[ch] = (float)v;
     const double scale = gamma[ch] / __builtin_sqrt(v + eps), shift = beta[ch] - m * scale;
-    channel_affine(x, y, n, c, hw, ch, (float)scale, (float)shift);
+    channel_affine(x, y, n, c, hw, ch, (float)scale, (float)shift, lo, hi);
   }
 }
 

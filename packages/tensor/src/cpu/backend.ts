@@ -177,7 +177,7 @@ export const CPU_KERNELS: { [K in OpName]: CpuKernel<OpAttrs[K]> } = {
   resize: (ins, a, outs) => [resizeKernel(ins[0].data, ins[0].shape, a, outs[0].dtype)],
   resizeBackward: (ins, a) => [resizeBackwardKernel(ins[0].data, a.xShape, a)],
   batchNormTrain: (ins, a) =>
-    batchNormTrainKernel(ins[0].data, ins[0].shape, ins[1].data, ins[2].data, a.eps),
+    batchNormTrainKernel(ins[0].data, ins[0].shape, ins[1].data, ins[2].data, a.eps, a.clampMax),
   batchNormTrainBackward: (ins, a) =>
     batchNormTrainBackwardKernel(
       ins[0].data,

@@ -7,6 +7,7 @@
  */
 import type { TypedArray } from "../dtype.ts";
 import { normalizeAxis, type Shape, sizeOf } from "../shape.ts";
+import { clampKernel } from "./elementwise.ts";
 import { KernelMemoryError, type KernelRuntime, kernelRuntime } from "./wasm_runtime.ts";
 
 /** Elements below which batch normalization stays in plain TypeScript (the copies would cost more). */
@@ -44,23 +45,33 @@ function dims(shape: Shape): [number, number, number] {
   return [shape[0], shape[1], shape.length === 4 ? shape[2] * shape[3] : 1];
 }
 
-/** y = (x - mean) / sqrt(var + eps) * gamma + beta with batch statistics over N, H, W; returns [y, mean, var]. */
+/**
+ * y = (x - mean) / sqrt(var + eps) * gamma + beta with batch statistics over N, H, W, then clamped to
+ * [0, clampMax] when that is given (as the clamp kernel does); returns [y, mean, var].
+ */
 export function batchNormTrainKernel(
   x: TypedArray,
   shape: Shape,
   gamma: TypedArray,
   beta: TypedArray,
   eps: number,
+  clampMax?: number,
 ): [Float32Array, Float32Array, Float32Array] {
   const [n, c, hw] = dims(shape);
-  const slow = () => batchNormTrainReference(x, shape, gamma, beta, eps);
+  const slow = (): [Float32Array, Float32Array, Float32Array] => {
+    const [y, m, v] = batchNormTrainReference(x, shape, gamma, beta, eps);
+    return [clampMax === undefined ? y : clampKernel(y, 0, clampMax, "float32") as Float32Array, m, v];
+  };
   return withKernels(x.length, x instanceof Float32Array, (rt) => {
     const xp = rt.put(x as Float32Array), yp = rt.alloc(x.length);
     const g = rt.put(f32(gamma)), b = rt.put(f32(beta)), mp = rt.alloc(c), vp = rt.alloc(c);
     const e = rt.put(Float32Array.of(eps));
+    const cl = rt.put(
+      clampMax === undefined ? Float32Array.of(-Infinity, Infinity) : Float32Array.of(0, clampMax),
+    );
     rt.run(
       "batch_norm_train",
-      channelParts(rt, c, x.length).map(([c0, c1]) => [xp, yp, n, c, hw, g, b, e, mp, vp, c0, c1]),
+      channelParts(rt, c, x.length).map(([c0, c1]) => [xp, yp, n, c, hw, g, b, e, cl, mp, vp, c0, c1]),
     );
     return [rt.take(yp, x.length), rt.take(mp, c), rt.take(vp, c)];
   }, slow);

@@ -5,6 +5,7 @@
  */
 import type { OpAttrs } from "../ops.ts";
 import { runElem } from "./elem_kernel.ts";
+import { clampGpu } from "./elementwise.ts";
 import { allocTensor, type GpuKernel, type GpuTensor, releaseTensor } from "./gpu_tensor.ts";
 import type { Shape } from "../shape.ts";
 
@@ -84,7 +85,10 @@ ${channelSum("(x[e] - m) * (x[e] - m)", "v")}
     uniforms: { nb: d.n, c: d.c, hw: d.hw, eps: a.eps },
     workgroups: [d.c, 1, 1],
   });
-  return [y, mean, variance];
+  if (a.clampMax === undefined) return [y, mean, variance];
+  const [clamped] = clampGpu(dev, [y], { min: 0, max: a.clampMax, openGrad: true }, [outs[0]]);
+  releaseTensor(dev, y);
+  return [clamped, mean, variance];
 };
 
 /** Per-channel coefficients of the batch-norm gradient: [k, sdy, sdyxh, a1, a2, m, invstd, count]. */
