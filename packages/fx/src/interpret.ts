@@ -117,7 +117,10 @@ function runConv(n: GraphNode, x: Tensor, other: Tensor | undefined, s: Scope, h
     const wq = hooks.weight ? hooks.weight(n, w, s) : w;
     const b = k.bias ? s.get(`${k.module}.bias`) : undefined;
     const withBias = conv2dAffine(x, wq, { ...geo, scale: div(1, scale), shift: b ?? zeros(scale.shape) });
-    y = batchNormTrainUpdating(withBias, m, k.bn.eps, k.bn.momentum, s);
+    // A ReLU6 right after the batch norm (no residual add between) runs in the normalization's pass.
+    const relu6InBn = k.act === "relu6" && !k.add;
+    y = batchNormTrainUpdating(withBias, m, k.bn.eps, k.bn.momentum, s, relu6InBn ? 6 : undefined);
+    if (relu6InBn) return y;
   } else {
     const f = foldConvBn(n, s);
     if (!k.add && !s.ctx.training && hooks.intLayer) {
@@ -132,8 +135,15 @@ function runConv(n: GraphNode, x: Tensor, other: Tensor | undefined, s: Scope, h
 }
 
 /** Training-mode batch norm of module `m` that records the running-statistics updates. */
-function batchNormTrainUpdating(x: Tensor, m: string, eps: number, momentum: number, s: Scope): Tensor {
-  const r = batchNormTrain(x, s.get(`${m}.weight`), s.get(`${m}.bias`), eps);
+function batchNormTrainUpdating(
+  x: Tensor,
+  m: string,
+  eps: number,
+  momentum: number,
+  s: Scope,
+  clampMax?: number,
+): Tensor {
+  const r = batchNormTrain(x, s.get(`${m}.weight`), s.get(`${m}.bias`), eps, { clampMax });
   const cnt = x.size / x.shape[1];
   s.setBuffer(
     `${m}.running_mean`,
