@@ -108,6 +108,10 @@ Deno.test({
     await assertRejects(() => run(new Float32Array(5), [1, 3, 8, 8]), ProgramRunError, "needs 192");
     await assertRejects(() => run(new Float32Array(0), [0, 3, 8, 8]), ProgramRunError);
     const nan = new Float32Array(192).fill(NaN);
-    await assertRejects(() => run(nan, [1, 3, 8, 8]), ProgramRunError, "the input holds NaN (frame 0, value 0)");
+    await assertRejects(
+      () => run(nan, [1, 3, 8, 8]),
+      ProgramRunError,
+      "the input holds NaN (frame 0, value 0)",
+    );
   },
 });
