@@ -105,8 +105,16 @@ export function checkGraph(model: OnnxModelProto, source: string): CheckedGraph 
       alias.set(n.outputs[0], n.inputs[0]);
     }
   }
+  // PyTorch's export keeps one copy of initializers with equal values and names the others by Identity
+  // nodes: each such name is a parameter of its own (its layer's, under PyTorch's state name), not a
+  // weight shared with another layer.
+  for (const [name] of alias) {
+    const init = initializers.get(resolve(name));
+    if (init) initializers.set(name, { ...init, name });
+  }
+  for (const name of [...alias.keys()]) if (initializers.has(name)) alias.delete(name);
   const nodes = g.nodes
-    .filter((n) => !(n.opType === "Identity" && alias.has(n.outputs[0])))
+    .filter((n) => !(n.opType === "Identity" && (alias.has(n.outputs[0]) || initializers.has(n.outputs[0]))))
     .map((n) => ({ ...n, inputs: n.inputs.map((i) => (i ? resolve(i) : i)) }));
   const known = (name: string) => name === input.name || initializers.has(name) || producer.has(name);
   for (const n of nodes) {
