@@ -11,8 +11,9 @@ import { join } from "node:path";
 import { CliError } from "./models.ts";
 
 /**
- * Check, compile, perf and visualize the int model at `intModelPath` with a 1×3×32×32 example input;
- * returns the artifact paths (`hbm`, `perfJson`, `perfHtml`, `svg`).
+ * Check, compile, perf and visualize the int model at `intModelPath` with a 1×3×32×32 example input,
+ * naming the compiled model and the perf report `options.name` (default "mobilenetv2"); returns the
+ * artifact paths (`hbm`, `perfJson`, `perfHtml`, `svg`).
  *
  * @example
  * ```ts
@@ -25,7 +26,9 @@ export async function deployStages(
   intModelPath: string,
   out: string,
   log: (line: string) => void,
+  options: { name?: string } = {},
 ): Promise<Record<string, string>> {
+  const name = options.name ?? "mobilenetv2";
   const model = await loadIntModel(intModelPath);
   const example = [{ shape: [1, 3, 32, 32] }];
   const report = checkModel(model, example, { march: March.BAYES, inputSource: "pyramid", log });
@@ -37,7 +40,7 @@ export async function deployStages(
     hbm,
     inputSource: "pyramid",
     opt: "O1",
-    name: "mobilenetv2",
+    name,
     march: March.BAYES,
     log,
   });
@@ -46,7 +49,7 @@ export async function deployStages(
     opt: "O1",
     inputSource: "pyramid",
     layerDetails: true,
-    name: "mobilenetv2",
+    name,
     march: March.BAYES,
     log,
   });

@@ -412,7 +412,10 @@ export const quickstartCommand: Command = {
         seed: nonNeg("seed", 0),
         summary: a.summary as string | undefined,
         progress: a.progress === false ? false : undefined,
-        deploy: deployStages,
+        deploy: (path, dir, log) =>
+          deployStages(path, dir, log, {
+            name: onnx ? basename(a.onnx as string).replace(/\.onnx$/i, "") : undefined,
+          }),
         gpu,
       });
     });
