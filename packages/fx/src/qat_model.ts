@@ -40,8 +40,8 @@ import { trace } from "./trace.ts";
 export interface NodeQuantSpec {
   /** The qconfig's name. */
   qconfig: string;
-  /** Fake quantization of the node's output, with its observer. */
-  output?: { dtype: "qint8" | "qint16"; observer: ObserverConfig };
+  /** Fake quantization of the node's output, with its observer (and, with LSQ, a trained scale). */
+  output?: { dtype: "qint8" | "qint16"; observer: ObserverConfig; learnable?: boolean };
   /** Fake quantization of the (BN-folded) weight, per output channel. */
   weight?: { observer: ObserverConfig };
   /** The node keeps its 32-bit accumulator as output. */
@@ -81,8 +81,10 @@ function nodeSpec(n: GraphNode, q: QConfig): NodeQuantSpec | undefined {
   if (isRuleKind(k) && !q.activation) {
     throw new RangeError(`Node "${n.name}" (${k.op}) cannot take the 32-bit-output qconfig ${q.name}`);
   }
-  if (q.activation) spec.output = { dtype: q.activation.dtype, observer: q.activation.observer };
-  else if (k.op === "conv2d" || k.op === "linear") spec.out32 = true;
+  if (q.activation) {
+    const learnable = q.activation.learnableScale ? { learnable: true } : {};
+    spec.output = { dtype: q.activation.dtype, observer: q.activation.observer, ...learnable };
+  } else if (k.op === "conv2d" || k.op === "linear") spec.out32 = true;
   else throw new RangeError(`Node "${n.name}" (${k.op}) cannot take the 32-bit-output qconfig ${q.name}`);
   return spec;
 }
@@ -121,6 +123,8 @@ export class QatModel extends Module {
   readonly #observers = new Map<string, Observer>();
   /** Per quantizer, the length of its min/max state (1 per tensor, or the output channels). */
   readonly #sizes = new Map<string, number>();
+  /** The quantizers whose scale is trained (LSQ). */
+  readonly #learned = new Set<string>();
   /** Per node, the node whose output quantizer gives its scale (itself, or through scale-keeping ops). */
   readonly #scaleSource = new Map<string, string>();
 
@@ -145,6 +149,7 @@ export class QatModel extends Module {
           createObserver(spec.output.observer, { name: n.name, dtype: spec.output.dtype }),
         );
         this.#sizes.set(`${n.name}.${ACT}`, 1);
+        if (spec.output.learnable) this.#learned.add(`${n.name}.${ACT}`);
       }
       if (spec?.weight) {
         const module = (n.kind as { module: string }).module;
@@ -183,9 +188,18 @@ export class QatModel extends Module {
 
   /** The current scale of a quantizer from its observer state. */
   scaleOf(state: StateDict, prefix: string): Float32Array {
+    const learned = this.#learned.has(prefix) ? state[`${prefix}.scale`] : undefined;
+    if (learned && learned.data.every((v) => Number.isFinite(v) && v > 0)) {
+      return learned.data as Float32Array;
+    }
     const min = state[`${prefix}.min_val`], max = state[`${prefix}.max_val`];
     if (!min || !max) throw new RangeError(`State has no observer state for "${prefix}"`);
     return this.observer(prefix).scale(observerState(min, max));
+  }
+
+  /** Whether quantizer `prefix` has a trained (LSQ) scale, the state entry `<prefix>.scale`. */
+  learnsScale(prefix: string): boolean {
+    return this.#learned.has(prefix);
   }
 
   /**
@@ -207,6 +221,16 @@ export class QatModel extends Module {
             fromArray(init.length === n ? Float32Array.from(init) : new Float32Array(n).fill(NaN), [n]),
         });
       }
+      // NaN until initLearnedScales sets it from the calibrated observer.
+      if (this.#learned.has(prefix)) {
+        specs.push({
+          name: `${prefix}.scale`,
+          shape: [1],
+          dtype: "float32",
+          kind: "param",
+          init: () => fromArray(Float32Array.of(NaN), [1]),
+        });
+      }
     }
     return specs;
   }
@@ -214,6 +238,11 @@ export class QatModel extends Module {
   #quantize(prefix: string, y: Tensor, s: Scope, axis: number): Tensor {
     const behavior = FAKE_QUANT_STATE_TABLE[this.fakeQuantState];
     const o = this.observer(prefix);
+    const learned = this.#learned.has(prefix) && behavior.fakeQuant ? s.get(`${prefix}.scale`) : undefined;
+    if (learned && learned.data.every((v) => Number.isFinite(v) && v > 0)) {
+      // LSQ: the trained scale, with its gradient; the observer keeps its calibrated range.
+      return fakeQuantize(y, learned, { qmin: o.qmin, qmax: o.qmax, axis });
+    }
     let st = observerState(s.get(`${prefix}.min_val`), s.get(`${prefix}.max_val`));
     if (behavior.observersUpdate) {
       st = o.update(st, y.data, { shape: y.shape });
@@ -234,6 +263,10 @@ export class QatModel extends Module {
   }
 
   #scaleIn(s: Scope, prefix: string): Float32Array {
+    if (this.#learned.has(prefix)) {
+      const v = s.get(`${prefix}.scale`).data as Float32Array;
+      if (v.every((x) => Number.isFinite(x) && x > 0)) return v;
+    }
     return this.observer(prefix).scale(observerState(s.get(`${prefix}.min_val`), s.get(`${prefix}.max_val`)));
   }
 

@@ -25,6 +25,11 @@ export interface ActivationQConfig {
   readonly observer: ObserverConfig;
   /** Whether fake quantization is on in each state. */
   readonly fakeQuant: FakeQuantSwitch;
+  /**
+   * LSQ: in QAT the scale is a trained parameter (initialized from the calibrated observer) instead of
+   * the observer's; its gradient is LSQ's, scaled by 1/√(numel · qmax).
+   */
+  readonly learnableScale?: boolean;
 }
 
 /** How a layer's weight is quantized: qint8, per output channel. */
@@ -110,6 +115,22 @@ export const default_calib_8bit_fake_quant_qconfig: QConfig = preset(
 export const default_qat_8bit_fake_quant_qconfig: QConfig = preset(
   "default_qat_8bit_fake_quant_qconfig",
   act("qint8", MIN_MAX),
+);
+
+/**
+ * QAT, 8-bit, with learned activation scales (LSQ): each activation's scale starts at its calibrated
+ * value and is trained with the network; weights as in {@linkcode default_qat_8bit_fake_quant_qconfig}.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { default_qat_8bit_lsq_fake_quant_qconfig as q } from "@hqat/qtensor";
+ * assert(q.activation?.learnableScale === true && q.activation.dtype === "qint8");
+ * ```
+ */
+export const default_qat_8bit_lsq_fake_quant_qconfig: QConfig = preset(
+  "default_qat_8bit_lsq_fake_quant_qconfig",
+  { ...act("qint8", MIN_MAX), learnableScale: true },
 );
 
 /**
@@ -253,7 +274,7 @@ export const defaultQat16bitFakeQuantQconfig: QConfig = default_qat_16bit_fake_q
  * ```ts
  * import { assert } from "@std/assert";
  * import { QCONFIG_PRESETS } from "@hqat/qtensor";
- * assert(Object.keys(QCONFIG_PRESETS).length === 6);
+ * assert(Object.keys(QCONFIG_PRESETS).length === 7);
  * ```
  */
 export const QCONFIG_PRESETS: Readonly<Record<string, QConfig>> = Object.freeze(
@@ -265,6 +286,7 @@ export const QCONFIG_PRESETS: Readonly<Record<string, QConfig>> = Object.freeze(
       default_qat_8bit_weight_32bit_out_fake_quant_qconfig,
       default_calib_16bit_fake_quant_qconfig,
       default_qat_16bit_fake_quant_qconfig,
+      default_qat_8bit_lsq_fake_quant_qconfig,
     ].map((q) => [q.name, q]),
   ),
 );
