@@ -59,7 +59,8 @@ for (const device of ["cpu", "webgpu"]) {
 }
 
 Deno.test({
-  name: "hqat train, calibrate and qat --onnx run an imported classifier on a Fashion-MNIST subset",
+  name:
+    "hqat train, calibrate, qat (and qat --lsq, convert) --onnx run an imported classifier on a Fashion-MNIST subset",
   ignore: !HAVE_FMNIST,
   async fn() {
     const out = await Deno.makeTempDir();
@@ -77,6 +78,12 @@ Deno.test({
     r = await hqat("qat", "--epochs", "1", "--bn-reestimate-batches", "2", ...common, ...rest);
     assertEquals(r.code, 0, r.stderr);
     assertMatch(r.stdout, /QAT Epoch 0: evaluation Acc@1 [\d.]+ Acc@5 [\d.]+/);
+    // LSQ: the activation scales train; convert reads them from the checkpoint.
+    r = await hqat("qat", "--lsq", "--epochs", "1", "--bn-reestimate-batches", "0", ...common, ...rest);
+    assertEquals(r.code, 0, r.stderr);
+    r = await hqat("convert", ...common, ...rest);
+    assertEquals(r.code, 0, r.stderr);
+    assertMatch(r.stdout, /agree on top-1 for 100\.00 % of 256 images/);
     await Deno.remove(out, { recursive: true });
   },
 });

@@ -31,7 +31,14 @@ import {
 import { checkNumClasses, loadDataset, seedLoader, tensorBatches } from "./data_source.ts";
 import { trainFloat } from "./float_stage.ts";
 import { checkClassifier, chooseModel, CliError, defaultOut } from "./models.ts";
-import { BN_REESTIMATE_BATCHES, calibrate, convertStage, qatQConfig, qatTrain } from "./quant_stage.ts";
+import {
+  BN_REESTIMATE_BATCHES,
+  calibrate,
+  convertStage,
+  hasLearnedScales,
+  qatQConfig,
+  qatTrain,
+} from "./quant_stage.ts";
 import { quickstart } from "./quickstart.ts";
 import { deployStages } from "./deploy_stages.ts";
 import { checkFiles, claimOut } from "./outputs.ts";
@@ -212,11 +219,12 @@ export const calibrateCommand: Command = {
 
 const QAT_USAGE =
   `Usage: hqat qat [options] [--calib-checkpoint C] [--epochs 1] [--lr 1e-3] [--weight-decay 1e-4]
-                [--bn-reestimate-batches ${BN_REESTIMATE_BATCHES}]
+                [--bn-reestimate-batches ${BN_REESTIMATE_BATCHES}] [--lsq]
 Quantization-aware training from the calibration state; writes OUT/qat-checkpoint.safetensors (best epoch).
 After each epoch, batch-norm statistics are re-estimated from the final weights on that many training
 batches (0: keep the moving averages of training, as the seed does) and the epoch is evaluated with
-both the statistics of training and the re-estimated ones.
+both the statistics of training and the re-estimated ones. --lsq trains the activation scales (LSQ) from
+the calibrated ones; convert and debug read them from the checkpoint.
 ${COMMON_HELP}`;
 
 /** `hqat qat`. */
@@ -226,7 +234,7 @@ export const qatCommand: Command = {
   run(args) {
     const a = parse(args, {
       string: [...COMMON, "calib-checkpoint", "epochs", "lr", "weight-decay", "bn-reestimate-batches"],
-      boolean: ["progress"],
+      boolean: ["progress", "lsq"],
     }, QAT_USAGE);
     return helpOr(a, QAT_USAGE, async () => {
       const c = await common(a);
@@ -243,6 +251,7 @@ export const qatCommand: Command = {
         lr: floatOption(a, "lr", 1e-3),
         weightDecay: floatOption(a, "weight-decay", 1e-4),
         bnReestimateBatches: intOption(a, "bn-reestimate-batches", BN_REESTIMATE_BATCHES, 0),
+        lsq: a.lsq === true,
       });
     });
   },
@@ -326,9 +335,12 @@ export const debugCommand: Command = {
     return helpOr(a, DEBUG_USAGE, async () => {
       const c = await common(a);
       setMarch(March.BAYES);
-      const prepared = prepareQatFx(c.model, qatQConfig(c.model));
       const checkpoint = (a.checkpoint as string | undefined) ?? `${c.out}/qat-checkpoint.safetensors`;
       await checkFiles([a.json as string | undefined], [checkpoint]);
+      const prepared = prepareQatFx(
+        c.model,
+        qatQConfig(c.model, { lsq: await hasLearnedScales(checkpoint) }),
+      );
       const state = await loadState(checkpoint, prepared);
       const vm = setFakeQuantize(prepared, FakeQuantState.VALIDATION);
       const int = convertFx(vm, state);

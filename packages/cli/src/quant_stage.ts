@@ -13,7 +13,7 @@ import {
   saveIntModel,
   setFakeQuantize,
 } from "@hqat/fx";
-import { qatStateFromFloat, type QConfigDict } from "@hqat/fx";
+import { initLearnedScales, qatStateFromFloat, type QConfigDict } from "@hqat/fx";
 import { March, setMarch } from "@hqat/march-bayes";
 import {
   adam,
@@ -34,11 +34,13 @@ import {
   default_calib_8bit_fake_quant_qconfig,
   default_calib_8bit_weight_32bit_out_fake_quant_qconfig,
   default_qat_8bit_fake_quant_qconfig,
+  default_qat_8bit_lsq_fake_quant_qconfig,
   default_qat_8bit_weight_32bit_out_fake_quant_qconfig,
   FakeQuantState,
 } from "@hqat/qtensor";
 import { argmax, foldIn, fromArray, randomKey, type Tensor } from "@hqat/tensor";
 import type { Loader } from "@hqat/data";
+import { readSafetensors } from "@hqat/io";
 import { join } from "node:path";
 import { checkObserverState } from "./observer_state.ts";
 import { loadDataset, seedLoader, tensorBatches } from "./data_source.ts";
@@ -76,7 +78,8 @@ export function calibQConfig(model: Module): QConfigDict {
 }
 
 /**
- * The QAT qconfig of a model, like {@linkcode calibQConfig}.
+ * The QAT qconfig of a model, like {@linkcode calibQConfig}; with `lsq`, activation scales are trained
+ * (`default_qat_8bit_lsq_fake_quant_qconfig`).
  *
  * @example
  * ```ts
@@ -85,10 +88,10 @@ export function calibQConfig(model: Module): QConfigDict {
  * assert(qatQConfig(buildModel("mobilenetv2")).moduleName?.classifier !== undefined);
  * ```
  */
-export function qatQConfig(model: Module): QConfigDict {
+export function qatQConfig(model: Module, options: { lsq?: boolean } = {}): QConfigDict {
   const out = outputLayer(model);
   return {
-    "": default_qat_8bit_fake_quant_qconfig,
+    "": options.lsq ? default_qat_8bit_lsq_fake_quant_qconfig : default_qat_8bit_fake_quant_qconfig,
     ...(out && { moduleName: { [out]: default_qat_8bit_weight_32bit_out_fake_quant_qconfig } }),
   };
 }
@@ -202,6 +205,8 @@ export async function qatTrain(
     weightDecay: number;
     /** Training batches for the batch-norm re-estimation after each epoch (default {@linkcode BN_REESTIMATE_BATCHES}; 0: none). */
     bnReestimateBatches?: number;
+    /** Train the activation scales (LSQ), starting from the calibrated ones. */
+    lsq?: boolean;
   },
 ): Promise<{
   epochs: EvalResult[];
@@ -212,9 +217,11 @@ export async function qatTrain(
 }> {
   const log = o.log ?? console.log;
   setMarch(March.BAYES);
-  const qat = prepareQatFx(o.model, qatQConfig(o.model));
-  const start = await loadState(o.calibCheckpoint, qat); // qat_model.load_state_dict(calib_model.state_dict())
-  checkObserverState(start, o.calibCheckpoint, { calibrated: true });
+  const plain = prepareQatFx(o.model, qatQConfig(o.model));
+  const calibrated = await loadState(o.calibCheckpoint, plain); // qat_model.load_state_dict(calib_model.state_dict())
+  checkObserverState(calibrated, o.calibCheckpoint, { calibrated: true });
+  const qat = o.lsq ? prepareQatFx(o.model, qatQConfig(o.model, { lsq: true })) : plain;
+  const start = o.lsq ? initLearnedScales(qat, calibrated) : calibrated;
   const qm = setFakeQuantize(qat, FakeQuantState.QAT), vm = setFakeQuantize(qat, FakeQuantState.VALIDATION);
   const opt = adam({ lr: o.lr, weightDecay: o.weightDecay });
   const step = makeTrainStep(qm, opt);
@@ -327,7 +334,7 @@ export async function convertStage(
 ): Promise<EvalResult & { intModel: IntModel; path: string; agreement: number; prepared: QatModel }> {
   const log = o.log ?? console.log;
   setMarch(March.BAYES);
-  const prepared = prepareQatFx(o.model, qatQConfig(o.model));
+  const prepared = prepareQatFx(o.model, qatQConfig(o.model, { lsq: await hasLearnedScales(o.checkpoint) }));
   const state = await loadState(o.checkpoint, prepared);
   const vm = setFakeQuantize(prepared, FakeQuantState.VALIDATION);
   const intModel = convertFx(vm, state);
@@ -354,4 +361,24 @@ export async function convertStage(
     `Fixed-point and fake-quantized models agree on top-1 for ${agreement.toFixed(2)} % of ${total} images`,
   );
   return { ...ev, intModel, path, agreement, prepared };
+}
+
+/**
+ * Whether a QAT checkpoint holds trained activation scales (LSQ): entries `….activation_post_process.scale`.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { hasLearnedScales } from "@hqat/cli";
+ * import { encodeSafetensors } from "@hqat/io";
+ * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+ * const t = { dtype: "F32" as const, shape: [1], data: Float32Array.of(0.1) };
+ * await Deno.writeFile(path, encodeSafetensors([["conv.activation_post_process.scale", t]]));
+ * assert(await hasLearnedScales(path));
+ * await Deno.remove(path);
+ * ```
+ */
+export async function hasLearnedScales(checkpoint: string): Promise<boolean> {
+  const { tensors } = await readSafetensors(checkpoint);
+  return [...tensors.keys()].some((k) => k.endsWith(".activation_post_process.scale"));
 }
