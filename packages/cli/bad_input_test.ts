@@ -96,6 +96,20 @@ Deno.test("hqat commands refuse an output that is one of their inputs and leave 
       ["predict-int", "--model", model, "--input", `${dir}/x.npy`, "--output", `${dir}/x.npy`],
       ["predict-int", "--model", model, "--input", `${dir}/x.npy`, "--output", model],
       ["predict", "--arch", "mobilenetv2", "--weights", model, "--input", `${dir}/x.npy`, "--output", model],
+      [
+        "ptq",
+        "--arch",
+        "mobilenetv2",
+        "--weights",
+        model,
+        "--calib-data",
+        `${dir}/x.npy`,
+        "--out",
+        `${dir}/p`,
+        "--summary",
+        `${dir}/x.npy`,
+      ],
+      ["export-onnx", "--model", model, "--output", `${dir}/q.onnx`, "--report", model],
     ];
     for (const c of cases) {
       r = await hqat(...c);

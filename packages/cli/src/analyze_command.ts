@@ -24,6 +24,7 @@ import { parseArgs } from "@std/cli";
 import { join } from "node:path";
 import { type Command, intOption } from "./commands.ts";
 import { chooseModel, CliError } from "./models.ts";
+import { checkFiles, claimOut } from "./outputs.ts";
 import { ptqQConfig } from "./ptq_command.ts";
 
 const ANALYZE_USAGE =
@@ -108,6 +109,9 @@ export const analyzeCommand: Command = {
     const merge = (a.merge ?? []) as string[];
     if (merge.length) {
       if (!a.out) throw new CliError(`--merge needs --out\n${ANALYZE_USAGE}`);
+      await claimOut(a.out, "analyze", {
+        files: [join(a.out, "analysis.json"), join(a.out, "analysis.html")],
+      });
       await writeReport(a.out, await readShards(merge));
       return 0;
     }
@@ -118,6 +122,13 @@ export const analyzeCommand: Command = {
     const dir = a["ptq-dir"], out = a.out ?? join(dir, "analysis");
     const shard = shardOption(a.shard);
     const batchSize = intOption(a, "batch-size", 32);
+    const inputs = [a.data, join(dir, "int_model"), join(dir, "calib-checkpoint.safetensors")];
+    // Shards may share one folder (each writes its own file), so only a whole run locks it.
+    if (shard) await checkFiles([join(out, `shard-${shard[0]}-of-${shard[1]}.json`)], inputs);
+    else {await claimOut(out, "analyze", {
+        files: [join(out, "analysis.json"), join(out, "analysis.html")],
+        inputs,
+      });}
     let info: {
       dtype?: string;
       calibMethod?: string | null;
@@ -159,9 +170,9 @@ export const analyzeCommand: Command = {
     const prepared = new QatModel(base.float, base.graph, specs, base.march);
     const state = await loadState(join(dir, "calib-checkpoint.safetensors"), base);
     const intModel = await loadIntModel(join(dir, "int_model"));
-    const inputs = { prepared, state, intModel, batches: [...splitBatches(x, batchSize)] };
+    const run = { prepared, state, intModel, batches: [...splitBatches(x, batchSize)] };
     const [k, n] = shard ?? [0, 1];
-    const s = analysisShard(inputs, k, n);
+    const s = analysisShard(run, k, n);
     if (!shard) {
       await writeReport(out, [analysisFromJson<AnalysisShard>(analysisToJson(s))]);
       return 0;

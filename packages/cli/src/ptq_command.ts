@@ -30,6 +30,7 @@ import { randomKey, type Tensor } from "@hqat/tensor";
 import { join } from "node:path";
 import { type Command, intOption, parse, required } from "./commands.ts";
 import { chooseModel, CliError, outputLayer } from "./models.ts";
+import { claimOut } from "./outputs.ts";
 
 const PTQ_USAGE =
   `Usage: hqat ptq (--onnx M.onnx [--weights W] | --arch mobilenetv2|resnet18 [--num-classes N] --weights W)
@@ -172,6 +173,10 @@ export const ptqCommand: Command = {
       throw new CliError(`Give --onnx or --arch (one of them)\n${PTQ_USAGE}`);
     }
     const calibPath = required(a, "calib-data", PTQ_USAGE), out = required(a, "out", PTQ_USAGE);
+    await claimOut(out, "ptq", {
+      files: [a.summary as string | undefined],
+      inputs: [calibPath, a["eval-data"], a.onnx, a.weights].map((v) => v as string | undefined),
+    });
     const method = calibMethodOption(a);
     const preset = qconfigOption(a);
     const dtype = preset.activation!.dtype;
