@@ -29,6 +29,7 @@ export * from "./src/metrics.ts";
 export * from "./src/progress.ts";
 export * from "./src/train_step.ts";
 export * from "./src/train_loop.ts";
+export * from "./src/non_finite.ts";
 export * from "./src/train_checkpoint.ts";
 export * from "./src/optim.ts";
 export * from "./src/optim_sgd.ts";

@@ -8,6 +8,7 @@ import {
   createTrainState,
   type EvalResult,
   evaluate,
+  firstNonFinite,
   initState,
   loadTrainCheckpoint,
   makeTrainStep,
@@ -120,6 +121,8 @@ export async function trainFloat(o: TrainFloatOptions): Promise<FloatResult> {
       total: trainLoader.size,
       label: `Float Epoch ${epoch} train`,
       progress: o.progress,
+      // Where a NaN loss came from: the first module whose output is not finite (read on the CPU).
+      locate: (before, x) => firstNonFinite(o.model, modelState(o.model, before), x, { training: true }),
     });
     ts = r.state;
     const host = o.gpu ? await trainStateToCpu(ts) : ts;

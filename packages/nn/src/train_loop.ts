@@ -47,6 +47,11 @@ export interface TrainEpochOptions {
   label?: string;
   /** Progress display options (tests pass a writer). */
   progress?: { live?: boolean; everySeconds?: number; write?: (t: string) => void } | false;
+  /**
+   * Names where a non-finite loss came from (e.g. {@linkcode firstNonFinite} on the batch with the
+   * state before the step), for the error of a diverged training.
+   */
+  locate?: (state: TrainState, x: Tensor) => string | undefined;
 }
 
 /** Result of {@linkcode trainOneEpoch}. */
@@ -105,7 +110,15 @@ export async function trainOneEpoch(
     out.logits.dispose();
     checkLabels(b.y, logits.shape[1], i);
     if (!Number.isFinite(lossValue)) {
-      throw new RangeError(`Training diverged: loss is ${lossValue} at step ${i}`);
+      const where = options.locate?.(ts, b.x);
+      throw new RangeError(
+        `Training diverged: loss is ${lossValue} at step ${i}` +
+          (where === "input"
+            ? "; the batch's input holds a NaN or an infinity"
+            : where
+            ? `; the first non-finite value is the output of "${where}"`
+            : ""),
+      );
     }
     ts = out.state;
     loss.update(lossValue, n);
