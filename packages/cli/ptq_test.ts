@@ -6,16 +6,10 @@ import { probeWebGpu, randomKey, randomNormal } from "@hqat/tensor";
 const ONNX = new URL("../onnx/testdata/", import.meta.url).pathname;
 const GPU = (await probeWebGpu()).available;
 
-/** The import issue's fixture networks (ptq → check → compile → run-hbm, each). */
-const FIXTURES = [
-  "resnet_block",
-  "resnet_block_folded",
-  "regnet_block",
-  "mobilenetv3_block",
-  "efficientnet_mbconv",
-  "seg_head",
-  "upsample_opset9",
-];
+/** The import issue's fixture networks, every one (ptq → check → compile → run-hbm, each). */
+const FIXTURES: string[] = JSON.parse(
+  await Deno.readTextFile(new URL("../onnx/testdata/manifest.json", import.meta.url)),
+).map((f: { name: string }) => f.name);
 
 /** Calibration-like inputs: the fixtures' inputs are standard normal, so are these (seeded). */
 async function calibData(dir: string, shape: readonly number[], n: number): Promise<string> {
