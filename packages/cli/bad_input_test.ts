@@ -268,3 +268,19 @@ Deno.test("hqat qat refuses a calibration checkpoint whose quantizers have seen 
       /quantizer ".*activation_post_process" has seen no data .*run hqat calibrate first/,
     );
   }));
+
+Deno.test("hqat predict reads --batch-size: a non-positive one is refused, and batches of 2 give the whole batch's logits", () =>
+  inTemp(async (dir) => {
+    await writeNpy(`${dir}/x.npy`, [5, 3, 32, 32]);
+    const onnx = new URL("../onnx/testdata/resnet_block.onnx", import.meta.url).pathname;
+    const run = (out: string, size: string) =>
+      hqat("predict", "--onnx", onnx, "--input", `${dir}/x.npy`, "--output", out, "--batch-size", size);
+    let r = await run(`${dir}/y0.npy`, "0");
+    assertEquals(r.code, 2, r.stderr);
+    assertStringIncludes(r.stderr, "--batch-size must be a positive integer");
+    r = await run(`${dir}/y2.npy`, "2");
+    assertEquals(r.code, 0, r.stderr);
+    r = await run(`${dir}/y5.npy`, "5");
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(await Deno.readFile(`${dir}/y2.npy`), await Deno.readFile(`${dir}/y5.npy`));
+  }));
