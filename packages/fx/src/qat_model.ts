@@ -14,8 +14,6 @@ import {
   FakeQuantState,
   type Observer,
   type ObserverConfig,
-  type ObserverState,
-  type QConfig,
 } from "@hqat/qtensor";
 import {
   addFake,
@@ -32,6 +30,7 @@ import { marchViolations } from "./graph_layers.ts";
 import type { Graph, GraphNode } from "./graph.ts";
 import type { Grid } from "./node_rule.ts";
 import { isRuleKind, ruleOf } from "./node_rules.ts";
+import { ACT, nodeSpec, observerState, scaleRule, WFQ } from "./qat_spec.ts";
 import { runGraph } from "./interpret.ts";
 import { type QConfigDict, resolveQConfigs } from "./qconfig_dict.ts";
 import { trace } from "./trace.ts";
@@ -47,60 +46,6 @@ export interface NodeQuantSpec {
   /** The node keeps its 32-bit accumulator as output. */
   out32?: boolean;
 }
-
-/** Ops whose output gets its own scale. */
-const PRODUCES_SCALE = new Set([
-  "quant_stub",
-  "conv2d",
-  "linear",
-  "add",
-  "avg_pool2d",
-  "adaptive_avg_pool2d",
-]);
-
-/** How a node's output is quantized: its own quantizer, its input's grid, or neither. */
-function scaleRule(n: GraphNode): "own" | "keep" | undefined {
-  const k = n.kind;
-  if (isRuleKind(k)) return ruleOf(k).scale(k as never);
-  return PRODUCES_SCALE.has(k.op) ? "own" : KEEPS_SCALE.has(k.op) ? "keep" : undefined;
-}
-
-function nodeSpec(n: GraphNode, q: QConfig): NodeQuantSpec | undefined {
-  const k = n.kind;
-  if (scaleRule(n) !== "own") return undefined;
-  if (k.op === "quant_stub") {
-    const act = q.activation ?? { dtype: "qint8" as const };
-    const observer: ObserverConfig = k.scale !== undefined
-      ? { kind: "fixedScale", scale: k.scale }
-      : q.activation?.observer ?? { kind: "minMax" };
-    return { qconfig: q.name, output: { dtype: act.dtype, observer } };
-  }
-  const spec: NodeQuantSpec = { qconfig: q.name };
-  const weighted = k.op === "conv2d" || k.op === "linear" || (isRuleKind(k) && ruleOf(k).weight);
-  if (weighted) spec.weight = { observer: q.weight.observer };
-  if (isRuleKind(k) && !q.activation) {
-    throw new RangeError(`Node "${n.name}" (${k.op}) cannot take the 32-bit-output qconfig ${q.name}`);
-  }
-  if (q.activation) {
-    const learnable = q.activation.learnableScale ? { learnable: true } : {};
-    spec.output = { dtype: q.activation.dtype, observer: q.activation.observer, ...learnable };
-  } else if (k.op === "conv2d" || k.op === "linear") spec.out32 = true;
-  else throw new RangeError(`Node "${n.name}" (${k.op}) cannot take the 32-bit-output qconfig ${q.name}`);
-  return spec;
-}
-
-const ACT = "activation_post_process";
-
-/** Ops whose output keeps its input's scale. */
-const KEEPS_SCALE = new Set(["relu", "relu6", "max_pool2d", "flatten", "reshape", "dropout", "identity"]);
-
-/** Observer state from stored min/max (all NaN: nothing observed yet, the observer's empty state). */
-function observerState(min: Tensor, max: Tensor): ObserverState {
-  const mn = min.data as Float32Array, mx = max.data as Float32Array;
-  if (mn.every((v) => Number.isNaN(v))) return { min: new Float32Array(0), max: new Float32Array(0) };
-  return { min: mn, max: mx };
-}
-const WFQ = "weight_fake_quant";
 
 /**
  * A float model prepared for calibration and QAT (see the module doc).
