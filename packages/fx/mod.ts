@@ -25,6 +25,7 @@ export * from "./src/node_rules.ts";
 export * from "./src/qconfig_dict.ts";
 export * from "./src/qat_model.ts";
 export * from "./src/lsq.ts";
+export * from "./src/device_observer.ts";
 export * from "./src/bn_reestimate.ts";
 export * from "./src/convert.ts";
 export * from "./src/debug.ts";

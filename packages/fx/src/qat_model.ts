@@ -31,6 +31,7 @@ import type { Graph, GraphNode } from "./graph.ts";
 import type { Grid } from "./node_rule.ts";
 import { isRuleKind, ruleOf } from "./node_rules.ts";
 import { ACT, nodeSpec, observerState, scaleRule, WFQ } from "./qat_spec.ts";
+import { observeMinMax } from "./device_observer.ts";
 import { runGraph } from "./interpret.ts";
 import { type QConfigDict, resolveQConfigs } from "./qconfig_dict.ts";
 import { trace } from "./trace.ts";
@@ -68,6 +69,8 @@ export class QatModel extends Module {
   readonly #observers = new Map<string, Observer>();
   /** Per quantizer, the length of its min/max state (1 per tensor, or the output channels). */
   readonly #sizes = new Map<string, number>();
+  /** Each quantizer's observer configuration (for the observer on device tensors). */
+  readonly #configs = new Map<string, ObserverConfig>();
   /** The quantizers whose scale is trained (LSQ). */
   readonly #learned = new Set<string>();
   /** Per node, the node whose output quantizer gives its scale (itself, or through scale-keeping ops). */
@@ -93,6 +96,7 @@ export class QatModel extends Module {
           `${n.name}.${ACT}`,
           createObserver(spec.output.observer, { name: n.name, dtype: spec.output.dtype }),
         );
+        this.#configs.set(`${n.name}.${ACT}`, spec.output.observer);
         this.#sizes.set(`${n.name}.${ACT}`, 1);
         if (spec.output.learnable) this.#learned.add(`${n.name}.${ACT}`);
       }
@@ -105,6 +109,7 @@ export class QatModel extends Module {
             dtype: "qint8",
           }),
         );
+        this.#configs.set(`${module}.${WFQ}`, { ...spec.weight.observer, axis: 0 } as ObserverConfig);
         const k = n.kind, rule = isRuleKind(k) ? ruleOf(k).weight : undefined;
         this.#sizes.set(
           `${module}.${WFQ}`,
@@ -188,6 +193,7 @@ export class QatModel extends Module {
       // LSQ: the trained scale, with its gradient; the observer keeps its calibrated range.
       return fakeQuantize(y, learned, { qmin: o.qmin, qmax: o.qmax, axis });
     }
+    if (y.device !== "cpu") return this.#quantizeOnDevice(prefix, y, s, axis);
     let st = observerState(s.get(`${prefix}.min_val`), s.get(`${prefix}.max_val`));
     if (behavior.observersUpdate) {
       st = o.update(st, y.data, { shape: y.shape });
@@ -197,6 +203,37 @@ export class QatModel extends Module {
     if (!behavior.fakeQuant) return y;
     const scale = o.scale(st);
     return fakeQuantize(y, fromArray(scale, [scale.length]), { qmin: o.qmin, qmax: o.qmax, axis });
+  }
+
+  /** {@linkcode QatModel.#quantize} on a device tensor: the MinMax observer's state and scale stay there. */
+  #quantizeOnDevice(prefix: string, y: Tensor, s: Scope, axis: number): Tensor {
+    const behavior = FAKE_QUANT_STATE_TABLE[this.fakeQuantState];
+    const conf = this.#configs.get(prefix)!, o = this.observer(prefix);
+    if (conf.kind === "fixedScale") {
+      if (!behavior.fakeQuant) return y;
+      const fixed = o.scale({ min: new Float32Array(0), max: new Float32Array(0) });
+      return fakeQuantize(y, fromArray(fixed, [fixed.length]), { qmin: o.qmin, qmax: o.qmax, axis });
+    }
+    if (conf.kind !== "minMax") {
+      throw new RangeError(
+        `Quantizer "${prefix}": its ${conf.kind} observer runs on the CPU only; calibrate on the CPU`,
+      );
+    }
+    const { state, scale } = observeMinMax(y, {
+      min: s.get(`${prefix}.min_val`),
+      max: s.get(`${prefix}.max_val`),
+    }, {
+      averagingConstant: conf.averagingConstant ?? 0.01,
+      perChannel: o.axis !== undefined,
+      qmin: o.qmin,
+      qmax: o.qmax,
+    }, behavior.observersUpdate);
+    if (behavior.observersUpdate) {
+      s.setBuffer(`${prefix}.min_val`, state.min);
+      s.setBuffer(`${prefix}.max_val`, state.max);
+    }
+    if (!behavior.fakeQuant) return y;
+    return fakeQuantize(y, scale, { qmin: o.qmin, qmax: o.qmax, axis });
   }
 
   /**
