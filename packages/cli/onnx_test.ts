@@ -84,6 +84,25 @@ Deno.test({
     r = await hqat("convert", ...common, ...rest);
     assertEquals(r.code, 0, r.stderr);
     assertMatch(r.stdout, /agree on top-1 for 100\.00 % of 256 images/);
+    if (GPU) {
+      // QAT on WebGPU (the software adapter in CI): observers, fake quantization and the BN fold on it.
+      r = await hqat(
+        "qat",
+        "--device",
+        "webgpu",
+        "--epochs",
+        "1",
+        "--bn-reestimate-batches",
+        "0",
+        ...common,
+        ...rest,
+      );
+      assertEquals(r.code, 0, r.stderr);
+      assertMatch(r.stdout, /QAT Epoch 0: evaluation Acc@1 [\d.]+ Acc@5 [\d.]+/);
+      r = await hqat("convert", ...common, ...rest);
+      assertEquals(r.code, 0, r.stderr);
+      assertMatch(r.stdout, /agree on top-1 for 100\.00 % of 256 images/);
+    }
     await Deno.remove(out, { recursive: true });
   },
 });

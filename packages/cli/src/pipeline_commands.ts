@@ -225,7 +225,8 @@ After each epoch, batch-norm statistics are re-estimated from the final weights 
 batches (0: keep the moving averages of training, as the seed does) and the epoch is evaluated with
 both the statistics of training and the re-estimated ones. --lsq trains the activation scales (LSQ) from
 the calibrated ones; convert and debug read them from the checkpoint.
-${COMMON_HELP}`;
+${COMMON_HELP}
+${DEVICE_HELP}`;
 
 /** `hqat qat`. */
 export const qatCommand: Command = {
@@ -233,7 +234,15 @@ export const qatCommand: Command = {
   usage: QAT_USAGE,
   run(args) {
     const a = parse(args, {
-      string: [...COMMON, "calib-checkpoint", "epochs", "lr", "weight-decay", "bn-reestimate-batches"],
+      string: [
+        ...COMMON,
+        "calib-checkpoint",
+        "epochs",
+        "lr",
+        "weight-decay",
+        "bn-reestimate-batches",
+        "device",
+      ],
       boolean: ["progress", "lsq"],
     }, QAT_USAGE);
     return helpOr(a, QAT_USAGE, async () => {
@@ -252,6 +261,7 @@ export const qatCommand: Command = {
         weightDecay: floatOption(a, "weight-decay", 1e-4),
         bnReestimateBatches: intOption(a, "bn-reestimate-batches", BN_REESTIMATE_BATCHES, 0),
         lsq: a.lsq === true,
+        gpu: (await deviceOption(a)).gpu,
       });
     });
   },

@@ -29,6 +29,8 @@ import {
   saveState,
   type StateDict,
   trainOneEpoch,
+  trainStateToCpu,
+  trainStateToDevice,
 } from "@hqat/nn";
 import {
   default_calib_8bit_fake_quant_qconfig,
@@ -38,7 +40,7 @@ import {
   default_qat_8bit_weight_32bit_out_fake_quant_qconfig,
   FakeQuantState,
 } from "@hqat/qtensor";
-import { argmax, foldIn, fromArray, randomKey, type Tensor } from "@hqat/tensor";
+import { argmax, foldIn, fromArray, randomKey, type Tensor, type WebGpuDevice } from "@hqat/tensor";
 import type { Loader } from "@hqat/data";
 import { readSafetensors } from "@hqat/io";
 import { join } from "node:path";
@@ -207,6 +209,8 @@ export async function qatTrain(
     bnReestimateBatches?: number;
     /** Train the activation scales (LSQ), starting from the calibrated ones. */
     lsq?: boolean;
+    /** Train on this WebGPU device (MinMax observers, fake quantization and the BN fold on it). */
+    gpu?: WebGpuDevice;
   },
 ): Promise<{
   epochs: EvalResult[];
@@ -226,6 +230,7 @@ export async function qatTrain(
   const opt = adam({ lr: o.lr, weightDecay: o.weightDecay });
   const step = makeTrainStep(qm, opt);
   let ts = createTrainState(qm, start, opt);
+  if (o.gpu) ts = trainStateToDevice(ts, o.gpu);
   const train = seedLoader(await loadDataset(o.dataset, "train", o), {
     batchSize: o.batchSize,
     train: true,
@@ -250,7 +255,7 @@ export async function qatTrain(
         r.imagesPerSecond.toFixed(1)
       } images/s)`,
     );
-    let state = modelState(qm, ts), before: EvalResult | undefined;
+    let state = modelState(qm, o.gpu ? await trainStateToCpu(ts) : ts), before: EvalResult | undefined;
     if (bnBatches > 0) {
       before = await evaluate(vm, state, tensorBatches(test, 0), {
         total: test.size,

@@ -193,7 +193,10 @@ export class QatModel extends Module {
       // LSQ: the trained scale, with its gradient; the observer keeps its calibrated range.
       return fakeQuantize(y, learned, { qmin: o.qmin, qmax: o.qmax, axis });
     }
-    if (y.device !== "cpu") return this.#quantizeOnDevice(prefix, y, s, axis);
+    // The state on a device (or a value there): the observer works there too.
+    if (y.device !== "cpu" || s.get(`${prefix}.min_val`).device !== "cpu") {
+      return this.#quantizeOnDevice(prefix, y, s, axis);
+    }
     let st = observerState(s.get(`${prefix}.min_val`), s.get(`${prefix}.max_val`));
     if (behavior.observersUpdate) {
       st = o.update(st, y.data, { shape: y.shape });
