@@ -11,8 +11,8 @@ import {
   modelState,
   QuantStub,
   ReLU,
-  sgd,
   Sequential,
+  sgd,
 } from "@hqat/nn";
 import { runIntModel } from "@hqat/program";
 import {

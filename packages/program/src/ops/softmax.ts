@@ -78,6 +78,6 @@ export const SOFTMAX: InstrDef<SoftmaxInstr> = {
     return (dev, [x]) => ({ t: softmaxResident(dev, x, { axis: i.axis, table }) });
   },
   layer: (i) => ({ op: "softmax", attrs: { axes: [i.axis] } }),
-  cost: (i, { out }) => ({ vector: { elements: perFrame(out.shape), work: 4 } }),
+  cost: (_i, { out }) => ({ vector: { elements: perFrame(out.shape), work: 4 } }),
   label: (i) => `softmax axis ${i.axis}`,
 };
