@@ -10,12 +10,12 @@ import type { Module } from "@hqat/nn";
 import { CALIB_METHODS, type CalibMethod, FakeQuantState } from "@hqat/qtensor";
 import type { Tensor } from "@hqat/tensor";
 import { convertFx } from "./convert.ts";
-import { calibrateBatches, ptqPasses, type PtqResult, splitBatches } from "./ptq.ts";
+import { calibrateBatches, type PtqOptions, ptqPasses, type PtqResult, splitBatches } from "./ptq.ts";
 import { prepareQatFx, type QatModel, qatStateFromFloat, setFakeQuantize } from "./qat_model.ts";
 import type { QConfigDict } from "./qconfig_dict.ts";
 
-/** Options of {@linkcode ptqMix}. */
-export interface PtqMixOptions {
+/** Options of {@linkcode ptqMix}: those of `ptq`, with a qconfig per method and the search's inputs. */
+export interface PtqMixOptions extends Omit<PtqOptions, "qconfig"> {
   /** The calibration qconfigs of a method (e.g. its preset everywhere, 32-bit output on the classifier). */
   qconfig: (method: CalibMethod) => QConfigDict;
   /** The methods to choose from (default all of `CALIB_METHODS`). */
@@ -24,20 +24,6 @@ export interface PtqMixOptions {
   searchData?: Tensor;
   /** Rows of the default search batch (default 32). */
   searchRows?: number;
-  /** The target (default: the march set with `setMarch`). */
-  march?: March;
-  /** Rows per calibration batch (default 32). */
-  batchSize?: number;
-  /** Calibrate on at most this many batches (default all). */
-  batches?: number;
-  /** Where the early target warnings of `prepareQatFx` go (default console.warn). */
-  warn?: (line: string) => void;
-  /** Cross-layer equalization before calibration (see `ptq`). */
-  equalize?: boolean;
-  /** Bias correction after the search on this many calibration batches (see `ptq`). */
-  biasCorrect?: number;
-  /** AdaRound iterations per layer after the search (see `ptq`). */
-  adaround?: number;
 }
 
 /** What {@linkcode ptqMix} gives: a PTQ result plus each quantizer's method and the errors seen. */

@@ -11,7 +11,8 @@ import { splitPads, type Window2d, window2d, windowOutputs } from "./geometry.ts
 import { broadcastShapes, type ValueInfo } from "./known.ts";
 import { ImportedBatchNorm2d, tensorOf } from "./layers.ts";
 import type { NodeView } from "./node_view.ts";
-import { moduleStep, type OpRule, type Step } from "./rule.ts";
+import { type Builder, moduleStep, type OpRule, type Step } from "./rule.ts";
+import type { OnnxTensor } from "./tensor_proto.ts";
 import { floatIn } from "./rules_elementwise.ts";
 import { LINEAR_OP } from "./fuse_linear.ts";
 
@@ -148,6 +149,20 @@ const convTranspose: OpRule = {
   },
 };
 
+/** A `Linear` layer over weights `w` [out, in] (inputs 1) and bias `c` (input 2, optional). */
+function linearStep(b: Builder, w: OnnxTensor, c: OnnxTensor | undefined): Step {
+  const { path, module } = b.layer(
+    c ? { weight: 1, bias: 2 } : { weight: 1 },
+    () =>
+      new Linear(w.dims[1], w.dims[0], {
+        bias: c !== undefined,
+        weightInit: () => tensorOf(w),
+        biasInit: () => tensorOf(c!),
+      }),
+  );
+  return moduleStep(path, module);
+}
+
 const gemm: OpRule = {
   infer(n, ins) {
     const a = floatIn(n, ins), w = weight(n, ins, 1, 2);
@@ -172,16 +187,7 @@ const gemm: OpRule = {
     const linear = !transA && transB && alpha === 1 && w !== undefined &&
       (!b.has(2) || (c !== undefined && beta === 1 && c.dims.length === 1));
     if (linear) {
-      const { path, module } = b.layer(
-        c ? { weight: 1, bias: 2 } : { weight: 1 },
-        () =>
-          new Linear(w.dims[1], w.dims[0], {
-            bias: c !== undefined,
-            weightInit: () => tensorOf(w),
-            biasInit: () => tensorOf(c!),
-          }),
-      );
-      return moduleStep(path, module);
+      return linearStep(b, w, c);
     }
     return {
       reads: b.has(2) ? [0, 1, 2] : [0, 1],
@@ -288,17 +294,7 @@ const linearRule: OpRule = {
     return [{ kind: "float", shape: [...x.shape.slice(0, -1), w.shape[0]] }];
   },
   build(b): Step {
-    const w = b.tensor(1)!, c = b.has(2) ? b.tensor(2) : undefined;
-    const { path, module } = b.layer(
-      c ? { weight: 1, bias: 2 } : { weight: 1 },
-      () =>
-        new Linear(w.dims[1], w.dims[0], {
-          bias: c !== undefined,
-          weightInit: () => tensorOf(w),
-          biasInit: () => tensorOf(c!),
-        }),
-    );
-    return moduleStep(path, module);
+    return linearStep(b, b.tensor(1)!, b.has(2) ? b.tensor(2) : undefined);
   },
 };
 
