@@ -92,17 +92,25 @@ export function convertFx(model: QatModel, state: StateDict): IntModel {
     }
     return b;
   };
+  /** Appends an instruction that writes a new buffer `name` of `shape` (a step of a node made of several). */
+  const emitStep = (
+    name: string,
+    shape: readonly number[],
+    draft: Draft,
+    out: { dtype: ProgramBuffer["dtype"]; scale: Float32Array },
+    epilogue: Stage[] = [],
+  ) => {
+    buffers.push({ name, shape, dtype: out.dtype, scale: out.scale });
+    instructions.push({ ...draft, name, output: buffers.length - 1, epilogue } as Instr);
+    return buffers.length - 1;
+  };
+  /** Appends node `n`'s instruction, writing its buffer. */
   const emit = (
     n: GraphNode,
     draft: Draft,
     out: { dtype: ProgramBuffer["dtype"]; scale: Float32Array },
     epilogue: Stage[] = [],
-  ) => {
-    buffers.push({ name: n.name, shape: n.shape, dtype: out.dtype, scale: out.scale });
-    const output = buffers.length - 1;
-    instructions.push({ ...draft, name: n.name, output, epilogue } as Instr);
-    bufferOf.set(n.name, output);
-  };
+  ) => bufferOf.set(n.name, emitStep(n.name, n.shape, draft, out, epilogue));
   const requant = (
     n: GraphNode,
     numerator: ArrayLike<number>,
@@ -158,18 +166,6 @@ export function convertFx(model: QatModel, state: StateDict): IntModel {
     }, [{ kind: "requant", ...requant(n, [buffers[x].scale[0]], g.kernel[0] * g.kernel[1], a) }]);
   };
 
-  /** Appends an instruction that writes a new buffer `name` of `shape` (a step of a node made of several). */
-  const emitStep = (
-    name: string,
-    shape: readonly number[],
-    draft: Draft,
-    out: { dtype: ProgramBuffer["dtype"]; scale: Float32Array },
-    epilogue: Stage[] = [],
-  ) => {
-    buffers.push({ name, shape, dtype: out.dtype, scale: out.scale });
-    instructions.push({ ...draft, name, output: buffers.length - 1, epilogue } as Instr);
-    return buffers.length - 1;
-  };
   /**
    * A linear layer on tokens [N, T…, C]: the same weights as a 1×1 convolution over [N, C, T, 1] between
    * two transposes (the integers and requantization are the linear layer's, channel by channel).
@@ -371,18 +367,11 @@ export function convertFx(model: QatModel, state: StateDict): IntModel {
           requant: (numerator, divisor, out) => requant(n, numerator, divisor, out),
           fail,
           param: (name) => s.get(name),
-          constant: (name, shape, g, data) => {
-            buffers.push({ name, shape, dtype: g.dtype, scale: Float32Array.of(g.scale) });
-            instructions.push({
-              op: "constant",
-              name,
-              inputs: [],
-              output: buffers.length - 1,
-              epilogue: [],
-              data,
-            });
-            return buffers.length - 1;
-          },
+          constant: (name, shape, g, data) =>
+            emitStep(name, shape, { op: "constant", inputs: [], data }, {
+              dtype: g.dtype,
+              scale: Float32Array.of(g.scale),
+            }),
           weightScale: () => {
             const module = ruleOf(k).weight?.module(k as never) ?? fail(`Node "${n.name}" has no weights`);
             observed(`${module}.weight_fake_quant`);

@@ -6,6 +6,7 @@
 import { initState, type StateDict } from "@hqat/nn";
 import { fromArray, randomKey } from "@hqat/tensor";
 import type { QatModel } from "./qat_model.ts";
+import { isSetScale } from "./qat_spec.ts";
 
 /**
  * The state of an LSQ-prepared model from `state` (e.g. a calibration checkpoint, which has no trained
@@ -36,8 +37,7 @@ export function initLearnedScales(model: QatModel, state: StateDict): StateDict 
   for (const k of Object.keys(fresh)) out[k] = state[k] ?? fresh[k];
   for (const prefix of model.quantizers()) {
     if (!model.learnsScale(prefix)) continue;
-    const v = out[`${prefix}.scale`];
-    if (v.data.every((x) => Number.isFinite(x) && x > 0)) continue;
+    if (isSetScale(out[`${prefix}.scale`])) continue;
     const min = out[`${prefix}.min_val`];
     if (!min || min.toArray().every((x) => Number.isNaN(x))) {
       throw new RangeError(`Quantizer "${prefix}" has seen no data: calibrate before initializing its scale`);

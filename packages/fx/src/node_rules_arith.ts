@@ -21,6 +21,16 @@ import {
 import { activationTable, broadcastsTo, grid, gridOf } from "./node_rule_util.ts";
 import type { Grid, NodeRule } from "./node_rule.ts";
 
+/** The grids of a two-operand twin (`mulFake`, `matmulFake`): its operands' and its output's. */
+const twoGrids = (a: Grid, b: Grid, o: Grid) => ({
+  scaleA: a.scale,
+  scaleB: b.scale,
+  dtypeA: a.dtype,
+  dtypeB: b.dtype,
+  outScale: o.scale,
+  dtype: o.dtype,
+});
+
 /** The product's operands in the order the integer kernel takes them (the broadcast one second). */
 function mulOrder(a: readonly number[], b: readonly number[]): [number, number] | undefined {
   if (broadcastsTo(b, a)) return [0, 1];
@@ -59,14 +69,7 @@ export const ARITH_RULES: {
       const [ga, gb] = order ? [c.input(order[0]), c.input(order[1])] : [];
       const o = c.output();
       if (!order || !ga || !gb || !o) return undefined;
-      return mulFake(ins[order[0]], ins[order[1]], {
-        scaleA: ga.scale,
-        scaleB: gb.scale,
-        dtypeA: ga.dtype,
-        dtypeB: gb.dtype,
-        outScale: o.scale,
-        dtype: o.dtype,
-      });
+      return mulFake(ins[order[0]], ins[order[1]], twoGrids(ga, gb, o));
     },
     convert: (_k, n, c) => {
       const [x, y] = [c.input(0), c.input(1)];
@@ -89,14 +92,7 @@ export const ARITH_RULES: {
       const i = c.input(0), o = c.output();
       if (!i || !o) return undefined;
       const factor = fromArray(Float32Array.of(k.factor), x.shape.map(() => 1));
-      return mulFake(x, factor, {
-        scaleA: i.scale,
-        scaleB: Math.abs(k.factor),
-        dtypeA: i.dtype,
-        dtypeB: "qint8",
-        outScale: o.scale,
-        dtype: o.dtype,
-      });
+      return mulFake(x, factor, twoGrids(i, { dtype: "qint8", scale: Math.abs(k.factor) }, o));
     },
     convert: (k, n, c) => {
       const x = c.input(0), o = c.output(), b = c.buffer(x);
@@ -149,14 +145,7 @@ export const ARITH_RULES: {
     twin: (_k, [a, b], c) => {
       const ga = c.input(0), gb = c.input(1), o = c.output();
       if (!ga || !gb || !o) return undefined;
-      return matmulFake(a, b, {
-        scaleA: ga.scale,
-        scaleB: gb.scale,
-        dtypeA: ga.dtype,
-        dtypeB: gb.dtype,
-        outScale: o.scale,
-        dtype: o.dtype,
-      });
+      return matmulFake(a, b, twoGrids(ga, gb, o));
     },
     convert: (_k, _n, c) => {
       const a = c.input(0), b = c.input(1), o = c.output();

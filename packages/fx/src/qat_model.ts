@@ -30,7 +30,7 @@ import { marchViolations } from "./graph_layers.ts";
 import type { Graph, GraphNode } from "./graph.ts";
 import type { Grid } from "./node_rule.ts";
 import { isRuleKind, ruleOf } from "./node_rules.ts";
-import { ACT, nodeSpec, observerState, scaleRule, WFQ } from "./qat_spec.ts";
+import { ACT, isSetScale, nodeSpec, observerState, scaleRule, WFQ } from "./qat_spec.ts";
 import { observeMinMax } from "./device_observer.ts";
 import { runGraph } from "./interpret.ts";
 import { type QConfigDict, resolveQConfigs } from "./qconfig_dict.ts";
@@ -138,11 +138,14 @@ export class QatModel extends Module {
 
   /** The current scale of a quantizer from its observer state. */
   scaleOf(state: StateDict, prefix: string): Float32Array {
-    const learned = this.#learned.has(prefix) ? state[`${prefix}.scale`] : undefined;
-    if (learned && learned.data.every((v) => Number.isFinite(v) && v > 0)) {
-      return learned.data as Float32Array;
-    }
-    const min = state[`${prefix}.min_val`], max = state[`${prefix}.max_val`];
+    return this.#scaleFrom((name) => state[name], prefix);
+  }
+
+  /** The trained scale of `prefix` when it has one (see {@linkcode isSetScale}), else the observer's. */
+  #scaleFrom(get: (name: string) => Tensor | undefined, prefix: string): Float32Array {
+    const learned = this.#learned.has(prefix) ? get(`${prefix}.scale`) : undefined;
+    if (learned && isSetScale(learned)) return learned.data as Float32Array;
+    const min = get(`${prefix}.min_val`), max = get(`${prefix}.max_val`);
     if (!min || !max) throw new RangeError(`State has no observer state for "${prefix}"`);
     return this.observer(prefix).scale(observerState(min, max));
   }
@@ -189,7 +192,7 @@ export class QatModel extends Module {
     const behavior = FAKE_QUANT_STATE_TABLE[this.fakeQuantState];
     const o = this.observer(prefix);
     const learned = this.#learned.has(prefix) && behavior.fakeQuant ? s.get(`${prefix}.scale`) : undefined;
-    if (learned && learned.data.every((v) => Number.isFinite(v) && v > 0)) {
+    if (learned && isSetScale(learned)) {
       // LSQ: the trained scale, with its gradient; the observer keeps its calibrated range.
       return fakeQuantize(y, learned, { qmin: o.qmin, qmax: o.qmax, axis });
     }
@@ -248,11 +251,7 @@ export class QatModel extends Module {
   }
 
   #scaleIn(s: Scope, prefix: string): Float32Array {
-    if (this.#learned.has(prefix)) {
-      const v = s.get(`${prefix}.scale`).data as Float32Array;
-      if (v.every((x) => Number.isFinite(x) && x > 0)) return v;
-    }
-    return this.observer(prefix).scale(observerState(s.get(`${prefix}.min_val`), s.get(`${prefix}.max_val`)));
+    return this.#scaleFrom((name) => s.get(name), prefix);
   }
 
   /**

@@ -65,3 +65,11 @@ export function observerState(min: Tensor, max: Tensor): ObserverState {
 }
 /** The state prefix of a weight quantizer, after the module name. */
 export const WFQ = "weight_fake_quant";
+
+/**
+ * Whether a trained (LSQ) scale is set: on the host, every value finite and positive (NaN is the
+ * placeholder until `initLearnedScales`); a scale on a device is taken as set (it is not read back).
+ */
+export function isSetScale(t: Tensor): boolean {
+  return t.device !== "cpu" || (t.data as Float32Array).every((v) => Number.isFinite(v) && v > 0);
+}
