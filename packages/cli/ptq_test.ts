@@ -129,31 +129,38 @@ Deno.test("hqat ptq --arch mobilenetv2 --input-scale 1/128 keeps the pyramid inp
   await Deno.remove(out, { recursive: true });
 });
 
-Deno.test("hqat ptq --calib-method mix keeps a method per activation quantizer and deploys bit-exact", async () => {
+/**
+ * `hqat ptq --onnx <net>.onnx` on 16 calibration inputs (batches of 8) with `extra` options and a summary,
+ * checked to succeed; gives the output folder, the run and the summary.
+ */
+async function ptqWith(net: string, extra: string[]) {
   const out = await Deno.makeTempDir();
-  const input = `${ONNX}regnet_block.input.npy`;
   const calib = await calibData(out, [1, 3, 32, 32], 16);
   const r = await hqat(
     "ptq",
     "--onnx",
-    `${ONNX}regnet_block.onnx`,
+    `${ONNX}${net}.onnx`,
     "--calib-data",
     calib,
     "--out",
     out,
-    "--calib-method",
-    "mix",
     "--batch-size",
     "8",
+    ...extra,
     "--summary",
     `${out}/s.json`,
   );
   assertEquals(r.code, 0, r.stderr);
+  return { out, r, s: JSON.parse(await Deno.readTextFile(`${out}/s.json`)) };
+}
+
+Deno.test("hqat ptq --calib-method mix keeps a method per activation quantizer and deploys bit-exact", async () => {
+  const input = `${ONNX}regnet_block.input.npy`;
+  const { out, r, s } = await ptqWith("regnet_block", ["--calib-method", "mix"]);
   assertMatch(
     r.stdout,
     /mix: min_max on \d+, percentile on \d+, mse on \d+, kl on \d+ of 8 activation quantizers/,
   );
-  const s = JSON.parse(await Deno.readTextFile(`${out}/s.json`));
   assertEquals(s.calibMethod, "mix");
   assertEquals(Object.keys(s.choice).length, 8);
   await deploysBitExact(out, input);
@@ -161,35 +168,20 @@ Deno.test("hqat ptq --calib-method mix keeps a method per activation quantizer a
 });
 
 Deno.test("hqat ptq --equalize --adaround --bias-correct runs the passes and deploys bit-exact", async () => {
-  const out = await Deno.makeTempDir();
   const input = `${ONNX}resnet_block.input.npy`;
-  const calib = await calibData(out, [1, 3, 32, 32], 16);
-  const r = await hqat(
-    "ptq",
-    "--onnx",
-    `${ONNX}resnet_block.onnx`,
-    "--calib-data",
-    calib,
-    "--out",
-    out,
+  const { out, r, s } = await ptqWith("resnet_block", [
     "--equalize",
     "--adaround",
     "20",
     "--bias-correct",
     "2",
-    "--batch-size",
-    "8",
     "--eval-data",
     input,
-    "--summary",
-    `${out}/s.json`,
-  );
-  assertEquals(r.code, 0, r.stderr);
+  ]);
   assertMatch(
     r.stdout,
     /Equalized 1 pairs of layers\nLearned the rounding of 5 layers \(AdaRound\)\nCorrected the biases of 5 layers/,
   );
-  const s = JSON.parse(await Deno.readTextFile(`${out}/s.json`));
   assertEquals([s.equalized, s.adarounded, s.biasCorrected], [1, 5, 5]);
   assertGreater(s.similarity.cosine, 0.999);
   await deploysBitExact(out, input);
@@ -197,19 +189,8 @@ Deno.test("hqat ptq --equalize --adaround --bias-correct runs the passes and dep
 });
 
 Deno.test("hqat ptq --int16-auto promotes layers within the latency budget and deploys bit-exact", async () => {
-  const out = await Deno.makeTempDir();
   const input = `${ONNX}resnet_block.input.npy`;
-  const calib = await calibData(out, [1, 3, 32, 32], 16);
-  const r = await hqat(
-    "ptq",
-    "--onnx",
-    `${ONNX}resnet_block.onnx`,
-    "--calib-data",
-    calib,
-    "--out",
-    out,
-    "--batch-size",
-    "8",
+  const { out, r, s } = await ptqWith("resnet_block", [
     "--eval-data",
     input,
     "--int16-auto",
@@ -217,12 +198,8 @@ Deno.test("hqat ptq --int16-auto promotes layers within the latency budget and d
     "0.9999999",
     "--max-latency-us",
     "1000",
-    "--summary",
-    `${out}/s.json`,
-  );
-  assertEquals(r.code, 0, r.stderr);
+  ]);
   assertMatch(r.stdout, /int8 everywhere +0\.99\d+ +[\d.]+ +[\d.]+ +\d+ +yes/);
-  const s = JSON.parse(await Deno.readTextFile(`${out}/s.json`));
   assertGreater(s.int16.length, 0);
   const kept = s.int16Steps.filter((t: { accepted: boolean }) => t.accepted);
   for (const t of kept) assert(t.latencyUs <= 1000);
