@@ -4,7 +4,6 @@
  * error of the network's output against float on a search batch, the choices made so far held.
  * @module
  */
-import type { March } from "@hqat/march-bayes";
 import { forward, type StateDict } from "@hqat/nn";
 import type { Module } from "@hqat/nn";
 import { CALIB_METHODS, type CalibMethod, FakeQuantState } from "@hqat/qtensor";
