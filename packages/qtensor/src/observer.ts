@@ -9,6 +9,7 @@
 
 import { normalizeAxis, type QRange } from "./dtypes.ts";
 import { channelLayout } from "./layout.ts";
+import type { BatchStats, BatchStatsPlan } from "./observer_batch_stats.ts";
 import { minMaxScanner } from "./observer_scan.ts";
 import { determineScale, determineScalePerChannel } from "./scale.ts";
 
@@ -43,6 +44,13 @@ export interface Observer extends QRange {
   update(state: ObserverState, x: ArrayLike<number>, options?: ObserveOptions): ObserverState;
   /** The float32 scales of `state` (length 1 or channels); `[1]` before the first batch. */
   scale(state: ObserverState): Float32Array;
+  /**
+   * For an observer whose update depends on a batch only through its statistics (percentile, mse, kl):
+   * what it needs of a batch with `count` values per channel.
+   */
+  statsPlan?(count: number): BatchStatsPlan;
+  /** The state after a batch with statistics `stats`; `update(state, x)` is this of `observeBatchStats(x, …)`. */
+  updateFromStats?(state: ObserverState, stats: BatchStats): ObserverState;
 }
 
 /** Options every observer takes. */
@@ -117,7 +125,18 @@ export function movingAverageState(
   return Object.freeze({ min: nmin, max: nmax });
 }
 
-function nonFinite(name: string, v: number, i: number): RangeError {
+/**
+ * The error of an observer that saw a non-finite value `v` at element `i` of a batch (where the data
+ * lives does not change the message).
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { nonFiniteObservation } from "@hqat/qtensor";
+ * assert(nonFiniteObservation("conv1", NaN, 3).message.includes('"conv1" saw a non-finite value (NaN) at element 3'));
+ * ```
+ */
+export function nonFiniteObservation(name: string, v: number, i: number): RangeError {
   return new RangeError(
     `Observer "${name}" saw a non-finite value (${v}) at element ${i}; fix the input or the layer before calibrating`,
   );
@@ -171,7 +190,7 @@ export function observedMinMax(
       }
       for (; i < end; i++) {
         const v = Math.fround(x[i]);
-        if (v - v !== 0) throw nonFinite(name, v, i);
+        if (v - v !== 0) throw nonFiniteObservation(name, v, i);
         if (v < lo) lo = v;
         if (v > hi) hi = v;
       }

@@ -6,19 +6,23 @@
  * @module
  */
 
-import { normalizeAxis, resolveRange } from "./dtypes.ts";
-import { channelLayout } from "./layout.ts";
+import { resolveRange } from "./dtypes.ts";
 import {
   checkAveragingConstant,
   EMPTY_OBSERVER_STATE,
   movingAverageState,
-  observedMinMax,
   type ObserveOptions,
   type Observer,
   type ObserverBaseOptions,
   type ObserverState,
   scaleOfState,
 } from "./observer.ts";
+import {
+  batchLayout,
+  type BatchStats,
+  type BatchStatsPlan,
+  observeBatchStats,
+} from "./observer_batch_stats.ts";
 
 /** Options of {@linkcode klObserver}. */
 export interface KlObserverOptions extends ObserverBaseOptions {
@@ -108,41 +112,6 @@ export function klThreshold(
 }
 
 /**
- * The histogram of |x| over `bins` bins on [0, absmax] for one channel: |x| falls in bin
- * `min(bins - 1, floor(|x| / absmax · bins))` (the percentile observer's binning).
- *
- * @example
- * ```ts
- * import { assert } from "@std/assert";
- * import { absHistogram } from "@hqat/qtensor";
- * const h = absHistogram(Float32Array.of(-1, 0.1, 0.6), { bins: 2, absmax: 1 });
- * assert(h.join() === "1,2");
- * ```
- */
-export function absHistogram(
-  x: ArrayLike<number>,
-  options: {
-    readonly bins: number;
-    readonly absmax: number;
-    readonly slice?: { outer: number; inner: number; stride: number; offset: number };
-  },
-): Float64Array {
-  const { bins, absmax } = options;
-  const slice = options.slice ?? { outer: 1, inner: x.length, stride: x.length, offset: 0 };
-  const hist = new Float64Array(bins);
-  if (absmax === 0) return hist;
-  const k = bins / absmax;
-  for (let o = 0; o < slice.outer; o++) {
-    const base = o * slice.stride + slice.offset;
-    for (let j = base; j < base + slice.inner; j++) {
-      const b = Math.floor(Math.abs(Math.fround(x[j])) * k);
-      hist[b < bins ? b : bins - 1]++;
-    }
-  }
-  return hist;
-}
-
-/**
  * The entropy (KL) observer, per tensor or per channel along `axis`. Per batch and channel, the
  * histogram of |x| ({@linkcode absHistogram}, default 2048 bins, fewer when the batch has under 16 values
  * per bin: `min(bins, floor(n / 16))`) gives the threshold of {@linkcode klThreshold} with
@@ -173,6 +142,25 @@ export function klObserver(options: KlObserverOptions = {}): Observer {
   }
   const levels = Math.floor((range.qmax - range.qmin + 1) / 2);
   const axis = options.axis;
+  // At least 16 values per bin on average: a sparse histogram (a classifier's logits) has no shape for the
+  // divergence to follow, and with no more bins than levels nothing is clipped (no histogram needed).
+  const statsPlan = (count: number): BatchStatsPlan => {
+    const used = Math.min(bins, Math.floor(count / 16));
+    return { kind: "histogram", bins: used <= levels ? 0 : used };
+  };
+  const updateFromStats = (state: ObserverState, stats: BatchStats) => {
+    const channels = stats.min.length, used = stats.hist.length / channels;
+    const cmin = new Float32Array(channels), cmax = new Float32Array(channels);
+    for (let ch = 0; ch < channels; ch++) {
+      const absmax = Math.max(-stats.min[ch], stats.max[ch]);
+      const t = used === 0
+        ? Math.fround(absmax)
+        : klThreshold(stats.hist.subarray(ch * used, (ch + 1) * used), { absmax, levels });
+      cmin[ch] = Math.max(stats.min[ch], -t);
+      cmax[ch] = Math.min(stats.max[ch], t);
+    }
+    return movingAverageState(state, cmin, cmax, c);
+  };
   return Object.freeze({
     kind: "kl" as const,
     name,
@@ -181,29 +169,12 @@ export function klObserver(options: KlObserverOptions = {}): Observer {
     initialState: EMPTY_OBSERVER_STATE,
     update(state: ObserverState, x: ArrayLike<number>, opts: ObserveOptions = {}) {
       if (x.length === 0) return state;
-      const cur = observedMinMax(x, { name, axis, shape: opts.shape });
-      let outer = 1, inner = x.length;
-      if (axis !== undefined) {
-        const shape = opts.shape as readonly number[];
-        const a = normalizeAxis(axis, shape.length);
-        ({ outer, inner } = channelLayout(shape, { axis: a, scaleCount: shape[a], length: x.length }));
-      }
-      const channels = cur.min.length;
-      const cmin = new Float32Array(channels), cmax = new Float32Array(channels);
-      for (let ch = 0; ch < channels; ch++) {
-        const absmax = Math.max(-cur.min[ch], cur.max[ch]);
-        const slice = { outer, inner, stride: channels * inner, offset: ch * inner };
-        // At least 16 values per bin on average: a sparse histogram (a classifier's logits) has no shape
-        // for the divergence to follow, and with no more bins than levels nothing is clipped.
-        const used = Math.min(bins, Math.floor((outer * inner) / 16));
-        const t = used <= levels
-          ? Math.fround(absmax)
-          : klThreshold(absHistogram(x, { bins: used, absmax, slice }), { absmax, levels });
-        cmin[ch] = Math.max(cur.min[ch], -t);
-        cmax[ch] = Math.min(cur.max[ch], t);
-      }
-      return movingAverageState(state, cmin, cmax, c);
+      const layout = batchLayout(x.length, { name, axis, shape: opts.shape });
+      const plan = statsPlan(layout.outer * layout.inner);
+      return updateFromStats(state, observeBatchStats(x, plan, { name, axis, shape: opts.shape }));
     },
     scale: (state: ObserverState) => scaleOfState(state, range),
+    statsPlan,
+    updateFromStats,
   });
 }

@@ -1,6 +1,7 @@
 import { assert, assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
 import fc from "fast-check";
-import { absHistogram, klDivergenceOfClip, klObserver, klThreshold } from "./observer_kl.ts";
+import { absHistogram } from "./observer_histogram.ts";
+import { klDivergenceOfClip, klObserver, klThreshold } from "./observer_kl.ts";
 import { createObserver } from "./observer_config.ts";
 import { minMaxObserver } from "./observer_minmax.ts";
 

@@ -4,21 +4,20 @@
  * @module
  */
 
-import { normalizeAxis, resolveRange } from "./dtypes.ts";
-import { channelLayout } from "./layout.ts";
+import { resolveRange } from "./dtypes.ts";
 import {
   checkAveragingConstant,
   EMPTY_OBSERVER_STATE,
   movingAverageState,
-  observedMinMax,
   type ObserveOptions,
   type Observer,
   type ObserverBaseOptions,
   type ObserverState,
   scaleOfState,
 } from "./observer.ts";
+import { type BatchStats, type BatchStatsPlan, observeBatchStats } from "./observer_batch_stats.ts";
+import { mseFactors } from "./observer_sq_error.ts";
 import { roundingFunction, type RoundingMode } from "./rounding.ts";
-import { determineScale } from "./scale.ts";
 
 /** Options of {@linkcode mseObserver}. */
 export interface MseObserverOptions extends ObserverBaseOptions {
@@ -30,36 +29,11 @@ export interface MseObserverOptions extends ObserverBaseOptions {
   readonly rounding?: RoundingMode;
 }
 
-/** The number of candidate factors `1 - 0.01 i`, i = 0..94. */
-export const MSE_CANDIDATES = 95;
-
-/** The squared fake-quantization error `Σ (fakeQuantize(x_j, s) - x_j)²` (float64) over one channel. */
-function squaredError(
-  x: ArrayLike<number>,
-  s: number,
-  slice: { outer: number; inner: number; stride: number; offset: number },
-  range: { qmin: number; qmax: number },
-  round: (v: number) => number,
-): number {
-  let err = 0;
-  for (let o = 0; o < slice.outer; o++) {
-    const base = o * slice.stride + slice.offset;
-    for (let j = base; j < base + slice.inner; j++) {
-      const v = Math.fround(x[j]);
-      const r = round(Math.fround(v / s));
-      const q = r < range.qmin ? range.qmin : r > range.qmax ? range.qmax : r;
-      const d = Math.fround(q * s) - v;
-      err += d * d;
-    }
-  }
-  return err;
-}
-
 /**
  * The MSE observer (per tensor, or per channel along `axis`). For each channel with batch range
  * `[min, max]`, candidate `i` (0, stride, …, ≤ 94) is `[float32(min · f), float32(max · f)]` with
  * `f = 1 - 0.01 i`; its scale follows the SPEC.md rule; the candidate with the least squared
- * fake-quantization error wins (ties go to the larger `i`, the narrower range). The winners then
+ * fake-quantization error ({@linkcode candidateErrors}) wins (ties go to the larger `i`, the narrower range). The winners then
  * follow the running-average rule with constant `c`.
  *
  * @example
@@ -80,8 +54,27 @@ export function mseObserver(options: MseObserverOptions = {}): Observer {
   if (!Number.isInteger(stride) || stride < 1) {
     throw new RangeError(`Observer "${name}": stride ${stride} must be a positive integer`);
   }
-  const round = roundingFunction(options.rounding);
+  const rounding = options.rounding ?? "halfToEven";
+  roundingFunction(rounding); // checks the mode
+  const factors = mseFactors(stride);
   const axis = options.axis;
+  const plan: BatchStatsPlan = Object.freeze({ kind: "squaredError", factors, rounding, ...range });
+  const updateFromStats = (state: ObserverState, stats: BatchStats) => {
+    const channels = stats.min.length, k = factors.length;
+    const bmin = new Float32Array(channels), bmax = new Float32Array(channels);
+    for (let ch = 0; ch < channels; ch++) {
+      let best = Infinity;
+      for (let i = 0; i < k; i++) {
+        const err = stats.errors[ch * k + i];
+        if (err <= best) {
+          best = err;
+          bmin[ch] = Math.fround(stats.min[ch] * factors[i]);
+          bmax[ch] = Math.fround(stats.max[ch] * factors[i]);
+        }
+      }
+    }
+    return movingAverageState(state, bmin, bmax, c);
+  };
   return Object.freeze({
     kind: "mse" as const,
     name,
@@ -90,31 +83,10 @@ export function mseObserver(options: MseObserverOptions = {}): Observer {
     initialState: EMPTY_OBSERVER_STATE,
     update(state: ObserverState, x: ArrayLike<number>, opts: ObserveOptions = {}) {
       if (x.length === 0) return state;
-      const cur = observedMinMax(x, { name, axis, shape: opts.shape });
-      let outer = 1, inner = x.length;
-      if (axis !== undefined) {
-        const shape = opts.shape as readonly number[];
-        const a = normalizeAxis(axis, shape.length);
-        ({ outer, inner } = channelLayout(shape, { axis: a, scaleCount: shape[a], length: x.length }));
-      }
-      const channels = cur.min.length;
-      const bmin = new Float32Array(channels), bmax = new Float32Array(channels);
-      for (let ch = 0; ch < channels; ch++) {
-        const slice = { outer, inner, stride: channels * inner, offset: ch * inner };
-        let best = Infinity;
-        for (let i = 0; i < MSE_CANDIDATES; i += stride) {
-          const f = 1 - 0.01 * i;
-          const lo = Math.fround(cur.min[ch] * f), hi = Math.fround(cur.max[ch] * f);
-          const err = squaredError(x, determineScale(lo, hi, range), slice, range, round);
-          if (err <= best) {
-            best = err;
-            bmin[ch] = lo;
-            bmax[ch] = hi;
-          }
-        }
-      }
-      return movingAverageState(state, bmin, bmax, c);
+      return updateFromStats(state, observeBatchStats(x, plan, { name, axis, shape: opts.shape }));
     },
     scale: (state: ObserverState) => scaleOfState(state, range),
+    statsPlan: () => plan,
+    updateFromStats,
   });
 }

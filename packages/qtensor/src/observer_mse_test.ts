@@ -1,7 +1,8 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import fc from "fast-check";
 import { minMaxObserver } from "./observer_minmax.ts";
-import { MSE_CANDIDATES, mseObserver } from "./observer_mse.ts";
+import { mseObserver } from "./observer_mse.ts";
+import { MSE_CANDIDATES } from "./observer_sq_error.ts";
 import { fakeQuantize } from "./quantize.ts";
 import { determineScale } from "./scale.ts";
 

@@ -9,12 +9,13 @@ import {
   checkAveragingConstant,
   EMPTY_OBSERVER_STATE,
   movingAverageState,
-  observedMinMax,
   type Observer,
   type ObserverBaseOptions,
   type ObserverState,
   scaleOfState,
 } from "./observer.ts";
+import { type BatchStats, type BatchStatsPlan, observeBatchStats } from "./observer_batch_stats.ts";
+import { absHistogram } from "./observer_histogram.ts";
 
 /** Options of {@linkcode percentileObserver}. */
 export interface PercentileObserverOptions extends ObserverBaseOptions {
@@ -25,9 +26,33 @@ export interface PercentileObserverOptions extends ObserverBaseOptions {
 }
 
 /**
- * The clipping value of one batch: with `absmax = max(-min, max)` and `w = absmax / bins`, |x| falls
- * in bin `min(bins - 1, floor(|x| / absmax · bins))` (float64); `i` is the first bin whose cumulative
- * count reaches `percentile / 100 · numel`; the clip is `float32((i + 0.5) · w)`.
+ * The clip of a histogram of |x| (`count` values over [0, absmax], bins of width `w = absmax / bins`):
+ * `i` is the first bin whose cumulative count reaches `percentile / 100 · count`; the clip is
+ * `float32((i + 0.5) · w)`, or 0 when absmax is 0.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { percentileOfHistogram } from "@hqat/qtensor";
+ * const clip = percentileOfHistogram(Float64Array.of(5, 3, 2), { percentile: 60, count: 10, absmax: 3 });
+ * assert(clip === 1.5);
+ * ```
+ */
+export function percentileOfHistogram(
+  hist: Float64Array,
+  options: { readonly percentile: number; readonly count: number; readonly absmax: number },
+): number {
+  const { percentile, count, absmax } = options, bins = hist.length;
+  if (absmax === 0) return 0;
+  const target = (percentile / 100) * count;
+  let i = 0, cum = hist[0];
+  while (cum < target && i < bins - 1) cum += hist[++i];
+  return Math.fround((i + 0.5) * (absmax / bins));
+}
+
+/**
+ * The clipping value of one batch: the {@linkcode percentileOfHistogram} of its |x| histogram
+ * ({@linkcode absHistogram}: |x| falls in bin `min(bins - 1, floor(|x| · bins / absmax))`).
  *
  * @example
  * ```ts
@@ -41,18 +66,8 @@ export function percentileClip(
   x: ArrayLike<number>,
   options: { readonly percentile: number; readonly bins: number; readonly absmax: number },
 ): number {
-  const { percentile, bins, absmax } = options;
-  if (absmax === 0) return 0;
-  const hist = new Float64Array(bins);
-  const k = bins / absmax;
-  for (let j = 0; j < x.length; j++) {
-    const b = Math.floor(Math.abs(Math.fround(x[j])) * k);
-    hist[b < bins ? b : bins - 1]++;
-  }
-  const target = (percentile / 100) * x.length;
-  let i = 0, cum = hist[0];
-  while (cum < target && i < bins - 1) cum += hist[++i];
-  return Math.fround((i + 0.5) * (absmax / bins));
+  const hist = absHistogram(x, { bins: options.bins, absmax: options.absmax });
+  return percentileOfHistogram(hist, { ...options, count: x.length });
 }
 
 /**
@@ -82,6 +97,15 @@ export function percentileObserver(options: PercentileObserverOptions = {}): Obs
   if (!Number.isInteger(bins) || bins < 1 || bins > 1 << 24) {
     throw new RangeError(`Observer "${name}": bins ${bins} must be an integer in [1, 2^24]`);
   }
+  const plan: BatchStatsPlan = Object.freeze({ kind: "histogram", bins });
+  const updateFromStats = (state: ObserverState, stats: BatchStats) => {
+    const { min, max } = stats;
+    const absmax = Math.max(-min[0], max[0]);
+    const clip = percentileOfHistogram(stats.hist, { percentile, count: stats.count, absmax });
+    const cmin = Float32Array.of(Math.max(min[0], -clip));
+    const cmax = Float32Array.of(Math.min(max[0], clip));
+    return movingAverageState(state, cmin, cmax, c);
+  };
   return Object.freeze({
     kind: "percentile" as const,
     name,
@@ -89,13 +113,10 @@ export function percentileObserver(options: PercentileObserverOptions = {}): Obs
     initialState: EMPTY_OBSERVER_STATE,
     update(state: ObserverState, x: ArrayLike<number>) {
       if (x.length === 0) return state;
-      const { min, max } = observedMinMax(x, { name });
-      const absmax = Math.max(-min[0], max[0]);
-      const clip = percentileClip(x, { percentile, bins, absmax });
-      const cmin = Float32Array.of(Math.max(min[0], -clip));
-      const cmax = Float32Array.of(Math.min(max[0], clip));
-      return movingAverageState(state, cmin, cmax, c);
+      return updateFromStats(state, observeBatchStats(x, plan, { name }));
     },
     scale: (state: ObserverState) => scaleOfState(state, range),
+    statsPlan: () => plan,
+    updateFromStats,
   });
 }
