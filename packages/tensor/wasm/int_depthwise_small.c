@@ -9,6 +9,7 @@
  * i32x4.relaxed_dot_i8x16_i7x16_add_s sums them, exact for such inputs.
  */
 #include "common.h"
+#include "requant.h"
 
 /* The geometry's lane group width L (1, 2, 4, 8 or 16), or 0 when a plane does not fit one vector. */
 static int lane_width(const conv_geo *g) {
@@ -94,13 +95,47 @@ void EXPORT(int_depthwise_small_prepare)(const conv_geo *g, const signed char *w
 }
 
 /*
+ * Requantizes the sums `a` of one channel's lanes (outputs o0..o0+3 of channel row `row` of p outputs) by
+ * the channel's (M, n, lo, hi) at `r` and stores the outputs below p as int8 or int16.
+ */
+static inline void requant_store(v128_t a, const int *r, void *q, int bytes, long row, int o0, int p) {
+  if (o0 >= p) return;
+  const v128_t y = requant4_any(a, r[0], r[1]);
+  const v128_t s16 = wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(y, y), wasm_i16x8_splat(r[2])),
+                                    wasm_i16x8_splat(r[3]));
+  const int count = p - o0 < 4 ? p - o0 : 4;
+  if (bytes == 1) {
+    signed char *dst = (signed char *)q + row + o0;
+    const v128_t s8 = wasm_i8x16_narrow_i16x8(s16, s16);
+    if (count == 4) {
+      wasm_v128_store32_lane(dst, s8, 0);
+    } else {
+      dst[0] = (signed char)wasm_i16x8_extract_lane(s16, 0);
+      if (count > 1) dst[1] = (signed char)wasm_i16x8_extract_lane(s16, 1);
+      if (count > 2) dst[2] = (signed char)wasm_i16x8_extract_lane(s16, 2);
+    }
+  } else {
+    short *dst = (short *)q + row + o0;
+    if (count == 4) {
+      wasm_v128_store64_lane(dst, s16, 0);
+    } else {
+      dst[0] = (short)wasm_i16x8_extract_lane(s16, 0);
+      if (count > 1) dst[1] = (short)wasm_i16x8_extract_lane(s16, 1);
+      if (count > 2) dst[2] = (short)wasm_i16x8_extract_lane(s16, 2);
+    }
+  }
+}
+
+/*
  * y[n, c] = bias[c] + the depthwise correlation of input channel c, for the channel groups [q0, q1) (of
  * G channels each) of every image; `scratch` was filled by int_depthwise_small_prepare. The last group's
  * vector load may read past the input's last plane (the runtime leaves spare bytes after every array):
- * those lanes are never stored. `tmp` is the running thread's 16 ints of scratch.
+ * those lanes are never stored. `tmp` is the running thread's 16 ints of scratch. With `rq` (M, n, lo, hi
+ * per channel; only for lane groups of at least four, so that each four lanes hold one channel), the sums
+ * are requantized in the kernel and the int8/int16 outputs (`q_bytes`) written at `q` instead of y.
  */
 void EXPORT(int_depthwise_small_forward)(const conv_geo *g, const signed char *x, int *y, int q0, int q1,
-                                         const char *scratch, int *tmp) {
+                                         const char *scratch, const int *rq, void *q, int q_bytes, int *tmp) {
   const int taps = g->kh * g->kw, l = lane_width(g), gc = 16 / l, hw = g->h * g->w, p = g->ho * g->wo;
   const int groups = (g->c + gc - 1) / gc;
   const unsigned char *idx = (const unsigned char *)scratch;
@@ -111,15 +146,15 @@ void EXPORT(int_depthwise_small_forward)(const conv_geo *g, const signed char *x
   const unsigned char *idx4 = (const unsigned char *)(bq + groups * 16);
   const signed char *w4 = (const signed char *)(idx4 + quads * 64);
   for (int n = 0; n < g->n; n++) {
-    for (int q = q0; q < q1; q++) {
-      const int c0 = q * gc, cn = g->c - c0 < gc ? g->c - c0 : gc;
+    for (int qg = q0; qg < q1; qg++) {
+      const int c0 = qg * gc, cn = g->c - c0 < gc ? g->c - c0 : gc;
       const v128_t plane = wasm_v128_load(x + ((long)n * g->c + c0) * hw);
-      v128_t a0 = wasm_v128_load(bq + q * 16), a1 = wasm_v128_load(bq + q * 16 + 4);
-      v128_t a2 = wasm_v128_load(bq + q * 16 + 8), a3 = wasm_v128_load(bq + q * 16 + 12);
-      const short *wt = wq + q * taps * 16;
+      v128_t a0 = wasm_v128_load(bq + qg * 16), a1 = wasm_v128_load(bq + qg * 16 + 4);
+      v128_t a2 = wasm_v128_load(bq + qg * 16 + 8), a3 = wasm_v128_load(bq + qg * 16 + 12);
+      const short *wt = wq + qg * taps * 16;
       if (wasm_i8x16_bitmask(plane) == 0) {
         /* every input in [0, 127] (after a ReLU): four taps per relaxed dot product, exact */
-        const signed char *wv = w4 + q * 4 * quads * 16;
+        const signed char *wv = w4 + qg * 4 * quads * 16;
         for (int u = 0; u < quads; u++) {
           a0 = DOT_I8_I7_ADD(wasm_v128_load(wv + u * 16), wasm_i8x16_swizzle(plane, wasm_v128_load(idx4 + u * 16)), a0);
           a1 = DOT_I8_I7_ADD(wasm_v128_load(wv + (quads + u) * 16),
@@ -139,6 +174,19 @@ void EXPORT(int_depthwise_small_forward)(const conv_geo *g, const signed char *x
         a1 = wasm_i32x4_add(a1, wasm_i32x4_extmul_high_i16x8(lo, w0));
         a2 = wasm_i32x4_add(a2, wasm_i32x4_extmul_low_i16x8(hi, w1));
         a3 = wasm_i32x4_add(a3, wasm_i32x4_extmul_high_i16x8(hi, w1));
+      }
+      if (rq) {
+        /* lanes 4i..4i+3 are outputs (4i) % l.. of channel c0 + 4i / l */
+        const long row = (long)n * g->c + c0;
+#define HQAT_DW_STORE(i, a)                                                                              \
+  if (4 * (i) / l < cn)                                                                                  \
+    requant_store(a, rq + 4 * (c0 + 4 * (i) / l), q, q_bytes, (row + 4 * (i) / l) * p, 4 * (i) % l, p);
+        HQAT_DW_STORE(0, a0)
+        HQAT_DW_STORE(1, a1)
+        HQAT_DW_STORE(2, a2)
+        HQAT_DW_STORE(3, a3)
+#undef HQAT_DW_STORE
+        continue;
       }
       int *out = y + ((long)n * g->c + c0) * p;
       if (p == l && cn == gc) {

@@ -39,7 +39,27 @@ typedef struct {
   const int *rq;
   void *q;
   int q_bytes;
+  /*
+   * A packed once for the whole call by int_gemm_pack (or 0: each int_gemm_run packs its own rows): the
+   * int16 pairs at ap2 and, for int8 activations, the int8 quads at ap4, laid out per k block and panel
+   * of IMR rows as prepacked_pairs() and prepacked_quads() say.
+   */
+  const int *ap2;
+  const int *ap4;
 } igemm_desc;
+
+/* Panels of IMR rows in A. */
+static inline int panels(const igemm_desc *d) { return (d->m + IMR - 1) / IMR; }
+
+/* The pre-packed int16 pairs of k block pb (k from pb · IKC, kq pairs), panel p: kq · IMR ints. */
+static inline const int *prepacked_pairs(const igemm_desc *d, int pb, int p, int kq) {
+  return d->ap2 + (pb * panels(d) * (IKC / 2) + p * kq) * IMR;
+}
+
+/* The pre-packed int8 quads of k block pb (k4 quads), panel p: k4 · IMR ints. */
+static inline const int *prepacked_quads(const igemm_desc *d, int pb, int p, int k4) {
+  return d->ap4 + (pb * panels(d) * (IKC / 4) + p * k4) * IMR;
+}
 
 static inline int imap_off(const imap *d, int i) { return (i / d->seg) * d->seg_stride + (i % d->seg) * d->stride; }
 
@@ -383,13 +403,39 @@ static int pack_b8(const igemm_desc *d, const int *brow, const int *bcol, int kc
   return 1;
 }
 
+/* Ints of pre-packed pairs (and of quads) int_gemm_pack writes for an m × k A: every k block at its full size. */
+int EXPORT(int_gemm_packed_ints)(int m, int k, int quads) {
+  const int blocks = (k + IKC - 1) / IKC, rows = (m + IMR - 1) / IMR * IMR;
+  return rows * blocks * (quads ? IKC / 4 : IKC / 2);
+}
+
+/*
+ * Packs panels [p0, p1) of A (IMR rows each) for every k block into d->ap2 (int16 pairs) and, when d->ap4
+ * is set, d->ap4 (int8 quads), so that every int_gemm_run of the call reads them instead of packing A
+ * itself. `scratch` holds IMR + IKC ints.
+ */
+void EXPORT(int_gemm_pack)(const igemm_desc *d, int p0, int p1, int *scratch) {
+  int *arow = scratch, *acol = scratch + IMR;
+  for (int pc = 0, pb = 0; pc < d->k; pc += IKC, pb++) {
+    const int kc = d->k - pc < IKC ? d->k - pc : IKC, kq = (kc + 1) / 2, k4 = (kc + 3) / 4;
+    for (int k = 0; k < kc; k++) acol[k] = imap_off(&d->a_col, pc + k);
+    for (int p = p0; p < p1; p++) {
+      const int r0 = p * IMR, mr = d->m - r0 < IMR ? d->m - r0 : IMR;
+      for (int i = 0; i < mr; i++) arow[i] = imap_off(&d->a_row, r0 + i);
+      pack_a(d->a, arow, acol, mr, kc, (int *)prepacked_pairs(d, pb, p, kq));
+      if (d->ap4) pack_a8(d->a, arow, acol, mr, kc, (int *)prepacked_quads(d, pb, p, k4));
+    }
+  }
+}
+
 /*
  * Computes the block [m0, m1) × [n0, n1) of C = bias + A · B, using `scratch` (int_gemm_scratch_bytes()
  * bytes, 16-byte aligned) as packing space. k must be at least 1.
  */
 void EXPORT(int_gemm_run)(const igemm_desc *d, int m0, int m1, int n0, int n1, int *scratch) {
-  int *ap = scratch;
-  int *bp = ap + IMC * IKC / 2;
+  int *const ap_scratch = scratch;
+  int *ap = ap_scratch;
+  int *bp = ap_scratch + IMC * IKC / 2;
   int *tile = bp + IKC / 2 * INC;
   int *bcol = tile + IMR * INR;
   int *ccol = bcol + INC;
@@ -426,7 +472,10 @@ void EXPORT(int_gemm_run)(const igemm_desc *d, int m0, int m1, int n0, int n1, i
           crow[i] = imap_off(&d->c_row, ic + i);
           rbias[i] = d->bias ? d->bias[ic + i] : 0;
         }
-        if (quads) {
+        if (d->ap2) {
+          /* A was packed once for the call (ic is a multiple of IMR: the parts split rows in whole panels) */
+          ap = quads ? (int *)prepacked_quads(d, pc / IKC, ic / IMR, kq) : (int *)prepacked_pairs(d, pc / IKC, ic / IMR, kq);
+        } else if (quads) {
           pack_a8(d->a, arow, acol, mc, kc, ap);
         } else {
           pack_a(d->a, arow, acol, mc, kc, ap);

@@ -341,6 +341,13 @@ function splitCases(int16: boolean, seed: number): void {
     geo: geo(1, 0, 1),
   });
   checkConv({ ...base, xShape: [64, 64, 1, 1], wShape: [320, 64, 1, 1], geo: geo(1, 0, 1) });
+  // weights packed once for the call: three k blocks, 100 rows (a partial last panel), split by columns
+  // and by rows, on the quads (negatives in the last k block only) and on the pairs
+  for (const fill of ["uniform", "relu", "reluTail"] as const) {
+    const long = { ...base, fill, wMax: int16 ? 8 : 128 }; // int16 sums of 1101 terms stay inside int32
+    checkConv({ ...long, xShape: [2, 1101, 8, 8], wShape: [100, 1101, 1, 1], geo: geo(1, 0, 1) });
+    checkConv({ ...long, xShape: [40, 600, 1, 1], wShape: [100, 600, 1, 1], geo: geo(1, 0, 1) });
+  }
   checkConv({ ...base, xShape: [8, 96, 16, 16], wShape: [96, 1, 3, 3], geo: geo(2, 1, 96) });
   checkConv({ ...base, xShape: [4, 40, 12, 12], wShape: [40, 1, 3, 3], geo: geo(1, 1, 40) });
   checkConv({ ...base, xShape: [4, 8, 16, 16], wShape: [32, 8, 3, 3], geo: geo(1, 1, 1) });

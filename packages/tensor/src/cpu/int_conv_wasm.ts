@@ -61,10 +61,36 @@ function matrixInts(x: IntMatrix): number[] {
   return [x.ptr, ...mapInts(x.rows), ...mapInts(x.cols)];
 }
 
-/** Runs one integer GEMM, split across the ready kernel threads by columns (or rows when they are few). */
+/** Columns one GEMM part covers at most before it packs the next column block (`INC` in int_gemm.c). */
+const GEMM_COLUMNS = 1024;
+/** Rows of one panel of the packed weights (`IMR` in int_gemm.c). */
+const GEMM_PANEL = 6;
+
+/**
+ * Runs one integer GEMM, split across the ready kernel threads by columns (or rows when they are few).
+ * When the work comes in more than one block (parts, or column blocks of a part), A — the weights — is
+ * packed once for the call by `int_gemm_pack`, split by panels across the threads, instead of by every
+ * block: with four parts per thread the repacking cost as much as the products on short sums.
+ */
 function intGemm(rt: KernelRuntime, g: IntGemm): void {
   const { m, n, k } = g;
   if (m === 0 || n === 0) return;
+  const scratch = rt.intGemmScratch();
+  const threads = m * n * k >= PARALLEL_MACS ? Math.min(rt.threads(), scratch.length) : 1;
+  const blocks: [number, number, number, number][] = [];
+  if (threads > 1 && n >= 64 * threads) {
+    // About four parts per thread, so that a thread slowed by other work takes fewer.
+    const step = Math.max(64, Math.ceil(n / threads / 4 / 8) * 8);
+    for (let n0 = 0; n0 < n; n0 += step) blocks.push([0, m, n0, Math.min(n, n0 + step)]);
+  } else if (threads > 1 && m >= 24 * threads) {
+    const step = Math.max(24, Math.ceil(m / threads / 4 / 6) * 6);
+    for (let m0 = 0; m0 < m; m0 += step) blocks.push([m0, Math.min(m, m0 + step), 0, n]);
+  } else {
+    blocks.push([0, m, 0, n]);
+  }
+  const prepack = blocks.length > 1 || n > GEMM_COLUMNS;
+  const ap2 = prepack ? rt.alloc(rt.intGemmPackedInts(m, k, false)) : 0;
+  const ap4 = prepack && g.bBytes === 1 ? rt.alloc(rt.intGemmPackedInts(m, k, true)) : 0;
   const desc = rt.putInts([
     m,
     n,
@@ -77,21 +103,17 @@ function intGemm(rt: KernelRuntime, g: IntGemm): void {
     g.requant?.rows ?? 0,
     g.requant?.out ?? 0,
     g.requant?.bytes ?? 0,
+    ap2,
+    ap4,
   ]);
-  const scratch = rt.intGemmScratch();
-  const threads = m * n * k >= PARALLEL_MACS ? Math.min(rt.threads(), scratch.length) : 1;
-  const parts: number[][] = [];
-  if (threads > 1 && n >= 64 * threads) {
-    // About four parts per thread, so that a thread slowed by other work takes fewer.
-    const step = Math.max(64, Math.ceil(n / threads / 4 / 8) * 8);
-    for (let n0 = 0; n0 < n; n0 += step) parts.push([desc, 0, m, n0, Math.min(n, n0 + step)]);
-  } else if (threads > 1 && m >= 24 * threads) {
-    const step = Math.max(24, Math.ceil(m / threads / 4 / 6) * 6);
-    for (let m0 = 0; m0 < m; m0 += step) parts.push([desc, m0, Math.min(m, m0 + step), 0, n]);
-  } else {
-    parts.push([desc, 0, m, 0, n]);
+  if (prepack) {
+    const panels = Math.ceil(m / GEMM_PANEL);
+    const packParts = ranges(rt, panels, threads > 1 ? PARALLEL_MACS : 0, 1).map((
+      [p0, p1],
+    ) => [desc, p0, p1]);
+    rt.run("int_gemm_pack", packParts, rt.threadScratch(GEMM_PANEL + 512));
   }
-  rt.run("int_gemm_run", parts, scratch);
+  rt.run("int_gemm_run", blocks.map((b) => [desc, ...b]), scratch);
 }
 
 /** [0, count) in ranges (multiples of `align` long): one when small, else about four per ready thread. */
@@ -179,8 +201,11 @@ export function intConv2dWasm(
       const groups = Math.ceil(d.c / (16 / lanes));
       const parts = ranges(rt, groups, d.n * d.c * p * d.kh * d.kw, 1);
       const tmp = rt.threadScratch(16);
-      rt.run("int_depthwise_small_forward", parts.map(([q0, q1]) => [geo, x, y, q0, q1, shared]), tmp);
-      return false;
+      // With four lanes or more per channel, each vector of sums is one channel's: requantized in the kernel.
+      const fused = requant && lanes >= 4;
+      const rq = fused ? [requant.rows, requant.out, requant.bytes] : [0, 0, 0];
+      rt.run("int_depthwise_small_forward", parts.map(([q0, q1]) => [geo, x, y, q0, q1, shared, ...rq]), tmp);
+      return fused === true;
     }
   }
   if (isIntDepthwise(d)) {

@@ -33,6 +33,7 @@ export const KERNEL_NAMES = [
   "affine_act",
   "depthwise_cl_forward_affine",
   "depthwise3_forward",
+  "int_gemm_pack",
 ] as const;
 
 /** One of the kernel names. */
@@ -96,6 +97,8 @@ export interface KernelRuntime {
   intDepthwiseSmallBytes(geo: number): number;
   /** Bytes of scratch one thread needs for the requantizing 3×3 depthwise rows kernel, 0 where it does not apply. */
   intDepthwiseRowsBytes(geo: number): number;
+  /** Ints of an m × k integer GEMM weight packed once by `int_gemm_pack`: as int16 pairs, or as int8 quads. */
+  intGemmPackedInts(m: number, k: number, quads: boolean): number;
 }
 
 const PAGE = 65536;
@@ -154,6 +157,7 @@ function createRuntime(): KernelRuntime | null {
   const intDwSmallBytes = exports.int_depthwise_small_scratch_bytes as (geo: number) => number;
   const intDwRowsFits = exports.int_depthwise_rows_fits as (geo: number) => number;
   const intDwRowsBytes = exports.int_depthwise_rows_scratch_bytes as (geo: number) => number;
+  const intGemmPacked = exports.int_gemm_packed_ints as (m: number, k: number, quads: number) => number;
   const heapBase = ((exports.__heap_base as WebAssembly.Global).value as number + 63) & ~63;
   let top = heapBase;
   let scratch: number[] | undefined;
@@ -257,6 +261,7 @@ function createRuntime(): KernelRuntime | null {
     intDepthwiseScratchBytes: intDwScratch,
     intDepthwiseSmallBytes: (geo) => (intDwSmallFits(geo) ? intDwSmallBytes(geo) : 0),
     intDepthwiseRowsBytes: (geo) => (intDwRowsFits(geo) ? intDwRowsBytes(geo) : 0),
+    intGemmPackedInts: (m, k, quads) => intGemmPacked(m, k, quads ? 1 : 0),
   };
   bindKernelPool({ module, memory, names: KERNEL_NAMES, kernels, alloc, ints: () => (refresh(), i32) });
   return rt;
