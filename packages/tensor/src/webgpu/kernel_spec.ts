@@ -15,6 +15,8 @@ export interface BufferDecl {
   readonly name: string;
   /** The element type of the array. */
   readonly type: WgslType;
+  /** An output of `atomic<u32>` or `atomic<i32>` elements (histograms, running extremes). */
+  readonly atomic?: boolean;
 }
 
 /** A uniform value: a scalar, or an array of `length` scalars. Read in WGSL as `u_<name>()` or `u_<name>(k)`. */
@@ -183,7 +185,11 @@ export function shaderOf(spec: KernelSpec): string {
     lines.push(`@group(0) @binding(${b++}) var<storage, read> ${x.name}: array<${x.type}>;`);
   }
   for (const x of spec.outputs) {
-    lines.push(`@group(0) @binding(${b++}) var<storage, read_write> ${x.name}: array<${x.type}>;`);
+    if (x.atomic && x.type === "f32") {
+      throw new TypeError(`Kernel ${spec.name}: output ${x.name} cannot be atomic f32`);
+    }
+    const t = x.atomic ? `atomic<${x.type}>` : x.type;
+    lines.push(`@group(0) @binding(${b++}) var<storage, read_write> ${x.name}: array<${t}>;`);
   }
   for (const s of spec.shared ?? []) lines.push(`var<workgroup> ${s};`);
   for (const u of spec.uniforms) lines.push(accessor(u, layout.offsets.get(u.name)!));

@@ -67,3 +67,20 @@ Deno.test("shaderOf() binds uniforms, inputs then outputs, and emits each functi
   assertEquals(code.split("fn base()").length, 2);
   assert(at("fn base()") < at("fn a()") && at("fn a()") < at("fn b()"));
 });
+
+Deno.test("shaderOf() declares an atomic output as array<atomic<T>> and refuses an atomic f32", () => {
+  const spec: KernelSpec = {
+    name: "h",
+    inputs: [],
+    outputs: [{ name: "hist", type: "u32", atomic: true }],
+    uniforms: [],
+    workgroupSize: [1, 1, 1],
+    body: "atomicAdd(&hist[0], 1u);",
+  };
+  assert(shaderOf(spec).includes("var<storage, read_write> hist: array<atomic<u32>>;"));
+  assertThrows(
+    () => shaderOf({ ...spec, outputs: [{ name: "y", type: "f32", atomic: true }] }),
+    TypeError,
+    "cannot be atomic f32",
+  );
+});

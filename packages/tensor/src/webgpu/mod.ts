@@ -63,9 +63,19 @@ export { matmulResident } from "./int_matmul_resident.ts";
 export { convTransposeResident } from "./int_conv_transpose_resident.ts";
 export { softmaxResident } from "./int_softmax_resident.ts";
 export { avgPoolSumResident, maxPoolWindowResident } from "./int_pool_resident.ts";
-// The quantization types the integer kernels' signatures name.
+export {
+  batchStatsResident,
+  readBatchStats,
+  type ResidentBatchStats,
+  statsHeaderWords,
+} from "./observer_stats_resident.ts";
+export { squaredErrorsResident } from "./sq_error_resident.ts";
+// The quantization types the integer and observer kernels' signatures name.
 export type {
   AlignedSumOptions,
+  BatchLayout,
+  BatchStats,
+  BatchStatsPlan,
   Conv2dGeometry as IntConv2dGeometry,
   ConvTranspose2dGeometry,
   FusedActivation,
@@ -88,6 +98,7 @@ export type {
   QTensor,
   RangeOptions,
   RequantizeOptions,
+  RoundingMode,
   Size2d,
 } from "@hqat/qtensor";
 export { GpuStorage, stateToDevice, toDevice, webgpuBackend } from "./resident.ts";
