@@ -72,6 +72,16 @@ void EXPORT(int_depthwise_rows_forward)(const conv_geo *g, const signed char *x,
           sign = wasm_v128_or(sign, v);
           wasm_v128_store(d + ix, v);
         }
+        for (; ix + 8 <= wd; ix += 8) {
+          const v128_t v = wasm_v128_load64_zero(src + iy * wd + ix);
+          sign = wasm_v128_or(sign, v);
+          wasm_v128_store64_lane(d + ix, v, 0);
+        }
+        for (; ix + 4 <= wd; ix += 4) {
+          const v128_t v = wasm_v128_load32_zero(src + iy * wd + ix);
+          sign = wasm_v128_or(sign, v);
+          wasm_v128_store32_lane(d + ix, v, 0);
+        }
         for (; ix < wd; ix++) {
           d[ix] = src[iy * wd + ix];
           sign = wasm_v128_or(sign, wasm_i8x16_splat(d[ix]));
