@@ -17,6 +17,13 @@ export const CONTROL = {
   kernel: 4,
   /** How many int32 arguments follow. */
   argCount: 5,
+  /**
+   * Who has the posted job: its `seq` while the worker has not started it, `-seq` once the worker took it,
+   * 0 once the main thread took it back (every part was done before the worker woke up).
+   */
+  claim: 6,
+  /** Microseconds the worker spins on `seq` before it sleeps (see `setKernelSpin`). */
+  spin: 7,
   /** First argument slot. */
   args: 8,
   /** Most arguments a part can carry. */
@@ -31,3 +38,10 @@ export const CONTROL_BYTES: number = (CONTROL.args + CONTROL.maxArgs) * 4;
  * number of parts, the arguments per part, and whether a thread's scratch address is appended.
  */
 export const JOB_HEADER = 4;
+
+/**
+ * How long, by default, a thread spins on the control block before it sleeps in `Atomics.wait`, in
+ * microseconds: a futex wake costs tens of microseconds here, and kernels follow each other closely in a
+ * training step or a model run.
+ */
+export const DEFAULT_SPIN_MICROS = 100;

@@ -38,10 +38,17 @@ parentPort?.once("message", (message: StartMessage) => {
     if (view.byteLength !== message.memory.buffer.byteLength) view = new Int32Array(message.memory.buffer);
   };
   for (;;) {
+    // Spin a little before sleeping: the next kernel usually comes within microseconds.
+    const end = performance.now() + Atomics.load(control, CONTROL.spin) / 1000;
+    for (let k = 1; Atomics.load(control, CONTROL.seq) === seen; k++) {
+      if ((k & 255) === 0 && performance.now() > end) break;
+    }
     Atomics.wait(control, CONTROL.seq, seen);
     const seq = Atomics.load(control, CONTROL.seq);
     if (seq === seen) continue;
     seen = seq;
+    // The main thread may have taken the post back (it did every part itself): then the job is not ours.
+    if (Atomics.compareExchange(control, CONTROL.claim, seq, -seq) !== seq) continue;
     // Any failure, reading the job included, is reported through the control block: the main thread
     // is blocked waiting for this part and cannot see a worker's error event.
     let t = -1, count = 0;
