@@ -27,6 +27,7 @@ export type { Args } from "@std/cli";
 export type { Batch as DataBatch, Dataset, Loader } from "@hqat/data";
 export type {
   BnRef,
+  DeviceBatchSink,
   Graph,
   GraphDType,
   GraphNode,
@@ -53,6 +54,8 @@ export type {
 } from "@hqat/nn";
 export type {
   ActivationQConfig,
+  BatchStats,
+  BatchStatsPlan,
   FakeQuantState,
   FakeQuantSwitch,
   FusedActivation,

@@ -26,6 +26,7 @@ export * from "./src/qconfig_dict.ts";
 export * from "./src/qat_model.ts";
 export * from "./src/lsq.ts";
 export * from "./src/device_observer.ts";
+export * from "./src/device_calibration.ts";
 export * from "./src/bn_reestimate.ts";
 export * from "./src/convert.ts";
 export * from "./src/debug.ts";
@@ -110,6 +111,8 @@ export type {
 } from "@hqat/nn";
 export type {
   ActivationQConfig,
+  BatchStats,
+  BatchStatsPlan,
   CalibMethod,
   FakeQuantState,
   FakeQuantSwitch,

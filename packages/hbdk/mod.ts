@@ -67,6 +67,7 @@ export {
 // The types of other `@hqat` packages that this package's signatures name.
 export type {
   BnRef,
+  DeviceBatchSink,
   Graph,
   GraphDType,
   GraphNode,
@@ -134,6 +135,8 @@ export type {
   WgslType,
 } from "@hqat/tensor";
 export type {
+  BatchStats,
+  BatchStatsPlan,
   FakeQuantState,
   ObserveOptions,
   Observer,

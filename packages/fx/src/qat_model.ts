@@ -75,6 +75,8 @@ export class QatModel extends Module {
   readonly #learned = new Set<string>();
   /** Per node, the node whose output quantizer gives its scale (itself, or through scale-keeping ops). */
   readonly #scaleSource = new Map<string, string>();
+  /** Where a histogram observer's device batch goes in CALIBRATION (see {@linkcode DeviceBatchSink}). */
+  readonly #deviceBatches?: DeviceBatchSink;
 
   /** Creates the prepared model; use {@linkcode prepareQatFx}. */
   constructor(
@@ -83,8 +85,10 @@ export class QatModel extends Module {
     readonly specs: ReadonlyMap<string, NodeQuantSpec>,
     readonly march: March,
     readonly fakeQuantState: FakeQuantState = FakeQuantState.QAT,
+    deviceBatches?: DeviceBatchSink,
   ) {
     super();
+    this.#deviceBatches = deviceBatches;
     for (const n of graph.nodes) {
       const spec = specs.get(n.name);
       if (spec?.output) this.#scaleSource.set(n.name, n.name);
@@ -121,7 +125,16 @@ export class QatModel extends Module {
 
   /** The same model in another FakeQuantState. */
   withState(state: FakeQuantState): QatModel {
-    return new QatModel(this.float, this.graph, this.specs, this.march, state);
+    return new QatModel(this.float, this.graph, this.specs, this.march, state, this.#deviceBatches);
+  }
+
+  /**
+   * The same model handing each batch that a histogram observer (percentile, mse, kl) sees on a device
+   * in CALIBRATION to `sink`, which computes its statistics there; the observer's state is then updated
+   * from them after the pass (`calibrateBatchesOnDevice` does both).
+   */
+  withDeviceBatches(sink: DeviceBatchSink): QatModel {
+    return new QatModel(this.float, this.graph, this.specs, this.march, this.fakeQuantState, sink);
   }
 
   /** The observer of a quantizer, by its state prefix (`<node>.activation_post_process`, `<module>.weight_fake_quant`). */
@@ -220,11 +233,17 @@ export class QatModel extends Module {
       const fixed = o.scale({ min: new Float32Array(0), max: new Float32Array(0) });
       return fakeQuantize(y, fromArray(fixed, [fixed.length]), { qmin: o.qmin, qmax: o.qmax, axis });
     }
-    if (conf.kind !== "minMax") {
-      throw new RangeError(
-        `Quantizer "${prefix}": its ${conf.kind} observer runs on the CPU only; calibrate on the CPU`,
-      );
+    if (conf.kind !== "minMax" && behavior.observersUpdate) {
+      if (behavior.fakeQuant || !this.#deviceBatches) {
+        throw new RangeError(
+          `Quantizer "${prefix}": its ${conf.kind} observer updates on a device only in CALIBRATION, ` +
+            "through calibrateBatchesOnDevice(); calibrate there or on the CPU",
+        );
+      }
+      if (y.size > 0) this.#deviceBatches(prefix, o, y);
+      return y;
     }
+    // A frozen observer of any kind: its scale from the state, as MinMax's.
     const { state, scale } = observeMinMax(y, {
       min: s.get(`${prefix}.min_val`),
       max: s.get(`${prefix}.max_val`),
@@ -381,6 +400,12 @@ export class QatModel extends Module {
     });
   }
 }
+
+/**
+ * Receives a batch `y` that the histogram observer of quantizer `prefix` sees on a device in
+ * CALIBRATION ({@linkcode QatModel.withDeviceBatches}).
+ */
+export type DeviceBatchSink = (prefix: string, observer: Observer, y: Tensor) => void;
 
 /** Options of {@linkcode prepareQatFx}. */
 export interface PrepareOptions {
