@@ -7,8 +7,10 @@
 import { forward, type StateDict } from "@hqat/nn";
 import type { Module } from "@hqat/nn";
 import { CALIB_METHODS, type CalibMethod, FakeQuantState } from "@hqat/qtensor";
-import type { Tensor } from "@hqat/tensor";
+import type { Tensor, WebGpuDevice } from "@hqat/tensor";
+import { type CalibratingPass, runPass, runPassAsync } from "./calibration_driver.ts";
 import { convertFx } from "./convert.ts";
+import { calibrateBatchesOnDevice } from "./device_calibration.ts";
 import { calibrateBatches, type PtqOptions, ptqPasses, type PtqResult, splitBatches } from "./ptq.ts";
 import { prepareQatFx, type QatModel, qatStateFromFloat, setFakeQuantize } from "./qat_model.ts";
 import type { QConfigDict } from "./qconfig_dict.ts";
@@ -72,6 +74,39 @@ export function ptqMix(
   calibData: Tensor,
   options: PtqMixOptions,
 ): PtqMixResult {
+  return runPass(ptqMixPass(model, floatState, calibData, options), calibrateBatches);
+}
+
+/**
+ * {@linkcode ptqMix} with every method's calibration on `options.device` (`calibrateBatchesOnDevice`);
+ * the search, the other passes and the conversion run on the CPU.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { ptqMixOnDevice } from "@hqat/fx";
+ * assert(typeof ptqMixOnDevice === "function");
+ * ```
+ */
+export function ptqMixOnDevice(
+  model: Module,
+  floatState: StateDict,
+  calibData: Tensor,
+  options: PtqMixOptions & { readonly device: WebGpuDevice },
+): Promise<PtqMixResult> {
+  return runPassAsync(
+    ptqMixPass(model, floatState, calibData, options),
+    (prepared, state, batches) => calibrateBatchesOnDevice(prepared, state, batches, options.device),
+  );
+}
+
+/** {@linkcode ptqMix} as a pass that asks for its calibrations. */
+function* ptqMixPass(
+  model: Module,
+  floatState: StateDict,
+  calibData: Tensor,
+  options: PtqMixOptions,
+): CalibratingPass<PtqMixResult> {
   const methods = options.methods ?? CALIB_METHODS;
   if (methods.length === 0) throw new RangeError("ptqMix(): give at least one calibration method");
   const search = options.searchData ?? [...splitBatches(calibData, options.searchRows ?? 32, 1)][0];
@@ -79,7 +114,8 @@ export function ptqMix(
   const passes = ptqPasses(model, calibData, options);
   const eq = passes.before(floatState);
   const reference = forward(model, eq.state, search).y;
-  const runs = methods.map((method) => {
+  const runs = [];
+  for (const method of methods) {
     const prepared = prepareQatFx(model, options.qconfig(method), {
       march: options.march,
       exampleInput,
@@ -93,14 +129,22 @@ export function ptqMix(
         yield x;
       }
     };
-    const state = calibrateBatches(
+    const state: StateDict = yield {
       prepared,
-      qatStateFromFloat(prepared, eq.state),
-      counted(splitBatches(calibData, options.batchSize ?? 32, options.batches)),
-    );
+      state: qatStateFromFloat(prepared, eq.state),
+      batches: counted(splitBatches(calibData, options.batchSize ?? 32, options.batches)),
+    };
     const vm = setFakeQuantize(prepared, FakeQuantState.VALIDATION);
-    return { method, prepared, vm, state, batches, images, error: outputError(vm, state, search, reference) };
-  });
+    runs.push({
+      method,
+      prepared,
+      vm,
+      state,
+      batches,
+      images,
+      error: outputError(vm, state, search, reference),
+    });
+  }
   const methodError: Partial<Record<CalibMethod, number>> = {};
   for (const r of runs) methodError[r.method] = r.error;
   const base = runs.reduce((a, b) => (b.error < a.error ? b : a));

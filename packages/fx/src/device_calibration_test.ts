@@ -31,7 +31,8 @@ import {
 } from "@hqat/tensor";
 import { forward } from "@hqat/nn";
 import { calibrateBatchesOnDevice } from "./device_calibration.ts";
-import { calibrateBatches } from "./ptq.ts";
+import { ptqMix, ptqMixOnDevice } from "./calib_search.ts";
+import { calibrateBatches, ptq, ptqOnDevice } from "./ptq.ts";
 import { prepareQatFx, qatStateFromFloat, setFakeQuantize } from "./qat_model.ts";
 
 const GPU = (await probeWebGpu()).available;
@@ -97,22 +98,28 @@ Deno.test({
   },
 });
 
+/**
+ * A network whose float ops are each one correctly rounded operation per value (1×1 convolutions of one
+ * input channel, clamps, max pooling), so both backends give the observers the same activations; a
+ * convolution summing several products may differ in the last bit between backends.
+ */
+function exactNetwork(): Module {
+  return new Sequential(
+    new QuantStub(),
+    new Conv2d(1, 8, 1, { bias: false }),
+    new ReLU(),
+    new MaxPool2d(2),
+    new Conv2d(8, 8, 1, { groups: 8, bias: false }),
+    new ReLU6(),
+    new DeQuantStub(),
+  );
+}
+
 Deno.test({
   name: "calibrateBatchesOnDevice() calibrates a network's activations and weights bit for bit as on the CPU",
   ...OPTS,
   async fn() {
-    // Every float op here is one correctly rounded operation per value (1×1 convolutions of one input
-    // channel, clamps, max pooling), so both backends give the observers the same activations; a
-    // convolution summing several products may differ in the last bit between backends.
-    const float = new Sequential(
-      new QuantStub(),
-      new Conv2d(1, 8, 1, { bias: false }),
-      new ReLU(),
-      new MaxPool2d(2),
-      new Conv2d(8, 8, 1, { groups: 8, bias: false }),
-      new ReLU6(),
-      new DeQuantStub(),
-    );
+    const float = exactNetwork();
     const xs = [1, 2, 3].map((k) => randomNormal(randomKey(k), [2, 1, 24, 24]));
     const dev = await WebGpuDevice.create();
     try {
@@ -129,6 +136,33 @@ Deno.test({
         );
         assertEquals(stateBits(gpu), stateBits(cpu), method);
       }
+    } finally {
+      dev.destroy();
+    }
+  },
+});
+
+Deno.test({
+  name: "ptqOnDevice() and ptqMixOnDevice() give ptq()'s and ptqMix()'s state, choices and fixed-point model",
+  ...OPTS,
+  async fn() {
+    const float = exactNetwork(), floatState = initState(float, randomKey(0));
+    const x = randomNormal(randomKey(4), [6, 1, 16, 16]);
+    const common = { march: March.BAYES, batchSize: 4, warn: () => {} };
+    const dev = await WebGpuDevice.create();
+    try {
+      const opts = { ...common, qconfig: { "": calibQConfigFor("kl") } };
+      const cpu = ptq(float, floatState, x, opts);
+      const gpu = await ptqOnDevice(float, floatState, x, { ...opts, device: dev });
+      assertEquals([gpu.batches, gpu.images], [2, 6]);
+      assertEquals(stateBits(gpu.state), stateBits(cpu.state));
+      assertEquals(JSON.stringify(gpu.intModel), JSON.stringify(cpu.intModel));
+      const mixOpts = { ...common, qconfig: (m: CalibMethod) => ({ "": calibQConfigFor(m) }) };
+      const mix = ptqMix(float, floatState, x, mixOpts);
+      const mixGpu = await ptqMixOnDevice(float, floatState, x, { ...mixOpts, device: dev });
+      assertEquals(mixGpu.choice, mix.choice);
+      assertEquals(mixGpu.methodError, mix.methodError);
+      assertEquals(stateBits(mixGpu.state), stateBits(mix.state));
     } finally {
       dev.destroy();
     }

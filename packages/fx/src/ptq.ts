@@ -9,9 +9,11 @@ import type { March } from "@hqat/march-bayes";
 import { forward, type Module, type StateDict } from "@hqat/nn";
 import type { IntModel } from "@hqat/program";
 import { FakeQuantState } from "@hqat/qtensor";
-import { fromArray, type Tensor } from "@hqat/tensor";
+import { fromArray, type Tensor, type WebGpuDevice } from "@hqat/tensor";
 import { adaround } from "./adaround.ts";
 import { correctBias } from "./bias_correction.ts";
+import { type CalibratingPass, runPass, runPassAsync } from "./calibration_driver.ts";
+import { calibrateBatchesOnDevice } from "./device_calibration.ts";
 import { convertFx } from "./convert.ts";
 import { equalizeCrossLayer } from "./equalize.ts";
 import { prepareQatFx, type QatModel, qatStateFromFloat, setFakeQuantize } from "./qat_model.ts";
@@ -181,6 +183,53 @@ export interface PtqResult {
  * ```
  */
 export function ptq(model: Module, floatState: StateDict, calibData: Tensor, options: PtqOptions): PtqResult {
+  return runPass(ptqPass(model, floatState, calibData, options), calibrateBatches);
+}
+
+/**
+ * {@linkcode ptq} with the calibration on `options.device` (`calibrateBatchesOnDevice`: the calibrated
+ * state the CPU's observers give for the activations the device computes); the other passes and the
+ * conversion run on the CPU.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { ptqOnDevice } from "@hqat/fx";
+ * import { March } from "@hqat/march-bayes";
+ * import { Conv2d, DeQuantStub, initState, QuantStub, ReLU, Sequential } from "@hqat/nn";
+ * import { calibQConfigFor } from "@hqat/qtensor";
+ * import { probeWebGpu, randomKey, randomNormal, WebGpuDevice } from "@hqat/tensor";
+ * if ((await probeWebGpu()).available) {
+ *   const float = new Sequential(new QuantStub(), new Conv2d(3, 4, 3), new ReLU(), new DeQuantStub());
+ *   const device = await WebGpuDevice.create();
+ *   const x = randomNormal(randomKey(1), [4, 3, 6, 6]);
+ *   const r = await ptqOnDevice(float, initState(float, randomKey(0)), x, {
+ *     qconfig: { "": calibQConfigFor("kl") }, march: March.BAYES, batchSize: 2, device,
+ *   });
+ *   assert(r.batches === 2 && r.intModel.instructions.length > 0);
+ *   device.destroy();
+ * }
+ * ```
+ */
+export function ptqOnDevice(
+  model: Module,
+  floatState: StateDict,
+  calibData: Tensor,
+  options: PtqOptions & { readonly device: WebGpuDevice },
+): Promise<PtqResult> {
+  return runPassAsync(
+    ptqPass(model, floatState, calibData, options),
+    (prepared, state, batches) => calibrateBatchesOnDevice(prepared, state, batches, options.device),
+  );
+}
+
+/** {@linkcode ptq} as a pass that asks for its calibration. */
+function* ptqPass(
+  model: Module,
+  floatState: StateDict,
+  calibData: Tensor,
+  options: PtqOptions,
+): CalibratingPass<PtqResult> {
   if (calibData.rank < 2 || calibData.shape[0] === 0) {
     throw new RangeError(
       `ptq(): the calibration data must be a non-empty batch [N, …], got [${calibData.shape.join(",")}]`,
@@ -205,11 +254,11 @@ export function ptq(model: Module, floatState: StateDict, calibData: Tensor, opt
   };
   const passes = ptqPasses(model, calibData, options);
   const eq = passes.before(floatState);
-  const calibrated = calibrateBatches(
+  const calibrated = yield {
     prepared,
-    qatStateFromFloat(prepared, eq.state),
-    counted(splitBatches(calibData, options.batchSize ?? 32, options.batches)),
-  );
+    state: qatStateFromFloat(prepared, eq.state),
+    batches: counted(splitBatches(calibData, options.batchSize ?? 32, options.batches)),
+  };
   const bc = passes.after(prepared, calibrated);
   const intModel = convertFx(setFakeQuantize(prepared, FakeQuantState.VALIDATION), bc.state);
   return {
