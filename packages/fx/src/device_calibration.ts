@@ -19,6 +19,7 @@ import {
   stateToDevice,
   type Tensor,
   tidy,
+  toCpu,
   toDevice,
   type WebGpuDevice,
 } from "@hqat/tensor";
@@ -94,8 +95,10 @@ export async function calibrateBatchesOnDevice(
   for (const prefix of prepared.quantizers()) {
     if (prepared.observer(prefix).statsPlan) host.add(`${prefix}.min_val`).add(`${prefix}.max_val`);
   }
+  const start: StateDict = { ...state };
+  for (const k of host) if (state[k]) start[k] = await toCpu(state[k]);
   let s: StateDict = stateToDevice(
-    state,
+    start,
     device,
     (name, t) => host.has(name) || (t.dtype !== "float32" && t.size === 1),
   );
@@ -105,7 +108,13 @@ export async function calibrateBatchesOnDevice(
       const m = cm.withDeviceBatches((prefix, observer, y) =>
         pending.push({ prefix, observer, run: record(observer, y) })
       );
-      const next = tidy(() => forward(m, s, toDevice(x, device)).state);
+      let next: StateDict;
+      try {
+        next = tidy(() => forward(m, s, toDevice(x, device)).state);
+      } catch (e) {
+        for (const p of pending) device.release(p.run.buffer);
+        throw e;
+      }
       disposeTree(s, { next, state });
       s = { ...next };
       const stats = await readAll(device, pending);
