@@ -188,7 +188,11 @@ export const evalCommand: Command = {
 
 const CALIB_USAGE = `Usage: hqat calibrate [options] [--float-checkpoint F] [--calib-batches 20]
 Calibrates the float checkpoint (default OUT/float-checkpoint.safetensors) and writes OUT/calib-checkpoint.safetensors.
-${COMMON_HELP}`;
+On WebGPU every observer runs on the device (percentile, MSE and KL ones read back only a few kilobytes
+of batch statistics) and keeps the state the CPU's observer computes from the same activations; the
+evaluation afterwards runs on the CPU.
+${COMMON_HELP}
+${DEVICE_HELP}`;
 
 /** `hqat calibrate`. */
 export const calibrateCommand: Command = {
@@ -197,7 +201,7 @@ export const calibrateCommand: Command = {
   run(args) {
     const a = parse(
       args,
-      { string: [...COMMON, "float-checkpoint", "calib-batches"], boolean: ["progress"] },
+      { string: [...COMMON, "float-checkpoint", "calib-batches", "device"], boolean: ["progress"] },
       CALIB_USAGE,
     );
     return helpOr(a, CALIB_USAGE, async () => {
@@ -212,6 +216,7 @@ export const calibrateCommand: Command = {
         ...c,
         floatCheckpoint,
         calibBatches: intOption(a, "calib-batches", 20),
+        gpu: (await deviceOption(a)).gpu,
       });
     });
   },

@@ -8,6 +8,8 @@ import {
   outputSimilarity,
   ptq,
   ptqMix,
+  ptqMixOnDevice,
+  ptqOnDevice,
   type PtqResult,
   type QConfigDict,
   saveIntModel,
@@ -28,7 +30,7 @@ import {
 } from "@hqat/qtensor";
 import { randomKey, type Tensor } from "@hqat/tensor";
 import { join } from "node:path";
-import { type Command, intOption, parse, required } from "./commands.ts";
+import { type Command, deviceChoice, deviceOption, intOption, parse, required } from "./commands.ts";
 import { chooseModel, CliError, outputLayer } from "./models.ts";
 import { claimOut } from "./outputs.ts";
 
@@ -37,6 +39,7 @@ const PTQ_USAGE =
                 --calib-data C.npy --out DIR [--qconfig NAME] [--calib-method M] [--input-scale S] [--batch-size 32]
                 [--calib-batches N] [--equalize] [--adaround ITERS] [--bias-correct N]
                 [--int16-auto --min-cosine C [--max-latency-us L | --min-fps F]] [--eval-data X.npy] [--summary S.json]
+                [--device auto|cpu|webgpu]
 Post-training quantization without labels: inserts the input QuantStub (its scale fixed with
 --input-scale, e.g. 1/128 for pyramid input, else calibrated like every activation), runs the
 calibration observers over the batches of C.npy ([N,C,H,W] float32), converts, and writes
@@ -59,7 +62,11 @@ and run-hbm) and DIR/ptq.json (what was done, for analyze). A classifier's last 
                         batch), keeping no step whose compiled program (batch 1, O1) the BAYES performance
                         model puts over the budget; prints the table it explored
   --eval-data X.npy     held-back inputs: prints cosine and SQNR of the fixed-point output against float
-  --summary S.json      writes what was done and measured as JSON`;
+  --summary S.json      writes what was done and measured as JSON
+  --device D            where calibration runs: auto (WebGPU on a hardware adapter, else the CPU), cpu or
+                        webgpu; every observer (percentile, MSE and KL too) computes its batch statistics on
+                        the device and keeps the state the CPU's observer computes from the same activations;
+                        the other passes run on the CPU`;
 
 /**
  * Parses an input scale: a positive number or a fraction `a/b`.
@@ -162,6 +169,7 @@ export const ptqCommand: Command = {
         "min-cosine",
         "max-latency-us",
         "min-fps",
+        "device",
       ],
       boolean: ["equalize", "int16-auto"],
     }, PTQ_USAGE);
@@ -178,6 +186,7 @@ export const ptqCommand: Command = {
       inputs: [calibPath, a["eval-data"], a.onnx, a.weights].map((v) => v as string | undefined),
     });
     const method = calibMethodOption(a);
+    deviceChoice(a);
     const preset = qconfigOption(a);
     const dtype = preset.activation!.dtype;
     const global = method && method !== "mix" ? calibQConfigFor(method, { dtype }) : preset;
@@ -209,6 +218,7 @@ export const ptqCommand: Command = {
       : model instanceof OnnxModel
       ? model.initialState()
       : initState(model, randomKey(0));
+    const { gpu } = await deviceOption(a, (line) => console.error(line));
     let r: PtqResult, choice: Record<string, CalibMethod> | undefined;
     try {
       const common = {
@@ -221,10 +231,13 @@ export const ptqCommand: Command = {
         adaround: a.adaround === undefined ? 0 : intOption(a, "adaround", 1),
       };
       if (method === "mix") {
-        const mix = ptqMix(model, floatState, calib, {
+        const mixOptions = {
           ...common,
-          qconfig: (m) => ptqQConfig(model, calibQConfigFor(m, { dtype })),
-        });
+          qconfig: (m: CalibMethod) => ptqQConfig(model, calibQConfigFor(m, { dtype })),
+        };
+        const mix = gpu
+          ? await ptqMixOnDevice(model, floatState, calib, { ...mixOptions, device: gpu })
+          : ptqMix(model, floatState, calib, mixOptions);
         r = mix;
         choice = mix.choice;
         const counts = CALIB_METHODS.map((m) => [m, Object.values(choice!).filter((c) => c === m).length]);
@@ -234,9 +247,16 @@ export const ptqCommand: Command = {
               Object.entries(mix.methodError).map(([m, e]) => `${m} ${e!.toExponential(3)}`).join(", ")
             })`,
         );
-      } else r = ptq(model, floatState, calib, { ...common, qconfig: ptqQConfig(model, global) });
+      } else {
+        const options = { ...common, qconfig: ptqQConfig(model, global) };
+        r = gpu
+          ? await ptqOnDevice(model, floatState, calib, { ...options, device: gpu })
+          : ptq(model, floatState, calib, options);
+      }
     } catch (e) {
       throw new CliError((e as Error).message, 1);
+    } finally {
+      gpu?.destroy();
     }
     if (r.equalized) console.log(`Equalized ${r.equalized} pairs of layers`);
     if (r.adarounded) console.log(`Learned the rounding of ${r.adarounded} layers (AdaRound)`);

@@ -4,6 +4,7 @@
  * @module
  */
 import {
+  calibrateBatchesOnDevice,
   convertFx,
   type IntModel,
   prepareQatFx,
@@ -138,8 +139,9 @@ async function testLoader(o: StageOptions) {
 
 /**
  * Calibration: observers collect statistics over `calibBatches` training batches (evaluation mode,
- * CALIBRATION), then the fake-quantized model is evaluated (VALIDATION) and its state saved as
- * `calib-checkpoint.safetensors`.
+ * CALIBRATION) — with `gpu`, on that WebGPU device (`calibrateBatchesOnDevice`: the same calibrated
+ * state as on the CPU, up to the float kernels' last bits in the activations) — then the fake-quantized
+ * model is evaluated (VALIDATION) and its state saved as `calib-checkpoint.safetensors`.
  *
  * @example
  * ```ts
@@ -149,7 +151,12 @@ async function testLoader(o: StageOptions) {
  * ```
  */
 export async function calibrate(
-  o: StageOptions & { floatCheckpoint: string; calibBatches: number },
+  o: StageOptions & {
+    floatCheckpoint: string;
+    calibBatches: number;
+    /** Calibrate on this WebGPU device (every observer's statistics computed there). */
+    gpu?: WebGpuDevice;
+  },
 ): Promise<EvalResult & { checkpoint: string }> {
   const log = o.log ?? console.log;
   setMarch(March.BAYES);
@@ -161,11 +168,17 @@ export async function calibrate(
     seed: o.seed,
     limit: o.limit,
   });
-  const cm = setFakeQuantize(calib, FakeQuantState.CALIBRATION);
   let n = 0;
-  for await (const b of tensorBatches(train, 0, o.calibBatches)) {
-    state = forward(cm, state, b.x).state;
-    n += b.x.shape[0];
+  async function* images() {
+    for await (const b of tensorBatches(train, 0, o.calibBatches)) {
+      n += b.x.shape[0];
+      yield b.x;
+    }
+  }
+  if (o.gpu) state = await calibrateBatchesOnDevice(calib, state, images(), o.gpu);
+  else {
+    const cm = setFakeQuantize(calib, FakeQuantState.CALIBRATION);
+    for await (const x of images()) state = forward(cm, state, x).state;
   }
   log(`Calibrated on ${n} images (${o.calibBatches} batches)`);
   const vm = setFakeQuantize(calib, FakeQuantState.VALIDATION);

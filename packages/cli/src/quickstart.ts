@@ -39,7 +39,7 @@ export interface QuickstartOptions {
   seed?: number;
   /** Write every stage's accuracy and artifact path here as JSON. */
   summary?: string;
-  /** Float training and evaluation on this WebGPU device (calibration and QAT run on the CPU). */
+  /** Float training, evaluation and calibration on this WebGPU device (QAT runs on the CPU). */
   gpu?: WebGpuDevice;
   /** Where lines go. */
   log?: (line: string) => void;
@@ -136,11 +136,12 @@ export async function quickstart(o: QuickstartOptions = {}): Promise<QuickstartS
     "float",
     () => trainFloat({ ...common, gpu: o.gpu, epochs: budget.floatEpochs, lr: 1e-3, weightDecay: 1e-3 }),
   );
-  if (o.gpu) log("Calibration and QAT run on the CPU backend (their observers read activations on the host)");
   const cal = await timed(
     "calibration",
-    () => calibrate({ ...common, floatCheckpoint: fl.checkpoint, calibBatches: budget.calibBatches }),
+    () =>
+      calibrate({ ...common, gpu: o.gpu, floatCheckpoint: fl.checkpoint, calibBatches: budget.calibBatches }),
   );
+  if (o.gpu) log("QAT runs on the CPU backend here (hqat qat --device webgpu trains on the device)");
   const qat = await timed(
     "qat",
     () =>
