@@ -169,27 +169,43 @@ static void pack_a(const signed char *a, const int *arow, const int *acol, int m
   }
 }
 
-/* Adds the tile's sums `acc` to C (to the bias when `first`). */
-/* Requantizes one row's INR sums `t` (nr of them) into the output row at element `row` (columns ccol). */
-static void requant_row(const igemm_desc *d, const int *r, int *t, int nr, int row, const int *ccol) {
-  const int m = r[0], n = r[1], lo = r[2], hi = r[3];
-  if (nr == INR && run_of(ccol, INR)) {
-    const v128_t q0 = requant4_any(wasm_v128_load(t), m, n), q1 = requant4_any(wasm_v128_load(t + 4), m, n);
-    const v128_t s16 = wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(q0, q1), wasm_i16x8_splat(lo)),
-                                      wasm_i16x8_splat(hi));
-    if (d->q_bytes == 1) {
-      wasm_v128_store64_lane((signed char *)d->q + row + ccol[0], wasm_i8x16_narrow_i16x8(s16, s16), 0);
-    } else {
-      wasm_v128_store((short *)d->q + row + ccol[0], s16);
-    }
-    return;
+/* Stores lanes 0..count-1 (count < 4) of the int16 lanes `s16` at element offsets off[0..count) of q. */
+static inline void store_lanes(const igemm_desc *d, v128_t s16, int row, const int *off, int count) {
+  if (d->q_bytes == 1) {
+    signed char *q = (signed char *)d->q + row;
+    q[off[0]] = (signed char)wasm_i16x8_extract_lane(s16, 0);
+    if (count > 1) q[off[1]] = (signed char)wasm_i16x8_extract_lane(s16, 1);
+    if (count > 2) q[off[2]] = (signed char)wasm_i16x8_extract_lane(s16, 2);
+    if (count > 3) q[off[3]] = (signed char)wasm_i16x8_extract_lane(s16, 3);
+  } else {
+    short *q = (short *)d->q + row;
+    q[off[0]] = (short)wasm_i16x8_extract_lane(s16, 0);
+    if (count > 1) q[off[1]] = (short)wasm_i16x8_extract_lane(s16, 1);
+    if (count > 2) q[off[2]] = (short)wasm_i16x8_extract_lane(s16, 2);
+    if (count > 3) q[off[3]] = (short)wasm_i16x8_extract_lane(s16, 3);
   }
-  for (int j = 0; j < nr; j++) {
-    const int y = clamp_scalar(requant1(t[j], m, n), lo, hi);
-    if (d->q_bytes == 1) {
-      ((signed char *)d->q)[row + ccol[j]] = (signed char)y;
+}
+
+/*
+ * Requantizes one row's INR sums `t` (nr of them) into the output row at element `row` (columns ccol): four
+ * at a time in vector lanes, stored as a run where four columns are consecutive and lane by lane otherwise
+ * (NCHW outputs of 2×2 planes come in runs of four, of 1×1 planes one channel stride apart).
+ */
+static void requant_row(const igemm_desc *d, const int *r, int *t, int nr, int row, const int *ccol) {
+  const int m = r[0], n = r[1];
+  const v128_t lo = wasm_i16x8_splat(r[2]), hi = wasm_i16x8_splat(r[3]);
+  for (int j = 0; j < nr; j += 4) {
+    const v128_t y = requant4_any(wasm_v128_load(t + j), m, n);
+    const v128_t s16 = wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(y, y), lo), hi);
+    const int count = nr - j < 4 ? nr - j : 4;
+    if (count == 4 && run_of(ccol + j, 4)) {
+      if (d->q_bytes == 1) {
+        wasm_v128_store32_lane((signed char *)d->q + row + ccol[j], wasm_i8x16_narrow_i16x8(s16, s16), 0);
+      } else {
+        wasm_v128_store64_lane((short *)d->q + row + ccol[j], s16, 0);
+      }
     } else {
-      ((short *)d->q)[row + ccol[j]] = (short)y;
+      store_lanes(d, s16, row, ccol + j, count);
     }
   }
 }
@@ -198,22 +214,35 @@ static inline __attribute__((always_inline)) void store_tile(v128_t acc[IMR][INV
                                                             const int *ccol, const int *rbias, int mr, int nr,
                                                             int first, int *tile, const igemm_desc *d,
                                                             const int *rrq) {
-  if (rrq && nr == INR && run_of(ccol, INR)) {
-    /* the last k block over a run of columns: the full sums requantized from the registers into q */
+  if (rrq && nr == INR && run_of(ccol, 4) && run_of(ccol + 4, 4)) {
+    /*
+     * the last k block over two runs of four columns (one run of eight, or the NCHW outputs of 2×2 planes):
+     * the full sums requantized from the registers into q
+     */
+    const int off0 = ccol[0], off1 = ccol[4], joined = off1 == off0 + 4;
 #pragma clang loop unroll(full)
     for (int i = 0; i < IMR; i++) {
       if (i < mr) {
-        const int *r = rrq + 4 * i, row = crow[i] + ccol[0];
-        const v128_t b0 = first ? wasm_i32x4_splat(rbias[i]) : wasm_v128_load(c + row);
-        const v128_t b1 = first ? b0 : wasm_v128_load(c + row + 4);
+        const int *r = rrq + 4 * i, row = crow[i];
+        const v128_t b0 = first ? wasm_i32x4_splat(rbias[i]) : wasm_v128_load(c + row + off0);
+        const v128_t b1 = first ? b0 : wasm_v128_load(c + row + off1);
         const v128_t q0 = requant4_any(wasm_i32x4_add(acc[i][0], b0), r[0], r[1]);
         const v128_t q1 = requant4_any(wasm_i32x4_add(acc[i][1], b1), r[0], r[1]);
         const v128_t s16 = wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(q0, q1), wasm_i16x8_splat(r[2])),
                                           wasm_i16x8_splat(r[3]));
         if (d->q_bytes == 1) {
-          wasm_v128_store64_lane((signed char *)d->q + row, wasm_i8x16_narrow_i16x8(s16, s16), 0);
+          const v128_t s8 = wasm_i8x16_narrow_i16x8(s16, s16);
+          if (joined) {
+            wasm_v128_store64_lane((signed char *)d->q + row + off0, s8, 0);
+          } else {
+            wasm_v128_store32_lane((signed char *)d->q + row + off0, s8, 0);
+            wasm_v128_store32_lane((signed char *)d->q + row + off1, s8, 1);
+          }
+        } else if (joined) {
+          wasm_v128_store((short *)d->q + row + off0, s16);
         } else {
-          wasm_v128_store((short *)d->q + row, s16);
+          wasm_v128_store64_lane((short *)d->q + row + off0, s16, 0);
+          wasm_v128_store64_lane((short *)d->q + row + off1, s16, 1);
         }
       }
     }
