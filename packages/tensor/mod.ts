@@ -36,6 +36,7 @@ export * from "./src/random.ts";
 export * from "./src/autodiff.ts";
 export { sumTo } from "./src/vjp.ts";
 export * from "./src/grad_check.ts";
+export * from "./src/optim_update.ts";
 export * from "./src/quant.ts";
 export * from "./src/quant_twins.ts";
 export {

@@ -33,6 +33,8 @@ export const KERNEL_NAMES = [
   "affine_act",
   "depthwise_cl_forward_affine",
   "depthwise3_forward",
+  "adam_update",
+  "sgd_update",
   "int_gemm_pack",
 ] as const;
 
@@ -59,8 +61,8 @@ export interface KernelRuntime {
    * vector load that starts inside the data stays inside the memory); returns their byte address.
    */
   putBytes(data: Int8Array | Int16Array | Int32Array): number;
-  /** A fresh copy of `count` floats at byte address `ptr`. */
-  take(ptr: number, count: number): Float32Array;
+  /** A copy of `count` floats at byte address `ptr`: into `into` when given (of that length), else a fresh one. */
+  take(ptr: number, count: number, into?: Float32Array): Float32Array;
   /** A fresh copy of `count` int32 values at byte address `ptr`. */
   takeInt32(ptr: number, count: number): Int32Array;
   /**
@@ -226,10 +228,10 @@ function createRuntime(): KernelRuntime | null {
       u8.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), ptr);
       return ptr;
     },
-    take: (ptr, count) => {
+    take: (ptr, count, into) => {
       // new + set is several times faster than slice() on a shared buffer; a handed-back array of the same
       // length saves the fresh one's page faults.
-      const out = pooledFloat32(count);
+      const out = into ?? pooledFloat32(count);
       out.set(f32.subarray(ptr >> 2, (ptr >> 2) + count));
       return out;
     },
