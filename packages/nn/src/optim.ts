@@ -26,6 +26,13 @@ export interface OptimizerState {
 export interface StepOptions {
   /** The learning rate for this step (from a schedule); default the optimizer's `lr`. */
   lr?: number;
+  /**
+   * The caller will not read `params` or `state` again (a training loop replacing its state): the step may
+   * write the new values into their arrays instead of fresh ones, which spares a page fault per 4 KiB of
+   * every array on every step (default false). Only CPU arrays that span their whole buffer, each buffer
+   * used once among the step's parameters, gradients and state, are reused; the others get fresh arrays.
+   */
+  donate?: boolean;
 }
 
 /** What {@linkcode Optimizer.step} returns: new parameters and a new state. */

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Optimizer, OptimizerState, Params, StepOptions, StepResult } from "./optim.ts";
-import { add, div, maximum, mul, sqrt } from "@hqat/tensor";
+import { type AdamConstants, adamUpdate, add, div, maximum, mul, sqrt } from "@hqat/tensor";
 import { checkHyperparameter, runUpdate, zeroSlots } from "./optim_update.ts";
 
 /** Options of {@linkcode adam} (PyTorch's names in camelCase). */
@@ -57,28 +57,37 @@ function adamFamily(who: string, decoupled: boolean, options: AdamOptions): Opti
       const decay = decoupled ? fround(1 - stepLr * weightDecay) : 1;
       const negStepSize = fround(-(stepLr / (1 - beta1 ** t)));
       const bc2Sqrt = fround(Math.sqrt(1 - beta2 ** t));
+      const constants: AdamConstants = {
+        decay,
+        l2,
+        beta1: b1,
+        oneMinusBeta1: c1,
+        beta2: b2,
+        oneMinusBeta2: c2,
+        bias2Sqrt: bc2Sqrt,
+        eps: feps,
+        negStepSize,
+        amsgrad,
+      };
       return runUpdate(
         who,
         slots,
-        { params, grads, state },
-        (p, g, [m, v, vMax], pOut, [mOut, vOut, vMaxOut]) => {
-          const n = p.length;
-          for (let i = 0; i < n; i++) {
-            const pi = decoupled ? fround(p[i] * decay) : p[i];
-            const gi = l2 !== 0 ? fround(g[i] + l2 * pi) : g[i];
-            const mi = fround(fround(m[i] * b1) + c1 * gi);
-            const vi = fround(fround(v[i] * b2) + fround(c2 * gi) * gi);
-            mOut[i] = mi;
-            vOut[i] = vi;
-            let second = vi;
-            if (amsgrad) {
-              second = Math.max(vMax[i], vi);
-              vMaxOut[i] = second;
-            }
-            const denom = fround(fround(fround(Math.sqrt(second)) / bc2Sqrt) + feps);
-            pOut[i] = pi + fround(fround(negStepSize * mi) / denom);
-          }
-        },
+        { params, grads, state, donate: step.donate },
+        (inputs) =>
+          adamUpdate(
+            inputs.map(({ p, g, slots: [m, v, vMax], inPlace }) => ({
+              param: p,
+              grad: g,
+              expAvg: m,
+              expAvgSq: v,
+              maxExpAvgSq: vMax,
+              inPlace,
+            })),
+            constants,
+          ).map((r) => ({
+            p: r.param,
+            slots: amsgrad ? [r.expAvg, r.expAvgSq, r.maxExpAvgSq!] : [r.expAvg, r.expAvgSq],
+          })),
         (p, g, [m, v, vMax]) => {
           const pi = decoupled ? mul(p, decay) : p;
           const gi = l2 !== 0 ? add(g, mul(pi, l2)) : g;

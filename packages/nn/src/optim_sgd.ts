@@ -4,7 +4,7 @@
  * @module
  */
 import type { Optimizer, OptimizerState, Params, StepOptions, StepResult } from "./optim.ts";
-import { add, mul, type Tensor } from "@hqat/tensor";
+import { add, mul, sgdUpdate, type Tensor } from "@hqat/tensor";
 import { checkHyperparameter, runUpdate, zeroSlots } from "./optim_update.ts";
 
 /** Options of {@linkcode sgd} (PyTorch's names in camelCase). */
@@ -69,18 +69,22 @@ export function sgd(options: SgdOptions): Optimizer {
       checkHyperparameter(who, "lr", stepLr, { min: 0 });
       const negLr = fround(-stepLr);
       const first = state.step === 0;
-      return runUpdate(who, slots, { params, grads, state }, (p, g, [buf], pOut, [bufOut]) => {
-        const n = p.length;
-        for (let i = 0; i < n; i++) {
-          const pi = p[i];
-          let d = wd !== 0 ? fround(g[i] + wd * pi) : g[i];
-          if (mom !== 0) {
-            const b = first ? d : fround(fround(buf[i] * mom) + keep * d);
-            bufOut[i] = b;
-            d = nesterov ? fround(d + mom * b) : b;
-          }
-          pOut[i] = pi + negLr * d;
-        }
+      const constants = { negLr, weightDecay: wd, momentum: mom, keep, nesterov, first };
+      return runUpdate(who, slots, { params, grads, state, donate: step.donate }, (inputs) => {
+        const results = sgdUpdate(
+          inputs.map(({ p, g, slots: [buf], inPlace }) => ({
+            param: p,
+            grad: g,
+            momentumBuffer: buf,
+            inPlace,
+          })),
+          constants,
+        );
+        // A momentum that rounds to float32 0 still keeps a (zero) buffer.
+        return results.map((r, i) => ({
+          p: r.param,
+          slots: slots.length === 0 ? [] : [r.momentumBuffer ?? new Float32Array(inputs[i].p.length)],
+        }));
       }, (p, g, [buf]) => {
         let d = wd !== 0 ? add(g, mul(p, wd)) : g;
         let bNew: Tensor[] = [];

@@ -1,23 +1,37 @@
 /**
- * The checked driver behind every optimizer step: it validates parameters, gradients and state, allocates
- * fresh output arrays and runs one fused typed-array loop per tensor.
+ * The checked driver behind every optimizer step: it validates parameters, gradients and state and hands
+ * every CPU parameter to one fused update (`@hqat/tensor`'s `adamUpdate` or `sgdUpdate`), which returns
+ * fresh arrays.
  * @module
  */
 import { fromArray, type Tensor } from "@hqat/tensor";
 import type { OptimizerState, Params, StepResult } from "./optim.ts";
 
+/** One CPU parameter's arrays for a {@linkcode BatchUpdate}: the parameter, its gradient and its slot buffers. */
+export interface UpdateInput {
+  /** The parameter. */
+  readonly p: Float32Array;
+  /** Its gradient. */
+  readonly g: Float32Array;
+  /** Its slot buffers, in the optimizer's slot order. */
+  readonly slots: readonly Float32Array[];
+  /** The update may write the new values into `p` and `slots` (see `StepOptions.donate`). */
+  readonly inPlace: boolean;
+}
+
+/** One CPU parameter's new arrays from a {@linkcode BatchUpdate}. */
+export interface UpdateOutput {
+  /** The new parameter. */
+  readonly p: Float32Array;
+  /** The new slot buffers, in the optimizer's slot order. */
+  readonly slots: readonly Float32Array[];
+}
+
 /**
- * The update of one tensor: reads the parameter `p`, its gradient `g` and its slot buffers `slots` (in the
- * optimizer's slot order), writes the new parameter to `pOut` and the new buffers to `slotsOut`. It must
- * not write to its inputs.
+ * The update of every CPU parameter of a step at once: returns fresh arrays for each input, in order. It
+ * must not write to its inputs.
  */
-export type TensorUpdate = (
-  p: Float32Array,
-  g: Float32Array,
-  slots: readonly Float32Array[],
-  pOut: Float32Array,
-  slotsOut: readonly Float32Array[],
-) => void;
+export type BatchUpdate = (inputs: readonly UpdateInput[]) => UpdateOutput[];
 
 /**
  * The same update written with tensor ops, for parameters that live on a device (WebGPU): returns the
@@ -78,11 +92,11 @@ export function zeroSlots(who: string, slotNames: readonly string[], params: Par
 export function runUpdate<P extends Params>(
   who: string,
   slotNames: readonly string[],
-  inputs: { params: P; grads: Params; state: OptimizerState },
-  update: TensorUpdate,
+  inputs: { params: P; grads: Params; state: OptimizerState; donate?: boolean },
+  update: BatchUpdate,
   deviceUpdate?: DeviceUpdate,
 ): StepResult<P> {
-  const { params, grads, state } = inputs;
+  const { params, grads, state, donate = false } = inputs;
   checkStepCount(state.step, who);
   for (const slot of slotNames) {
     if (!Object.hasOwn(state.slots, slot)) throw new RangeError(`${who}: the state has no "${slot}" buffers`);
@@ -98,6 +112,7 @@ export function runUpdate<P extends Params>(
   const outParams: Record<string, Tensor> = {};
   const outSlots: Record<string, Record<string, Tensor>> = {};
   for (const slot of slotNames) outSlots[slot] = {};
+  const onCpu: { name: string; shape: readonly number[]; input: UpdateInput }[] = [];
   for (const [name, p] of Object.entries(params)) {
     if (p.dtype !== "float32") throw new TypeError(`${who}: parameter "${name}" is ${p.dtype}, not float32`);
     const g = Object.hasOwn(grads, name) ? grads[name] : undefined;
@@ -125,17 +140,44 @@ export function runUpdate<P extends Params>(
       slotNames.forEach((slot, i) => outSlots[slot][name] = slotsNew[i]);
       continue;
     }
-    const pOut = new Float32Array(p.size);
-    const slotsOut = slotNames.map(() => new Float32Array(p.size));
-    update(
-      p.data as Float32Array,
-      g.data as Float32Array,
-      slotsIn.map((b) => b.data as Float32Array),
-      pOut,
-      slotsOut,
-    );
-    outParams[name] = fromArray(pOut, p.shape);
-    slotNames.forEach((slot, i) => outSlots[slot][name] = fromArray(slotsOut[i], p.shape));
+    // Placeholders keep the keys in parameter order until the update below fills them in.
+    outParams[name] = p;
+    slotNames.forEach((slot, i) => outSlots[slot][name] = slotsIn[i]);
+    const input = {
+      p: p.data as Float32Array,
+      g: g.data as Float32Array,
+      slots: slotsIn.map((b) => b.data as Float32Array),
+      inPlace: false,
+    };
+    onCpu.push({ name, shape: p.shape, input });
   }
+  const reusable = donate ? reusableBuffers(onCpu.map((c) => c.input)) : undefined;
+  const outputs = onCpu.length === 0 ? [] : update(
+    onCpu.map(({ input }) =>
+      reusable && [input.p, ...input.slots].every((a) => reusable.has(a))
+        ? { ...input, inPlace: true }
+        : input
+    ),
+  );
+  onCpu.forEach(({ name, shape }, i) => {
+    outParams[name] = fromArray(outputs[i].p, shape);
+    slotNames.forEach((slot, j) => outSlots[slot][name] = fromArray(outputs[i].slots[j], shape));
+  });
   return { params: outParams as P, state: { step: state.step + 1, slots: outSlots } };
+}
+
+/**
+ * The arrays of `inputs` that a donated step may overwrite: those that span their whole (non-shared)
+ * buffer when no other array of the step — parameter, gradient or slot buffer — lies in that buffer.
+ */
+function reusableBuffers(inputs: readonly UpdateInput[]): Set<Float32Array> {
+  const uses = new Map<ArrayBufferLike, number>();
+  const all = inputs.flatMap((i) => [i.p, i.g, ...i.slots]);
+  for (const a of all) uses.set(a.buffer, (uses.get(a.buffer) ?? 0) + 1);
+  return new Set(
+    all.filter((a) =>
+      a.buffer instanceof ArrayBuffer && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength &&
+      uses.get(a.buffer) === 1
+    ),
+  );
 }

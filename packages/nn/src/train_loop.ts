@@ -7,7 +7,7 @@ import { crossEntropy, disposeTree, foldIn, type RandomKey, type Tensor, tidy, t
 import { accuracy, AverageMeter } from "./metrics.ts";
 import { forward, type Module, type StateDict } from "./module.ts";
 import { Progress } from "./progress.ts";
-import type { StepOutput, TrainState } from "./train_step.ts";
+import type { StepOutput, TrainState, TrainStepCallOptions } from "./train_step.ts";
 
 function firstNonFinite(d: ArrayLike<number>): number {
   for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return i;
@@ -71,7 +71,8 @@ export interface EpochResult {
 /**
  * Runs one epoch of training steps over `batches`. On a device (WebGPU) each step runs inside `tidy`, the
  * buffers of the state it replaced go back to the pool (so the state passed in is consumed), and the loss
- * and logits are read back for the meters.
+ * and logits are read back for the meters. On the CPU every step after the first may write its new state
+ * into the arrays of the state it replaces (`donate`); the state passed in is left as it was.
  *
  * @example
  * ```ts
@@ -86,7 +87,7 @@ export interface EpochResult {
  * ```
  */
 export async function trainOneEpoch(
-  step: (ts: TrainState, x: Tensor, y: Tensor, o: { key: RandomKey; lr?: number }) => StepOutput,
+  step: (ts: TrainState, x: Tensor, y: Tensor, o: TrainStepCallOptions) => StepOutput,
   state: TrainState,
   batches: Iterable<Batch> | AsyncIterable<Batch>,
   options: TrainEpochOptions,
@@ -102,7 +103,11 @@ export async function trainOneEpoch(
     const n = b.x.shape[0];
     // On a device, every buffer the step made and does not return goes back to the pool, and so do
     // the buffers of the state it replaced; the loss and logits are read back.
-    const out = tidy(() => step(ts, b.x, b.y, { key: foldIn(options.key, i), lr: options.lrAt?.(i) }));
+    // The states between steps are this loop's own: each step may reuse its input's arrays (not those
+    // of the state passed in).
+    const out = tidy(() =>
+      step(ts, b.x, b.y, { key: foldIn(options.key, i), lr: options.lrAt?.(i), donate: ts !== state })
+    );
     if (out.logits.device !== "cpu") disposeTree(ts, out.state);
     const lossValue = out.lossTensor ? (await out.lossTensor.read())[0] : out.loss;
     const logits = await toCpu(out.logits);

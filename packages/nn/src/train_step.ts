@@ -69,6 +69,27 @@ export interface TrainStepOptions {
   loss?: (logits: Tensor, labels: Tensor) => Tensor;
 }
 
+/** Options of one call of the step {@linkcode makeTrainStep} makes. */
+export interface TrainStepCallOptions {
+  /** The step's random key (dropout). */
+  key: RandomKey;
+  /** The learning rate for this step; default the optimizer's. */
+  lr?: number;
+  /**
+   * The caller will not read the state passed in again (a loop replacing its state): the optimizer may
+   * write the new parameters and buffers into its arrays (`StepOptions.donate`) instead of fresh ones
+   * (default false). A step whose loss is not finite leaves its input as it was, so that the divergence can
+   * be traced on it; so does one whose logits or batch-norm statistics share storage with that state.
+   */
+  donate?: boolean;
+}
+
+/** Whether a CPU tensor of `kept` lies in the buffer of a CPU tensor of `given`. */
+function sharesStorage(given: readonly Tensor[], kept: readonly Tensor[]): boolean {
+  const buffers = new Set(given.filter((t) => t.device === "cpu").map((t) => t.data.buffer));
+  return kept.some((t) => t.device === "cpu" && buffers.has(t.data.buffer));
+}
+
 /** The result of one step. */
 export interface StepOutput {
   /** The training state after the step. */
@@ -103,7 +124,7 @@ export function makeTrainStep(
   model: Module,
   optimizer: Optimizer,
   options: TrainStepOptions = {},
-): (ts: TrainState, x: Tensor, labels: Tensor, opts: { key: RandomKey; lr?: number }) => StepOutput {
+): (ts: TrainState, x: Tensor, labels: Tensor, opts: TrainStepCallOptions) => StepOutput {
   const lossFn = options.loss ?? ((l: Tensor, y: Tensor) => crossEntropy(l, y));
   const vg = valueAndGrad(
     (params: StateDict, buffers: StateDict, x: Tensor, labels: Tensor, key: RandomKey) => {
@@ -118,9 +139,18 @@ export function makeTrainStep(
   );
   return (ts, x, labels, opts) => {
     const { value, grad, aux } = vg(ts.params, ts.buffers, x, labels, opts.key);
-    const { params, state } = optimizer.step(ts.params, grad, ts.opt, { lr: opts.lr });
     const buffers: StateDict = {};
     for (const [k, v] of Object.entries(ts.buffers)) buffers[k] = aux.updates.get(k) ?? v;
+    const donate = opts.donate === true && value.device === "cpu" && Number.isFinite(value.data[0]) &&
+      !sharesStorage([
+        ...Object.values(ts.params),
+        ...Object.values(ts.opt.slots).flatMap((b) => Object.values(b)),
+      ], [
+        value,
+        aux.logits,
+        ...Object.values(buffers),
+      ]);
+    const { params, state } = optimizer.step(ts.params, grad, ts.opt, { lr: opts.lr, donate });
     return {
       state: { params, buffers, opt: state },
       lossTensor: value,
