@@ -80,10 +80,13 @@ const opt = adam({ lr: 1e-3, weightDecay: 1e-3 });
 /** A training-step timer for `model` at batch `n`. */
 export function trainRunner(model: Module, state: StateDict, n: number): (i: number) => void {
   const step = makeTrainStep(model, opt);
-  let ts = createTrainState(model, state, opt);
+  const start = createTrainState(model, state, opt);
+  let ts = start;
   const { x, y } = pipelineBatch(n, 1);
   return (i) => {
-    ts = step(ts, x, y, { key: foldIn(randomKey(3), i + 1) }).state;
+    // As trainOneEpoch does: each step may reuse the arrays of the state it replaces, except the first
+    // (the model's state is shared with the other figures).
+    ts = step(ts, x, y, { key: foldIn(randomKey(3), i + 1), donate: ts !== start }).state;
   };
 }
 
