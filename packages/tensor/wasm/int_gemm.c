@@ -169,7 +169,7 @@ static void pack_a(const signed char *a, const int *arow, const int *acol, int m
   }
 }
 
-/* Stores lanes 0..count-1 (count < 4) of the int16 lanes `s16` at element offsets off[0..count) of q. */
+/* Stores lanes 0..count-1 (count ≤ 4) of the int16 lanes `s16` at element offsets off[0..count) of q. */
 static inline void store_lanes(const igemm_desc *d, v128_t s16, int row, const int *off, int count) {
   if (d->q_bytes == 1) {
     signed char *q = (signed char *)d->q + row;
