@@ -13,19 +13,22 @@
  * With `--cpu` each figure is images per CPU second instead of per wall-clock second: the CPU time of every
  * thread of the measuring process over each step (hqat: `process.cpuUsage()`; PyTorch:
  * `time.process_time()`, with `OMP_WAIT_POLICY=PASSIVE` so that its idle OpenMP threads sleep rather than
- * spin and are not counted as working). On a machine shared with other work the wall clock of a 2-thread
+ * spin and are not counted as working; hqat's kernel threads do not spin either, `setKernelSpin(0)`). On a machine shared with other work the wall clock of a 2-thread
  * step measures the other work as much as the step; CPU time does not, though cache and memory contention
  * still weigh on both sides.
  * @module
  */
 import { parseArgs } from "@std/cli";
 import { clock, type Figure, FIGURES, measureHqat } from "./compare_hqat.ts";
+import { setKernelSpin } from "../packages/tensor/src/cpu/thread_pool.ts";
 
 const args = parseArgs(Deno.args, {
   string: ["repeat", "only", "json", "python", "threads"],
   boolean: ["quick", "cpu"],
 });
 clock.cpu = args.cpu;
+// CPU time counts a waiting kernel thread's spin as work, as PyTorch's would be without OMP_WAIT_POLICY=PASSIVE.
+if (args.cpu) setKernelSpin(0);
 const withRss = !Deno.args.includes("--no-rss");
 const repeat = Number(args.repeat ?? 3);
 const python = args.python ?? "/usr/bin/python3";
