@@ -94,7 +94,25 @@ void EXPORT(int_depthwise_rows_forward)(const conv_geo *g, const signed char *x,
       if (wasm_i8x16_bitmask(sign) == 0) {
         const v128_t w0 = wasm_i32x4_splat(row_quad(wc)), w1 = wasm_i32x4_splat(row_quad(wc + 3));
         const v128_t w2 = wasm_i32x4_splat(row_quad(wc + 6));
-        for (int oy = 0; oy < ho; oy++) {
+        int oy = 0;
+        if (s == 1) {
+          /* two output rows at a time: their kernels share two input rows, laid out once */
+          for (; oy + 2 <= ho; oy += 2) {
+            const signed char *p0 = pad + oy * pitch, *p1 = p0 + pitch, *p2 = p1 + pitch, *p3 = p2 + pitch;
+            for (int ox = 0; ox < wo; ox += 4) {
+              const v128_t r0 = wasm_i8x16_swizzle(wasm_v128_load(p0 + ox), idx);
+              const v128_t r1 = wasm_i8x16_swizzle(wasm_v128_load(p1 + ox), idx);
+              const v128_t r2 = wasm_i8x16_swizzle(wasm_v128_load(p2 + ox), idx);
+              const v128_t r3 = wasm_i8x16_swizzle(wasm_v128_load(p3 + ox), idx);
+              const v128_t a = DOT_I8_I7_ADD(w2, r2, DOT_I8_I7_ADD(w1, r1, DOT_I8_I7_ADD(w0, r0, b)));
+              const v128_t e = DOT_I8_I7_ADD(w2, r3, DOT_I8_I7_ADD(w1, r2, DOT_I8_I7_ADD(w0, r1, b)));
+              const int count = wo - ox < 4 ? wo - ox : 4;
+              store_out(requant4_any(a, m, sh), lo, hi, out, bytes, obase + oy * wo + ox, count);
+              store_out(requant4_any(e, m, sh), lo, hi, out, bytes, obase + (oy + 1) * wo + ox, count);
+            }
+          }
+        }
+        for (; oy < ho; oy++) {
           const signed char *p0 = pad + oy * s * pitch, *p1 = p0 + pitch, *p2 = p1 + pitch;
           for (int ox = 0; ox < wo; ox += 4) {
             const int col = ox * s;
