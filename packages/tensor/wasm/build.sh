@@ -8,6 +8,8 @@
 # `hqat_dot_i8i7_add` imports are then rewritten into the relaxed-SIMD instructions f32x4.relaxed_madd
 # and i32x4.relaxed_dot_i8x16_i7x16_add_s (clang 14 knows only older encodings of them).
 set -euo pipefail
+# Debian installs clang 14 and wasm-ld under their unversioned names here.
+if [ -x /usr/lib/llvm-14/bin/clang ]; then PATH="/usr/lib/llvm-14/bin:$PATH"; fi
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${1:-$here/../src/cpu/wasm_module.ts}"
 extra_cflags="${HQAT_WASM_CFLAGS:-}"

@@ -2,10 +2,28 @@ import { assertEquals } from "@std/assert";
 import { WASM_KERNELS_BASE64 } from "./wasm_module.ts";
 import { KERNEL_NAMES } from "./wasm_runtime.ts";
 
+/** Debian's clang 14 and wasm-ld keep their unversioned names here. */
+const LLVM14 = "/usr/lib/llvm-14/bin";
+
+/** PATH with Debian's LLVM 14 first where it is installed, so that build.sh finds `clang` and `wasm-ld`. */
+function buildPath(): string {
+  const path = Deno.env.get("PATH") ?? "";
+  try {
+    Deno.statSync(`${LLVM14}/clang`);
+    return `${LLVM14}:${path}`;
+  } catch {
+    return path;
+  }
+}
+
 function hasTool(name: string): boolean {
   try {
-    return new Deno.Command("sh", { args: ["-c", `command -v ${name}`], stdout: "null", stderr: "null" })
-      .outputSync().success;
+    return new Deno.Command("sh", {
+      args: ["-c", `command -v ${name}`],
+      env: { PATH: buildPath() },
+      stdout: "null",
+      stderr: "null",
+    }).outputSync().success;
   } catch {
     return false;
   }
@@ -13,7 +31,8 @@ function hasTool(name: string): boolean {
 
 function clangMajor(): number {
   try {
-    const out = new Deno.Command("clang", { args: ["--version"], stderr: "null" }).outputSync();
+    const out = new Deno.Command("clang", { args: ["--version"], env: { PATH: buildPath() }, stderr: "null" })
+      .outputSync();
     return Number(/clang version (\d+)/.exec(new TextDecoder().decode(out.stdout))?.[1] ?? 0);
   } catch {
     return 0;
@@ -31,7 +50,12 @@ Deno.test({
     const out = await Deno.makeTempFile({ suffix: ".ts" });
     try {
       const script = new URL("../../wasm/build.sh", import.meta.url).pathname;
-      const run = await new Deno.Command("bash", { args: [script, out], stderr: "piped" }).output();
+      const run = await new Deno.Command("bash", {
+        args: [script, out],
+        env: { PATH: buildPath() },
+        stderr: "piped",
+      })
+        .output();
       assertEquals(run.success, true, new TextDecoder().decode(run.stderr));
       const committed = await Deno.readTextFile(new URL("./wasm_module.ts", import.meta.url));
       assertEquals(await Deno.readTextFile(out), committed, "rerun packages/tensor/wasm/build.sh");
