@@ -8,9 +8,8 @@ import { forward, type StateDict } from "@hqat/nn";
 import type { Module } from "@hqat/nn";
 import { CALIB_METHODS, type CalibMethod, FakeQuantState } from "@hqat/qtensor";
 import type { Tensor, WebGpuDevice } from "@hqat/tensor";
-import { type CalibratingPass, runPass, runPassAsync } from "./calibration_driver.ts";
+import { type CalibratingPass, runPass, runPassOnDevice } from "./calibration_driver.ts";
 import { convertFx } from "./convert.ts";
-import { calibrateBatchesOnDevice } from "./device_calibration.ts";
 import { calibrateBatches, type PtqOptions, ptqPasses, type PtqResult, splitBatches } from "./ptq.ts";
 import { prepareQatFx, type QatModel, qatStateFromFloat, setFakeQuantize } from "./qat_model.ts";
 import type { QConfigDict } from "./qconfig_dict.ts";
@@ -94,10 +93,7 @@ export function ptqMixOnDevice(
   calibData: Tensor,
   options: PtqMixOptions & { readonly device: WebGpuDevice },
 ): Promise<PtqMixResult> {
-  return runPassAsync(
-    ptqMixPass(model, floatState, calibData, options),
-    (prepared, state, batches) => calibrateBatchesOnDevice(prepared, state, batches, options.device),
-  );
+  return runPassOnDevice(ptqMixPass(model, floatState, calibData, options), options.device);
 }
 
 /** {@linkcode ptqMix} as a pass that asks for its calibrations. */

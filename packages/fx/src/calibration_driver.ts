@@ -1,12 +1,13 @@
 /**
  * PTQ passes that calibrate, written once for the CPU and for a device: a pass is a generator that
  * yields each calibration it needs and receives the calibrated state; {@linkcode runPass} drives it
- * with a synchronous calibration (`calibrateBatches`), {@linkcode runPassAsync} with an asynchronous one
- * (`calibrateBatchesOnDevice`).
+ * with a synchronous calibration (`calibrateBatches`), {@linkcode runPassOnDevice} with the calibration on
+ * a WebGPU device (`calibrateBatchesOnDevice`).
  * @module
  */
 import type { StateDict } from "@hqat/nn";
-import type { Tensor } from "@hqat/tensor";
+import type { Tensor, WebGpuDevice } from "@hqat/tensor";
+import { calibrateBatchesOnDevice } from "./device_calibration.ts";
 import type { QatModel } from "./qat_model.ts";
 
 /** A calibration a pass asks for: `prepared`'s observers run from `state` over `batches`. */
@@ -42,20 +43,21 @@ export function runPass<R>(pass: CalibratingPass<R>, calibrate: Calibrate<StateD
 }
 
 /**
- * Runs `pass`, answering each request with the asynchronous `calibrate`.
+ * Runs `pass`, answering each request with the calibration on `device` (`calibrateBatchesOnDevice`).
  *
  * @example
  * ```ts
  * import { assert } from "@std/assert";
- * import { runPassAsync } from "./calibration_driver.ts";
- * assert((await runPassAsync((function* () { return 1; })(), () => Promise.resolve({}))) === 1);
+ * import type { WebGpuDevice } from "@hqat/tensor";
+ * import { runPassOnDevice } from "./calibration_driver.ts";
+ * assert((await runPassOnDevice((function* () { return 1; })(), {} as WebGpuDevice)) === 1);
  * ```
  */
-export async function runPassAsync<R>(
-  pass: CalibratingPass<R>,
-  calibrate: Calibrate<Promise<StateDict>>,
-): Promise<R> {
+export async function runPassOnDevice<R>(pass: CalibratingPass<R>, device: WebGpuDevice): Promise<R> {
   let r = pass.next();
-  while (!r.done) r = pass.next(await calibrate(r.value.prepared, r.value.state, r.value.batches));
+  while (!r.done) {
+    const { prepared, state, batches } = r.value;
+    r = pass.next(await calibrateBatchesOnDevice(prepared, state, batches, device));
+  }
   return r.value;
 }

@@ -12,8 +12,7 @@ import { FakeQuantState } from "@hqat/qtensor";
 import { fromArray, type Tensor, type WebGpuDevice } from "@hqat/tensor";
 import { adaround } from "./adaround.ts";
 import { correctBias } from "./bias_correction.ts";
-import { type CalibratingPass, runPass, runPassAsync } from "./calibration_driver.ts";
-import { calibrateBatchesOnDevice } from "./device_calibration.ts";
+import { type CalibratingPass, runPass, runPassOnDevice } from "./calibration_driver.ts";
 import { convertFx } from "./convert.ts";
 import { equalizeCrossLayer } from "./equalize.ts";
 import { prepareQatFx, type QatModel, qatStateFromFloat, setFakeQuantize } from "./qat_model.ts";
@@ -217,10 +216,7 @@ export function ptqOnDevice(
   calibData: Tensor,
   options: PtqOptions & { readonly device: WebGpuDevice },
 ): Promise<PtqResult> {
-  return runPassAsync(
-    ptqPass(model, floatState, calibData, options),
-    (prepared, state, batches) => calibrateBatchesOnDevice(prepared, state, batches, options.device),
-  );
+  return runPassOnDevice(ptqPass(model, floatState, calibData, options), options.device);
 }
 
 /** {@linkcode ptq} as a pass that asks for its calibration. */
