@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "@std/assert";
-import { add, fromArray, randomKey, randomNormal, type Tensor, tensor } from "@hqat/tensor";
+import { add, fromArray, randomKey, randomNormal, tensor } from "@hqat/tensor";
 import {
   adam,
   AdaptiveAvgPool2d,
@@ -16,8 +16,7 @@ import {
   trainOneEpoch,
   type TrainState,
 } from "../mod.ts";
-
-const bits = (t: Tensor) => Array.from(new Int32Array(Float32Array.from(t.data as Float32Array).buffer));
+import { bits, stateBits } from "./state_bits_test_util.ts";
 
 function model() {
   return new Sequential(
@@ -28,18 +27,6 @@ function model() {
     new Flatten(),
     new Linear(32, 4),
   );
-}
-
-/** The bits of every float32 array of a training state, optimizer slots included. */
-function stateBits(ts: TrainState): Record<string, number[]> {
-  const out: Record<string, number[]> = {};
-  for (const [k, v] of Object.entries({ ...ts.params, ...ts.buffers })) {
-    if (v.dtype === "float32") out[k] = bits(v);
-  }
-  for (const [slot, buffers] of Object.entries(ts.opt.slots)) {
-    for (const [k, v] of Object.entries(buffers)) out[`${slot}.${k}`] = bits(v);
-  }
-  return out;
 }
 
 const x = add(randomNormal(randomKey(1), [8, 16, 8, 8]), 0);

@@ -13,10 +13,8 @@ import {
   makeTrainStep,
   ReLU6,
   Sequential,
-  type TrainState,
 } from "../mod.ts";
-
-const bits = (t: Tensor) => Array.from(new Int32Array((t.data as Float32Array).slice().buffer));
+import { bits, stateBits } from "./state_bits_test_util.ts";
 
 function model() {
   return new Sequential(
@@ -30,14 +28,6 @@ function model() {
     new Flatten(),
     new Linear(16, 4),
   );
-}
-
-function stateBits(ts: TrainState): Record<string, number[]> {
-  const out: Record<string, number[]> = {};
-  for (const [k, v] of Object.entries({ ...ts.params, ...ts.buffers })) {
-    if (v.dtype === "float32") out[k] = bits(v);
-  }
-  return out;
 }
 
 Deno.test("makeTrainStep() hands the step's intermediate results back and trains to the same bits", () => {
