@@ -301,28 +301,49 @@ Deno.test("intConv2dRequantFast() requantizes in the GEMM's epilogue as requanti
       const bias = Int32Array.from({ length: r.o }, () => (next() % 20001) - 10000);
       const geometry: Conv2dGeometry = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 };
       const acc = intConv2dAccumulateFast(x, xs, w, ws, geometry, bias);
-      const c: Case = {
-        outer: r.n,
-        channels: r.o,
-        inner: r.hw * r.hw,
-        perChannel: true,
-        int16: r.int16Out,
-        act: r.relu ? "relu6" : "none",
-        log2m: r.log2m,
-        seed: 0,
-        extreme: false,
-      };
-      const { params, reference } = setup(c);
-      const got = intConv2dRequantFast({ data: x, shape: xs }, { data: w, shape: ws }, {
-        geometry,
-        bias,
-        requant: params,
-      });
-      assertEquals(Array.from(got), Array.from(reference(acc)));
+      checkRequantized({ x, xs, w, ws, geometry, bias }, acc, r.n * r.o, r);
     }),
     { seed: 5, numRuns: 120 },
   );
 });
+
+/**
+ * intConv2dRequantFast() on the convolution `conv` equals requantize() of its accumulators `acc` (`planes`
+ * output planes), per channel, with the multipliers 2^`log2m` and a ReLU6 clamp where `relu`.
+ */
+function checkRequantized(
+  conv: {
+    x: Int8Array;
+    xs: number[];
+    w: Int8Array;
+    ws: number[];
+    geometry: Conv2dGeometry;
+    bias: Int32Array;
+  },
+  acc: Int32Array,
+  planes: number,
+  r: { relu: boolean; int16Out: boolean; log2m: number[] },
+): void {
+  const channels = conv.ws[0], outer = planes / channels;
+  const c: Case = {
+    outer,
+    channels,
+    inner: acc.length / planes,
+    perChannel: true,
+    int16: r.int16Out,
+    act: r.relu ? "relu6" : "none",
+    log2m: r.log2m,
+    seed: 0,
+    extreme: false,
+  };
+  const { params, reference } = setup(c);
+  const got = intConv2dRequantFast({ data: conv.x, shape: conv.xs }, { data: conv.w, shape: conv.ws }, {
+    geometry: conv.geometry,
+    bias: conv.bias,
+    requant: params,
+  });
+  assertEquals(Array.from(got), Array.from(reference(acc)));
+}
 
 /** A depthwise layer of the property tests: the batch, the planes, the kernel and the requantization. */
 interface DepthwiseCase {
@@ -358,24 +379,7 @@ function checkDepthwiseRequant(r: DepthwiseCase): void {
     qtensor(w, { shape: ws, scale: new Float32Array(r.c).fill(1), axis: 0 }),
     { ...geometry, quantizedBias: bias },
   );
-  const c: Case = {
-    outer: r.n,
-    channels: r.c,
-    inner: acc.shape[2] * acc.shape[3],
-    perChannel: true,
-    int16: r.int16Out,
-    act: r.relu ? "relu6" : "none",
-    log2m: r.log2m,
-    seed: 0,
-    extreme: false,
-  };
-  const { params, reference } = setup(c);
-  const got = intConv2dRequantFast({ data: x, shape: xs }, { data: w, shape: ws }, {
-    geometry,
-    bias,
-    requant: params,
-  });
-  assertEquals(Array.from(got), Array.from(reference(acc.data as Int32Array)));
+  checkRequantized({ x, xs, w, ws, geometry, bias }, acc.data as Int32Array, r.n * r.c, r);
 }
 
 const requantArb = {
