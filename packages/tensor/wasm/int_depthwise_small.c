@@ -95,11 +95,17 @@ void EXPORT(int_depthwise_small_prepare)(const conv_geo *g, const signed char *w
 }
 
 /*
- * Requantizes the sums `a` of one channel's lanes (outputs o0..o0+3 of channel row `row` of p outputs) by
- * the channel's (M, n, lo, hi) at `r` and stores the outputs below p as int8 or int16.
+ * Requantizes lanes 4i..4i+3 of a channel group's sums (`a`: outputs (4i) % l.. of the group's channel
+ * j = 4i / l, lane groups of l ≥ 4) by that channel's (M, n, lo, hi) at rq + 4j, and stores the outputs below
+ * p as int8 or int16 into channel j's row of p outputs, `row` being the group's first. Channels past the
+ * group's `cn` are not there.
  */
-static inline void requant_store(v128_t a, const int *r, void *q, int bytes, long row, int o0, int p) {
-  if (o0 >= p) return;
+static inline void requant_store(v128_t a, int i, int l, int cn, const int *rq, void *q, int bytes, long row,
+                                 int p) {
+  const int j = 4 * i / l, o0 = 4 * i % l;
+  if (j >= cn || o0 >= p) return;
+  const int *r = rq + 4 * j;
+  row = (row + j) * p;
   const v128_t y = requant4_any(a, r[0], r[1]);
   const v128_t s16 = wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(y, y), wasm_i16x8_splat(r[2])),
                                     wasm_i16x8_splat(r[3]));
@@ -178,14 +184,11 @@ void EXPORT(int_depthwise_small_forward)(const conv_geo *g, const signed char *x
       if (rq) {
         /* lanes 4i..4i+3 are outputs (4i) % l.. of channel c0 + 4i / l */
         const long row = (long)n * g->c + c0;
-#define HQAT_DW_STORE(i, a)                                                                              \
-  if (4 * (i) / l < cn)                                                                                  \
-    requant_store(a, rq + 4 * (c0 + 4 * (i) / l), q, q_bytes, (row + 4 * (i) / l) * p, 4 * (i) % l, p);
-        HQAT_DW_STORE(0, a0)
-        HQAT_DW_STORE(1, a1)
-        HQAT_DW_STORE(2, a2)
-        HQAT_DW_STORE(3, a3)
-#undef HQAT_DW_STORE
+        const int *rc = rq + 4 * c0;
+        requant_store(a0, 0, l, cn, rc, q, q_bytes, row, p);
+        requant_store(a1, 1, l, cn, rc, q, q_bytes, row, p);
+        requant_store(a2, 2, l, cn, rc, q, q_bytes, row, p);
+        requant_store(a3, 3, l, cn, rc, q, q_bytes, row, p);
         continue;
       }
       int *out = y + ((long)n * g->c + c0) * p;

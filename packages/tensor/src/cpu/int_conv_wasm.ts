@@ -108,7 +108,7 @@ function intGemm(rt: KernelRuntime, g: IntGemm): void {
   ]);
   if (prepack) {
     const panels = Math.ceil(m / GEMM_PANEL);
-    const packParts = ranges(rt, panels, threads > 1 ? PARALLEL_MACS : 0, 1).map((
+    const packParts = ranges(rt, panels, m * n * k, 1).map((
       [p0, p1],
     ) => [desc, p0, p1]);
     rt.run("int_gemm_pack", packParts, rt.threadScratch(GEMM_PANEL + 512));
