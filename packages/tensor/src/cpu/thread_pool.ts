@@ -6,7 +6,7 @@
  * @module
  */
 import { Worker } from "node:worker_threads";
-import { CONTROL, CONTROL_BYTES, DEFAULT_SPIN_MICROS, JOB_HEADER } from "./thread_pool_control.ts";
+import { CONTROL, CONTROL_BYTES, DEFAULT_SPIN_MICROS, JOB_HEADER, spinWhile } from "./thread_pool_control.ts";
 
 /** A kernel export: int32 arguments, no result. */
 export type KernelFn = (...args: number[]) => void;
@@ -219,7 +219,7 @@ export function runParts(
     // A worker that has not woken up yet gets its post taken back: no part is left for it, and waiting for
     // its wake-up would cost more than the parts.
     if (Atomics.compareExchange(w.control, CONTROL.claim, w.seq, 0) === w.seq) continue;
-    spinWhile(() => Atomics.load(w.control, CONTROL.done) !== w.seq);
+    spinWhile(() => Atomics.load(w.control, CONTROL.done) !== w.seq, spinMicros);
     for (
       let d = Atomics.load(w.control, CONTROL.done);
       d !== w.seq;
@@ -234,13 +234,6 @@ export function runParts(
   }
   if (error !== undefined) throw error;
   if (failed) throw new Error(`Kernel ${target.names[kernel]} failed on a worker thread`);
-}
-
-/** Spins while `busy()` holds, for at most the spin time (the caller then sleeps if it still holds). */
-function spinWhile(busy: () => boolean): void {
-  if (spinMicros === 0 || !busy()) return;
-  const end = performance.now() + spinMicros / 1000;
-  for (let k = 1; busy(); k++) if ((k & 255) === 0 && performance.now() > end) return;
 }
 
 function isReady(w: PoolWorker): boolean {

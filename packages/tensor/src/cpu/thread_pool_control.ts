@@ -45,3 +45,21 @@ export const JOB_HEADER = 4;
  * training step or a model run.
  */
 export const DEFAULT_SPIN_MICROS = 100;
+
+/**
+ * Spins while `busy()` holds, for at most `micros` microseconds (the caller then sleeps if it still holds).
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { spinWhile } from "./thread_pool_control.ts";
+ * let n = 0;
+ * spinWhile(() => ++n < 10, 1000);
+ * assert(n === 10);
+ * ```
+ */
+export function spinWhile(busy: () => boolean, micros: number): void {
+  if (micros === 0 || !busy()) return;
+  const end = performance.now() + micros / 1000;
+  for (let k = 1; busy(); k++) if ((k & 255) === 0 && performance.now() > end) return;
+}

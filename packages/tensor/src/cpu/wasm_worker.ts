@@ -4,7 +4,7 @@
  * @module
  */
 import { parentPort } from "node:worker_threads";
-import { CONTROL, JOB_HEADER } from "./thread_pool_control.ts";
+import { CONTROL, JOB_HEADER, spinWhile } from "./thread_pool_control.ts";
 
 interface StartMessage {
   module: WebAssembly.Module;
@@ -39,10 +39,7 @@ parentPort?.once("message", (message: StartMessage) => {
   };
   for (;;) {
     // Spin a little before sleeping: the next kernel usually comes within microseconds.
-    const end = performance.now() + Atomics.load(control, CONTROL.spin) / 1000;
-    for (let k = 1; Atomics.load(control, CONTROL.seq) === seen; k++) {
-      if ((k & 255) === 0 && performance.now() > end) break;
-    }
+    spinWhile(() => Atomics.load(control, CONTROL.seq) === seen, Atomics.load(control, CONTROL.spin));
     Atomics.wait(control, CONTROL.seq, seen);
     const seq = Atomics.load(control, CONTROL.seq);
     if (seq === seen) continue;
