@@ -7,6 +7,7 @@ import { allocArray, type DType, type TypedArray } from "../dtype.ts";
 import type { BinaryOp, CompareOp, UnaryOp } from "../ops.ts";
 import type { Shape } from "../shape.ts";
 import { sizeOf } from "../shape.ts";
+import { binaryF32, isF32BinaryOp, whereF32 } from "./elementwise_f32.ts";
 import { pooledFloat32 } from "./float_pool.ts";
 import { forEachRow, type Strided, strided } from "./strided.ts";
 
@@ -141,6 +142,12 @@ export function binaryKernel(
   const out = resultArray(dtype, sizeOf(outShape));
   if (out.length === 0) return out;
   const it = strided(outShape, [aShape, bShape]);
+  if (
+    isF32BinaryOp(op) && out instanceof Float32Array && a instanceof Float32Array && b instanceof Float32Array
+  ) {
+    binaryF32(op, out, a, b, it);
+    return out;
+  }
   if (channelwise(op, out, a, b, it)) return out;
   forEachRow(it, (o, offs, n, inner) => binaryRow(op, out, o, a, offs[0], inner[0], b, offs[1], inner[1], n));
   return out;
@@ -197,6 +204,13 @@ export function whereKernel(
   const out = allocArray(dtype, sizeOf(outShape));
   if (out.length === 0) return out;
   const it = strided(outShape, [cShape, aShape, bShape]);
+  if (
+    out instanceof Float32Array && c instanceof Uint8Array && a instanceof Float32Array &&
+    b instanceof Float32Array
+  ) {
+    whereF32(out, c, a, b, it);
+    return out;
+  }
   forEachRow(it, (o, offs, n, inner) => {
     const [ic, ia, ib] = offs;
     const [sc, sa, sb] = inner;

@@ -4,6 +4,7 @@
  */
 import { allocArray, type DType, type TypedArray } from "../dtype.ts";
 import { normalizeAxis, type Shape, sizeOf, stridesOf } from "../shape.ts";
+import { sumF32 } from "./elementwise_f32.ts";
 import { coalesce, forEachRow } from "./strided.ts";
 
 function keptStrides(shape: Shape, axes: readonly number[]): number[] {
@@ -19,6 +20,12 @@ export function sumKernel(x: TypedArray, shape: Shape, axes: readonly number[], 
   const acc = new Float64Array(outSize);
   if (x.length > 0) {
     const it = coalesce(shape, [keptStrides(shape, ax)]);
+    if (x instanceof Float32Array) {
+      sumF32(x, it, acc);
+      const out = allocArray(dtype, outSize);
+      out.set(acc);
+      return out;
+    }
     if (it.shape.length === 3 && it.strides[0].join() === "0,1,0") {
       // Per-channel sums over N and H·W (the planes of late layers are short): nested loops, the same sums.
       const [n, c, hw] = it.shape;
