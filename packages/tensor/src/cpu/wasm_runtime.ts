@@ -36,6 +36,7 @@ export const KERNEL_NAMES = [
   "adam_update",
   "sgd_update",
   "int_gemm_pack",
+  "quantize_run",
 ] as const;
 
 /** One of the kernel names. */
