@@ -9,6 +9,7 @@
 import type { ConvDims } from "./conv2d_shapes.ts";
 import type { IndexMap } from "./gemm.ts";
 import type { KernelRuntime } from "./wasm_runtime.ts";
+import { intConvS2Fits, intConvS2Wasm } from "./int_conv_s2.ts";
 
 /** Bytes of one activation element: 1 for int8, 2 for int16. */
 export type ActivationBytes = 1 | 2;
@@ -231,6 +232,10 @@ export function intConv2dWasm(
       });
     }
     return requant !== undefined;
+  }
+  if (requant && intConvS2Fits(d, xBytes)) {
+    intConvS2Wasm(rt, d, { x, w, bias, rq: requant.rows, out: requant.out, bytes: requant.bytes });
+    return true;
   }
   const geo = rt.putInts(geoInts(d));
   const chunk = Math.max(1, Math.min(d.n, Math.floor(COL_BYTES / Math.max(1, kc * p * xBytes))));

@@ -37,6 +37,8 @@ export const KERNEL_NAMES = [
   "sgd_update",
   "int_gemm_pack",
   "quantize_run",
+  "int_conv_s2_pack",
+  "int_conv_s2_forward",
 ] as const;
 
 /** One of the kernel names. */
