@@ -8,13 +8,14 @@
 #include "common.h"
 
 /*
- * `k`, opaque to the optimizer. A vector shift by a loop-invariant count is hoisted by clang 14 as a splat
- * vector, and the WebAssembly backend then shifts lane by lane (extract, scalar shift, replace) instead of
- * one i32x4.shr_s / i64x2.shr_s; a count that reads as new at each use keeps the one instruction.
+ * i32x4.shr_s of `v` by `k`, written as the instruction itself. clang 14 hoists the splat of a loop-invariant
+ * count out of the loop, and its WebAssembly backend then shifts lane by lane (extract, scalar shift, replace)
+ * instead of emitting the one instruction, which takes the count as a scalar.
  */
-static inline int shift_count(int k) {
-  __asm__ volatile("" : "+r"(k));
-  return k;
+static inline v128_t shr_i32x4(v128_t v, int k) {
+  v128_t r;
+  __asm__("local.get %1\n\tlocal.get %2\n\ti32x4.shr_s\n\tlocal.set %0" : "=r"(r) : "r"(v), "r"(k));
+  return r;
 }
 
 /*
@@ -25,7 +26,7 @@ static inline int shift_count(int k) {
 static inline v128_t requant4_32(v128_t acc, v128_t m, int n, v128_t half) {
   const v128_t al = wasm_v128_and(acc, wasm_i32x4_splat(0xffff)), ah = wasm_i32x4_shr(acc, 16);
   const v128_t lo = wasm_u32x4_shr(wasm_i32x4_add(wasm_i32x4_mul(al, m), half), 16);
-  return wasm_i32x4_shr(wasm_i32x4_add(wasm_i32x4_mul(ah, m), lo), shift_count(n - 16));
+  return shr_i32x4(wasm_i32x4_add(wasm_i32x4_mul(ah, m), lo), n - 16);
 }
 
 static inline long long requant1(int acc, int m, int n) {
@@ -42,8 +43,8 @@ static inline int clamp_scalar(long long y, int lo, int hi) { return y < lo ? lo
 static inline __attribute__((always_inline)) v128_t requant4(v128_t acc, v128_t m, int n, v128_t round,
                                                              v128_t i32min, v128_t i32max, int fits) {
   v128_t a = wasm_i64x2_extmul_low_i32x4(acc, m), b = wasm_i64x2_extmul_high_i32x4(acc, m);
-  a = wasm_i64x2_shr(wasm_i64x2_add(a, round), shift_count(n));
-  b = wasm_i64x2_shr(wasm_i64x2_add(b, round), shift_count(n));
+  a = wasm_i64x2_shr(wasm_i64x2_add(a, round), n);
+  b = wasm_i64x2_shr(wasm_i64x2_add(b, round), n);
   if (fits) return wasm_i32x4_shuffle(a, b, 0, 2, 4, 6);
   a = wasm_v128_bitselect(i32max, a, wasm_i64x2_gt(a, i32max));
   a = wasm_v128_bitselect(i32min, a, wasm_i64x2_lt(a, i32min));
