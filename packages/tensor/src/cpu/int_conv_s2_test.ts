@@ -39,7 +39,11 @@ function params(c: Case, co: number, next: () => number): IntRequantParams {
   const lo = next() % 3 === 0 ? 0 : qmin + (next() % 4);
   return {
     multiplier: Int32Array.from({ length: m }, () => 16384 + (next() % 16384)),
-    shift: Uint8Array.from({ length: m }, () => (c.bytes === 1 ? 14 : 8) + (next() % 10)),
+    // Shifts around the sums' size, and up to 33: both rules of the kernels' requantization (n ≤ 31 and above).
+    shift: Uint8Array.from(
+      { length: m },
+      () => next() % 4 === 0 ? 24 + (next() % 10) : (c.bytes === 1 ? 14 : 8) + (next() % 10),
+    ),
     lo,
     hi: Array.from({ length: next() % 2 === 0 ? 1 : co }, () => qmax - (next() % 3 === 0 ? next() % 100 : 0)),
     bytes: c.bytes,
