@@ -3,7 +3,9 @@
  * routes, chosen by shape: depthwise (one input and one output channel per group) runs the direct
  * channels-innermost kernel; a pointwise convolution (1×1, stride 1, no padding) is one integer GEMM per
  * group over the whole batch, reading NCHW as [C, N·H·W]; anything else is im2col (in batch chunks) +
- * integer GEMM. Pointers are byte addresses in the kernel memory; index maps count elements.
+ * integer GEMM — except a requantized int8 layer three wide at horizontal stride 2 on few input channels (a
+ * network's stem), which takes the direct kernel of `int_conv_s2.ts`. Pointers are byte addresses in the
+ * kernel memory; index maps count elements.
  * @module
  */
 import type { ConvDims } from "./conv2d_shapes.ts";
