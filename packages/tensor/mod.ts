@@ -56,5 +56,6 @@ export {
   type IntRequantParams,
   intRequantReference,
 } from "./src/cpu/int_requant.ts";
+export { quantizeFast, type QuantizeFastOptions } from "./src/cpu/quantize_fast.ts";
 export type { Conv2dGeometry } from "./src/cpu/conv2d_shapes.ts";
 export * from "./src/webgpu/mod.ts";

@@ -8,7 +8,14 @@
 
 import { type QArray, type QTensor, qtensor } from "@hqat/qtensor";
 import type { Instr } from "./instr.ts";
-import { fusedInstr, fusedRequantChain, fusedResidual, loneRequant, requantFast } from "./cpu_fused.ts";
+import {
+  fusedInstr,
+  fusedQuantize,
+  fusedRequantChain,
+  fusedResidual,
+  loneRequant,
+  requantFast,
+} from "./cpu_fused.ts";
 import { instrDef } from "./op_table.ts";
 import { elementCount, type Program, type ProgramBuffer } from "./program.ts";
 import { stageDef } from "./stage.ts";
@@ -232,7 +239,8 @@ function execute(
   if (lone) fused = fusedInstr(instr, ins, lone, outShape, target());
   else if (!run.reference) {
     fused = fusedResidual(instr, ins, (id) => store.read(id), outShape, target()) ??
-      fusedRequantChain(instr, ins, outShape, target());
+      fusedRequantChain(instr, ins, outShape, target()) ??
+      fusedQuantize(instr, run.input, outShape, out.dtype, target());
   }
   if (fused) {
     store.write(instr.output, fused);

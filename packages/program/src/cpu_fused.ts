@@ -4,7 +4,7 @@
  * the kernels' epilogue, so the int32 accumulator never leaves them — and any other int32 value followed by
  * such a requantization is requantized on the WebAssembly kernels. The same integers as the instruction
  * and stage tables' kernels (`@hqat/qtensor`'s `requantize` is the reference): the executor's `reference`
- * option skips these paths.
+ * option skips these paths. The model input's `quantize` writes its integers straight to the output.
  * @module
  */
 
@@ -15,6 +15,7 @@ import {
   intLinearRequantFast,
   intRequantFast,
   type IntRequantParams,
+  quantizeFast,
 } from "@hqat/tensor";
 import type { Instr } from "./instr.ts";
 import type { Requant, Stage } from "./stage.ts";
@@ -225,4 +226,32 @@ export function fusedRequantChain(
     v = requantFast(acc, chain[k] as Requant, k === chain.length - 1 ? out : undefined);
   }
   return v;
+}
+
+/**
+ * A `quantize` instruction without stages on the run's float `input`, written to `out` when given (an
+ * array of the output's type and length): the instruction table's kernel without the copy; undefined for
+ * any other instruction.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { fusedQuantize } from "./cpu_fused.ts";
+ * const quant = { op: "quantize", name: "q", inputs: [], output: 0, epilogue: [], scale: 0.5 } as const;
+ * const v = fusedQuantize(quant, Float32Array.of(0.75, -1), [1, 2], "qint8");
+ * assert(v !== undefined && v.data.join() === "2,-2");
+ * ```
+ */
+export function fusedQuantize(
+  instr: Instr,
+  input: Float32Array,
+  outShape: readonly number[],
+  dtype: string,
+  out?: Int8Array | Int16Array,
+): IntValue | undefined {
+  if (instr.op !== "quantize" || instr.epilogue.length > 0 || (dtype !== "qint8" && dtype !== "qint16")) {
+    return undefined;
+  }
+  const data = quantizeFast(input, instr.scale, { dtype, out });
+  return { data, shape: outShape, dtype, scale: Float32Array.of(instr.scale) };
 }

@@ -8,6 +8,17 @@
 #include "common.h"
 
 /*
+ * i32x4.shr_s of `v` by `k`, written as the instruction itself. clang 14 hoists the splat of a loop-invariant
+ * count out of the loop, and its WebAssembly backend then shifts lane by lane (extract, scalar shift, replace)
+ * instead of emitting the one instruction, which takes the count as a scalar.
+ */
+static inline v128_t shr_i32x4(v128_t v, int k) {
+  v128_t r;
+  __asm__("local.get %1\n\tlocal.get %2\n\ti32x4.shr_s\n\tlocal.set %0" : "=r"(r) : "r"(v), "r"(k));
+  return r;
+}
+
+/*
  * The same rule in 32-bit lanes for M < 2^15 and 16 ≤ n ≤ 31: with acc = ah · 2^16 + al (al in [0, 2^16)),
  * floor((acc · M + 2^(n-1)) / 2^n) = (ah · M + ((al · M + 2^(n-1)) >> 16)) >> (n - 16), every step exact
  * (al · M + 2^(n-1) < 2^32 unsigned, |ah · M| < 2^30) — floors nest for a power-of-two divisor.
@@ -15,7 +26,7 @@
 static inline v128_t requant4_32(v128_t acc, v128_t m, int n, v128_t half) {
   const v128_t al = wasm_v128_and(acc, wasm_i32x4_splat(0xffff)), ah = wasm_i32x4_shr(acc, 16);
   const v128_t lo = wasm_u32x4_shr(wasm_i32x4_add(wasm_i32x4_mul(al, m), half), 16);
-  return wasm_i32x4_shr(wasm_i32x4_add(wasm_i32x4_mul(ah, m), lo), n - 16);
+  return shr_i32x4(wasm_i32x4_add(wasm_i32x4_mul(ah, m), lo), n - 16);
 }
 
 static inline long long requant1(int acc, int m, int n) {

@@ -1,11 +1,12 @@
 /**
  * `quantize`: the model's QuantStub — the float input of the run to the output buffer's dtype with
- * `scale` (`clamp(round_half_even(x / scale))`, SPEC.md). The model input transfer: not a BPU step.
+ * `scale` (`clamp(round_half_even(x / scale))`, SPEC.md). The model input transfer: not a BPU step. The
+ * CPU kernel is `@hqat/tensor`'s `quantizeFast` (WebAssembly); `@hqat/qtensor`'s `quantStub` is the reference.
  * @module
  */
 
 import { quantStub, toScaleArray } from "@hqat/qtensor";
-import { quantizeResident } from "@hqat/tensor";
+import { quantizeFast, quantizeResident } from "@hqat/tensor";
 import type { InstrBase, InstrDef } from "../instr.ts";
 import { isActivationDtype } from "./checks.ts";
 
@@ -53,6 +54,15 @@ export const QUANTIZE: InstrDef<QuantizeInstr> = {
     return { dtype: ctx.out.dtype, shape: ctx.inputShape, scale: Float32Array.of(i.scale) };
   },
   cpu: (i, _ins, ctx) => {
+    const dtype = ctx.out.dtype as "qint8" | "qint16";
+    return {
+      data: quantizeFast(ctx.input, i.scale, { dtype }),
+      shape: ctx.inputShape,
+      dtype,
+      scale: toScaleArray(i.scale),
+    };
+  },
+  reference: (i, _ins, ctx) => {
     const dtype = ctx.out.dtype as "qint8" | "qint16";
     const q = quantStub(ctx.input, { shape: ctx.inputShape, scale: i.scale, dtype });
     return { data: q.data, shape: q.shape, dtype, scale: q.scale };

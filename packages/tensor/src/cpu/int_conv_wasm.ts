@@ -3,12 +3,15 @@
  * routes, chosen by shape: depthwise (one input and one output channel per group) runs the direct
  * channels-innermost kernel; a pointwise convolution (1×1, stride 1, no padding) is one integer GEMM per
  * group over the whole batch, reading NCHW as [C, N·H·W]; anything else is im2col (in batch chunks) +
- * integer GEMM. Pointers are byte addresses in the kernel memory; index maps count elements.
+ * integer GEMM — except a requantized int8 layer three wide at horizontal stride 2 on few input channels (a
+ * network's stem), which takes the direct kernel of `int_conv_s2.ts`. Pointers are byte addresses in the
+ * kernel memory; index maps count elements.
  * @module
  */
 import type { ConvDims } from "./conv2d_shapes.ts";
 import type { IndexMap } from "./gemm.ts";
 import type { KernelRuntime } from "./wasm_runtime.ts";
+import { intConvS2Fits, intConvS2Wasm } from "./int_conv_s2.ts";
 
 /** Bytes of one activation element: 1 for int8, 2 for int16. */
 export type ActivationBytes = 1 | 2;
@@ -231,6 +234,10 @@ export function intConv2dWasm(
       });
     }
     return requant !== undefined;
+  }
+  if (requant && intConvS2Fits(d, xBytes)) {
+    intConvS2Wasm(rt, d, { x, w, bias, rq: requant.rows, out: requant.out, bytes: requant.bytes });
+    return true;
   }
   const geo = rt.putInts(geoInts(d));
   const chunk = Math.max(1, Math.min(d.n, Math.floor(COL_BYTES / Math.max(1, kc * p * xBytes))));

@@ -36,6 +36,9 @@ export const KERNEL_NAMES = [
   "adam_update",
   "sgd_update",
   "int_gemm_pack",
+  "quantize_run",
+  "int_conv_s2_pack",
+  "int_conv_s2_forward",
 ] as const;
 
 /** One of the kernel names. */
