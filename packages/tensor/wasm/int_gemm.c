@@ -63,6 +63,15 @@ static inline const int *prepacked_quads(const igemm_desc *d, int pb, int p, int
 
 static inline int imap_off(const imap *d, int i) { return (i / d->seg) * d->seg_stride + (i % d->seg) * d->stride; }
 
+/* out[j] = imap_off(d, i0 + j) for j < count: one division, then stepped. */
+static void imap_fill(const imap *d, int i0, int count, int *out) {
+  int r = i0 % d->seg, base = i0 / d->seg * d->seg_stride;
+  for (int j = 0; j < count; j++) {
+    out[j] = base + r * d->stride;
+    if (++r == d->seg) r = 0, base += d->seg_stride;
+  }
+}
+
 static inline int run_of(const int *off, int count) {
   for (int j = 1; j < count; j++)
     if (off[j] != off[0] + j) return 0;
@@ -348,6 +357,46 @@ static void micro_kernel8(int k4, const int *restrict ap, const int *restrict bp
   store_tile(acc, c, crow, ccol, rbias, mr, nr, first, tile, d, rrq);
 }
 
+/*
+ * The sums of one group of four columns (v) of a tile from quads of signed int8 activations packed split
+ * (pack_b8 with `split`): two relaxed dot products per weight quad — with the low seven bits and with the sign
+ * bits, both in [0, 127], so exact — make low - 128 · sign = Σ a · b, wrapping as int32 does. The IMR sums
+ * go to out[i * INR] (a leaf function, so that its twelve accumulators keep to the registers).
+ */
+static __attribute__((noinline)) void split_dots(int k4, const int *restrict ap, const int *restrict bp,
+                                                 int *out) {
+  v128_t lo[IMR], sg[IMR];
+#pragma clang loop unroll(full)
+  for (int i = 0; i < IMR; i++) lo[i] = sg[i] = wasm_i32x4_splat(0);
+  for (int q = 0; q < k4; q++) {
+    const v128_t bl = wasm_v128_load(bp), bs = wasm_v128_load(bp + 4);
+#pragma clang loop unroll(full)
+    for (int i = 0; i < IMR; i++) {
+      const v128_t av = wasm_v128_load32_splat(ap + i);
+      lo[i] = DOT_I8_I7_ADD(av, bl, lo[i]);
+      sg[i] = DOT_I8_I7_ADD(av, bs, sg[i]);
+    }
+    ap += IMR;
+    bp += 2 * INR;
+  }
+#pragma clang loop unroll(full)
+  for (int i = 0; i < IMR; i++) wasm_v128_store(out + i * INR, wasm_i32x4_sub(lo[i], wasm_i32x4_shl(sg[i], 7)));
+}
+
+/* One IMR × INR tile from split quads: split_dots for each group of four columns, then store_tile. */
+static void micro_kernel8s(int k4, const int *restrict ap, const int *restrict bp, int *c, const int *crow,
+                           const int *ccol, const int *rbias, int mr, int nr, int first, int *tile,
+                           const igemm_desc *d, const int *rrq) {
+  v128_t acc[IMR][INV];
+#pragma clang loop unroll(full)
+  for (int v = 0; v < INV; v++) split_dots(k4, ap, bp + 8 * v, tile + 4 * v);
+#pragma clang loop unroll(full)
+  for (int i = 0; i < IMR; i++)
+#pragma clang loop unroll(full)
+    for (int v = 0; v < INV; v++) acc[i][v] = wasm_v128_load(tile + i * INR + 4 * v);
+  store_tile(acc, c, crow, ccol, rbias, mr, nr, first, tile, d, rrq);
+}
+
 /* The four bytes at `src` as one int32 (an unaligned load). */
 static inline void memcpy_int(int *dst, const signed char *src) { *dst = wasm_i32x4_extract_lane(wasm_v128_load32_zero(src), 0); }
 
@@ -378,19 +427,36 @@ static void pack_a8(const signed char *a, const int *arow, const int *acol, int 
 }
 
 /*
+ * Stores one group of four columns' quads `x` at dst: as they are (checking their signs into `sign`), or with
+ * `split` as the two halves of a signed int8 x = (x & 127) - 128 · (x < 0): the low seven bits at dst and the
+ * sign bits (0 or 1 per byte) at dst + 4.
+ */
+static inline void put_quads(int *dst, v128_t x, int split, v128_t *sign) {
+  if (split) {
+    wasm_v128_store(dst, wasm_v128_and(x, wasm_i8x16_splat(0x7f)));
+    wasm_v128_store(dst + 4, wasm_u8x16_shr(x, 7));
+  } else {
+    *sign = wasm_v128_or(*sign, x);
+    wasm_v128_store(dst, x);
+  }
+}
+
+/*
  * Packs kc rows × nc columns of int8 B as quads: panel p, quad q, column j at bp[(p * k4 + q) * INR + j];
  * zero past kc and nc. Returns 0 (leaving the packing unfinished) at the first negative value: the relaxed
- * dot product is exact only for activations in [0, 127].
+ * dot product is exact only for activations in [0, 127]. With `split` (any int8 values), each quad holds
+ * both halves of put_quads — the low bits of columns 4v..4v+3 at bp[(p * k4 + q) * 2 * INR + 8v + j], their
+ * sign bits 4 ints further — and the packing always finishes.
  */
-static int pack_b8(const igemm_desc *d, const int *brow, const int *bcol, int kc, int nc, int *bp) {
+static int pack_b8(const igemm_desc *d, const int *brow, const int *bcol, int kc, int nc, int *bp, int split) {
   const signed char *b = (const signed char *)d->b;
-  const int k4 = (kc + 3) / 4, kfull = kc / 4;
+  const int k4 = (kc + 3) / 4, kfull = kc / 4, pitch = split ? 2 * INR : INR;
   v128_t sign = wasm_i32x4_splat(0);
-  for (int jr = 0; jr < nc; jr += INR, bp += k4 * INR) {
+  for (int jr = 0; jr < nc; jr += INR, bp += k4 * pitch) {
     const int nr = nc - jr < INR ? nc - jr : INR;
     for (int v = 0; v < INV; v++) {
       const int *cols = bcol + jr + 4 * v;
-      int *dst = bp + 4 * v;
+      int *dst = bp + (split ? 8 : 4) * v;
       const int cnt = nr - 4 * v;
       int q = 0;
       if (cnt >= 4 && run_of(cols, 4)) {
@@ -401,9 +467,7 @@ static int pack_b8(const igemm_desc *d, const int *brow, const int *bcol, int kc
           const v128_t r2 = wasm_v128_load32_zero(b + r[2] + cols[0]), r3 = wasm_v128_load32_zero(b + r[3] + cols[0]);
           const v128_t t01 = wasm_i8x16_shuffle(r0, r1, 0, 16, 1, 17, 2, 18, 3, 19, 0, 0, 0, 0, 0, 0, 0, 0);
           const v128_t t23 = wasm_i8x16_shuffle(r2, r3, 0, 16, 1, 17, 2, 18, 3, 19, 0, 0, 0, 0, 0, 0, 0, 0);
-          const v128_t x = wasm_i16x8_shuffle(t01, t23, 0, 8, 1, 9, 2, 10, 3, 11);
-          sign = wasm_v128_or(sign, x);
-          wasm_v128_store(dst + q * INR, x);
+          put_quads(dst + q * pitch, wasm_i16x8_shuffle(t01, t23, 0, 8, 1, 9, 2, 10, 3, 11), split, &sign);
         }
       } else if (cnt >= 4) {
         /* scattered columns: four consecutive k of a column are one 32-bit load where the rows are a run */
@@ -411,9 +475,7 @@ static int pack_b8(const igemm_desc *d, const int *brow, const int *bcol, int kc
           const int r = brow[4 * q];
           int w[4];
           for (int j = 0; j < 4; j++) memcpy_int(&w[j], b + r + cols[j]);
-          const v128_t x = wasm_i32x4_make(w[0], w[1], w[2], w[3]);
-          sign = wasm_v128_or(sign, x);
-          wasm_v128_store(dst + q * INR, x);
+          put_quads(dst + q * pitch, wasm_i32x4_make(w[0], w[1], w[2], w[3]), split, &sign);
         }
       }
       for (; q < k4; q++) {
@@ -421,9 +483,14 @@ static int pack_b8(const igemm_desc *d, const int *brow, const int *bcol, int kc
           int e[4] = {0, 0, 0, 0};
           if (j < cnt)
             for (int t = 0; t < 4 && 4 * q + t < kc; t++) e[t] = b[brow[4 * q + t] + cols[j]];
-          const int x = quad(e[0], e[1], e[2], e[3]);
-          if ((x & 0x80808080) != 0) return 0;
-          dst[q * INR + j] = x;
+          const unsigned x = (unsigned)quad(e[0], e[1], e[2], e[3]);
+          if (split) {
+            dst[q * pitch + j] = (int)(x & 0x7f7f7f7fu);
+            dst[q * pitch + 4 + j] = (int)((x >> 7) & 0x01010101u);
+          } else {
+            if ((x & 0x80808080u) != 0) return 0;
+            dst[q * pitch + j] = (int)x;
+          }
         }
       }
     }
@@ -474,33 +541,29 @@ void EXPORT(int_gemm_run)(const igemm_desc *d, int m0, int m1, int n0, int n1, i
   int *brow = rbias + IMC;
   int *acol = brow + IKC;
   const int k_all = d->k;
-  int try_quads = d->b_bytes == 1;
+  int try_split = 0;
   for (int jc = n0; jc < n1; jc += INC) {
     const int nc = n1 - jc < INC ? n1 - jc : INC;
-    for (int j = 0; j < nc; j++) {
-      bcol[j] = imap_off(&d->b_col, jc + j);
-      ccol[j] = imap_off(&d->c_col, jc + j);
-    }
+    imap_fill(&d->b_col, jc, nc, bcol);
+    imap_fill(&d->c_col, jc, nc, ccol);
     for (int pc = 0; pc < k_all; pc += IKC) {
       const int kc = k_all - pc < IKC ? k_all - pc : IKC;
-      for (int k = 0; k < kc; k++) {
-        brow[k] = imap_off(&d->b_row, pc + k);
-        acol[k] = imap_off(&d->a_col, pc + k);
-      }
-      /* int8 activations that are all in [0, 127] (after a ReLU) take the int8 quads; others the int16 pairs */
-      const int quads = try_quads && pack_b8(d, brow, bcol, kc, nc, bp);
-      if (!quads) {
-        try_quads = 0;
-        pack_b(d, brow, bcol, kc, nc, bp);
-      }
+      imap_fill(&d->b_row, pc, kc, brow);
+      imap_fill(&d->a_col, pc, kc, acol);
+      /*
+       * int8 activations that are all in [0, 127] (after a ReLU) take the int8 quads, other int8 activations the
+       * split quads (split: from the first block that has a negative value on), int16 activations the pairs
+       */
+      int quads = d->b_bytes == 1, split = 0;
+      if (quads && !try_split && !pack_b8(d, brow, bcol, kc, nc, bp, 0)) try_split = 1;
+      if (quads && try_split) split = pack_b8(d, brow, bcol, kc, nc, bp, 1);
+      if (!quads) pack_b(d, brow, bcol, kc, nc, bp);
       const int kq = quads ? (kc + 3) / 4 : (kc + 1) / 2, last = d->rq && pc + kc >= k_all;
       for (int ic = m0; ic < m1; ic += IMC) {
         const int mc = m1 - ic < IMC ? m1 - ic : IMC;
-        for (int i = 0; i < mc; i++) {
-          arow[i] = imap_off(&d->a_row, ic + i);
-          crow[i] = imap_off(&d->c_row, ic + i);
-          rbias[i] = d->bias ? d->bias[ic + i] : 0;
-        }
+        imap_fill(&d->a_row, ic, mc, arow);
+        imap_fill(&d->c_row, ic, mc, crow);
+        for (int i = 0; i < mc; i++) rbias[i] = d->bias ? d->bias[ic + i] : 0;
         if (d->ap2) {
           /* A was packed once for the call (ic is a multiple of IMR: the parts split rows in whole panels) */
           ap = quads ? (int *)prepacked_quads(d, pc / IKC, ic / IMR, kq) : (int *)prepacked_pairs(d, pc / IKC, ic / IMR, kq);
@@ -513,7 +576,10 @@ void EXPORT(int_gemm_run)(const igemm_desc *d, int m0, int m1, int n0, int n1, i
           const int nr = nc - jr < INR ? nc - jr : INR;
           for (int ir = 0; ir < mc; ir += IMR) {
             const int mr = mc - ir < IMR ? mc - ir : IMR;
-            if (quads) {
+            if (split) {
+              micro_kernel8s(kq, ap + ir * kq, bp + 2 * jr * kq, d->c, crow + ir, ccol + jr, rbias + ir, mr, nr,
+                             pc == 0, tile, d, last ? d->rq + 4 * (ic + ir) : 0);
+            } else if (quads) {
               micro_kernel8(kq, ap + ir * kq, bp + jr * kq, d->c, crow + ir, ccol + jr, rbias + ir, mr, nr, pc == 0,
                             tile, d, last ? d->rq + 4 * (ic + ir) : 0);
             } else {
