@@ -80,7 +80,8 @@ static inline int run_of(const int *off, int count) {
 
 /* Bytes of scratch one thread needs for int_gemm_run (16-byte aligned). */
 int EXPORT(int_gemm_scratch_bytes)(void) {
-  return IMC * IKC * 2 + IKC * INC * 2 + IMR * INR * 4 + (2 * INC + 3 * IMC + 2 * IKC) * 4 + 64;
+  return IMC * IKC * 2 + IKC * INC * 2 + IMR * INR * 4 + IMC * 5 * 16 + (2 * INC + INC / INR + 4 * IMC + 2 * IKC) * 4 +
+         64;
 }
 
 /* Eight consecutive activations as int16 lanes. */
@@ -222,13 +223,47 @@ static void requant_row(const igemm_desc *d, const int *r, int *t, int nr, int r
 static inline __attribute__((always_inline)) void store_tile(v128_t acc[IMR][INV], int *c, const int *crow,
                                                             const int *ccol, const int *rbias, int mr, int nr,
                                                             int first, int *tile, const igemm_desc *d,
-                                                            const int *rrq) {
-  if (rrq && nr == INR && run_of(ccol, 4) && run_of(ccol + 4, 4)) {
+                                                            const int *rrq, const v128_t *rv, const int *rn, int cm) {
+  if (rv && cm) {
+    /*
+     * the last k block over two runs of four columns (cm 1; cm 2: one run of eight), every row under the 32-bit
+     * rule: the rows' constants come as vectors (rv, five per row: M, 2^(n-1), bias, lo, hi) and their n at rn
+     */
+    const int off0 = ccol[0], off1 = ccol[4];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < IMR; i++) {
+      if (i < mr) {
+        const v128_t *v = rv + 5 * i;
+        const int row = crow[i], n = rn[i];
+        const v128_t b0 = first ? v[2] : wasm_v128_load(c + row + off0);
+        const v128_t b1 = first ? v[2] : wasm_v128_load(c + row + off1);
+        const v128_t q0 = requant4_32(wasm_i32x4_add(acc[i][0], b0), v[0], n, v[1]);
+        const v128_t q1 = requant4_32(wasm_i32x4_add(acc[i][1], b1), v[0], n, v[1]);
+        const v128_t s16 = wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(q0, q1), v[3]), v[4]);
+        if (d->q_bytes == 1) {
+          const v128_t s8 = wasm_i8x16_narrow_i16x8(s16, s16);
+          if (cm == 2) {
+            wasm_v128_store64_lane((signed char *)d->q + row + off0, s8, 0);
+          } else {
+            wasm_v128_store32_lane((signed char *)d->q + row + off0, s8, 0);
+            wasm_v128_store32_lane((signed char *)d->q + row + off1, s8, 1);
+          }
+        } else if (cm == 2) {
+          wasm_v128_store((short *)d->q + row + off0, s16);
+        } else {
+          wasm_v128_store64_lane((short *)d->q + row + off0, s16, 0);
+          wasm_v128_store64_lane((short *)d->q + row + off1, s16, 1);
+        }
+      }
+    }
+    return;
+  }
+  if (rrq && cm) {
     /*
      * the last k block over two runs of four columns (one run of eight, or the NCHW outputs of 2×2 planes):
      * the full sums requantized from the registers into q
      */
-    const int off0 = ccol[0], off1 = ccol[4], joined = off1 == off0 + 4;
+    const int off0 = ccol[0], off1 = ccol[4], joined = cm == 2;
 #pragma clang loop unroll(full)
     for (int i = 0; i < IMR; i++) {
       if (i < mr) {
@@ -275,7 +310,7 @@ static inline __attribute__((always_inline)) void store_tile(v128_t acc[IMR][INV
     }
     return;
   }
-  if (nr == INR && run_of(ccol, INR)) {
+  if (cm == 2) {
     int *c0 = c + ccol[0];
 #pragma clang loop unroll(full)
     for (int i = 0; i < IMR; i++) {
@@ -307,7 +342,7 @@ static inline __attribute__((always_inline)) void store_tile(v128_t acc[IMR][INV
 /* One IMR × INR tile: C = (first ? bias : C) + A panel · B panel, k pairs of int16 (any int8/int16 input). */
 static void micro_kernel(int kq, const int *restrict ap, const int *restrict bp, int *c, const int *crow,
                          const int *ccol, const int *rbias, int mr, int nr, int first, int *tile,
-                         const igemm_desc *d, const int *rrq) {
+                         const igemm_desc *d, const int *rrq, const v128_t *rv, const int *rn, int cm) {
   v128_t acc[IMR][INV];
 #pragma clang loop unroll(full)
   for (int i = 0; i < IMR; i++)
@@ -326,7 +361,7 @@ static void micro_kernel(int kq, const int *restrict ap, const int *restrict bp,
     ap += IMR;
     bp += INR;
   }
-  store_tile(acc, c, crow, ccol, rbias, mr, nr, first, tile, d, rrq);
+  store_tile(acc, c, crow, ccol, rbias, mr, nr, first, tile, d, rrq, rv, rn, cm);
 }
 
 /*
@@ -335,7 +370,7 @@ static void micro_kernel(int kq, const int *restrict ap, const int *restrict bp,
  */
 static void micro_kernel8(int k4, const int *restrict ap, const int *restrict bp, int *c, const int *crow,
                           const int *ccol, const int *rbias, int mr, int nr, int first, int *tile,
-                         const igemm_desc *d, const int *rrq) {
+                         const igemm_desc *d, const int *rrq, const v128_t *rv, const int *rn, int cm) {
   v128_t acc[IMR][INV];
 #pragma clang loop unroll(full)
   for (int i = 0; i < IMR; i++)
@@ -354,7 +389,7 @@ static void micro_kernel8(int k4, const int *restrict ap, const int *restrict bp
     ap += IMR;
     bp += INR;
   }
-  store_tile(acc, c, crow, ccol, rbias, mr, nr, first, tile, d, rrq);
+  store_tile(acc, c, crow, ccol, rbias, mr, nr, first, tile, d, rrq, rv, rn, cm);
 }
 
 /*
@@ -386,7 +421,7 @@ static __attribute__((noinline)) void split_dots(int k4, const int *restrict ap,
 /* One IMR × INR tile from split quads: split_dots for each group of four columns, then store_tile. */
 static void micro_kernel8s(int k4, const int *restrict ap, const int *restrict bp, int *c, const int *crow,
                            const int *ccol, const int *rbias, int mr, int nr, int first, int *tile,
-                           const igemm_desc *d, const int *rrq) {
+                           const igemm_desc *d, const int *rrq, const v128_t *rv, const int *rn, int cm) {
   v128_t acc[IMR][INV];
 #pragma clang loop unroll(full)
   for (int v = 0; v < INV; v++) split_dots(k4, ap, bp + 8 * v, tile + 4 * v);
@@ -394,7 +429,7 @@ static void micro_kernel8s(int k4, const int *restrict ap, const int *restrict b
   for (int i = 0; i < IMR; i++)
 #pragma clang loop unroll(full)
     for (int v = 0; v < INV; v++) acc[i][v] = wasm_v128_load(tile + i * INR + 4 * v);
-  store_tile(acc, c, crow, ccol, rbias, mr, nr, first, tile, d, rrq);
+  store_tile(acc, c, crow, ccol, rbias, mr, nr, first, tile, d, rrq, rv, rn, cm);
 }
 
 /* The four bytes at `src` as one int32 (an unaligned load). */
@@ -533,19 +568,27 @@ void EXPORT(int_gemm_run)(const igemm_desc *d, int m0, int m1, int n0, int n1, i
   int *ap = ap_scratch;
   int *bp = ap_scratch + IMC * IKC / 2;
   int *tile = bp + IKC / 2 * INC;
-  int *bcol = tile + IMR * INR;
+  v128_t *rowv = (v128_t *)(tile + IMR * INR);
+  int *bcol = (int *)(rowv + 5 * IMC);
   int *ccol = bcol + INC;
   int *arow = ccol + INC;
   int *crow = arow + IMC;
   int *rbias = crow + IMC;
   int *brow = rbias + IMC;
   int *acol = brow + IKC;
+  int *rown = acol + IKC;
+  int *cmode = rown + IMC;
   const int k_all = d->k;
   int try_split = 0;
   for (int jc = n0; jc < n1; jc += INC) {
     const int nc = n1 - jc < INC ? n1 - jc : INC;
     imap_fill(&d->b_col, jc, nc, bcol);
     imap_fill(&d->c_col, jc, nc, ccol);
+    /* per panel of INR columns of C: 2 one run of eight, 1 two runs of four, 0 neither (or a short panel) */
+    for (int jr = 0; jr < nc; jr += INR) {
+      const int *cc = ccol + jr;
+      cmode[jr / INR] = nc - jr < INR ? 0 : run_of(cc, INR) ? 2 : run_of(cc, 4) && run_of(cc + 4, 4) ? 1 : 0;
+    }
     for (int pc = 0; pc < k_all; pc += IKC) {
       const int kc = k_all - pc < IKC ? k_all - pc : IKC;
       imap_fill(&d->b_row, pc, kc, brow);
@@ -564,6 +607,18 @@ void EXPORT(int_gemm_run)(const igemm_desc *d, int m0, int m1, int n0, int n1, i
         imap_fill(&d->a_row, ic, mc, arow);
         imap_fill(&d->c_row, ic, mc, crow);
         for (int i = 0; i < mc; i++) rbias[i] = d->bias ? d->bias[ic + i] : 0;
+        /* the rows' requantization constants as vectors once, where every row takes the 32-bit rule */
+        int vec_rq = last;
+        for (int i = 0; vec_rq && i < mc; i++) vec_rq = narrow_rule(d->rq[4 * (ic + i)], d->rq[4 * (ic + i) + 1]);
+        for (int i = 0; vec_rq && i < mc; i++) {
+          const int *r = d->rq + 4 * (ic + i);
+          rowv[5 * i] = wasm_i32x4_splat(r[0]);
+          rowv[5 * i + 1] = wasm_i32x4_splat((int)(1u << (r[1] - 1)));
+          rowv[5 * i + 2] = wasm_i32x4_splat(rbias[i]);
+          rowv[5 * i + 3] = wasm_i16x8_splat(r[2]);
+          rowv[5 * i + 4] = wasm_i16x8_splat(r[3]);
+          rown[i] = r[1];
+        }
         if (d->ap2) {
           /* A was packed once for the call (ic is a multiple of IMR: the parts split rows in whole panels) */
           ap = quads ? (int *)prepacked_quads(d, pc / IKC, ic / IMR, kq) : (int *)prepacked_pairs(d, pc / IKC, ic / IMR, kq);
@@ -578,13 +633,16 @@ void EXPORT(int_gemm_run)(const igemm_desc *d, int m0, int m1, int n0, int n1, i
             const int mr = mc - ir < IMR ? mc - ir : IMR;
             if (split) {
               micro_kernel8s(kq, ap + ir * kq, bp + 2 * jr * kq, d->c, crow + ir, ccol + jr, rbias + ir, mr, nr,
-                             pc == 0, tile, d, last ? d->rq + 4 * (ic + ir) : 0);
+                             pc == 0, tile, d, last ? d->rq + 4 * (ic + ir) : 0, vec_rq ? rowv + 5 * ir : 0, rown + ir,
+                             cmode[jr / INR]);
             } else if (quads) {
               micro_kernel8(kq, ap + ir * kq, bp + jr * kq, d->c, crow + ir, ccol + jr, rbias + ir, mr, nr, pc == 0,
-                            tile, d, last ? d->rq + 4 * (ic + ir) : 0);
+                            tile, d, last ? d->rq + 4 * (ic + ir) : 0, vec_rq ? rowv + 5 * ir : 0, rown + ir,
+                            cmode[jr / INR]);
             } else {
               micro_kernel(kq, ap + ir * kq, bp + jr * kq, d->c, crow + ir, ccol + jr, rbias + ir, mr, nr, pc == 0,
-                           tile, d, last ? d->rq + 4 * (ic + ir) : 0);
+                           tile, d, last ? d->rq + 4 * (ic + ir) : 0, vec_rq ? rowv + 5 * ir : 0, rown + ir,
+                           cmode[jr / INR]);
             }
           }
         }
