@@ -72,6 +72,13 @@ static void imap_fill(const imap *d, int i0, int count, int *out) {
   }
 }
 
+/* Whether off[0..count) step by one constant stride. */
+static inline int strided(const int *off, int count) {
+  for (int j = 2; j < count; j++)
+    if (off[j] - off[j - 1] != off[1] - off[0]) return 0;
+  return 1;
+}
+
 static inline int run_of(const int *off, int count) {
   for (int j = 1; j < count; j++)
     if (off[j] != off[0] + j) return 0;
@@ -224,6 +231,53 @@ static inline __attribute__((always_inline)) void store_tile(v128_t acc[IMR][INV
                                                             const int *ccol, const int *rbias, int mr, int nr,
                                                             int first, int *tile, const igemm_desc *d,
                                                             const int *rrq, const v128_t *rv, const int *rn, int cm) {
+  if (rv && cm == 3 && mr == IMR) {
+    /*
+     * the last k block over eight columns a constant stride apart and IMR consecutive rows into int8 (the NCHW
+     * outputs of 1×1 planes): requantized from the registers, transposed, IMR bytes stored per column
+     */
+    v128_t s16[IMR];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < IMR; i++) {
+      const v128_t *v = rv + 5 * i;
+      v128_t b0 = v[2], b1 = v[2];
+      if (!first) {
+        const int *cr = c + crow[i];
+        b0 = wasm_i32x4_make(cr[ccol[0]], cr[ccol[1]], cr[ccol[2]], cr[ccol[3]]);
+        b1 = wasm_i32x4_make(cr[ccol[4]], cr[ccol[5]], cr[ccol[6]], cr[ccol[7]]);
+      }
+      const v128_t q0 = requant4_32(wasm_i32x4_add(acc[i][0], b0), v[0], rn[i], v[1]);
+      const v128_t q1 = requant4_32(wasm_i32x4_add(acc[i][1], b1), v[0], rn[i], v[1]);
+      s16[i] = wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(q0, q1), v[3]), v[4]);
+    }
+    _Static_assert(IMR == 6 && INR == 8, "the transposed stores take a 6 × 8 tile");
+    const v128_t p01 = wasm_i8x16_narrow_i16x8(s16[0], s16[1]), p23 = wasm_i8x16_narrow_i16x8(s16[2], s16[3]);
+    const v128_t p45 = wasm_i8x16_narrow_i16x8(s16[4], s16[5]);
+    /* rows 0..3 of columns 0..3 and of columns 4..7, four bytes per column; rows 4, 5 two bytes per column */
+    const v128_t t0 = wasm_i8x16_shuffle(p01, p23, 0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26, 3, 11, 19, 27);
+    const v128_t t1 = wasm_i8x16_shuffle(p01, p23, 4, 12, 20, 28, 5, 13, 21, 29, 6, 14, 22, 30, 7, 15, 23, 31);
+    const v128_t t2 = wasm_i8x16_shuffle(p45, p45, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
+    signed char *q = (signed char *)d->q + crow[0];
+    wasm_v128_store32_lane(q + ccol[0], t0, 0);
+    wasm_v128_store32_lane(q + ccol[1], t0, 1);
+    wasm_v128_store32_lane(q + ccol[2], t0, 2);
+    wasm_v128_store32_lane(q + ccol[3], t0, 3);
+    wasm_v128_store32_lane(q + ccol[4], t1, 0);
+    wasm_v128_store32_lane(q + ccol[5], t1, 1);
+    wasm_v128_store32_lane(q + ccol[6], t1, 2);
+    wasm_v128_store32_lane(q + ccol[7], t1, 3);
+    q += 4;
+    wasm_v128_store16_lane(q + ccol[0], t2, 0);
+    wasm_v128_store16_lane(q + ccol[1], t2, 1);
+    wasm_v128_store16_lane(q + ccol[2], t2, 2);
+    wasm_v128_store16_lane(q + ccol[3], t2, 3);
+    wasm_v128_store16_lane(q + ccol[4], t2, 4);
+    wasm_v128_store16_lane(q + ccol[5], t2, 5);
+    wasm_v128_store16_lane(q + ccol[6], t2, 6);
+    wasm_v128_store16_lane(q + ccol[7], t2, 7);
+    return;
+  }
+  if (cm == 3) cm = 0;
   if (rv && cm) {
     /*
      * the last k block over two runs of four columns (cm 1; cm 2: one run of eight), every row under the 32-bit
@@ -584,10 +638,17 @@ void EXPORT(int_gemm_run)(const igemm_desc *d, int m0, int m1, int n0, int n1, i
     const int nc = n1 - jc < INC ? n1 - jc : INC;
     imap_fill(&d->b_col, jc, nc, bcol);
     imap_fill(&d->c_col, jc, nc, ccol);
-    /* per panel of INR columns of C: 2 one run of eight, 1 two runs of four, 0 neither (or a short panel) */
+    /*
+     * per panel of INR columns of C: 2 one run of eight, 1 two runs of four, 3 eight columns a constant stride
+     * apart, 0 none of these (or a short panel)
+     */
     for (int jr = 0; jr < nc; jr += INR) {
       const int *cc = ccol + jr;
-      cmode[jr / INR] = nc - jr < INR ? 0 : run_of(cc, INR) ? 2 : run_of(cc, 4) && run_of(cc + 4, 4) ? 1 : 0;
+      cmode[jr / INR] = nc - jr < INR                      ? 0
+                        : run_of(cc, INR)                  ? 2
+                        : run_of(cc, 4) && run_of(cc + 4, 4) ? 1
+                        : strided(cc, INR)                 ? 3
+                                                           : 0;
     }
     for (int pc = 0; pc < k_all; pc += IKC) {
       const int kc = k_all - pc < IKC ? k_all - pc : IKC;
@@ -608,7 +669,8 @@ void EXPORT(int_gemm_run)(const igemm_desc *d, int m0, int m1, int n0, int n1, i
         imap_fill(&d->c_row, ic, mc, crow);
         for (int i = 0; i < mc; i++) rbias[i] = d->bias ? d->bias[ic + i] : 0;
         /* the rows' requantization constants as vectors once, where every row takes the 32-bit rule */
-        int vec_rq = last;
+        int vec_rq = last, rows_run = d->q_bytes == 1;
+        for (int i = 1; rows_run && i < mc; i++) rows_run = crow[i] == crow[i - 1] + 1;
         for (int i = 0; vec_rq && i < mc; i++) vec_rq = narrow_rule(d->rq[4 * (ic + i)], d->rq[4 * (ic + i) + 1]);
         for (int i = 0; vec_rq && i < mc; i++) {
           const int *r = d->rq + 4 * (ic + i);
@@ -634,15 +696,15 @@ void EXPORT(int_gemm_run)(const igemm_desc *d, int m0, int m1, int n0, int n1, i
             if (split) {
               micro_kernel8s(kq, ap + ir * kq, bp + 2 * jr * kq, d->c, crow + ir, ccol + jr, rbias + ir, mr, nr,
                              pc == 0, tile, d, last ? d->rq + 4 * (ic + ir) : 0, vec_rq ? rowv + 5 * ir : 0, rown + ir,
-                             cmode[jr / INR]);
+                             cmode[jr / INR] == 3 && !rows_run ? 0 : cmode[jr / INR]);
             } else if (quads) {
               micro_kernel8(kq, ap + ir * kq, bp + jr * kq, d->c, crow + ir, ccol + jr, rbias + ir, mr, nr, pc == 0,
                             tile, d, last ? d->rq + 4 * (ic + ir) : 0, vec_rq ? rowv + 5 * ir : 0, rown + ir,
-                            cmode[jr / INR]);
+                            cmode[jr / INR] == 3 && !rows_run ? 0 : cmode[jr / INR]);
             } else {
               micro_kernel(kq, ap + ir * kq, bp + jr * kq, d->c, crow + ir, ccol + jr, rbias + ir, mr, nr, pc == 0,
                            tile, d, last ? d->rq + 4 * (ic + ir) : 0, vec_rq ? rowv + 5 * ir : 0, rown + ir,
-                           cmode[jr / INR]);
+                           cmode[jr / INR] == 3 && !rows_run ? 0 : cmode[jr / INR]);
             }
           }
         }
