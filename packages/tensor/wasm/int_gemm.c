@@ -63,12 +63,19 @@ static inline const int *prepacked_quads(const igemm_desc *d, int pb, int p, int
 
 static inline int imap_off(const imap *d, int i) { return (i / d->seg) * d->seg_stride + (i % d->seg) * d->stride; }
 
-/* out[j] = imap_off(d, i0 + j) for j < count: one division, then stepped. */
+/* out[j] = imap_off(d, i0 + j) for j < count: one division, then stepped, four at a time within a segment. */
 static void imap_fill(const imap *d, int i0, int count, int *out) {
+  const int st = d->stride;
+  const v128_t step = wasm_i32x4_make(0, st, 2 * st, 3 * st);
   int r = i0 % d->seg, base = i0 / d->seg * d->seg_stride;
-  for (int j = 0; j < count; j++) {
-    out[j] = base + r * d->stride;
-    if (++r == d->seg) r = 0, base += d->seg_stride;
+  for (int j = 0; j < count;) {
+    if (r + 4 <= d->seg && j + 4 <= count) {
+      wasm_v128_store(out + j, wasm_i32x4_add(wasm_i32x4_splat(base + r * st), step));
+      j += 4, r += 4;
+    } else {
+      out[j++] = base + r++ * st;
+    }
+    if (r == d->seg) r = 0, base += d->seg_stride;
   }
 }
 
@@ -543,19 +550,34 @@ static int pack_b8(const igemm_desc *d, const int *brow, const int *bcol, int kc
   v128_t sign = wasm_i32x4_splat(0);
   for (int jr = 0; jr < nc; jr += INR, bp += k4 * pitch) {
     const int nr = nc - jr < INR ? nc - jr : INR;
+    int q0 = 0;
+    if (nr == INR && run_of(bcol + jr, INR)) {
+      /* eight consecutive columns: four rows of eight bytes interleaved (byte, then 16-bit unpacks) */
+      const signed char *b0 = b + bcol[jr];
+      for (; q0 < kfull; q0++) {
+        const int *r = brow + 4 * q0;
+        const v128_t r0 = wasm_v128_load64_zero(b0 + r[0]), r1 = wasm_v128_load64_zero(b0 + r[1]);
+        const v128_t r2 = wasm_v128_load64_zero(b0 + r[2]), r3 = wasm_v128_load64_zero(b0 + r[3]);
+        const v128_t t01 = wasm_i8x16_shuffle(r0, r1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        const v128_t t23 = wasm_i8x16_shuffle(r2, r3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        put_quads(bp + q0 * pitch, wasm_i16x8_shuffle(t01, t23, 0, 8, 1, 9, 2, 10, 3, 11), split, &sign);
+        put_quads(bp + q0 * pitch + (split ? 8 : 4), wasm_i16x8_shuffle(t01, t23, 4, 12, 5, 13, 6, 14, 7, 15), split,
+                  &sign);
+      }
+    }
     for (int v = 0; v < INV; v++) {
       const int *cols = bcol + jr + 4 * v;
       int *dst = bp + (split ? 8 : 4) * v;
       const int cnt = nr - 4 * v;
-      int q = 0;
+      int q = q0;
       if (cnt >= 4 && run_of(cols, 4)) {
-        /* four consecutive columns: four rows' bytes interleaved */
+        /* four consecutive columns: four rows' bytes interleaved (the unpacks' upper halves unused) */
         for (; q < kfull; q++) {
           const int *r = brow + 4 * q;
           const v128_t r0 = wasm_v128_load32_zero(b + r[0] + cols[0]), r1 = wasm_v128_load32_zero(b + r[1] + cols[0]);
           const v128_t r2 = wasm_v128_load32_zero(b + r[2] + cols[0]), r3 = wasm_v128_load32_zero(b + r[3] + cols[0]);
-          const v128_t t01 = wasm_i8x16_shuffle(r0, r1, 0, 16, 1, 17, 2, 18, 3, 19, 0, 0, 0, 0, 0, 0, 0, 0);
-          const v128_t t23 = wasm_i8x16_shuffle(r2, r3, 0, 16, 1, 17, 2, 18, 3, 19, 0, 0, 0, 0, 0, 0, 0, 0);
+          const v128_t t01 = wasm_i8x16_shuffle(r0, r1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+          const v128_t t23 = wasm_i8x16_shuffle(r2, r3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
           put_quads(dst + q * pitch, wasm_i16x8_shuffle(t01, t23, 0, 8, 1, 9, 2, 10, 3, 11), split, &sign);
         }
       } else if (cnt >= 4) {
