@@ -479,17 +479,35 @@ static __attribute__((noinline)) void split_dots(int k4, const int *restrict ap,
   for (int i = 0; i < IMR; i++) wasm_v128_store(out + i * INR, wasm_i32x4_sub(lo[i], wasm_i32x4_shl(sg[i], 7)));
 }
 
-/* One IMR × INR tile from split quads: split_dots for each group of four columns, then store_tile. */
+/*
+ * One IMR × INR tile from split quads: split_dots for the first group of four columns, the same sums for the
+ * second kept in registers, then store_tile.
+ */
 static void micro_kernel8s(int k4, const int *restrict ap, const int *restrict bp, int *c, const int *crow,
                            const int *ccol, const int *rbias, int mr, int nr, int first, int *tile,
                            const igemm_desc *d, const int *rrq, const v128_t *rv, const int *rn, int cm) {
-  v128_t acc[IMR][INV];
+  _Static_assert(INV == 2, "two groups of four columns: the first through memory, the second in registers");
+  v128_t acc[IMR][INV], lo[IMR], sg[IMR];
+  split_dots(k4, ap, bp, tile);
 #pragma clang loop unroll(full)
-  for (int v = 0; v < INV; v++) split_dots(k4, ap, bp + 8 * v, tile + 4 * v);
+  for (int i = 0; i < IMR; i++) lo[i] = sg[i] = wasm_i32x4_splat(0);
+  bp += 8;
+  for (int q = 0; q < k4; q++) {
+    const v128_t bl = wasm_v128_load(bp), bs = wasm_v128_load(bp + 4);
 #pragma clang loop unroll(full)
-  for (int i = 0; i < IMR; i++)
+    for (int i = 0; i < IMR; i++) {
+      const v128_t av = wasm_v128_load32_splat(ap + i);
+      lo[i] = DOT_I8_I7_ADD(av, bl, lo[i]);
+      sg[i] = DOT_I8_I7_ADD(av, bs, sg[i]);
+    }
+    ap += IMR;
+    bp += 2 * INR;
+  }
 #pragma clang loop unroll(full)
-    for (int v = 0; v < INV; v++) acc[i][v] = wasm_v128_load(tile + i * INR + 4 * v);
+  for (int i = 0; i < IMR; i++) {
+    acc[i][0] = wasm_v128_load(tile + i * INR);
+    acc[i][1] = wasm_i32x4_sub(lo[i], wasm_i32x4_shl(sg[i], 7));
+  }
   store_tile(acc, c, crow, ccol, rbias, mr, nr, first, tile, d, rrq, rv, rn, cm);
 }
 
