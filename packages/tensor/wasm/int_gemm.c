@@ -437,6 +437,7 @@ static void micro_kernel8(int k4, const int *restrict ap, const int *restrict bp
   for (int i = 0; i < IMR; i++)
 #pragma clang loop unroll(full)
     for (int v = 0; v < INV; v++) acc[i][v] = wasm_i32x4_splat(0);
+#pragma clang loop unroll_count(2)
   for (int q = 0; q < k4; q++) {
     v128_t bv[INV];
 #pragma clang loop unroll(full)
@@ -464,6 +465,7 @@ static __attribute__((noinline)) void split_dots(int k4, const int *restrict ap,
   v128_t lo[IMR], sg[IMR];
 #pragma clang loop unroll(full)
   for (int i = 0; i < IMR; i++) lo[i] = sg[i] = wasm_i32x4_splat(0);
+#pragma clang loop unroll_count(2) /* halves the loop's own overhead on short sums (k = 16: four quads) */
   for (int q = 0; q < k4; q++) {
     const v128_t bl = wasm_v128_load(bp), bs = wasm_v128_load(bp + 4);
 #pragma clang loop unroll(full)
@@ -492,6 +494,7 @@ static void micro_kernel8s(int k4, const int *restrict ap, const int *restrict b
 #pragma clang loop unroll(full)
   for (int i = 0; i < IMR; i++) lo[i] = sg[i] = wasm_i32x4_splat(0);
   bp += 8;
+#pragma clang loop unroll_count(2) /* halves the loop's own overhead on short sums (k = 16: four quads) */
   for (int q = 0; q < k4; q++) {
     const v128_t bl = wasm_v128_load(bp), bs = wasm_v128_load(bp + 4);
 #pragma clang loop unroll(full)
