@@ -1,10 +1,18 @@
 /*
  * Exact integer GEMM C = bias + A · B: A is int8 (the weights), B is int8 or int16 (the activations), C
- * is int32. Both operands are widened to int16 while they are packed, with pairs of consecutive k
- * interleaved, so that one i32x4.dot_i16x8_s gives four columns' sums a(k)·b(k) + a(k+1)·b(k+1): every
- * product (at most 128 · 32768 in magnitude) and every pair sum is exact in int32, and the running
- * sums are int32 additions, which wrap exactly as the int32 result does. Packing and MR × NR register
- * blocking follow gemm.c, with the same segmented index maps (in elements of each operand's type).
+ * is int32. Three packings of the products, every one exact (the running sums are int32 additions, which
+ * wrap exactly as the int32 result does):
+ * - int8 activations all in [0, 127] (after a ReLU): quads of consecutive k, one relaxed dot product
+ *   i32x4.relaxed_dot_i8x16_i7x16_add_s per four k — exact for such activations on any lowering;
+ * - other int8 activations: the same quads split as b = (b & 127) - 128 · (b < 0), two relaxed dot
+ *   products (low seven bits, sign bits, both in [0, 127]) combined as low - 128 · sign — on a machine
+ *   whose relaxed dot product is one instruction, half the instructions of the int16 pairs;
+ * - int16 activations: both operands widened to int16, pairs of consecutive k interleaved, one
+ *   i32x4.dot_i16x8_s per two k (every product at most 128 · 32768 in magnitude, every pair sum in int32).
+ * Packing and MR × NR register blocking follow gemm.c, with the same segmented index maps (in elements of
+ * each operand's type); with a requantization the last k block's sums are requantized in the tile's
+ * epilogue, from the registers where the output columns come in runs of four or eight (NCHW planes of 2×2
+ * and more) or a constant stride apart (1×1 planes).
  */
 #include "common.h"
 #include "requant.h"
