@@ -102,7 +102,7 @@ static inline int run_of(const int *off, int count) {
 
 /* Bytes of scratch one thread needs for int_gemm_run (16-byte aligned). */
 int EXPORT(int_gemm_scratch_bytes)(void) {
-  return IMC * IKC * 2 + IKC * INC * 2 + IMR * INR * 4 + IMC * 5 * 16 + (2 * INC + INC / INR + 4 * IMC + 2 * IKC) * 4 +
+  return IMC * IKC * 2 + IKC * INC * 2 + IMR * INR * 8 + IMC * 5 * 16 + (2 * INC + INC / INR + 4 * IMC + 2 * IKC) * 4 +
          64;
 }
 
@@ -466,10 +466,10 @@ static void micro_kernel8(int k4, const int *restrict ap, const int *restrict bp
  * The sums of one group of four columns (v) of a tile from quads of signed int8 activations packed split
  * (pack_b8 with `split`): two relaxed dot products per weight quad — with the low seven bits and with the sign
  * bits, both in [0, 127], so exact — make low - 128 · sign = Σ a · b, wrapping as int32 does. The IMR sums
- * go to out[i * INR] (a leaf function, so that its twelve accumulators keep to the registers).
+ * go to out[i * pitch] (a leaf function, so that its twelve accumulators keep to the registers).
  */
 static __attribute__((noinline)) void split_dots(int k4, const int *restrict ap, const int *restrict bp,
-                                                 int *out) {
+                                                 int *out, int pitch) {
   v128_t lo[IMR], sg[IMR];
 #pragma clang loop unroll(full)
   for (int i = 0; i < IMR; i++) lo[i] = sg[i] = wasm_i32x4_splat(0);
@@ -486,7 +486,7 @@ static __attribute__((noinline)) void split_dots(int k4, const int *restrict ap,
     bp += 2 * INR;
   }
 #pragma clang loop unroll(full)
-  for (int i = 0; i < IMR; i++) wasm_v128_store(out + i * INR, wasm_i32x4_sub(lo[i], wasm_i32x4_shl(sg[i], 7)));
+  for (int i = 0; i < IMR; i++) wasm_v128_store(out + i * pitch, wasm_i32x4_sub(lo[i], wasm_i32x4_shl(sg[i], 7)));
 }
 
 /*
@@ -498,7 +498,7 @@ static void micro_kernel8s(int k4, const int *restrict ap, const int *restrict b
                            const igemm_desc *d, const int *rrq, const v128_t *rv, const int *rn, int cm) {
   _Static_assert(INV == 2, "two groups of four columns: the first through memory, the second in registers");
   v128_t acc[IMR][INV], lo[IMR], sg[IMR];
-  split_dots(k4, ap, bp, tile);
+  split_dots(k4, ap, bp, tile, INR);
 #pragma clang loop unroll(full)
   for (int i = 0; i < IMR; i++) lo[i] = sg[i] = wasm_i32x4_splat(0);
   bp += 8;
@@ -520,6 +520,72 @@ static void micro_kernel8s(int k4, const int *restrict ap, const int *restrict b
     acc[i][1] = wasm_i32x4_sub(lo[i], wasm_i32x4_shl(sg[i], 7));
   }
   store_tile(acc, c, crow, ccol, rbias, mr, nr, first, tile, d, rrq, rv, rn, cm);
+}
+
+/*
+ * Two IMR × INR tiles side by side from split quads (the second panel's packing at bp2), requantized in one
+ * epilogue per row: the last k block, every row under the 32-bit rule, int8 outputs, both panels' columns in
+ * runs (cm1, cm2: 1 or 2 as in store_tile), so that each row's constants serve sixteen sums. Three groups of
+ * four columns go through `tile` (IMR × 2 · INR ints), the fourth stays in registers.
+ */
+static void wide_kernel8s(int k4, const int *restrict ap, const int *restrict bp, const int *restrict bp2, int *c,
+                          const int *crow, const int *ccol, int mr, int first, int *tile, const igemm_desc *d,
+                          const v128_t *rv, const int *rn, int cm1, int cm2) {
+  const int pitch = 2 * INR;
+  v128_t lo[IMR], sg[IMR];
+  split_dots(k4, ap, bp, tile, pitch);
+  split_dots(k4, ap, bp + 8, tile + 4, pitch);
+  split_dots(k4, ap, bp2, tile + 8, pitch);
+#pragma clang loop unroll(full)
+  for (int i = 0; i < IMR; i++) lo[i] = sg[i] = wasm_i32x4_splat(0);
+  bp2 += 8;
+#pragma clang loop unroll_count(2)
+  for (int q = 0; q < k4; q++) {
+    const v128_t bl = wasm_v128_load(bp2), bs = wasm_v128_load(bp2 + 4);
+#pragma clang loop unroll(full)
+    for (int i = 0; i < IMR; i++) {
+      const v128_t av = wasm_v128_load32_splat(ap + i);
+      lo[i] = DOT_I8_I7_ADD(av, bl, lo[i]);
+      sg[i] = DOT_I8_I7_ADD(av, bs, sg[i]);
+    }
+    ap += IMR;
+    bp2 += 2 * INR;
+  }
+  const int off0 = ccol[0], off1 = ccol[4], off2 = ccol[8], off3 = ccol[12];
+#pragma clang loop unroll(full)
+  for (int i = 0; i < IMR; i++) {
+    if (i < mr) {
+      const v128_t *v = rv + 5 * i;
+      const int row = crow[i], n = rn[i];
+      const int *t = tile + i * pitch;
+      const v128_t a3 = wasm_i32x4_sub(lo[i], wasm_i32x4_shl(sg[i], 7));
+      v128_t b0 = v[2], b1 = v[2], b2 = v[2], b3 = v[2];
+      if (!first) {
+        b0 = wasm_v128_load(c + row + off0), b1 = wasm_v128_load(c + row + off1);
+        b2 = wasm_v128_load(c + row + off2), b3 = wasm_v128_load(c + row + off3);
+      }
+      const v128_t q0 = requant4_32(wasm_i32x4_add(wasm_v128_load(t), b0), v[0], n, v[1]);
+      const v128_t q1 = requant4_32(wasm_i32x4_add(wasm_v128_load(t + 4), b1), v[0], n, v[1]);
+      const v128_t q2 = requant4_32(wasm_i32x4_add(wasm_v128_load(t + 8), b2), v[0], n, v[1]);
+      const v128_t q3 = requant4_32(wasm_i32x4_add(a3, b3), v[0], n, v[1]);
+      const v128_t s01 = wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(q0, q1), v[3]), v[4]);
+      const v128_t s23 = wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(q2, q3), v[3]), v[4]);
+      const v128_t s8 = wasm_i8x16_narrow_i16x8(s01, s23);
+      signed char *q = (signed char *)d->q + row;
+      if (cm1 == 2) {
+        wasm_v128_store64_lane(q + off0, s8, 0);
+      } else {
+        wasm_v128_store32_lane(q + off0, s8, 0);
+        wasm_v128_store32_lane(q + off1, s8, 1);
+      }
+      if (cm2 == 2) {
+        wasm_v128_store64_lane(q + off2, s8, 1);
+      } else {
+        wasm_v128_store32_lane(q + off2, s8, 2);
+        wasm_v128_store32_lane(q + off3, s8, 3);
+      }
+    }
+  }
 }
 
 /* The four bytes at `src` as one int32 (an unaligned load). */
@@ -673,7 +739,7 @@ void EXPORT(int_gemm_run)(const igemm_desc *d, int m0, int m1, int n0, int n1, i
   int *ap = ap_scratch;
   int *bp = ap_scratch + IMC * IKC / 2;
   int *tile = bp + IKC / 2 * INC;
-  v128_t *rowv = (v128_t *)(tile + IMR * INR);
+  v128_t *rowv = (v128_t *)(tile + 2 * IMR * INR);
   int *bcol = (int *)(rowv + 5 * IMC);
   int *ccol = bcol + INC;
   int *arow = ccol + INC;
@@ -742,6 +808,15 @@ void EXPORT(int_gemm_run)(const igemm_desc *d, int m0, int m1, int n0, int n1, i
         }
         for (int jr = 0; jr < nc; jr += INR) {
           const int nr = nc - jr < INR ? nc - jr : INR;
+          const int cm1 = cmode[jr / INR], cm2 = jr + 2 * INR <= nc ? cmode[jr / INR + 1] : 0;
+          if (split && vec_rq && d->q_bytes == 1 && (cm1 == 1 || cm1 == 2) && (cm2 == 1 || cm2 == 2)) {
+            /* two panels of runs: one epilogue per row for both */
+            for (int ir = 0; ir < mc; ir += IMR)
+              wide_kernel8s(kq, ap + ir * kq, bp + 2 * jr * kq, bp + 2 * (jr + INR) * kq, d->c, crow + ir, ccol + jr,
+                            mc - ir < IMR ? mc - ir : IMR, pc == 0, tile, d, rowv + 5 * ir, rown + ir, cm1, cm2);
+            jr += INR;
+            continue;
+          }
           for (int ir = 0; ir < mc; ir += IMR) {
             const int mr = mc - ir < IMR ? mc - ir : IMR;
             if (split) {
