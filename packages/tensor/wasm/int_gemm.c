@@ -1,10 +1,18 @@
 /*
  * Exact integer GEMM C = bias + A · B: A is int8 (the weights), B is int8 or int16 (the activations), C
- * is int32. Both operands are widened to int16 while they are packed, with pairs of consecutive k
- * interleaved, so that one i32x4.dot_i16x8_s gives four columns' sums a(k)·b(k) + a(k+1)·b(k+1): every
- * product (at most 128 · 32768 in magnitude) and every pair sum is exact in int32, and the running
- * sums are int32 additions, which wrap exactly as the int32 result does. Packing and MR × NR register
- * blocking follow gemm.c, with the same segmented index maps (in elements of each operand's type).
+ * is int32. Three packings of the products, every one exact (the running sums are int32 additions, which
+ * wrap exactly as the int32 result does):
+ * - int8 activations all in [0, 127] (after a ReLU): quads of consecutive k, one relaxed dot product
+ *   i32x4.relaxed_dot_i8x16_i7x16_add_s per four k — exact for such activations on any lowering;
+ * - other int8 activations: the same quads split as b = (b & 127) - 128 · (b < 0), two relaxed dot
+ *   products (low seven bits, sign bits, both in [0, 127]) combined as low - 128 · sign — on a machine
+ *   whose relaxed dot product is one instruction, half the instructions of the int16 pairs;
+ * - int16 activations: both operands widened to int16, pairs of consecutive k interleaved, one
+ *   i32x4.dot_i16x8_s per two k (every product at most 128 · 32768 in magnitude, every pair sum in int32).
+ * Packing and MR × NR register blocking follow gemm.c, with the same segmented index maps (in elements of
+ * each operand's type); with a requantization the last k block's sums are requantized in the tile's
+ * epilogue, from the registers where the output columns come in runs of four or eight (NCHW planes of 2×2
+ * and more) or a constant stride apart (1×1 planes).
  */
 #include "common.h"
 #include "requant.h"
@@ -63,6 +71,29 @@ static inline const int *prepacked_quads(const igemm_desc *d, int pb, int p, int
 
 static inline int imap_off(const imap *d, int i) { return (i / d->seg) * d->seg_stride + (i % d->seg) * d->stride; }
 
+/* out[j] = imap_off(d, i0 + j) for j < count: one division, then stepped, four at a time within a segment. */
+static void imap_fill(const imap *d, int i0, int count, int *out) {
+  const int st = d->stride;
+  const v128_t step = wasm_i32x4_make(0, st, 2 * st, 3 * st);
+  int r = i0 % d->seg, base = i0 / d->seg * d->seg_stride;
+  for (int j = 0; j < count;) {
+    if (r + 4 <= d->seg && j + 4 <= count) {
+      wasm_v128_store(out + j, wasm_i32x4_add(wasm_i32x4_splat(base + r * st), step));
+      j += 4, r += 4;
+    } else {
+      out[j++] = base + r++ * st;
+    }
+    if (r == d->seg) r = 0, base += d->seg_stride;
+  }
+}
+
+/* Whether off[0..count) step by one constant stride. */
+static inline int strided(const int *off, int count) {
+  for (int j = 2; j < count; j++)
+    if (off[j] - off[j - 1] != off[1] - off[0]) return 0;
+  return 1;
+}
+
 static inline int run_of(const int *off, int count) {
   for (int j = 1; j < count; j++)
     if (off[j] != off[0] + j) return 0;
@@ -71,7 +102,8 @@ static inline int run_of(const int *off, int count) {
 
 /* Bytes of scratch one thread needs for int_gemm_run (16-byte aligned). */
 int EXPORT(int_gemm_scratch_bytes)(void) {
-  return IMC * IKC * 2 + IKC * INC * 2 + IMR * INR * 4 + (2 * INC + 3 * IMC + 2 * IKC) * 4 + 64;
+  return IMC * IKC * 2 + IKC * INC * 2 + IMR * INR * 8 + IMC * 5 * 16 + (2 * INC + INC / INR + 4 * IMC + 2 * IKC) * 4 +
+         64;
 }
 
 /* Eight consecutive activations as int16 lanes. */
@@ -213,13 +245,94 @@ static void requant_row(const igemm_desc *d, const int *r, int *t, int nr, int r
 static inline __attribute__((always_inline)) void store_tile(v128_t acc[IMR][INV], int *c, const int *crow,
                                                             const int *ccol, const int *rbias, int mr, int nr,
                                                             int first, int *tile, const igemm_desc *d,
-                                                            const int *rrq) {
-  if (rrq && nr == INR && run_of(ccol, 4) && run_of(ccol + 4, 4)) {
+                                                            const int *rrq, const v128_t *rv, const int *rn, int cm) {
+  if (rv && cm == 3 && mr == IMR) {
+    /*
+     * the last k block over eight columns a constant stride apart and IMR consecutive rows into int8 (the NCHW
+     * outputs of 1×1 planes): requantized from the registers, transposed, IMR bytes stored per column
+     */
+    v128_t s16[IMR];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < IMR; i++) {
+      const v128_t *v = rv + 5 * i;
+      v128_t b0 = v[2], b1 = v[2];
+      if (!first) {
+        const int *cr = c + crow[i];
+        b0 = wasm_i32x4_make(cr[ccol[0]], cr[ccol[1]], cr[ccol[2]], cr[ccol[3]]);
+        b1 = wasm_i32x4_make(cr[ccol[4]], cr[ccol[5]], cr[ccol[6]], cr[ccol[7]]);
+      }
+      const v128_t q0 = requant4_32(wasm_i32x4_add(acc[i][0], b0), v[0], rn[i], v[1]);
+      const v128_t q1 = requant4_32(wasm_i32x4_add(acc[i][1], b1), v[0], rn[i], v[1]);
+      s16[i] = wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(q0, q1), v[3]), v[4]);
+    }
+    _Static_assert(IMR == 6 && INR == 8, "the transposed stores take a 6 × 8 tile");
+    const v128_t p01 = wasm_i8x16_narrow_i16x8(s16[0], s16[1]), p23 = wasm_i8x16_narrow_i16x8(s16[2], s16[3]);
+    const v128_t p45 = wasm_i8x16_narrow_i16x8(s16[4], s16[5]);
+    /* rows 0..3 of columns 0..3 and of columns 4..7, four bytes per column; rows 4, 5 two bytes per column */
+    const v128_t t0 = wasm_i8x16_shuffle(p01, p23, 0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26, 3, 11, 19, 27);
+    const v128_t t1 = wasm_i8x16_shuffle(p01, p23, 4, 12, 20, 28, 5, 13, 21, 29, 6, 14, 22, 30, 7, 15, 23, 31);
+    const v128_t t2 = wasm_i8x16_shuffle(p45, p45, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
+    signed char *q = (signed char *)d->q + crow[0];
+    wasm_v128_store32_lane(q + ccol[0], t0, 0);
+    wasm_v128_store32_lane(q + ccol[1], t0, 1);
+    wasm_v128_store32_lane(q + ccol[2], t0, 2);
+    wasm_v128_store32_lane(q + ccol[3], t0, 3);
+    wasm_v128_store32_lane(q + ccol[4], t1, 0);
+    wasm_v128_store32_lane(q + ccol[5], t1, 1);
+    wasm_v128_store32_lane(q + ccol[6], t1, 2);
+    wasm_v128_store32_lane(q + ccol[7], t1, 3);
+    q += 4;
+    wasm_v128_store16_lane(q + ccol[0], t2, 0);
+    wasm_v128_store16_lane(q + ccol[1], t2, 1);
+    wasm_v128_store16_lane(q + ccol[2], t2, 2);
+    wasm_v128_store16_lane(q + ccol[3], t2, 3);
+    wasm_v128_store16_lane(q + ccol[4], t2, 4);
+    wasm_v128_store16_lane(q + ccol[5], t2, 5);
+    wasm_v128_store16_lane(q + ccol[6], t2, 6);
+    wasm_v128_store16_lane(q + ccol[7], t2, 7);
+    return;
+  }
+  if (cm == 3) cm = 0;
+  if (rv && cm) {
+    /*
+     * the last k block over two runs of four columns (cm 1; cm 2: one run of eight), every row under the 32-bit
+     * rule: the rows' constants come as vectors (rv, five per row: M, 2^(n-1), bias, lo, hi) and their n at rn
+     */
+    const int off0 = ccol[0], off1 = ccol[4];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < IMR; i++) {
+      if (i < mr) {
+        const v128_t *v = rv + 5 * i;
+        const int row = crow[i], n = rn[i];
+        const v128_t b0 = first ? v[2] : wasm_v128_load(c + row + off0);
+        const v128_t b1 = first ? v[2] : wasm_v128_load(c + row + off1);
+        const v128_t q0 = requant4_32(wasm_i32x4_add(acc[i][0], b0), v[0], n, v[1]);
+        const v128_t q1 = requant4_32(wasm_i32x4_add(acc[i][1], b1), v[0], n, v[1]);
+        const v128_t s16 = wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(q0, q1), v[3]), v[4]);
+        if (d->q_bytes == 1) {
+          const v128_t s8 = wasm_i8x16_narrow_i16x8(s16, s16);
+          if (cm == 2) {
+            wasm_v128_store64_lane((signed char *)d->q + row + off0, s8, 0);
+          } else {
+            wasm_v128_store32_lane((signed char *)d->q + row + off0, s8, 0);
+            wasm_v128_store32_lane((signed char *)d->q + row + off1, s8, 1);
+          }
+        } else if (cm == 2) {
+          wasm_v128_store((short *)d->q + row + off0, s16);
+        } else {
+          wasm_v128_store64_lane((short *)d->q + row + off0, s16, 0);
+          wasm_v128_store64_lane((short *)d->q + row + off1, s16, 1);
+        }
+      }
+    }
+    return;
+  }
+  if (rrq && cm) {
     /*
      * the last k block over two runs of four columns (one run of eight, or the NCHW outputs of 2×2 planes):
      * the full sums requantized from the registers into q
      */
-    const int off0 = ccol[0], off1 = ccol[4], joined = off1 == off0 + 4;
+    const int off0 = ccol[0], off1 = ccol[4], joined = cm == 2;
 #pragma clang loop unroll(full)
     for (int i = 0; i < IMR; i++) {
       if (i < mr) {
@@ -266,7 +379,7 @@ static inline __attribute__((always_inline)) void store_tile(v128_t acc[IMR][INV
     }
     return;
   }
-  if (nr == INR && run_of(ccol, INR)) {
+  if (cm == 2) {
     int *c0 = c + ccol[0];
 #pragma clang loop unroll(full)
     for (int i = 0; i < IMR; i++) {
@@ -298,7 +411,7 @@ static inline __attribute__((always_inline)) void store_tile(v128_t acc[IMR][INV
 /* One IMR × INR tile: C = (first ? bias : C) + A panel · B panel, k pairs of int16 (any int8/int16 input). */
 static void micro_kernel(int kq, const int *restrict ap, const int *restrict bp, int *c, const int *crow,
                          const int *ccol, const int *rbias, int mr, int nr, int first, int *tile,
-                         const igemm_desc *d, const int *rrq) {
+                         const igemm_desc *d, const int *rrq, const v128_t *rv, const int *rn, int cm) {
   v128_t acc[IMR][INV];
 #pragma clang loop unroll(full)
   for (int i = 0; i < IMR; i++)
@@ -317,7 +430,7 @@ static void micro_kernel(int kq, const int *restrict ap, const int *restrict bp,
     ap += IMR;
     bp += INR;
   }
-  store_tile(acc, c, crow, ccol, rbias, mr, nr, first, tile, d, rrq);
+  store_tile(acc, c, crow, ccol, rbias, mr, nr, first, tile, d, rrq, rv, rn, cm);
 }
 
 /*
@@ -326,12 +439,13 @@ static void micro_kernel(int kq, const int *restrict ap, const int *restrict bp,
  */
 static void micro_kernel8(int k4, const int *restrict ap, const int *restrict bp, int *c, const int *crow,
                           const int *ccol, const int *rbias, int mr, int nr, int first, int *tile,
-                         const igemm_desc *d, const int *rrq) {
+                         const igemm_desc *d, const int *rrq, const v128_t *rv, const int *rn, int cm) {
   v128_t acc[IMR][INV];
 #pragma clang loop unroll(full)
   for (int i = 0; i < IMR; i++)
 #pragma clang loop unroll(full)
     for (int v = 0; v < INV; v++) acc[i][v] = wasm_i32x4_splat(0);
+#pragma clang loop unroll_count(2)
   for (int q = 0; q < k4; q++) {
     v128_t bv[INV];
 #pragma clang loop unroll(full)
@@ -345,7 +459,133 @@ static void micro_kernel8(int k4, const int *restrict ap, const int *restrict bp
     ap += IMR;
     bp += INR;
   }
-  store_tile(acc, c, crow, ccol, rbias, mr, nr, first, tile, d, rrq);
+  store_tile(acc, c, crow, ccol, rbias, mr, nr, first, tile, d, rrq, rv, rn, cm);
+}
+
+/*
+ * The sums of one group of four columns (v) of a tile from quads of signed int8 activations packed split
+ * (pack_b8 with `split`): two relaxed dot products per weight quad — with the low seven bits and with the sign
+ * bits, both in [0, 127], so exact — make low - 128 · sign = Σ a · b, wrapping as int32 does. The IMR sums
+ * go to out[i * pitch] (a leaf function, so that its twelve accumulators keep to the registers).
+ */
+static __attribute__((noinline)) void split_dots(int k4, const int *restrict ap, const int *restrict bp,
+                                                 int *out, int pitch) {
+  v128_t lo[IMR], sg[IMR];
+#pragma clang loop unroll(full)
+  for (int i = 0; i < IMR; i++) lo[i] = sg[i] = wasm_i32x4_splat(0);
+#pragma clang loop unroll_count(2) /* halves the loop's own overhead on short sums (k = 16: four quads) */
+  for (int q = 0; q < k4; q++) {
+    const v128_t bl = wasm_v128_load(bp), bs = wasm_v128_load(bp + 4);
+#pragma clang loop unroll(full)
+    for (int i = 0; i < IMR; i++) {
+      const v128_t av = wasm_v128_load32_splat(ap + i);
+      lo[i] = DOT_I8_I7_ADD(av, bl, lo[i]);
+      sg[i] = DOT_I8_I7_ADD(av, bs, sg[i]);
+    }
+    ap += IMR;
+    bp += 2 * INR;
+  }
+#pragma clang loop unroll(full)
+  for (int i = 0; i < IMR; i++) wasm_v128_store(out + i * pitch, wasm_i32x4_sub(lo[i], wasm_i32x4_shl(sg[i], 7)));
+}
+
+/*
+ * One IMR × INR tile from split quads: split_dots for the first group of four columns, the same sums for the
+ * second kept in registers, then store_tile.
+ */
+static void micro_kernel8s(int k4, const int *restrict ap, const int *restrict bp, int *c, const int *crow,
+                           const int *ccol, const int *rbias, int mr, int nr, int first, int *tile,
+                           const igemm_desc *d, const int *rrq, const v128_t *rv, const int *rn, int cm) {
+  _Static_assert(INV == 2, "two groups of four columns: the first through memory, the second in registers");
+  v128_t acc[IMR][INV], lo[IMR], sg[IMR];
+  split_dots(k4, ap, bp, tile, INR);
+#pragma clang loop unroll(full)
+  for (int i = 0; i < IMR; i++) lo[i] = sg[i] = wasm_i32x4_splat(0);
+  bp += 8;
+#pragma clang loop unroll_count(2) /* halves the loop's own overhead on short sums (k = 16: four quads) */
+  for (int q = 0; q < k4; q++) {
+    const v128_t bl = wasm_v128_load(bp), bs = wasm_v128_load(bp + 4);
+#pragma clang loop unroll(full)
+    for (int i = 0; i < IMR; i++) {
+      const v128_t av = wasm_v128_load32_splat(ap + i);
+      lo[i] = DOT_I8_I7_ADD(av, bl, lo[i]);
+      sg[i] = DOT_I8_I7_ADD(av, bs, sg[i]);
+    }
+    ap += IMR;
+    bp += 2 * INR;
+  }
+#pragma clang loop unroll(full)
+  for (int i = 0; i < IMR; i++) {
+    acc[i][0] = wasm_v128_load(tile + i * INR);
+    acc[i][1] = wasm_i32x4_sub(lo[i], wasm_i32x4_shl(sg[i], 7));
+  }
+  store_tile(acc, c, crow, ccol, rbias, mr, nr, first, tile, d, rrq, rv, rn, cm);
+}
+
+/*
+ * Two IMR × INR tiles side by side from split quads (the second panel's packing at bp2), requantized in one
+ * epilogue per row: the last k block, every row under the 32-bit rule, int8 outputs, both panels' columns in
+ * runs (cm1, cm2: 1 or 2 as in store_tile), so that each row's constants serve sixteen sums. Three groups of
+ * four columns go through `tile` (IMR × 2 · INR ints), the fourth stays in registers.
+ */
+static void wide_kernel8s(int k4, const int *restrict ap, const int *restrict bp, const int *restrict bp2, int *c,
+                          const int *crow, const int *ccol, int mr, int first, int *tile, const igemm_desc *d,
+                          const v128_t *rv, const int *rn, int cm1, int cm2) {
+  const int pitch = 2 * INR;
+  v128_t lo[IMR], sg[IMR];
+  split_dots(k4, ap, bp, tile, pitch);
+  split_dots(k4, ap, bp + 8, tile + 4, pitch);
+  split_dots(k4, ap, bp2, tile + 8, pitch);
+#pragma clang loop unroll(full)
+  for (int i = 0; i < IMR; i++) lo[i] = sg[i] = wasm_i32x4_splat(0);
+  bp2 += 8;
+#pragma clang loop unroll_count(2)
+  for (int q = 0; q < k4; q++) {
+    const v128_t bl = wasm_v128_load(bp2), bs = wasm_v128_load(bp2 + 4);
+#pragma clang loop unroll(full)
+    for (int i = 0; i < IMR; i++) {
+      const v128_t av = wasm_v128_load32_splat(ap + i);
+      lo[i] = DOT_I8_I7_ADD(av, bl, lo[i]);
+      sg[i] = DOT_I8_I7_ADD(av, bs, sg[i]);
+    }
+    ap += IMR;
+    bp2 += 2 * INR;
+  }
+  const int off0 = ccol[0], off1 = ccol[4], off2 = ccol[8], off3 = ccol[12];
+#pragma clang loop unroll(full)
+  for (int i = 0; i < IMR; i++) {
+    if (i < mr) {
+      const v128_t *v = rv + 5 * i;
+      const int row = crow[i], n = rn[i];
+      const int *t = tile + i * pitch;
+      const v128_t a3 = wasm_i32x4_sub(lo[i], wasm_i32x4_shl(sg[i], 7));
+      v128_t b0 = v[2], b1 = v[2], b2 = v[2], b3 = v[2];
+      if (!first) {
+        b0 = wasm_v128_load(c + row + off0), b1 = wasm_v128_load(c + row + off1);
+        b2 = wasm_v128_load(c + row + off2), b3 = wasm_v128_load(c + row + off3);
+      }
+      const v128_t q0 = requant4_32(wasm_i32x4_add(wasm_v128_load(t), b0), v[0], n, v[1]);
+      const v128_t q1 = requant4_32(wasm_i32x4_add(wasm_v128_load(t + 4), b1), v[0], n, v[1]);
+      const v128_t q2 = requant4_32(wasm_i32x4_add(wasm_v128_load(t + 8), b2), v[0], n, v[1]);
+      const v128_t q3 = requant4_32(wasm_i32x4_add(a3, b3), v[0], n, v[1]);
+      const v128_t s01 = wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(q0, q1), v[3]), v[4]);
+      const v128_t s23 = wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(q2, q3), v[3]), v[4]);
+      const v128_t s8 = wasm_i8x16_narrow_i16x8(s01, s23);
+      signed char *q = (signed char *)d->q + row;
+      if (cm1 == 2) {
+        wasm_v128_store64_lane(q + off0, s8, 0);
+      } else {
+        wasm_v128_store32_lane(q + off0, s8, 0);
+        wasm_v128_store32_lane(q + off1, s8, 1);
+      }
+      if (cm2 == 2) {
+        wasm_v128_store64_lane(q + off2, s8, 1);
+      } else {
+        wasm_v128_store32_lane(q + off2, s8, 2);
+        wasm_v128_store32_lane(q + off3, s8, 3);
+      }
+    }
+  }
 }
 
 /* The four bytes at `src` as one int32 (an unaligned load). */
@@ -378,32 +618,62 @@ static void pack_a8(const signed char *a, const int *arow, const int *acol, int 
 }
 
 /*
+ * Stores one group of four columns' quads `x` at dst: as they are (checking their signs into `sign`), or with
+ * `split` as the two halves of a signed int8 x = (x & 127) - 128 · (x < 0): the low seven bits at dst and the
+ * sign bits (0 or 1 per byte) at dst + 4.
+ */
+static inline void put_quads(int *dst, v128_t x, int split, v128_t *sign) {
+  if (split) {
+    wasm_v128_store(dst, wasm_v128_and(x, wasm_i8x16_splat(0x7f)));
+    wasm_v128_store(dst + 4, wasm_u8x16_shr(x, 7));
+  } else {
+    *sign = wasm_v128_or(*sign, x);
+    wasm_v128_store(dst, x);
+  }
+}
+
+/*
  * Packs kc rows × nc columns of int8 B as quads: panel p, quad q, column j at bp[(p * k4 + q) * INR + j];
  * zero past kc and nc. Returns 0 (leaving the packing unfinished) at the first negative value: the relaxed
- * dot product is exact only for activations in [0, 127].
+ * dot product is exact only for activations in [0, 127]. With `split` (any int8 values), each quad holds
+ * both halves of put_quads — the low bits of columns 4v..4v+3 at bp[(p * k4 + q) * 2 * INR + 8v + j], their
+ * sign bits 4 ints further — and the packing always finishes.
  */
-static int pack_b8(const igemm_desc *d, const int *brow, const int *bcol, int kc, int nc, int *bp) {
+static int pack_b8(const igemm_desc *d, const int *brow, const int *bcol, int kc, int nc, int *bp, int split) {
   const signed char *b = (const signed char *)d->b;
-  const int k4 = (kc + 3) / 4, kfull = kc / 4;
+  const int k4 = (kc + 3) / 4, kfull = kc / 4, pitch = split ? 2 * INR : INR;
   v128_t sign = wasm_i32x4_splat(0);
-  for (int jr = 0; jr < nc; jr += INR, bp += k4 * INR) {
+  for (int jr = 0; jr < nc; jr += INR, bp += k4 * pitch) {
     const int nr = nc - jr < INR ? nc - jr : INR;
+    int q0 = 0;
+    if (nr == INR && run_of(bcol + jr, INR)) {
+      /* eight consecutive columns: four rows of eight bytes interleaved (byte, then 16-bit unpacks) */
+      const signed char *b0 = b + bcol[jr];
+      for (; q0 < kfull; q0++) {
+        const int *r = brow + 4 * q0;
+        const v128_t r0 = wasm_v128_load64_zero(b0 + r[0]), r1 = wasm_v128_load64_zero(b0 + r[1]);
+        const v128_t r2 = wasm_v128_load64_zero(b0 + r[2]), r3 = wasm_v128_load64_zero(b0 + r[3]);
+        const v128_t t01 = wasm_i8x16_shuffle(r0, r1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        const v128_t t23 = wasm_i8x16_shuffle(r2, r3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        put_quads(bp + q0 * pitch, wasm_i16x8_shuffle(t01, t23, 0, 8, 1, 9, 2, 10, 3, 11), split, &sign);
+        put_quads(bp + q0 * pitch + (split ? 8 : 4), wasm_i16x8_shuffle(t01, t23, 4, 12, 5, 13, 6, 14, 7, 15), split,
+                  &sign);
+      }
+    }
     for (int v = 0; v < INV; v++) {
       const int *cols = bcol + jr + 4 * v;
-      int *dst = bp + 4 * v;
+      int *dst = bp + (split ? 8 : 4) * v;
       const int cnt = nr - 4 * v;
-      int q = 0;
+      int q = q0;
       if (cnt >= 4 && run_of(cols, 4)) {
-        /* four consecutive columns: four rows' bytes interleaved */
+        /* four consecutive columns: four rows' bytes interleaved (the unpacks' upper halves unused) */
         for (; q < kfull; q++) {
           const int *r = brow + 4 * q;
           const v128_t r0 = wasm_v128_load32_zero(b + r[0] + cols[0]), r1 = wasm_v128_load32_zero(b + r[1] + cols[0]);
           const v128_t r2 = wasm_v128_load32_zero(b + r[2] + cols[0]), r3 = wasm_v128_load32_zero(b + r[3] + cols[0]);
-          const v128_t t01 = wasm_i8x16_shuffle(r0, r1, 0, 16, 1, 17, 2, 18, 3, 19, 0, 0, 0, 0, 0, 0, 0, 0);
-          const v128_t t23 = wasm_i8x16_shuffle(r2, r3, 0, 16, 1, 17, 2, 18, 3, 19, 0, 0, 0, 0, 0, 0, 0, 0);
-          const v128_t x = wasm_i16x8_shuffle(t01, t23, 0, 8, 1, 9, 2, 10, 3, 11);
-          sign = wasm_v128_or(sign, x);
-          wasm_v128_store(dst + q * INR, x);
+          const v128_t t01 = wasm_i8x16_shuffle(r0, r1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+          const v128_t t23 = wasm_i8x16_shuffle(r2, r3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+          put_quads(dst + q * pitch, wasm_i16x8_shuffle(t01, t23, 0, 8, 1, 9, 2, 10, 3, 11), split, &sign);
         }
       } else if (cnt >= 4) {
         /* scattered columns: four consecutive k of a column are one 32-bit load where the rows are a run */
@@ -411,9 +681,7 @@ static int pack_b8(const igemm_desc *d, const int *brow, const int *bcol, int kc
           const int r = brow[4 * q];
           int w[4];
           for (int j = 0; j < 4; j++) memcpy_int(&w[j], b + r + cols[j]);
-          const v128_t x = wasm_i32x4_make(w[0], w[1], w[2], w[3]);
-          sign = wasm_v128_or(sign, x);
-          wasm_v128_store(dst + q * INR, x);
+          put_quads(dst + q * pitch, wasm_i32x4_make(w[0], w[1], w[2], w[3]), split, &sign);
         }
       }
       for (; q < k4; q++) {
@@ -421,9 +689,14 @@ static int pack_b8(const igemm_desc *d, const int *brow, const int *bcol, int kc
           int e[4] = {0, 0, 0, 0};
           if (j < cnt)
             for (int t = 0; t < 4 && 4 * q + t < kc; t++) e[t] = b[brow[4 * q + t] + cols[j]];
-          const int x = quad(e[0], e[1], e[2], e[3]);
-          if ((x & 0x80808080) != 0) return 0;
-          dst[q * INR + j] = x;
+          const unsigned x = (unsigned)quad(e[0], e[1], e[2], e[3]);
+          if (split) {
+            dst[q * pitch + j] = (int)(x & 0x7f7f7f7fu);
+            dst[q * pitch + 4 + j] = (int)((x >> 7) & 0x01010101u);
+          } else {
+            if ((x & 0x80808080u) != 0) return 0;
+            dst[q * pitch + j] = (int)x;
+          }
         }
       }
     }
@@ -466,40 +739,64 @@ void EXPORT(int_gemm_run)(const igemm_desc *d, int m0, int m1, int n0, int n1, i
   int *ap = ap_scratch;
   int *bp = ap_scratch + IMC * IKC / 2;
   int *tile = bp + IKC / 2 * INC;
-  int *bcol = tile + IMR * INR;
+  v128_t *rowv = (v128_t *)(tile + 2 * IMR * INR);
+  int *bcol = (int *)(rowv + 5 * IMC);
   int *ccol = bcol + INC;
   int *arow = ccol + INC;
   int *crow = arow + IMC;
   int *rbias = crow + IMC;
   int *brow = rbias + IMC;
   int *acol = brow + IKC;
+  int *rown = acol + IKC;
+  int *cmode = rown + IMC;
   const int k_all = d->k;
-  int try_quads = d->b_bytes == 1;
+  int try_split = 0;
   for (int jc = n0; jc < n1; jc += INC) {
     const int nc = n1 - jc < INC ? n1 - jc : INC;
-    for (int j = 0; j < nc; j++) {
-      bcol[j] = imap_off(&d->b_col, jc + j);
-      ccol[j] = imap_off(&d->c_col, jc + j);
+    imap_fill(&d->b_col, jc, nc, bcol);
+    imap_fill(&d->c_col, jc, nc, ccol);
+    /*
+     * per panel of INR columns of C: 2 one run of eight, 1 two runs of four, 3 eight columns a constant stride
+     * apart, 0 none of these (or a short panel)
+     */
+    for (int jr = 0; jr < nc; jr += INR) {
+      const int *cc = ccol + jr;
+      cmode[jr / INR] = nc - jr < INR                      ? 0
+                        : run_of(cc, INR)                  ? 2
+                        : run_of(cc, 4) && run_of(cc + 4, 4) ? 1
+                        : strided(cc, INR)                 ? 3
+                                                           : 0;
     }
     for (int pc = 0; pc < k_all; pc += IKC) {
       const int kc = k_all - pc < IKC ? k_all - pc : IKC;
-      for (int k = 0; k < kc; k++) {
-        brow[k] = imap_off(&d->b_row, pc + k);
-        acol[k] = imap_off(&d->a_col, pc + k);
-      }
-      /* int8 activations that are all in [0, 127] (after a ReLU) take the int8 quads; others the int16 pairs */
-      const int quads = try_quads && pack_b8(d, brow, bcol, kc, nc, bp);
-      if (!quads) {
-        try_quads = 0;
-        pack_b(d, brow, bcol, kc, nc, bp);
-      }
+      imap_fill(&d->b_row, pc, kc, brow);
+      imap_fill(&d->a_col, pc, kc, acol);
+      /*
+       * int8 activations that are all in [0, 127] (after a ReLU) take the int8 quads, other int8 activations the
+       * split quads (split: from the first block that has a negative value on), int16 activations the pairs
+       */
+      int quads = d->b_bytes == 1, split = 0;
+      if (quads && !try_split && !pack_b8(d, brow, bcol, kc, nc, bp, 0)) try_split = 1;
+      if (quads && try_split) split = pack_b8(d, brow, bcol, kc, nc, bp, 1);
+      if (!quads) pack_b(d, brow, bcol, kc, nc, bp);
       const int kq = quads ? (kc + 3) / 4 : (kc + 1) / 2, last = d->rq && pc + kc >= k_all;
       for (int ic = m0; ic < m1; ic += IMC) {
         const int mc = m1 - ic < IMC ? m1 - ic : IMC;
-        for (int i = 0; i < mc; i++) {
-          arow[i] = imap_off(&d->a_row, ic + i);
-          crow[i] = imap_off(&d->c_row, ic + i);
-          rbias[i] = d->bias ? d->bias[ic + i] : 0;
+        imap_fill(&d->a_row, ic, mc, arow);
+        imap_fill(&d->c_row, ic, mc, crow);
+        for (int i = 0; i < mc; i++) rbias[i] = d->bias ? d->bias[ic + i] : 0;
+        /* the rows' requantization constants as vectors once, where every row takes the 32-bit rule */
+        int vec_rq = last, rows_run = d->q_bytes == 1;
+        for (int i = 1; rows_run && i < mc; i++) rows_run = crow[i] == crow[i - 1] + 1;
+        for (int i = 0; vec_rq && i < mc; i++) vec_rq = narrow_rule(d->rq[4 * (ic + i)], d->rq[4 * (ic + i) + 1]);
+        for (int i = 0; vec_rq && i < mc; i++) {
+          const int *r = d->rq + 4 * (ic + i);
+          rowv[5 * i] = wasm_i32x4_splat(r[0]);
+          rowv[5 * i + 1] = wasm_i32x4_splat((int)(1u << (r[1] - 1)));
+          rowv[5 * i + 2] = wasm_i32x4_splat(rbias[i]);
+          rowv[5 * i + 3] = wasm_i16x8_splat(r[2]);
+          rowv[5 * i + 4] = wasm_i16x8_splat(r[3]);
+          rown[i] = r[1];
         }
         if (d->ap2) {
           /* A was packed once for the call (ic is a multiple of IMR: the parts split rows in whole panels) */
@@ -511,14 +808,29 @@ void EXPORT(int_gemm_run)(const igemm_desc *d, int m0, int m1, int n0, int n1, i
         }
         for (int jr = 0; jr < nc; jr += INR) {
           const int nr = nc - jr < INR ? nc - jr : INR;
+          const int cm1 = cmode[jr / INR], cm2 = jr + 2 * INR <= nc ? cmode[jr / INR + 1] : 0;
+          if (split && vec_rq && d->q_bytes == 1 && (cm1 == 1 || cm1 == 2) && (cm2 == 1 || cm2 == 2)) {
+            /* two panels of runs: one epilogue per row for both */
+            for (int ir = 0; ir < mc; ir += IMR)
+              wide_kernel8s(kq, ap + ir * kq, bp + 2 * jr * kq, bp + 2 * (jr + INR) * kq, d->c, crow + ir, ccol + jr,
+                            mc - ir < IMR ? mc - ir : IMR, pc == 0, tile, d, rowv + 5 * ir, rown + ir, cm1, cm2);
+            jr += INR;
+            continue;
+          }
           for (int ir = 0; ir < mc; ir += IMR) {
             const int mr = mc - ir < IMR ? mc - ir : IMR;
-            if (quads) {
+            if (split) {
+              micro_kernel8s(kq, ap + ir * kq, bp + 2 * jr * kq, d->c, crow + ir, ccol + jr, rbias + ir, mr, nr,
+                             pc == 0, tile, d, last ? d->rq + 4 * (ic + ir) : 0, vec_rq ? rowv + 5 * ir : 0, rown + ir,
+                             cmode[jr / INR] == 3 && !rows_run ? 0 : cmode[jr / INR]);
+            } else if (quads) {
               micro_kernel8(kq, ap + ir * kq, bp + jr * kq, d->c, crow + ir, ccol + jr, rbias + ir, mr, nr, pc == 0,
-                            tile, d, last ? d->rq + 4 * (ic + ir) : 0);
+                            tile, d, last ? d->rq + 4 * (ic + ir) : 0, vec_rq ? rowv + 5 * ir : 0, rown + ir,
+                            cmode[jr / INR] == 3 && !rows_run ? 0 : cmode[jr / INR]);
             } else {
               micro_kernel(kq, ap + ir * kq, bp + jr * kq, d->c, crow + ir, ccol + jr, rbias + ir, mr, nr, pc == 0,
-                           tile, d, last ? d->rq + 4 * (ic + ir) : 0);
+                           tile, d, last ? d->rq + 4 * (ic + ir) : 0, vec_rq ? rowv + 5 * ir : 0, rown + ir,
+                           cmode[jr / INR] == 3 && !rows_run ? 0 : cmode[jr / INR]);
             }
           }
         }
