@@ -57,5 +57,6 @@ export {
   intRequantReference,
 } from "./src/cpu/int_requant.ts";
 export { quantizeFast, type QuantizeFastOptions } from "./src/cpu/quantize_fast.ts";
+export { residentBytes } from "./src/cpu/resident.ts";
 export type { Conv2dGeometry } from "./src/cpu/conv2d_shapes.ts";
 export * from "./src/webgpu/mod.ts";

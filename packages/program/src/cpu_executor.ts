@@ -7,6 +7,7 @@
  */
 
 import { type QArray, type QTensor, qtensor } from "@hqat/qtensor";
+import { residentBytes } from "@hqat/tensor";
 import type { Instr } from "./instr.ts";
 import {
   fusedInstr,
@@ -173,26 +174,33 @@ function transpose(
   }
 }
 
-const ARENAS = new WeakMap<Program, ArrayBuffer>();
+const ARENAS = new WeakMap<Program, Uint8Array>();
 
 /**
- * The placed program's arena memory, kept from run to run (a fresh one costs a page fault per page on every
- * run; every buffer is written before it is read, so what a previous run left there is never seen).
+ * The placed program's arena memory: in the CPU kernels' resident memory where they run (so that each
+ * instruction's inputs reach them without a copy), else an array kept from run to run (a fresh one costs a
+ * page fault per page on every run). Every buffer is written before it is read, so what a previous run —
+ * of this program or of another — left there is never seen.
  */
-function programArena(program: Program): ArrayBuffer {
+function programArena(program: Program): Uint8Array {
+  const bytes = program.placement!.arenaBytes, resident = residentBytes(bytes);
+  if (resident) return resident;
   let a = ARENAS.get(program);
-  if (!a || a.byteLength !== program.placement!.arenaBytes) {
-    ARENAS.set(program, a = new ArrayBuffer(program.placement!.arenaBytes));
-  }
+  if (!a || a.byteLength !== bytes) ARENAS.set(program, a = new Uint8Array(bytes));
   return a;
 }
 
 /** The placed program's arena, for a run of `n` ≤ compiled-batch frames. */
-function arenaStorage(program: Program, arena: ArrayBuffer, n: number): Storage {
+function arenaStorage(program: Program, arena: Uint8Array, n: number): Storage {
   const place = program.placement!.buffers;
   const view = (id: number) => {
     const b = program.buffers[id];
-    return new ARRAYS[b.dtype](arena, place[id].offset, elementCount(runShape(b, n)));
+    // A view of the kernels' shared memory: the same element type over a SharedArrayBuffer.
+    return new ARRAYS[b.dtype](
+      arena.buffer as ArrayBuffer,
+      arena.byteOffset + place[id].offset,
+      elementCount(runShape(b, n)),
+    );
   };
   const nhwc = (id: number) => place[id].layout === "nhwc" && program.buffers[id].shape.length === 4;
   return {
@@ -209,7 +217,7 @@ function arenaStorage(program: Program, arena: ArrayBuffer, n: number): Storage 
     write: (id, v) => {
       const shape = runShape(program.buffers[id], n), dst = view(id);
       if (nhwc(id)) transpose(v.data, dst, shape, true);
-      else if (v.data.buffer !== arena || v.data.byteOffset !== dst.byteOffset) {
+      else if (v.data.buffer !== arena.buffer || v.data.byteOffset !== dst.byteOffset) {
         dst.set(v.data as ArrayLike<number> & Int8Array);
       }
     },

@@ -61,9 +61,18 @@ export interface KernelRuntime {
   putInts(ints: readonly number[]): number;
   /**
    * Copies the bytes of an integer array into fresh slots (followed by at least 16 spare bytes, so a
-   * vector load that starts inside the data stays inside the memory); returns their byte address.
+   * vector load that starts inside the data stays inside the memory); returns their byte address. An
+   * array that already lies in the kernels' memory (a view of {@linkcode KernelRuntime.resident}) is not
+   * copied: its own address is returned, and the kernels only read it.
    */
   putBytes(data: Int8Array | Int16Array | Int32Array): number;
+  /**
+   * `bytes` bytes of the kernels' memory that {@linkcode KernelRuntime.reset} never hands out, for data
+   * that stays there from one kernel call to the next (followed by 64 spare bytes): its buffer and its
+   * byte offset there, 64-byte aligned. There is one such region, and asking again (for any size) gives
+   * the same start, so a caller may keep nothing there across another caller's use.
+   */
+  resident(bytes: number): { buffer: ArrayBufferLike; byteOffset: number };
   /** A copy of `count` floats at byte address `ptr`: into `into` when given (of that length), else a fresh one. */
   take(ptr: number, count: number, into?: Float32Array): Float32Array;
   /** A fresh copy of `count` int32 values at byte address `ptr`. */
@@ -164,7 +173,10 @@ function createRuntime(): KernelRuntime | null {
   const intDwRowsBytes = exports.int_depthwise_rows_scratch_bytes as (geo: number) => number;
   const intGemmPacked = exports.int_gemm_packed_ints as (m: number, k: number, quads: number) => number;
   const heapBase = ((exports.__heap_base as WebAssembly.Global).value as number + 63) & ~63;
-  let top = heapBase;
+  // The resident region is [heapBase, base - 64); the allocator hands out slots from base on.
+  let base = heapBase, top = heapBase, residentBytes = 0;
+  // Every buffer object the memory has had (a new one after each growth): views of any of them are resident.
+  const buffers = new WeakSet<ArrayBufferLike>([memory.buffer]);
   let scratch: number[] | undefined;
   let intScratch: number[] | undefined;
   let f32 = new Float32Array(memory.buffer);
@@ -172,6 +184,7 @@ function createRuntime(): KernelRuntime | null {
   let u8 = new Uint8Array(memory.buffer);
   const refresh = () => {
     if (f32.byteLength !== memory.buffer.byteLength) {
+      buffers.add(memory.buffer);
       f32 = new Float32Array(memory.buffer);
       i32 = new Int32Array(memory.buffer);
       u8 = new Uint8Array(memory.buffer);
@@ -211,7 +224,7 @@ function createRuntime(): KernelRuntime | null {
   };
   const rt: KernelRuntime = {
     reset: () => {
-      top = heapBase;
+      top = base;
       scratch = undefined;
       intScratch = undefined;
     },
@@ -227,6 +240,7 @@ function createRuntime(): KernelRuntime | null {
       return ptr;
     },
     putBytes: (data) => {
+      if (buffers.has(data.buffer)) return data.byteOffset;
       const ptr = alloc(Math.ceil((data.byteLength + 16) / 4));
       u8.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), ptr);
       return ptr;
@@ -248,6 +262,18 @@ function createRuntime(): KernelRuntime | null {
       const out = into ?? (bytes === 1 ? new Int8Array(count) : new Int16Array(count));
       out.set(bytes === 1 ? new Int8Array(u8.buffer, ptr, count) : new Int16Array(u8.buffer, ptr, count));
       return out;
+    },
+    resident: (bytes) => {
+      if (bytes > residentBytes) {
+        top = heapBase;
+        alloc(Math.ceil((bytes + 64) / 4));
+        base = top;
+        residentBytes = base - heapBase - 64;
+      }
+      top = base;
+      scratch = undefined;
+      intScratch = undefined;
+      return { buffer: memory.buffer, byteOffset: heapBase };
     },
     zero: (ptr, count) => f32.fill(0, ptr >> 2, (ptr >> 2) + count),
     kernelIndex: (name) => KERNEL_NAMES.indexOf(name),
