@@ -7,7 +7,6 @@
  */
 
 import { type QArray, type QTensor, qtensor } from "@hqat/qtensor";
-import { residentBytes } from "@hqat/tensor";
 import type { Instr } from "./instr.ts";
 import {
   fusedInstr,
@@ -17,8 +16,9 @@ import {
   loneRequant,
   requantFast,
 } from "./cpu_fused.ts";
+import { arenaStorage, ARRAYS, mapStorage, programArena, runShape, type Storage } from "./cpu_storage.ts";
 import { instrDef } from "./op_table.ts";
-import { elementCount, type Program, type ProgramBuffer } from "./program.ts";
+import { elementCount, type Program } from "./program.ts";
 import { stageDef } from "./stage.ts";
 import { asQTensor, type IntValue } from "./value.ts";
 import { rawOutput } from "./verify.ts";
@@ -75,8 +75,6 @@ export interface RunIntModelOptions {
   readonly onInstruction?: (instr: Instr, ms: number) => void;
 }
 
-const ARRAYS = { qint8: Int8Array, qint16: Int16Array, qint32: Int32Array, float32: Float32Array } as const;
-
 /**
  * Checks that `shape` and `input` fit `program`'s input past dimension 0 and that every input value is
  * finite (a NaN or an infinity is refused, naming the frame).
@@ -112,121 +110,6 @@ export function checkProgramInput(
       throw new ProgramRunError(`${tool}: the input holds ${input[i]} (frame ${frame}, value ${i})`);
     }
   }
-}
-
-/** Where buffer values live during a run of `n` frames. */
-interface Storage {
-  read(id: number): IntValue;
-  write(id: number, v: IntValue): void;
-  /** An int8/int16 array a kernel may write buffer `id`'s integers into, or undefined for a fresh one. */
-  target(id: number): Int8Array | Int16Array | undefined;
-}
-
-/**
- * Arrays for the intermediate int8/int16 buffers of a program, reused from run to run at the same batch
- * (fresh arrays cost page faults on every run). The output buffers, which a run returns, are never reused.
- */
-const POOLS = new WeakMap<Program, Map<number, Int8Array | Int16Array>>();
-
-function pooled(program: Program, id: number, length: number): Int8Array | Int16Array | undefined {
-  const b = program.buffers[id];
-  if (b.dtype !== "qint8" && b.dtype !== "qint16") return undefined;
-  if (id === program.output || id === rawOutput(program)) return undefined;
-  let pool = POOLS.get(program);
-  if (!pool) POOLS.set(program, pool = new Map());
-  let a = pool.get(id);
-  if (!a || a.length !== length) {
-    pool.set(id, a = b.dtype === "qint8" ? new Int8Array(length) : new Int16Array(length));
-  }
-  return a;
-}
-
-const runShape = (b: ProgramBuffer, n: number) => [n, ...b.shape.slice(1)];
-
-/** One buffer per value. */
-function mapStorage(program: Program, n: number): Storage {
-  const values = new Map<number, IntValue>();
-  return {
-    read: (id) => values.get(id)!,
-    write: (id, v) => {
-      const b = program.buffers[id];
-      values.set(id, { ...v, shape: runShape(b, n), scale: b.scale });
-    },
-    target: (id) => pooled(program, id, elementCount(runShape(program.buffers[id], n))),
-  };
-}
-
-function transpose(
-  src: ArrayLike<number>,
-  dst: { [i: number]: number },
-  shape: readonly number[],
-  toNhwc: boolean,
-) {
-  const [n, c, h, w] = shape, plane = h * w;
-  for (let b = 0; b < n; b++) {
-    for (let ch = 0; ch < c; ch++) {
-      for (let p = 0; p < plane; p++) {
-        const nchw = (b * c + ch) * plane + p, nhwc = (b * plane + p) * c + ch;
-        if (toNhwc) dst[nhwc] = src[nchw];
-        else dst[nchw] = src[nhwc];
-      }
-    }
-  }
-}
-
-const ARENAS = new WeakMap<Program, Uint8Array>();
-
-/**
- * The placed program's arena memory: in the CPU kernels' resident memory where they run (so that each
- * instruction's inputs reach them without a copy), else an array kept from run to run (a fresh one costs a
- * page fault per page on every run). Every buffer is written before it is read, so what a previous run —
- * of this program or of another — left there is never seen.
- */
-function programArena(program: Program): Uint8Array {
-  const bytes = program.placement!.arenaBytes, resident = residentBytes(bytes);
-  if (resident) return resident;
-  let a = ARENAS.get(program);
-  if (!a || a.byteLength !== bytes) ARENAS.set(program, a = new Uint8Array(bytes));
-  return a;
-}
-
-/** The placed program's arena, for a run of `n` ≤ compiled-batch frames. */
-function arenaStorage(program: Program, arena: Uint8Array, n: number): Storage {
-  const place = program.placement!.buffers;
-  const view = (id: number) => {
-    const b = program.buffers[id];
-    // A view of the kernels' shared memory: the same element type over a SharedArrayBuffer.
-    return new ARRAYS[b.dtype](
-      arena.buffer as ArrayBuffer,
-      arena.byteOffset + place[id].offset,
-      elementCount(runShape(b, n)),
-    );
-  };
-  const nhwc = (id: number) => place[id].layout === "nhwc" && program.buffers[id].shape.length === 4;
-  return {
-    read: (id) => {
-      const b = program.buffers[id], shape = runShape(b, n);
-      let data = view(id);
-      if (nhwc(id)) {
-        const out = new ARRAYS[b.dtype](data.length);
-        transpose(data, out, shape, false);
-        data = out;
-      }
-      return { data, shape, dtype: b.dtype, scale: b.scale } as IntValue;
-    },
-    write: (id, v) => {
-      const shape = runShape(program.buffers[id], n), dst = view(id);
-      if (nhwc(id)) transpose(v.data, dst, shape, true);
-      else if (v.data.buffer !== arena.buffer || v.data.byteOffset !== dst.byteOffset) {
-        dst.set(v.data as ArrayLike<number> & Int8Array);
-      }
-    },
-    // A kernel writes an NCHW buffer's integers straight into its place in the arena.
-    target: (id) => {
-      const d = program.buffers[id].dtype;
-      return (d === "qint8" || d === "qint16") && !nhwc(id) ? view(id) as Int8Array | Int16Array : undefined;
-    },
-  };
 }
 
 /** Executes `instr` against `store` for the run's float `input` of `inputShape`. */
