@@ -36,6 +36,8 @@ export const KERNEL_NAMES = [
   "adam_update",
   "sgd_update",
   "int_gemm_pack",
+  "int_depthwise_lanes_prepare",
+  "int_depthwise_lanes_forward",
 ] as const;
 
 /** One of the kernel names. */

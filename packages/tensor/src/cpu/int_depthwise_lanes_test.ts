@@ -1,0 +1,160 @@
+/**
+ * Property tests of the requantized depthwise kernel on tiny planes (1 or 4 positions in and out:
+ * int_depthwise_lanes.c, sixteen channels to a vector, requantized per lane in float64): every output equals
+ * the reference accumulation requantized by the plain-TypeScript rule, for any weights, biases, multipliers,
+ * shifts and clamps, partial channel groups, groups with a multiplier of 2^21 or more (the scalar rule) and
+ * the work split across two threads.
+ * @module
+ */
+import { assertEquals } from "@std/assert";
+import fc from "fast-check";
+import { intConv2dAccumulate, qtensor } from "@hqat/qtensor";
+import type { Conv2dGeometry } from "./conv2d_shapes.ts";
+import { intConv2dRequantFast } from "./int_conv.ts";
+import { type IntRequantParams, intRequantReference } from "./int_requant.ts";
+import { getKernelThreads, readyThreads, setKernelThreads } from "./thread_pool.ts";
+
+/** A tiny-plane depthwise layer: plane and kernel shape, values drawn from `seed`, the requantization. */
+interface LanesCase {
+  n: number;
+  c: number;
+  plane: "1x1" | "2x2";
+  k: number;
+  pad: number;
+  s: number;
+  seed: number;
+  /** Inputs, weights and biases at the ends of their ranges (products of -128 · -128, acc near 2^31). */
+  extreme: boolean;
+  int16Out: boolean;
+  lo: number;
+  span: number;
+  /** Per channel: [M, n]. */
+  mults: [number, number][];
+}
+
+function values(next: () => number, count: number, extreme: boolean): Int8Array {
+  return new Int8Array(count).map(() => {
+    const r = next();
+    return extreme ? [-128, 127, -128, 0][r >>> 30] : (r >>> 8) % 256 - 128;
+  });
+}
+
+function checkLanes(r: LanesCase): void {
+  const side = r.plane === "1x1" ? 1 : 2;
+  let st = r.seed >>> 0;
+  const next = () => (st = (Math.imul(st, 1664525) + 1013904223) >>> 0);
+  const xs = [r.n, r.c, side, side], ws = [r.c, 1, r.k, r.k];
+  const x = values(next, r.n * r.c * side * side, r.extreme);
+  const w = values(next, r.c * r.k * r.k, r.extreme);
+  // |Σ x·w| ≤ 9 · 2^14, so a bias within 2^31 - 2^18 keeps every sum in int32.
+  const bias = Int32Array.from({ length: r.c }, () => {
+    const v = next();
+    if (r.extreme) return v & 1 ? 2147221503 : -2147221503;
+    return v & 2 ? (v >>> 12) - (1 << 19) : (v >>> 20) % 401 - 200;
+  });
+  const geometry: Conv2dGeometry = {
+    stride: [r.s, r.s],
+    padding: [r.pad, r.pad],
+    dilation: [1, 1],
+    groups: r.c,
+  };
+  const acc = intConv2dAccumulate(
+    qtensor(x, { shape: xs, scale: 1 }),
+    qtensor(w, { shape: ws, scale: new Float32Array(r.c).fill(1), axis: 0 }),
+    { ...geometry, quantizedBias: bias },
+  ).data as Int32Array;
+  const [qmin, qmax] = r.int16Out ? [-32768, 32767] : [-128, 127];
+  const lo = Math.max(qmin, Math.min(qmax, r.lo));
+  const params: IntRequantParams = {
+    multiplier: Int32Array.from({ length: r.c }, (_, c) => r.mults[c % r.mults.length][0]),
+    shift: Uint8Array.from({ length: r.c }, (_, c) => r.mults[c % r.mults.length][1]),
+    lo,
+    hi: Array.from({ length: r.c }, (_, c) => Math.min(qmax, lo + ((r.span * (c + 1)) % (qmax - lo + 1)))),
+    bytes: r.int16Out ? 2 : 1,
+  };
+  const got = intConv2dRequantFast({ data: x, shape: xs }, { data: w, shape: ws }, {
+    geometry,
+    bias,
+    requant: params,
+  });
+  const want = intRequantReference(acc, r.c, acc.length / (r.n * r.c), params);
+  assertEquals(Array.from(got), Array.from(want));
+}
+
+/** [M, n]: SPEC's range, the extremes the requantization accepts (M up to 2^22 - 1, n 0..62) and M = 0. */
+const multArb = fc.oneof(
+  { arbitrary: fc.tuple(fc.integer({ min: 16384, max: 32767 }), fc.integer({ min: 0, max: 40 })), weight: 6 },
+  { arbitrary: fc.tuple(fc.integer({ min: 0, max: 2097151 }), fc.integer({ min: 0, max: 62 })), weight: 2 },
+  {
+    arbitrary: fc.constantFrom<[number, number]>([4194303, 62], [4194303, 0], [1, 0], [0, 7], [16384, 1], [
+      2097152,
+      40,
+    ]),
+    weight: 1,
+  },
+);
+
+const lanesArb = fc.record({
+  n: fc.integer({ min: 1, max: 3 }),
+  c: fc.integer({ min: 1, max: 50 }),
+  plane: fc.constantFrom<"1x1" | "2x2">("1x1", "2x2"),
+  k: fc.integer({ min: 1, max: 3 }),
+  pad: fc.integer({ min: 0, max: 1 }),
+  s: fc.constantFrom(1, 2),
+  seed: fc.nat(),
+  extreme: fc.boolean(),
+  int16Out: fc.boolean(),
+  lo: fc.integer({ min: -32768, max: 32767 }),
+  span: fc.integer({ min: 0, max: 65535 }),
+  mults: fc.array(multArb, { minLength: 1, maxLength: 20 }),
+}).filter((r) => {
+  // both planes within 1 or 4 positions (the kernel's), the kernel inside the padded plane
+  const side = r.plane === "1x1" ? 1 : 2, padded = side + 2 * r.pad;
+  const out = Math.floor((padded - r.k) / r.s) + 1;
+  return padded >= r.k && (out === 1 || out === 2);
+});
+
+Deno.test("intConv2dRequantFast() on 1×1 and 2×2 depthwise planes equals the reference requantization", () => {
+  fc.assert(fc.property(lanesArb, checkLanes), { seed: 13, numRuns: 400 });
+});
+
+Deno.test("intConv2dRequantFast() on tiny depthwise planes splits its channel groups across two threads", async () => {
+  const before = getKernelThreads();
+  try {
+    setKernelThreads(2);
+    for (let i = 0; i < 50 && readyThreads() < 2; i++) await new Promise((res) => setTimeout(res, 10));
+    const mults: [number, number][] = [[20000, 24], [4194303, 40], [16384, 15], [30000, 30], [17000, 20]];
+    for (const plane of ["1x1", "2x2"] as const) {
+      for (const s of [1, 2]) {
+        const base = { n: 256, c: 250, plane, k: 3, pad: 1, s, int16Out: false, lo: 0, span: 97, mults };
+        checkLanes({ ...base, seed: 3, extreme: false });
+        checkLanes({ ...base, seed: 4, extreme: true, int16Out: true, lo: -32768 });
+      }
+    }
+  } finally {
+    setKernelThreads(before);
+  }
+});
+
+Deno.test("intConv2dRequantFast() on tiny depthwise planes takes the scalar rule where float64 would round", () => {
+  // acc = -2^31, M = 3 · 2^20, n = 52: acc · M / 2^n = -1.5 exactly, so y = floor(-1.5 + 0.5) = -1; but
+  // 2 · acc · M + 1 needs 54 bits, and float64 would round it to -3 · 2^52 and the tie to -2.
+  const c = 16,
+    x = new Int8Array(c),
+    w = new Int8Array(c).fill(1),
+    bias = new Int32Array(c).fill(-2147483648);
+  const params: IntRequantParams = {
+    multiplier: new Int32Array(c).fill(3 * 2 ** 20),
+    shift: new Uint8Array(c).fill(52),
+    lo: -128,
+    hi: [127],
+    bytes: 1,
+  };
+  const geometry: Conv2dGeometry = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: c };
+  const got = intConv2dRequantFast({ data: x, shape: [1, c, 1, 1] }, { data: w, shape: [c, 1, 1, 1] }, {
+    geometry,
+    bias,
+    requant: params,
+  });
+  assertEquals(Array.from(got), new Array(c).fill(-1));
+});
