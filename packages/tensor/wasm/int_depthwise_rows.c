@@ -47,6 +47,85 @@ static inline void store_out(v128_t q, int lo, int hi, void *out, int bytes, lon
   }
 }
 
+/* b + four outputs' sums over the three kernel rows from p (columns col..: one swizzle, one relaxed dot per row). */
+static inline __attribute__((always_inline)) v128_t rows3(const signed char *p, int pitch, int col, v128_t idx,
+                                                          v128_t w0, v128_t w1, v128_t w2, v128_t b) {
+  v128_t a = DOT_I8_I7_ADD(w0, wasm_i8x16_swizzle(wasm_v128_load(p + col), idx), b);
+  a = DOT_I8_I7_ADD(w1, wasm_i8x16_swizzle(wasm_v128_load(p + pitch + col), idx), a);
+  return DOT_I8_I7_ADD(w2, wasm_i8x16_swizzle(wasm_v128_load(p + 2 * pitch + col), idx), a);
+}
+
+/* Requantizes four sums by (M, n): requant4_32 with the channel's hoisted vectors where `narrow`. */
+#define RQ(a) (narrow ? requant4_32((a), mv, sh, half) : requant4_any((a), m, sh))
+
+/* Stores row r0's and row r1's eight int8 outputs (sums a0, a1 and e0, e1), clamped to [lov, hiv]. */
+#define STORE_ROWS8(a0, a1, e0, e1, r0, r1)                                                                  \
+  do {                                                                                                     \
+    const v128_t u = wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(RQ(a0), RQ(a1)), lov), hiv);   \
+    const v128_t v = wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(RQ(e0), RQ(e1)), lov), hiv);   \
+    const v128_t y8 = wasm_i8x16_narrow_i16x8(u, v);                                                       \
+    wasm_v128_store64_lane((signed char *)out + (r0), y8, 0);                                              \
+    wasm_v128_store64_lane((signed char *)out + (r1), y8, 1);                                              \
+  } while (0)
+
+/*
+ * One channel's plane of inputs in [0, 127] (laid out in `pad`), outputs from obase on: the three taps of a
+ * kernel row for four outputs by one swizzle and one relaxed dot product. The stride `s` and `narrow`
+ * (requant4_32 applies) are constants where inlined: with stride 1 two rows share their loads, and the
+ * requantization's vectors are formed once per plane. With int8 outputs, two rows of eight (or four)
+ * outputs are narrowed, clamped and stored as one vector.
+ */
+static inline __attribute__((always_inline)) void relu_plane(const conv_geo *g, const signed char *pad, int pitch,
+                                                             v128_t idx, const signed char *wc, v128_t b, int m,
+                                                             int sh, int lo, int hi, void *out, int bytes,
+                                                             long obase, int s, int narrow) {
+  const int ho = g->ho, wo = g->wo;
+  const v128_t mv = wasm_i32x4_splat(m), half = wasm_i32x4_splat(narrow ? (int)(1u << (sh - 1)) : 0);
+  const v128_t lov = wasm_i16x8_splat(lo), hiv = wasm_i16x8_splat(hi);
+  const v128_t w0 = wasm_i32x4_splat(row_quad(wc)), w1 = wasm_i32x4_splat(row_quad(wc + 3));
+  const v128_t w2 = wasm_i32x4_splat(row_quad(wc + 6));
+  int oy = 0;
+  /* two output rows at a time (with stride 1 their kernels share two input rows) */
+  for (; oy + 2 <= ho; oy += 2) {
+    const signed char *p = pad + oy * s * pitch, *q = p + s * pitch;
+    int ox = 0;
+    if (bytes == 1) {
+      for (; ox + 8 <= wo; ox += 8) {
+        const int col = ox * s;
+        const v128_t a0 = rows3(p, pitch, col, idx, w0, w1, w2, b), a1 = rows3(p, pitch, col + 4 * s, idx, w0, w1, w2, b);
+        const v128_t e0 = rows3(q, pitch, col, idx, w0, w1, w2, b), e1 = rows3(q, pitch, col + 4 * s, idx, w0, w1, w2, b);
+        STORE_ROWS8(a0, a1, e0, e1, obase + oy * wo + ox, obase + (oy + 1) * wo + ox);
+      }
+      for (; ox + 4 <= wo; ox += 4) {
+        const v128_t a = rows3(p, pitch, ox * s, idx, w0, w1, w2, b), e = rows3(q, pitch, ox * s, idx, w0, w1, w2, b);
+        const v128_t u = wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(RQ(a), RQ(e)), lov), hiv);
+        const v128_t y8 = wasm_i8x16_narrow_i16x8(u, u);
+        wasm_v128_store32_lane((signed char *)out + obase + oy * wo + ox, y8, 0);
+        wasm_v128_store32_lane((signed char *)out + obase + (oy + 1) * wo + ox, y8, 1);
+      }
+    }
+    for (; ox < wo; ox += 4) {
+      const v128_t a = rows3(p, pitch, ox * s, idx, w0, w1, w2, b), e = rows3(q, pitch, ox * s, idx, w0, w1, w2, b);
+      const int count = wo - ox < 4 ? wo - ox : 4;
+      store_out(RQ(a), lo, hi, out, bytes, obase + oy * wo + ox, count);
+      store_out(RQ(e), lo, hi, out, bytes, obase + (oy + 1) * wo + ox, count);
+    }
+  }
+  for (; oy < ho; oy++) {
+    const signed char *p0 = pad + oy * s * pitch, *p1 = p0 + pitch, *p2 = p1 + pitch;
+    for (int ox = 0; ox < wo; ox += 4) {
+      const int col = ox * s;
+      v128_t a = DOT_I8_I7_ADD(w0, wasm_i8x16_swizzle(wasm_v128_load(p0 + col), idx), b);
+      a = DOT_I8_I7_ADD(w1, wasm_i8x16_swizzle(wasm_v128_load(p1 + col), idx), a);
+      a = DOT_I8_I7_ADD(w2, wasm_i8x16_swizzle(wasm_v128_load(p2 + col), idx), a);
+      store_out(RQ(a), lo, hi, out, bytes, obase + oy * wo + ox, wo - ox < 4 ? wo - ox : 4);
+    }
+  }
+}
+
+#undef RQ
+#undef STORE_ROWS8
+
 /*
  * Channels [c0, c1) of every image: `x` int8 NCHW, `w` int8 [C, 1, 3, 3], `bias` int32 per channel (0 for
  * none), `rq` four ints per channel (M, n, lo, hi), outputs at `out` (`bytes` 1: int8, 2: int16).
@@ -92,35 +171,15 @@ void EXPORT(int_depthwise_rows_forward)(const conv_geo *g, const signed char *x,
       const v128_t b = wasm_i32x4_splat(bias ? bias[c] : 0);
       const long obase = ((long)n * g->c + c) * ho * wo;
       if (wasm_i8x16_bitmask(sign) == 0) {
-        const v128_t w0 = wasm_i32x4_splat(row_quad(wc)), w1 = wasm_i32x4_splat(row_quad(wc + 3));
-        const v128_t w2 = wasm_i32x4_splat(row_quad(wc + 6));
-        int oy = 0;
-        if (s == 1) {
-          /* two output rows at a time: their kernels share two input rows, laid out once */
-          for (; oy + 2 <= ho; oy += 2) {
-            const signed char *p0 = pad + oy * pitch, *p1 = p0 + pitch, *p2 = p1 + pitch, *p3 = p2 + pitch;
-            for (int ox = 0; ox < wo; ox += 4) {
-              const v128_t r0 = wasm_i8x16_swizzle(wasm_v128_load(p0 + ox), idx);
-              const v128_t r1 = wasm_i8x16_swizzle(wasm_v128_load(p1 + ox), idx);
-              const v128_t r2 = wasm_i8x16_swizzle(wasm_v128_load(p2 + ox), idx);
-              const v128_t r3 = wasm_i8x16_swizzle(wasm_v128_load(p3 + ox), idx);
-              const v128_t a = DOT_I8_I7_ADD(w2, r2, DOT_I8_I7_ADD(w1, r1, DOT_I8_I7_ADD(w0, r0, b)));
-              const v128_t e = DOT_I8_I7_ADD(w2, r3, DOT_I8_I7_ADD(w1, r2, DOT_I8_I7_ADD(w0, r1, b)));
-              const int count = wo - ox < 4 ? wo - ox : 4;
-              store_out(requant4_any(a, m, sh), lo, hi, out, bytes, obase + oy * wo + ox, count);
-              store_out(requant4_any(e, m, sh), lo, hi, out, bytes, obase + (oy + 1) * wo + ox, count);
-            }
-          }
-        }
-        for (; oy < ho; oy++) {
-          const signed char *p0 = pad + oy * s * pitch, *p1 = p0 + pitch, *p2 = p1 + pitch;
-          for (int ox = 0; ox < wo; ox += 4) {
-            const int col = ox * s;
-            v128_t a = DOT_I8_I7_ADD(w0, wasm_i8x16_swizzle(wasm_v128_load(p0 + col), idx), b);
-            a = DOT_I8_I7_ADD(w1, wasm_i8x16_swizzle(wasm_v128_load(p1 + col), idx), a);
-            a = DOT_I8_I7_ADD(w2, wasm_i8x16_swizzle(wasm_v128_load(p2 + col), idx), a);
-            store_out(requant4_any(a, m, sh), lo, hi, out, bytes, obase + oy * wo + ox, wo - ox < 4 ? wo - ox : 4);
-          }
+        const int narrow = narrow_rule(m, sh);
+        if (s == 1 && narrow) {
+          relu_plane(g, pad, pitch, idx, wc, b, m, sh, lo, hi, out, bytes, obase, 1, 1);
+        } else if (s == 1) {
+          relu_plane(g, pad, pitch, idx, wc, b, m, sh, lo, hi, out, bytes, obase, 1, 0);
+        } else if (narrow) {
+          relu_plane(g, pad, pitch, idx, wc, b, m, sh, lo, hi, out, bytes, obase, 2, 1);
+        } else {
+          relu_plane(g, pad, pitch, idx, wc, b, m, sh, lo, hi, out, bytes, obase, 2, 0);
         }
       } else {
         /* signed inputs: int16 products of each tap, four outputs at a time */

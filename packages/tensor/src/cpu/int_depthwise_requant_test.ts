@@ -1,9 +1,10 @@
 /**
- * Property tests of the requantized depthwise kernel on tiny planes (1 or 4 positions in and out:
- * int_depthwise_lanes.c, sixteen channels to a vector, requantized per lane in float64): every output equals
- * the reference accumulation requantized by the plain-TypeScript rule, for any weights, biases, multipliers,
- * shifts and clamps, partial channel groups, groups with a multiplier of 2^21 or more (the scalar rule) and
- * the work split across two threads.
+ * Property tests of the requantizing depthwise kernels: on tiny planes (1 or 4 positions in and out:
+ * int_depthwise_lanes.c, sixteen channels to a vector, requantized per lane in float64) and on larger 3×3
+ * planes (int_depthwise_rows.c, its vectors of requant4_32 and the combined stores of two rows) every output
+ * equals the reference accumulation requantized by the plain-TypeScript rule, for any weights, biases,
+ * multipliers, shifts and clamps, inputs in [0, 127] or signed, partial channel groups, groups with a
+ * multiplier of 2^21 or more (the scalar rule) and the work split across two threads.
  * @module
  */
 import { assertEquals } from "@std/assert";
@@ -14,17 +15,20 @@ import { intConv2dRequantFast } from "./int_conv.ts";
 import { type IntRequantParams, intRequantReference } from "./int_requant.ts";
 import { getKernelThreads, readyThreads, setKernelThreads } from "./thread_pool.ts";
 
-/** A tiny-plane depthwise layer: plane and kernel shape, values drawn from `seed`, the requantization. */
-interface LanesCase {
+/** A depthwise layer: plane and kernel shape, values drawn from `seed`, the requantization. */
+interface DwCase {
   n: number;
   c: number;
-  plane: "1x1" | "2x2";
+  h: number;
+  w: number;
   k: number;
   pad: number;
   s: number;
   seed: number;
   /** Inputs, weights and biases at the ends of their ranges (products of -128 · -128, acc near 2^31). */
   extreme: boolean;
+  /** Inputs in [0, 127] (after a ReLU) only. */
+  relu: boolean;
   int16Out: boolean;
   lo: number;
   span: number;
@@ -32,19 +36,19 @@ interface LanesCase {
   mults: [number, number][];
 }
 
-function values(next: () => number, count: number, extreme: boolean): Int8Array {
+function values(next: () => number, count: number, extreme: boolean, relu = false): Int8Array {
   return new Int8Array(count).map(() => {
     const r = next();
+    if (relu) return extreme ? [127, 0, 127, 1][r >>> 30] : (r >>> 8) % 128;
     return extreme ? [-128, 127, -128, 0][r >>> 30] : (r >>> 8) % 256 - 128;
   });
 }
 
-function checkLanes(r: LanesCase): void {
-  const side = r.plane === "1x1" ? 1 : 2;
+function checkDepthwise(r: DwCase): void {
   let st = r.seed >>> 0;
   const next = () => (st = (Math.imul(st, 1664525) + 1013904223) >>> 0);
-  const xs = [r.n, r.c, side, side], ws = [r.c, 1, r.k, r.k];
-  const x = values(next, r.n * r.c * side * side, r.extreme);
+  const xs = [r.n, r.c, r.h, r.w], ws = [r.c, 1, r.k, r.k];
+  const x = values(next, r.n * r.c * r.h * r.w, r.extreme, r.relu);
   const w = values(next, r.c * r.k * r.k, r.extreme);
   // |Σ x·w| ≤ 9 · 2^14, so a bias within 2^31 - 2^18 keeps every sum in int32.
   const bias = Int32Array.from({ length: r.c }, () => {
@@ -94,28 +98,33 @@ const multArb = fc.oneof(
   },
 );
 
-const lanesArb = fc.record({
-  n: fc.integer({ min: 1, max: 3 }),
-  c: fc.integer({ min: 1, max: 50 }),
-  plane: fc.constantFrom<"1x1" | "2x2">("1x1", "2x2"),
-  k: fc.integer({ min: 1, max: 3 }),
-  pad: fc.integer({ min: 0, max: 1 }),
-  s: fc.constantFrom(1, 2),
+const requantArb = {
   seed: fc.nat(),
   extreme: fc.boolean(),
+  relu: fc.boolean(),
   int16Out: fc.boolean(),
   lo: fc.integer({ min: -32768, max: 32767 }),
   span: fc.integer({ min: 0, max: 65535 }),
   mults: fc.array(multArb, { minLength: 1, maxLength: 20 }),
-}).filter((r) => {
+};
+
+const lanesArb = fc.record({
+  n: fc.integer({ min: 1, max: 3 }),
+  c: fc.integer({ min: 1, max: 50 }),
+  h: fc.constantFrom(1, 2),
+  k: fc.integer({ min: 1, max: 3 }),
+  pad: fc.integer({ min: 0, max: 1 }),
+  s: fc.constantFrom(1, 2),
+  ...requantArb,
+}).map((r) => ({ ...r, w: r.h })).filter((r) => {
   // both planes within 1 or 4 positions (the kernel's), the kernel inside the padded plane
-  const side = r.plane === "1x1" ? 1 : 2, padded = side + 2 * r.pad;
+  const padded = r.h + 2 * r.pad;
   const out = Math.floor((padded - r.k) / r.s) + 1;
   return padded >= r.k && (out === 1 || out === 2);
 });
 
 Deno.test("intConv2dRequantFast() on 1×1 and 2×2 depthwise planes equals the reference requantization", () => {
-  fc.assert(fc.property(lanesArb, checkLanes), { seed: 13, numRuns: 400 });
+  fc.assert(fc.property(lanesArb, checkDepthwise), { seed: 13, numRuns: 400 });
 });
 
 Deno.test("intConv2dRequantFast() on tiny depthwise planes splits its channel groups across two threads", async () => {
@@ -124,11 +133,24 @@ Deno.test("intConv2dRequantFast() on tiny depthwise planes splits its channel gr
     setKernelThreads(2);
     for (let i = 0; i < 50 && readyThreads() < 2; i++) await new Promise((res) => setTimeout(res, 10));
     const mults: [number, number][] = [[20000, 24], [4194303, 40], [16384, 15], [30000, 30], [17000, 20]];
-    for (const plane of ["1x1", "2x2"] as const) {
+    for (const h of [1, 2]) {
       for (const s of [1, 2]) {
-        const base = { n: 256, c: 250, plane, k: 3, pad: 1, s, int16Out: false, lo: 0, span: 97, mults };
-        checkLanes({ ...base, seed: 3, extreme: false });
-        checkLanes({ ...base, seed: 4, extreme: true, int16Out: true, lo: -32768 });
+        const base = {
+          n: 256,
+          c: 250,
+          h,
+          w: h,
+          k: 3,
+          pad: 1,
+          s,
+          relu: false,
+          int16Out: false,
+          lo: 0,
+          span: 97,
+          mults,
+        };
+        checkDepthwise({ ...base, seed: 3, extreme: false });
+        checkDepthwise({ ...base, seed: 4, extreme: true, int16Out: true, lo: -32768 });
       }
     }
   } finally {
@@ -157,4 +179,18 @@ Deno.test("intConv2dRequantFast() on tiny depthwise planes takes the scalar rule
     requant: params,
   });
   assertEquals(Array.from(got), new Array(c).fill(-1));
+});
+
+Deno.test("intConv2dRequantFast() on larger 3×3 depthwise planes equals the reference requantization", () => {
+  const arb = fc.record({
+    n: fc.integer({ min: 1, max: 3 }),
+    c: fc.integer({ min: 1, max: 6 }),
+    h: fc.integer({ min: 2, max: 19 }),
+    w: fc.integer({ min: 2, max: 19 }),
+    k: fc.constant(3),
+    pad: fc.constant(1),
+    s: fc.constantFrom(1, 2),
+    ...requantArb,
+  }).filter((r) => r.h * r.w > 16);
+  fc.assert(fc.property(arb, checkDepthwise), { seed: 17, numRuns: 300 });
 });
