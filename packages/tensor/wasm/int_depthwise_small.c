@@ -6,7 +6,9 @@
  * every output's input value from the plane bytes (indices past 15 give the zero padding), and the
  * products with the tap's weights are summed in int32 (extending multiplies: exact). Where a vector's input
  * bytes are all in [0, 127] (after a ReLU), one swizzle gathers four taps of four outputs instead and
- * i32x4.relaxed_dot_i8x16_i7x16_add_s sums them, exact for such inputs.
+ * i32x4.relaxed_dot_i8x16_i7x16_add_s sums them, exact for such inputs. With one channel per vector, only the
+ * first four lanes are summed where the plane has at most four outputs, and sixteen int8 outputs are
+ * requantized with the channel's vectors formed once and stored as one vector.
  */
 #include "common.h"
 #include "requant.h"
@@ -132,6 +134,88 @@ static inline void requant_store(v128_t a, int i, int l, int cn, const int *rq, 
   }
 }
 
+/* The layout int_depthwise_small_prepare wrote, as read by the forward kernel. */
+typedef struct {
+  const unsigned char *idx, *idx4;
+  const int *used, *bq;
+  const short *wq;
+  const signed char *w4;
+  int taps, quads;
+} small_tables;
+
+/*
+ * The sums of channel group qg of one image whose plane bytes are `plane`, into a0..a3 (lanes 0..3, 4..7, ...).
+ * With nv = 1 (one channel per vector whose outputs all lie in lanes 0..3) only a0 is formed and the others
+ * are zero.
+ */
+static inline __attribute__((always_inline)) void group_sums(const small_tables *t, v128_t plane, int qg, int nv,
+                                                             v128_t *a0, v128_t *a1, v128_t *a2, v128_t *a3) {
+  const int taps = t->taps, quads = t->quads;
+  const int *bq = t->bq + qg * 16;
+  const v128_t zero = wasm_i32x4_splat(0);
+  v128_t s0 = wasm_v128_load(bq), s1 = nv > 1 ? wasm_v128_load(bq + 4) : zero;
+  v128_t s2 = nv > 1 ? wasm_v128_load(bq + 8) : zero, s3 = nv > 1 ? wasm_v128_load(bq + 12) : zero;
+  if (wasm_i8x16_bitmask(plane) == 0) {
+    /* every input in [0, 127] (after a ReLU): four taps per relaxed dot product, exact */
+    const signed char *wv = t->w4 + qg * 4 * quads * 16;
+    const unsigned char *ix = t->idx4;
+#define QUAD(s, v) \
+  s = DOT_I8_I7_ADD(wasm_v128_load(wv + ((v) * quads + u) * 16), \
+                    wasm_i8x16_swizzle(plane, wasm_v128_load(ix + ((v) * quads + u) * 16)), s)
+    for (int u = 0; u < quads; u++) {
+      QUAD(s0, 0);
+      if (nv == 1) continue;
+      QUAD(s1, 1);
+      QUAD(s2, 2);
+      QUAD(s3, 3);
+    }
+#undef QUAD
+  } else {
+    const short *wt = t->wq + qg * taps * 16;
+    for (int k = 0; k < taps; k++) {
+      if (!t->used[k]) continue;
+      const v128_t v = wasm_i8x16_swizzle(plane, wasm_v128_load(t->idx + k * 16));
+      const v128_t lo = wasm_i16x8_extend_low_i8x16(v), w0 = wasm_v128_load(wt + k * 16);
+      s0 = wasm_i32x4_add(s0, wasm_i32x4_extmul_low_i16x8(lo, w0));
+      if (nv == 1) continue;
+      const v128_t hi = wasm_i16x8_extend_high_i8x16(v), w1 = wasm_v128_load(wt + k * 16 + 8);
+      s1 = wasm_i32x4_add(s1, wasm_i32x4_extmul_high_i16x8(lo, w0));
+      s2 = wasm_i32x4_add(s2, wasm_i32x4_extmul_low_i16x8(hi, w1));
+      s3 = wasm_i32x4_add(s3, wasm_i32x4_extmul_high_i16x8(hi, w1));
+    }
+  }
+  *a0 = s0;
+  *a1 = s1;
+  *a2 = s2;
+  *a3 = s3;
+}
+
+/*
+ * One channel's 16 outputs (lane groups of 16, sums a0..a3) requantized by its (M, n, lo, hi) at `r`, with
+ * the rule's vectors formed once, and stored as 16 int8 at `dst`.
+ */
+static inline __attribute__((always_inline)) void store_channel16_i8(v128_t a0, v128_t a1, v128_t a2, v128_t a3,
+                                                                    const int *r, signed char *dst) {
+  const int m = r[0], sh = r[1];
+  v128_t y0, y1, y2, y3;
+  if (narrow_rule(m, sh)) {
+    const v128_t mv = wasm_i32x4_splat(m), half = wasm_i32x4_splat((int)(1u << (sh - 1)));
+    y0 = requant4_32(a0, mv, sh, half);
+    y1 = requant4_32(a1, mv, sh, half);
+    y2 = requant4_32(a2, mv, sh, half);
+    y3 = requant4_32(a3, mv, sh, half);
+  } else {
+    y0 = requant4_any(a0, m, sh);
+    y1 = requant4_any(a1, m, sh);
+    y2 = requant4_any(a2, m, sh);
+    y3 = requant4_any(a3, m, sh);
+  }
+  const v128_t lov = wasm_i16x8_splat(r[2]), hiv = wasm_i16x8_splat(r[3]);
+  const v128_t u = wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(y0, y1), lov), hiv);
+  const v128_t w = wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(y2, y3), lov), hiv);
+  wasm_v128_store(dst, wasm_i8x16_narrow_i16x8(u, w));
+}
+
 /*
  * y[n, c] = bias[c] + the depthwise correlation of input channel c, for the channel groups [q0, q1) (of
  * G channels each) of every image; `scratch` was filled by int_depthwise_small_prepare. The last group's
@@ -144,48 +228,37 @@ void EXPORT(int_depthwise_small_forward)(const conv_geo *g, const signed char *x
                                          const char *scratch, const int *rq, void *q, int q_bytes, int *tmp) {
   const int taps = g->kh * g->kw, l = lane_width(g), gc = 16 / l, hw = g->h * g->w, p = g->ho * g->wo;
   const int groups = (g->c + gc - 1) / gc;
-  const unsigned char *idx = (const unsigned char *)scratch;
-  const int *used = (const int *)(idx + taps * 16);
-  const short *wq = (const short *)(used + taps);
-  const int *bq = (const int *)(wq + groups * taps * 16);
-  const int quads = (taps + 3) / 4;
-  const unsigned char *idx4 = (const unsigned char *)(bq + groups * 16);
-  const signed char *w4 = (const signed char *)(idx4 + quads * 64);
+  small_tables t;
+  t.taps = taps;
+  t.quads = (taps + 3) / 4;
+  t.idx = (const unsigned char *)scratch;
+  t.used = (const int *)(t.idx + taps * 16);
+  t.wq = (const short *)(t.used + taps);
+  t.bq = (const int *)(t.wq + groups * taps * 16);
+  t.idx4 = (const unsigned char *)(t.bq + groups * 16);
+  t.w4 = (const signed char *)(t.idx4 + t.quads * 64);
+  /* one channel per vector with at most four outputs: only lanes 0..3 are summed */
+  const int one = l == 16 && p <= 4;
   for (int n = 0; n < g->n; n++) {
     for (int qg = q0; qg < q1; qg++) {
       const int c0 = qg * gc, cn = g->c - c0 < gc ? g->c - c0 : gc;
       const v128_t plane = wasm_v128_load(x + ((long)n * g->c + c0) * hw);
-      v128_t a0 = wasm_v128_load(bq + qg * 16), a1 = wasm_v128_load(bq + qg * 16 + 4);
-      v128_t a2 = wasm_v128_load(bq + qg * 16 + 8), a3 = wasm_v128_load(bq + qg * 16 + 12);
-      const short *wt = wq + qg * taps * 16;
-      if (wasm_i8x16_bitmask(plane) == 0) {
-        /* every input in [0, 127] (after a ReLU): four taps per relaxed dot product, exact */
-        const signed char *wv = w4 + qg * 4 * quads * 16;
-        for (int u = 0; u < quads; u++) {
-          a0 = DOT_I8_I7_ADD(wasm_v128_load(wv + u * 16), wasm_i8x16_swizzle(plane, wasm_v128_load(idx4 + u * 16)), a0);
-          a1 = DOT_I8_I7_ADD(wasm_v128_load(wv + (quads + u) * 16),
-                             wasm_i8x16_swizzle(plane, wasm_v128_load(idx4 + (quads + u) * 16)), a1);
-          a2 = DOT_I8_I7_ADD(wasm_v128_load(wv + (2 * quads + u) * 16),
-                             wasm_i8x16_swizzle(plane, wasm_v128_load(idx4 + (2 * quads + u) * 16)), a2);
-          a3 = DOT_I8_I7_ADD(wasm_v128_load(wv + (3 * quads + u) * 16),
-                             wasm_i8x16_swizzle(plane, wasm_v128_load(idx4 + (3 * quads + u) * 16)), a3);
-        }
-      } else
-      for (int t = 0; t < taps; t++) {
-        if (!used[t]) continue;
-        const v128_t v = wasm_i8x16_swizzle(plane, wasm_v128_load(idx + t * 16));
-        const v128_t lo = wasm_i16x8_extend_low_i8x16(v), hi = wasm_i16x8_extend_high_i8x16(v);
-        const v128_t w0 = wasm_v128_load(wt + t * 16), w1 = wasm_v128_load(wt + t * 16 + 8);
-        a0 = wasm_i32x4_add(a0, wasm_i32x4_extmul_low_i16x8(lo, w0));
-        a1 = wasm_i32x4_add(a1, wasm_i32x4_extmul_high_i16x8(lo, w0));
-        a2 = wasm_i32x4_add(a2, wasm_i32x4_extmul_low_i16x8(hi, w1));
-        a3 = wasm_i32x4_add(a3, wasm_i32x4_extmul_high_i16x8(hi, w1));
+      v128_t a0, a1, a2, a3;
+      if (one) {
+        group_sums(&t, plane, qg, 1, &a0, &a1, &a2, &a3);
+      } else {
+        group_sums(&t, plane, qg, 4, &a0, &a1, &a2, &a3);
       }
       if (rq) {
         /* lanes 4i..4i+3 are outputs (4i) % l.. of channel c0 + 4i / l */
         const long row = (long)n * g->c + c0;
         const int *rc = rq + 4 * c0;
+        if (l == 16 && p == 16 && q_bytes == 1) {
+          store_channel16_i8(a0, a1, a2, a3, rc, (signed char *)q + row * 16);
+          continue;
+        }
         requant_store(a0, 0, l, cn, rc, q, q_bytes, row, p);
+        if (one) continue;
         requant_store(a1, 1, l, cn, rc, q, q_bytes, row, p);
         requant_store(a2, 2, l, cn, rc, q, q_bytes, row, p);
         requant_store(a3, 3, l, cn, rc, q, q_bytes, row, p);

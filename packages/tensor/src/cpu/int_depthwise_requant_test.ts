@@ -1,9 +1,9 @@
 /**
  * Property tests of the requantizing depthwise kernels: on tiny planes (1 or 4 positions in and out:
  * int_depthwise_lanes.c, sixteen channels to a vector, requantized per lane in float64) and on larger 3×3
- * planes (int_depthwise_rows.c, its vectors of requant4_32 and the combined stores of two rows) every output
- * equals the reference accumulation requantized by the plain-TypeScript rule, for any weights, biases,
- * multipliers, shifts and clamps, inputs in [0, 127] or signed, partial channel groups, groups with a
+ * planes (int_depthwise_rows.c, its vectors of requant4_32 and the combined stores of two rows) and on planes
+ * of at most 16 positions (int_depthwise_small.c) every output equals the reference accumulation requantized
+ * by the plain-TypeScript rule, for any weights, biases, multipliers, shifts and clamps, inputs in [0, 127] or signed, partial channel groups, groups with a
  * multiplier of 2^21 or more (the scalar rule) and the work split across two threads.
  * @module
  */
@@ -193,4 +193,28 @@ Deno.test("intConv2dRequantFast() on larger 3×3 depthwise planes equals the ref
     ...requantArb,
   }).filter((r) => r.h * r.w > 16);
   fc.assert(fc.property(arb, checkDepthwise), { seed: 17, numRuns: 300 });
+});
+
+Deno.test("intConv2dRequantFast() on depthwise planes of 5 to 16 positions equals the reference requantization", () => {
+  // int_depthwise_small.c: a channel's plane in one vector (16 outputs stored as one vector, or only the
+  // first four lanes summed where the outputs are at most four).
+  const arb = fc.record({
+    n: fc.integer({ min: 1, max: 3 }),
+    c: fc.integer({ min: 1, max: 6 }),
+    h: fc.integer({ min: 1, max: 4 }),
+    w: fc.integer({ min: 1, max: 4 }),
+    k: fc.integer({ min: 1, max: 3 }),
+    pad: fc.integer({ min: 0, max: 1 }),
+    s: fc.constantFrom(1, 2),
+    ...requantArb,
+  }).filter((r) => r.h * r.w > 4 && r.h + 2 * r.pad >= r.k && r.w + 2 * r.pad >= r.k);
+  fc.assert(fc.property(arb, checkDepthwise), { seed: 19, numRuns: 300 });
+  // 4×4 → 4×4 (MobileNet's), int8 out: the one-vector store
+  const same = fc.record({
+    n: fc.integer({ min: 1, max: 3 }),
+    c: fc.integer({ min: 1, max: 6 }),
+    ...requantArb,
+  })
+    .map((r) => ({ ...r, h: 4, w: 4, k: 3, pad: 1, s: 1, int16Out: false }));
+  fc.assert(fc.property(same, checkDepthwise), { seed: 23, numRuns: 100 });
 });
