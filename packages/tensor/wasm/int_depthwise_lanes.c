@@ -3,27 +3,35 @@
  * per group, 1 or 4 input positions and 1 or 4 output positions per plane: MobileNet's 2×2 and 1×1 stages),
  * with sixteen channels in the lanes of a vector instead of a few positions of one plane. Such a plane is a
  * dense P × HW matrix of taps per channel (a zero where no tap joins an output to an input), so each output
- * is HW extending multiply-adds across sixteen channels, exact in int32. The requantization is per lane —
- * each lane its own channel's M · 2^-n — in float64, exact: with A = acc · M (|A| < 2^52 when M < 2^21),
- * floor((A + 2^(n-1)) / 2^n) is the nearest integer to (2A + 1) / 2^(n+1) (never a tie: 2A + 1 is odd) for
- * n ≥ 1, and A itself for n = 0; acc · (M · 2^-n) + 2^-(n+1) is that value without rounding (the sum has
- * at most 53 significant bits), the clamp to [lo, hi] commutes with the rounding, and adding 1.5 · 2^52
- * rounds to nearest (even) and leaves the integer in the low 32 bits. The outputs are interleaved back to
- * NCHW and stored sixteen channels at a time. Channels of a partial last group, or of a group with an
- * M ≥ 2^21, take the scalar rule.
+ * is one extending multiply-add across sixteen channels (one input) or two i32x4.dot_i16x8_s on interleaved
+ * pairs of inputs (four), exact in int32. The requantization is per lane — each lane its own channel's
+ * M · 2^-n — in float64, exact: with A = acc · M (|A| < 2^52 when M < 2^21), floor((A + 2^(n-1)) / 2^n) is
+ * the nearest integer to (2A + 1) / 2^(n+1) (never a tie: 2A + 1 is odd) for n ≥ 1, and A itself for n = 0;
+ * acc · (M · 2^-n) + 2^-(n+1) is that value without rounding (the sum has at most 53 significant bits), the
+ * clamp to [lo, hi] commutes with the rounding, and adding 1.5 · 2^52 rounds to nearest (even) and leaves
+ * the integer in the low 32 bits. Where every M ≤ 2^n of a group, |y| < 2^31 before the clamp, which then
+ * takes int16 lanes after a saturating narrowing instead. The outputs are interleaved back to NCHW and
+ * stored sixteen channels at a time. Channels of a partial last group, or of a group with an M ≥ 2^21, take
+ * the scalar rule.
  */
 #include "common.h"
 #include "requant.h"
 
 /* One group of 16 channels, as int_depthwise_lanes_prepare lays it out. */
 typedef struct {
-  short w[16][16];   /* [o * hw + i][lane]: the tap joining input i to output o, 0 where none */
+  /*
+   * The tap joining input i to output o of each lane (0 where none): with one input at [o][lane], with four
+   * the inputs in pairs (2r, 2r + 1) interleaved per lane at [(o · 2 + r) · 32 + 2 · lane + (0 or 1)].
+   */
+  short w[256];
   int bias[16];      /* per lane */
   double s[16];      /* M · 2^-n */
   double e[16];      /* 2^-(n+1), 0 for n = 0 */
   double lo[16], hi[16];
+  short lo16[16], hi16[16];
   int exact;         /* every lane's M < 2^21 (else the scalar rule) */
-  int pad[3];
+  int fits;          /* every lane's M ≤ 2^n: |y| < 2^31 before the clamp, which then takes int16 lanes */
+  int pad[2];
 } lane_group;
 
 /* Header of the shared scratch: the tap of each (output, input) pair, -1 where none. */
@@ -35,9 +43,9 @@ typedef struct {
 static inline int plane_in(const conv_geo *g) { return g->h * g->w; }
 static inline int plane_out(const conv_geo *g) { return g->ho * g->wo; }
 
-/* The TypeScript side sizes the shared scratch as 80 bytes + 1104 per started group of 16 channels. */
+/* The TypeScript side sizes the shared scratch as 80 bytes + 1168 per started group of 16 channels. */
 _Static_assert(sizeof(lanes_header) == 80, "lanes_header size is mirrored in int_conv_wasm.ts");
-_Static_assert(sizeof(lane_group) == 1104, "lane_group size is mirrored in int_conv_wasm.ts");
+_Static_assert(sizeof(lane_group) == 1168, "lane_group size is mirrored in int_conv_wasm.ts");
 
 static inline lane_group *groups_of(char *scratch) { return (lane_group *)(scratch + sizeof(lanes_header)); }
 
@@ -60,9 +68,15 @@ void EXPORT(int_depthwise_lanes_prepare)(const conv_geo *g, const signed char *w
   for (int q = 0; q < g->c / 16; q++) {
     lane_group *b = grp + q;
     b->exact = 1;
+    b->fits = 1;
     for (int j = 0; j < 16; j++) {
       const int c = q * 16 + j, m = rq[4 * c], n = rq[4 * c + 1];
-      for (int k = 0; k < p * hw; k++) b->w[k][j] = h->tap[k] < 0 ? 0 : w[c * taps + h->tap[k]];
+      for (int o = 0; o < p; o++)
+        for (int i = 0; i < hw; i++) {
+          const int t = h->tap[o * hw + i];
+          const int at = hw == 1 ? o * 16 + j : (o * 2 + i / 2) * 32 + 2 * j + i % 2;
+          b->w[at] = t < 0 ? 0 : w[c * taps + t];
+        }
       b->bias[j] = bias ? bias[c] : 0;
       /* 2^-n and 2^-(n+1) built from their exponent bits (n ≤ 62) */
       const double sc = __builtin_bit_cast(double, (long long)(1023 - n) << 52);
@@ -71,7 +85,10 @@ void EXPORT(int_depthwise_lanes_prepare)(const conv_geo *g, const signed char *w
       b->e[j] = n == 0 ? 0.0 : ec;
       b->lo[j] = rq[4 * c + 2];
       b->hi[j] = rq[4 * c + 3];
+      b->lo16[j] = (short)rq[4 * c + 2];
+      b->hi16[j] = (short)rq[4 * c + 3];
       if (m < 0 || m >= (1 << 21) || n < 0 || n > 62) b->exact = 0;
+      if (b->s[j] > 1.0) b->fits = 0;
     }
   }
 }
@@ -91,17 +108,50 @@ static inline v128_t requant4_lanes(v128_t acc, const double *s, const double *e
   return wasm_i32x4_shuffle(a, b, 0, 2, 4, 6);
 }
 
-/* Sixteen channels' outputs of one output position: (lo, hi) int16 halves, requantized and clamped. */
-static inline __attribute__((always_inline)) void output16(const lane_group *b, int o, int hw, const v128_t *xl, const v128_t *xh, v128_t *yl,
-                            v128_t *yh) {
+/* The same without the clamp, for lanes whose |y| < 2^31 (M ≤ 2^n): the low words hold y. */
+static inline v128_t requant4_lanes_noclamp(v128_t acc, const double *s, const double *e) {
+  const v128_t magic = wasm_f64x2_splat(6755399441055744.0); /* 1.5 · 2^52 */
+  v128_t a = wasm_f64x2_convert_low_i32x4(acc);
+  v128_t b = wasm_f64x2_convert_low_i32x4(wasm_i32x4_shuffle(acc, acc, 2, 3, 2, 3));
+  a = wasm_f64x2_add(wasm_f64x2_add(wasm_f64x2_mul(a, wasm_v128_load(s)), wasm_v128_load(e)), magic);
+  b = wasm_f64x2_add(wasm_f64x2_add(wasm_f64x2_mul(b, wasm_v128_load(s + 2)), wasm_v128_load(e + 2)), magic);
+  return wasm_i32x4_shuffle(a, b, 0, 2, 4, 6);
+}
+
+/*
+ * Sixteen channels' outputs of one output position: (lo, hi) int16 halves, requantized and clamped. With one
+ * input, `x` holds its (lo, hi) int16 halves; with four, the four vectors of input pairs (0, 1) of channels
+ * 0-3, 4-7, 8-11, 12-15, then those of pair (2, 3).
+ */
+static inline __attribute__((always_inline)) void output16(const lane_group *b, int o, int hw, int fits,
+                                                           const v128_t *x, v128_t *yl, v128_t *yh) {
   v128_t a0 = wasm_v128_load(b->bias), a1 = wasm_v128_load(b->bias + 4);
   v128_t a2 = wasm_v128_load(b->bias + 8), a3 = wasm_v128_load(b->bias + 12);
-  _Pragma("clang loop unroll(full)") for (int i = 0; i < hw; i++) {
-    const v128_t wl = wasm_v128_load(b->w[o * hw + i]), wh = wasm_v128_load(b->w[o * hw + i] + 8);
-    a0 = wasm_i32x4_add(a0, wasm_i32x4_extmul_low_i16x8(xl[i], wl));
-    a1 = wasm_i32x4_add(a1, wasm_i32x4_extmul_high_i16x8(xl[i], wl));
-    a2 = wasm_i32x4_add(a2, wasm_i32x4_extmul_low_i16x8(xh[i], wh));
-    a3 = wasm_i32x4_add(a3, wasm_i32x4_extmul_high_i16x8(xh[i], wh));
+  if (hw == 1) {
+    const v128_t wl = wasm_v128_load(b->w + o * 16), wh = wasm_v128_load(b->w + o * 16 + 8);
+    a0 = wasm_i32x4_add(a0, wasm_i32x4_extmul_low_i16x8(x[0], wl));
+    a1 = wasm_i32x4_add(a1, wasm_i32x4_extmul_high_i16x8(x[0], wl));
+    a2 = wasm_i32x4_add(a2, wasm_i32x4_extmul_low_i16x8(x[1], wh));
+    a3 = wasm_i32x4_add(a3, wasm_i32x4_extmul_high_i16x8(x[1], wh));
+  } else {
+    _Pragma("clang loop unroll(full)") for (int r = 0; r < 2; r++) {
+      const short *wp = b->w + (o * 2 + r) * 32;
+      a0 = wasm_i32x4_add(a0, wasm_i32x4_dot_i16x8(x[4 * r], wasm_v128_load(wp)));
+      a1 = wasm_i32x4_add(a1, wasm_i32x4_dot_i16x8(x[4 * r + 1], wasm_v128_load(wp + 8)));
+      a2 = wasm_i32x4_add(a2, wasm_i32x4_dot_i16x8(x[4 * r + 2], wasm_v128_load(wp + 16)));
+      a3 = wasm_i32x4_add(a3, wasm_i32x4_dot_i16x8(x[4 * r + 3], wasm_v128_load(wp + 24)));
+    }
+  }
+  if (fits) {
+    /* int32 lanes already: the int16 narrowing saturates, and the clamp within int16 sees the same order */
+    const v128_t q0 = requant4_lanes_noclamp(a0, b->s, b->e), q1 = requant4_lanes_noclamp(a1, b->s + 4, b->e + 4);
+    const v128_t q2 = requant4_lanes_noclamp(a2, b->s + 8, b->e + 8);
+    const v128_t q3 = requant4_lanes_noclamp(a3, b->s + 12, b->e + 12);
+    *yl = wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(q0, q1), wasm_v128_load(b->lo16)),
+                         wasm_v128_load(b->hi16));
+    *yh = wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(q2, q3), wasm_v128_load(b->lo16 + 8)),
+                         wasm_v128_load(b->hi16 + 8));
+    return;
   }
   const v128_t q0 = requant4_lanes(a0, b->s, b->e, b->lo, b->hi);
   const v128_t q1 = requant4_lanes(a1, b->s + 4, b->e + 4, b->lo + 4, b->hi + 4);
@@ -124,30 +174,30 @@ static inline __attribute__((always_inline)) void store4x8_i16(const v128_t *y, 
 }
 
 /* One image's 16 channels of group `b`: inputs at `x` (16 · hw bytes), outputs at `out` (16 · p elements). */
-static inline __attribute__((always_inline)) void group_image(const lane_group *b, int hw, int p,
+static inline __attribute__((always_inline)) void group_image(const lane_group *b, int hw, int p, int fits,
                                                               const signed char *x, void *out, int bytes) {
-  v128_t xl[4], xh[4];
+  v128_t xv[8];
   if (hw == 1) {
     const v128_t v = wasm_v128_load(x);
-    xl[0] = wasm_i16x8_extend_low_i8x16(v);
-    xh[0] = wasm_i16x8_extend_high_i8x16(v);
+    xv[0] = wasm_i16x8_extend_low_i8x16(v);
+    xv[1] = wasm_i16x8_extend_high_i8x16(v);
   } else {
-    /* 16 channels × 4 positions: position i of every channel gathered into one vector */
+    /* 16 channels × 4 positions: positions (0, 1) and (2, 3) of each channel as int16 pairs */
     const v128_t r0 = wasm_v128_load(x), r1 = wasm_v128_load(x + 16);
     const v128_t r2 = wasm_v128_load(x + 32), r3 = wasm_v128_load(x + 48);
-    const v128_t b0 = wasm_i8x16_shuffle(r0, r1, 0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29);
-    const v128_t b1 = wasm_i8x16_shuffle(r0, r1, 2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31);
-    const v128_t b2 = wasm_i8x16_shuffle(r2, r3, 0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29);
-    const v128_t b3 = wasm_i8x16_shuffle(r2, r3, 2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31);
-    const v128_t v[4] = {wasm_i64x2_shuffle(b0, b2, 0, 2), wasm_i64x2_shuffle(b0, b2, 1, 3),
-                         wasm_i64x2_shuffle(b1, b3, 0, 2), wasm_i64x2_shuffle(b1, b3, 1, 3)};
-    _Pragma("clang loop unroll(full)") for (int i = 0; i < 4; i++) {
-      xl[i] = wasm_i16x8_extend_low_i8x16(v[i]);
-      xh[i] = wasm_i16x8_extend_high_i8x16(v[i]);
+    _Pragma("clang loop unroll(full)") for (int k = 0; k < 2; k++) {
+      /* channels 8k..8k+7: bytes (0, 1) of each, then (2, 3), as 16-bit units */
+      const v128_t u = k == 0 ? r0 : r2, v = k == 0 ? r1 : r3;
+      const v128_t p01 = wasm_i16x8_shuffle(u, v, 0, 2, 4, 6, 8, 10, 12, 14);
+      const v128_t p23 = wasm_i16x8_shuffle(u, v, 1, 3, 5, 7, 9, 11, 13, 15);
+      xv[2 * k] = wasm_i16x8_extend_low_i8x16(p01);
+      xv[2 * k + 1] = wasm_i16x8_extend_high_i8x16(p01);
+      xv[4 + 2 * k] = wasm_i16x8_extend_low_i8x16(p23);
+      xv[4 + 2 * k + 1] = wasm_i16x8_extend_high_i8x16(p23);
     }
   }
   v128_t yl[4], yh[4];
-  _Pragma("clang loop unroll(full)") for (int o = 0; o < p; o++) output16(b, o, hw, xl, xh, &yl[o], &yh[o]);
+  _Pragma("clang loop unroll(full)") for (int o = 0; o < p; o++) output16(b, o, hw, fits, xv, &yl[o], &yh[o]);
   if (bytes == 2) {
     short *d = (short *)out;
     if (p == 1) {
@@ -219,14 +269,17 @@ void EXPORT(int_depthwise_lanes_forward)(const conv_geo *g, const signed char *x
     const long step = (long)g->c * hw, ostep = (long)g->c * p * bytes;
     const signed char *xq = x + (long)q * 16 * hw;
     char *oq = (char *)out + (long)q * 16 * p * bytes;
+#define IMAGES(HW, P, FITS) \
+  for (int n = 0; n < g->n; n++) group_image(b, HW, P, FITS, xq + n * step, oq + n * ostep, bytes)
     if (hw == 1 && p == 1) {
-      for (int n = 0; n < g->n; n++) group_image(b, 1, 1, xq + n * step, oq + n * ostep, bytes);
+      if (b->fits) IMAGES(1, 1, 1); else IMAGES(1, 1, 0);
     } else if (hw == 4 && p == 4) {
-      for (int n = 0; n < g->n; n++) group_image(b, 4, 4, xq + n * step, oq + n * ostep, bytes);
+      if (b->fits) IMAGES(4, 4, 1); else IMAGES(4, 4, 0);
     } else if (hw == 4) {
-      for (int n = 0; n < g->n; n++) group_image(b, 4, 1, xq + n * step, oq + n * ostep, bytes);
+      if (b->fits) IMAGES(4, 1, 1); else IMAGES(4, 1, 0);
     } else {
-      for (int n = 0; n < g->n; n++) group_image(b, 1, 4, xq + n * step, oq + n * ostep, bytes);
+      if (b->fits) IMAGES(1, 4, 1); else IMAGES(1, 4, 0);
     }
+#undef IMAGES
   }
 }

@@ -141,7 +141,7 @@ function isIntDepthwise(d: ConvDims): boolean {
 }
 
 /** Bytes of int_depthwise_lanes.c's scratch header and of one group of 16 channels (`lane_group`). */
-const LANES_HEADER = 80, LANES_GROUP = 1104;
+const LANES_HEADER = 80, LANES_GROUP = 1168;
 
 /** Whether a plane of `positions` positions fits int_depthwise_lanes.c (1 or 4). */
 function isTinyPlane(positions: number): boolean {
