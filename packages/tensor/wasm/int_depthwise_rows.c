@@ -55,8 +55,35 @@ static inline __attribute__((always_inline)) v128_t rows3(const signed char *p, 
   return DOT_I8_I7_ADD(w2, wasm_i8x16_swizzle(wasm_v128_load(p + 2 * pitch + col), idx), a);
 }
 
-/* Requantizes four sums by (M, n): requant4_32 with the channel's hoisted vectors where `narrow`. */
-#define RQ(a) (narrow ? requant4_32((a), mv, sh, half) : requant4_any((a), m, sh))
+/*
+ * requant4_32 with its last shift, by k = n - 16 in [0, 15], in constant counts: T = ah · M + lo splits into
+ * T = Th · 2^16 + Tl (Tl in [0, 2^16)), and floor(T / 2^k) = Th · 2^(16-k) + (Tl · 2^(16-k)) >> 16 (logical:
+ * below 2^32), with |Th · 2^(16-k)| < 2^31. `pk` is 2^(16-k) in every lane.
+ */
+static inline v128_t requant4_32c(v128_t acc, v128_t m, v128_t half, v128_t pk) {
+  const v128_t al = wasm_v128_and(acc, wasm_i32x4_splat(0xffff)), ah = wasm_i32x4_shr(acc, 16);
+  const v128_t lo = wasm_u32x4_shr(wasm_i32x4_add(wasm_i32x4_mul(al, m), half), 16);
+  const v128_t t = wasm_i32x4_add(wasm_i32x4_mul(ah, m), lo);
+  const v128_t th = wasm_i32x4_shr(t, 16), tl = wasm_v128_and(t, wasm_i32x4_splat(0xffff));
+  return wasm_i32x4_add(wasm_i32x4_mul(th, pk), wasm_u32x4_shr(wasm_i32x4_mul(tl, pk), 16));
+}
+
+/*
+ * The requantization a channel takes. RQ_ONE where every acc · M + 2^(n-1) of the channel lies in int32 and
+ * 16 ≤ n ≤ 31: t = acc · M + 2^(n-1), then floor(t / 2^n) = floor(floor(t / 2^16) / 2^(n-16)), the outer
+ * floor as (u · 2^(32-n)) >> 16 (|u · 2^(32-n)| ≤ 2^31: exact) — constant shift counts only, since a shift
+ * by a variable count costs several instructions in V8 every time. RQ_32 where requant4_32 applies (as
+ * requant4_32c), RQ_ANY otherwise.
+ */
+enum { RQ_ANY, RQ_32, RQ_ONE };
+
+/* Requantizes four sums by (M, n) by the channel's `mode`, its vectors formed once per plane. */
+#define RQ(a)                                                                                                \
+  (mode == RQ_ONE                                                                                            \
+       ? wasm_i32x4_shr(wasm_i32x4_mul(wasm_i32x4_shr(wasm_i32x4_add(wasm_i32x4_mul((a), mv), half), 16), pw), \
+                        16)                                                                                  \
+   : mode == RQ_32 ? requant4_32c((a), mv, half, pw)                                                        \
+                   : requant4_any((a), m, sh))
 
 /* Stores row r0's and row r1's eight int8 outputs (sums a0, a1 and e0, e1), clamped to [lov, hiv]. */
 #define STORE_ROWS8(a0, a1, e0, e1, r0, r1)                                                                  \
@@ -70,17 +97,18 @@ static inline __attribute__((always_inline)) v128_t rows3(const signed char *p, 
 
 /*
  * One channel's plane of inputs in [0, 127] (laid out in `pad`), outputs from obase on: the three taps of a
- * kernel row for four outputs by one swizzle and one relaxed dot product. The stride `s` and `narrow`
- * (requant4_32 applies) are constants where inlined: with stride 1 two rows share their loads, and the
+ * kernel row for four outputs by one swizzle and one relaxed dot product. The stride `s` and the
+ * requantization `mode` are constants where inlined: with stride 1 two rows share their loads, and the
  * requantization's vectors are formed once per plane. With int8 outputs, two rows of eight (or four)
  * outputs are narrowed, clamped and stored as one vector.
  */
 static inline __attribute__((always_inline)) void relu_plane(const conv_geo *g, const signed char *pad, int pitch,
                                                              v128_t idx, const signed char *wc, v128_t b, int m,
                                                              int sh, int lo, int hi, void *out, int bytes,
-                                                             long obase, int s, int narrow) {
+                                                             long obase, int s, int mode) {
   const int ho = g->ho, wo = g->wo;
-  const v128_t mv = wasm_i32x4_splat(m), half = wasm_i32x4_splat(narrow ? (int)(1u << (sh - 1)) : 0);
+  const v128_t mv = wasm_i32x4_splat(m), half = wasm_i32x4_splat(mode != RQ_ANY ? (int)(1u << (sh - 1)) : 0);
+  const v128_t pw = wasm_i32x4_splat(mode != RQ_ANY ? 1 << (32 - sh) : 0); /* 2^(32-n) */
   const v128_t lov = wasm_i16x8_splat(lo), hiv = wasm_i16x8_splat(hi);
   const v128_t w0 = wasm_i32x4_splat(row_quad(wc)), w1 = wasm_i32x4_splat(row_quad(wc + 3));
   const v128_t w2 = wasm_i32x4_splat(row_quad(wc + 6));
@@ -171,15 +199,23 @@ void EXPORT(int_depthwise_rows_forward)(const conv_geo *g, const signed char *x,
       const v128_t b = wasm_i32x4_splat(bias ? bias[c] : 0);
       const long obase = ((long)n * g->c + c) * ho * wo;
       if (wasm_i8x16_bitmask(sign) == 0) {
-        const int narrow = narrow_rule(m, sh);
-        if (s == 1 && narrow) {
-          relu_plane(g, pad, pitch, idx, wc, b, m, sh, lo, hi, out, bytes, obase, 1, 1);
+        /* |acc| ≤ |bias| + 127 · Σ|w| for inputs in [0, 127] */
+        long long bound = bias ? (bias[c] < 0 ? -(long long)bias[c] : bias[c]) : 0;
+        for (int t = 0; t < 9; t++) bound += 127 * (wc[t] < 0 ? -wc[t] : wc[t]);
+        const int one = sh >= 16 && sh <= 31 && m >= 0 && bound * m + (1LL << (sh - 1)) < 2147483648LL;
+        const int mode = one ? RQ_ONE : narrow_rule(m, sh) ? RQ_32 : RQ_ANY;
+        if (s == 1 && mode == RQ_ONE) {
+          relu_plane(g, pad, pitch, idx, wc, b, m, sh, lo, hi, out, bytes, obase, 1, RQ_ONE);
+        } else if (s == 1 && mode == RQ_32) {
+          relu_plane(g, pad, pitch, idx, wc, b, m, sh, lo, hi, out, bytes, obase, 1, RQ_32);
         } else if (s == 1) {
-          relu_plane(g, pad, pitch, idx, wc, b, m, sh, lo, hi, out, bytes, obase, 1, 0);
-        } else if (narrow) {
-          relu_plane(g, pad, pitch, idx, wc, b, m, sh, lo, hi, out, bytes, obase, 2, 1);
+          relu_plane(g, pad, pitch, idx, wc, b, m, sh, lo, hi, out, bytes, obase, 1, RQ_ANY);
+        } else if (mode == RQ_ONE) {
+          relu_plane(g, pad, pitch, idx, wc, b, m, sh, lo, hi, out, bytes, obase, 2, RQ_ONE);
+        } else if (mode == RQ_32) {
+          relu_plane(g, pad, pitch, idx, wc, b, m, sh, lo, hi, out, bytes, obase, 2, RQ_32);
         } else {
-          relu_plane(g, pad, pitch, idx, wc, b, m, sh, lo, hi, out, bytes, obase, 2, 0);
+          relu_plane(g, pad, pitch, idx, wc, b, m, sh, lo, hi, out, bytes, obase, 2, RQ_ANY);
         }
       } else {
         /* signed inputs: int16 products of each tap, four outputs at a time */

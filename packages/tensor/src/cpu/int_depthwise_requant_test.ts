@@ -222,3 +222,38 @@ Deno.test("intConv2dRequantFast() on depthwise planes of 5 to 16 positions equal
     .map((r) => ({ ...r, h: 4, w: 4, k: 3, pad: 1, s: 1, int16Out: false }));
   fc.assert(fc.property(same, checkDepthwise), { seed: 23, numRuns: 100 });
 });
+
+Deno.test("intConv2dRequantFast() on 3×3 depthwise planes is exact where acc · M meets the int32 bound", () => {
+  // Every input 127 and every weight ±128 or 127: the interior sums reach |bias| + 127 · Σ|w|, the bound under
+  // which the rows kernel requantizes in one int32 product; M at the largest multiplier it takes and one above.
+  const c = 4, h = 8, x = new Int8Array(2 * c * h * h).fill(127);
+  const w = Int8Array.from({ length: c * 9 }, (_, i) => (i < 18 ? -128 : 127));
+  const bias = Int32Array.of(0, -5000, 7, 3000);
+  const geometry: Conv2dGeometry = { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: c };
+  const acc = intConv2dAccumulate(
+    qtensor(x, { shape: [2, c, h, h], scale: 1 }),
+    qtensor(w, { shape: [c, 1, 3, 3], scale: new Float32Array(c).fill(1), axis: 0 }),
+    { ...geometry, quantizedBias: bias },
+  ).data as Int32Array;
+  for (const n of [16, 24, 31]) {
+    for (const extra of [0, 1]) {
+      const multiplier = Int32Array.from({ length: c }, (_, k) => {
+        const bound = Math.abs(bias[k]) + 127 * 9 * (k < 2 ? 128 : 127);
+        return Math.floor((2 ** 31 - 1 - 2 ** (n - 1)) / bound) + extra;
+      });
+      const params: IntRequantParams = {
+        multiplier,
+        shift: new Uint8Array(c).fill(n),
+        lo: -32768,
+        hi: [32767],
+        bytes: 2,
+      };
+      const got = intConv2dRequantFast({ data: x, shape: [2, c, h, h] }, { data: w, shape: [c, 1, 3, 3] }, {
+        geometry,
+        bias,
+        requant: params,
+      });
+      assertEquals(Array.from(got), Array.from(intRequantReference(acc, c, h * h, params)));
+    }
+  }
+});
