@@ -56,19 +56,6 @@ static inline __attribute__((always_inline)) v128_t rows3(const signed char *p, 
 }
 
 /*
- * requant4_32 with its last shift, by k = n - 16 in [0, 15], in constant counts: T = ah · M + lo splits into
- * T = Th · 2^16 + Tl (Tl in [0, 2^16)), and floor(T / 2^k) = Th · 2^(16-k) + (Tl · 2^(16-k)) >> 16 (logical:
- * below 2^32), with |Th · 2^(16-k)| < 2^31. `pk` is 2^(16-k) in every lane.
- */
-static inline v128_t requant4_32c(v128_t acc, v128_t m, v128_t half, v128_t pk) {
-  const v128_t al = wasm_v128_and(acc, wasm_i32x4_splat(0xffff)), ah = wasm_i32x4_shr(acc, 16);
-  const v128_t lo = wasm_u32x4_shr(wasm_i32x4_add(wasm_i32x4_mul(al, m), half), 16);
-  const v128_t t = wasm_i32x4_add(wasm_i32x4_mul(ah, m), lo);
-  const v128_t th = wasm_i32x4_shr(t, 16), tl = wasm_v128_and(t, wasm_i32x4_splat(0xffff));
-  return wasm_i32x4_add(wasm_i32x4_mul(th, pk), wasm_u32x4_shr(wasm_i32x4_mul(tl, pk), 16));
-}
-
-/*
  * The requantization a channel takes. RQ_ONE where every acc · M + 2^(n-1) of the channel lies in int32 and
  * 16 ≤ n ≤ 31: t = acc · M + 2^(n-1), then floor(t / 2^n) = floor(floor(t / 2^16) / 2^(n-16)), the outer
  * floor as (u · 2^(32-n)) >> 16 (|u · 2^(32-n)| ≤ 2^31: exact) — constant shift counts only, since a shift
@@ -154,87 +141,109 @@ static inline __attribute__((always_inline)) void relu_plane(const conv_geo *g, 
 #undef RQ
 #undef STORE_ROWS8
 
+/* Copies one plane (h × w int8 at src) into the padded plane; returns whether every input is in [0, 127]. */
+static int copy_plane(const signed char *src, int h, int wd, signed char *pad, int pitch) {
+  v128_t sign = wasm_i32x4_splat(0);
+  for (int iy = 0; iy < h; iy++) {
+    signed char *d = pad + (iy + 1) * pitch + 1;
+    int ix = 0;
+    for (; ix + 16 <= wd; ix += 16) {
+      const v128_t v = wasm_v128_load(src + iy * wd + ix);
+      sign = wasm_v128_or(sign, v);
+      wasm_v128_store(d + ix, v);
+    }
+    for (; ix + 8 <= wd; ix += 8) {
+      const v128_t v = wasm_v128_load64_zero(src + iy * wd + ix);
+      sign = wasm_v128_or(sign, v);
+      wasm_v128_store64_lane(d + ix, v, 0);
+    }
+    for (; ix + 4 <= wd; ix += 4) {
+      const v128_t v = wasm_v128_load32_zero(src + iy * wd + ix);
+      sign = wasm_v128_or(sign, v);
+      wasm_v128_store32_lane(d + ix, v, 0);
+    }
+    for (; ix < wd; ix++) {
+      d[ix] = src[iy * wd + ix];
+      sign = wasm_v128_or(sign, wasm_i8x16_splat(d[ix]));
+    }
+  }
+  return wasm_i8x16_bitmask(sign) == 0;
+}
+
+/* One plane with signed inputs (laid out in `pad`): int16 products of each tap, four outputs at a time. */
+static void signed_plane(const conv_geo *g, const signed char *pad, int pitch, const signed char *wc, v128_t b,
+                         const int *r, void *out, int bytes, long obase) {
+  const int ho = g->ho, wo = g->wo, s = g->sh;
+  for (int oy = 0; oy < ho; oy++) {
+    for (int ox = 0; ox < wo; ox += 4) {
+      v128_t a = b;
+      for (int ky = 0; ky < 3; ky++) {
+        const signed char *p = pad + (oy * s + ky) * pitch + ox * s;
+        for (int kx = 0; kx < 3; kx++) {
+          v128_t v = wasm_v128_load(p + kx);
+          if (s == 2) v = wasm_i8x16_shuffle(v, v, 0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0);
+          const v128_t x16 = wasm_i16x8_extend_low_i8x16(v);
+          a = wasm_i32x4_add(a, wasm_i32x4_extmul_low_i16x8(x16, wasm_i16x8_splat(wc[ky * 3 + kx])));
+        }
+      }
+      store_out(requant4_any(a, r[0], r[1]), r[2], r[3], out, bytes, obase + oy * wo + ox, wo - ox < 4 ? wo - ox : 4);
+    }
+  }
+}
+
+/*
+ * Channel c of every image: each plane copied into `pad`, then relu_plane (stride `s` and `mode` constants
+ * where inlined, so that the channel's weights and requantization vectors are formed once for the batch)
+ * or signed_plane.
+ */
+static inline __attribute__((always_inline)) void channel(const conv_geo *g, const signed char *x, int c,
+                                                          signed char *pad, int pitch, v128_t idx,
+                                                          const signed char *wc, v128_t b, const int *r, void *out,
+                                                          int bytes, int s, int mode) {
+  const int h = g->h, wd = g->w, plane = g->ho * g->wo;
+  for (int n = 0; n < g->n; n++) {
+    const long obase = ((long)n * g->c + c) * plane;
+    if (copy_plane(x + ((long)n * g->c + c) * h * wd, h, wd, pad, pitch)) {
+      relu_plane(g, pad, pitch, idx, wc, b, r[0], r[1], r[2], r[3], out, bytes, obase, s, mode);
+    } else {
+      signed_plane(g, pad, pitch, wc, b, r, out, bytes, obase);
+    }
+  }
+}
+
 /*
  * Channels [c0, c1) of every image: `x` int8 NCHW, `w` int8 [C, 1, 3, 3], `bias` int32 per channel (0 for
  * none), `rq` four ints per channel (M, n, lo, hi), outputs at `out` (`bytes` 1: int8, 2: int16).
  */
 void EXPORT(int_depthwise_rows_forward)(const conv_geo *g, const signed char *x, const signed char *w, const int *bias,
                                         const int *rq, void *out, int bytes, int c0, int c1, signed char *pad) {
-  const int h = g->h, wd = g->w, ho = g->ho, wo = g->wo, s = g->sh, pitch = wd + 2 + 16;
-  const v128_t zero = wasm_i32x4_splat(0);
+  const int h = g->h, wd = g->w, s = g->sh, pitch = wd + 2 + 16;
   /* every byte of the padded plane outside the image stays zero */
   for (int i = 0; i < (h + 2) * pitch + 64; i++) pad[i] = 0;
   /* byte 4i + t of a lane group: tap t of output i (stride 1: column i + t; stride 2: column 2i + t) */
   const v128_t idx = s == 1 ? wasm_i8x16_make(0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6)
                             : wasm_i8x16_make(0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7, 8, 9);
-  for (int n = 0; n < g->n; n++) {
-    for (int c = c0; c < c1; c++) {
-      const signed char *src = x + ((long)n * g->c + c) * h * wd;
-      v128_t sign = zero;
-      for (int iy = 0; iy < h; iy++) {
-        signed char *d = pad + (iy + 1) * pitch + 1;
-        int ix = 0;
-        for (; ix + 16 <= wd; ix += 16) {
-          const v128_t v = wasm_v128_load(src + iy * wd + ix);
-          sign = wasm_v128_or(sign, v);
-          wasm_v128_store(d + ix, v);
-        }
-        for (; ix + 8 <= wd; ix += 8) {
-          const v128_t v = wasm_v128_load64_zero(src + iy * wd + ix);
-          sign = wasm_v128_or(sign, v);
-          wasm_v128_store64_lane(d + ix, v, 0);
-        }
-        for (; ix + 4 <= wd; ix += 4) {
-          const v128_t v = wasm_v128_load32_zero(src + iy * wd + ix);
-          sign = wasm_v128_or(sign, v);
-          wasm_v128_store32_lane(d + ix, v, 0);
-        }
-        for (; ix < wd; ix++) {
-          d[ix] = src[iy * wd + ix];
-          sign = wasm_v128_or(sign, wasm_i8x16_splat(d[ix]));
-        }
-      }
-      const signed char *wc = w + c * 9;
-      const int *r = rq + 4 * c, m = r[0], sh = r[1], lo = r[2], hi = r[3];
-      const v128_t b = wasm_i32x4_splat(bias ? bias[c] : 0);
-      const long obase = ((long)n * g->c + c) * ho * wo;
-      if (wasm_i8x16_bitmask(sign) == 0) {
-        /* |acc| ≤ |bias| + 127 · Σ|w| for inputs in [0, 127] */
-        long long bound = bias ? (bias[c] < 0 ? -(long long)bias[c] : bias[c]) : 0;
-        for (int t = 0; t < 9; t++) bound += 127 * (wc[t] < 0 ? -wc[t] : wc[t]);
-        const int one = sh >= 16 && sh <= 31 && m >= 0 && bound * m + (1LL << (sh - 1)) < 2147483648LL;
-        const int mode = one ? RQ_ONE : narrow_rule(m, sh) ? RQ_32 : RQ_ANY;
-        if (s == 1 && mode == RQ_ONE) {
-          relu_plane(g, pad, pitch, idx, wc, b, m, sh, lo, hi, out, bytes, obase, 1, RQ_ONE);
-        } else if (s == 1 && mode == RQ_32) {
-          relu_plane(g, pad, pitch, idx, wc, b, m, sh, lo, hi, out, bytes, obase, 1, RQ_32);
-        } else if (s == 1) {
-          relu_plane(g, pad, pitch, idx, wc, b, m, sh, lo, hi, out, bytes, obase, 1, RQ_ANY);
-        } else if (mode == RQ_ONE) {
-          relu_plane(g, pad, pitch, idx, wc, b, m, sh, lo, hi, out, bytes, obase, 2, RQ_ONE);
-        } else if (mode == RQ_32) {
-          relu_plane(g, pad, pitch, idx, wc, b, m, sh, lo, hi, out, bytes, obase, 2, RQ_32);
-        } else {
-          relu_plane(g, pad, pitch, idx, wc, b, m, sh, lo, hi, out, bytes, obase, 2, RQ_ANY);
-        }
-      } else {
-        /* signed inputs: int16 products of each tap, four outputs at a time */
-        for (int oy = 0; oy < ho; oy++) {
-          for (int ox = 0; ox < wo; ox += 4) {
-            v128_t a = b;
-            for (int ky = 0; ky < 3; ky++) {
-              const signed char *p = pad + (oy * s + ky) * pitch + ox * s;
-              for (int kx = 0; kx < 3; kx++) {
-                v128_t v = wasm_v128_load(p + kx);
-                if (s == 2) v = wasm_i8x16_shuffle(v, v, 0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0);
-                const v128_t x16 = wasm_i16x8_extend_low_i8x16(v);
-                a = wasm_i32x4_add(a, wasm_i32x4_extmul_low_i16x8(x16, wasm_i16x8_splat(wc[ky * 3 + kx])));
-              }
-            }
-            store_out(requant4_any(a, m, sh), lo, hi, out, bytes, obase + oy * wo + ox, wo - ox < 4 ? wo - ox : 4);
-          }
-        }
-      }
+  for (int c = c0; c < c1; c++) {
+    const signed char *wc = w + c * 9;
+    const int *r = rq + 4 * c, m = r[0], sh = r[1];
+    const v128_t b = wasm_i32x4_splat(bias ? bias[c] : 0);
+    /* |acc| ≤ |bias| + 127 · Σ|w| for inputs in [0, 127] */
+    long long bound = bias ? (bias[c] < 0 ? -(long long)bias[c] : bias[c]) : 0;
+    for (int t = 0; t < 9; t++) bound += 127 * (wc[t] < 0 ? -wc[t] : wc[t]);
+    const int one = sh >= 16 && sh <= 31 && m >= 0 && bound * m + (1LL << (sh - 1)) < 2147483648LL;
+    const int mode = one ? RQ_ONE : narrow_rule(m, sh) ? RQ_32 : RQ_ANY;
+    if (s == 1 && mode == RQ_ONE) {
+      channel(g, x, c, pad, pitch, idx, wc, b, r, out, bytes, 1, RQ_ONE);
+    } else if (s == 1 && mode == RQ_32) {
+      channel(g, x, c, pad, pitch, idx, wc, b, r, out, bytes, 1, RQ_32);
+    } else if (s == 1) {
+      channel(g, x, c, pad, pitch, idx, wc, b, r, out, bytes, 1, RQ_ANY);
+    } else if (mode == RQ_ONE) {
+      channel(g, x, c, pad, pitch, idx, wc, b, r, out, bytes, 2, RQ_ONE);
+    } else if (mode == RQ_32) {
+      channel(g, x, c, pad, pitch, idx, wc, b, r, out, bytes, 2, RQ_32);
+    } else {
+      channel(g, x, c, pad, pitch, idx, wc, b, r, out, bytes, 2, RQ_ANY);
     }
   }
 }

@@ -108,7 +108,10 @@ static inline void requant_store(v128_t a, int i, int l, int cn, const int *rq, 
   if (j >= cn || o0 >= p) return;
   const int *r = rq + 4 * j;
   row = (row + j) * p;
-  const v128_t y = requant4_any(a, r[0], r[1]);
+  const v128_t y = narrow_rule(r[0], r[1]) ? requant4_32c(a, wasm_i32x4_splat(r[0]),
+                                                          wasm_i32x4_splat((int)(1u << (r[1] - 1))),
+                                                          wasm_i32x4_splat(1 << (32 - r[1])))
+                                           : requant4_any(a, r[0], r[1]);
   const v128_t s16 = wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(y, y), wasm_i16x8_splat(r[2])),
                                     wasm_i16x8_splat(r[3]));
   const int count = p - o0 < 4 ? p - o0 : 4;
@@ -200,10 +203,11 @@ static inline __attribute__((always_inline)) void store_channel16_i8(v128_t a0, 
   v128_t y0, y1, y2, y3;
   if (narrow_rule(m, sh)) {
     const v128_t mv = wasm_i32x4_splat(m), half = wasm_i32x4_splat((int)(1u << (sh - 1)));
-    y0 = requant4_32(a0, mv, sh, half);
-    y1 = requant4_32(a1, mv, sh, half);
-    y2 = requant4_32(a2, mv, sh, half);
-    y3 = requant4_32(a3, mv, sh, half);
+    const v128_t pk = wasm_i32x4_splat(1 << (32 - sh));
+    y0 = requant4_32c(a0, mv, half, pk);
+    y1 = requant4_32c(a1, mv, half, pk);
+    y2 = requant4_32c(a2, mv, half, pk);
+    y3 = requant4_32c(a3, mv, half, pk);
   } else {
     y0 = requant4_any(a0, m, sh);
     y1 = requant4_any(a1, m, sh);
