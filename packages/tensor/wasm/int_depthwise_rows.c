@@ -4,7 +4,8 @@
  * requantization in the epilogue: the int8/int16 outputs are written in NCHW. Where a plane's inputs are all
  * in [0, 127] (after a ReLU), one i8x16.swizzle lays out the three taps of a kernel row for four outputs
  * (a fourth tap with weight 0) and i32x4.relaxed_dot_i8x16_i7x16_add_s sums them — exact for such inputs.
- * Other planes take int16 products (extending multiplies, exact as well).
+ * Other planes take int16 products (extending multiplies, exact as well). Planes at most 14 wide are read as
+ * they are, each padded row one register, rather than copied into the padded plane first.
  */
 #include "common.h"
 #include "requant.h"
@@ -138,8 +139,94 @@ static inline __attribute__((always_inline)) void relu_plane(const conv_geo *g, 
   }
 }
 
+
+/* Padded row iy (-1 ≤ iy ≤ h) of a plane of width ≤ 14 at src, in a register: byte j + 1 is input column j. */
+static inline v128_t reg_row(const signed char *src, int iy, int h, int wd, v128_t mask) {
+  if (iy < 0 || iy >= h) return wasm_i32x4_splat(0);
+  const v128_t v = wasm_v128_load(src + iy * wd);
+  return wasm_v128_and(wasm_i8x16_shuffle(v, v, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14), mask);
+}
+
+/* b + four outputs' sums over the kernel rows r0, r1, r2 (registers), their taps at the bytes `ix` picks. */
+static inline v128_t reg3(v128_t r0, v128_t r1, v128_t r2, v128_t ix, v128_t w0, v128_t w1, v128_t w2, v128_t b) {
+  const v128_t a = DOT_I8_I7_ADD(w0, wasm_i8x16_swizzle(r0, ix), b);
+  return DOT_I8_I7_ADD(w2, wasm_i8x16_swizzle(r2, ix), DOT_I8_I7_ADD(w1, wasm_i8x16_swizzle(r1, ix), a));
+}
+
+/*
+ * relu_plane for planes at most 14 wide, read from `src` as they are: each padded row is one register (a
+ * load, a byte shift and a mask), and the swizzles pick the taps of every output group from it. Without the
+ * copy into a padded plane, no load waits on the stores that just wrote it (store-to-load forwarding fails
+ * for loads that span several stores).
+ */
+static inline __attribute__((always_inline)) void relu_plane_reg(const conv_geo *g, const signed char *src,
+                                                                 v128_t mask, v128_t idx, const signed char *wc,
+                                                                 v128_t b, int m, int sh, int lo, int hi, void *out,
+                                                                 int bytes, long obase, int s, int mode) {
+  const int h = g->h, wd = g->w, ho = g->ho, wo = g->wo;
+  const v128_t mv = wasm_i32x4_splat(m), half = wasm_i32x4_splat(mode != RQ_ANY ? (int)(1u << (sh - 1)) : 0);
+  const v128_t pw = wasm_i32x4_splat(mode != RQ_ANY ? 1 << (32 - sh) : 0); /* 2^(32-n) */
+  const v128_t lov = wasm_i16x8_splat(lo), hiv = wasm_i16x8_splat(hi);
+  const v128_t w0 = wasm_i32x4_splat(row_quad(wc)), w1 = wasm_i32x4_splat(row_quad(wc + 3));
+  const v128_t w2 = wasm_i32x4_splat(row_quad(wc + 6));
+  const v128_t step = wasm_i8x16_splat(4 * s);
+  int oy = 0;
+  /* two output rows at a time */
+  for (; oy + 2 <= ho; oy += 2) {
+    const int y0 = oy * s - 1;
+    const v128_t r0 = reg_row(src, y0, h, wd, mask), r1 = reg_row(src, y0 + 1, h, wd, mask);
+    const v128_t r2 = reg_row(src, y0 + 2, h, wd, mask), r3 = reg_row(src, y0 + 3, h, wd, mask);
+    const v128_t q0 = s == 1 ? r1 : r2, q1 = s == 1 ? r2 : r3;
+    const v128_t q2 = s == 1 ? r3 : reg_row(src, y0 + 4, h, wd, mask);
+    v128_t ix = idx;
+    int ox = 0;
+    if (bytes == 1) {
+      for (; ox + 8 <= wo; ox += 8) {
+        const v128_t iy = wasm_i8x16_add(ix, step);
+        const v128_t a0 = reg3(r0, r1, r2, ix, w0, w1, w2, b), a1 = reg3(r0, r1, r2, iy, w0, w1, w2, b);
+        const v128_t e0 = reg3(q0, q1, q2, ix, w0, w1, w2, b), e1 = reg3(q0, q1, q2, iy, w0, w1, w2, b);
+        STORE_ROWS8(a0, a1, e0, e1, obase + oy * wo + ox, obase + (oy + 1) * wo + ox);
+        ix = wasm_i8x16_add(iy, step);
+      }
+      for (; ox + 4 <= wo; ox += 4) {
+        const v128_t a = reg3(r0, r1, r2, ix, w0, w1, w2, b), e = reg3(q0, q1, q2, ix, w0, w1, w2, b);
+        const v128_t u = wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(RQ(a), RQ(e)), lov), hiv);
+        const v128_t y8 = wasm_i8x16_narrow_i16x8(u, u);
+        wasm_v128_store32_lane((signed char *)out + obase + oy * wo + ox, y8, 0);
+        wasm_v128_store32_lane((signed char *)out + obase + (oy + 1) * wo + ox, y8, 1);
+        ix = wasm_i8x16_add(ix, step);
+      }
+    }
+    for (; ox < wo; ox += 4) {
+      const v128_t a = reg3(r0, r1, r2, ix, w0, w1, w2, b), e = reg3(q0, q1, q2, ix, w0, w1, w2, b);
+      const int count = wo - ox < 4 ? wo - ox : 4;
+      store_out(RQ(a), lo, hi, out, bytes, obase + oy * wo + ox, count);
+      store_out(RQ(e), lo, hi, out, bytes, obase + (oy + 1) * wo + ox, count);
+      ix = wasm_i8x16_add(ix, step);
+    }
+  }
+  for (; oy < ho; oy++) {
+    const int y0 = oy * s - 1;
+    const v128_t r0 = reg_row(src, y0, h, wd, mask), r1 = reg_row(src, y0 + 1, h, wd, mask);
+    const v128_t r2 = reg_row(src, y0 + 2, h, wd, mask);
+    v128_t ix = idx;
+    for (int ox = 0; ox < wo; ox += 4) {
+      store_out(RQ(reg3(r0, r1, r2, ix, w0, w1, w2, b)), lo, hi, out, bytes, obase + oy * wo + ox,
+                wo - ox < 4 ? wo - ox : 4);
+      ix = wasm_i8x16_add(ix, step);
+    }
+  }
+}
+
 #undef RQ
 #undef STORE_ROWS8
+
+/* Whether every input of the plane (h rows of wd ≤ 14 at src; `in` keeps bytes 0..wd-1) is in [0, 127]. */
+static inline int plane_nonneg(const signed char *src, int h, int wd, v128_t in) {
+  v128_t sign = wasm_i32x4_splat(0);
+  for (int iy = 0; iy < h; iy++) sign = wasm_v128_or(sign, wasm_v128_and(wasm_v128_load(src + iy * wd), in));
+  return wasm_i8x16_bitmask(sign) == 0;
+}
 
 /* Copies one plane (h × w int8 at src) into the padded plane; returns whether every input is in [0, 127]. */
 static int copy_plane(const signed char *src, int h, int wd, signed char *pad, int pitch) {
@@ -199,8 +286,25 @@ static void signed_plane(const conv_geo *g, const signed char *pad, int pitch, c
 static inline __attribute__((always_inline)) void channel(const conv_geo *g, const signed char *x, int c,
                                                           signed char *pad, int pitch, v128_t idx,
                                                           const signed char *wc, v128_t b, const int *r, void *out,
-                                                          int bytes, int s, int mode) {
+                                                          int bytes, int s, int mode, int reg) {
   const int h = g->h, wd = g->w, plane = g->ho * g->wo;
+  if (reg) {
+    /* bytes 0..wd-1 of a row's load, and bytes 1..wd of its padded register */
+    const v128_t lane = wasm_i8x16_make(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const v128_t in = wasm_i8x16_lt(lane, wasm_i8x16_splat(wd));
+    const v128_t mask = wasm_v128_and(wasm_i8x16_gt(lane, wasm_i8x16_splat(0)), wasm_i8x16_le(lane, wasm_i8x16_splat(wd)));
+    for (int n = 0; n < g->n; n++) {
+      const long obase = ((long)n * g->c + c) * plane;
+      const signed char *src = x + ((long)n * g->c + c) * h * wd;
+      if (plane_nonneg(src, h, wd, in)) {
+        relu_plane_reg(g, src, mask, idx, wc, b, r[0], r[1], r[2], r[3], out, bytes, obase, s, mode);
+      } else {
+        copy_plane(src, h, wd, pad, pitch);
+        signed_plane(g, pad, pitch, wc, b, r, out, bytes, obase);
+      }
+    }
+    return;
+  }
   for (int n = 0; n < g->n; n++) {
     const long obase = ((long)n * g->c + c) * plane;
     if (copy_plane(x + ((long)n * g->c + c) * h * wd, h, wd, pad, pitch)) {
@@ -210,6 +314,32 @@ static inline __attribute__((always_inline)) void channel(const conv_geo *g, con
     }
   }
 }
+
+/*
+ * channel() for each stride, requantization mode and plane width (reg: at most 14), one function each: the
+ * engine compiles each variant's loops apart from the others'.
+ */
+typedef void (*channel_fn)(const conv_geo *, const signed char *, int, signed char *, int, v128_t,
+                           const signed char *, v128_t, const int *, void *, int);
+#define CHANNEL_VARIANT(NAME, S, MODE, REG)                                                                     \
+  static __attribute__((noinline)) void NAME(const conv_geo *g, const signed char *x, int c, signed char *pad,  \
+                                             int pitch, v128_t idx, const signed char *wc, v128_t b,            \
+                                             const int *r, void *out, int bytes) {                             \
+    channel(g, x, c, pad, pitch, idx, wc, b, r, out, bytes, S, MODE, REG);                                     \
+  }
+CHANNEL_VARIANT(channel_1_any, 1, RQ_ANY, 0)
+CHANNEL_VARIANT(channel_1_32, 1, RQ_32, 0)
+CHANNEL_VARIANT(channel_1_one, 1, RQ_ONE, 0)
+CHANNEL_VARIANT(channel_2_any, 2, RQ_ANY, 0)
+CHANNEL_VARIANT(channel_2_32, 2, RQ_32, 0)
+CHANNEL_VARIANT(channel_2_one, 2, RQ_ONE, 0)
+CHANNEL_VARIANT(channel_1_any_reg, 1, RQ_ANY, 1)
+CHANNEL_VARIANT(channel_1_32_reg, 1, RQ_32, 1)
+CHANNEL_VARIANT(channel_1_one_reg, 1, RQ_ONE, 1)
+CHANNEL_VARIANT(channel_2_any_reg, 2, RQ_ANY, 1)
+CHANNEL_VARIANT(channel_2_32_reg, 2, RQ_32, 1)
+CHANNEL_VARIANT(channel_2_one_reg, 2, RQ_ONE, 1)
+#undef CHANNEL_VARIANT
 
 /*
  * Channels [c0, c1) of every image: `x` int8 NCHW, `w` int8 [C, 1, 3, 3], `bias` int32 per channel (0 for
@@ -223,6 +353,9 @@ void EXPORT(int_depthwise_rows_forward)(const conv_geo *g, const signed char *x,
   /* byte 4i + t of a lane group: tap t of output i (stride 1: column i + t; stride 2: column 2i + t) */
   const v128_t idx = s == 1 ? wasm_i8x16_make(0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6)
                             : wasm_i8x16_make(0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7, 8, 9);
+  static const channel_fn variants[12] = {channel_1_any,     channel_1_32,     channel_1_one,     channel_2_any,
+                                         channel_2_32,      channel_2_one,    channel_1_any_reg, channel_1_32_reg,
+                                         channel_1_one_reg, channel_2_any_reg, channel_2_32_reg, channel_2_one_reg};
   for (int c = c0; c < c1; c++) {
     const signed char *wc = w + c * 9;
     const int *r = rq + 4 * c, m = r[0], sh = r[1];
@@ -232,18 +365,6 @@ void EXPORT(int_depthwise_rows_forward)(const conv_geo *g, const signed char *x,
     for (int t = 0; t < 9; t++) bound += 127 * (wc[t] < 0 ? -wc[t] : wc[t]);
     const int one = sh >= 16 && sh <= 31 && m >= 0 && bound * m + (1LL << (sh - 1)) < 2147483648LL;
     const int mode = one ? RQ_ONE : narrow_rule(m, sh) ? RQ_32 : RQ_ANY;
-    if (s == 1 && mode == RQ_ONE) {
-      channel(g, x, c, pad, pitch, idx, wc, b, r, out, bytes, 1, RQ_ONE);
-    } else if (s == 1 && mode == RQ_32) {
-      channel(g, x, c, pad, pitch, idx, wc, b, r, out, bytes, 1, RQ_32);
-    } else if (s == 1) {
-      channel(g, x, c, pad, pitch, idx, wc, b, r, out, bytes, 1, RQ_ANY);
-    } else if (mode == RQ_ONE) {
-      channel(g, x, c, pad, pitch, idx, wc, b, r, out, bytes, 2, RQ_ONE);
-    } else if (mode == RQ_32) {
-      channel(g, x, c, pad, pitch, idx, wc, b, r, out, bytes, 2, RQ_32);
-    } else {
-      channel(g, x, c, pad, pitch, idx, wc, b, r, out, bytes, 2, RQ_ANY);
-    }
+    variants[(g->w <= 14 ? 6 : 0) + (s == 1 ? 0 : 3) + mode](g, x, c, pad, pitch, idx, wc, b, r, out, bytes);
   }
 }

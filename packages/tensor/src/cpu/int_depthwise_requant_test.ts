@@ -29,6 +29,8 @@ interface DwCase {
   extreme: boolean;
   /** Inputs in [0, 127] (after a ReLU) only. */
   relu: boolean;
+  /** With `relu`: one input per plane, in its last column, is -1 instead (the kernels' sign checks). */
+  lastNegative?: boolean;
   int16Out: boolean;
   lo: number;
   span: number;
@@ -49,6 +51,9 @@ function checkDepthwise(r: DwCase): void {
   const next = () => (st = (Math.imul(st, 1664525) + 1013904223) >>> 0);
   const xs = [r.n, r.c, r.h, r.w], ws = [r.c, 1, r.k, r.k];
   const x = values(next, r.n * r.c * r.h * r.w, r.extreme, r.relu);
+  if (r.lastNegative) {
+    for (let p = 0; p < r.n * r.c; p++) x[(p * r.h + next() % r.h) * r.w + r.w - 1] = -1;
+  }
   const w = values(next, r.c * r.k * r.k, r.extreme);
   // |Σ x·w| ≤ 9 · 2^14, so a bias within 2^31 - 2^18 keeps every sum in int32.
   const bias = Int32Array.from({ length: r.c }, () => {
@@ -106,6 +111,7 @@ const requantArb = {
   seed: fc.nat(),
   extreme: fc.boolean(),
   relu: fc.boolean(),
+  lastNegative: fc.boolean(),
   int16Out: fc.boolean(),
   lo: fc.integer({ min: -32768, max: 32767 }),
   span: fc.integer({ min: 0, max: 65535 }),
