@@ -5,7 +5,8 @@
  * in [0, 127] (after a ReLU), one i8x16.swizzle lays out the three taps of a kernel row for four outputs
  * (a fourth tap with weight 0) and i32x4.relaxed_dot_i8x16_i7x16_add_s sums them — exact for such inputs.
  * Other planes take int16 products (extending multiplies, exact as well). Planes at most 14 wide are read as
- * they are, each padded row one register, rather than copied into the padded plane first.
+ * they are, each padded row one register (two for planes 16 wide with int8 outputs), rather than copied into
+ * the padded plane first.
  */
 #include "common.h"
 #include "requant.h"
@@ -147,6 +148,12 @@ static inline v128_t reg_row(const signed char *src, int iy, int h, int wd, v128
   return wasm_v128_and(wasm_i8x16_shuffle(v, v, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14), mask);
 }
 
+/* Padded row iy of a plane 16 wide from byte 8 on (columns 7..15), zero past the row. */
+static inline v128_t reg_row_b(const signed char *src, int iy, int h, int wd, v128_t maskb) {
+  if (iy < 0 || iy >= h) return wasm_i32x4_splat(0);
+  return wasm_v128_and(wasm_v128_load(src + iy * wd + 7), maskb);
+}
+
 /* b + four outputs' sums over the kernel rows r0, r1, r2 (registers), their taps at the bytes `ix` picks. */
 static inline v128_t reg3(v128_t r0, v128_t r1, v128_t r2, v128_t ix, v128_t w0, v128_t w1, v128_t w2, v128_t b) {
   const v128_t a = DOT_I8_I7_ADD(w0, wasm_i8x16_swizzle(r0, ix), b);
@@ -214,6 +221,47 @@ static inline __attribute__((always_inline)) void relu_plane_reg(const conv_geo 
       store_out(RQ(reg3(r0, r1, r2, ix, w0, w1, w2, b)), lo, hi, out, bytes, obase + oy * wo + ox,
                 wo - ox < 4 ? wo - ox : 4);
       ix = wasm_i8x16_add(ix, step);
+    }
+  }
+}
+
+/*
+ * relu_plane_reg for planes 16 wide, an even number of output rows and int8 outputs: a padded row takes two
+ * registers (its bytes 0..15, and 8..23 from a load at column 7), and each output group reads the one that
+ * holds its taps — known per group, since a row's groups are spelled out.
+ */
+static inline __attribute__((always_inline)) void relu_plane_16(const conv_geo *g, const signed char *src,
+                                                                v128_t mask, v128_t maskb, v128_t idx,
+                                                                const signed char *wc, v128_t b, int m, int sh,
+                                                                int lo, int hi, void *out, long obase, int s,
+                                                                int mode) {
+  const int h = g->h, wd = 16, ho = g->ho, wo = g->wo, bytes = 1;
+  const v128_t mv = wasm_i32x4_splat(m), half = wasm_i32x4_splat(mode != RQ_ANY ? (int)(1u << (sh - 1)) : 0);
+  const v128_t pw = wasm_i32x4_splat(mode != RQ_ANY ? 1 << (32 - sh) : 0); /* 2^(32-n) */
+  const v128_t lov = wasm_i16x8_splat(lo), hiv = wasm_i16x8_splat(hi);
+  const v128_t w0 = wasm_i32x4_splat(row_quad(wc)), w1 = wasm_i32x4_splat(row_quad(wc + 3));
+  const v128_t w2 = wasm_i32x4_splat(row_quad(wc + 6));
+  /* swizzle indices of the groups at padded columns 4 · s · k (k < 4 / s in register a, the rest in b) */
+  const v128_t i4 = wasm_i8x16_add(idx, wasm_i8x16_splat(4));
+  for (int oy = 0; oy < ho; oy += 2) {
+    const int y0 = oy * s - 1;
+    const v128_t r0 = reg_row(src, y0, h, wd, mask), r1 = reg_row(src, y0 + 1, h, wd, mask);
+    const v128_t r2 = reg_row(src, y0 + 2, h, wd, mask), r3 = reg_row(src, y0 + 3, h, wd, mask);
+    const v128_t t0 = reg_row_b(src, y0, h, wd, maskb), t1 = reg_row_b(src, y0 + 1, h, wd, maskb);
+    const v128_t t2 = reg_row_b(src, y0 + 2, h, wd, maskb), t3 = reg_row_b(src, y0 + 3, h, wd, maskb);
+    const long o0 = obase + oy * wo, o1 = o0 + wo;
+    if (s == 1) {
+      /* groups at columns 0, 4, 8 from a, 12 from b (at byte 4 of b) */
+      const v128_t i8 = wasm_i8x16_add(idx, wasm_i8x16_splat(8));
+      STORE_ROWS8(reg3(r0, r1, r2, idx, w0, w1, w2, b), reg3(r0, r1, r2, i4, w0, w1, w2, b),
+                  reg3(r1, r2, r3, idx, w0, w1, w2, b), reg3(r1, r2, r3, i4, w0, w1, w2, b), o0, o1);
+      STORE_ROWS8(reg3(r0, r1, r2, i8, w0, w1, w2, b), reg3(t0, t1, t2, i4, w0, w1, w2, b),
+                  reg3(r1, r2, r3, i8, w0, w1, w2, b), reg3(t1, t2, t3, i4, w0, w1, w2, b), o0 + 8, o1 + 8);
+    } else {
+      /* groups at columns 0 from a, 8 from b (at byte 0 of b) */
+      const v128_t r4 = reg_row(src, y0 + 4, h, wd, mask), t4 = reg_row_b(src, y0 + 4, h, wd, maskb);
+      STORE_ROWS8(reg3(r0, r1, r2, idx, w0, w1, w2, b), reg3(t0, t1, t2, idx, w0, w1, w2, b),
+                  reg3(r2, r3, r4, idx, w0, w1, w2, b), reg3(t2, t3, t4, idx, w0, w1, w2, b), o0, o1);
     }
   }
 }
@@ -293,11 +341,16 @@ static inline __attribute__((always_inline)) void channel(const conv_geo *g, con
     const v128_t lane = wasm_i8x16_make(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const v128_t in = wasm_i8x16_lt(lane, wasm_i8x16_splat(wd));
     const v128_t mask = wasm_v128_and(wasm_i8x16_gt(lane, wasm_i8x16_splat(0)), wasm_i8x16_le(lane, wasm_i8x16_splat(wd)));
+    const v128_t maskb = wasm_i8x16_lt(lane, wasm_i8x16_splat(9)); /* 16 wide: columns 7..15 */
     for (int n = 0; n < g->n; n++) {
       const long obase = ((long)n * g->c + c) * plane;
       const signed char *src = x + ((long)n * g->c + c) * h * wd;
       if (plane_nonneg(src, h, wd, in)) {
-        relu_plane_reg(g, src, mask, idx, wc, b, r[0], r[1], r[2], r[3], out, bytes, obase, s, mode);
+        if (reg == 2) {
+          relu_plane_16(g, src, mask, maskb, idx, wc, b, r[0], r[1], r[2], r[3], out, obase, s, mode);
+        } else {
+          relu_plane_reg(g, src, mask, idx, wc, b, r[0], r[1], r[2], r[3], out, bytes, obase, s, mode);
+        }
       } else {
         copy_plane(src, h, wd, pad, pitch);
         signed_plane(g, pad, pitch, wc, b, r, out, bytes, obase);
@@ -316,8 +369,8 @@ static inline __attribute__((always_inline)) void channel(const conv_geo *g, con
 }
 
 /*
- * channel() for each stride, requantization mode and plane width (reg: at most 14), one function each: the
- * engine compiles each variant's loops apart from the others'.
+ * channel() for each stride, requantization mode and plane kind (reg 1: at most 14 wide, 2: 16 wide, 0: the
+ * padded plane), one function each: the engine compiles each variant's loops apart from the others'.
  */
 typedef void (*channel_fn)(const conv_geo *, const signed char *, int, signed char *, int, v128_t,
                            const signed char *, v128_t, const int *, void *, int);
@@ -339,6 +392,12 @@ CHANNEL_VARIANT(channel_1_one_reg, 1, RQ_ONE, 1)
 CHANNEL_VARIANT(channel_2_any_reg, 2, RQ_ANY, 1)
 CHANNEL_VARIANT(channel_2_32_reg, 2, RQ_32, 1)
 CHANNEL_VARIANT(channel_2_one_reg, 2, RQ_ONE, 1)
+CHANNEL_VARIANT(channel_1_any_16, 1, RQ_ANY, 2)
+CHANNEL_VARIANT(channel_1_32_16, 1, RQ_32, 2)
+CHANNEL_VARIANT(channel_1_one_16, 1, RQ_ONE, 2)
+CHANNEL_VARIANT(channel_2_any_16, 2, RQ_ANY, 2)
+CHANNEL_VARIANT(channel_2_32_16, 2, RQ_32, 2)
+CHANNEL_VARIANT(channel_2_one_16, 2, RQ_ONE, 2)
 #undef CHANNEL_VARIANT
 
 /*
@@ -353,9 +412,12 @@ void EXPORT(int_depthwise_rows_forward)(const conv_geo *g, const signed char *x,
   /* byte 4i + t of a lane group: tap t of output i (stride 1: column i + t; stride 2: column 2i + t) */
   const v128_t idx = s == 1 ? wasm_i8x16_make(0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6)
                             : wasm_i8x16_make(0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7, 8, 9);
-  static const channel_fn variants[12] = {channel_1_any,     channel_1_32,     channel_1_one,     channel_2_any,
-                                         channel_2_32,      channel_2_one,    channel_1_any_reg, channel_1_32_reg,
-                                         channel_1_one_reg, channel_2_any_reg, channel_2_32_reg, channel_2_one_reg};
+  static const channel_fn variants[18] = {
+      channel_1_any,     channel_1_32,     channel_1_one,     channel_2_any,     channel_2_32,     channel_2_one,
+      channel_1_any_reg, channel_1_32_reg, channel_1_one_reg, channel_2_any_reg, channel_2_32_reg, channel_2_one_reg,
+      channel_1_any_16,  channel_1_32_16,  channel_1_one_16,  channel_2_any_16,  channel_2_32_16,  channel_2_one_16};
+  /* planes up to 14 wide: one register per padded row; 16 wide (int8 out, even output rows): two */
+  const int kind = wd <= 14 ? 1 : wd == 16 && h % 4 == 0 && bytes == 1 ? 2 : 0;
   for (int c = c0; c < c1; c++) {
     const signed char *wc = w + c * 9;
     const int *r = rq + 4 * c, m = r[0], sh = r[1];
@@ -365,6 +427,6 @@ void EXPORT(int_depthwise_rows_forward)(const conv_geo *g, const signed char *x,
     for (int t = 0; t < 9; t++) bound += 127 * (wc[t] < 0 ? -wc[t] : wc[t]);
     const int one = sh >= 16 && sh <= 31 && m >= 0 && bound * m + (1LL << (sh - 1)) < 2147483648LL;
     const int mode = one ? RQ_ONE : narrow_rule(m, sh) ? RQ_32 : RQ_ANY;
-    variants[(g->w <= 14 ? 6 : 0) + (s == 1 ? 0 : 3) + mode](g, x, c, pad, pitch, idx, wc, b, r, out, bytes);
+    variants[6 * kind + (s == 1 ? 0 : 3) + mode](g, x, c, pad, pitch, idx, wc, b, r, out, bytes);
   }
 }

@@ -263,3 +263,18 @@ Deno.test("intConv2dRequantFast() on 3×3 depthwise planes is exact where acc ·
     }
   }
 });
+
+Deno.test("intConv2dRequantFast() on 3×3 depthwise planes 16 wide equals the reference requantization", () => {
+  // int_depthwise_rows.c reads such planes' rows as two registers each (int8 outputs, rows a multiple of 4).
+  const arb = fc.record({
+    n: fc.integer({ min: 1, max: 2 }),
+    c: fc.integer({ min: 1, max: 4 }),
+    h: fc.constantFrom(4, 8, 12, 16, 6),
+    w: fc.constant(16),
+    k: fc.constant(3),
+    pad: fc.constant(1),
+    s: fc.constantFrom(1, 2),
+    ...requantArb,
+  }).map((r) => ({ ...r, int16Out: false }));
+  fc.assert(fc.property(arb, checkDepthwise), { seed: 29, numRuns: 120 });
+});
