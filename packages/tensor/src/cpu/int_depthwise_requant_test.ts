@@ -278,3 +278,39 @@ Deno.test("intConv2dRequantFast() on 3×3 depthwise planes 16 wide equals the re
   }).map((r) => ({ ...r, int16Out: false }));
   fc.assert(fc.property(arb, checkDepthwise), { seed: 29, numRuns: 120 });
 });
+
+Deno.test("intConv2dRequantFast() on 4×4 depthwise planes is exact where acc · M meets the int32 bound", () => {
+  // Every input -128 and every weight -128: the centre sums reach |bias| + 128 · Σ|w|, the bound under which
+  // the small-plane kernel requantizes in one int32 product; M at the largest it takes there and one above.
+  const c = 3, x = new Int8Array(2 * c * 16).fill(-128), w = new Int8Array(c * 9).fill(-128);
+  const bias = Int32Array.of(0, 4000, 123);
+  for (const s of [1, 2]) {
+    const geometry: Conv2dGeometry = { stride: [s, s], padding: [1, 1], dilation: [1, 1], groups: c };
+    const acc = intConv2dAccumulate(
+      qtensor(x, { shape: [2, c, 4, 4], scale: 1 }),
+      qtensor(w, { shape: [c, 1, 3, 3], scale: new Float32Array(c).fill(1), axis: 0 }),
+      { ...geometry, quantizedBias: bias },
+    ).data as Int32Array;
+    for (const n of [16, 24, 31]) {
+      for (const extra of [0, 1]) {
+        const multiplier = Int32Array.from(
+          { length: c },
+          (_, k) => Math.floor((2 ** 31 - 1 - 2 ** (n - 1)) / (Math.abs(bias[k]) + 128 * 9 * 128)) + extra,
+        );
+        const params: IntRequantParams = {
+          multiplier,
+          shift: new Uint8Array(c).fill(n),
+          lo: -128,
+          hi: [127],
+          bytes: 1,
+        };
+        const got = intConv2dRequantFast({ data: x, shape: [2, c, 4, 4] }, { data: w, shape: [c, 1, 3, 3] }, {
+          geometry,
+          bias,
+          requant: params,
+        });
+        assertEquals(Array.from(got), Array.from(intRequantReference(acc, c, acc.length / (2 * c), params)));
+      }
+    }
+  }
+});
