@@ -66,13 +66,16 @@ static inline __attribute__((always_inline)) v128_t rows3(const signed char *p, 
  */
 enum { RQ_ANY, RQ_32, RQ_ONE };
 
+/* requant4_any, called rather than inlined: the multipliers that take it are rare, its code is long. */
+static __attribute__((noinline)) v128_t requant4_any_call(v128_t acc, int m, int n) { return requant4_any(acc, m, n); }
+
 /* Requantizes four sums by (M, n) by the channel's `mode`, its vectors formed once per plane. */
 #define RQ(a)                                                                                                \
   (mode == RQ_ONE                                                                                            \
        ? wasm_i32x4_shr(wasm_i32x4_mul(wasm_i32x4_shr(wasm_i32x4_add(wasm_i32x4_mul((a), mv), half), 16), pw), \
                         16)                                                                                  \
    : mode == RQ_32 ? requant4_32c((a), mv, half, pw)                                                        \
-                   : requant4_any((a), m, sh))
+                   : requant4_any_call((a), m, sh))
 
 /* Stores row r0's and row r1's eight int8 outputs (sums a0, a1 and e0, e1), clamped to [lov, hiv]. */
 #define STORE_ROWS8(a0, a1, e0, e1, r0, r1)                                                                  \
@@ -235,7 +238,7 @@ static inline __attribute__((always_inline)) void relu_plane_16(const conv_geo *
                                                                 const signed char *wc, v128_t b, int m, int sh,
                                                                 int lo, int hi, void *out, long obase, int s,
                                                                 int mode) {
-  const int h = g->h, wd = 16, ho = g->ho, wo = g->wo, bytes = 1;
+  const int h = g->h, wd = 16, ho = g->ho, wo = g->wo;
   const v128_t mv = wasm_i32x4_splat(m), half = wasm_i32x4_splat(mode != RQ_ANY ? (int)(1u << (sh - 1)) : 0);
   const v128_t pw = wasm_i32x4_splat(mode != RQ_ANY ? 1 << (32 - sh) : 0); /* 2^(32-n) */
   const v128_t lov = wasm_i16x8_splat(lo), hiv = wasm_i16x8_splat(hi);
@@ -386,16 +389,12 @@ CHANNEL_VARIANT(channel_1_one, 1, RQ_ONE, 0)
 CHANNEL_VARIANT(channel_2_any, 2, RQ_ANY, 0)
 CHANNEL_VARIANT(channel_2_32, 2, RQ_32, 0)
 CHANNEL_VARIANT(channel_2_one, 2, RQ_ONE, 0)
-CHANNEL_VARIANT(channel_1_any_reg, 1, RQ_ANY, 1)
 CHANNEL_VARIANT(channel_1_32_reg, 1, RQ_32, 1)
 CHANNEL_VARIANT(channel_1_one_reg, 1, RQ_ONE, 1)
-CHANNEL_VARIANT(channel_2_any_reg, 2, RQ_ANY, 1)
 CHANNEL_VARIANT(channel_2_32_reg, 2, RQ_32, 1)
 CHANNEL_VARIANT(channel_2_one_reg, 2, RQ_ONE, 1)
-CHANNEL_VARIANT(channel_1_any_16, 1, RQ_ANY, 2)
 CHANNEL_VARIANT(channel_1_32_16, 1, RQ_32, 2)
 CHANNEL_VARIANT(channel_1_one_16, 1, RQ_ONE, 2)
-CHANNEL_VARIANT(channel_2_any_16, 2, RQ_ANY, 2)
 CHANNEL_VARIANT(channel_2_32_16, 2, RQ_32, 2)
 CHANNEL_VARIANT(channel_2_one_16, 2, RQ_ONE, 2)
 #undef CHANNEL_VARIANT
@@ -412,10 +411,11 @@ void EXPORT(int_depthwise_rows_forward)(const conv_geo *g, const signed char *x,
   /* byte 4i + t of a lane group: tap t of output i (stride 1: column i + t; stride 2: column 2i + t) */
   const v128_t idx = s == 1 ? wasm_i8x16_make(0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6)
                             : wasm_i8x16_make(0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7, 8, 9);
+  /* the rare RQ_ANY channels take the padded plane whatever the width */
   static const channel_fn variants[18] = {
-      channel_1_any,     channel_1_32,     channel_1_one,     channel_2_any,     channel_2_32,     channel_2_one,
-      channel_1_any_reg, channel_1_32_reg, channel_1_one_reg, channel_2_any_reg, channel_2_32_reg, channel_2_one_reg,
-      channel_1_any_16,  channel_1_32_16,  channel_1_one_16,  channel_2_any_16,  channel_2_32_16,  channel_2_one_16};
+      channel_1_any, channel_1_32,     channel_1_one,     channel_2_any, channel_2_32,     channel_2_one,
+      channel_1_any, channel_1_32_reg, channel_1_one_reg, channel_2_any, channel_2_32_reg, channel_2_one_reg,
+      channel_1_any, channel_1_32_16,  channel_1_one_16,  channel_2_any, channel_2_32_16,  channel_2_one_16};
   /* planes up to 14 wide: one register per padded row; 16 wide (int8 out, even output rows): two */
   const int kind = wd <= 14 ? 1 : wd == 16 && h % 4 == 0 && bytes == 1 ? 2 : 0;
   for (int c = c0; c < c1; c++) {
