@@ -21,8 +21,8 @@ clang --target=wasm32 -O3 -msimd128 -matomics -mbulk-memory -nostdlib -ffreestan
   -Wl,--no-entry -Wl,--import-memory -Wl,--shared-memory -Wl,--max-memory=4294967296 \
   -Wl,--export=__heap_base \
   -o "$tmp/raw.wasm" "$here/gemm.c" "$here/im2col.c" "$here/depthwise.c" "$here/depthwise_cl.c" "$here/depthwise3.c" \
-  "$here/int_gemm.c" "$here/int_im2col.c" "$here/int_depthwise.c" "$here/int_depthwise_small.c" "$here/int_depthwise_rows.c" "$here/int_requant.c" \
-  "$here/quantize.c" "$here/int_conv_s2.c" \
+  "$here/int_gemm.c" "$here/int_im2col.c" "$here/int_depthwise.c" "$here/int_depthwise_small.c" "$here/int_depthwise_rows.c" "$here/int_depthwise_lanes.c" \
+  "$here/int_requant.c" "$here/quantize.c" "$here/int_conv_s2.c" \
   "$here/batch_norm.c" "$here/optim.c"
 wasm2wat --enable-threads --enable-relaxed-simd "$tmp/raw.wasm" -o "$tmp/raw.wat"
 if grep -q 'global.get \$__stack_pointer' "$tmp/raw.wat"; then

@@ -74,4 +74,18 @@ static inline v128_t requant4_any(v128_t acc, int m, int n) {
                   wasm_i64x2_splat(-2147483648LL), wasm_i64x2_splat(2147483647LL), 0);
 }
 
+/*
+ * requant4_32 with its last shift, by k = n - 16 in [0, 15], in constant counts: T = ah · M + lo splits into
+ * T = Th · 2^16 + Tl (Tl in [0, 2^16)), and floor(T / 2^k) = Th · 2^(16-k) + (Tl · 2^(16-k)) >> 16 (logical:
+ * below 2^32), with |Th · 2^(16-k)| < 2^31. `pk` is 2^(16-k) = 2^(32-n) in every lane. A shift by a variable
+ * count costs several instructions in V8 every time; these counts are constants.
+ */
+static inline v128_t requant4_32c(v128_t acc, v128_t m, v128_t half, v128_t pk) {
+  const v128_t al = wasm_v128_and(acc, wasm_i32x4_splat(0xffff)), ah = wasm_i32x4_shr(acc, 16);
+  const v128_t lo = wasm_u32x4_shr(wasm_i32x4_add(wasm_i32x4_mul(al, m), half), 16);
+  const v128_t t = wasm_i32x4_add(wasm_i32x4_mul(ah, m), lo);
+  const v128_t th = wasm_i32x4_shr(t, 16), tl = wasm_v128_and(t, wasm_i32x4_splat(0xffff));
+  return wasm_i32x4_add(wasm_i32x4_mul(th, pk), wasm_u32x4_shr(wasm_i32x4_mul(tl, pk), 16));
+}
+
 #endif

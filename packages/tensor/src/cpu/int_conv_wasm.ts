@@ -143,6 +143,14 @@ function isIntDepthwise(d: ConvDims): boolean {
   return d.cg === 1 && d.cog === 1;
 }
 
+/** Bytes of int_depthwise_lanes.c's scratch header and of one group of 16 channels (`lane_group`). */
+const LANES_HEADER = 80, LANES_GROUP = 1168;
+
+/** Whether a plane of `positions` positions fits int_depthwise_lanes.c (1 or 4). */
+function isTinyPlane(positions: number): boolean {
+  return positions === 1 || positions === 4;
+}
+
 function isPointwise(d: ConvDims): boolean {
   return d.kh === 1 && d.kw === 1 && d.sh === 1 && d.sw === 1 && d.ph === 0 && d.pw === 0;
 }
@@ -192,6 +200,16 @@ export function intConv2dWasm(
       );
       return true;
     }
+  }
+  if (isIntDepthwise(d) && xBytes === 1 && requant && isTinyPlane(d.h * d.w) && isTinyPlane(p)) {
+    // 1 or 4 positions in and out: sixteen channels to a vector, requantized per lane in the kernel.
+    const geo = rt.putInts(geoInts(d));
+    const shared = rt.alloc(Math.ceil((LANES_HEADER + Math.ceil(d.c / 16) * LANES_GROUP) / 4));
+    rt.run("int_depthwise_lanes_prepare", [[geo, w, bias, requant.rows, shared]]);
+    const parts = ranges(rt, Math.ceil(d.c / 16), d.n * d.c * p * d.kh * d.kw, 1);
+    const args = [geo, x, w, bias, requant.rows, requant.out, requant.bytes];
+    rt.run("int_depthwise_lanes_forward", parts.map(([q0, q1]) => [...args, q0, q1, shared]));
+    return true;
   }
   if (isIntDepthwise(d) && xBytes === 1) {
     const geo = rt.putInts(geoInts(d));

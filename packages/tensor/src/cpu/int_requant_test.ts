@@ -404,8 +404,8 @@ Deno.test("intConv2dRequantFast() requantizes 3×3 depthwise layers on larger pl
 });
 
 Deno.test("intConv2dRequantFast() requantizes depthwise layers on small planes as requantize() does", () => {
-  // Planes of at most 16 positions: the kernel requantizes where a channel has four lanes or more, and
-  // hands its sums to the requantization kernel below that (1×1 planes).
+  // Planes of at most 16 positions: 1 or 4 positions in and out take the sixteen-channel kernel
+  // (int_depthwise_lanes.c), the others the small-plane kernel, which requantizes itself.
   const arb = fc.record({
     n: fc.integer({ min: 1, max: 3 }),
     c: fc.integer({ min: 1, max: 37 }),

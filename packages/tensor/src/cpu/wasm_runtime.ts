@@ -39,6 +39,8 @@ export const KERNEL_NAMES = [
   "quantize_run",
   "int_conv_s2_pack",
   "int_conv_s2_forward",
+  "int_depthwise_lanes_prepare",
+  "int_depthwise_lanes_forward",
 ] as const;
 
 /** One of the kernel names. */
