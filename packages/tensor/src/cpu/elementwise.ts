@@ -9,7 +9,7 @@ import type { Shape } from "../shape.ts";
 import { sizeOf } from "../shape.ts";
 import { binaryF32, isF32BinaryOp, whereF32 } from "./elementwise_f32.ts";
 import { pooledFloat32 } from "./float_pool.ts";
-import { forEachRow, type Strided, strided } from "./strided.ts";
+import { forEachRow, strided } from "./strided.ts";
 
 /** Round half to even. */
 export function roundHalfEven(v: number): number {
@@ -148,46 +148,8 @@ export function binaryKernel(
     binaryF32(op, out, a, b, it);
     return out;
   }
-  if (channelwise(op, out, a, b, it)) return out;
   forEachRow(it, (o, offs, n, inner) => binaryRow(op, out, o, a, offs[0], inner[0], b, offs[1], inner[1], n));
   return out;
-}
-
-/**
- * The arithmetic of a full operand with one broadcast along every dimension but one — a per-channel scale
- * or bias on [N, C, H, W], whose rows are short in the late layers — as plain nested loops (the same
- * operations on the same values as the row loops). Returns false for any other layout.
- */
-function channelwise(
-  op: BinaryOp | CompareOp,
-  out: TypedArray,
-  a: TypedArray,
-  b: TypedArray,
-  it: Strided,
-): boolean {
-  if (op !== "add" && op !== "sub" && op !== "mul" && op !== "div") return false;
-  const [sa, sb] = it.strides, shape = it.shape;
-  if (shape.length !== 3 && shape.length !== 2) return false;
-  const [n, c, hw] = shape.length === 3 ? shape : [1, shape[0], shape[1]];
-  const full = (s: number[]) => s.join() === (shape.length === 3 ? [c * hw, hw, 1] : [hw, 1]).join();
-  const perChannel = (s: number[]) => s.join() === (shape.length === 3 ? [0, 1, 0] : [1, 0]).join();
-  let x: TypedArray, y: TypedArray, flip: boolean;
-  if (full(sa) && perChannel(sb)) [x, y, flip] = [a, b, false];
-  else if (full(sb) && perChannel(sa)) [x, y, flip] = [b, a, true];
-  else return false;
-  for (let k = 0, i = 0; k < n; k++) {
-    for (let ch = 0; ch < c; ch++) {
-      const v = y[ch], end = i + hw;
-      if (op === "add") { for (; i < end; i++) out[i] = x[i] + v; }
-      else if (op === "mul") { for (; i < end; i++) out[i] = x[i] * v; }
-      else if (op === "sub") {
-        if (flip) { for (; i < end; i++) out[i] = v - x[i]; }
-        else for (; i < end; i++) out[i] = x[i] - v;
-      } else if (flip) { for (; i < end; i++) out[i] = v / x[i]; }
-      else for (; i < end; i++) out[i] = x[i] / v;
-    }
-  }
-  return true;
 }
 
 /** where(cond, a, b) with broadcasting. */

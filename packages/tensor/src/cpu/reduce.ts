@@ -26,20 +26,6 @@ export function sumKernel(x: TypedArray, shape: Shape, axes: readonly number[], 
       out.set(acc);
       return out;
     }
-    if (it.shape.length === 3 && it.strides[0].join() === "0,1,0") {
-      // Per-channel sums over N and H·W (the planes of late layers are short): nested loops, the same sums.
-      const [n, c, hw] = it.shape;
-      for (let b = 0, i = 0; b < n; b++) {
-        for (let ch = 0; ch < c; ch++) {
-          let s = 0;
-          for (const end = i + hw; i < end; i++) s += x[i];
-          acc[ch] += s;
-        }
-      }
-      const out = allocArray(dtype, outSize);
-      out.set(acc);
-      return out;
-    }
     forEachRow(it, (i0, offs, n, inner) => {
       const o = offs[0], so = inner[0];
       if (so === 0) {
