@@ -161,8 +161,10 @@ function intermediate(instr: Instr, dtype: "qint8" | "qint16", length: number): 
 
 /**
  * A convolution with a residual add folded in (the epilogue requantization, add, requantization that
- * compiled programs carry) as two fused kernels: the convolution with its requantization, then the add with
- * its own; undefined for any other epilogue. `addend` reads the add's other operand.
+ * compiled programs carry) as one kernel: the add and its requantization in the convolution's epilogue
+ * (`@hqat/tensor` runs it as a pass of its own where the convolution is no GEMM); a linear layer as two
+ * fused kernels, the layer with its requantization, then the add with its own; undefined for any other
+ * epilogue. `addend` reads the add's other operand.
  *
  * @example
  * ```ts
@@ -186,17 +188,46 @@ export function fusedResidual(
   if (r1.dtype === "qint32" || r1.act !== "none" || r2.dtype === "qint32" || r2.M.length !== 1) {
     return undefined;
   }
-  const v = fusedInstr(instr, ins, r1, outShape, intermediate(instr, r1.dtype, elementCount(outShape)));
-  const other = addend(add.addend);
-  if (!v || !isAct(other) || other.data.length !== v.data.length) return undefined;
-  const [x, y] = add.shiftAddend ? [other, v] : [v, other];
-  const data = intAddRequantFast(x.data as Int8Array | Int16Array, y.data as Int8Array | Int16Array, {
+  const other = addend(add.addend), size = elementCount(outShape);
+  if (!isAct(other) || other.data.length !== size) return undefined;
+  const base = { shape: outShape, dtype: r2.dtype, scale: r2.scale } as const;
+  const x = ins[0];
+  if (instr.op === "conv2d" && isAct(x)) {
+    const residual = {
+      addend: other.data as Int8Array | Int16Array,
+      k: add.k,
+      t: add.t,
+      shiftAddend: add.shiftAddend,
+      requant: requantParams(r2),
+    };
+    const data = intConv2dRequantFast(
+      { data: x.data as Int8Array | Int16Array, shape: x.shape },
+      { data: instr.weight, shape: instr.weightShape },
+      {
+        geometry: {
+          stride: instr.stride,
+          padding: instr.padding,
+          dilation: instr.dilation,
+          groups: instr.groups,
+        },
+        bias: instr.bias,
+        requant: requantParams(r1),
+        residual,
+        out,
+      },
+    );
+    return { ...base, data };
+  }
+  const v = fusedInstr(instr, ins, r1, outShape, intermediate(instr, r1.dtype, size));
+  if (!v) return undefined;
+  const [a, b] = add.shiftAddend ? [other, v] : [v, other];
+  const data = intAddRequantFast(a.data as Int8Array | Int16Array, b.data as Int8Array | Int16Array, {
     k: add.k,
     t: add.t,
     requant: requantParams(r2),
     out,
   });
-  return { data, shape: outShape, dtype: r2.dtype, scale: r2.scale };
+  return { ...base, data };
 }
 
 /**

@@ -8,7 +8,14 @@
  */
 import { type Conv2dGeometry, type ConvDims, convDims } from "./conv2d_shapes.ts";
 import { intConv2dAccumulateReference, intLinearAccumulateReference } from "./int_conv_reference.ts";
-import { type ActivationBytes, type GemmRequant, intConv2dWasm, intLinearWasm } from "./int_conv_wasm.ts";
+import {
+  type ActivationBytes,
+  type GemmRequant,
+  intConv2dWasm,
+  intConvGemmRoute,
+  intLinearWasm,
+} from "./int_conv_wasm.ts";
+import { checkResidual, gemmAdd, type IntResidual, residualAdd } from "./int_residual.ts";
 import {
   checkRequantParams,
   type IntRequantParams,
@@ -108,6 +115,12 @@ export interface IntRequantKernelOptions {
   readonly bias?: Int32Array;
   /** Where to write the output (an array of the output's length and type), instead of a fresh one. */
   readonly out?: Int8Array | Int16Array;
+  /**
+   * A residual add after the requantization (convolutions only): the output is then the add's, requantized
+   * by `residual.requant` — in the GEMM's epilogue where the convolution is one and both requantizations
+   * give the same type.
+   */
+  readonly residual?: IntResidual;
 }
 
 /**
@@ -210,13 +223,21 @@ function intConv2d(
   checkBias(op, bias, d.co);
   if (rq) checkRequantParams(op, rq.requant, d.co);
   const dims = { outer: d.n, channels: d.co, inner: d.ho * d.wo };
-  checkOut(op, rq, d.n * d.co * d.ho * d.wo);
+  const size = d.n * d.co * d.ho * d.wo, res = rq?.residual;
+  if (res) checkResidual(op, res, size, rq!.requant.bytes);
+  checkOut(op, res ? { ...rq!, requant: res.requant } : rq, size);
+  if (res && (res.requant.bytes !== rq!.requant.bytes || !intConvGemmRoute(d, xBytes))) {
+    // the residual add as its own pass
+    const v = intConv2d(op, a, { ...rq!, residual: undefined, out: undefined }) as Int8Array | Int16Array;
+    return residualAdd(v, res, rq!.out);
+  }
   const slow = () => {
     const acc = intConv2dAccumulateReference(x, w, d, bias);
-    return rq ? reference(acc, dims.channels, dims.inner, rq) : acc;
+    if (!rq) return acc;
+    if (!res) return reference(acc, dims.channels, dims.inner, rq);
+    return residualAdd(intRequantReference(acc, dims.channels, dims.inner, rq.requant), res, rq.out);
   };
   if (isEmpty(d)) return slow();
-  const size = d.n * d.co * d.ho * d.wo;
   return withKernels((rt) => {
     const ptrs = {
       x: rt.putBytes(x),
@@ -225,7 +246,8 @@ function intConv2d(
       bias: bias ? rt.putBytes(bias) : 0,
       y: rt.alloc(size),
     };
-    const out = rq && gemmRequant(rt, rq, d.co, size);
+    const rqOut = rq && gemmRequant(rt, rq, d.co, size);
+    const out = rqOut && res ? { ...rqOut, add: gemmAdd(rt, res) } : rqOut;
     if (intConv2dWasm(rt, d, ptrs, out)) return rt.takeBytes(out!.out, size, out!.bytes, rq!.out);
     return finish(rt, ptrs.y, dims, rq);
   }, slow);
@@ -302,6 +324,7 @@ function intLinear(
   checkSize(w, wShape, "w", op);
   checkBias(op, bias, o);
   if (rq) checkRequantParams(op, rq.requant, o);
+  if (rq?.residual) throw new TypeError(`${op}: a residual add is for convolutions`);
   const dims = { rows: xShape.slice(0, -1).reduce((a, b) => a * b, 1), k, o };
   const layout = { outer: dims.rows, channels: o, inner: 1 };
   checkOut(op, rq, dims.rows * o);
