@@ -55,10 +55,11 @@ typedef struct {
   const int *ap2;
   const int *ap4;
   /*
-   * With addend (and rq): SPEC's residual add after the requantization, in place — every output v becomes
+   * With rq2 (and rq): SPEC's residual add after the requantization, in place — every output v becomes
    * clamp(requant(v · add_a + addend · add_b)) by rq2 (M, n, lo, hi), addend (int8 or int16 as add_bytes
-   * says) indexed as q; add_a, add_b are 2^k and t in the add's operand order. q then holds the first
-   * requantization's outputs only between a block's epilogue and its residual pass.
+   * says) indexed as q; add_a, add_b are 2^k and t in the add's operand order. Without an addend (add_a 1),
+   * a second requantization of the outputs alone. q holds the first requantization's outputs only between a
+   * block's epilogue and this pass.
    */
   const void *addend;
   int add_bytes, add_a, add_b;
@@ -432,15 +433,22 @@ static inline v128_t requant4_hi(v128_t s, v128_t m, int n, v128_t half) {
 /* Whether requant4_hi applies to the multiplier M · 2^-n. */
 static inline int hi_rule(int m, int n) { return m >= 0 && m < 32768 && n >= 17 && n <= 46; }
 
-/* The residual sums of eight outputs `v` and addends `e` (int16 lanes), requantized and clamped. */
+/*
+ * The residual sums of eight outputs `v` and addends `e` (int16 lanes), requantized and clamped: by rule 1
+ * requant4_hi, 2 plain 32-bit lanes (a second requantization alone: |v · M| ≤ 2^30 and n ≤ 30, so
+ * v · M + 2^(n-1) fits int32), 0 the int64 lanes of requant4.
+ */
 static inline __attribute__((always_inline)) v128_t residual8(v128_t v, v128_t e, v128_t av, v128_t bv, v128_t mv,
-                                                              int n, v128_t half, int hi, v128_t lov, v128_t hiv) {
+                                                              int n, v128_t half, int rule, v128_t lov, v128_t hiv) {
   v128_t s0 = wasm_i32x4_add(wasm_i32x4_mul(wasm_i32x4_extend_low_i16x8(v), av),
                              wasm_i32x4_mul(wasm_i32x4_extend_low_i16x8(e), bv));
   v128_t s1 = wasm_i32x4_add(wasm_i32x4_mul(wasm_i32x4_extend_high_i16x8(v), av),
                              wasm_i32x4_mul(wasm_i32x4_extend_high_i16x8(e), bv));
-  if (hi) {
+  if (rule == 1) {
     s0 = requant4_hi(s0, mv, n, half), s1 = requant4_hi(s1, mv, n, half);
+  } else if (rule == 2) {
+    s0 = shr_i32x4(wasm_i32x4_add(wasm_i32x4_mul(s0, mv), half), n);
+    s1 = shr_i32x4(wasm_i32x4_add(wasm_i32x4_mul(s1, mv), half), n);
   } else {
     const v128_t round = wasm_i64x2_splat(n == 0 ? 0 : 1LL << (n - 1));
     const v128_t i32min = wasm_i64x2_splat(-2147483648LL), i32max = wasm_i64x2_splat(2147483647LL);
@@ -455,15 +463,17 @@ static inline __attribute__((always_inline)) v128_t residual8(v128_t v, v128_t e
  * (the descriptor's fields in locals: the int8 stores may alias anything).
  */
 static void residual_span(const igemm_desc *d, int off, int count) {
-  const int m = d->rq2[0], n = d->rq2[1], lo = d->rq2[2], hi = d->rq2[3], use_hi = hi_rule(m, n);
-  const int a = d->add_a, b = d->add_b, qb = d->q_bytes, eb = d->add_bytes;
+  const int m = d->rq2[0], n = d->rq2[1], lo = d->rq2[2], hi = d->rq2[3];
+  const int rule = hi_rule(m, n) ? 1 : !d->addend && m >= 0 && m < 32768 && n <= 30 ? 2 : 0;
+  /* without an addend, a second requantization alone: v · 1 + v · 0 */
+  const int a = d->add_a, b = d->addend ? d->add_b : 0, qb = d->q_bytes, eb = d->addend ? d->add_bytes : qb;
   void *const q = d->q;
-  const void *const addend = d->addend;
+  const void *const addend = d->addend ? d->addend : q;
   const v128_t av = wasm_i32x4_splat(a), bv = wasm_i32x4_splat(b), mv = wasm_i32x4_splat(m);
-  const v128_t half = wasm_i32x4_splat(use_hi ? 1 << (n - 17) : 0);
+  const v128_t half = wasm_i32x4_splat(rule == 1 ? 1 << (n - 17) : rule == 2 && n > 0 ? 1 << (n - 1) : 0);
   const v128_t lov = wasm_i16x8_splat(lo), hiv = wasm_i16x8_splat(hi);
   int j = 0;
-  if (qb == 1 && eb == 1 && use_hi) {
+  if (qb == 1 && eb == 1 && rule == 1) {
     signed char *qp = (signed char *)q + off;
     const signed char *ep = (const signed char *)addend + off;
     for (; j + 8 <= count; j += 8) {
@@ -474,7 +484,7 @@ static void residual_span(const igemm_desc *d, int off, int count) {
   }
   for (; j + 8 <= count; j += 8) {
     const v128_t v = load8(q, qb, off + j), e = load8(addend, eb, off + j);
-    const v128_t s16 = residual8(v, e, av, bv, mv, n, half, use_hi, lov, hiv);
+    const v128_t s16 = residual8(v, e, av, bv, mv, n, half, rule, lov, hiv);
     if (qb == 1) {
       wasm_v128_store64_lane((signed char *)q + off + j, wasm_i8x16_narrow_i16x8(s16, s16), 0);
     } else {
@@ -939,7 +949,7 @@ void EXPORT(int_gemm_run)(const igemm_desc *d, int m0, int m1, int n0, int n1, i
             }
           }
         }
-        if (last && d->addend) residual_block(d, crow, mc, ccol, nc);
+        if (last && d->rq2) residual_block(d, crow, mc, ccol, nc);
       }
     }
   }

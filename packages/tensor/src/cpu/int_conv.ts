@@ -15,7 +15,15 @@ import {
   intConvGemmRoute,
   intLinearWasm,
 } from "./int_conv_wasm.ts";
-import { checkResidual, gemmAdd, type IntResidual, residualAdd } from "./int_residual.ts";
+import {
+  checkResidual,
+  checkSecondRequant,
+  gemmAdd,
+  gemmAgain,
+  type IntResidual,
+  requantAgain,
+  residualAdd,
+} from "./int_residual.ts";
 import {
   checkRequantParams,
   type IntRequantParams,
@@ -121,6 +129,11 @@ export interface IntRequantKernelOptions {
    * give the same type.
    */
   readonly residual?: IntResidual;
+  /**
+   * A second requantization of the outputs (one multiplier for the whole tensor; convolutions only, not
+   * with `residual`): in the GEMM's epilogue where the convolution is one and both give the same type.
+   */
+  readonly requant2?: IntRequantParams;
 }
 
 /**
@@ -223,19 +236,25 @@ function intConv2d(
   checkBias(op, bias, d.co);
   if (rq) checkRequantParams(op, rq.requant, d.co);
   const dims = { outer: d.n, channels: d.co, inner: d.ho * d.wo };
-  const size = d.n * d.co * d.ho * d.wo, res = rq?.residual;
+  const size = d.n * d.co * d.ho * d.wo, res = rq?.residual, again = rq?.requant2;
+  if (res && again) throw new TypeError(`${op}: a residual add or a second requantization, not both`);
   if (res) checkResidual(op, res, size, rq!.requant.bytes);
-  checkOut(op, res ? { ...rq!, requant: res.requant } : rq, size);
-  if (res && (res.requant.bytes !== rq!.requant.bytes || !intConvGemmRoute(d, xBytes))) {
-    // the residual add as its own pass
-    const v = intConv2d(op, a, { ...rq!, residual: undefined, out: undefined }) as Int8Array | Int16Array;
-    return residualAdd(v, res, rq!.out);
+  if (again) checkSecondRequant(op, again);
+  const last = res?.requant ?? again;
+  checkOut(op, last ? { ...rq!, requant: last } : rq, size);
+  // the residual add or second requantization on the first's outputs
+  const then = (v: Int8Array | Int16Array) =>
+    res ? residualAdd(v, res, rq!.out) : requantAgain(v, again!, rq!.out);
+  if (last && (last.bytes !== rq!.requant.bytes || !intConvGemmRoute(d, xBytes))) {
+    return then(
+      intConv2d(op, a, { ...rq!, residual: undefined, requant2: undefined, out: undefined }) as Int8Array,
+    );
   }
   const slow = () => {
     const acc = intConv2dAccumulateReference(x, w, d, bias);
     if (!rq) return acc;
-    if (!res) return reference(acc, dims.channels, dims.inner, rq);
-    return residualAdd(intRequantReference(acc, dims.channels, dims.inner, rq.requant), res, rq.out);
+    if (!last) return reference(acc, dims.channels, dims.inner, rq);
+    return then(intRequantReference(acc, dims.channels, dims.inner, rq.requant));
   };
   if (isEmpty(d)) return slow();
   return withKernels((rt) => {
@@ -247,7 +266,8 @@ function intConv2d(
       y: rt.alloc(size),
     };
     const rqOut = rq && gemmRequant(rt, rq, d.co, size);
-    const out = rqOut && res ? { ...rqOut, add: gemmAdd(rt, res) } : rqOut;
+    const add = res ? gemmAdd(rt, res) : again && gemmAgain(rt, again);
+    const out = rqOut && add ? { ...rqOut, add } : rqOut;
     if (intConv2dWasm(rt, d, ptrs, out)) return rt.takeBytes(out!.out, size, out!.bytes, rq!.out);
     return finish(rt, ptrs.y, dims, rq);
   }, slow);
@@ -324,7 +344,9 @@ function intLinear(
   checkSize(w, wShape, "w", op);
   checkBias(op, bias, o);
   if (rq) checkRequantParams(op, rq.requant, o);
-  if (rq?.residual) throw new TypeError(`${op}: a residual add is for convolutions`);
+  if (rq?.residual || rq?.requant2) {
+    throw new TypeError(`${op}: a residual add or requant2 is for convolutions`);
+  }
   const dims = { rows: xShape.slice(0, -1).reduce((a, b) => a * b, 1), k, o };
   const layout = { outer: dims.rows, channels: o, inner: 1 };
   checkOut(op, rq, dims.rows * o);

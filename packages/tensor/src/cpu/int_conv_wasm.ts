@@ -54,10 +54,11 @@ export interface GemmRequant {
 
 /**
  * SPEC's add of the requantized outputs `v` and an addend laid out as they are, requantized again:
- * `clamp(requant(v · a + addend · b))` — `a`, `b` are 2^k and t in the add's operand order.
+ * `clamp(requant(v · a + addend · b))` — `a`, `b` are 2^k and t in the add's operand order; without an
+ * addend, a second requantization of `v` alone.
  */
 export interface GemmAdd {
-  /** Byte address of the addend (int8/int16 as `bytes` says), indexed as the outputs. */
+  /** Byte address of the addend (int8/int16 as `bytes` says), indexed as the outputs; 0 for none (`a` 1). */
   readonly addend: number;
   /** 1 for an int8 addend, 2 for int16. */
   readonly bytes: 1 | 2;
@@ -220,7 +221,7 @@ export function intConv2dWasm(
       rows: requant.rows + 16 * g * d.cog,
       out: requant.out + requant.bytes * at(g, n0),
       bytes: requant.bytes,
-      add: add && { ...add, addend: add.addend + add.bytes * at(g, n0) },
+      add: add && { ...add, addend: add.addend && add.addend + add.bytes * at(g, n0) },
     };
   if (add && !intConvGemmRoute(d, xBytes)) {
     throw new RangeError("intConv2dWasm(): a residual add needs a GEMM route");

@@ -1,11 +1,17 @@
 /**
  * A residual add after a requantizing convolution (SPEC.md's add: `x · 2^k + y · t`, `x` the operand with
- * the larger scale, then requantized again): its options, its checks, and its terms in the kernels' memory
- * for the GEMM epilogue, which adds the addend to the requantized outputs while they are still in the cache.
+ * the larger scale, then requantized again), or a second requantization alone (a pooling that averages one
+ * value): the options, checks and terms in the kernels' memory of the pass that the GEMM runs on its
+ * requantized outputs while they are still in the cache.
  * @module
  */
 import type { GemmAdd } from "./int_conv_wasm.ts";
-import { checkRequantParams, intAddRequantFast, type IntRequantParams } from "./int_requant.ts";
+import {
+  checkRequantParams,
+  intAddRequantFast,
+  intRequantFast,
+  type IntRequantParams,
+} from "./int_requant.ts";
 import type { KernelRuntime } from "./wasm_runtime.ts";
 
 /** A residual add folded into a requantizing kernel. */
@@ -98,4 +104,63 @@ export function gemmAdd(rt: KernelRuntime, r: IntResidual): GemmAdd {
     b: r.shiftAddend ? shifted : r.t,
     rows: rt.putInts([p.multiplier[0], p.shift[0], p.lo, p.hi[0]]),
   };
+}
+
+/**
+ * Throws a RangeError unless `p` is one requantization for the whole tensor (a second one, after the
+ * kernel's own).
+ *
+ * @example
+ * ```ts
+ * import { assertThrows } from "@std/assert";
+ * import { checkSecondRequant } from "./int_residual.ts";
+ * const p = { multiplier: Int32Array.of(16384), shift: Uint8Array.of(14), lo: -128, hi: [127], bytes: 1 } as const;
+ * checkSecondRequant("example", p);
+ * assertThrows(() => checkSecondRequant("example", { ...p, hi: [1, 2] }));
+ * ```
+ */
+export function checkSecondRequant(op: string, p: IntRequantParams): void {
+  if (p.multiplier.length !== 1 || p.hi.length !== 1) {
+    throw new RangeError(`${op}: the second requantization takes one multiplier and one bound`);
+  }
+  checkRequantParams(op, p, 1);
+}
+
+/**
+ * `v` requantized again by `p` (one multiplier for the whole tensor) on the requantization kernel, into
+ * `out` when given: what the GEMM's pass computes, as a pass of its own.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { requantAgain } from "./int_residual.ts";
+ * const p = { multiplier: Int32Array.of(16384), shift: Uint8Array.of(15), lo: -128, hi: [127], bytes: 1 } as const;
+ * assert(requantAgain(Int8Array.of(3, -3, 100), p).join() === "2,-1,50");
+ * ```
+ */
+export function requantAgain(v: Int8Array | Int16Array, p: IntRequantParams, out?: Int8Array | Int16Array) {
+  const layout = { outer: 1, channels: 1, inner: v.length };
+  return intRequantFast(Int32Array.from(v), { layout, requant: p, out });
+}
+
+/**
+ * The second requantization `p` in the kernels' memory for the GEMM's pass: no addend, the outputs times one.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { gemmAgain } from "./int_residual.ts";
+ * import { kernelRuntime } from "./wasm_runtime.ts";
+ * const rt = kernelRuntime();
+ * const p = { multiplier: Int32Array.of(16384), shift: Uint8Array.of(14), lo: -128, hi: [127], bytes: 1 } as const;
+ * if (rt) {
+ *   rt.reset();
+ *   const again = gemmAgain(rt, p);
+ *   assert(again.addend === 0 && again.a === 1 && again.b === 0);
+ *   rt.reset();
+ * }
+ * ```
+ */
+export function gemmAgain(rt: KernelRuntime, p: IntRequantParams): GemmAdd {
+  return { addend: 0, bytes: 1, a: 1, b: 0, rows: rt.putInts([p.multiplier[0], p.shift[0], p.lo, p.hi[0]]) };
 }

@@ -10,7 +10,8 @@ import { getKernelThreads, readyThreads, setKernelThreads } from "./thread_pool.
  * Convolutions with a residual add: pointwise on planes of 1×1 to 8×8 (the epilogue's spans over whole
  * planes, per row, and per column across rows), batches that the GEMM splits across threads, 3×3 layers
  * (im2col GEMM) and depthwise ones (the add as its own pass), int8/int16 inputs, addends and outputs, either
- * operand shifted, and multipliers of both requantization rules; values drawn from the int8 ends often.
+ * operand shifted, and multipliers of both requantization rules; or a second requantization alone. Values
+ * are drawn from the int8 ends often.
  */
 const residualCase = fc.record({
   n: fc.integer({ min: 1, max: 24 }),
@@ -33,6 +34,8 @@ const residualCase = fc.record({
     { weight: 1, arbitrary: fc.double({ min: -36, max: 2, noNaN: true }) },
   ),
   relu: fc.boolean(),
+  // a residual add, or a second requantization alone (its shifts from 0 up)
+  again: fc.constantFrom(false, false, true),
   seed: fc.nat(),
 });
 
@@ -92,9 +95,10 @@ function checkResidual(c: ResidualCase): void {
   const shiftedInt16 = r.shiftAddend ? r.addInt16 : r.outInt16, k = Math.min(r.k, shiftedInt16 ? 15 : 23);
   const sum = Float64Array.from(
     v,
-    (q, i) => r.shiftAddend ? addend[i] * 2 ** k + q * r.t : q * 2 ** k + addend[i] * r.t,
+    (q, i) => r.again ? q : r.shiftAddend ? addend[i] * 2 ** k + q * r.t : q * 2 ** k + addend[i] * r.t,
   );
-  const m2 = computeMultiplier(2 ** r.log2m2), activation = r.relu ? "relu" as const : undefined;
+  const m2 = computeMultiplier(2 ** (r.again && r.seed % 2 ? r.log2m2 / 2 + 9 : r.log2m2));
+  const activation = r.relu ? "relu" as const : undefined;
   const range = { qmin: -sumHi - 1, qmax: sumHi };
   const want = requantize(sum, m2, { dtype: r.sumInt16 ? "qint16" : "qint8", activation, scale: 0.05 });
   const bounds = activationBounds(range, { activation, scale: 0.05 });
@@ -111,7 +115,10 @@ function checkResidual(c: ResidualCase): void {
     ),
   };
   const requant = params(mults, -outHi - 1, [outHi], r.outInt16 ? 2 : 1);
-  const opts = { geometry, bias, requant, residual };
+  const second = residual.requant;
+  const opts = r.again
+    ? { geometry, bias, requant, requant2: second }
+    : { geometry, bias, requant, residual };
   const got = intConv2dRequantFast({ data: x, shape: xs }, { data: w, shape: ws }, opts);
   assertEquals(Array.from(got), Array.from(want));
   const out = r.sumInt16 ? new Int16Array(size) : new Int8Array(size);
@@ -119,7 +126,7 @@ function checkResidual(c: ResidualCase): void {
   assertEquals(Array.from(out), Array.from(want));
 }
 
-Deno.test("intConv2dRequantFast() with a residual equals SPEC's add of requantize() of intConv2dAccumulate() on one and two threads", async () => {
+Deno.test("intConv2dRequantFast() with a residual or requant2 equals SPEC's add or requantize() of requantize() of intConv2dAccumulate() on one and two threads", async () => {
   const before = getKernelThreads();
   try {
     for (const threads of [1, 2]) {
@@ -145,6 +152,16 @@ Deno.test("intConv2dRequantFast() rejects a residual that does not fit, and line
     () => conv({ ...residual, requant: { ...requant, hi: [1, 2] } }),
     RangeError,
     "one multiplier",
+  );
+  const requant2 = { ...requant, multiplier: Int32Array.of(1, 2), shift: Uint8Array.of(1, 1) };
+  assertThrows(
+    () => intConv2dRequantFast(x, w, { geometry, requant, requant2 }),
+    RangeError,
+    "one multiplier",
+  );
+  assertThrows(
+    () => intConv2dRequantFast(x, w, { geometry, requant, requant2: requant, residual }),
+    TypeError,
   );
   const lin = { data: new Int8Array(1), shape: [1, 1] };
   assertThrows(() => intLinearRequantFast(lin, lin, { requant, residual }), TypeError);
