@@ -12,7 +12,9 @@
  * Packing and MR × NR register blocking follow gemm.c, with the same segmented index maps (in elements of
  * each operand's type); with a requantization the last k block's sums are requantized in the tile's
  * epilogue, from the registers where the output columns come in runs of four or eight (NCHW planes of 2×2
- * and more) or a constant stride apart (1×1 planes).
+ * and more) or a constant stride apart (1×1 planes). A residual add (SPEC's x · 2^k + y · t, requantized
+ * again) or a second requantization runs on each block of requantized outputs as soon as the block is done,
+ * in place while it is in the cache, instead of as a pass of its own over the whole tensor.
  */
 #include "common.h"
 #include "requant.h"
