@@ -466,7 +466,7 @@ static inline __attribute__((always_inline)) v128_t residual8(v128_t v, v128_t e
  */
 static void residual_span(const igemm_desc *d, int off, int count) {
   const int m = d->rq2[0], n = d->rq2[1], lo = d->rq2[2], hi = d->rq2[3];
-  const int rule = hi_rule(m, n) ? 1 : !d->addend && m >= 0 && m < 32768 && n <= 30 ? 2 : 0;
+  const int rule = hi_rule(m, n) ? 1 : !d->addend && d->add_a == 1 && m >= 0 && m < 32768 && n <= 30 ? 2 : 0;
   /* without an addend, a second requantization alone: v · 1 + v · 0 */
   const int a = d->add_a, b = d->addend ? d->add_b : 0, qb = d->q_bytes, eb = d->addend ? d->add_bytes : qb;
   void *const q = d->q;
