@@ -185,13 +185,21 @@ function gemmRequant(
   channels: number,
   size: number,
 ): GemmRequant {
-  const p = rq.requant, rows: number[] = [];
+  const p = rq.requant, one = p.multiplier.length === 1, oneHi = p.hi.length === 1;
+  if (rowScratch.length < 4 * channels) rowScratch = new Int32Array(4 * channels);
   for (let c = 0; c < channels; c++) {
-    const k = p.multiplier.length === 1 ? 0 : c;
-    rows.push(p.multiplier[k], p.shift[k], p.lo, p.hi[p.hi.length === 1 ? 0 : c]);
+    const k = one ? 0 : c;
+    rowScratch[4 * c] = p.multiplier[k];
+    rowScratch[4 * c + 1] = p.shift[k];
+    rowScratch[4 * c + 2] = p.lo;
+    rowScratch[4 * c + 3] = p.hi[oneHi ? 0 : c];
   }
-  return { rows: rt.putInts(rows), out: rt.alloc(Math.ceil((size * p.bytes + 16) / 4)), bytes: p.bytes };
+  const rows = rt.putBytes(rowScratch.subarray(0, 4 * channels));
+  return { rows, out: rt.alloc(Math.ceil((size * p.bytes + 16) / 4)), bytes: p.bytes };
 }
+
+/** Where gemmRequant lays out its rows before they go to the kernels (a JS array grown by push cost more). */
+let rowScratch = new Int32Array(0);
 
 /** Takes the `size` int32 accumulators at `acc` out of the kernels, requantized when `rq` is given. */
 function finish(
