@@ -56,6 +56,7 @@ export {
   type IntRequantParams,
   intRequantReference,
 } from "./src/cpu/int_requant.ts";
+export type { IntResidual } from "./src/cpu/int_residual.ts";
 export { quantizeFast, type QuantizeFastOptions } from "./src/cpu/quantize_fast.ts";
 export { residentBytes } from "./src/cpu/resident.ts";
 export type { Conv2dGeometry } from "./src/cpu/conv2d_shapes.ts";

@@ -149,6 +149,14 @@ export function requantFast(v: IntValue, r: Requant, out?: Int8Array | Int16Arra
   return { data, shape: v.shape, dtype: r.dtype, scale: r.scale };
 }
 
+/** The geometry of a convolution instruction. */
+const geometry = (instr: Instr & { op: "conv2d" }) => ({
+  stride: instr.stride,
+  padding: instr.padding,
+  dilation: instr.dilation,
+  groups: instr.groups,
+});
+
 const INTERMEDIATES = new WeakMap<Instr, Int8Array | Int16Array>();
 
 /** An array for an instruction's value between two stages, kept from run to run (no page faults per run). */
@@ -161,8 +169,10 @@ function intermediate(instr: Instr, dtype: "qint8" | "qint16", length: number): 
 
 /**
  * A convolution with a residual add folded in (the epilogue requantization, add, requantization that
- * compiled programs carry) as two fused kernels: the convolution with its requantization, then the add with
- * its own; undefined for any other epilogue. `addend` reads the add's other operand.
+ * compiled programs carry) as one kernel: the add and its requantization in the convolution's epilogue
+ * (`@hqat/tensor` runs it as a pass of its own where the convolution is no GEMM); a linear layer as two
+ * fused kernels, the layer with its requantization, then the add with its own; undefined for any other
+ * epilogue. `addend` reads the add's other operand.
  *
  * @example
  * ```ts
@@ -186,23 +196,53 @@ export function fusedResidual(
   if (r1.dtype === "qint32" || r1.act !== "none" || r2.dtype === "qint32" || r2.M.length !== 1) {
     return undefined;
   }
-  const v = fusedInstr(instr, ins, r1, outShape, intermediate(instr, r1.dtype, elementCount(outShape)));
-  const other = addend(add.addend);
-  if (!v || !isAct(other) || other.data.length !== v.data.length) return undefined;
-  const [x, y] = add.shiftAddend ? [other, v] : [v, other];
-  const data = intAddRequantFast(x.data as Int8Array | Int16Array, y.data as Int8Array | Int16Array, {
+  const other = addend(add.addend), size = elementCount(outShape);
+  if (!isAct(other) || other.data.length !== size) return undefined;
+  const base = { shape: outShape, dtype: r2.dtype, scale: r2.scale } as const;
+  const x = ins[0];
+  if (instr.op === "conv2d" && isAct(x)) {
+    const residual = {
+      addend: other.data as Int8Array | Int16Array,
+      k: add.k,
+      t: add.t,
+      shiftAddend: add.shiftAddend,
+      requant: requantParams(r2),
+    };
+    const data = intConv2dRequantFast(
+      { data: x.data as Int8Array | Int16Array, shape: x.shape },
+      { data: instr.weight, shape: instr.weightShape },
+      {
+        geometry: {
+          stride: instr.stride,
+          padding: instr.padding,
+          dilation: instr.dilation,
+          groups: instr.groups,
+        },
+        bias: instr.bias,
+        requant: requantParams(r1),
+        residual,
+        out,
+      },
+    );
+    return { ...base, data };
+  }
+  const v = fusedInstr(instr, ins, r1, outShape, intermediate(instr, r1.dtype, size));
+  if (!v) return undefined;
+  const [a, b] = add.shiftAddend ? [other, v] : [v, other];
+  const data = intAddRequantFast(a.data as Int8Array | Int16Array, b.data as Int8Array | Int16Array, {
     k: add.k,
     t: add.t,
     requant: requantParams(r2),
     out,
   });
-  return { data, shape: outShape, dtype: r2.dtype, scale: r2.scale };
+  return { ...base, data };
 }
 
 /**
  * An instruction whose epilogue is a chain of int8/int16 requantizations (a requantization into a pooling
- * that averages one value, say): the first fused into the kernel, the others on the WebAssembly kernels;
- * undefined for any other epilogue.
+ * that averages one value, say): a convolution with two of one type, the second on one multiplier, as one
+ * kernel (the second in its epilogue where it is a GEMM); otherwise the first fused into the kernel and the
+ * others on the WebAssembly kernels; undefined for any other epilogue.
  *
  * @example
  * ```ts
@@ -220,7 +260,22 @@ export function fusedRequantChain(
 ): IntValue | undefined {
   const chain = instr.epilogue;
   if (chain.length < 2 || !chain.every((s) => s.kind === "requant" && s.dtype !== "qint32")) return undefined;
-  let v = fusedInstr(instr, ins, chain[0] as Requant, outShape);
+  const [r1, r2] = chain as readonly Requant[], x = ins[0];
+  if (chain.length === 2 && instr.op === "conv2d" && isAct(x) && r2.M.length === 1 && r1.dtype === r2.dtype) {
+    const data = intConv2dRequantFast(
+      { data: x.data as Int8Array | Int16Array, shape: x.shape },
+      { data: instr.weight, shape: instr.weightShape },
+      {
+        geometry: geometry(instr),
+        bias: instr.bias,
+        requant: requantParams(r1),
+        requant2: requantParams(r2),
+        out,
+      },
+    );
+    return { data, shape: outShape, dtype: r2.dtype, scale: r2.scale };
+  }
+  let v = fusedInstr(instr, ins, r1, outShape);
   for (let k = 1; v && k < chain.length; k++) {
     const acc = { ...v, data: Int32Array.from(v.data), dtype: "qint32" as const };
     v = requantFast(acc, chain[k] as Requant, k === chain.length - 1 ? out : undefined);

@@ -12,7 +12,9 @@
  * Packing and MR × NR register blocking follow gemm.c, with the same segmented index maps (in elements of
  * each operand's type); with a requantization the last k block's sums are requantized in the tile's
  * epilogue, from the registers where the output columns come in runs of four or eight (NCHW planes of 2×2
- * and more) or a constant stride apart (1×1 planes).
+ * and more) or a constant stride apart (1×1 planes). A residual add (SPEC's x · 2^k + y · t, requantized
+ * again) or a second requantization runs on each block of requantized outputs as soon as the block is done,
+ * in place while it is in the cache, instead of as a pass of its own over the whole tensor.
  */
 #include "common.h"
 #include "requant.h"
@@ -54,6 +56,16 @@ typedef struct {
    */
   const int *ap2;
   const int *ap4;
+  /*
+   * With rq2 (and rq): SPEC's residual add after the requantization, in place — every output v becomes
+   * clamp(requant(v · add_a + addend · add_b)) by rq2 (M, n, lo, hi), addend (int8 or int16 as add_bytes
+   * says) indexed as q; add_a, add_b are 2^k and t in the add's operand order. Without an addend (add_a 1),
+   * a second requantization of the outputs alone. q holds the first requantization's outputs only between a
+   * block's epilogue and this pass.
+   */
+  const void *addend;
+  int add_bytes, add_a, add_b;
+  const int *rq2;
 } igemm_desc;
 
 /* Panels of IMR rows in A. */
@@ -405,6 +417,111 @@ static inline __attribute__((always_inline)) void store_tile(v128_t acc[IMR][INV
     } else {
       for (int j = 0; j < nr; j++) cr[ccol[j]] += t[j];
     }
+  }
+}
+
+/*
+ * SPEC's requantization in 32-bit lanes for M < 2^15 and 17 ≤ n ≤ 46 (the sums of residual adds, whose
+ * shifts pass 31): with s = sh · 2^16 + sl (sl in [0, 2^16)) and 2^(n-1) a multiple of 2^16,
+ * floor((s · M + 2^(n-1)) / 2^n) = (sh · M + ((sl · M) >> 16) + 2^(n-17)) >> (n - 16), every step exact
+ * (|sh · M| ≤ 2^30, the other two terms below 2^15 and 2^29) — floors nest for a power-of-two divisor.
+ */
+static inline v128_t requant4_hi(v128_t s, v128_t m, int n, v128_t half) {
+  const v128_t sl = wasm_v128_and(s, wasm_i32x4_splat(0xffff)), sh = wasm_i32x4_shr(s, 16);
+  const v128_t lo = wasm_i32x4_add(wasm_u32x4_shr(wasm_i32x4_mul(sl, m), 16), half);
+  return shr_i32x4(wasm_i32x4_add(wasm_i32x4_mul(sh, m), lo), n - 16);
+}
+
+/* Whether requant4_hi applies to the multiplier M · 2^-n. */
+static inline int hi_rule(int m, int n) { return m >= 0 && m < 32768 && n >= 17 && n <= 46; }
+
+/*
+ * The residual sums of eight outputs `v` and addends `e` (int16 lanes), requantized and clamped: by rule 1
+ * requant4_hi, 2 plain 32-bit lanes (a second requantization alone: |v · M| ≤ 2^30 and n ≤ 30, so
+ * v · M + 2^(n-1) fits int32), 0 the int64 lanes of requant4.
+ */
+static inline __attribute__((always_inline)) v128_t residual8(v128_t v, v128_t e, v128_t av, v128_t bv, v128_t mv,
+                                                              int n, v128_t half, int rule, v128_t lov, v128_t hiv) {
+  v128_t s0 = wasm_i32x4_add(wasm_i32x4_mul(wasm_i32x4_extend_low_i16x8(v), av),
+                             wasm_i32x4_mul(wasm_i32x4_extend_low_i16x8(e), bv));
+  v128_t s1 = wasm_i32x4_add(wasm_i32x4_mul(wasm_i32x4_extend_high_i16x8(v), av),
+                             wasm_i32x4_mul(wasm_i32x4_extend_high_i16x8(e), bv));
+  if (rule == 1) {
+    s0 = requant4_hi(s0, mv, n, half), s1 = requant4_hi(s1, mv, n, half);
+  } else if (rule == 2) {
+    s0 = shr_i32x4(wasm_i32x4_add(wasm_i32x4_mul(s0, mv), half), n);
+    s1 = shr_i32x4(wasm_i32x4_add(wasm_i32x4_mul(s1, mv), half), n);
+  } else {
+    const v128_t round = wasm_i64x2_splat(n == 0 ? 0 : 1LL << (n - 1));
+    const v128_t i32min = wasm_i64x2_splat(-2147483648LL), i32max = wasm_i64x2_splat(2147483647LL);
+    s0 = requant4(s0, mv, n, round, i32min, i32max, 0), s1 = requant4(s1, mv, n, round, i32min, i32max, 0);
+  }
+  return wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(s0, s1), lov), hiv);
+}
+
+/*
+ * The residual add of `count` consecutive outputs from element offset `off` on, in place: v · add_a +
+ * addend · add_b (int32 — SPEC's limits keep the sum exact), requantized by rq2 and clamped, eight at a time
+ * (the descriptor's fields in locals: the int8 stores may alias anything).
+ */
+static void residual_span(const igemm_desc *d, int off, int count) {
+  const int m = d->rq2[0], n = d->rq2[1], lo = d->rq2[2], hi = d->rq2[3];
+  const int rule = hi_rule(m, n) ? 1 : !d->addend && d->add_a == 1 && m >= 0 && m < 32768 && n <= 30 ? 2 : 0;
+  /* without an addend, a second requantization alone: v · 1 + v · 0 */
+  const int a = d->add_a, b = d->addend ? d->add_b : 0, qb = d->q_bytes, eb = d->addend ? d->add_bytes : qb;
+  void *const q = d->q;
+  const void *const addend = d->addend ? d->addend : q;
+  const v128_t av = wasm_i32x4_splat(a), bv = wasm_i32x4_splat(b), mv = wasm_i32x4_splat(m);
+  const v128_t half = wasm_i32x4_splat(rule == 1 ? 1 << (n - 17) : rule == 2 && n > 0 ? 1 << (n - 1) : 0);
+  const v128_t lov = wasm_i16x8_splat(lo), hiv = wasm_i16x8_splat(hi);
+  int j = 0;
+  if (qb == 1 && eb == 1 && rule == 1) {
+    signed char *qp = (signed char *)q + off;
+    const signed char *ep = (const signed char *)addend + off;
+    for (; j + 8 <= count; j += 8) {
+      const v128_t v = wasm_i16x8_load8x8(qp + j), e = wasm_i16x8_load8x8(ep + j);
+      const v128_t s16 = residual8(v, e, av, bv, mv, n, half, 1, lov, hiv);
+      wasm_v128_store64_lane(qp + j, wasm_i8x16_narrow_i16x8(s16, s16), 0);
+    }
+  }
+  for (; j + 8 <= count; j += 8) {
+    const v128_t v = load8(q, qb, off + j), e = load8(addend, eb, off + j);
+    const v128_t s16 = residual8(v, e, av, bv, mv, n, half, rule, lov, hiv);
+    if (qb == 1) {
+      wasm_v128_store64_lane((signed char *)q + off + j, wasm_i8x16_narrow_i16x8(s16, s16), 0);
+    } else {
+      wasm_v128_store((short *)q + off + j, s16);
+    }
+  }
+  for (; j < count; j++) {
+    const unsigned s = (unsigned)elem(q, qb, off + j) * (unsigned)a + (unsigned)elem(addend, eb, off + j) * (unsigned)b;
+    const int y = clamp_scalar(requant1((int)s, m, n), lo, hi);
+    if (qb == 1) {
+      ((signed char *)q)[off + j] = (signed char)y;
+    } else {
+      ((short *)q)[off + j] = (short)y;
+    }
+  }
+}
+
+/*
+ * The residual add of a finished block's outputs (rows crow[0..mc) × columns ccol[0..nc)), while they are still
+ * in the cache: per run of consecutive columns, one span over all rows where the run is as long as the rows'
+ * constant stride (NCHW outputs of whole planes: channels of one image follow each other), else one per row.
+ */
+static void residual_block(const igemm_desc *d, const int *crow, int mc, const int *ccol, int nc) {
+  const int rs = mc > 1 ? crow[1] - crow[0] : 0;
+  int rows_strided = mc > 1;
+  for (int i = 2; rows_strided && i < mc; i++) rows_strided = crow[i] - crow[i - 1] == rs;
+  for (int j = 0; j < nc;) {
+    int len = 1;
+    while (j + len < nc && ccol[j + len] == ccol[j] + len) len++;
+    if (rows_strided && len == rs) {
+      residual_span(d, crow[0] + ccol[j], mc * rs);
+    } else {
+      for (int i = 0; i < mc; i++) residual_span(d, crow[i] + ccol[j], len);
+    }
+    j += len;
   }
 }
 
@@ -834,6 +951,7 @@ void EXPORT(int_gemm_run)(const igemm_desc *d, int m0, int m1, int n0, int n1, i
             }
           }
         }
+        if (last && d->rq2) residual_block(d, crow, mc, ccol, nc);
       }
     }
   }

@@ -8,7 +8,22 @@
  */
 import { type Conv2dGeometry, type ConvDims, convDims } from "./conv2d_shapes.ts";
 import { intConv2dAccumulateReference, intLinearAccumulateReference } from "./int_conv_reference.ts";
-import { type ActivationBytes, type GemmRequant, intConv2dWasm, intLinearWasm } from "./int_conv_wasm.ts";
+import {
+  type ActivationBytes,
+  type GemmRequant,
+  intConv2dWasm,
+  intConvGemmRoute,
+  intLinearWasm,
+} from "./int_conv_wasm.ts";
+import {
+  checkResidual,
+  checkSecondRequant,
+  gemmAdd,
+  gemmAgain,
+  type IntResidual,
+  requantAgain,
+  residualAdd,
+} from "./int_residual.ts";
 import {
   checkRequantParams,
   type IntRequantParams,
@@ -108,6 +123,17 @@ export interface IntRequantKernelOptions {
   readonly bias?: Int32Array;
   /** Where to write the output (an array of the output's length and type), instead of a fresh one. */
   readonly out?: Int8Array | Int16Array;
+  /**
+   * A residual add after the requantization (convolutions only): the output is then the add's, requantized
+   * by `residual.requant` — in the GEMM's epilogue where the convolution is one and both requantizations
+   * give the same type.
+   */
+  readonly residual?: IntResidual;
+  /**
+   * A second requantization of the outputs (one multiplier for the whole tensor; convolutions only, not
+   * with `residual`): in the GEMM's epilogue where the convolution is one and both give the same type.
+   */
+  readonly requant2?: IntRequantParams;
 }
 
 /**
@@ -159,13 +185,21 @@ function gemmRequant(
   channels: number,
   size: number,
 ): GemmRequant {
-  const p = rq.requant, rows: number[] = [];
+  const p = rq.requant, one = p.multiplier.length === 1, oneHi = p.hi.length === 1;
+  if (rowScratch.length < 4 * channels) rowScratch = new Int32Array(4 * channels);
   for (let c = 0; c < channels; c++) {
-    const k = p.multiplier.length === 1 ? 0 : c;
-    rows.push(p.multiplier[k], p.shift[k], p.lo, p.hi[p.hi.length === 1 ? 0 : c]);
+    const k = one ? 0 : c;
+    rowScratch[4 * c] = p.multiplier[k];
+    rowScratch[4 * c + 1] = p.shift[k];
+    rowScratch[4 * c + 2] = p.lo;
+    rowScratch[4 * c + 3] = p.hi[oneHi ? 0 : c];
   }
-  return { rows: rt.putInts(rows), out: rt.alloc(Math.ceil((size * p.bytes + 16) / 4)), bytes: p.bytes };
+  const rows = rt.putBytes(rowScratch.subarray(0, 4 * channels));
+  return { rows, out: rt.alloc(Math.ceil((size * p.bytes + 16) / 4)), bytes: p.bytes };
 }
+
+/** Where gemmRequant lays out its rows before they go to the kernels (a JS array grown by push cost more). */
+let rowScratch = new Int32Array(0);
 
 /** Takes the `size` int32 accumulators at `acc` out of the kernels, requantized when `rq` is given. */
 function finish(
@@ -210,13 +244,27 @@ function intConv2d(
   checkBias(op, bias, d.co);
   if (rq) checkRequantParams(op, rq.requant, d.co);
   const dims = { outer: d.n, channels: d.co, inner: d.ho * d.wo };
-  checkOut(op, rq, d.n * d.co * d.ho * d.wo);
+  const size = d.n * d.co * d.ho * d.wo, res = rq?.residual, again = rq?.requant2;
+  if (res && again) throw new TypeError(`${op}: a residual add or a second requantization, not both`);
+  if (res) checkResidual(op, res, size, rq!.requant.bytes);
+  if (again) checkSecondRequant(op, again);
+  const last = res?.requant ?? again;
+  checkOut(op, last ? { ...rq!, requant: last } : rq, size);
+  // the residual add or second requantization on the first's outputs
+  const then = (v: Int8Array | Int16Array) =>
+    res ? residualAdd(v, res, rq!.out) : requantAgain(v, again!, rq!.out);
+  if (last && (last.bytes !== rq!.requant.bytes || !intConvGemmRoute(d, xBytes))) {
+    return then(
+      intConv2d(op, a, { ...rq!, residual: undefined, requant2: undefined, out: undefined }) as Int8Array,
+    );
+  }
   const slow = () => {
     const acc = intConv2dAccumulateReference(x, w, d, bias);
-    return rq ? reference(acc, dims.channels, dims.inner, rq) : acc;
+    if (!rq) return acc;
+    if (!last) return reference(acc, dims.channels, dims.inner, rq);
+    return then(intRequantReference(acc, dims.channels, dims.inner, rq.requant));
   };
   if (isEmpty(d)) return slow();
-  const size = d.n * d.co * d.ho * d.wo;
   return withKernels((rt) => {
     const ptrs = {
       x: rt.putBytes(x),
@@ -225,7 +273,9 @@ function intConv2d(
       bias: bias ? rt.putBytes(bias) : 0,
       y: rt.alloc(size),
     };
-    const out = rq && gemmRequant(rt, rq, d.co, size);
+    const rqOut = rq && gemmRequant(rt, rq, d.co, size);
+    const add = res ? gemmAdd(rt, res) : again && gemmAgain(rt, again);
+    const out = rqOut && add ? { ...rqOut, add } : rqOut;
     if (intConv2dWasm(rt, d, ptrs, out)) return rt.takeBytes(out!.out, size, out!.bytes, rq!.out);
     return finish(rt, ptrs.y, dims, rq);
   }, slow);
@@ -302,6 +352,9 @@ function intLinear(
   checkSize(w, wShape, "w", op);
   checkBias(op, bias, o);
   if (rq) checkRequantParams(op, rq.requant, o);
+  if (rq?.residual || rq?.requant2) {
+    throw new TypeError(`${op}: a residual add or requant2 is for convolutions`);
+  }
   const dims = { rows: xShape.slice(0, -1).reduce((a, b) => a * b, 1), k, o };
   const layout = { outer: dims.rows, channels: o, inner: 1 };
   checkOut(op, rq, dims.rows * o);

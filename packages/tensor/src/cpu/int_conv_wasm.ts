@@ -37,7 +37,7 @@ interface IntGemm {
   readonly b: IntMatrix;
   readonly c: IntMatrix;
   readonly bias: number;
-  readonly requant?: { readonly rows: number; readonly out: number; readonly bytes: 1 | 2 };
+  readonly requant?: GemmRequant;
 }
 
 /** Where a requantizing kernel writes: per output channel (M, n, lo, hi) at `rows`, the outputs at `out`. */
@@ -48,6 +48,26 @@ export interface GemmRequant {
   readonly out: number;
   /** 1 for int8 outputs, 2 for int16. */
   readonly bytes: 1 | 2;
+  /** A residual add after the requantization, on the GEMM routes only (see {@linkcode intConvGemmRoute}). */
+  readonly add?: GemmAdd;
+}
+
+/**
+ * SPEC's add of the requantized outputs `v` and an addend laid out as they are, requantized again:
+ * `clamp(requant(v · a + addend · b))` — `a`, `b` are 2^k and t in the add's operand order; without an
+ * addend, a second requantization of `v` alone.
+ */
+export interface GemmAdd {
+  /** Byte address of the addend (int8/int16 as `bytes` says), indexed as the outputs; 0 for none (`a` 1). */
+  readonly addend: number;
+  /** 1 for an int8 addend, 2 for int16. */
+  readonly bytes: 1 | 2;
+  /** The outputs' multiplier. */
+  readonly a: number;
+  /** The addend's multiplier. */
+  readonly b: number;
+  /** Byte address of the sum's requantization: four ints M, n, lo, hi. */
+  readonly rows: number;
 }
 
 const UNBOUNDED = 0x3fffffff;
@@ -108,6 +128,11 @@ function intGemm(rt: KernelRuntime, g: IntGemm): void {
     g.requant?.bytes ?? 0,
     ap2,
     ap4,
+    g.requant?.add?.addend ?? 0,
+    g.requant?.add?.bytes ?? 0,
+    g.requant?.add?.a ?? 0,
+    g.requant?.add?.b ?? 0,
+    g.requant?.add?.rows ?? 0,
   ]);
   if (prepack) {
     const panels = Math.ceil(m / GEMM_PANEL);
@@ -151,6 +176,23 @@ function isTinyPlane(positions: number): boolean {
   return positions === 1 || positions === 4;
 }
 
+/**
+ * Whether a requantized convolution runs as integer GEMMs (pointwise or im2col), whose epilogue can take a
+ * residual add ({@linkcode GemmAdd}).
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { intConvGemmRoute } from "./int_conv_wasm.ts";
+ * import { convDims } from "./conv2d_shapes.ts";
+ * const geo = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 } as const;
+ * assert(intConvGemmRoute(convDims([1, 8, 4, 4], [16, 8, 1, 1], geo, "example"), 1));
+ * ```
+ */
+export function intConvGemmRoute(d: ConvDims, xBytes: ActivationBytes): boolean {
+  return !isIntDepthwise(d) && (isPointwise(d) || !intConvS2Fits(d, xBytes));
+}
+
 function isPointwise(d: ConvDims): boolean {
   return d.kh === 1 && d.kw === 1 && d.sh === 1 && d.sw === 1 && d.ph === 0 && d.pw === 0;
 }
@@ -180,12 +222,18 @@ export function intConv2dWasm(
     rows: { stride: p },
     cols: batchColumns(d.co, p),
   });
-  const fused = (g: number, n0: number) =>
+  const at = (g: number, n0: number) => (n0 * d.co + g * d.cog) * p;
+  const add = requant?.add;
+  const fused = (g: number, n0: number): GemmRequant | undefined =>
     requant && {
       rows: requant.rows + 16 * g * d.cog,
-      out: requant.out + requant.bytes * (n0 * d.co + g * d.cog) * p,
+      out: requant.out + requant.bytes * at(g, n0),
       bytes: requant.bytes,
+      add: add && { ...add, addend: add.addend && add.addend + add.bytes * at(g, n0) },
     };
+  if (add && !intConvGemmRoute(d, xBytes)) {
+    throw new RangeError("intConv2dWasm(): a residual add needs a GEMM route");
+  }
   if (isIntDepthwise(d) && xBytes === 1 && requant && d.h * d.w > 16) {
     const geo = rt.putInts(geoInts(d));
     const bytes = rt.intDepthwiseRowsBytes(geo);
