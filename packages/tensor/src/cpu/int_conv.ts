@@ -164,7 +164,7 @@ function gemmRequant(
     const k = p.multiplier.length === 1 ? 0 : c;
     rows.push(p.multiplier[k], p.shift[k], p.lo, p.hi[p.hi.length === 1 ? 0 : c]);
   }
-  return { rows: rt.putInts(rows), out: rt.alloc(Math.ceil((size * p.bytes + 16) / 4)), bytes: p.bytes };
+  return { rows: rt.putInts(rows), out: rt.outputBytes(rq.out, size, p.bytes), bytes: p.bytes };
 }
 
 /** Takes the `size` int32 accumulators at `acc` out of the kernels, requantized when `rq` is given. */
@@ -176,7 +176,7 @@ function finish(
 ): Int32Array | Int8Array | Int16Array {
   const size = dims.outer * dims.channels * dims.inner;
   if (!rq) return rt.takeInt32(acc, size);
-  const out = rt.alloc(Math.ceil((size * rq.requant.bytes) / 4));
+  const out = rt.outputBytes(rq.out, size, rq.requant.bytes);
   intRequantWasm(rt, acc, dims, rq.requant, out);
   return rt.takeBytes(out, size, rq.requant.bytes, rq.out);
 }
