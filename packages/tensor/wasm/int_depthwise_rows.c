@@ -330,11 +330,11 @@ static void signed_plane(const conv_geo *g, const signed char *pad, int pitch, c
 }
 
 /*
- * Channel c of every image: each plane copied into `pad`, then relu_plane (stride `s` and `mode` constants
- * where inlined, so that the channel's weights and requantization vectors are formed once for the batch)
+ * Channel c of images [n0, n1): each plane copied into `pad`, then relu_plane (stride `s` and `mode` constants
+ * where inlined, so that the channel's weights and requantization vectors are formed once for the images)
  * or signed_plane.
  */
-static inline __attribute__((always_inline)) void channel(const conv_geo *g, const signed char *x, int c,
+static inline __attribute__((always_inline)) void channel(const conv_geo *g, const signed char *x, int c, int n0, int n1,
                                                           signed char *pad, int pitch, v128_t idx,
                                                           const signed char *wc, v128_t b, const int *r, void *out,
                                                           int bytes, int s, int mode, int reg) {
@@ -345,7 +345,7 @@ static inline __attribute__((always_inline)) void channel(const conv_geo *g, con
     const v128_t in = wasm_i8x16_lt(lane, wasm_i8x16_splat(wd));
     const v128_t mask = wasm_v128_and(wasm_i8x16_gt(lane, wasm_i8x16_splat(0)), wasm_i8x16_le(lane, wasm_i8x16_splat(wd)));
     const v128_t maskb = wasm_i8x16_lt(lane, wasm_i8x16_splat(9)); /* 16 wide: columns 7..15 */
-    for (int n = 0; n < g->n; n++) {
+    for (int n = n0; n < n1; n++) {
       const long obase = ((long)n * g->c + c) * plane;
       const signed char *src = x + ((long)n * g->c + c) * h * wd;
       if (plane_nonneg(src, h, wd, in)) {
@@ -361,7 +361,7 @@ static inline __attribute__((always_inline)) void channel(const conv_geo *g, con
     }
     return;
   }
-  for (int n = 0; n < g->n; n++) {
+  for (int n = n0; n < n1; n++) {
     const long obase = ((long)n * g->c + c) * plane;
     if (copy_plane(x + ((long)n * g->c + c) * h * wd, h, wd, pad, pitch)) {
       relu_plane(g, pad, pitch, idx, wc, b, r[0], r[1], r[2], r[3], out, bytes, obase, s, mode);
@@ -375,13 +375,13 @@ static inline __attribute__((always_inline)) void channel(const conv_geo *g, con
  * channel() for each stride, requantization mode and plane kind (reg 1: at most 14 wide, 2: 16 wide, 0: the
  * padded plane), one function each: the engine compiles each variant's loops apart from the others'.
  */
-typedef void (*channel_fn)(const conv_geo *, const signed char *, int, signed char *, int, v128_t,
+typedef void (*channel_fn)(const conv_geo *, const signed char *, int, int, int, signed char *, int, v128_t,
                            const signed char *, v128_t, const int *, void *, int);
 #define CHANNEL_VARIANT(NAME, S, MODE, REG)                                                                     \
-  static __attribute__((noinline)) void NAME(const conv_geo *g, const signed char *x, int c, signed char *pad,  \
-                                             int pitch, v128_t idx, const signed char *wc, v128_t b,            \
-                                             const int *r, void *out, int bytes) {                             \
-    channel(g, x, c, pad, pitch, idx, wc, b, r, out, bytes, S, MODE, REG);                                     \
+  static __attribute__((noinline)) void NAME(const conv_geo *g, const signed char *x, int c, int n0, int n1,    \
+                                             signed char *pad, int pitch, v128_t idx, const signed char *wc,    \
+                                             v128_t b, const int *r, void *out, int bytes) {                    \
+    channel(g, x, c, n0, n1, pad, pitch, idx, wc, b, r, out, bytes, S, MODE, REG);                             \
   }
 CHANNEL_VARIANT(channel_1_any, 1, RQ_ANY, 0)
 CHANNEL_VARIANT(channel_1_32, 1, RQ_32, 0)
@@ -398,6 +398,9 @@ CHANNEL_VARIANT(channel_1_one_16, 1, RQ_ONE, 2)
 CHANNEL_VARIANT(channel_2_32_16, 2, RQ_32, 2)
 CHANNEL_VARIANT(channel_2_one_16, 2, RQ_ONE, 2)
 #undef CHANNEL_VARIANT
+
+/* Images per block: the channels of a part go round each block in turn (see int_depthwise_rows_forward). */
+#define ROWS_IMAGES 16
 
 /*
  * Channels [c0, c1) of every image: `x` int8 NCHW, `w` int8 [C, 1, 3, 3], `bias` int32 per channel (0 for
@@ -418,15 +421,23 @@ void EXPORT(int_depthwise_rows_forward)(const conv_geo *g, const signed char *x,
       channel_1_any, channel_1_32_16,  channel_1_one_16,  channel_2_any, channel_2_32_16,  channel_2_one_16};
   /* planes up to 14 wide: one register per padded row; 16 wide (int8 out, even output rows): two */
   const int kind = wd <= 14 ? 1 : wd == 16 && h % 4 == 0 && bytes == 1 ? 2 : 0;
-  for (int c = c0; c < c1; c++) {
-    const signed char *wc = w + c * 9;
-    const int *r = rq + 4 * c, m = r[0], sh = r[1];
-    const v128_t b = wasm_i32x4_splat(bias ? bias[c] : 0);
-    /* |acc| ≤ |bias| + 127 · Σ|w| for inputs in [0, 127] */
-    long long bound = bias ? (bias[c] < 0 ? -(long long)bias[c] : bias[c]) : 0;
-    for (int t = 0; t < 9; t++) bound += 127 * (wc[t] < 0 ? -wc[t] : wc[t]);
-    const int one = sh >= 16 && sh <= 31 && m >= 0 && bound * m + (1LL << (sh - 1)) < 2147483648LL;
-    const int mode = one ? RQ_ONE : narrow_rule(m, sh) ? RQ_32 : RQ_ANY;
-    variants[6 * kind + (s == 1 ? 0 : 3) + mode](g, x, c, pad, pitch, idx, wc, b, r, out, bytes);
+  /*
+   * blocks of images outermost: the part's planes of one image are consecutive, so that the reads run on
+   * through memory (channel by channel across the whole batch, each plane a page or more from the last, they
+   * missed the caches' prefetch and waited on memory once per plane)
+   */
+  for (int n0 = 0; n0 < g->n; n0 += ROWS_IMAGES) {
+    const int n1 = g->n - n0 < ROWS_IMAGES ? g->n : n0 + ROWS_IMAGES;
+    for (int c = c0; c < c1; c++) {
+      const signed char *wc = w + c * 9;
+      const int *r = rq + 4 * c, m = r[0], sh = r[1];
+      const v128_t b = wasm_i32x4_splat(bias ? bias[c] : 0);
+      /* |acc| ≤ |bias| + 127 · Σ|w| for inputs in [0, 127] */
+      long long bound = bias ? (bias[c] < 0 ? -(long long)bias[c] : bias[c]) : 0;
+      for (int t = 0; t < 9; t++) bound += 127 * (wc[t] < 0 ? -wc[t] : wc[t]);
+      const int one = sh >= 16 && sh <= 31 && m >= 0 && bound * m + (1LL << (sh - 1)) < 2147483648LL;
+      const int mode = one ? RQ_ONE : narrow_rule(m, sh) ? RQ_32 : RQ_ANY;
+      variants[6 * kind + (s == 1 ? 0 : 3) + mode](g, x, c, n0, n1, pad, pitch, idx, wc, b, r, out, bytes);
+    }
   }
 }

@@ -195,7 +195,7 @@ function gemmRequant(
     rowScratch[4 * c + 3] = p.hi[oneHi ? 0 : c];
   }
   const rows = rt.putBytes(rowScratch.subarray(0, 4 * channels));
-  return { rows, out: rt.alloc(Math.ceil((size * p.bytes + 16) / 4)), bytes: p.bytes };
+  return { rows, out: rt.outputBytes(rq.out, size, p.bytes), bytes: p.bytes };
 }
 
 /** Where gemmRequant lays out its rows before they go to the kernels (a JS array grown by push cost more). */
@@ -210,7 +210,7 @@ function finish(
 ): Int32Array | Int8Array | Int16Array {
   const size = dims.outer * dims.channels * dims.inner;
   if (!rq) return rt.takeInt32(acc, size);
-  const out = rt.alloc(Math.ceil((size * rq.requant.bytes) / 4));
+  const out = rt.outputBytes(rq.out, size, rq.requant.bytes);
   intRequantWasm(rt, acc, dims, rq.requant, out);
   return rt.takeBytes(out, size, rq.requant.bytes, rq.out);
 }

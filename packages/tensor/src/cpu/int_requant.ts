@@ -192,7 +192,7 @@ export function intRequantFast(acc: Int32Array, options: IntRequantFastOptions):
   if (!rt || acc.length === 0) return slow();
   try {
     rt.reset();
-    const a = rt.putBytes(acc), out = rt.alloc(Math.ceil((acc.length * p.bytes) / 4));
+    const a = rt.putBytes(acc), out = rt.outputBytes(into, acc.length, p.bytes);
     intRequantWasm(rt, a, dims, p, out);
     return rt.takeBytes(out, acc.length, p.bytes, into);
   } catch (e) {
@@ -266,7 +266,7 @@ export function intAddRequantFast(
   if (!rt || x.length === 0) return slow();
   try {
     rt.reset();
-    const xp = rt.putBytes(x), yp = rt.putBytes(y), out = rt.alloc(Math.ceil((x.length * p.bytes) / 4));
+    const xp = rt.putBytes(x), yp = rt.putBytes(y), out = rt.outputBytes(into, x.length, p.bytes);
     const desc = rt.putInts([
       x.length,
       xp,

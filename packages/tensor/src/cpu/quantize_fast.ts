@@ -59,7 +59,7 @@ export function quantizeFast(
   try {
     rt.reset();
     const xp = rt.put(x), sp = rt.put(Float32Array.of(s)), flag = rt.putInts([0]);
-    const out = rt.alloc(Math.ceil((x.length * bytes + 16) / 4));
+    const out = rt.outputBytes(into, x.length, bytes);
     const threads = x.length >= PARALLEL_VALUES ? rt.threads() : 1;
     const step = Math.max(16, Math.ceil(x.length / (4 * threads) / 16) * 16);
     const parts: number[][] = [];

@@ -81,9 +81,18 @@ export interface KernelRuntime {
   takeInt32(ptr: number, count: number): Int32Array;
   /**
    * An Int8Array (`bytes` 1) or Int16Array (`bytes` 2) copy of `count` values at byte address `ptr`: into
-   * `out` when given (of that type and length), else a fresh one.
+   * `out` when given (of that type and length), else a fresh one. Where `out` is the kernels' memory at
+   * `ptr` itself (see {@linkcode KernelRuntime.outputBytes}), nothing is copied.
    */
   takeBytes(ptr: number, count: number, bytes: 1 | 2, out?: Int8Array | Int16Array): Int8Array | Int16Array;
+  /**
+   * Where a kernel writes `count` int8 (`bytes` 1) or int16 (2) outputs that {@linkcode KernelRuntime.takeBytes}
+   * then hands back in `out`: `out`'s own address when it lies in the resident region (so that nothing is
+   * copied out; the kernel must write only [out, out + count · bytes) and read none of it) and overlaps no
+   * array {@linkcode KernelRuntime.putBytes} gave in place since the last reset, else fresh slots (followed by
+   * 16 spare bytes). A resident array put in after this, overlapping it, is copied in.
+   */
+  outputBytes(out: Int8Array | Int16Array | undefined, count: number, bytes: 1 | 2): number;
   /** Sets `count` floats at `ptr` to zero. */
   zero(ptr: number, count: number): void;
   /** The index of a kernel, for `runParts`. */
@@ -177,6 +186,12 @@ function createRuntime(): KernelRuntime | null {
   const heapBase = ((exports.__heap_base as WebAssembly.Global).value as number + 63) & ~63;
   // The resident region is [heapBase, base - 64); the allocator hands out slots from base on.
   let base = heapBase, top = heapBase, residentBytes = 0;
+  // Byte ranges [start, end) of the resident arrays given in place since the last reset, as inputs and as outputs.
+  let inPlace: number[] = [], outPlace: number[] = [];
+  const overlapsAny = (ranges: number[], start: number, end: number) => {
+    for (let i = 0; i < ranges.length; i += 2) if (start < ranges[i + 1] && ranges[i] < end) return true;
+    return false;
+  };
   // Every buffer object the memory has had (a new one after each growth): views of any of them are resident.
   const buffers = new WeakSet<ArrayBufferLike>([memory.buffer]);
   let scratch: number[] | undefined;
@@ -227,6 +242,8 @@ function createRuntime(): KernelRuntime | null {
   const rt: KernelRuntime = {
     reset: () => {
       top = base;
+      inPlace = [];
+      outPlace = [];
       scratch = undefined;
       intScratch = undefined;
     },
@@ -242,7 +259,11 @@ function createRuntime(): KernelRuntime | null {
       return ptr;
     },
     putBytes: (data) => {
-      if (buffers.has(data.buffer)) return data.byteOffset;
+      const start = data.byteOffset, end = start + data.byteLength;
+      if (buffers.has(data.buffer) && !overlapsAny(outPlace, start, end)) {
+        inPlace.push(start, end);
+        return start;
+      }
       const ptr = alloc(Math.ceil((data.byteLength + 16) / 4));
       u8.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), ptr);
       return ptr;
@@ -260,10 +281,22 @@ function createRuntime(): KernelRuntime | null {
       return out;
     },
     takeBytes: (ptr, count, bytes, into) => {
+      if (into && into.byteOffset === ptr && buffers.has(into.buffer)) return into;
       refresh();
       const out = into ?? (bytes === 1 ? new Int8Array(count) : new Int16Array(count));
       out.set(bytes === 1 ? new Int8Array(u8.buffer, ptr, count) : new Int16Array(u8.buffer, ptr, count));
       return out;
+    },
+    outputBytes: (out, count, bytes) => {
+      const start = out?.byteOffset ?? 0, end = start + count * bytes;
+      if (
+        out && buffers.has(out.buffer) && out.byteLength === count * bytes && start >= heapBase &&
+        end <= heapBase + residentBytes && !overlapsAny(inPlace, start, end)
+      ) {
+        outPlace.push(start, end);
+        return start;
+      }
+      return alloc(Math.ceil((count * bytes + 16) / 4));
     },
     resident: (bytes) => {
       if (bytes > residentBytes) {
@@ -275,6 +308,8 @@ function createRuntime(): KernelRuntime | null {
       top = base;
       scratch = undefined;
       intScratch = undefined;
+      inPlace = [];
+      outPlace = [];
       return { buffer: memory.buffer, byteOffset: heapBase };
     },
     zero: (ptr, count) => f32.fill(0, ptr >> 2, (ptr >> 2) + count),
