@@ -77,6 +77,22 @@ export class Sequential extends Module {
     return y;
   }
 
+  /**
+   * The fused layers that stand for all of this Sequential's children, run in its scope `s` (evaluation
+   * mode, no interceptor, every child fusing); undefined otherwise. A caller that adds something to the
+   * result (an inverted residual block's skip connection) runs them as one chain with it.
+   */
+  fusedLayers(s: Scope): FusedLayer[] | undefined {
+    if (this.forward !== Sequential.prototype.forward) return undefined;
+    const run: FusedLayer[] = [];
+    let j = 0;
+    for (let f = this.#fused(j, s); f; f = this.#fused(j, s)) {
+      run.push(f.layer);
+      j += f.count;
+    }
+    return run.length > 0 && j === this.#layers.length ? run : undefined;
+  }
+
   /** Whether children i and i + 1 are a BatchNorm2d and a ReLU6 to run as one op in training. */
   #bnRelu6(i: number, s: Scope): boolean {
     const bn = this.#layers[i], act = this.#layers[i + 1];

@@ -47,6 +47,13 @@ Deno.test("forward() in eval mode gives MobileNetV2's layer-by-layer outputs bit
   assertEquals(profile.calls.get("conv2d") ?? 0, 0);
   const want = bits(forward(model, state, x, layerByLayer).y);
   assertEquals(bits(result), want);
+  // The ten blocks with a skip connection add their input inside their chain, not as an add of its own.
+  let residual = 0;
+  const count = (op: string, _ins: unknown, a: unknown) => {
+    if (op === "conv2dAffineChain" && (a as { residual?: boolean }).residual) residual++;
+  };
+  assertEquals(bits(observeOps(count, () => forward(model, state, x).y)), want);
+  assertEquals(residual, 10);
   // Later passes reuse the intermediate arrays handed back; no result handed out changes.
   const x2 = randomNormal(randomKey(2), [3, 3, 32, 32]);
   const again = [forward(model, state, x2).y, forward(model, state, x).y, forward(model, state, x2).y];

@@ -4,7 +4,15 @@
  * the quick start's `FxQATReadyMobileNetV2`.
  * @module
  */
-import { adaptiveAvgPool2d, add, flatten, randomNormal, type Tensor, zeros } from "@hqat/tensor";
+import {
+  adaptiveAvgPool2d,
+  add,
+  conv2dBatchNormEvalChain,
+  flatten,
+  randomNormal,
+  type Tensor,
+  zeros,
+} from "@hqat/tensor";
 import { Sequential } from "../containers.ts";
 import { BatchNorm2d, Conv2d, Dropout, type Initializer, Linear, ReLU6 } from "../layers.ts";
 import { Module, type Scope } from "../module.ts";
@@ -102,8 +110,13 @@ export class InvertedResidual extends Module {
     this.conv = this.register("conv", new Sequential(...layers));
   }
 
-  /** Runs `conv`, adding `x` when `useResConnect`. */
+  /**
+   * Runs `conv`, adding `x` when `useResConnect`; in evaluation mode, where `conv` fuses whole, the add is
+   * part of its chain (`conv2dBatchNormEvalChain` with `residual`: the same bits, no pass of its own).
+   */
   forward(s: Scope, x: Tensor): Tensor {
+    const fused = this.useResConnect && !s.ctx.intercept ? this.conv.fusedLayers(s.child("conv")) : undefined;
+    if (fused) return conv2dBatchNormEvalChain(x, fused, { residual: true });
     const y = s.call("conv", this.conv, x);
     return this.useResConnect ? add(x, y) : y;
   }
