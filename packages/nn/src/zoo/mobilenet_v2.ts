@@ -13,7 +13,8 @@ import {
   type Tensor,
   zeros,
 } from "@hqat/tensor";
-import { Sequential } from "../containers.ts";
+import { type ChainFusable, Sequential } from "../containers.ts";
+import type { FusedLayer } from "../eval_fusion.ts";
 import { BatchNorm2d, Conv2d, Dropout, type Initializer, Linear, ReLU6 } from "../layers.ts";
 import { Module, type Scope } from "../module.ts";
 import { DeQuantStub, QuantStub } from "../stubs.ts";
@@ -79,7 +80,7 @@ export class Conv2dNormActivation extends Sequential {
  * assert(new InvertedResidual(16, 16, 1, 6).useResConnect);
  * ```
  */
-export class InvertedResidual extends Module {
+export class InvertedResidual extends Module implements ChainFusable {
   /** The torchvision class name. */
   readonly typeName = "InvertedResidual";
   /** Whether the input is added to the output. */
@@ -108,6 +109,17 @@ export class InvertedResidual extends Module {
       new BatchNorm2d(oup),
     );
     this.conv = this.register("conv", new Sequential(...layers));
+  }
+
+  /**
+   * Without a skip connection (and with `forward` not overridden), the fused layers of `conv` in evaluation
+   * mode, for the chain of the `Sequential` that holds this block; undefined otherwise.
+   */
+  fusedChain(s: Scope): FusedLayer[] | undefined {
+    if (this.useResConnect || s.ctx.intercept || this.forward !== InvertedResidual.prototype.forward) {
+      return undefined;
+    }
+    return this.conv.fusedLayers(s.child("conv"));
   }
 
   /**
