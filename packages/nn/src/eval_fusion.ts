@@ -6,7 +6,8 @@
  * activation; consecutive fused layers (an inverted residual block's three) run as one
  * `conv2dBatchNormEvalChain`, their intermediate results never leaving the kernels' memory; an inverted
  * residual block whose layers fuse whole (`Sequential.fusedLayers`) adds its skip connection inside that
- * chain (`residual`). Training mode, an interceptor (tracing, debugging hooks) and any other layer keep the
+ * chain (`residual`), and one without a skip connection joins the chain of the layers around it
+ * (`ChainFusable`). Training mode, an interceptor (tracing, debugging hooks) and any other layer keep the
  * layer-by-layer path.
  * @module
  */
