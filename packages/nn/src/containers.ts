@@ -3,9 +3,33 @@
  * @module
  */
 import { recycle, type Tensor } from "@hqat/tensor";
-import { fuseConvBnEval, type FusedLayer, type FusedSpec, runFused } from "./eval_fusion.ts";
+import { fuseConvBnEval, type FusedLayer, runFused } from "./eval_fusion.ts";
 import { BatchNorm2d, ReLU6 } from "./layers.ts";
 import { Module, type Scope } from "./module.ts";
+
+/**
+ * A module whose evaluation-mode forward is a chain of fused layers: a `Sequential` holding it runs them in
+ * the chain of the fused layers around it (its result never leaving the kernels' memory).
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { InvertedResidual, type ChainFusable } from "@hqat/nn";
+ * const block: ChainFusable = new InvertedResidual(16, 24, 2, 6);
+ * assert(typeof block.fusedChain === "function");
+ * ```
+ */
+export interface ChainFusable {
+  /**
+   * The fused layers its forward runs in scope `s` (evaluation mode, no interceptor), the same values as
+   * its forward; undefined where it does not fuse so.
+   */
+  fusedChain(s: Scope): FusedLayer[] | undefined;
+}
+
+function isChainFusable(m: Module | undefined): m is Module & ChainFusable {
+  return typeof (m as Partial<ChainFusable> | undefined)?.fusedChain === "function";
+}
 
 /**
  * Runs its children in order; children are named "0", "1", … like PyTorch's `nn.Sequential`.
@@ -54,7 +78,7 @@ export class Sequential extends Module {
       const run: FusedLayer[] = [];
       let j = i;
       for (let f = this.#fused(j, s); f; f = this.#fused(j, s)) {
-        run.push(f.layer);
+        run.push(...f.layers);
         j += f.count;
       }
       if (run.length > 0) {
@@ -77,6 +101,22 @@ export class Sequential extends Module {
     return y;
   }
 
+  /**
+   * The fused layers that stand for all of this Sequential's children, run in its scope `s` (evaluation
+   * mode, no interceptor, every child fusing); undefined otherwise. A caller that adds something to the
+   * result (an inverted residual block's skip connection) runs them as one chain with it.
+   */
+  fusedLayers(s: Scope): FusedLayer[] | undefined {
+    if (this.forward !== Sequential.prototype.forward) return undefined;
+    const run: FusedLayer[] = [];
+    let j = 0;
+    for (let f = this.#fused(j, s); f; f = this.#fused(j, s)) {
+      run.push(...f.layers);
+      j += f.count;
+    }
+    return run.length > 0 && j === this.#layers.length ? run : undefined;
+  }
+
   /** Whether children i and i + 1 are a BatchNorm2d and a ReLU6 to run as one op in training. */
   #bnRelu6(i: number, s: Scope): boolean {
     const bn = this.#layers[i], act = this.#layers[i + 1];
@@ -85,13 +125,21 @@ export class Sequential extends Module {
       act instanceof ReLU6 && act.constructor === ReLU6;
   }
 
-  /** The fused layer at child `i`: a convolution's run here, or a child that is a plain Sequential fusing whole. */
-  #fused(i: number, s: Scope): FusedSpec | undefined {
+  /**
+   * The fused layers at child `i` and how many children they stand for: a convolution's run here, a child
+   * that is a plain Sequential fusing whole into one layer, or a child that offers its eval-mode chain
+   * ({@linkcode ChainFusable}: an inverted residual block without a skip connection).
+   */
+  #fused(i: number, s: Scope): { layers: FusedLayer[]; count: number } | undefined {
     const direct = fuseConvBnEval(this.#layers, i, s);
-    if (direct) return direct;
+    if (direct) return { layers: [direct.layer], count: direct.count };
     const m = this.#layers[i];
+    if (isChainFusable(m)) {
+      const layers = m.fusedChain(s.child(String(i)));
+      return layers && layers.length > 0 ? { layers, count: 1 } : undefined;
+    }
     if (!(m instanceof Sequential) || m.forward !== Sequential.prototype.forward) return undefined;
     const f = fuseConvBnEval(m.#layers, 0, s.child(String(i)));
-    return f && f.count === m.#layers.length ? { layer: f.layer, count: 1 } : undefined;
+    return f && f.count === m.#layers.length ? { layers: [f.layer], count: 1 } : undefined;
   }
 }

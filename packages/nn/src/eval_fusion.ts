@@ -4,7 +4,10 @@
  * fixed-statistics affine map and the clamp where the convolution's sums are made — the values and
  * gradients of the three layers bit for bit, without two passes over (and two fresh copies of) the
  * activation; consecutive fused layers (an inverted residual block's three) run as one
- * `conv2dBatchNormEvalChain`, their intermediate results never leaving the kernels' memory. Training mode, an interceptor (tracing, debugging hooks) and any other layer keep the
+ * `conv2dBatchNormEvalChain`, their intermediate results never leaving the kernels' memory; an inverted
+ * residual block whose layers fuse whole (`Sequential.fusedLayers`) adds its skip connection inside that
+ * chain (`residual`), and one without a skip connection joins the chain of the layers around it
+ * (`ChainFusable`). Training mode, an interceptor (tracing, debugging hooks) and any other layer keep the
  * layer-by-layer path.
  * @module
  */

@@ -2,11 +2,12 @@
  * A run of inference convolutions with their batch norms and clamps fused (an inverted residual block's
  * expansion, depthwise and projection layers) as one op, `conv2dAffineChain`: its CPU kernel keeps every
  * intermediate result inside the kernels' memory — no copy out and back in, no fresh array — and equals
- * `conv2dAffine` applied layer after layer bit for bit. The shape and gradient rules of both ops live here.
+ * `conv2dAffine` applied layer after layer bit for bit (with `residual`, then `add` of the chain's input).
+ * The shape and gradient rules of both ops live here.
  * @module
  */
 import { apply1 } from "./engine.ts";
-import { mul } from "./math.ts";
+import { add, mul } from "./math.ts";
 import { sum } from "./reduce.ts";
 import { reshape } from "./shape_ops.ts";
 import { zeros } from "./tensor.ts";
@@ -49,11 +50,19 @@ export function chainShapeRule(
   }
   let x: TensorInfo = ins[0];
   a.layers.forEach((l, i) => (x = layerRule([x, ...layerInputs(ins, i)], l)[0]));
+  if (a.residual && x.shape.join() !== ins[0].shape.join()) {
+    throw new RangeError(
+      `conv2dAffineChain(): a residual needs the output [${x.shape}] to have the input's shape [${
+        ins[0].shape
+      }]`,
+    );
+  }
   return [{ shape: x.shape as Shape, dtype: "float32" }];
 }
 
 /**
- * The gradient rule: recomputes each layer's input, then runs conv2dAffine's rule from the last layer back.
+ * The gradient rule: recomputes each layer's input, then runs conv2dAffine's rule from the last layer back;
+ * with `residual` the output's cotangent also flows to x unchanged, as add's rule sends it.
  *
  * @example
  * ```ts
@@ -76,6 +85,7 @@ export function chainVjp(
   for (let i = layers.length - 1; i >= 0 && g; i--) {
     const params = layerInputs(c.inputs, i);
     const needs = [i > 0 || c.needs[0], ...layerInputs(c.needs, i)];
+    // With a residual the op's output is x plus the last layer's; conv2dAffine's rule reads only its shape.
     const outputs = i === layers.length - 1 ? c.outputs : [xs[i + 1]];
     const gi: (Tensor | null)[] = layerVjp({
       inputs: [xs[i], ...params],
@@ -89,7 +99,8 @@ export function chainVjp(
     out[3 + 3 * i] = gi[3];
     g = gi[0];
   }
-  out[0] = c.needs[0] ? g : null;
+  const skip = c.attrs.residual ? c.cts[0] : null;
+  out[0] = !c.needs[0] ? null : g && skip ? add(g, skip) : (g ?? skip);
   return out;
 }
 

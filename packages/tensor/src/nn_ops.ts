@@ -275,7 +275,9 @@ function affineAttrs(options: Omit<Conv2dAffineOptions, "scale" | "shift">): Con
 /**
  * {@linkcode conv2dBatchNormEval} of each layer in turn (layer i's weight `w` and options), as one op whose
  * kernel keeps the intermediate results in its own memory: the same bits and gradients as the layers one at
- * a time, without copying each intermediate out and back in.
+ * a time, without copying each intermediate out and back in. With `residual: true` the chain's input is added
+ * to its output (an inverted residual block's skip connection: the same bits and gradients as
+ * `add(x, chain(x))`; the output must have x's shape).
  *
  * @example
  * ```ts
@@ -285,18 +287,22 @@ function affineAttrs(options: Omit<Conv2dAffineOptions, "scale" | "shift">): Con
  * const layer = { w: ones([1, 1, 1, 1]), bn, clamp: { min: 0, max: 6, openGrad: true } };
  * const y = conv2dBatchNormEvalChain(tensor([[[[0.5, 1, 2, -1]]]]), [layer, layer]);
  * assert(y.toArray().flat(3).join() === "2,4,6,0");
+ * const r = conv2dBatchNormEvalChain(tensor([[[[0.5, 1, 2, -1]]]]), [layer, layer], { residual: true });
+ * assert(r.toArray().flat(3).join() === "2.5,5,8,-1");
  * ```
  */
 export function conv2dBatchNormEvalChain(
   x: Tensor,
   layers: readonly (Conv2dBatchNormOptions & { w: Tensor })[],
+  options: { residual?: boolean } = {},
 ): Tensor {
   const ins: Tensor[] = [x];
   for (const l of layers) {
     const { scale, shift } = batchNormAffine(l.bn);
     ins.push(l.w, scale, shift);
   }
-  return apply1("conv2dAffineChain", ins, { layers: layers.map(affineAttrs) });
+  const attrs = { layers: layers.map(affineAttrs) };
+  return apply1("conv2dAffineChain", ins, options.residual ? { ...attrs, residual: true } : attrs);
 }
 
 /**

@@ -174,9 +174,10 @@ export interface OpAttrs {
   conv2dAffine: ConvAffineAttrs;
   /**
    * Inputs (x, then w, scale, shift of each layer): conv2dAffine layer after layer, the intermediate results
-   * kept inside the kernels — equal bit for bit to the separate ops, and differentiated as they are.
+   * kept inside the kernels — equal bit for bit to the separate ops, and differentiated as they are. With
+   * `residual`, x (of the output's shape) is added to the last layer's result, as `add(x, chain)` would.
    */
-  conv2dAffineChain: { layers: readonly ConvAffineAttrs[] };
+  conv2dAffineChain: { layers: readonly ConvAffineAttrs[]; residual?: boolean };
   /** 2-D max pooling of NCHW x. */
   maxPool2d: PoolAttrs;
   /** Inputs (dy, x): routes dy to the argmax of each window. */

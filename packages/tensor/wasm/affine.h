@@ -10,9 +10,15 @@
 
 #include <wasm_simd128.h>
 
-/* Per-channel scale and shift (float32 [co]) and the clamp bounds clamp[0] = lo, clamp[1] = hi. */
+/*
+ * Per-channel scale and shift (float32 [co]) and the clamp bounds clamp[0] = lo, clamp[1] = hi. When `res` is
+ * not zero (the GEMM honours it; the depthwise kernels take no residual), the float `res` floats past each
+ * output element (a residual of the output's layout, never the output itself) is added after the clamp, as
+ * a separate float32 add would (an inverted residual block's skip connection).
+ */
 typedef struct {
   const float *scale, *shift, *clamp;
+  int res;
 } affine_ep;
 
 /* clamp(v · s + t, lo, hi) on four lanes: a float32 product, then a float32 sum (no fused multiply-add). */

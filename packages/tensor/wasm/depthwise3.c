@@ -2,8 +2,9 @@
  * 3×3 depthwise convolution (padding 1, stride 1 or 2, one output channel per input channel) straight on
  * NCHW planes whose output rows are a multiple of four wide: each plane is copied once into a zero-padded
  * scratch plane, its nine weights are held in registers, and two output rows are computed at a time as
- * independent chains of fused multiply-adds (unaligned loads give the shifted taps; stride 2 gathers the even
- * lanes). With an epilogue (see affine.h) the batch norm and the clamp are applied before the store. No
+ * independent chains of fused multiply-adds (unaligned loads give the shifted taps; for stride 2 each padded
+ * row is stored deinterleaved, its even columns then its odd ones, so that every tap is one load rather than two
+ * loads and a shuffle). With an epilogue (see affine.h) the batch norm and the clamp are applied before the store. No
  * transposes: the planes of 16×16 down to 4×4 outputs, where the channels-innermost kernel spent most of its
  * time transposing, run here.
  */
@@ -22,11 +23,7 @@ int EXPORT(depthwise3_fits)(const conv_geo *g) {
 /* Scratch floats one thread needs. */
 int EXPORT(depthwise3_scratch_floats)(const conv_geo *g) { return (g->h + 3) * d3_pitch(g) + 16; }
 
-static inline v128_t even4(const float *s) {
-  return wasm_i32x4_shuffle(wasm_v128_load(s), wasm_v128_load(s + 4), 0, 2, 4, 6);
-}
-
-/* The sum of the nine taps for four outputs starting at column `col` of padded rows r0..r2. */
+/* The sum of the nine taps for four outputs starting at column `col` of padded rows r0..r2 (stride 1). */
 #define TAPS(acc, r0, r1, r2, col, LOAD)                                                               \
   do {                                                                                              \
     acc = wasm_f32x4_mul(w0, LOAD((r0) + (col)));                                                   \
@@ -40,10 +37,28 @@ static inline v128_t even4(const float *s) {
     acc = FMA(w8, LOAD((r2) + (col) + 2), acc);                                                     \
   } while (0)
 
-/* Planes q in [q0, q1) (q = image · channels + channel): y = the correlation, then the epilogue if any. */
-void EXPORT(depthwise3_forward)(const conv_geo *g, const float *x, const float *w, float *y, int q0, int q1,
-                                const affine_ep *ep, float *scratch) {
-  const int h = g->h, wd = g->w, ho = g->ho, wo = g->wo, s = g->sh, c = g->c, pitch = d3_pitch(g);
+/*
+ * The same sum for stride 2 on a row stored deinterleaved (padded column 2j at r[j], 2j + 1 at r[half + j]):
+ * every tap of four outputs is one contiguous load, in TAPS's order.
+ */
+#define TAPS2(acc, r0, r1, r2, col, half)                                                              \
+  do {                                                                                              \
+    acc = wasm_f32x4_mul(w0, wasm_v128_load((r0) + (col)));                                         \
+    acc = FMA(w1, wasm_v128_load((r0) + (half) + (col)), acc);                                      \
+    acc = FMA(w2, wasm_v128_load((r0) + (col) + 1), acc);                                           \
+    acc = FMA(w3, wasm_v128_load((r1) + (col)), acc);                                               \
+    acc = FMA(w4, wasm_v128_load((r1) + (half) + (col)), acc);                                      \
+    acc = FMA(w5, wasm_v128_load((r1) + (col) + 1), acc);                                           \
+    acc = FMA(w6, wasm_v128_load((r2) + (col)), acc);                                               \
+    acc = FMA(w7, wasm_v128_load((r2) + (half) + (col)), acc);                                      \
+    acc = FMA(w8, wasm_v128_load((r2) + (col) + 1), acc);                                           \
+  } while (0)
+
+/* The forward for one stride `s` (a constant where it is inlined, so that each stride gets its own loops). */
+static inline __attribute__((always_inline)) void d3_forward(const conv_geo *g, const float *x, const float *w,
+                                                             float *y, int q0, int q1, const affine_ep *ep,
+                                                             float *scratch, const int s) {
+  const int h = g->h, wd = g->w, ho = g->ho, wo = g->wo, c = g->c, pitch = d3_pitch(g), half = pitch / 2;
   const int rows = h + 3; /* one zero row above, one or two below, and a spare for stride 2 */
   for (int i = 0; i < rows * pitch; i++) scratch[i] = 0.0f;
   const v128_t lo = ep ? wasm_v128_load32_splat(ep->clamp) : wasm_f32x4_splat(0.0f);
@@ -52,8 +67,18 @@ void EXPORT(depthwise3_forward)(const conv_geo *g, const float *x, const float *
     const int ch = q % c;
     const float *src = x + (long)q * h * wd;
     for (int iy = 0; iy < h; iy++) {
-      float *d = scratch + (iy + 1) * pitch + 1;
       const float *sr = src + iy * wd;
+      if (s == 2) {
+        /* deinterleaved: input column ix is padded column ix + 1 (wd is a multiple of 8 here) */
+        float *ev = scratch + (iy + 1) * pitch, *od = ev + half;
+        for (int ix = 0; ix < wd; ix += 8) {
+          const v128_t a = wasm_v128_load(sr + ix), b = wasm_v128_load(sr + ix + 4);
+          wasm_v128_store(od + ix / 2, wasm_i32x4_shuffle(a, b, 0, 2, 4, 6));
+          wasm_v128_store(ev + ix / 2 + 1, wasm_i32x4_shuffle(a, b, 1, 3, 5, 7));
+        }
+        continue;
+      }
+      float *d = scratch + (iy + 1) * pitch + 1;
       int ix = 0;
       for (; ix + 4 <= wd; ix += 4) wasm_v128_store(d + ix, wasm_v128_load(sr + ix));
       for (; ix < wd; ix++) d[ix] = sr[ix];
@@ -77,8 +102,8 @@ void EXPORT(depthwise3_forward)(const conv_geo *g, const float *x, const float *
           TAPS(u, a0, a1, a2, ox, wasm_v128_load);
           TAPS(v, b0, b1, b2, ox, wasm_v128_load);
         } else {
-          TAPS(u, a0, a1, a2, 2 * ox, even4);
-          TAPS(v, b0, b1, b2, 2 * ox, even4);
+          TAPS2(u, a0, a1, a2, ox, half);
+          TAPS2(v, b0, b1, b2, ox, half);
         }
         if (ep) {
           u = affine4(u, sc, sh, lo, hi);
@@ -95,11 +120,21 @@ void EXPORT(depthwise3_forward)(const conv_geo *g, const float *x, const float *
         if (s == 1) {
           TAPS(u, a0, a1, a2, ox, wasm_v128_load);
         } else {
-          TAPS(u, a0, a1, a2, 2 * ox, even4);
+          TAPS2(u, a0, a1, a2, ox, half);
         }
         if (ep) u = affine4(u, sc, sh, lo, hi);
         wasm_v128_store(dst + oy * wo + ox, u);
       }
     }
+  }
+}
+
+/* Planes q in [q0, q1) (q = image · channels + channel): y = the correlation, then the epilogue if any. */
+void EXPORT(depthwise3_forward)(const conv_geo *g, const float *x, const float *w, float *y, int q0, int q1,
+                                const affine_ep *ep, float *scratch) {
+  if (g->sh == 2) {
+    d3_forward(g, x, w, y, q0, q1, ep, scratch, 2);
+  } else {
+    d3_forward(g, x, w, y, q0, q1, ep, scratch, 1);
   }
 }

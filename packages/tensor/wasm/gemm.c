@@ -37,7 +37,8 @@ typedef struct {
   dmap b_row, b_col;
   float *c;
   dmap c_row, c_col;
-  /* when not null, C's row i is finished with scale[i], shift[i] and the clamp after the last k panel */
+  /* when not null, C's row i is finished with scale[i], shift[i], the clamp (and the residual) after the last
+   * k panel */
   const affine_ep *ep;
 } gemm_desc;
 
@@ -189,6 +190,28 @@ static void micro_kernel(int kc, const float *restrict ap, const float *restrict
       }
     }
     accumulate = 0;
+    if (ep->res) {
+      /* the skip connection: C's element plus the residual's, one float32 add */
+      const int res = ep->res;
+#pragma clang loop unroll(full)
+      for (int i = 0; i < MR; i++) {
+        if (i < mr) {
+#pragma clang loop unroll(full)
+          for (int v = 0; v < NV; v++) {
+            v128_t e;
+            if (direct) {
+              e = wasm_v128_load(c + res + ccol[0] + crow[i] + 4 * v);
+            } else {
+              const int j0 = 4 * v;
+              const float *q = c + res + crow[i];
+              e = wasm_f32x4_make(j0 < nr ? q[ccol[j0]] : 0.0f, j0 + 1 < nr ? q[ccol[j0 + 1]] : 0.0f,
+                                  j0 + 2 < nr ? q[ccol[j0 + 2]] : 0.0f, j0 + 3 < nr ? q[ccol[j0 + 3]] : 0.0f);
+            }
+            acc[i][v] = wasm_f32x4_add(acc[i][v], e);
+          }
+        }
+      }
+    }
   }
   if (direct) {
     float *c0 = c + ccol[0];

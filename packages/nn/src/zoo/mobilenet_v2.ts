@@ -4,8 +4,17 @@
  * the quick start's `FxQATReadyMobileNetV2`.
  * @module
  */
-import { adaptiveAvgPool2d, add, flatten, randomNormal, type Tensor, zeros } from "@hqat/tensor";
-import { Sequential } from "../containers.ts";
+import {
+  adaptiveAvgPool2d,
+  add,
+  conv2dBatchNormEvalChain,
+  flatten,
+  randomNormal,
+  type Tensor,
+  zeros,
+} from "@hqat/tensor";
+import { type ChainFusable, Sequential } from "../containers.ts";
+import type { FusedLayer } from "../eval_fusion.ts";
 import { BatchNorm2d, Conv2d, Dropout, type Initializer, Linear, ReLU6 } from "../layers.ts";
 import { Module, type Scope } from "../module.ts";
 import { DeQuantStub, QuantStub } from "../stubs.ts";
@@ -71,7 +80,7 @@ export class Conv2dNormActivation extends Sequential {
  * assert(new InvertedResidual(16, 16, 1, 6).useResConnect);
  * ```
  */
-export class InvertedResidual extends Module {
+export class InvertedResidual extends Module implements ChainFusable {
   /** The torchvision class name. */
   readonly typeName = "InvertedResidual";
   /** Whether the input is added to the output. */
@@ -102,8 +111,24 @@ export class InvertedResidual extends Module {
     this.conv = this.register("conv", new Sequential(...layers));
   }
 
-  /** Runs `conv`, adding `x` when `useResConnect`. */
+  /**
+   * Without a skip connection (and with `forward` not overridden), the fused layers of `conv` in evaluation
+   * mode, for the chain of the `Sequential` that holds this block; undefined otherwise.
+   */
+  fusedChain(s: Scope): FusedLayer[] | undefined {
+    if (this.useResConnect || s.ctx.intercept || this.forward !== InvertedResidual.prototype.forward) {
+      return undefined;
+    }
+    return this.conv.fusedLayers(s.child("conv"));
+  }
+
+  /**
+   * Runs `conv`, adding `x` when `useResConnect`; in evaluation mode, where `conv` fuses whole, the add is
+   * part of its chain (`conv2dBatchNormEvalChain` with `residual`: the same bits, no pass of its own).
+   */
   forward(s: Scope, x: Tensor): Tensor {
+    const fused = this.useResConnect && !s.ctx.intercept ? this.conv.fusedLayers(s.child("conv")) : undefined;
+    if (fused) return conv2dBatchNormEvalChain(x, fused, { residual: true });
     const y = s.call("conv", this.conv, x);
     return this.useResConnect ? add(x, y) : y;
   }

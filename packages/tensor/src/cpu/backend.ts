@@ -148,7 +148,7 @@ export const CPU_KERNELS: { [K in OpName]: CpuKernel<OpAttrs[K]> } = {
       },
     ),
   ],
-  conv2dAffineChain: (ins, a) => [conv2dAffineChainKernel(ins, a.layers)],
+  conv2dAffineChain: (ins, a) => [conv2dAffineChainKernel(ins, a.layers, a.residual ?? false)],
   conv2dBackwardInput: (ins, a) => [
     conv2dBackwardInput(
       ins[0].data as Float32Array,

@@ -1,6 +1,8 @@
 /**
  * The CPU kernel of `conv2dAffineChain`: inference convolutions with their batch norms and clamps, layer after
- * layer, the intermediate results kept in the kernels' memory (one copy in, one out).
+ * layer, the intermediate results kept in the kernels' memory (one copy in, one out), and with `residual` the
+ * chain's input added to its output in the last layer's GEMM epilogue (the skip connection of an inverted
+ * residual block, without a pass of its own).
  * @module
  */
 import type { TypedArray } from "../dtype.ts";
@@ -8,7 +10,7 @@ import type { ConvAffineAttrs } from "../ops.ts";
 import type { Shape } from "../shape.ts";
 import { conv2dForwardAffine } from "./conv2d.ts";
 import { checkLength, type ConvDims, convDims } from "./conv2d_shapes.ts";
-import { conv2dForwardWasm } from "./conv2d_wasm.ts";
+import { conv2dForwardWasm, residualInEpilogue } from "./conv2d_wasm.ts";
 import { KernelMemoryError, kernelRuntime } from "./wasm_runtime.ts";
 
 /** An input of the op: data and shape. */
@@ -19,7 +21,7 @@ interface Operand {
 
 /**
  * conv2dForwardAffine of each layer in turn on x = ins[0] (layer i's weight, scale and shift are ins[1 + 3i],
- * ins[2 + 3i], ins[3 + 3i]); the same bits as the layers one at a time.
+ * ins[2 + 3i], ins[3 + 3i]), plus x when `residual`; the same bits as the layers one at a time (and the add).
  *
  * @example
  * ```ts
@@ -35,6 +37,7 @@ interface Operand {
 export function conv2dAffineChainKernel(
   ins: readonly Operand[],
   layers: readonly ConvAffineAttrs[],
+  residual = false,
 ): Float32Array {
   const op = "conv2dAffineChain";
   const dims: ConvDims[] = [];
@@ -50,6 +53,17 @@ export function conv2dAffineChainKernel(
     shape = [d.n, d.co, d.ho, d.wo];
   }
   checkLength(ins[0].data as Float32Array, ins[0].shape, "x", op);
+  if (residual && shape.join() !== ins[0].shape.join()) {
+    throw new RangeError(
+      `${op}: a residual needs the output shape [${shape}] to equal the input's [${ins[0].shape}]`,
+    );
+  }
+  /** y + x in place, each sum one float32 add (a double sum of two floats rounds to the float32 sum). */
+  const addInput = (y: Float32Array) => {
+    const x = ins[0].data as Float32Array;
+    for (let i = 0; i < y.length; i++) y[i] = x[i] + y[i];
+    return y;
+  };
   const slow = () => {
     let x = ins[0].data as Float32Array, xs = ins[0].shape;
     layers.forEach((l, i) => {
@@ -65,13 +79,15 @@ export function conv2dAffineChainKernel(
       });
       xs = [dims[i].n, dims[i].co, dims[i].ho, dims[i].wo];
     });
-    return x;
+    return residual ? addInput(x) : x;
   };
   const rt = kernelRuntime();
   if (!rt || dims.some((d) => d.n * d.co * d.ho * d.wo === 0 || d.c * d.kh * d.kw === 0)) return slow();
   try {
     rt.reset();
-    let xp = rt.put(ins[0].data as Float32Array), size = 0;
+    const x0 = rt.put(ins[0].data as Float32Array), last = layers.length - 1;
+    const fuseAdd = residual && residualInEpilogue(dims[last]);
+    let xp = x0, size = 0;
     layers.forEach((l, i) => {
       const d = dims[i];
       size = d.n * d.co * d.ho * d.wo;
@@ -80,11 +96,13 @@ export function conv2dAffineChainKernel(
         scale: rt.put(ins[2 + 3 * i].data as Float32Array),
         shift: rt.put(ins[3 + 3 * i].data as Float32Array),
         clamp: rt.put(Float32Array.of(l.min, l.max)),
+        residual: fuseAdd && i === last ? x0 : undefined,
       };
       conv2dForwardWasm(rt, d, xp, wp, yp, undefined, ep);
       xp = yp;
     });
-    return rt.take(xp, size);
+    const y = rt.take(xp, size);
+    return residual && !fuseAdd ? addInput(y) : y;
   } catch (e) {
     if (e instanceof KernelMemoryError) return slow();
     throw e;

@@ -151,6 +151,26 @@ Deno.test("conv2d kernels match direct loops for 3x3 depthwise convolutions on p
   }
 });
 
+Deno.test("conv2d kernels match direct loops for stride-2 3x3 depthwise planes (deinterleaved rows)", () => {
+  const planes = fc.record({
+    n: fc.integer({ min: 1, max: 2 }),
+    c: fc.integer({ min: 1, max: 9 }),
+    ho: fc.integer({ min: 1, max: 6 }),
+    wo: fc.constantFrom(4, 8, 12, 16, 20),
+    seed: fc.integer({ min: 0, max: 1000 }),
+  });
+  fc.assert(
+    fc.property(planes, (r) =>
+      checkAgainstReference({
+        xShape: [r.n, r.c, 2 * r.ho, 2 * r.wo],
+        wShape: [r.c, 1, 3, 3],
+        geo: { stride: [2, 2], padding: [1, 1], dilation: [1, 1], groups: r.c },
+        seed: r.seed,
+      })),
+    { seed: 7, numRuns: 60 },
+  );
+});
+
 Deno.test("conv2d kernels match direct loops for pointwise 1x1 convolutions over the batch", () => {
   fc.assert(fc.property(pointwiseCase, checkAgainstReference), { seed: 42, numRuns: 80 });
 });

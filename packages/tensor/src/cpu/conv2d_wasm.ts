@@ -155,15 +155,38 @@ export interface AffineEpilogue {
   readonly shift: number;
   /** The clamp bounds [lo, hi]. */
   readonly clamp: number;
-}
-
-/** The epilogue struct for output channels from `first` on. */
-function epilogueAt(rt: KernelRuntime, ep: AffineEpilogue, first: number): number {
-  return rt.putInts([ep.scale + 4 * first, ep.shift + 4 * first, ep.clamp]);
+  /**
+   * A tensor of the output's shape (never the output itself) added after the clamp, as a separate float32
+   * add would: only where {@linkcode residualInEpilogue} says the route takes one.
+   */
+  readonly residual?: number;
 }
 
 /**
- * y = conv(x, w) (+ bias), or with `ep` (and no bias) y = clamp(conv(x, w) · scale + shift) computed where
+ * Whether the convolution's route (a GEMM: pointwise, or im2col) adds an epilogue's residual; the depthwise
+ * kernels take none.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { residualInEpilogue } from "./conv2d_wasm.ts";
+ * import { convDims } from "./conv2d_shapes.ts";
+ * const geo = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 } as const;
+ * assert(residualInEpilogue(convDims([1, 4, 2, 2], [4, 4, 1, 1], geo, "conv2d")));
+ * ```
+ */
+export function residualInEpilogue(d: ConvDims): boolean {
+  return !isDepthwise(d);
+}
+
+/** The epilogue struct for output channels from `first` on, of the output at byte address `y`. */
+function epilogueAt(rt: KernelRuntime, ep: AffineEpilogue, first: number, y: number): number {
+  const res = ep.residual === undefined ? 0 : (ep.residual - y) >> 2;
+  return rt.putInts([ep.scale + 4 * first, ep.shift + 4 * first, ep.clamp, res]);
+}
+
+/**
+ * y = conv(x, w) (+ bias), or with `ep` (and no bias) y = clamp(conv(x, w) · scale + shift) (+ the residual) computed where
  * the sums are made (the GEMM's last k panel, the depthwise kernel's channels-innermost rows) or, on the
  * depthwise plane route, in one pass after; pointers are byte addresses in the kernel memory.
  */
@@ -177,14 +200,17 @@ export function conv2dForwardWasm(
   ep?: AffineEpilogue,
 ) {
   const p = d.ho * d.wo, kc = d.cg * d.kh * d.kw;
-  const groupEp = (g: number) => (ep ? epilogueAt(rt, ep, g * d.cog) : undefined);
+  const groupEp = (g: number) => (ep ? epilogueAt(rt, ep, g * d.cog, y) : undefined);
   if (isDepthwise(d)) {
+    if (ep?.residual !== undefined) {
+      throw new RangeError("conv2dForwardWasm: a depthwise route takes no residual");
+    }
     if (ep && d.co === d.c && d.c >= 4) {
-      runDepthwise(rt, "forward", d, [x, w, y], d.co, epilogueAt(rt, ep, 0));
+      runDepthwise(rt, "forward", d, [x, w, y], d.co, epilogueAt(rt, ep, 0, y));
       return;
     }
     if (ep && d.co === d.c) {
-      const s = epilogueAt(rt, ep, 0);
+      const s = epilogueAt(rt, ep, 0, y);
       if (rt.depthwise3ScratchFloats(rt.putInts(geoInts(d))) > 0) {
         runDepthwise(rt, "forward", d, [x, w, y], d.co, s);
         return;
@@ -192,7 +218,7 @@ export function conv2dForwardWasm(
     }
     runDepthwise(rt, "forward", d, [x, w, y], d.co);
     if (ep) {
-      const s = epilogueAt(rt, ep, 0);
+      const s = epilogueAt(rt, ep, 0, y);
       rt.run("affine_act", ranges(rt, d.n, d.n * d.co * p * 8).map(([a, b]) => [y, s, a, b, d.co, p]));
     }
   } else if (isPointwise(d)) {

@@ -10,7 +10,7 @@ import { type ConvDims, convDims } from "../cpu/conv2d_shapes.ts";
 import type { WebGpuDevice } from "./device.ts";
 import { runElem } from "./elem_kernel.ts";
 import { dispatchGemm } from "./gemm.ts";
-import { clampGpu } from "./elementwise.ts";
+import { binaryGpu, clampGpu } from "./elementwise.ts";
 import {
   allocTensor,
   type GpuKernel,
@@ -166,7 +166,8 @@ export const conv2dAffineGpu: GpuKernel<OpAttrs["conv2dAffine"]> = (dev, ins, a,
 };
 
 /**
- * conv2dAffineChain: conv2dAffine layer after layer on the device, each intermediate released once read.
+ * conv2dAffineChain: conv2dAffine layer after layer on the device, each intermediate released once read, and
+ * with `residual` the chain's input added by the `add` kernel.
  *
  * @example
  * ```ts
@@ -189,7 +190,7 @@ export const conv2dAffineGpu: GpuKernel<OpAttrs["conv2dAffine"]> = (dev, ins, a,
  * }
  * ```
  */
-export const conv2dAffineChainGpu: GpuKernel<OpAttrs["conv2dAffineChain"]> = (dev, ins, a) => {
+export const conv2dAffineChainGpu: GpuKernel<OpAttrs["conv2dAffineChain"]> = (dev, ins, a, outs) => {
   let x = ins[0];
   a.layers.forEach((l, i) => {
     const w = ins[1 + 3 * i];
@@ -200,5 +201,9 @@ export const conv2dAffineChainGpu: GpuKernel<OpAttrs["conv2dAffineChain"]> = (de
     if (i > 0) releaseTensor(dev, x);
     x = y;
   });
-  return [x];
+  if (!a.residual) return [x];
+  // The skip connection: the add op's own kernel, so that the sum has add(x, chain)'s bits.
+  const [sum] = binaryGpu("add")(dev, [ins[0], x], {}, outs);
+  releaseTensor(dev, x);
+  return [sum];
 };

@@ -120,3 +120,33 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "conv2dAffineChainGpu() with a residual matches the CPU chain and adds the input after the last layer",
+  ...GPU_TEST,
+  async fn() {
+    const geo = (groups: number, padding: number): ConvAttrs => ({
+      stride: [1, 1],
+      padding: [padding, padding],
+      dilation: [1, 1],
+      groups,
+    });
+    const relu6 = { min: 0, max: 6, openGrad: true },
+      none = { min: -Infinity, max: Infinity, openGrad: false };
+    const layers = [{ ...geo(1, 0), ...relu6 }, { ...geo(12, 1), ...relu6 }, { ...geo(1, 0), ...none }];
+    const shapes = [[12, 6, 1, 1], [12, 1, 3, 3], [6, 12, 1, 1]];
+    const x = randomTensor("float32", [2, 6, 5, 5], 1);
+    const ins = [x];
+    shapes.forEach((s, i) => {
+      ins.push(randomTensor("float32", s, 10 + i), randomTensor("float32", [s[0]], 20 + i, 0.5, 2));
+      ins.push(randomTensor("float32", [s[0]], 30 + i));
+    });
+    const withRes = await runBoth("conv2dAffineChain", ins, { layers, residual: true });
+    const magnitude = magnitudeOf("conv2dAffineChain", ins, { layers, residual: true });
+    assertClose(withRes.gpu[0], withRes.cpu[0], { magnitude }, "residual chain");
+    const plain = await runBoth("conv2dAffineChain", ins, { layers });
+    const xs = x.data as Float32Array;
+    assertClose(withRes.gpu[0], plain.gpu[0].map((v, i) => Math.fround(xs[i] + v)), {}, "x + chain");
+  },
+});

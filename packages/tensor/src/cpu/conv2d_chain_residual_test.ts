@@ -1,0 +1,159 @@
+import { assertEquals, assertThrows } from "@std/assert";
+import fc from "fast-check";
+import {
+  add,
+  conv2dBatchNormEval,
+  conv2dBatchNormEvalChain,
+  mul,
+  randomKey,
+  randomNormal,
+  randomUniform,
+  reshape,
+  sum,
+  type Tensor,
+  tensor,
+  valueAndGrad,
+} from "@hqat/tensor";
+import { conv2dForward } from "./conv2d.ts";
+import { getKernelThreads, readyThreads, setKernelThreads } from "./thread_pool.ts";
+
+type Layer = Parameters<typeof conv2dBatchNormEvalChain>[1][number];
+
+const RELU6 = { min: 0, max: 6, openGrad: true } as const;
+
+/** Float bits, every NaN read as one value (a NaN's payload is not part of the contract). */
+function bits(t: Tensor): number[] {
+  const d = t.data as Float32Array;
+  return Array.from(new Int32Array(d.slice().buffer), (b, i) => (Number.isNaN(d[i]) ? 0x7fc00000 : b));
+}
+
+function bnOf(co: number, seed: number) {
+  const k = (i: number) => randomKey(seed * 16 + i);
+  return {
+    mean: randomNormal(k(1), [co]),
+    variance: randomUniform(k(2), [co], { min: 0.05, max: 3 }),
+    gamma: randomNormal(k(3), [co]),
+    beta: randomNormal(k(4), [co]),
+    eps: 1e-5,
+  };
+}
+
+/** The last layer's kinds: each reaches another route of the kernels. */
+type Last = "pointwise" | "grouped" | "full3x3" | "depthwise";
+
+/** An optional ReLU6 expansion to `hidden` channels, then a layer back to `c` channels of the same size. */
+function block(c: number, hidden: number, last: Last, seed: number): Layer[] {
+  const w = (shape: number[], i: number) => randomNormal(randomKey(seed + i), shape);
+  const layers: Layer[] = [];
+  let cin = c;
+  if (hidden > 0) {
+    layers.push({ w: w([hidden, c, 1, 1], 1), bn: bnOf(hidden, seed), clamp: RELU6 });
+    cin = hidden;
+  }
+  const bn = bnOf(c, seed + 7);
+  if (last === "pointwise") layers.push({ w: w([c, cin, 1, 1], 2), bn });
+  else if (last === "full3x3") layers.push({ w: w([c, cin, 3, 3], 2), padding: 1, bn });
+  else if (last === "grouped") {
+    const g = cin % 2 === 0 && c % 2 === 0 ? 2 : 1;
+    layers.push({ w: w([c, cin / g, 1, 1], 2), groups: g, bn });
+  } else {
+    // depthwise needs as many input channels as output channels
+    if (cin !== c) layers.push({ w: w([c, cin, 1, 1], 3), bn: bnOf(c, seed + 9), clamp: RELU6 });
+    layers.push({ w: w([c, 1, 3, 3], 2), padding: 1, groups: c, bn, clamp: RELU6 });
+  }
+  return layers;
+}
+
+/** The chain with its residual, against the layers one at a time and then add(x, ·). */
+function checkResidual(x: Tensor, layers: Layer[]): void {
+  const fused = conv2dBatchNormEvalChain(x, layers, { residual: true });
+  const oneByOne = add(x, layers.reduce((y, l) => conv2dBatchNormEval(y, l.w, l), x));
+  assertEquals(fused.shape, x.shape);
+  assertEquals(bits(fused), bits(oneByOne));
+  assertEquals(bits(fused), bits(add(x, conv2dBatchNormEvalChain(x, layers))));
+}
+
+Deno.test("conv2dBatchNormEvalChain() with a residual equals add(x, the layers one at a time) bit for bit", () => {
+  fc.assert(
+    fc.property(
+      fc.record({
+        n: fc.integer({ min: 1, max: 3 }),
+        c: fc.integer({ min: 1, max: 12 }),
+        hidden: fc.integer({ min: 0, max: 20 }),
+        h: fc.integer({ min: 1, max: 9 }),
+        w: fc.integer({ min: 1, max: 9 }),
+        last: fc.constantFrom<Last>("pointwise", "grouped", "full3x3", "depthwise"),
+        specials: fc.boolean(),
+        seed: fc.integer({ min: 0, max: 1000 }),
+      }),
+      (r) => {
+        let x = randomNormal(randomKey(r.seed), [r.n, r.c, r.h, r.w], { std: 3 });
+        if (r.specials) {
+          // the skip connection's edge values: signed zeros, infinities, NaN, the largest finite floats
+          const d = (x.data as Float32Array).slice();
+          const edge = [
+            0,
+            -0,
+            Infinity,
+            -Infinity,
+            NaN,
+            3.4028234663852886e38,
+            -3.4028234663852886e38,
+            1e-40,
+          ];
+          for (let i = 0; i < d.length; i += 3) d[i] = edge[(i / 3) % edge.length];
+          x = reshape(tensor(d), x.shape);
+        }
+        checkResidual(x, block(r.c, r.hidden, r.last, r.seed + 1));
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
+
+Deno.test("conv2dBatchNormEvalChain() adds the residual after the last of several k panels and on two threads", async () => {
+  // 300 input channels: the projection's GEMM sums in two k panels before its epilogue.
+  checkResidual(randomNormal(randomKey(3), [2, 8, 5, 5]), [
+    { w: randomNormal(randomKey(4), [300, 8, 1, 1]), bn: bnOf(300, 5), clamp: RELU6 },
+    { w: randomNormal(randomKey(6), [8, 300, 1, 1]), bn: bnOf(8, 7) },
+  ]);
+  const before = getKernelThreads();
+  setKernelThreads(2);
+  try {
+    const one = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 } as const;
+    conv2dForward(new Float32Array(1), [1, 1, 1, 1], new Float32Array(1), [1, 1, 1, 1], one);
+    for (let i = 0; i < 500 && readyThreads() < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    assertEquals(readyThreads(), 2, "the kernel worker should start");
+    const x = randomNormal(randomKey(8), [16, 24, 16, 16]);
+    const layers = block(24, 144, "depthwise", 9);
+    layers.push({ w: randomNormal(randomKey(10), [24, 24, 1, 1]), bn: bnOf(24, 11) });
+    checkResidual(x, layers);
+  } finally {
+    setKernelThreads(before);
+  }
+});
+
+Deno.test("conv2dBatchNormEvalChain() with a residual has add(x, the layers)'s gradients bit for bit", () => {
+  const x = randomNormal(randomKey(20), [3, 8, 6, 6]);
+  const base = block(8, 24, "pointwise", 21);
+  const ws = base.map((l) => l.w), gamma = base[0].bn.gamma;
+  type P = { x: Tensor; w: Tensor[]; gamma: Tensor };
+  const layers = (p: P) =>
+    base.map((l, i) => ({ ...l, w: p.w[i], bn: i === 0 ? { ...l.bn, gamma: p.gamma } : l.bn }));
+  const probe = randomNormal(randomKey(22), [3, 8, 6, 6]);
+  const fused = (p: P) => sum(mul(conv2dBatchNormEvalChain(p.x, layers(p), { residual: true }), probe));
+  const apart = (p: P) =>
+    sum(mul(add(p.x, layers(p).reduce((y, l) => conv2dBatchNormEval(y, l.w, l), p.x)), probe));
+  const p = { x, w: ws, gamma };
+  const a = valueAndGrad(fused)(p), b = valueAndGrad(apart)(p);
+  assertEquals(bits(a.value), bits(b.value));
+  assertEquals(bits(a.grad.x), bits(b.grad.x));
+  assertEquals(bits(a.grad.gamma), bits(b.grad.gamma));
+  a.grad.w.forEach((g, i) => assertEquals(bits(g), bits(b.grad.w[i]), `w${i}`));
+});
+
+Deno.test("conv2dBatchNormEvalChain() rejects a residual whose shape the chain changes", () => {
+  const x = randomNormal(randomKey(30), [1, 4, 4, 4]);
+  const layer = { w: randomNormal(randomKey(31), [6, 4, 1, 1]), bn: bnOf(6, 32) };
+  assertThrows(() => conv2dBatchNormEvalChain(x, [layer], { residual: true }), RangeError, "residual");
+});
