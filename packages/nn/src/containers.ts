@@ -22,7 +22,8 @@ import { Module, type Scope } from "./module.ts";
 export interface ChainFusable {
   /**
    * The fused layers its forward runs in scope `s` (evaluation mode, no interceptor), the same values as
-   * its forward; undefined where it does not fuse so.
+   * its forward; undefined where it does not fuse so. (Evaluation-fusion plumbing, not documented API.)
+   * @ignore
    */
   fusedChain(s: Scope): FusedLayer[] | undefined;
 }
@@ -105,6 +106,8 @@ export class Sequential extends Module {
    * The fused layers that stand for all of this Sequential's children, run in its scope `s` (evaluation
    * mode, no interceptor, every child fusing); undefined otherwise. A caller that adds something to the
    * result (an inverted residual block's skip connection) runs them as one chain with it.
+   * (Evaluation-fusion plumbing, not documented API.)
+   * @ignore
    */
   fusedLayers(s: Scope): FusedLayer[] | undefined {
     if (this.forward !== Sequential.prototype.forward) return undefined;

@@ -113,7 +113,9 @@ export class InvertedResidual extends Module implements ChainFusable {
 
   /**
    * Without a skip connection (and with `forward` not overridden), the fused layers of `conv` in evaluation
-   * mode, for the chain of the `Sequential` that holds this block; undefined otherwise.
+   * mode, for the chain of the `Sequential` that holds this block; undefined otherwise. (Evaluation-fusion
+   * plumbing, not documented API.)
+   * @ignore
    */
   fusedChain(s: Scope): FusedLayer[] | undefined {
     if (this.useResConnect || s.ctx.intercept || this.forward !== InvertedResidual.prototype.forward) {
