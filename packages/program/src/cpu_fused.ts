@@ -4,7 +4,8 @@
  * the kernels' epilogue, so the int32 accumulator never leaves them — and any other int32 value followed by
  * such a requantization is requantized on the WebAssembly kernels. The same integers as the instruction
  * and stage tables' kernels (`@hqat/qtensor`'s `requantize` is the reference): the executor's `reference`
- * option skips these paths. The model input's `quantize` writes its integers straight to the output.
+ * option skips these paths. The model input's `quantize` writes its integers straight to the output, and an
+ * average pooling with a lone requantization runs as a depthwise convolution with weights of one.
  * @module
  */
 
@@ -58,6 +59,15 @@ export function requantParams(r: Requant): IntRequantParams {
   return p;
 }
 
+const ONES = new WeakMap<Instr, Int8Array>();
+
+/** A pooling window's weights of one for `length` taps, kept per instruction. */
+function onesWeight(instr: Instr, length: number): Int8Array {
+  let w = ONES.get(instr);
+  if (!w || w.length !== length) ONES.set(instr, w = new Int8Array(length).fill(1));
+  return w;
+}
+
 /**
  * `instr` on `ins` with its lone requantization `r` fused into the kernel, when the executor has a fused
  * kernel for its kind; undefined otherwise. `outShape` is the output buffer's shape for the run; the
@@ -95,6 +105,23 @@ export function fusedInstr(
       { data: x.data as Int8Array | Int16Array, shape: x.shape },
       { data: instr.weight, shape: instr.weightShape },
       { geometry: geo, bias: instr.bias, requant: requantParams(r), out },
+    );
+    return { ...base, data };
+  }
+  if (instr.op === "avg_pool2d" && !instr.ceilMode && instr.countIncludePad !== false) {
+    // The window sums are a depthwise convolution with weights of one: the same int32 sums, requantized
+    // in the depthwise kernels' epilogue.
+    const x = ins[0];
+    if (!isAct(x)) return undefined;
+    const c = x.shape[1], [kh, kw] = instr.kernel;
+    const data = intConv2dRequantFast(
+      { data: x.data as Int8Array | Int16Array, shape: x.shape },
+      { data: onesWeight(instr, c * kh * kw), shape: [c, 1, kh, kw] },
+      {
+        geometry: { stride: instr.stride, padding: instr.padding, dilation: [1, 1], groups: c },
+        requant: requantParams(r),
+        out,
+      },
     );
     return { ...base, data };
   }
