@@ -1,8 +1,8 @@
 /**
  * The CPU executor: one loop over a program's instructions with the instruction and stage tables.
- * An unplaced program (an int model) runs the whole input at once with a buffer per value; a placed
- * (compiled) program runs in its arena, laid out and reused as its placement says, in runs of its
- * compiled batch — the integers are the same.
+ * An unplaced program (an int model) runs the whole input at once with a buffer per value (an O0 program as
+ * its O1 lowering fuses it); a placed (compiled) program runs in its arena, laid out and reused as its
+ * placement says, in runs of its compiled batch — the integers are the same.
  * @module
  */
 
@@ -17,6 +17,7 @@ import {
   requantFast,
 } from "./cpu_fused.ts";
 import { arenaStorage, ARRAYS, mapStorage, programArena, runShape, type Storage } from "./cpu_storage.ts";
+import { lowerProgram } from "./lower.ts";
 import { instrDef } from "./op_table.ts";
 import { elementCount, type Program } from "./program.ts";
 import { stageDef } from "./stage.ts";
@@ -204,14 +205,14 @@ export function runIntModel(
     (q.data as Int8Array).set(v.data as Int8Array, start * perFrame);
   };
   if (!program.placement) {
-    const store = mapStorage(program, total);
-    for (const instr of program.instructions) {
+    const run = runnable(program, options), store = mapStorage(run, total);
+    for (const instr of run.instructions) {
       const t0 = timed ? performance.now() : 0;
-      execute(program, instr, store, { input, inputShape: shape, n: total, reference });
+      execute(run, instr, store, { input, inputShape: shape, n: total, reference });
       if (timed) options.onInstruction!(instr, performance.now() - t0);
       if (all) keep(instr, store.read(instr.output), 0);
     }
-    return result(program, store.read(raw), store.read(program.output), all);
+    return result(run, store.read(rawOutput(run)), store.read(run.output), all);
   }
   const rawBuf = program.buffers[raw], outBuf = program.buffers[program.output];
   const rawData = new ARRAYS[rawBuf.dtype](total * (elementCount(rawBuf.shape) / rawBuf.shape[0]));
@@ -237,6 +238,30 @@ export function runIntModel(
     { data: outData, shape: runShape(outBuf, total), dtype: "float32", scale: outBuf.scale },
     all,
   );
+}
+
+const LOWERED = new WeakMap<Program, Program>();
+
+/**
+ * What the unplaced path runs: an int model (O0) as the compiler's O1 lowering fuses it — an instruction
+ * folded into its operand's producer where it is that operand's only reader (a residual add into the
+ * convolution before it, whose kernel then adds in its epilogue), stage-less moves turned into views. The
+ * lowering keeps every integer (its invariant), with fewer passes. A run that reports every buffer
+ * (`keepAll`), every instruction (`onInstruction`) or keeps to the reference kernels runs the program as given.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { runnable } from "./cpu_executor.ts";
+ * const p = { opt: "O1" } as never;
+ * assert(runnable(p, {}) === p);
+ * ```
+ */
+export function runnable(program: Program, options: RunIntModelOptions): Program {
+  if (program.opt !== "O0" || options.keepAll || options.onInstruction || options.reference) return program;
+  let lowered = LOWERED.get(program);
+  if (!lowered) LOWERED.set(program, lowered = lowerProgram(program, { opt: "O1" }));
+  return lowered;
 }
 
 function result(program: Program, raw: IntValue, out: IntValue, all?: Map<string, QTensor>): IntRunResult {

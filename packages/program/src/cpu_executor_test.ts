@@ -2,6 +2,7 @@ import { assert, assertEquals, assertThrows } from "@std/assert";
 import fc from "fast-check";
 import { lowerProgram, OPT_LEVELS, ProgramRunError, runIntModel } from "@hqat/program";
 import { everyOpModel, randomInput, tinyIntModel } from "../testdata/programs.ts";
+import { runnable } from "./cpu_executor.ts";
 
 Deno.test("runIntModel() gives the reference kernels' integers at every buffer, lowered at any level", () => {
   fc.assert(
@@ -23,6 +24,27 @@ Deno.test("runIntModel() gives the reference kernels' integers at every buffer, 
       },
     ),
     { seed: 7, numRuns: 24 },
+  );
+});
+
+Deno.test("runIntModel() runs an int model as its O1 lowering fuses it, with the reference's integers", () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 1 << 20 }), fc.integer({ min: 1, max: 3 }), (seed, n) => {
+      const model = seed % 2 ? tinyIntModel(seed) : everyOpModel(seed);
+      const x = randomInput([n, 3, 8, 8], seed + 1);
+      const fast = runIntModel(model, x, [n, 3, 8, 8]);
+      const ref = runIntModel(model, x, [n, 3, 8, 8], { reference: true });
+      assertEquals(fast.raw, ref.raw);
+      assert(fast.output.every((v, i) => Object.is(v, ref.output[i])));
+      // What ran: the O1 lowering, kept per model; the model as given where every step must be seen.
+      const run = runnable(model, {});
+      assertEquals(run, lowerProgram(model, { opt: "O1" }));
+      assert(run === runnable(model, {}) && run.instructions.length < model.instructions.length);
+      for (const o of [{ keepAll: true }, { reference: true }, { onInstruction: () => {} }]) {
+        assert(runnable(model, o) === model);
+      }
+    }),
+    { seed: 11, numRuns: 24 },
   );
 });
 
