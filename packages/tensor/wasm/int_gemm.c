@@ -582,11 +582,11 @@ static void micro_kernel8(int k4, const int *restrict ap, const int *restrict bp
 /*
  * The sums of one group of four columns (v) of a tile from quads of signed int8 activations packed split
  * (pack_b8 with `split`): two relaxed dot products per weight quad — with the low seven bits and with the sign
- * bits, both in [0, 127], so exact — make low - 128 · sign = Σ a · b, wrapping as int32 does. The IMR sums
- * go to out[i * pitch] (a leaf function, so that its twelve accumulators keep to the registers).
+ * bits, both in [0, 127], so exact — make low - 128 · sign = Σ a · b, wrapping as int32 does. Inlined into each
+ * caller, so that its twelve accumulators keep to the registers.
  */
-static __attribute__((noinline)) void split_dots(int k4, const int *restrict ap, const int *restrict bp,
-                                                 int *out, int pitch) {
+static inline __attribute__((always_inline)) void split_sums(int k4, const int *restrict ap, const int *restrict bp,
+                                                             v128_t sums[IMR]) {
   v128_t lo[IMR], sg[IMR];
 #pragma clang loop unroll(full)
   for (int i = 0; i < IMR; i++) lo[i] = sg[i] = wasm_i32x4_splat(0);
@@ -603,7 +603,16 @@ static __attribute__((noinline)) void split_dots(int k4, const int *restrict ap,
     bp += 2 * INR;
   }
 #pragma clang loop unroll(full)
-  for (int i = 0; i < IMR; i++) wasm_v128_store(out + i * pitch, wasm_i32x4_sub(lo[i], wasm_i32x4_shl(sg[i], 7)));
+  for (int i = 0; i < IMR; i++) sums[i] = wasm_i32x4_sub(lo[i], wasm_i32x4_shl(sg[i], 7));
+}
+
+/* split_sums of one group of four columns to out[i * pitch] (a leaf function of its own). */
+static __attribute__((noinline)) void split_dots(int k4, const int *restrict ap, const int *restrict bp,
+                                                 int *out, int pitch) {
+  v128_t sums[IMR];
+  split_sums(k4, ap, bp, sums);
+#pragma clang loop unroll(full)
+  for (int i = 0; i < IMR; i++) wasm_v128_store(out + i * pitch, sums[i]);
 }
 
 /*
@@ -614,27 +623,13 @@ static void micro_kernel8s(int k4, const int *restrict ap, const int *restrict b
                            const int *ccol, const int *rbias, int mr, int nr, int first, int *tile,
                            const igemm_desc *d, const int *rrq, const v128_t *rv, const int *rn, int cm) {
   _Static_assert(INV == 2, "two groups of four columns: the first through memory, the second in registers");
-  v128_t acc[IMR][INV], lo[IMR], sg[IMR];
+  v128_t acc[IMR][INV], second[IMR];
   split_dots(k4, ap, bp, tile, INR);
-#pragma clang loop unroll(full)
-  for (int i = 0; i < IMR; i++) lo[i] = sg[i] = wasm_i32x4_splat(0);
-  bp += 8;
-#pragma clang loop unroll_count(2) /* halves the loop's own overhead on short sums (k = 16: four quads) */
-  for (int q = 0; q < k4; q++) {
-    const v128_t bl = wasm_v128_load(bp), bs = wasm_v128_load(bp + 4);
-#pragma clang loop unroll(full)
-    for (int i = 0; i < IMR; i++) {
-      const v128_t av = wasm_v128_load32_splat(ap + i);
-      lo[i] = DOT_I8_I7_ADD(av, bl, lo[i]);
-      sg[i] = DOT_I8_I7_ADD(av, bs, sg[i]);
-    }
-    ap += IMR;
-    bp += 2 * INR;
-  }
+  split_sums(k4, ap, bp + 8, second);
 #pragma clang loop unroll(full)
   for (int i = 0; i < IMR; i++) {
     acc[i][0] = wasm_v128_load(tile + i * INR);
-    acc[i][1] = wasm_i32x4_sub(lo[i], wasm_i32x4_shl(sg[i], 7));
+    acc[i][1] = second[i];
   }
   store_tile(acc, c, crow, ccol, rbias, mr, nr, first, tile, d, rrq, rv, rn, cm);
 }
@@ -649,25 +644,11 @@ static void wide_kernel8s(int k4, const int *restrict ap, const int *restrict bp
                           const int *crow, const int *ccol, int mr, int first, int *tile, const igemm_desc *d,
                           const v128_t *rv, const int *rn, int cm1, int cm2) {
   const int pitch = 2 * INR;
-  v128_t lo[IMR], sg[IMR];
+  v128_t fourth[IMR];
   split_dots(k4, ap, bp, tile, pitch);
   split_dots(k4, ap, bp + 8, tile + 4, pitch);
   split_dots(k4, ap, bp2, tile + 8, pitch);
-#pragma clang loop unroll(full)
-  for (int i = 0; i < IMR; i++) lo[i] = sg[i] = wasm_i32x4_splat(0);
-  bp2 += 8;
-#pragma clang loop unroll_count(2)
-  for (int q = 0; q < k4; q++) {
-    const v128_t bl = wasm_v128_load(bp2), bs = wasm_v128_load(bp2 + 4);
-#pragma clang loop unroll(full)
-    for (int i = 0; i < IMR; i++) {
-      const v128_t av = wasm_v128_load32_splat(ap + i);
-      lo[i] = DOT_I8_I7_ADD(av, bl, lo[i]);
-      sg[i] = DOT_I8_I7_ADD(av, bs, sg[i]);
-    }
-    ap += IMR;
-    bp2 += 2 * INR;
-  }
+  split_sums(k4, ap, bp2 + 8, fourth);
   const int off0 = ccol[0], off1 = ccol[4], off2 = ccol[8], off3 = ccol[12];
 #pragma clang loop unroll(full)
   for (int i = 0; i < IMR; i++) {
@@ -675,7 +656,7 @@ static void wide_kernel8s(int k4, const int *restrict ap, const int *restrict bp
       const v128_t *v = rv + 5 * i;
       const int row = crow[i], n = rn[i];
       const int *t = tile + i * pitch;
-      const v128_t a3 = wasm_i32x4_sub(lo[i], wasm_i32x4_shl(sg[i], 7));
+      const v128_t a3 = fourth[i];
       v128_t b0 = v[2], b1 = v[2], b2 = v[2], b3 = v[2];
       if (!first) {
         b0 = wasm_v128_load(c + row + off0), b1 = wasm_v128_load(c + row + off1);
