@@ -6,7 +6,10 @@
  *   i32x4.relaxed_dot_i8x16_i7x16_add_s per four k — exact for such activations on any lowering;
  * - other int8 activations: the same quads split as b = (b & 127) - 128 · (b < 0), two relaxed dot
  *   products (low seven bits, sign bits, both in [0, 127]) combined as low - 128 · sign — on a machine
- *   whose relaxed dot product is one instruction, half the instructions of the int16 pairs;
+ *   whose relaxed dot product is one instruction, half the instructions of the int16 pairs; or, where
+ *   int_dot_u8_probe() has shown that this machine's relaxed dot product multiplies b's bytes as unsigned
+ *   bytes exactly (x86's VNNI lowering does; ARM's signed one and the saturating SSE one do not), offset as
+ *   x + 128 in [0, 255] with one dot product per quad, the sums started at -128 · Σ a to take the offset out;
  * - int16 activations: both operands widened to int16, pairs of consecutive k interleaved, one
  *   i32x4.dot_i16x8_s per two k (every product at most 128 · 32768 in magnitude, every pair sum in int32).
  * Packing and MR × NR register blocking follow gemm.c, with the same segmented index maps (in elements of
@@ -66,6 +69,8 @@ typedef struct {
   const void *addend;
   int add_bytes, add_a, add_b;
   const int *rq2;
+  /* 1: signed int8 activations may take the offset quads (int_dot_u8_probe() returned 1 on this machine) */
+  int dot_u8;
 } igemm_desc;
 
 /* Panels of IMR rows in A. */
@@ -114,7 +119,7 @@ static inline int run_of(const int *off, int count) {
 
 /* Bytes of scratch one thread needs for int_gemm_run (16-byte aligned). */
 int EXPORT(int_gemm_scratch_bytes)(void) {
-  return IMC * IKC * 2 + IKC * INC * 2 + IMR * INR * 8 + IMC * 5 * 16 + (2 * INC + INC / INR + 4 * IMC + 2 * IKC) * 4 +
+  return IMC * IKC * 2 + IKC * INC * 2 + IMR * INR * 8 + IMC * 5 * 16 + (2 * INC + INC / INR + 5 * IMC + 2 * IKC) * 4 +
          64;
 }
 
@@ -552,16 +557,19 @@ static void micro_kernel(int kq, const int *restrict ap, const int *restrict bp,
 
 /*
  * The same tile from quads of int8 (k4 quads): the relaxed dot product of four signed weights and four
- * activations in [0, 127] — exact (each pair sum is below 2^15 in magnitude, so no lowering saturates).
+ * activations in [0, 127] — exact (each pair sum is below 2^15 in magnitude, so no lowering saturates) — or,
+ * with `init` (the offset quads, on a machine int_dot_u8_probe() accepted), activations x + 128 in [0, 255],
+ * the sums of row i starting at init[i] = -128 · Σ a.
  */
 static void micro_kernel8(int k4, const int *restrict ap, const int *restrict bp, int *c, const int *crow,
                           const int *ccol, const int *rbias, int mr, int nr, int first, int *tile,
-                         const igemm_desc *d, const int *rrq, const v128_t *rv, const int *rn, int cm) {
+                          const igemm_desc *d, const int *rrq, const v128_t *rv, const int *rn, int cm,
+                          const int *init) {
   v128_t acc[IMR][INV];
 #pragma clang loop unroll(full)
   for (int i = 0; i < IMR; i++)
 #pragma clang loop unroll(full)
-    for (int v = 0; v < INV; v++) acc[i][v] = wasm_i32x4_splat(0);
+    for (int v = 0; v < INV; v++) acc[i][v] = wasm_i32x4_splat(init ? init[i] : 0);
 #pragma clang loop unroll_count(2)
   for (int q = 0; q < k4; q++) {
     v128_t bv[INV];
@@ -715,15 +723,22 @@ static void pack_a8(const signed char *a, const int *arow, const int *acol, int 
   }
 }
 
+/* How pack_b8 stores signed int8 activations: see put_quads. */
+#define SPLIT_NONE 0
+#define SPLIT_SIGN 1
+#define SPLIT_OFFSET 2
+
 /*
- * Stores one group of four columns' quads `x` at dst: as they are (checking their signs into `sign`), or with
- * `split` as the two halves of a signed int8 x = (x & 127) - 128 · (x < 0): the low seven bits at dst and the
- * sign bits (0 or 1 per byte) at dst + 4.
+ * Stores one group of four columns' quads `x` at dst: as they are (SPLIT_NONE, checking their signs into
+ * `sign`); with SPLIT_SIGN as the two halves of a signed int8 x = (x & 127) - 128 · (x < 0): the low seven
+ * bits at dst and the sign bits (0 or 1 per byte) at dst + 4; with SPLIT_OFFSET as the bytes x + 128 (x ^ 0x80).
  */
 static inline void put_quads(int *dst, v128_t x, int split, v128_t *sign) {
-  if (split) {
+  if (split == SPLIT_SIGN) {
     wasm_v128_store(dst, wasm_v128_and(x, wasm_i8x16_splat(0x7f)));
     wasm_v128_store(dst + 4, wasm_u8x16_shr(x, 7));
+  } else if (split == SPLIT_OFFSET) {
+    wasm_v128_store(dst, wasm_v128_xor(x, wasm_i8x16_splat((signed char)0x80)));
   } else {
     *sign = wasm_v128_or(*sign, x);
     wasm_v128_store(dst, x);
@@ -733,13 +748,14 @@ static inline void put_quads(int *dst, v128_t x, int split, v128_t *sign) {
 /*
  * Packs kc rows × nc columns of int8 B as quads: panel p, quad q, column j at bp[(p * k4 + q) * INR + j];
  * zero past kc and nc. Returns 0 (leaving the packing unfinished) at the first negative value: the relaxed
- * dot product is exact only for activations in [0, 127]. With `split` (any int8 values), each quad holds
+ * dot product is exact only for activations in [0, 127]. With SPLIT_SIGN (any int8 values), each quad holds
  * both halves of put_quads — the low bits of columns 4v..4v+3 at bp[(p * k4 + q) * 2 * INR + 8v + j], their
- * sign bits 4 ints further — and the packing always finishes.
+ * sign bits 4 ints further — and with SPLIT_OFFSET the bytes x + 128 where the plain quads go; either way the
+ * packing always finishes.
  */
 static int pack_b8(const igemm_desc *d, const int *brow, const int *bcol, int kc, int nc, int *bp, int split) {
   const signed char *b = (const signed char *)d->b;
-  const int k4 = (kc + 3) / 4, kfull = kc / 4, pitch = split ? 2 * INR : INR;
+  const int k4 = (kc + 3) / 4, kfull = kc / 4, wide = split == SPLIT_SIGN, pitch = wide ? 2 * INR : INR;
   v128_t sign = wasm_i32x4_splat(0);
   for (int jr = 0; jr < nc; jr += INR, bp += k4 * pitch) {
     const int nr = nc - jr < INR ? nc - jr : INR;
@@ -754,13 +770,13 @@ static int pack_b8(const igemm_desc *d, const int *brow, const int *bcol, int kc
         const v128_t t01 = wasm_i8x16_shuffle(r0, r1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
         const v128_t t23 = wasm_i8x16_shuffle(r2, r3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
         put_quads(bp + q0 * pitch, wasm_i16x8_shuffle(t01, t23, 0, 8, 1, 9, 2, 10, 3, 11), split, &sign);
-        put_quads(bp + q0 * pitch + (split ? 8 : 4), wasm_i16x8_shuffle(t01, t23, 4, 12, 5, 13, 6, 14, 7, 15), split,
+        put_quads(bp + q0 * pitch + (wide ? 8 : 4), wasm_i16x8_shuffle(t01, t23, 4, 12, 5, 13, 6, 14, 7, 15), split,
                   &sign);
       }
     }
     for (int v = 0; v < INV; v++) {
       const int *cols = bcol + jr + 4 * v;
-      int *dst = bp + (split ? 8 : 4) * v;
+      int *dst = bp + (wide ? 8 : 4) * v;
       const int cnt = nr - 4 * v;
       int q = q0;
       if (cnt >= 4 && run_of(cols, 4)) {
@@ -788,9 +804,11 @@ static int pack_b8(const igemm_desc *d, const int *brow, const int *bcol, int kc
           if (j < cnt)
             for (int t = 0; t < 4 && 4 * q + t < kc; t++) e[t] = b[brow[4 * q + t] + cols[j]];
           const unsigned x = (unsigned)quad(e[0], e[1], e[2], e[3]);
-          if (split) {
+          if (split == SPLIT_SIGN) {
             dst[q * pitch + j] = (int)(x & 0x7f7f7f7fu);
             dst[q * pitch + 4 + j] = (int)((x >> 7) & 0x01010101u);
+          } else if (split == SPLIT_OFFSET) {
+            dst[q * pitch + j] = (int)(x ^ 0x80808080u);
           } else {
             if ((x & 0x80808080u) != 0) return 0;
             dst[q * pitch + j] = (int)x;
@@ -800,6 +818,50 @@ static int pack_b8(const igemm_desc *d, const int *brow, const int *bcol, int kc
     }
     if (wasm_i8x16_bitmask(sign) != 0) return 0;
   }
+  return 1;
+}
+
+/*
+ * For the offset quads: init[i] = -128 · (the sum of row i's weights in this k block), from the packed quads of
+ * mc rows (k4 quads per row, laid out as pack_a8 writes them), so that the sums of a · (x + 128) start at the
+ * term the offset adds. |Σ a| ≤ 128 · IKC, so the product stays in int32.
+ */
+static void offset_sums(const int *ap, int mc, int k4, int *init) {
+  const v128_t ones = wasm_i8x16_splat(1);
+  for (int ir = 0; ir < mc; ir += IMR, ap += k4 * IMR) {
+    v128_t s03 = wasm_i32x4_splat(0), s45 = wasm_i32x4_splat(0);
+    for (int q = 0; q < k4; q++) {
+      s03 = DOT_I8_I7_ADD(wasm_v128_load(ap + q * IMR), ones, s03);
+      s45 = DOT_I8_I7_ADD(wasm_v128_load64_zero(ap + q * IMR + 4), ones, s45);
+    }
+    wasm_v128_store(init + ir, wasm_i32x4_mul(s03, wasm_i32x4_splat(-128)));
+    wasm_v128_store64_lane(init + ir + 4, wasm_i32x4_mul(s45, wasm_i32x4_splat(-128)), 0);
+  }
+}
+
+/*
+ * 1 when this machine's relaxed dot product computes c + Σ a · b with b's bytes read as unsigned bytes in
+ * [0, 255], without saturating, for every pair of extreme and mixed bytes tried — the SPLIT_OFFSET packing
+ * relies on that, beyond what the instruction promises for b in [0, 127]. x86 with VNNI (vpdpbusd) passes;
+ * a lowering that reads b as signed (ARM's sdot) or saturates pairs to int16 (SSE's pmaddubsw) fails.
+ */
+int EXPORT(int_dot_u8_probe)(void) {
+  static const signed char as[6] = {-128, 127, -1, 1, -128, 127};
+  static const unsigned char bs[6] = {255, 255, 128, 200, 129, 1};
+  for (int i = 0; i < 6; i++)
+    for (int j = 0; j < 6; j++) {
+      /* four lanes: all four bytes of a and b alike, then mixed with the next pair */
+      const int a0 = as[i], a1 = as[(i + 1) % 6], b0 = bs[j], b1 = bs[(j + 1) % 6];
+      const v128_t a = wasm_i8x16_make(a0, a0, a0, a0, a0, a1, a0, a1, a1, a1, a0, a0, a1, a1, a1, a1);
+      const v128_t b = wasm_u8x16_make(b0, b0, b0, b0, b1, b0, b1, b0, b0, b1, b1, b0, b1, b1, b1, b1);
+      const v128_t c = wasm_i32x4_make(0, 1, -7, 1 << 20);
+      const v128_t r = DOT_I8_I7_ADD(a, b, c);
+      const int want[4] = {4 * a0 * b0, a0 * b1 + a1 * b0 + a0 * b1 + a1 * b0 + 1,
+                           a1 * b0 + a1 * b1 + a0 * b1 + a0 * b0 - 7, 4 * a1 * b1 + (1 << 20)};
+      if (wasm_i32x4_extract_lane(r, 0) != want[0] || wasm_i32x4_extract_lane(r, 1) != want[1] ||
+          wasm_i32x4_extract_lane(r, 2) != want[2] || wasm_i32x4_extract_lane(r, 3) != want[3])
+        return 0;
+    }
   return 1;
 }
 
@@ -847,6 +909,7 @@ void EXPORT(int_gemm_run)(const igemm_desc *d, int m0, int m1, int n0, int n1, i
   int *acol = brow + IKC;
   int *rown = acol + IKC;
   int *cmode = rown + IMC;
+  int *rinit = cmode + INC / INR;
   const int k_all = d->k;
   int try_split = 0;
   for (int jc = n0; jc < n1; jc += INC) {
@@ -871,11 +934,14 @@ void EXPORT(int_gemm_run)(const igemm_desc *d, int m0, int m1, int n0, int n1, i
       imap_fill(&d->a_col, pc, kc, acol);
       /*
        * int8 activations that are all in [0, 127] (after a ReLU) take the int8 quads, other int8 activations the
-       * split quads (split: from the first block that has a negative value on), int16 activations the pairs
+       * split or offset quads (from the first block that has a negative value on), int16 activations the pairs
        */
-      int quads = d->b_bytes == 1, split = 0;
-      if (quads && !try_split && !pack_b8(d, brow, bcol, kc, nc, bp, 0)) try_split = 1;
-      if (quads && try_split) split = pack_b8(d, brow, bcol, kc, nc, bp, 1);
+      int quads = d->b_bytes == 1, split = SPLIT_NONE;
+      if (quads && !try_split && !pack_b8(d, brow, bcol, kc, nc, bp, SPLIT_NONE)) try_split = 1;
+      if (quads && try_split) {
+        split = d->dot_u8 ? SPLIT_OFFSET : SPLIT_SIGN;
+        pack_b8(d, brow, bcol, kc, nc, bp, split);
+      }
       if (!quads) pack_b(d, brow, bcol, kc, nc, bp);
       const int kq = quads ? (kc + 3) / 4 : (kc + 1) / 2, last = d->rq && pc + kc >= k_all;
       for (int ic = m0; ic < m1; ic += IMC) {
@@ -904,10 +970,11 @@ void EXPORT(int_gemm_run)(const igemm_desc *d, int m0, int m1, int n0, int n1, i
         } else {
           pack_a(d->a, arow, acol, mc, kc, ap);
         }
+        if (split == SPLIT_OFFSET) offset_sums(ap, mc, kq, rinit);
         for (int jr = 0; jr < nc; jr += INR) {
           const int nr = nc - jr < INR ? nc - jr : INR;
           const int cm1 = cmode[jr / INR], cm2 = jr + 2 * INR <= nc ? cmode[jr / INR + 1] : 0;
-          if (split && vec_rq && d->q_bytes == 1 && (cm1 == 1 || cm1 == 2) && (cm2 == 1 || cm2 == 2)) {
+          if (split == SPLIT_SIGN && vec_rq && d->q_bytes == 1 && (cm1 == 1 || cm1 == 2) && (cm2 == 1 || cm2 == 2)) {
             /* two panels of runs: one epilogue per row for both */
             for (int ir = 0; ir < mc; ir += IMR)
               wide_kernel8s(kq, ap + ir * kq, bp + 2 * jr * kq, bp + 2 * (jr + INR) * kq, d->c, crow + ir, ccol + jr,
@@ -917,14 +984,15 @@ void EXPORT(int_gemm_run)(const igemm_desc *d, int m0, int m1, int n0, int n1, i
           }
           for (int ir = 0; ir < mc; ir += IMR) {
             const int mr = mc - ir < IMR ? mc - ir : IMR;
-            if (split) {
+            if (split == SPLIT_SIGN) {
               micro_kernel8s(kq, ap + ir * kq, bp + 2 * jr * kq, d->c, crow + ir, ccol + jr, rbias + ir, mr, nr,
                              pc == 0, tile, d, last ? d->rq + 4 * (ic + ir) : 0, vec_rq ? rowv + 5 * ir : 0, rown + ir,
                              cmode[jr / INR] == 3 && !rows_run ? 0 : cmode[jr / INR]);
             } else if (quads) {
               micro_kernel8(kq, ap + ir * kq, bp + jr * kq, d->c, crow + ir, ccol + jr, rbias + ir, mr, nr, pc == 0,
                             tile, d, last ? d->rq + 4 * (ic + ir) : 0, vec_rq ? rowv + 5 * ir : 0, rown + ir,
-                            cmode[jr / INR] == 3 && !rows_run ? 0 : cmode[jr / INR]);
+                            cmode[jr / INR] == 3 && !rows_run ? 0 : cmode[jr / INR],
+                            split == SPLIT_OFFSET ? rinit + ir : 0);
             } else {
               micro_kernel(kq, ap + ir * kq, bp + jr * kq, d->c, crow + ir, ccol + jr, rbias + ir, mr, nr, pc == 0,
                            tile, d, last ? d->rq + 4 * (ic + ir) : 0, vec_rq ? rowv + 5 * ir : 0, rown + ir,

@@ -133,6 +133,7 @@ function intGemm(rt: KernelRuntime, g: IntGemm): void {
     g.requant?.add?.a ?? 0,
     g.requant?.add?.b ?? 0,
     g.requant?.add?.rows ?? 0,
+    rt.intDotUnsigned ? 1 : 0,
   ]);
   if (prepack) {
     const panels = Math.ceil(m / GEMM_PANEL);

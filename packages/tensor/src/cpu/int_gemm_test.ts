@@ -5,11 +5,13 @@ import type { Conv2dGeometry } from "./conv2d_shapes.ts";
 import { intConv2dAccumulateFast, intConv2dRequantFast } from "./int_conv.ts";
 import type { IntRequantParams } from "./int_requant.ts";
 import { getKernelThreads, readyThreads, setKernelThreads } from "./thread_pool.ts";
+import { kernelRuntime } from "./wasm_runtime.ts";
 
 /**
  * Pointwise layers as the integer GEMM runs them over the whole batch: signed or non-negative int8 inputs
- * (the split and the plain int8 quads), planes of 1×1 (columns a channel stride apart: the transposed int8
- * stores) up to 3×3, k across one or two k blocks, values drawn from the int8 ends as often as from the rest.
+ * (the plain int8 quads; for signed ones the split quads, or the offset quads where this machine's dot
+ * product allows them — `offset`), planes of 1×1 (columns a channel stride apart: the transposed int8 stores)
+ * up to 3×3, k across one or two k blocks, values drawn from the int8 ends as often as from the rest.
  */
 const pointwise = fc.record({
   n: fc.integer({ min: 1, max: 20 }),
@@ -17,6 +19,7 @@ const pointwise = fc.record({
   c: fc.oneof(fc.integer({ min: 1, max: 40 }), fc.constantFrom(512, 513, 600)),
   o: fc.integer({ min: 1, max: 20 }),
   signed: fc.boolean(),
+  offset: fc.boolean(),
   ends: fc.boolean(),
   relu: fc.boolean(),
   int16Out: fc.boolean(),
@@ -42,8 +45,21 @@ function int8s(count: number, lo: number, ends: boolean, next: () => number): In
   });
 }
 
+/** The integer GEMM's choice for signed activations on this machine (see `KernelRuntime.intDotUnsigned`). */
+const DOT_U8 = kernelRuntime()?.intDotUnsigned ?? false;
+
 /** intConv2dAccumulateFast() and intConv2dRequantFast() on the pointwise layer `r` against the references. */
 function checkPointwise(r: PointwiseCase): void {
+  const rt = kernelRuntime();
+  if (rt) rt.intDotUnsigned = r.offset && DOT_U8;
+  try {
+    checkPointwiseOn(r);
+  } finally {
+    if (rt) rt.intDotUnsigned = DOT_U8;
+  }
+}
+
+function checkPointwiseOn(r: PointwiseCase): void {
   let s = r.seed >>> 0;
   const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0);
   const xs = [r.n, r.c, r.hw, r.hw], ws = [r.o, r.c, 1, 1];

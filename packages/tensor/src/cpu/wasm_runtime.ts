@@ -124,6 +124,13 @@ export interface KernelRuntime {
   intDepthwiseRowsBytes(geo: number): number;
   /** Ints of an m × k integer GEMM weight packed once by `int_gemm_pack`: as int16 pairs, or as int8 quads. */
   intGemmPackedInts(m: number, k: number, quads: boolean): number;
+  /**
+   * Whether the integer GEMM gives signed int8 activations one relaxed dot product per four products (as
+   * x + 128, the sums started at -128 · Σ weights) instead of two: true where `int_dot_u8_probe` found that
+   * this machine's relaxed dot product multiplies unsigned bytes exactly (x86 with VNNI). Both ways give the
+   * same integers; tests set it to false to run the two-product path.
+   */
+  intDotUnsigned: boolean;
 }
 
 const PAGE = 65536;
@@ -330,6 +337,7 @@ function createRuntime(): KernelRuntime | null {
     intDepthwiseSmallBytes: (geo) => (intDwSmallFits(geo) ? intDwSmallBytes(geo) : 0),
     intDepthwiseRowsBytes: (geo) => (intDwRowsFits(geo) ? intDwRowsBytes(geo) : 0),
     intGemmPackedInts: (m, k, quads) => intGemmPacked(m, k, quads ? 1 : 0),
+    intDotUnsigned: (exports.int_dot_u8_probe as () => number)() === 1,
   };
   bindKernelPool({ module, memory, names: KERNEL_NAMES, kernels, alloc, ints: () => (refresh(), i32) });
   return rt;
