@@ -70,6 +70,15 @@ static inline void transpose4(v128_t r0, v128_t r1, v128_t r2, v128_t r3, float 
 /* Whether the offsets off[0..4) are consecutive. */
 static inline int run4(const int *off) { return off[1] == off[0] + 1 && off[2] == off[0] + 2 && off[3] == off[0] + 3; }
 
+/* Whether the offsets off[0..8) are a constant stride of at least MR apart (so a column's MR rows never overlap the next's). */
+static inline int strided8(const int *off) {
+  const int st = off[1] - off[0];
+  if (st < MR) return 0;
+  for (int j = 2; j < 8; j++)
+    if (off[j] - off[j - 1] != st) return 0;
+  return 1;
+}
+
 /* Bp[panel][k][0..NR) = B(brow[k], bcol[panel*NR + j]), zero past nc. */
 static void pack_b(const float *b, const int *brow, const int *bcol, int kc, int nc, float *bp) {
   for (int jr = 0; jr < nc; jr += NR) {
@@ -143,9 +152,81 @@ static void pack_a(const float *a, const int *arow, const int *acol, int mc, int
   }
 }
 
-/* One MR × NR tile of C from packed panels; writes directly when the tile's columns are a run. */
+/*
+ * How a tile's NR columns of C lie (and so how its sums are loaded and stored): COLS_RUNS, each group of four
+ * columns a run (one run of eight, or the NCHW columns of 2×2 planes) — one vector per row and group;
+ * COLS_STRIDED, columns a constant stride apart with the tile's MR rows consecutive (the NCHW columns of 1×1
+ * planes: one image per column) — each column's rows as a transposed vector and a half vector; COLS_ANY,
+ * element by element.
+ */
+#define COLS_ANY 0
+#define COLS_RUNS 1
+#define COLS_STRIDED 2
+
+/* The transposes of rows r0..r3 (four columns each): column q's four rows in out[q]. */
+static inline void transpose4v(v128_t r0, v128_t r1, v128_t r2, v128_t r3, v128_t out[4]) {
+  const v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
+  const v128_t t2 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
+  out[0] = wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5);
+  out[1] = wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7);
+  out[2] = wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5);
+  out[3] = wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7);
+}
+
+/* A COLS_STRIDED tile at p (its first row): t[i][v] holds row i, columns 4v..4v+3. */
+static inline void load_strided(const float *p, const int *ccol, v128_t t[MR][NV]) {
+  _Static_assert(MR == 6 && NV == 2, "four rows transposed, two as half vectors; two groups of columns");
+#pragma clang loop unroll(full)
+  for (int v = 0; v < NV; v++) {
+    const int *q = ccol + 4 * v;
+    /* column j's rows 0..3 are one vector at q[j]; transposed, they are rows 0..3 of the four columns */
+    v128_t rows[4];
+    transpose4v(wasm_v128_load(p + q[0]), wasm_v128_load(p + q[1]), wasm_v128_load(p + q[2]),
+                wasm_v128_load(p + q[3]), rows);
+#pragma clang loop unroll(full)
+    for (int i = 0; i < 4; i++) t[i][v] = rows[i];
+    /* rows 4 and 5 of columns 0, 1 and of columns 2, 3 (two floats per column), then split by row */
+    const v128_t h01 = wasm_i64x2_shuffle(wasm_v128_load64_zero(p + q[0] + 4), wasm_v128_load64_zero(p + q[1] + 4), 0, 2);
+    const v128_t h23 = wasm_i64x2_shuffle(wasm_v128_load64_zero(p + q[2] + 4), wasm_v128_load64_zero(p + q[3] + 4), 0, 2);
+    t[4][v] = wasm_i32x4_shuffle(h01, h23, 0, 2, 4, 6);
+    t[5][v] = wasm_i32x4_shuffle(h01, h23, 1, 3, 5, 7);
+  }
+}
+
+/* Stores a COLS_STRIDED tile t (as load_strided lays it out) at p (its first row). */
+static inline void store_strided(float *p, const int *ccol, v128_t t[MR][NV]) {
+#pragma clang loop unroll(full)
+  for (int v = 0; v < NV; v++) {
+    const int *q = ccol + 4 * v;
+    v128_t cols[4];
+    transpose4v(t[0][v], t[1][v], t[2][v], t[3][v], cols);
+    const v128_t h01 = wasm_i32x4_shuffle(t[4][v], t[5][v], 0, 4, 1, 5), h23 = wasm_i32x4_shuffle(t[4][v], t[5][v], 2, 6, 3, 7);
+#pragma clang loop unroll(full)
+    for (int j = 0; j < 4; j++) wasm_v128_store(p + q[j], cols[j]);
+    wasm_v128_store64_lane(p + q[0] + 4, h01, 0);
+    wasm_v128_store64_lane(p + q[1] + 4, h01, 1);
+    wasm_v128_store64_lane(p + q[2] + 4, h23, 0);
+    wasm_v128_store64_lane(p + q[3] + 4, h23, 1);
+  }
+}
+
+/* Row i's group v of a tile at element offsets crow[i] + ccol[..] of p, by the columns' mode (nr columns). */
+static inline v128_t load_group(const float *p, const int *crow, const int *ccol, int i, int v, int nr, int runs) {
+  const int j0 = 4 * v;
+  if (runs) return wasm_v128_load(p + crow[i] + ccol[j0]);
+  const float *q = p + crow[i];
+  return wasm_f32x4_make(j0 < nr ? q[ccol[j0]] : 0.0f, j0 + 1 < nr ? q[ccol[j0 + 1]] : 0.0f,
+                         j0 + 2 < nr ? q[ccol[j0 + 2]] : 0.0f, j0 + 3 < nr ? q[ccol[j0 + 3]] : 0.0f);
+}
+
+/*
+ * One MR × NR tile of C from packed panels, its columns as `cm` says (COLS_*; COLS_STRIDED only for a full tile
+ * of rows). The sums are made in registers, then (C's values added when accumulating) finished by the epilogue
+ * and the residual, and stored; every value gets the same float32 operations in the same order whatever the
+ * layout.
+ */
 static void micro_kernel(int kc, const float *restrict ap, const float *restrict bp, float *c, const int *crow,
-                         const int *ccol, int mr, int nr, int direct, int accumulate, float *tile,
+                         const int *ccol, int mr, int nr, int cm, int accumulate, float *tile,
                          const affine_ep *ep, int row0) {
   v128_t acc[MR][NV];
 #pragma clang loop unroll(full)
@@ -165,66 +246,63 @@ static void micro_kernel(int kc, const float *restrict ap, const float *restrict
     ap += MR;
     bp += NR;
   }
+  const int runs = cm == COLS_RUNS, strided = cm == COLS_STRIDED;
+  if (accumulate) {
+    if (strided) {
+      v128_t prev[MR][NV];
+      load_strided(c + crow[0], ccol, prev);
+#pragma clang loop unroll(full)
+      for (int i = 0; i < MR; i++)
+#pragma clang loop unroll(full)
+        for (int v = 0; v < NV; v++) acc[i][v] = wasm_f32x4_add(acc[i][v], prev[i][v]);
+    } else {
+#pragma clang loop unroll(full)
+      for (int i = 0; i < MR; i++)
+        if (i < mr)
+#pragma clang loop unroll(full)
+          for (int v = 0; v < NV; v++) acc[i][v] = wasm_f32x4_add(acc[i][v], load_group(c, crow, ccol, i, v, nr, runs));
+    }
+  }
   if (ep) {
-    /* the last k panel of an inference convolution: accumulate first, then the epilogue */
+    /* the last k panel of an inference convolution: the epilogue, then the skip connection's float32 add */
     const v128_t lo = wasm_v128_load32_splat(ep->clamp), hi = wasm_v128_load32_splat(ep->clamp + 1);
 #pragma clang loop unroll(full)
     for (int i = 0; i < MR; i++) {
       if (i < mr) {
         const v128_t s = wasm_v128_load32_splat(ep->scale + row0 + i), t = wasm_v128_load32_splat(ep->shift + row0 + i);
 #pragma clang loop unroll(full)
-        for (int v = 0; v < NV; v++) {
-          v128_t r = acc[i][v];
-          if (accumulate) {
-            if (direct) {
-              r = wasm_f32x4_add(r, wasm_v128_load(c + ccol[0] + crow[i] + 4 * v));
-            } else {
-              const int j0 = 4 * v;
-              float e0 = j0 < nr ? c[crow[i] + ccol[j0]] : 0.0f, e1 = j0 + 1 < nr ? c[crow[i] + ccol[j0 + 1]] : 0.0f;
-              float e2 = j0 + 2 < nr ? c[crow[i] + ccol[j0 + 2]] : 0.0f, e3 = j0 + 3 < nr ? c[crow[i] + ccol[j0 + 3]] : 0.0f;
-              r = wasm_f32x4_add(r, wasm_f32x4_make(e0, e1, e2, e3));
-            }
-          }
-          acc[i][v] = affine4(r, s, t, lo, hi);
-        }
+        for (int v = 0; v < NV; v++) acc[i][v] = affine4(acc[i][v], s, t, lo, hi);
       }
     }
-    accumulate = 0;
     if (ep->res) {
-      /* the skip connection: C's element plus the residual's, one float32 add */
-      const int res = ep->res;
+      const float *r = c + ep->res;
+      if (strided) {
+        v128_t e[MR][NV];
+        load_strided(r + crow[0], ccol, e);
 #pragma clang loop unroll(full)
-      for (int i = 0; i < MR; i++) {
-        if (i < mr) {
+        for (int i = 0; i < MR; i++)
 #pragma clang loop unroll(full)
-          for (int v = 0; v < NV; v++) {
-            v128_t e;
-            if (direct) {
-              e = wasm_v128_load(c + res + ccol[0] + crow[i] + 4 * v);
-            } else {
-              const int j0 = 4 * v;
-              const float *q = c + res + crow[i];
-              e = wasm_f32x4_make(j0 < nr ? q[ccol[j0]] : 0.0f, j0 + 1 < nr ? q[ccol[j0 + 1]] : 0.0f,
-                                  j0 + 2 < nr ? q[ccol[j0 + 2]] : 0.0f, j0 + 3 < nr ? q[ccol[j0 + 3]] : 0.0f);
-            }
-            acc[i][v] = wasm_f32x4_add(acc[i][v], e);
-          }
-        }
+          for (int v = 0; v < NV; v++) acc[i][v] = wasm_f32x4_add(acc[i][v], e[i][v]);
+      } else {
+#pragma clang loop unroll(full)
+        for (int i = 0; i < MR; i++)
+          if (i < mr)
+#pragma clang loop unroll(full)
+            for (int v = 0; v < NV; v++) acc[i][v] = wasm_f32x4_add(acc[i][v], load_group(r, crow, ccol, i, v, nr, runs));
       }
     }
   }
-  if (direct) {
-    float *c0 = c + ccol[0];
+  if (strided) {
+    store_strided(c + crow[0], ccol, acc);
+    return;
+  }
+  if (runs) {
+    float *c0 = c + ccol[0], *c1 = c + ccol[4];
 #pragma clang loop unroll(full)
     for (int i = 0; i < MR; i++) {
       if (i < mr) {
-        float *cp = c0 + crow[i];
-#pragma clang loop unroll(full)
-        for (int v = 0; v < NV; v++) {
-          v128_t r = acc[i][v];
-          if (accumulate) r = wasm_f32x4_add(r, wasm_v128_load(cp + 4 * v));
-          wasm_v128_store(cp + 4 * v, r);
-        }
+        wasm_v128_store(c0 + crow[i], acc[i][0]);
+        wasm_v128_store(c1 + crow[i], acc[i][1]);
       }
     }
     return;
@@ -236,11 +314,7 @@ static void micro_kernel(int kc, const float *restrict ap, const float *restrict
   for (int i = 0; i < mr; i++) {
     float *cr = c + crow[i];
     const float *t = tile + i * NR;
-    if (accumulate) {
-      for (int j = 0; j < nr; j++) cr[ccol[j]] += t[j];
-    } else {
-      for (int j = 0; j < nr; j++) cr[ccol[j]] = t[j];
-    }
+    for (int j = 0; j < nr; j++) cr[ccol[j]] = t[j];
   }
 }
 
@@ -288,11 +362,14 @@ void EXPORT(gemm_run)(const gemm_desc *d, int m0, int m1, int n0, int n1, float 
         pack_a(d->a, arow, acol, mc, kc, ap);
         for (int jr = 0; jr < nc; jr += NR) {
           int nr = nc - jr < NR ? nc - jr : NR;
-          int direct = nr == NR && is_run(ccol + jr, NR);
+          const int *cc = ccol + jr;
+          const int cm = nr == NR && run4(cc) && run4(cc + 4) ? COLS_RUNS : nr == NR && strided8(cc) ? COLS_STRIDED : COLS_ANY;
           for (int ir = 0; ir < mc; ir += MR) {
             int mr = mc - ir < MR ? mc - ir : MR;
-            micro_kernel(kc, ap + ir * kc, bp + jr * kc, d->c, crow + ir, ccol + jr, mr, nr, direct, accumulate,
-                         tile, pc + kc == k_all ? d->ep : 0, ic + ir);
+            const int rows_run = mr == MR && is_run(crow + ir, MR);
+            micro_kernel(kc, ap + ir * kc, bp + jr * kc, d->c, crow + ir, cc, mr, nr,
+                         cm == COLS_STRIDED && !rows_run ? COLS_ANY : cm, accumulate, tile, pc + kc == k_all ? d->ep : 0,
+                         ic + ir);
           }
         }
       }

@@ -133,6 +133,16 @@ Deno.test("conv2dBatchNormEvalChain() adds the residual after the last of severa
   }
 });
 
+Deno.test("conv2dBatchNormEvalChain() adds the residual on 1×1 and 2×2 planes (transposed and split stores), after one and two k panels", () => {
+  // 1×1 planes: each image's channels are one column, so a tile's six channels are stored transposed; 2×2 planes:
+  // each group of four columns is one image's plane. 16 and 10 images make whole tiles of eight columns and a
+  // ragged one; 300 hidden channels make the projection sum in two k panels.
+  for (const [n, hw, hidden] of [[16, 1, 40], [16, 1, 300], [10, 2, 40], [10, 2, 300]]) {
+    const layers = block(12, hidden, "pointwise", 30 + hidden + hw);
+    checkResidual(randomNormal(randomKey(31 + n + hw), [n, 12, hw, hw], { std: 3 }), layers);
+  }
+});
+
 Deno.test("conv2dBatchNormEvalChain() with a residual has add(x, the layers)'s gradients bit for bit", () => {
   const x = randomNormal(randomKey(20), [3, 8, 6, 6]);
   const base = block(8, 24, "pointwise", 21);
