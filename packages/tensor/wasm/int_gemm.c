@@ -53,8 +53,8 @@ typedef struct {
   void *q;
   int q_bytes;
   /*
-   * A packed once for the whole call by int_gemm_pack (or 0: each int_gemm_run packs its own rows): the
-   * int16 pairs at ap2 and, for int8 activations, the int8 quads at ap4, laid out per k block and panel
+   * A packed once for the whole call by int_gemm_pack (or 0: each int_gemm_run packs its own rows): for int16
+   * activations the int16 pairs at ap2, for int8 activations the int8 quads at ap4, laid out per k block and panel
    * of IMR rows as prepacked_pairs() and prepacked_quads() say.
    */
   const int *ap2;
@@ -705,7 +705,7 @@ static inline int quad(int b0, int b1, int b2, int b3) {
 
 /* Packs mc rows × kc columns of A as quads: panel p, quad q, row i at ap[(p * k4 + q) * IMR + i]. */
 static void pack_a8(const signed char *a, const int *arow, const int *acol, int mc, int kc, int *ap) {
-  const int k4 = (kc + 3) / 4;
+  const int k4 = (kc + 3) / 4, kfull = run_of(acol, kc) ? kc / 4 : 0;
   for (int ir = 0; ir < mc; ir += IMR, ap += k4 * IMR) {
     const int mr = mc - ir < IMR ? mc - ir : IMR;
     for (int i = 0; i < IMR; i++) {
@@ -714,7 +714,10 @@ static void pack_a8(const signed char *a, const int *arow, const int *acol, int 
         continue;
       }
       const signed char *row = a + arow[ir + i];
-      for (int q = 0; q < k4; q++) {
+      int q = 0;
+      /* k consecutive along the row (a 1×1 convolution's weights): each quad is four bytes as they lie */
+      for (; q < kfull; q++) memcpy_int(&ap[q * IMR + i], row + acol[0] + 4 * q);
+      for (; q < k4; q++) {
         const int k = 4 * q;
         ap[q * IMR + i] = quad(row[acol[k]], k + 1 < kc ? row[acol[k + 1]] : 0, k + 2 < kc ? row[acol[k + 2]] : 0,
                                k + 3 < kc ? row[acol[k + 3]] : 0);
@@ -872,8 +875,8 @@ int EXPORT(int_gemm_packed_ints)(int m, int k, int quads) {
 }
 
 /*
- * Packs panels [p0, p1) of A (IMR rows each) for every k block into d->ap2 (int16 pairs) and, when d->ap4
- * is set, d->ap4 (int8 quads), so that every int_gemm_run of the call reads them instead of packing A
+ * Packs panels [p0, p1) of A (IMR rows each) for every k block into d->ap2 (int16 pairs) or d->ap4 (int8
+ * quads), whichever is set, so that every int_gemm_run of the call reads them instead of packing A
  * itself. `scratch` holds IMR + IKC ints.
  */
 void EXPORT(int_gemm_pack)(const igemm_desc *d, int p0, int p1, int *scratch) {
@@ -884,7 +887,7 @@ void EXPORT(int_gemm_pack)(const igemm_desc *d, int p0, int p1, int *scratch) {
     for (int p = p0; p < p1; p++) {
       const int r0 = p * IMR, mr = d->m - r0 < IMR ? d->m - r0 : IMR;
       for (int i = 0; i < mr; i++) arow[i] = imap_off(&d->a_row, r0 + i);
-      pack_a(d->a, arow, acol, mr, kc, (int *)prepacked_pairs(d, pb, p, kq));
+      if (d->ap2) pack_a(d->a, arow, acol, mr, kc, (int *)prepacked_pairs(d, pb, p, kq));
       if (d->ap4) pack_a8(d->a, arow, acol, mr, kc, (int *)prepacked_quads(d, pb, p, k4));
     }
   }
@@ -962,7 +965,7 @@ void EXPORT(int_gemm_run)(const igemm_desc *d, int m0, int m1, int n0, int n1, i
           rowv[5 * i + 4] = wasm_i16x8_splat(r[3]);
           rown[i] = r[1];
         }
-        if (d->ap2) {
+        if (quads ? d->ap4 != 0 : d->ap2 != 0) {
           /* A was packed once for the call (ic is a multiple of IMR: the parts split rows in whole panels) */
           ap = quads ? (int *)prepacked_quads(d, pc / IKC, ic / IMR, kq) : (int *)prepacked_pairs(d, pc / IKC, ic / IMR, kq);
         } else if (quads) {

@@ -112,7 +112,8 @@ function intGemm(rt: KernelRuntime, g: IntGemm): void {
     blocks.push([0, m, 0, n]);
   }
   const prepack = blocks.length > 1 || n > GEMM_COLUMNS;
-  const ap2 = prepack ? rt.alloc(rt.intGemmPackedInts(m, k, false)) : 0;
+  // int8 activations read the weights as quads only, int16 ones as pairs only
+  const ap2 = prepack && g.bBytes === 2 ? rt.alloc(rt.intGemmPackedInts(m, k, false)) : 0;
   const ap4 = prepack && g.bBytes === 1 ? rt.alloc(rt.intGemmPackedInts(m, k, true)) : 0;
   const desc = rt.putInts([
     m,
