@@ -54,6 +54,35 @@ int EXPORT(depthwise3_scratch_floats)(const conv_geo *g) { return (g->h + 3) * d
     acc = FMA(w8, wasm_v128_load((r2) + (col) + 1), acc);                                           \
   } while (0)
 
+/*
+ * TAPS (one = 1: stride 1, taps at col, col + 1, col + 2) or TAPS2 (one = 0: stride 2 deinterleaved, taps at
+ * col, half + col, col + 1) of four outputs at once — columns col and col + 4 (u, u4) of rows r0..r2 and (v, v4)
+ * of rows q0..q2 — as four independent chains, each with TAPS's products in TAPS's order.
+ */
+#define TAP4(k, ra, qa, off)                                                                            \
+  do {                                                                                                  \
+    u = FMA(w##k, wasm_v128_load((ra) + (off)), u);                                                     \
+    u4 = FMA(w##k, wasm_v128_load((ra) + (off) + 4), u4);                                   \
+    v = FMA(w##k, wasm_v128_load((qa) + (off)), v);                                                     \
+    v4 = FMA(w##k, wasm_v128_load((qa) + (off) + 4), v4);                                   \
+  } while (0)
+#define TAPS_X4(u, u4, v, v4, r0, r1, r2, q0, q1, q2, col, one, half)                                   \
+  do {                                                                                                  \
+    const int c1_ = one ? (col) + 1 : (half) + (col), c2_ = one ? (col) + 2 : (col) + 1;                 \
+    u = wasm_f32x4_mul(w0, wasm_v128_load((r0) + (col)));                                              \
+    u4 = wasm_f32x4_mul(w0, wasm_v128_load((r0) + (col) + 4));                             \
+    v = wasm_f32x4_mul(w0, wasm_v128_load((q0) + (col)));                                              \
+    v4 = wasm_f32x4_mul(w0, wasm_v128_load((q0) + (col) + 4));                             \
+    TAP4(1, r0, q0, c1_);                                                                               \
+    TAP4(2, r0, q0, c2_);                                                                               \
+    TAP4(3, r1, q1, (col));                                                                             \
+    TAP4(4, r1, q1, c1_);                                                                               \
+    TAP4(5, r1, q1, c2_);                                                                               \
+    TAP4(6, r2, q2, (col));                                                                             \
+    TAP4(7, r2, q2, c1_);                                                                               \
+    TAP4(8, r2, q2, c2_);                                                                               \
+  } while (0)
+
 /* The forward for one stride `s` (a constant where it is inlined, so that each stride gets its own loops). */
 static inline __attribute__((always_inline)) void d3_forward(const conv_geo *g, const float *x, const float *w,
                                                              float *y, int q0, int q1, const affine_ep *ep,
@@ -96,7 +125,27 @@ static inline __attribute__((always_inline)) void d3_forward(const conv_geo *g, 
     for (; oy + 2 <= ho; oy += 2) {
       const float *a0 = scratch + oy * s * pitch, *a1 = a0 + pitch, *a2 = a1 + pitch;
       const float *b0 = a0 + s * pitch, *b1 = b0 + pitch, *b2 = b1 + pitch;
-      for (int ox = 0; ox < wo; ox += 4) {
+      int ox = 0;
+      /* eight columns of both rows: four independent chains, each in TAPS's order */
+      for (; ox + 8 <= wo; ox += 8) {
+        v128_t u, u4, v, v4;
+        if (s == 1) {
+          TAPS_X4(u, u4, v, v4, a0, a1, a2, b0, b1, b2, ox, 1, 0);
+        } else {
+          TAPS_X4(u, u4, v, v4, a0, a1, a2, b0, b1, b2, ox, 0, half);
+        }
+        if (ep) {
+          u = affine4(u, sc, sh, lo, hi);
+          u4 = affine4(u4, sc, sh, lo, hi);
+          v = affine4(v, sc, sh, lo, hi);
+          v4 = affine4(v4, sc, sh, lo, hi);
+        }
+        wasm_v128_store(dst + oy * wo + ox, u);
+        wasm_v128_store(dst + oy * wo + ox + 4, u4);
+        wasm_v128_store(dst + (oy + 1) * wo + ox, v);
+        wasm_v128_store(dst + (oy + 1) * wo + ox + 4, v4);
+      }
+      for (; ox < wo; ox += 4) {
         v128_t u, v;
         if (s == 1) {
           TAPS(u, a0, a1, a2, ox, wasm_v128_load);
