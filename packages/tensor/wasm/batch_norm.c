@@ -3,6 +3,7 @@
  * the channels [c0, c1) of one call (the TypeScript side splits the channels across threads). The sums are
  * float64 (two lanes each) as the plain-TypeScript kernels keep them; the elementwise passes are float32.
  */
+#include "affine.h"
 #include "common.h"
 
 /* Σ x over a channel's planes, in float64. */
@@ -51,18 +52,16 @@ static double channel_sq(const float *x, int n, int c, int hw, int ch, double m)
  * out = clamp(x · a + b, lo, hi) over a channel's planes (float32; the clamp as max then min, so NaN stays NaN
  * and −0 becomes +0 under a zero lower bound; ±∞ bounds leave every value as it is).
  */
-static void channel_affine(const float *x, float *out, int n, int c, int hw, int ch, float a, float b, v128_t lo,
-                           v128_t hi) {
+static void channel_affine(const float *x, float *out, int n, int c, int hw, int ch, float a, float b, clamp_v cl) {
   const v128_t av = wasm_f32x4_splat(a), bv = wasm_f32x4_splat(b);
   for (int k = 0; k < n; k++) {
     const long base = ((long)k * c + ch) * hw;
     int i = 0;
     for (; i + 4 <= hw; i += 4)
-      wasm_v128_store(out + base + i,
-                      wasm_f32x4_min(wasm_f32x4_max(FMA(wasm_v128_load(x + base + i), av, bv), lo), hi));
+      wasm_v128_store(out + base + i, clamp4(FMA(wasm_v128_load(x + base + i), av, bv), cl));
     for (; i < hw; i++) {
       const float v = x[base + i] * a + b;
-      out[base + i] = wasm_f32x4_extract_lane(wasm_f32x4_min(wasm_f32x4_max(wasm_f32x4_splat(v), lo), hi), 0);
+      out[base + i] = wasm_f32x4_extract_lane(clamp4(wasm_f32x4_splat(v), cl), 0);
     }
   }
 }
@@ -75,14 +74,14 @@ static void channel_affine(const float *x, float *out, int n, int c, int hw, int
 void EXPORT(batch_norm_train)(const float *x, float *y, int n, int c, int hw, const float *gamma, const float *beta,
                               const float *epsp, const float *clampp, float *mean, float *var, int c0, int c1) {
   const double count = (double)n * hw, eps = *epsp;
-  const v128_t lo = wasm_v128_load32_splat(clampp), hi = wasm_v128_load32_splat(clampp + 1);
+  const clamp_v cl = clamp_of(clampp);
   for (int ch = c0; ch < c1; ch++) {
     const double m = channel_sum(x, n, c, hw, ch) / count;
     const double v = channel_sq(x, n, c, hw, ch, m) / count;
     mean[ch] = (float)m;
     var[ch] = (float)v;
     const double scale = gamma[ch] / __builtin_sqrt(v + eps), shift = beta[ch] - m * scale;
-    channel_affine(x, y, n, c, hw, ch, (float)scale, (float)shift, lo, hi);
+    channel_affine(x, y, n, c, hw, ch, (float)scale, (float)shift, cl);
   }
 }
 

@@ -90,8 +90,8 @@ static inline __attribute__((always_inline)) void d3_forward(const conv_geo *g, 
   const int h = g->h, wd = g->w, ho = g->ho, wo = g->wo, c = g->c, pitch = d3_pitch(g), half = pitch / 2;
   const int rows = h + 3; /* one zero row above, one or two below, and a spare for stride 2 */
   for (int i = 0; i < rows * pitch; i++) scratch[i] = 0.0f;
-  const v128_t lo = ep ? wasm_v128_load32_splat(ep->clamp) : wasm_f32x4_splat(0.0f);
-  const v128_t hi = ep ? wasm_v128_load32_splat(ep->clamp + 1) : wasm_f32x4_splat(0.0f);
+  static const float no_clamp[2] = {0.0f, 0.0f};
+  const clamp_v cl = clamp_of(ep ? ep->clamp : no_clamp);
   for (int q = q0; q < q1; q++) {
     const int ch = q % c;
     const float *src = x + (long)q * h * wd;
@@ -135,10 +135,10 @@ static inline __attribute__((always_inline)) void d3_forward(const conv_geo *g, 
           TAPS_X4(u, u4, v, v4, a0, a1, a2, b0, b1, b2, ox, 0, half);
         }
         if (ep) {
-          u = affine4(u, sc, sh, lo, hi);
-          u4 = affine4(u4, sc, sh, lo, hi);
-          v = affine4(v, sc, sh, lo, hi);
-          v4 = affine4(v4, sc, sh, lo, hi);
+          u = affine4(u, sc, sh, cl);
+          u4 = affine4(u4, sc, sh, cl);
+          v = affine4(v, sc, sh, cl);
+          v4 = affine4(v4, sc, sh, cl);
         }
         wasm_v128_store(dst + oy * wo + ox, u);
         wasm_v128_store(dst + oy * wo + ox + 4, u4);
@@ -155,8 +155,8 @@ static inline __attribute__((always_inline)) void d3_forward(const conv_geo *g, 
           TAPS2(v, b0, b1, b2, ox, half);
         }
         if (ep) {
-          u = affine4(u, sc, sh, lo, hi);
-          v = affine4(v, sc, sh, lo, hi);
+          u = affine4(u, sc, sh, cl);
+          v = affine4(v, sc, sh, cl);
         }
         wasm_v128_store(dst + oy * wo + ox, u);
         wasm_v128_store(dst + (oy + 1) * wo + ox, v);
@@ -171,7 +171,7 @@ static inline __attribute__((always_inline)) void d3_forward(const conv_geo *g, 
         } else {
           TAPS2(u, a0, a1, a2, ox, half);
         }
-        if (ep) u = affine4(u, sc, sh, lo, hi);
+        if (ep) u = affine4(u, sc, sh, cl);
         wasm_v128_store(dst + oy * wo + ox, u);
       }
     }

@@ -117,13 +117,13 @@ static inline __attribute__((always_inline)) cl_scratch cl_layout(const conv_geo
 
 /* Applies the epilogue to the channels-innermost output rows of channels [c0, c0 + cp). */
 static void affine_cl(const affine_ep *ep, float *out, int ohw, int c0, int cp) {
-  const v128_t lo = wasm_v128_load32_splat(ep->clamp), hi = wasm_v128_load32_splat(ep->clamp + 1);
+  const clamp_v cl = clamp_of(ep->clamp);
   for (int c = 0; c < cp; c += 4) {
     /* lanes past the range read the next channels' (or the allocation's padding) values and are never stored */
     const v128_t sc = wasm_v128_load(ep->scale + c0 + c), sh = wasm_v128_load(ep->shift + c0 + c);
     for (int o = 0; o < ohw; o++) {
       float *r = out + o * cp + c;
-      wasm_v128_store(r, affine4(wasm_v128_load(r), sc, sh, lo, hi));
+      wasm_v128_store(r, affine4(wasm_v128_load(r), sc, sh, cl));
     }
   }
 }

@@ -266,13 +266,13 @@ static void micro_kernel(int kc, const float *restrict ap, const float *restrict
   }
   if (ep) {
     /* the last k panel of an inference convolution: the epilogue, then the skip connection's float32 add */
-    const v128_t lo = wasm_v128_load32_splat(ep->clamp), hi = wasm_v128_load32_splat(ep->clamp + 1);
+    const clamp_v cl = clamp_of(ep->clamp);
 #pragma clang loop unroll(full)
     for (int i = 0; i < MR; i++) {
       if (i < mr) {
         const v128_t s = wasm_v128_load32_splat(ep->scale + row0 + i), t = wasm_v128_load32_splat(ep->shift + row0 + i);
 #pragma clang loop unroll(full)
-        for (int v = 0; v < NV; v++) acc[i][v] = affine4(acc[i][v], s, t, lo, hi);
+        for (int v = 0; v < NV; v++) acc[i][v] = affine4(acc[i][v], s, t, cl);
       }
     }
     if (ep->res) {

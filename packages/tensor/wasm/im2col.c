@@ -93,14 +93,14 @@ void EXPORT(add_bias)(float *y, const float *bias, int n, int co, int p) {
 
 /* y[i, o, :] = clamp(y[i, o, :] · scale[o] + shift[o], lo, hi) for images [n0, n1) (see affine.h). */
 void EXPORT(affine_act)(float *y, const affine_ep *ep, int n0, int n1, int co, int p) {
-  const v128_t lo = wasm_v128_load32_splat(ep->clamp), hi = wasm_v128_load32_splat(ep->clamp + 1);
+  const clamp_v cl = clamp_of(ep->clamp);
   for (int i = n0; i < n1; i++)
     for (int o = 0; o < co; o++) {
       const v128_t s = wasm_v128_load32_splat(ep->scale + o), t = wasm_v128_load32_splat(ep->shift + o);
       float *row = y + ((long)i * co + o) * p;
       int j = 0;
-      for (; j + 4 <= p; j += 4) wasm_v128_store(row + j, affine4(wasm_v128_load(row + j), s, t, lo, hi));
+      for (; j + 4 <= p; j += 4) wasm_v128_store(row + j, affine4(wasm_v128_load(row + j), s, t, cl));
       for (; j < p; j++)
-        row[j] = wasm_f32x4_extract_lane(affine4(wasm_f32x4_splat(row[j]), s, t, lo, hi), 0);
+        row[j] = wasm_f32x4_extract_lane(affine4(wasm_f32x4_splat(row[j]), s, t, cl), 0);
     }
 }

@@ -211,18 +211,20 @@ function clampNonNegBits(x: Float32Array, hi: number): Float32Array | undefined 
   return nan < 0 ? undefined : out;
 }
 
-/** Clamps every value to [min, max]; NaN stays NaN. */
+/**
+ * Clamps every value to [min, max] as `Math.min(Math.max(v, min), max)`: NaN stays NaN (a NaN bound gives NaN),
+ * −0 becomes +0 under a lower bound of +0 (and +0 becomes −0 under an upper bound of −0), and a lower bound
+ * above the upper one gives the upper one — the rule of WebAssembly's `f32x4.max` and `f32x4.min`, which the
+ * fused kernels' epilogues follow.
+ */
 export function clampKernel(x: TypedArray, min: number, max: number, dtype: DType): TypedArray {
   const n = x.length;
-  if (x instanceof Float32Array && min === 0 && max >= 0) {
+  if (x instanceof Float32Array && Object.is(min, 0) && max >= 0 && !Object.is(max, -0)) {
     const fast = clampNonNegBits(x, max);
     if (fast) return fast;
   }
   const out = resultArray(dtype, n);
-  for (let i = 0; i < n; i++) {
-    const v = x[i];
-    out[i] = v < min ? min : v > max ? max : v;
-  }
+  for (let i = 0; i < n; i++) out[i] = Math.min(Math.max(x[i], min), max);
   return out;
 }
 
