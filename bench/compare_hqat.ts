@@ -1,6 +1,6 @@
 /**
  * The hqat side of `deno task bench:compare`: the MobileNetV2-CIFAR steps that `bench/torch_steps.py` times
- * in PyTorch, by the same names and the same measure (images per second of the median step after a warm-up):
+ * in PyTorch, by the same names and the same measure (images per second of the median step after the same warm-up):
  * float and QAT training steps (forward, cross-entropy, backward, Adam with weight decay) at batch 64 and
  * 256, float evaluation at batch 256, and fixed-point inference at batch 256 through `runIntModel` on the
  * converted int model (`predict-int`) and on its compiled `.hbm` (`run-hbm`).
@@ -60,9 +60,25 @@ export function processCpuMs(): number {
 /** The clock `medianIps` reads: the wall clock, or with `--cpu` the process's CPU time. */
 export const clock = { cpu: false };
 
-/** Images per second of the median of `iters` calls of `run` (after one warm-up call). */
+/**
+ * Warm-up before a figure's timed calls, the same on both sides: at least this many calls and this much wall
+ * time. V8 runs the kernels first as baseline code and compiles their optimized code in the background; in a
+ * fresh process a batch of 256 through the compiled MobileNetV2 took 156, then 31–43 ms for about a second,
+ * then 21–24 ms, so one warm-up call left most timed calls in the transition.
+ */
+export const WARM_UP = { calls: 3, ms: 1500, maxCalls: 40 };
+
+/** Calls `run(-1)` as {@linkcode WARM_UP} says. */
+export function warmUp(run: (i: number) => void): void {
+  const t0 = performance.now();
+  for (let c = 0; c < WARM_UP.maxCalls && (c < WARM_UP.calls || performance.now() - t0 < WARM_UP.ms); c++) {
+    run(-1);
+  }
+}
+
+/** Images per second of the median of `iters` calls of `run` (after the {@linkcode WARM_UP} calls). */
 export function medianIps(n: number, iters: number, run: (i: number) => void): number {
-  run(-1);
+  warmUp(run);
   const now = clock.cpu ? processCpuMs : () => performance.now();
   const ms: number[] = [];
   for (let i = 0; i < iters; i++) {

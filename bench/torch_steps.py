@@ -7,7 +7,7 @@ in images per second, printed as one JSON object on stdout.
 Figures (names shared with bench/compare.ts): float_train_64, float_train_256 (forward, cross-entropy,
 backward, Adam with weight decay), qat_train_64, qat_train_256 (FX prepare_qat_fx with the engine's default
 QAT qconfig, the same step), float_eval_256 (eval mode, no_grad), int8_eval_256 (FX convert_fx of the
-calibrated model on the quantized engine). Each is the median step time over several steps after a warm-up.
+calibrated model on the quantized engine). Each is the median step time over several steps after a warm-up (at least 3 steps and 1.5 s).
 The network is torchvision 0.14's MobileNetV2 (written out here so that torchvision is not needed) with 10
 classes on 3x32x32 input. Needs Debian's python3-torch; hqat's tests never run this.
 """
@@ -95,8 +95,15 @@ def batch(n, seed):
 CPU_TIME = False  # --cpu: measure the process's CPU time per step (every thread) instead of the wall clock
 
 
+# Warm-up before a figure's timed steps, as bench/compare_hqat.ts's WARM_UP: at least 3 steps and 1.5 s.
+WARM_UP_CALLS, WARM_UP_S, WARM_UP_MAX = 3, 1.5, 40
+
+
 def median_ips(n, step, iters):
-    step()  # warm-up
+    t0, c = time.perf_counter(), 0
+    while c < WARM_UP_MAX and (c < WARM_UP_CALLS or time.perf_counter() - t0 < WARM_UP_S):
+        step()
+        c += 1
     clock = time.process_time if CPU_TIME else time.perf_counter
     times = []
     for _ in range(iters):
