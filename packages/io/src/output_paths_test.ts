@@ -86,6 +86,16 @@ Deno.test("lockOutputFolder() refuses a folder another process holds, naming its
       holder.kill("SIGKILL");
       await holder.status;
     }
+    // The lock is on the open file, which flock's child shares until it closes its copy before running sleep:
+    // on a loaded machine that close can come after the kill, so wait until the kernel has dropped the lock.
+    for (let i = 0; i < 200; i++) {
+      const probe = await Deno.open(`${dir}/${LOCK_FILE}`, { read: true });
+      const free = await probe.tryLock(true);
+      if (free) await probe.unlock();
+      probe.close();
+      if (free) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
     // Killed: the kernel dropped its lock; the temporary file it was writing is removed on the next start.
     await Deno.writeFile(`${dir}/.int_model.4242-0a1b2c3d.tmp`, new Uint8Array(3));
     await Deno.writeFile(`${dir}/.int_model.${Deno.pid}-0a1b2c3d.tmp`, new Uint8Array(3));
