@@ -219,6 +219,26 @@ static inline v128_t load_group(const float *p, const int *crow, const int *ccol
                          j0 + 2 < nr ? q[ccol[j0 + 2]] : 0.0f, j0 + 3 < nr ? q[ccol[j0 + 3]] : 0.0f);
 }
 
+/* acc += the tile of p laid out as C's tile is (columns as `cm` says): one float32 add per value, acc first. */
+static inline __attribute__((always_inline)) void add_tile(v128_t acc[MR][NV], const float *p, const int *crow,
+                                                           const int *ccol, int mr, int nr, int cm) {
+  if (cm == COLS_STRIDED) {
+    v128_t e[MR][NV];
+    load_strided(p + crow[0], ccol, e);
+#pragma clang loop unroll(full)
+    for (int i = 0; i < MR; i++)
+#pragma clang loop unroll(full)
+      for (int v = 0; v < NV; v++) acc[i][v] = wasm_f32x4_add(acc[i][v], e[i][v]);
+    return;
+  }
+#pragma clang loop unroll(full)
+  for (int i = 0; i < MR; i++)
+    if (i < mr)
+#pragma clang loop unroll(full)
+      for (int v = 0; v < NV; v++)
+        acc[i][v] = wasm_f32x4_add(acc[i][v], load_group(p, crow, ccol, i, v, nr, cm == COLS_RUNS));
+}
+
 /*
  * One MR × NR tile of C from packed panels, its columns as `cm` says (COLS_*; COLS_STRIDED only for a full tile
  * of rows). The sums are made in registers, then (C's values added when accumulating) finished by the epilogue
@@ -248,22 +268,7 @@ static void micro_kernel(int kc, const float *restrict ap, const float *restrict
     bp += NR;
   }
   const int runs = cm == COLS_RUNS, strided = cm == COLS_STRIDED;
-  if (accumulate) {
-    if (strided) {
-      v128_t prev[MR][NV];
-      load_strided(c + crow[0], ccol, prev);
-#pragma clang loop unroll(full)
-      for (int i = 0; i < MR; i++)
-#pragma clang loop unroll(full)
-        for (int v = 0; v < NV; v++) acc[i][v] = wasm_f32x4_add(acc[i][v], prev[i][v]);
-    } else {
-#pragma clang loop unroll(full)
-      for (int i = 0; i < MR; i++)
-        if (i < mr)
-#pragma clang loop unroll(full)
-          for (int v = 0; v < NV; v++) acc[i][v] = wasm_f32x4_add(acc[i][v], load_group(c, crow, ccol, i, v, nr, runs));
-    }
-  }
+  if (accumulate) add_tile(acc, c, crow, ccol, mr, nr, cm);
   if (ep) {
     /* the last k panel of an inference convolution: the epilogue, then the skip connection's float32 add */
     const clamp_v cl = clamp_of(ep->clamp);
@@ -275,23 +280,7 @@ static void micro_kernel(int kc, const float *restrict ap, const float *restrict
         for (int v = 0; v < NV; v++) acc[i][v] = affine4(acc[i][v], s, t, cl);
       }
     }
-    if (ep->res) {
-      const float *r = c + ep->res;
-      if (strided) {
-        v128_t e[MR][NV];
-        load_strided(r + crow[0], ccol, e);
-#pragma clang loop unroll(full)
-        for (int i = 0; i < MR; i++)
-#pragma clang loop unroll(full)
-          for (int v = 0; v < NV; v++) acc[i][v] = wasm_f32x4_add(acc[i][v], e[i][v]);
-      } else {
-#pragma clang loop unroll(full)
-        for (int i = 0; i < MR; i++)
-          if (i < mr)
-#pragma clang loop unroll(full)
-            for (int v = 0; v < NV; v++) acc[i][v] = wasm_f32x4_add(acc[i][v], load_group(r, crow, ccol, i, v, nr, runs));
-      }
-    }
+    if (ep->res) add_tile(acc, c + ep->res, crow, ccol, mr, nr, cm);
   }
   if (strided) {
     store_strided(c + crow[0], ccol, acc);
