@@ -97,6 +97,14 @@ export function observeOps<T>(obs: OpObserver | null, fn: () => T): T {
   }
 }
 
+/**
+ * Whether autodiff is recording or an observer is watching: then every op must run as called, and nothing
+ * may be served from a cache of earlier results.
+ */
+export function tracing(): boolean {
+  return tapes.length > 0 || observer !== null;
+}
+
 /** Starts recording ops that depend on `tracked` tensors. */
 export function pushTape(tracked: Iterable<number>): Tape {
   const t: Tape = { entries: [], tracked: new Set(tracked) };
