@@ -200,7 +200,8 @@ export interface OpAttrs {
     clampMax?: number;
   };
   /** Inputs (dy, dmean, dvar, x, gamma, mean, var); outputs (dx, dgamma, dbeta). */
-  batchNormTrainBackward: { eps: number };
+  /** With clampMax, an eighth input y (the clamped output): dy is first masked where 0 < y < clampMax. */
+  batchNormTrainBackward: { eps: number; clampMax?: number };
   /** Inputs (x, scale, shift): x · scale[c] + shift[c] along axis 1 (batch norm with fixed statistics). */
   channelAffine: None;
   /** log(softmax(x)) along `axis`. */

@@ -307,8 +307,8 @@ export const SHAPE_RULES: { [K in OpName]: ShapeRule<OpAttrs[K]> } = {
       dtype: "float32",
     }];
   },
-  batchNormTrainBackward: (ins) => {
-    arity("batchNormTrainBackward", ins, 7);
+  batchNormTrainBackward: (ins, a) => {
+    arity("batchNormTrainBackward", ins, a.clampMax === undefined ? 7 : 8);
     const c = ins[3].shape[1];
     return [{ shape: ins[3].shape, dtype: "float32" }, { shape: [c], dtype: "float32" }, {
       shape: [c],

@@ -264,15 +264,12 @@ export const VJP_RULES: { [K in OpName]: VjpRule<OpAttrs[K]> | null } = {
     const [x, gamma] = c.inputs, [y, m, v] = c.outputs;
     const ct = (i: number, like: Tensor) => c.cts[i] ?? zeros(like.shape);
     const { clampMax, eps } = c.attrs;
-    // A fused clamp to [0, clampMax]: its open-interval gradient reads the same from the clamped output.
-    const gy = clampMax === undefined
-      ? ct(0, y)
-      : apply1("clampBackward", [ct(0, y), y], { min: 0, max: clampMax, openGrad: true });
-    const [dx, dgamma, dbeta] = apply(
-      "batchNormTrainBackward",
-      [gy, ct(1, m), ct(2, v), x, gamma, m, v],
-      { eps },
-    );
+    // A fused clamp to [0, clampMax]: its open-interval gradient reads the same from the clamped output, and
+    // the backward kernel applies it as it reads the cotangent (no pass of its own).
+    const ins = [ct(0, y), ct(1, m), ct(2, v), x, gamma, m, v];
+    const [dx, dgamma, dbeta] = clampMax === undefined
+      ? apply("batchNormTrainBackward", ins, { eps })
+      : apply("batchNormTrainBackward", [...ins, y], { eps, clampMax });
     return [dx, dgamma, dbeta];
   },
   batchNormTrainBackward: null,

@@ -86,14 +86,37 @@ void EXPORT(batch_norm_train)(const float *x, float *y, int n, int c, int hw, co
 }
 
 /*
- * The gradient of batch_norm_train for cotangents dy, dmean, dvar: dx, and dgamma, dbeta per channel, for
- * channels [c0, c1).
+ * dx = dy where 0 < y < *maxp, else +0, over a channel's planes: the gradient of the clamp to [0, max] fused
+ * into batch_norm_train (clampBackward's open rule: NaN and the bounds themselves pass nothing).
  */
-void EXPORT(batch_norm_train_backward)(const float *dy, const float *dmean, const float *dvar, const float *x, int n,
+static void channel_clamp_grad(const float *dy, const float *y, const float *maxp, float *dx, int n, int c, int hw,
+                               int ch) {
+  const v128_t zero = wasm_f32x4_splat(0.0f), hi = wasm_v128_load32_splat(maxp);
+  for (int b = 0; b < n; b++) {
+    const long base = ((long)b * c + ch) * hw;
+    int i = 0;
+    for (; i + 4 <= hw; i += 4) {
+      const v128_t v = wasm_v128_load(y + base + i);
+      const v128_t keep = wasm_v128_and(wasm_f32x4_gt(v, zero), wasm_f32x4_lt(v, hi));
+      wasm_v128_store(dx + base + i, wasm_v128_and(wasm_v128_load(dy + base + i), keep));
+    }
+    for (; i < hw; i++) dx[base + i] = y[base + i] > 0.0f && y[base + i] < *maxp ? dy[base + i] : 0.0f;
+  }
+}
+
+/*
+ * The gradient of batch_norm_train for cotangents dy, dmean, dvar: dx, and dgamma, dbeta per channel, for
+ * channels [c0, c1). With `yc` (the clamped output y) and `maxp`, dy is first masked by the clamp's gradient
+ * (into dx, which each channel's passes then read in place of dy).
+ */
+void EXPORT(batch_norm_train_backward)(const float *dy0, const float *dmean, const float *dvar, const float *x, int n,
                                        int c, int hw, const float *gamma, const float *mean, const float *var,
-                                       const float *epsp, float *dx, float *dgamma, float *dbeta, int c0, int c1) {
+                                       const float *epsp, float *dx, float *dgamma, float *dbeta, const float *yc,
+                                       const float *maxp, int c0, int c1) {
   const double count = (double)n * hw, eps = *epsp;
+  const float *dy = yc ? dx : dy0;
   for (int ch = c0; ch < c1; ch++) {
+    if (yc) channel_clamp_grad(dy0, yc, maxp, dx, n, c, hw, ch);
     const double m = mean[ch], invstd = 1 / __builtin_sqrt((double)var[ch] + eps), g = gamma[ch];
     v128_t s0 = wasm_f64x2_splat(0), s1 = wasm_f64x2_splat(0);
     const v128_t mv = wasm_f64x2_splat(m);

@@ -189,6 +189,7 @@ export const CPU_KERNELS: { [K in OpName]: CpuKernel<OpAttrs[K]> } = {
       ins[5].data,
       ins[6].data,
       a.eps,
+      a.clampMax === undefined ? undefined : { y: ins[7].data, max: a.clampMax },
     ),
   channelAffine: (ins) => [channelAffineKernel(ins[0].data, ins[0].shape, ins[1].data, ins[2].data)],
   logSoftmax: (ins, a) => [logSoftmaxKernel(ins[0].data, ins[0].shape, a.axis)],

@@ -7,7 +7,7 @@
  */
 import type { TypedArray } from "../dtype.ts";
 import { normalizeAxis, type Shape, sizeOf } from "../shape.ts";
-import { clampKernel } from "./elementwise.ts";
+import { clampBackwardKernel, clampKernel } from "./elementwise.ts";
 import { KernelMemoryError, type KernelRuntime, kernelRuntime } from "./wasm_runtime.ts";
 
 /** Elements below which batch normalization stays in plain TypeScript (the copies would cost more). */
@@ -118,6 +118,8 @@ export function batchNormTrainReference(
 
 /**
  * Gradient of {@linkcode batchNormTrainKernel} for cotangents (dy, dmean, dvar); returns [dx, dgamma, dbeta].
+ * With `clamp` (the output y of a batch norm with a fused clamp to [0, max]), dy is first masked as
+ * `clampBackwardKernel(dy, y, 0, max, true)` masks it, in the same pass that reads it.
  */
 export function batchNormTrainBackwardKernel(
   dy: TypedArray,
@@ -129,20 +131,27 @@ export function batchNormTrainBackwardKernel(
   mean: TypedArray,
   variance: TypedArray,
   eps: number,
+  clamp?: { y: TypedArray; max: number },
 ): [Float32Array, Float32Array, Float32Array] {
   const [n, c, hw] = dims(shape);
-  const slow = () => batchNormTrainBackwardReference(dy, dmean, dvar, x, shape, gamma, mean, variance, eps);
-  const floats = x instanceof Float32Array && dy instanceof Float32Array;
+  const slow = () => {
+    const g = clamp ? clampBackwardKernel(dy, clamp.y, 0, clamp.max, true) : dy;
+    return batchNormTrainBackwardReference(g, dmean, dvar, x, shape, gamma, mean, variance, eps);
+  };
+  const floats = x instanceof Float32Array && dy instanceof Float32Array &&
+    (!clamp || clamp.y instanceof Float32Array);
   return withKernels(x.length, floats, (rt) => {
     const dyp = rt.put(dy as Float32Array), xp = rt.put(x as Float32Array);
     const dm = rt.put(f32(dmean)), dv = rt.put(f32(dvar)), g = rt.put(f32(gamma));
     const mp = rt.put(f32(mean)), vp = rt.put(f32(variance));
     const dxp = rt.alloc(x.length), dg = rt.alloc(c), db = rt.alloc(c), e = rt.put(Float32Array.of(eps));
+    const yp = clamp ? rt.put(clamp.y as Float32Array) : 0,
+      hi = clamp ? rt.put(Float32Array.of(clamp.max)) : 0;
     rt.run(
       "batch_norm_train_backward",
       channelParts(rt, c, x.length).map((
         [c0, c1],
-      ) => [dyp, dm, dv, xp, n, c, hw, g, mp, vp, e, dxp, dg, db, c0, c1]),
+      ) => [dyp, dm, dv, xp, n, c, hw, g, mp, vp, e, dxp, dg, db, yp, hi, c0, c1]),
     );
     return [rt.take(dxp, x.length), rt.take(dg, c), rt.take(db, c)];
   }, slow);

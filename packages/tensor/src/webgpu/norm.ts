@@ -5,7 +5,7 @@
  */
 import type { OpAttrs } from "../ops.ts";
 import { runElem } from "./elem_kernel.ts";
-import { clampGpu } from "./elementwise.ts";
+import { clampBackwardGpu, clampGpu } from "./elementwise.ts";
 import { allocTensor, type GpuKernel, type GpuTensor, releaseTensor } from "./gpu_tensor.ts";
 import type { Shape } from "../shape.ts";
 
@@ -121,9 +121,13 @@ export const batchNormTrainBackwardGpu: GpuKernel<OpAttrs["batchNormTrainBackwar
   a,
   outs,
 ) => {
-  const [dy, dmean, dvar, x, gamma, mean, variance] = ins;
+  const [dy0, dmean, dvar, x, gamma, mean, variance, y] = ins;
   const d = dims(x.shape);
   if (d.c === 0) return outs.map((o) => allocTensor(dev, o));
+  // With a fused clamp, its gradient first (the CPU kernel folds it into its first pass)
+  const dy = a.clampMax === undefined
+    ? dy0
+    : clampBackwardGpu(dev, [dy0, y], { min: 0, max: a.clampMax, openGrad: true }, [outs[0]])[0];
   const coef = allocTensor(dev, { shape: [d.c * COEF], dtype: "float32" });
   dev.dispatch({
     name: "batchNormCoef",
@@ -190,6 +194,7 @@ ${channelSum("dy[e] * (x[e] - m)", "sdyxm")}
     );
   const out = [dx, pick(2), pick(1)];
   releaseTensor(dev, coef);
+  if (dy !== dy0) releaseTensor(dev, dy);
   return out;
 };
 

@@ -46,6 +46,38 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "batchNormTrainBackward with a fused clamp (clampMax, the clamped output as an eighth input) agrees with the CPU",
+  ...GPU_TEST,
+  async fn() {
+    await fc.assert(
+      fc.asyncProperty(bnShape, fc.nat(), fc.constantFrom(6, Infinity), async (s, seed, clampMax) => {
+        const c = s[1];
+        const x = randomTensor("float32", s, seed, -3, 3);
+        const gamma = randomTensor("float32", [c], seed + 1), beta = randomTensor("float32", [c], seed + 2);
+        const f = await runBoth("batchNormTrain", [x, gamma, beta], { eps: 1e-5, clampMax });
+        const ins = [
+          randomTensor("float32", s, seed + 3),
+          randomTensor("float32", [c], seed + 4),
+          randomTensor("float32", [c], seed + 5),
+          x,
+          gamma,
+          fromArray(f.cpu[1], [c]),
+          fromArray(f.cpu[2], [c]),
+          fromArray(f.cpu[0], s),
+        ];
+        const b = await runBoth("batchNormTrainBackward", ins, { eps: 1e-5, clampMax });
+        const count = s.reduce((p, d) => p * d, 1) / c;
+        assertClose(b.gpu[0], b.cpu[0], { abs: 1e-5 }, "dx");
+        assertClose(b.gpu[1], b.cpu[1], { abs: 1e-5 * count }, "dgamma");
+        assertClose(b.gpu[2], b.cpu[2], { abs: 1e-5 * count }, "dbeta");
+      }),
+      GPU_FC,
+    );
+  },
+});
+
+Deno.test({
   name: "channelAffineGpu() scales and shifts along axis 1 like the CPU",
   ...GPU_TEST,
   async fn() {
