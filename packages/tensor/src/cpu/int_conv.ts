@@ -30,6 +30,7 @@ import {
   intRequantReference,
   intRequantWasm,
 } from "./int_requant.ts";
+import { checkIntOutput, intoOrSelf } from "./int_output.ts";
 import { KernelMemoryError, type KernelRuntime, kernelRuntime } from "./wasm_runtime.ts";
 
 /** Int8 or int16 activations. */
@@ -217,18 +218,11 @@ function finish(
 
 /** The requantized output of `slow`'s accumulators, written to `rq.out` when given. */
 function reference(acc: Int32Array, channels: number, inner: number, rq: IntRequantKernelOptions) {
-  const y = intRequantReference(acc, channels, inner, rq.requant);
-  if (!rq.out) return y;
-  rq.out.set(y);
-  return rq.out;
+  return intoOrSelf(intRequantReference(acc, channels, inner, rq.requant), rq.out);
 }
 
 function checkOut(op: string, rq: IntRequantKernelOptions | undefined, size: number): void {
-  if (!rq?.out) return;
-  const want = rq.requant.bytes === 1 ? Int8Array : Int16Array;
-  if (!(rq.out instanceof want) || rq.out.length !== size) {
-    throw new RangeError(`${op}: the output must be an ${want.name} of ${size} elements`);
-  }
+  if (rq) checkIntOutput(op, rq.out, rq.requant.bytes, size);
 }
 
 function intConv2d(

@@ -5,6 +5,7 @@
  * TypeScript (float64, exact below 2^53) where WebAssembly cannot run.
  * @module
  */
+import { checkIntOutput, intoOrSelf } from "./int_output.ts";
 import { KernelMemoryError, type KernelRuntime, kernelRuntime } from "./wasm_runtime.ts";
 
 /**
@@ -178,16 +179,8 @@ export function intRequantFast(acc: Int32Array, options: IntRequantFastOptions):
     );
   }
   checkRequantParams(op, p, dims.channels);
-  const want = p.bytes === 1 ? Int8Array : Int16Array;
-  if (into && (!(into instanceof want) || into.length !== acc.length)) {
-    throw new RangeError(`${op}: the output must be an ${want.name} of ${acc.length} elements`);
-  }
-  const slow = () => {
-    const y = intRequantReference(acc, dims.channels, dims.inner, p);
-    if (!into) return y;
-    into.set(y);
-    return into;
-  };
+  checkIntOutput(op, into, p.bytes, acc.length);
+  const slow = () => intoOrSelf(intRequantReference(acc, dims.channels, dims.inner, p), into);
   const rt = kernelRuntime();
   if (!rt || acc.length === 0) return slow();
   try {
@@ -250,17 +243,11 @@ export function intAddRequantFast(
     throw new RangeError(`${op}: the sum takes one multiplier and one bound`);
   }
   checkRequantParams(op, p, 1);
-  const want = p.bytes === 1 ? Int8Array : Int16Array;
-  if (into && (!(into instanceof want) || into.length !== x.length)) {
-    throw new RangeError(`${op}: the output must be an ${want.name} of ${x.length} elements`);
-  }
+  checkIntOutput(op, into, p.bytes, x.length);
   const slow = () => {
     const sum = new Int32Array(x.length);
     for (let i = 0; i < sum.length; i++) sum[i] = x[i] * 2 ** k + y[i] * t;
-    const r = intRequantReference(sum, 1, sum.length, p);
-    if (!into) return r;
-    into.set(r);
-    return into;
+    return intoOrSelf(intRequantReference(sum, 1, sum.length, p), into);
   };
   const rt = kernelRuntime();
   if (!rt || x.length === 0) return slow();

@@ -6,6 +6,7 @@
  * @module
  */
 import { quantize } from "@hqat/qtensor";
+import { checkIntOutput, intoOrSelf } from "./int_output.ts";
 import { KernelMemoryError, kernelRuntime } from "./wasm_runtime.ts";
 
 /** Options of {@linkcode quantizeFast}. */
@@ -44,16 +45,8 @@ export function quantizeFast(
   if (!(s > 0 && s < Infinity)) {
     throw new RangeError(`quantizeFast: scale ${scale} is not positive and finite`);
   }
-  const want = bytes === 1 ? Int8Array : Int16Array;
-  if (into && (!(into instanceof want) || into.length !== x.length)) {
-    throw new RangeError(`quantizeFast: the output must be an ${want.name} of ${x.length} elements`);
-  }
-  const slow = () => {
-    const q = quantize(x, s, { dtype }) as Int8Array | Int16Array;
-    if (!into) return q;
-    into.set(q);
-    return into;
-  };
+  checkIntOutput("quantizeFast", into, bytes, x.length);
+  const slow = () => intoOrSelf(quantize(x, s, { dtype }) as Int8Array | Int16Array, into);
   const rt = kernelRuntime();
   if (!rt || x.length === 0) return slow();
   try {
