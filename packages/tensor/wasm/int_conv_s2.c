@@ -82,22 +82,6 @@ static inline __attribute__((always_inline)) void tile(const v128_t *qh, const v
 #undef STORE
 }
 
-/* Stores the first `count` of four requantized lanes `q`, clamped to [lo, hi], at out[at ..]. */
-static inline void store_tail(v128_t q, v128_t lo, v128_t hi, void *out, int bytes, long at, int count) {
-  const v128_t s16 = wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(q, q), lo), hi);
-  for (int j = 0; j < count; j++) {
-    const int v = j == 0 ? wasm_i16x8_extract_lane(s16, 0)
-                  : j == 1 ? wasm_i16x8_extract_lane(s16, 1)
-                  : j == 2 ? wasm_i16x8_extract_lane(s16, 2)
-                           : wasm_i16x8_extract_lane(s16, 3);
-    if (bytes == 1) {
-      ((signed char *)out)[at + j] = (signed char)v;
-    } else {
-      ((short *)out)[at + j] = (short)v;
-    }
-  }
-}
-
 /*
  * One output row of one channel: the `wo` sums at `sums` (four to a vector) requantized with rq = (M, n, lo, hi)
  * and stored at out[at ..], sixteen at a time and then the rest.
@@ -118,7 +102,7 @@ static inline void requant_row(const v128_t *sums, const int *rq, void *out, int
     }
   }
   for (; ox < wo; ox += 4, sums++) {
-    store_tail(requant4_any(*sums, m, n), lo, hi, out, bytes, at + ox, wo - ox < 4 ? wo - ox : 4);
+    store_first(requant4_any(*sums, m, n), lo, hi, out, bytes, at + ox, wo - ox < 4 ? wo - ox : 4);
   }
 }
 

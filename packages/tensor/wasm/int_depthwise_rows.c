@@ -25,28 +25,9 @@ static inline int row_quad(const signed char *w) {
   return (int)(((unsigned)w[0] & 0xffu) | (((unsigned)w[1] & 0xffu) << 8) | (((unsigned)w[2] & 0xffu) << 16));
 }
 
-/* Stores the four outputs of `q` (requantized int32 lanes) at out[o..o + count), clamped to [lo, hi]. */
+/* Stores the first `count` outputs of `q` (requantized int32 lanes) at out[o ..], clamped to [lo, hi]. */
 static inline void store_out(v128_t q, int lo, int hi, void *out, int bytes, long o, int count) {
-  const v128_t s16 = wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(q, q), wasm_i16x8_splat(lo)),
-                                    wasm_i16x8_splat(hi));
-  if (count == 4) {
-    if (bytes == 1) {
-      wasm_v128_store32_lane((signed char *)out + o, wasm_i8x16_narrow_i16x8(s16, s16), 0);
-    } else {
-      wasm_v128_store64_lane((short *)out + o, s16, 0);
-    }
-    return;
-  }
-  for (int j = 0; j < count; j++) {
-    const int v = j == 0 ? wasm_i16x8_extract_lane(s16, 0)
-                  : j == 1 ? wasm_i16x8_extract_lane(s16, 1)
-                           : wasm_i16x8_extract_lane(s16, 2);
-    if (bytes == 1) {
-      ((signed char *)out)[o + j] = (signed char)v;
-    } else {
-      ((short *)out)[o + j] = (short)v;
-    }
-  }
+  store_first(q, wasm_i16x8_splat(lo), wasm_i16x8_splat(hi), out, bytes, o, count);
 }
 
 /* b + four outputs' sums over the three kernel rows from p (columns col..: one swizzle, one relaxed dot per row). */

@@ -63,6 +63,24 @@ static inline void store4(v128_t q, v128_t lo, v128_t hi, void *out, int bytes) 
   }
 }
 
+/* store4 of the first `count` (1 to 4) lanes only, at element `at` of out (the tail of a row). */
+static inline void store_first(v128_t q, v128_t lo, v128_t hi, void *out, int bytes, long at, int count) {
+  if (count == 4) {
+    store4(q, lo, hi, (char *)out + at * bytes, bytes);
+    return;
+  }
+  const v128_t s16 = wasm_i16x8_min(wasm_i16x8_max(wasm_i16x8_narrow_i32x4(q, q), lo), hi);
+  for (int j = 0; j < count; j++) {
+    const int v = j == 0 ? wasm_i16x8_extract_lane(s16, 0)
+                  : j == 1 ? wasm_i16x8_extract_lane(s16, 1)
+                           : wasm_i16x8_extract_lane(s16, 2);
+    if (bytes == 1) {
+      ((signed char *)out)[at + j] = (signed char)v;
+    } else {
+      ((short *)out)[at + j] = (short)v;
+    }
+  }
+}
 
 /* Whether requant4_32 applies to the multiplier M · 2^-n. */
 static inline int narrow_rule(int m, int n) { return m < 32768 && n >= 16 && n <= 31; }
