@@ -26,8 +26,8 @@ const BOUNDS: [number, number][] = [
 ];
 
 // One case per kernel route: the GEMM (1×1, 1×1 planes, 2×2 planes), im2col, the 3×3 depthwise plane kernel
-// at strides 1 and 2 (eight columns and four), the channels-innermost depthwise kernel, and the plane route
-// whose epilogue is a pass of its own.
+// at strides 1 and 2 (eight columns and four), the small-plane depthwise kernel (4×4, 2×2 and 1×1 planes, 8×8 at
+// stride 2), the channels-innermost depthwise kernel, and the plane route whose epilogue is a pass of its own.
 const ROUTES: { x: number[]; w: number[]; stride?: number; padding?: number; groups?: number }[] = [
   { x: [2, 4, 8, 8], w: [12, 4, 1, 1] },
   { x: [16, 8, 1, 1], w: [12, 8, 1, 1] },
@@ -37,6 +37,9 @@ const ROUTES: { x: number[]; w: number[]; stride?: number; padding?: number; gro
   { x: [2, 4, 16, 16], w: [4, 1, 3, 3], stride: 2, padding: 1, groups: 4 },
   { x: [2, 4, 4, 4], w: [4, 1, 3, 3], padding: 1, groups: 4 },
   { x: [3, 8, 2, 2], w: [8, 1, 3, 3], padding: 1, groups: 8 },
+  { x: [5, 8, 1, 1], w: [8, 1, 3, 3], padding: 1, groups: 8 },
+  { x: [2, 4, 8, 8], w: [4, 1, 3, 3], stride: 2, padding: 1, groups: 4 },
+  { x: [2, 6, 4, 4], w: [6, 1, 3, 3], padding: 1, groups: 6 },
   { x: [2, 3, 5, 5], w: [3, 1, 3, 3], padding: 1, groups: 3 },
 ];
 

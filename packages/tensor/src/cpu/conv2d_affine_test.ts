@@ -75,8 +75,9 @@ function checkCase(c: Case, seed: number): void {
 }
 
 // Every route of the kernels: the GEMM (1×1 over the batch, several k panels, ragged tiles, groups), im2col
-// (the first 3×3 convolution, strided, in batch chunks), the channels-innermost depthwise kernel, and the
-// depthwise plane kernel with the epilogue as a pass after it.
+// (the first 3×3 convolution, strided, in batch chunks), the small-plane depthwise kernel (every plane size it
+// takes), the channels-innermost depthwise kernel, and the depthwise plane kernel with the epilogue as a pass
+// after it.
 const CASES: Case[] = [
   { x: [2, 16, 8, 8], w: [96, 16, 1, 1] },
   { x: [3, 600, 2, 2], w: [37, 600, 1, 1] },
@@ -87,6 +88,13 @@ const CASES: Case[] = [
   { x: [2, 21, 8, 8], w: [21, 1, 3, 3], stride: 2, padding: 1, groups: 21 },
   { x: [2, 3, 6, 6], w: [3, 1, 3, 3], padding: 1, groups: 3 },
   { x: [2, 4, 5, 5], w: [8, 1, 3, 3], padding: 1, groups: 4 },
+  { x: [3, 12, 4, 4], w: [12, 1, 3, 3], padding: 1, groups: 12 },
+  { x: [2, 8, 4, 4], w: [8, 1, 3, 3], stride: 2, padding: 1, groups: 8 },
+  { x: [3, 16, 2, 2], w: [16, 1, 3, 3], padding: 1, groups: 16 },
+  { x: [2, 8, 2, 2], w: [8, 1, 3, 3], stride: 2, padding: 1, groups: 8 },
+  { x: [5, 24, 1, 1], w: [24, 1, 3, 3], padding: 1, groups: 24 },
+  { x: [2, 8, 8, 8], w: [8, 1, 3, 3], stride: 2, padding: 1, groups: 8 },
+  { x: [2, 10, 4, 4], w: [10, 1, 3, 3], padding: 1, groups: 10 },
   { x: [4, 320, 1, 1], w: [1280, 320, 1, 1] },
 ];
 

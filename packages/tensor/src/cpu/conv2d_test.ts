@@ -171,6 +171,27 @@ Deno.test("conv2d kernels match direct loops for stride-2 3x3 depthwise planes (
   );
 });
 
+Deno.test("conv2d kernels match direct loops for 3x3 depthwise convolutions on 1x1, 2x2, 4x4 and strided 8x8 planes", () => {
+  // The small-plane kernel takes channels in fours; other channel counts go to the channels-innermost kernel.
+  const planes = fc.record({
+    n: fc.integer({ min: 1, max: 5 }),
+    c: fc.integer({ min: 1, max: 24 }),
+    hw: fc.constantFrom(1, 2, 4, 8),
+    s: fc.constantFrom(1, 2),
+    seed: fc.integer({ min: 0, max: 1000 }),
+  });
+  fc.assert(
+    fc.property(planes, (r) =>
+      checkAgainstReference({
+        xShape: [r.n, r.c, r.hw, r.hw],
+        wShape: [r.c, 1, 3, 3],
+        geo: { stride: [r.s, r.s], padding: [1, 1], dilation: [1, 1], groups: r.c },
+        seed: r.seed,
+      })),
+    { seed: 11, numRuns: 80 },
+  );
+});
+
 Deno.test("conv2d kernels match direct loops for pointwise 1x1 convolutions over the batch", () => {
   fc.assert(fc.property(pointwiseCase, checkAgainstReference), { seed: 42, numRuns: 80 });
 });

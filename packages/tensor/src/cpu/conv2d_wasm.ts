@@ -46,9 +46,9 @@ function ranges(rt: KernelRuntime, count: number, macs: number, align = 1): [num
 
 /**
  * Runs a depthwise kernel (the forward with the epilogue at byte address `ep` when given). A 3×3 forward
- * whose output rows are a multiple of four wide runs on NCHW planes (`depthwise3.c`); otherwise, with one
- * output channel per input channel (and at least 4 channels), the channels-innermost kernel runs; else the
- * plane kernel, on `count` channels.
+ * whose output rows are a multiple of four wide runs on NCHW planes (`depthwise3.c`), one on 1×1, 2×2 or 4×4
+ * planes with channels in fours on `depthwise_small.c`; otherwise, with one output channel per input channel
+ * (and at least 4 channels), the channels-innermost kernel runs; else the plane kernel, on `count` channels.
  */
 function runDepthwise(
   rt: KernelRuntime,
@@ -68,6 +68,11 @@ function runDepthwise(
       ranges(rt, d.n * d.c, macs).map(([a, b]) => [geo, ...ptrs, a, b, ep ?? 0]),
       scratch,
     );
+    return;
+  }
+  if (kind === "forward" && rt.depthwiseSmallFits(geo)) {
+    const parts = smallParts(rt, d, macs);
+    rt.run("depthwise_small_forward", parts.map((p) => [geo, ...ptrs, ...p, ep ?? 0]));
     return;
   }
   if (d.co === d.c && d.c >= 4) {
@@ -91,6 +96,14 @@ function runDepthwise(
   }
   const scratch = rt.threadScratch(rt.depthwiseScratchFloats(geo));
   rt.run(`depthwise_${kind}`, ranges(rt, count, macs).map(([a, b]) => [geo, ...ptrs, a, b]), scratch);
+}
+
+/**
+ * [c0, c1, n0, n1] parts of the small-plane depthwise kernel: image ranges over every channel (each group of four
+ * channels keeps its weights in registers over the part's images), about four per thread.
+ */
+function smallParts(rt: KernelRuntime, d: ConvDims, macs: number): [number, number, number, number][] {
+  return ranges(rt, d.n, macs).map(([n0, n1]) => [0, d.c, n0, n1]);
 }
 
 /** Widest channel block of the channels-innermost depthwise kernels (16 vectors per position). */

@@ -33,6 +33,7 @@ export const KERNEL_NAMES = [
   "affine_act",
   "depthwise_cl_forward_affine",
   "depthwise3_forward",
+  "depthwise_small_forward",
   "adam_update",
   "sgd_update",
   "int_gemm_pack",
@@ -114,6 +115,8 @@ export interface KernelRuntime {
   depthwiseClScratchFloats(geo: number, channels: number): number;
   /** Scratch floats one thread needs for the 3×3 depthwise plane kernel, 0 where it does not apply. */
   depthwise3ScratchFloats(geo: number): number;
+  /** Whether the 3×3 depthwise kernel for 1×1, 2×2 and 4×4 planes (`depthwise_small_forward`) takes the geometry. */
+  depthwiseSmallFits(geo: number): boolean;
   /** One integer GEMM scratch region per thread, allocated once per reset. */
   intGemmScratch(): readonly number[];
   /** Scratch bytes one thread needs for the integer depthwise kernel on `channels` channels. */
@@ -183,6 +186,7 @@ function createRuntime(): KernelRuntime | null {
   const dwClScratch = exports.depthwise_cl_scratch_floats as (geo: number, channels: number) => number;
   const dw3Fits = exports.depthwise3_fits as (geo: number) => number;
   const dw3Scratch = exports.depthwise3_scratch_floats as (geo: number) => number;
+  const dwSmallFits = exports.depthwise_small_fits as (geo: number) => number;
   const intGemmScratchBytes = (exports.int_gemm_scratch_bytes as () => number)();
   const intDwScratch = exports.int_depthwise_scratch_bytes as (geo: number, channels: number) => number;
   const intDwSmallFits = exports.int_depthwise_small_fits as (geo: number) => number;
@@ -332,6 +336,7 @@ function createRuntime(): KernelRuntime | null {
     depthwiseScratchFloats: dwScratch,
     depthwiseClScratchFloats: dwClScratch,
     depthwise3ScratchFloats: (geo) => (dw3Fits(geo) ? dw3Scratch(geo) : 0),
+    depthwiseSmallFits: (geo) => dwSmallFits(geo) !== 0,
     intGemmScratch: () => (intScratch ??= rt.threadScratch(Math.ceil(intGemmScratchBytes / 4))),
     intDepthwiseScratchBytes: intDwScratch,
     intDepthwiseSmallBytes: (geo) => (intDwSmallFits(geo) ? intDwSmallBytes(geo) : 0),
