@@ -3,13 +3,14 @@
  * @module
  */
 import { recycle, type Tensor } from "@hqat/tensor";
-import { fuseConvBnEval, type FusedLayer, runFused } from "./eval_fusion.ts";
+import { appendFused, fuseConvBnEval, type FusedLayer, runFused } from "./eval_fusion.ts";
 import { BatchNorm2d, ReLU6 } from "./layers.ts";
 import { Module, type Scope } from "./module.ts";
 
 /**
- * A module whose evaluation-mode forward is a chain of fused layers: a `Sequential` holding it runs them in
- * the chain of the fused layers around it (its result never leaving the kernels' memory).
+ * A module whose evaluation-mode forward is a chain of fused layers (skip connections as `residualFrom`): a
+ * `Sequential` holding it runs them in the chain of the fused layers around it (its result never leaving the
+ * kernels' memory).
  *
  * @example
  * ```ts
@@ -79,7 +80,7 @@ export class Sequential extends Module {
       const run: FusedLayer[] = [];
       let j = i;
       for (let f = this.#fused(j, s); f; f = this.#fused(j, s)) {
-        run.push(...f.layers);
+        appendFused(run, f.layers);
         j += f.count;
       }
       if (run.length > 0) {
@@ -114,7 +115,7 @@ export class Sequential extends Module {
     const run: FusedLayer[] = [];
     let j = 0;
     for (let f = this.#fused(j, s); f; f = this.#fused(j, s)) {
-      run.push(...f.layers);
+      appendFused(run, f.layers);
       j += f.count;
     }
     return run.length > 0 && j === this.#layers.length ? run : undefined;
@@ -131,7 +132,8 @@ export class Sequential extends Module {
   /**
    * The fused layers at child `i` and how many children they stand for: a convolution's run here, a child
    * that is a plain Sequential fusing whole into one layer, or a child that offers its eval-mode chain
-   * ({@linkcode ChainFusable}: an inverted residual block without a skip connection).
+   * ({@linkcode ChainFusable}: an inverted residual block, its skip connection as the last layer's
+   * `residualFrom`).
    */
   #fused(i: number, s: Scope): { layers: FusedLayer[]; count: number } | undefined {
     const direct = fuseConvBnEval(this.#layers, i, s);

@@ -3,11 +3,10 @@
  * optional `ReLU6` run as one op, `conv2dBatchNormEval`, whose kernel applies the batch norm's
  * fixed-statistics affine map and the clamp where the convolution's sums are made — the values and
  * gradients of the three layers bit for bit, without two passes over (and two fresh copies of) the
- * activation; consecutive fused layers (an inverted residual block's three) run as one
- * `conv2dBatchNormEvalChain`, their intermediate results never leaving the kernels' memory; an inverted
- * residual block whose layers fuse whole (`Sequential.fusedLayers`) adds its skip connection inside that
- * chain (`residual`), and one without a skip connection joins the chain of the layers around it
- * (`ChainFusable`). Training mode, an interceptor (tracing, debugging hooks) and any other layer keep the
+ * activation; consecutive fused layers run as one `conv2dBatchNormEvalChain`, their intermediate results
+ * never leaving the kernels' memory, and an inverted residual block whose layers fuse whole
+ * (`Sequential.fusedLayers`) joins the chain of the layers around it (`ChainFusable`), its skip connection
+ * added inside that chain (`residualFrom`) — MobileNetV2's features are one chain. Training mode, an interceptor (tracing, debugging hooks) and any other layer keep the
  * layer-by-layer path.
  * @module
  */
@@ -20,8 +19,33 @@ import {
 import { BatchNorm2d, Conv2d, ReLU6 } from "./layers.ts";
 import type { Module, Scope } from "./module.ts";
 
-/** A convolution, its batch norm and clamp as one layer of `conv2dBatchNormEvalChain`. */
-export type FusedLayer = Conv2dBatchNormOptions & { w: Tensor };
+/**
+ * A convolution, its batch norm and clamp as one layer of `conv2dBatchNormEvalChain`; with `residualFrom: j`,
+ * the input of layer j of the same list added to its result (a skip connection).
+ */
+export type FusedLayer = Conv2dBatchNormOptions & { w: Tensor; residualFrom?: number };
+
+/**
+ * Appends `layers` (their `residualFrom` counted within them) to the chain `run`, in place.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { appendFused, type FusedLayer } from "./eval_fusion.ts";
+ * import { ones, zeros } from "@hqat/tensor";
+ * const bn = { mean: zeros([1]), variance: ones([1]), gamma: ones([1]), beta: zeros([1]), eps: 0 };
+ * const l: FusedLayer = { w: ones([1, 1, 1, 1]), bn };
+ * const run: FusedLayer[] = [l];
+ * appendFused(run, [l, { ...l, residualFrom: 0 }]);
+ * assert(run.length === 3 && run[2].residualFrom === 1);
+ * ```
+ */
+export function appendFused(run: FusedLayer[], layers: readonly FusedLayer[]): void {
+  const base = run.length;
+  for (const l of layers) {
+    run.push(l.residualFrom === undefined ? l : { ...l, residualFrom: l.residualFrom + base });
+  }
+}
 
 /** One fused layer standing for `count` layers from `i` on. */
 export interface FusedSpec {
@@ -91,7 +115,7 @@ export function fuseConvBnEval(layers: readonly Module[], i: number, s: Scope): 
  * ```
  */
 export function runFused(x: Tensor, layers: readonly FusedLayer[]): Tensor {
-  return layers.length === 1
+  return layers.length === 1 && layers[0].residualFrom === undefined
     ? conv2dBatchNormEval(x, layers[0].w, layers[0])
     : conv2dBatchNormEvalChain(x, layers);
 }

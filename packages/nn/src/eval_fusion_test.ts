@@ -41,21 +41,22 @@ Deno.test("forward() in eval mode gives MobileNetV2's layer-by-layer outputs bit
   const state = perturbed(initState(model, randomKey(0)));
   const x = randomNormal(randomKey(1), [3, 3, 32, 32]);
   const { result, profile } = profileOps(() => forward(model, state, x).y);
-  // One chain per inverted residual block with a skip connection (ten), and one per run of the other
-  // layers: the first layer with blocks 1 and 2, blocks 4, 7, 11 and 14 alone, block 17 with the last layer.
+  // The whole of `features` is one chain: the first layer, the 17 blocks' 51 layers, the last layer.
   assertEquals(profile.calls.get("conv2dAffine") ?? 0, 0);
-  assertEquals(profile.calls.get("conv2dAffineChain"), 16);
+  assertEquals(profile.calls.get("conv2dAffineChain"), 1);
   assertEquals(profile.calls.get("conv2d") ?? 0, 0);
   const want = bits(forward(model, state, x, layerByLayer).y);
   assertEquals(bits(result), want);
-  // The ten blocks with a skip connection add their input inside their chain, not as an add of its own.
+  // The ten blocks with a skip connection add their input inside the chain (from their first layer's input
+  // to their third layer's output), not as an add of its own.
   const chains: string[] = [];
   const count = (op: string, _ins: unknown, a: unknown) => {
-    const c = a as { residual?: boolean; layers: unknown[] };
-    if (op === "conv2dAffineChain") chains.push(`${c.layers.length}${c.residual ? "r" : ""}`);
+    const c = a as { skips?: { from: number; to: number }[]; layers: unknown[] };
+    const skips = (c.skips ?? []).map((k) => `${k.from}-${k.to}`);
+    if (op === "conv2dAffineChain") chains.push(`${c.layers.length}: ${skips.join(" ")}`);
   };
   assertEquals(bits(observeOps(count, () => forward(model, state, x).y)), want);
-  assertEquals(chains.join(), "6,3r,3,3r,3r,3,3r,3r,3r,3,3r,3r,3,3r,3r,4");
+  assertEquals(chains, ["52: 6-8 12-14 15-17 21-23 24-26 27-29 33-35 36-38 42-44 45-47"]);
   // Later passes reuse the intermediate arrays handed back; no result handed out changes.
   const x2 = randomNormal(randomKey(2), [3, 3, 32, 32]);
   const again = [forward(model, state, x2).y, forward(model, state, x).y, forward(model, state, x2).y];

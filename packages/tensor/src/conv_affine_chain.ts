@@ -2,10 +2,12 @@
  * A run of inference convolutions with their batch norms and clamps fused (an inverted residual block's
  * expansion, depthwise and projection layers) as one op, `conv2dAffineChain`: its CPU kernel keeps every
  * intermediate result inside the kernels' memory — no copy out and back in, no fresh array — and equals
- * `conv2dAffine` applied layer after layer bit for bit (with `residual`, then `add` of the chain's input).
+ * `conv2dAffine` applied layer after layer bit for bit (each skip connection, and `residual`, as an `add` of
+ * a layer's input to a later layer's result).
  * The shape and gradient rules of both ops live here.
  * @module
  */
+import { chainSkips } from "./chain_skips.ts";
 import { apply1 } from "./engine.ts";
 import { add, mul } from "./math.ts";
 import { sum } from "./reduce.ts";
@@ -48,21 +50,27 @@ export function chainShapeRule(
       `conv2dAffineChain() needs x and (w, scale, shift) per layer: ${a.layers.length} layers, ${ins.length} inputs`,
     );
   }
+  const skips = chainSkips(a);
+  const inputs: TensorInfo[] = [];
   let x: TensorInfo = ins[0];
-  a.layers.forEach((l, i) => (x = layerRule([x, ...layerInputs(ins, i)], l)[0]));
-  if (a.residual && x.shape.join() !== ins[0].shape.join()) {
-    throw new RangeError(
-      `conv2dAffineChain(): a residual needs the output [${x.shape}] to have the input's shape [${
-        ins[0].shape
-      }]`,
-    );
-  }
+  a.layers.forEach((l, i) => {
+    inputs.push(x);
+    x = layerRule([x, ...layerInputs(ins, i)], l)[0];
+    const from = skips.get(i);
+    if (from !== undefined && x.shape.join() !== inputs[from].shape.join()) {
+      throw new RangeError(
+        `conv2dAffineChain(): a residual from layer ${from}'s input to layer ${i}'s output needs the output ` +
+          `[${x.shape}] to have the input's shape [${inputs[from].shape}]`,
+      );
+    }
+  });
   return [{ shape: x.shape as Shape, dtype: "float32" }];
 }
 
 /**
  * The gradient rule: recomputes each layer's input, then runs conv2dAffine's rule from the last layer back;
- * with `residual` the output's cotangent also flows to x unchanged, as add's rule sends it.
+ * a skip (and `residual`) also sends its layer's output cotangent to the layer input it added, unchanged, as
+ * add's rule does.
  *
  * @example
  * ```ts
@@ -75,17 +83,30 @@ export function chainVjp(
   c: VjpContext<OpAttrs["conv2dAffineChain"]>,
   layerVjp: (c: VjpContext<ConvAffineAttrs>) => (Tensor | null)[],
 ): (Tensor | null)[] {
-  const layers = c.attrs.layers;
+  const layers = c.attrs.layers, skips = chainSkips(c.attrs);
+  // xs[i]: layer i's input, recomputed (with the skips' adds, as the op made them).
   const xs: Tensor[] = [c.inputs[0]];
   for (let i = 0; i + 1 < layers.length; i++) {
-    xs.push(apply1("conv2dAffine", [xs[i], ...layerInputs(c.inputs, i)], layers[i]));
+    const y = apply1("conv2dAffine", [xs[i], ...layerInputs(c.inputs, i)], layers[i]);
+    const from = skips.get(i);
+    xs.push(from === undefined ? y : add(xs[from], y));
   }
   const out: (Tensor | null)[] = new Array(c.inputs.length).fill(null);
-  let g: Tensor | null = c.cts[0];
-  for (let i = layers.length - 1; i >= 0 && g; i--) {
+  // cts[i]: the cotangent of xs[i] gathered so far (from layer i - 1's output and from the skips leaving i).
+  const cts: (Tensor | null)[] = new Array(layers.length + 1).fill(null);
+  const gather = (i: number, g: Tensor | null) => {
+    if (g) cts[i] = cts[i] ? add(cts[i]!, g) : g;
+  };
+  cts[layers.length] = c.cts[0];
+  for (let i = layers.length - 1; i >= 0; i--) {
+    const g = cts[i + 1];
+    if (!g) continue;
+    // A skip's add sends the output's cotangent to its source unchanged, as add's rule does.
+    const from = skips.get(i);
+    if (from !== undefined) gather(from, g);
     const params = layerInputs(c.inputs, i);
     const needs = [i > 0 || c.needs[0], ...layerInputs(c.needs, i)];
-    // With a residual the op's output is x plus the last layer's; conv2dAffine's rule reads only its shape.
+    // conv2dAffine's rule reads only the output's shape.
     const outputs = i === layers.length - 1 ? c.outputs : [xs[i + 1]];
     const gi: (Tensor | null)[] = layerVjp({
       inputs: [xs[i], ...params],
@@ -97,10 +118,9 @@ export function chainVjp(
     out[1 + 3 * i] = gi[1];
     out[2 + 3 * i] = gi[2];
     out[3 + 3 * i] = gi[3];
-    g = gi[0];
+    gather(i, gi[0]);
   }
-  const skip = c.attrs.residual ? c.cts[0] : null;
-  out[0] = !c.needs[0] ? null : g && skip ? add(g, skip) : (g ?? skip);
+  out[0] = c.needs[0] ? cts[0] : null;
   return out;
 }
 

@@ -299,9 +299,9 @@ function affineAttrs(options: Omit<Conv2dAffineOptions, "scale" | "shift">): Con
 /**
  * {@linkcode conv2dBatchNormEval} of each layer in turn (layer i's weight `w` and options), as one op whose
  * kernel keeps the intermediate results in its own memory: the same bits and gradients as the layers one at
- * a time, without copying each intermediate out and back in. With `residual: true` the chain's input is added
- * to its output (an inverted residual block's skip connection: the same bits and gradients as
- * `add(x, chain(x))`; the output must have x's shape).
+ * a time, without copying each intermediate out and back in. A layer with `residualFrom: j` (j ≤ i) adds the
+ * input of layer j to its result, and `residual: true` the chain's input to its output — inverted residual
+ * blocks' skip connections, the same bits and gradients as `add(x, layers(x))` (the shapes must be equal).
  *
  * @example
  * ```ts
@@ -313,20 +313,28 @@ function affineAttrs(options: Omit<Conv2dAffineOptions, "scale" | "shift">): Con
  * assert(y.toArray().flat(3).join() === "2,4,6,0");
  * const r = conv2dBatchNormEvalChain(tensor([[[[0.5, 1, 2, -1]]]]), [layer, layer], { residual: true });
  * assert(r.toArray().flat(3).join() === "2.5,5,8,-1");
+ * const s = conv2dBatchNormEvalChain(tensor([[[[0.5, 1, 2, -1]]]]), [layer, { ...layer, residualFrom: 1 }]);
+ * assert(s.toArray().flat(3).join() === "3,6,10,0");
  * ```
  */
 export function conv2dBatchNormEvalChain(
   x: Tensor,
-  layers: readonly (Conv2dBatchNormOptions & { w: Tensor })[],
+  layers: readonly (Conv2dBatchNormOptions & { w: Tensor; residualFrom?: number })[],
   options: { residual?: boolean } = {},
 ): Tensor {
   const ins: Tensor[] = [x];
-  for (const l of layers) {
+  const skips: { from: number; to: number }[] = [];
+  layers.forEach((l, i) => {
     const { scale, shift } = batchNormAffine(l.bn);
     ins.push(l.w, scale, shift);
-  }
-  const attrs = { layers: layers.map(affineAttrs) };
-  return apply1("conv2dAffineChain", ins, options.residual ? { ...attrs, residual: true } : attrs);
+    if (l.residualFrom !== undefined) skips.push({ from: l.residualFrom, to: i });
+  });
+  const attrs = {
+    layers: layers.map(affineAttrs),
+    ...(options.residual ? { residual: true } : {}),
+    ...(skips.length > 0 ? { skips } : {}),
+  };
+  return apply1("conv2dAffineChain", ins, attrs);
 }
 
 /**

@@ -112,16 +112,16 @@ export class InvertedResidual extends Module implements ChainFusable {
   }
 
   /**
-   * Without a skip connection (and with `forward` not overridden), the fused layers of `conv` in evaluation
-   * mode, for the chain of the `Sequential` that holds this block; undefined otherwise. (Evaluation-fusion
-   * plumbing, not documented API.)
+   * With `forward` not overridden, the fused layers of `conv` in evaluation mode — with a skip connection, the
+   * last one adding the block's input (`residualFrom: 0`) — for the chain of the `Sequential` that holds this
+   * block; undefined otherwise. (Evaluation-fusion plumbing, not documented API.)
    * @ignore
    */
   fusedChain(s: Scope): FusedLayer[] | undefined {
-    if (this.useResConnect || s.ctx.intercept || this.forward !== InvertedResidual.prototype.forward) {
-      return undefined;
-    }
-    return this.conv.fusedLayers(s.child("conv"));
+    if (s.ctx.intercept || this.forward !== InvertedResidual.prototype.forward) return undefined;
+    const layers = this.conv.fusedLayers(s.child("conv"));
+    if (!layers || !this.useResConnect) return layers;
+    return [...layers.slice(0, -1), { ...layers[layers.length - 1], residualFrom: 0 }];
   }
 
   /**

@@ -9,6 +9,7 @@ import type { OpAttrs, OpName } from "../ops.ts";
 import type { Tensor, TensorInfo } from "../tensor.ts";
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, conv2dForwardAffine } from "./conv2d.ts";
 import { conv2dAffineChainKernel } from "./conv2d_chain.ts";
+import { chainSkips } from "../chain_skips.ts";
 import {
   binaryKernel,
   castKernel,
@@ -148,7 +149,7 @@ export const CPU_KERNELS: { [K in OpName]: CpuKernel<OpAttrs[K]> } = {
       },
     ),
   ],
-  conv2dAffineChain: (ins, a) => [conv2dAffineChainKernel(ins, a.layers, a.residual ?? false)],
+  conv2dAffineChain: (ins, a) => [conv2dAffineChainKernel(ins, a.layers, chainSkips(a))],
   conv2dBackwardInput: (ins, a) => [
     conv2dBackwardInput(
       ins[0].data as Float32Array,

@@ -1,8 +1,8 @@
 /**
  * The CPU kernel of `conv2dAffineChain`: inference convolutions with their batch norms and clamps, layer after
- * layer, the intermediate results kept in the kernels' memory (one copy in, one out), and with `residual` the
- * chain's input added to its output in the last layer's GEMM epilogue (the skip connection of an inverted
- * residual block, without a pass of its own).
+ * layer, the intermediate results kept in the kernels' memory (one copy in, one out), and each skip connection
+ * (an inverted residual block's) added to its layer's result in that layer's GEMM epilogue, without a pass of
+ * its own.
  * @module
  */
 import type { TypedArray } from "../dtype.ts";
@@ -11,7 +11,7 @@ import type { Shape } from "../shape.ts";
 import { conv2dForwardAffine } from "./conv2d.ts";
 import { checkLength, type ConvDims, convDims } from "./conv2d_shapes.ts";
 import { conv2dForwardWasm, residualInEpilogue } from "./conv2d_wasm.ts";
-import { KernelMemoryError, kernelRuntime } from "./wasm_runtime.ts";
+import { KernelMemoryError, type KernelRuntime, kernelRuntime } from "./wasm_runtime.ts";
 
 /** An input of the op: data and shape. */
 interface Operand {
@@ -21,7 +21,9 @@ interface Operand {
 
 /**
  * conv2dForwardAffine of each layer in turn on x = ins[0] (layer i's weight, scale and shift are ins[1 + 3i],
- * ins[2 + 3i], ins[3 + 3i]), plus x when `residual`; the same bits as the layers one at a time (and the add).
+ * ins[2 + 3i], ins[3 + 3i]), with each skip's layer input added to its layer's result (`skips`: to → from, see
+ * `chainSkips`); the same bits as the layers one at a time and the adds. Each intermediate result stays in the
+ * kernels' memory for as long as a later layer or skip reads it, and its slots then take a later result.
  *
  * @example
  * ```ts
@@ -32,43 +34,46 @@ interface Operand {
  * const w = { data: Float32Array.of(1), shape: [1, 1, 1, 1] };
  * const s = { data: Float32Array.of(2), shape: [1] }, t = { data: Float32Array.of(-5), shape: [1] };
  * assert(conv2dAffineChainKernel([x, w, s, t, w, s, t], [one, one]).join() === "0,0,0,1");
+ * assert(conv2dAffineChainKernel([x, w, s, t, w, s, t], [one, one], new Map([[1, 0]])).join() === "1,2,3,5");
  * ```
  */
 export function conv2dAffineChainKernel(
   ins: readonly Operand[],
   layers: readonly ConvAffineAttrs[],
-  residual = false,
+  skips: ReadonlyMap<number, number> = new Map(),
 ): Float32Array {
   const op = "conv2dAffineChain";
   const dims: ConvDims[] = [];
-  let shape = ins[0].shape;
+  const shapes: Shape[] = [ins[0].shape];
   for (let i = 0; i < layers.length; i++) {
     const w = ins[1 + 3 * i];
-    const d = convDims(shape, w.shape, layers[i], op);
+    const d = convDims(shapes[i], w.shape, layers[i], op);
     checkLength(w.data as Float32Array, w.shape, "w", op);
     if (ins[2 + 3 * i].data.length !== d.co || ins[3 + 3 * i].data.length !== d.co) {
       throw new RangeError(`${op}: layer ${i}'s scale and shift must have ${d.co} elements`);
     }
     dims.push(d);
-    shape = [d.n, d.co, d.ho, d.wo];
+    shapes.push([d.n, d.co, d.ho, d.wo]);
   }
   checkLength(ins[0].data as Float32Array, ins[0].shape, "x", op);
-  if (residual && shape.join() !== ins[0].shape.join()) {
-    throw new RangeError(
-      `${op}: a residual needs the output shape [${shape}] to equal the input's [${ins[0].shape}]`,
-    );
+  for (const [to, from] of skips) {
+    if (shapes[to + 1].join() !== shapes[from].join()) {
+      throw new RangeError(
+        `${op}: a residual from layer ${from}'s input to layer ${to}'s output needs the output shape ` +
+          `[${shapes[to + 1]}] to equal the input's [${shapes[from]}]`,
+      );
+    }
   }
   /** y + x in place, each sum one float32 add (a double sum of two floats rounds to the float32 sum). */
-  const addInput = (y: Float32Array) => {
-    const x = ins[0].data as Float32Array;
+  const addInto = (y: Float32Array, x: Float32Array) => {
     for (let i = 0; i < y.length; i++) y[i] = x[i] + y[i];
     return y;
   };
   const slow = () => {
-    let x = ins[0].data as Float32Array, xs = ins[0].shape;
+    const xs = [ins[0].data as Float32Array];
     layers.forEach((l, i) => {
       const [w, scale, shift] = [ins[1 + 3 * i], ins[2 + 3 * i], ins[3 + 3 * i]];
-      x = conv2dForwardAffine(x, xs, w.data as Float32Array, w.shape, {
+      const y = conv2dForwardAffine(xs[i], shapes[i], w.data as Float32Array, w.shape, {
         ...l,
         affine: {
           scale: scale.data as Float32Array,
@@ -77,36 +82,74 @@ export function conv2dAffineChainKernel(
           max: l.max,
         },
       });
-      xs = [dims[i].n, dims[i].co, dims[i].ho, dims[i].wo];
+      const from = skips.get(i);
+      xs.push(from === undefined ? y : addInto(y, xs[from]));
     });
-    return residual ? addInput(x) : x;
+    return xs[layers.length];
   };
   const rt = kernelRuntime();
   if (!rt || dims.some((d) => d.n * d.co * d.ho * d.wo === 0 || d.c * d.kh * d.kw === 0)) return slow();
   try {
     rt.reset();
-    const x0 = rt.put(ins[0].data as Float32Array), last = layers.length - 1;
-    const fuseAdd = residual && residualInEpilogue(dims[last]);
-    let xp = x0, size = 0;
-    layers.forEach((l, i) => {
-      const d = dims[i];
-      size = d.n * d.co * d.ho * d.wo;
-      const wp = rt.put(ins[1 + 3 * i].data as Float32Array), yp = rt.alloc(size);
-      const ep = {
-        scale: rt.put(ins[2 + 3 * i].data as Float32Array),
-        shift: rt.put(ins[3 + 3 * i].data as Float32Array),
-        clamp: rt.put(Float32Array.of(l.min, l.max)),
-        residual: fuseAdd && i === last ? x0 : undefined,
-      };
-      conv2dForwardWasm(rt, d, xp, wp, yp, undefined, ep);
-      xp = yp;
-    });
-    const y = rt.take(xp, size);
-    return residual && !fuseAdd ? addInput(y) : y;
+    return runChain(rt, ins, layers, dims, skips, addInto);
   } catch (e) {
     if (e instanceof KernelMemoryError) return slow();
     throw e;
   } finally {
     rt.reset();
   }
+}
+
+/** The chain on the kernels: layer i reads layer input i (slots reused once nothing later reads them). */
+function runChain(
+  rt: KernelRuntime,
+  ins: readonly Operand[],
+  layers: readonly ConvAffineAttrs[],
+  dims: readonly ConvDims[],
+  skips: ReadonlyMap<number, number>,
+  addInto: (y: Float32Array, x: Float32Array) => Float32Array,
+): Float32Array {
+  const last = layers.length - 1;
+  // The last layer that reads layer input j: layer j itself, or a skip's layer.
+  const lastRead = layers.map((_, j) => j);
+  for (const [to, from] of skips) lastRead[from] = Math.max(lastRead[from], to);
+  const free: { ptr: number; floats: number }[] = [];
+  const slots: { ptr: number; floats: number }[] = [];
+  const take = (floats: number) => {
+    let best = -1;
+    free.forEach((f, k) => {
+      if (f.floats >= floats && (best < 0 || f.floats < free[best].floats)) best = k;
+    });
+    return best >= 0 ? free.splice(best, 1)[0] : { ptr: rt.alloc(floats), floats };
+  };
+  slots.push({ ptr: rt.put(ins[0].data as Float32Array), floats: ins[0].data.length });
+  let size = 0, result: Float32Array | undefined;
+  layers.forEach((l, i) => {
+    const d = dims[i];
+    size = d.n * d.co * d.ho * d.wo;
+    const from = skips.get(i);
+    const fuseAdd = from !== undefined && residualInEpilogue(d);
+    const wp = rt.put(ins[1 + 3 * i].data as Float32Array);
+    let y = take(size);
+    const ep = {
+      scale: rt.put(ins[2 + 3 * i].data as Float32Array),
+      shift: rt.put(ins[3 + 3 * i].data as Float32Array),
+      clamp: rt.put(Float32Array.of(l.min, l.max)),
+      residual: fuseAdd ? slots[from].ptr : undefined,
+    };
+    conv2dForwardWasm(rt, d, slots[i].ptr, wp, y.ptr, undefined, ep);
+    if (from !== undefined && !fuseAdd) {
+      // A route without the add in its epilogue: the same float32 adds, outside the kernels' memory.
+      const x = from === 0 ? ins[0].data as Float32Array : rt.take(slots[from].ptr, size);
+      const sum = addInto(rt.take(y.ptr, size), x);
+      if (i === last) result = sum;
+      else {
+        free.push(y);
+        y = { ptr: rt.put(sum), floats: size };
+      }
+    }
+    slots.push(y);
+    for (let j = 0; j <= i; j++) if (lastRead[j] === i) free.push(slots[j]);
+  });
+  return result ?? rt.take(slots[last + 1].ptr, size);
 }

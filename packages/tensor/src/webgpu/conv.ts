@@ -6,6 +6,7 @@
  * @module
  */
 import type { OpAttrs } from "../ops.ts";
+import { chainSkips } from "../chain_skips.ts";
 import { type ConvDims, convDims } from "../cpu/conv2d_shapes.ts";
 import type { WebGpuDevice } from "./device.ts";
 import { runElem } from "./elem_kernel.ts";
@@ -166,8 +167,8 @@ export const conv2dAffineGpu: GpuKernel<OpAttrs["conv2dAffine"]> = (dev, ins, a,
 };
 
 /**
- * conv2dAffineChain: conv2dAffine layer after layer on the device, each intermediate released once read, and
- * with `residual` the chain's input added by the `add` kernel.
+ * conv2dAffineChain: conv2dAffine layer after layer on the device, each intermediate released once nothing
+ * reads it any more, and each skip connection (and `residual`) added by the `add` kernel.
  *
  * @example
  * ```ts
@@ -191,19 +192,25 @@ export const conv2dAffineGpu: GpuKernel<OpAttrs["conv2dAffine"]> = (dev, ins, a,
  * ```
  */
 export const conv2dAffineChainGpu: GpuKernel<OpAttrs["conv2dAffineChain"]> = (dev, ins, a, outs) => {
-  let x = ins[0];
+  const skips = chainSkips(a), last = a.layers.length - 1;
+  // The last layer that reads layer input j (j itself, or a skip's layer): released after it, never ins[0].
+  const lastRead = a.layers.map((_, j) => j);
+  for (const [to, from] of skips) lastRead[from] = Math.max(lastRead[from], to);
+  const xs = [ins[0]];
   a.layers.forEach((l, i) => {
     const w = ins[1 + 3 * i];
-    const d = convDims(x.shape, w.shape, l, "conv2dAffineChain");
-    const [y] = conv2dAffineGpu(dev, [x, w, ins[2 + 3 * i], ins[3 + 3 * i]], l, [
-      { shape: [d.n, d.co, d.ho, d.wo], dtype: "float32" },
-    ]);
-    if (i > 0) releaseTensor(dev, x);
-    x = y;
+    const d = convDims(xs[i].shape, w.shape, l, "conv2dAffineChain");
+    const info = { shape: [d.n, d.co, d.ho, d.wo], dtype: "float32" as const };
+    let [y] = conv2dAffineGpu(dev, [xs[i], w, ins[2 + 3 * i], ins[3 + 3 * i]], l, i === last ? outs : [info]);
+    const from = skips.get(i);
+    if (from !== undefined) {
+      // A skip connection: the add op's own kernel, so that the sum has add(x, layer)'s bits.
+      const [sum] = binaryGpu("add")(dev, [xs[from], y], {}, i === last ? outs : [info]);
+      releaseTensor(dev, y);
+      y = sum;
+    }
+    xs.push(y);
+    for (let j = 1; j <= i; j++) if (lastRead[j] === i) releaseTensor(dev, xs[j]);
   });
-  if (!a.residual) return [x];
-  // The skip connection: the add op's own kernel, so that the sum has add(x, chain)'s bits.
-  const [sum] = binaryGpu("add")(dev, [ins[0], x], {}, outs);
-  releaseTensor(dev, x);
-  return [sum];
+  return [xs[last + 1]];
 };
