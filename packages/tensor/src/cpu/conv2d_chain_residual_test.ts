@@ -167,3 +167,156 @@ Deno.test("conv2dBatchNormEvalChain() rejects a residual whose shape the chain c
   const layer = { w: randomNormal(randomKey(31), [6, 4, 1, 1]), bn: bnOf(6, 32) };
   assertThrows(() => conv2dBatchNormEvalChain(x, [layer], { residual: true }), RangeError, "residual");
 });
+
+/** How a block ends: each reaches another route of the kernels (the depthwise ones add outside the GEMM). */
+type SkipLast = "pointwise" | "full3x3" | "depthwise" | "strided";
+
+/**
+ * An inverted-residual-like block on c channels: a ReLU6 expansion to `hidden`, a 3×3 depthwise layer, then a
+ * layer back to `out` channels of the kind `last` (a strided block halves the planes and never keeps its input).
+ */
+function skipBlock(c: number, hidden: number, out: number, last: SkipLast, seed: number): Layer[] {
+  const w = (shape: number[], i: number) => randomNormal(randomKey(seed + i), shape, { std: 0.5 });
+  const layers: Layer[] = [
+    { w: w([hidden, c, 1, 1], 1), bn: bnOf(hidden, seed), clamp: RELU6 },
+    { w: w([hidden, 1, 3, 3], 2), padding: 1, groups: hidden, bn: bnOf(hidden, seed + 1), clamp: RELU6 },
+  ];
+  if (last === "pointwise") layers.push({ w: w([out, hidden, 1, 1], 3), bn: bnOf(out, seed + 2) });
+  else if (last === "full3x3") {
+    layers.push({ w: w([out, hidden, 3, 3], 3), padding: 1, bn: bnOf(out, seed + 2) });
+  } else if (last === "strided") {
+    layers.push({ w: w([out, hidden, 3, 3], 3), padding: 1, stride: 2, bn: bnOf(out, seed + 2) });
+  } else {
+    layers.push({ w: w([out, hidden, 1, 1], 3), bn: bnOf(out, seed + 2), clamp: RELU6 });
+    layers.push({ w: w([out, 1, 3, 3], 4), padding: 1, groups: out, bn: bnOf(out, seed + 3) });
+  }
+  return layers;
+}
+
+/** Blocks one after the other as one chain, a block with `skip` adding its input to its output. */
+function chainOf(blocks: { layers: Layer[]; skip: boolean }[]): Layer[] {
+  const out: Layer[] = [];
+  for (const b of blocks) {
+    const from = out.length;
+    b.layers.forEach((l, i) =>
+      out.push(b.skip && i === b.layers.length - 1 ? { ...l, residualFrom: from } : l)
+    );
+  }
+  return out;
+}
+
+/** The layers one at a time, each skip an add of its own. */
+function oneByOne(x: Tensor, layers: Layer[]): Tensor {
+  const inputs: Tensor[] = [];
+  return layers.reduce((y, l) => {
+    inputs.push(y);
+    const z = conv2dBatchNormEval(y, l.w, l);
+    return l.residualFrom === undefined ? z : add(inputs[l.residualFrom], z);
+  }, x);
+}
+
+const blockArb = fc.record({
+  last: fc.constantFrom<SkipLast>("pointwise", "full3x3", "depthwise", "strided"),
+  hidden: fc.integer({ min: 1, max: 24 }),
+  widen: fc.boolean(),
+  skip: fc.boolean(),
+});
+
+Deno.test("conv2dBatchNormEvalChain() with skips inside the chain equals the layers and adds one at a time bit for bit", () => {
+  fc.assert(
+    fc.property(
+      fc.record({
+        n: fc.integer({ min: 1, max: 3 }),
+        c: fc.integer({ min: 1, max: 10 }),
+        hw: fc.integer({ min: 1, max: 9 }),
+        blocks: fc.array(blockArb, { minLength: 1, maxLength: 4 }),
+        seed: fc.integer({ min: 0, max: 1000 }),
+      }),
+      (r) => {
+        let c = r.c, hw = r.hw;
+        const blocks = r.blocks.map((b, i) => {
+          // A block keeps its input only where its output has the input's shape.
+          const out = b.widen && !b.skip ? c + 2 : c;
+          const last = b.skip && b.last === "strided" ? "pointwise" : b.last;
+          const layers = skipBlock(c, b.hidden, out, last, r.seed + 10 * i);
+          c = out;
+          if (last === "strided") hw = Math.floor((hw - 1) / 2) + 1;
+          return { layers, skip: b.skip };
+        });
+        const x = randomNormal(randomKey(r.seed), [r.n, r.c, r.hw, r.hw], { std: 2 });
+        const layers = chainOf(blocks);
+        const fused = conv2dBatchNormEvalChain(x, layers);
+        assertEquals(fused.shape, [r.n, c, hw, hw]);
+        assertEquals(bits(fused), bits(oneByOne(x, layers)));
+      },
+    ),
+    { numRuns: 50 },
+  );
+});
+
+Deno.test("conv2dBatchNormEvalChain() keeps a skip's input while later layers reuse the freed slots, on two threads", async () => {
+  // Five blocks on 16×16 planes: the slots of the early layers' results are taken again by later ones while
+  // each block's input is still to be added; in `twice` the chain's input feeds two skips (to layers 2 and 5).
+  const before = getKernelThreads();
+  setKernelThreads(2);
+  try {
+    conv2dBatchNormEval(randomNormal(randomKey(1), [1, 1, 1, 1]), randomNormal(randomKey(2), [1, 1, 1, 1]), {
+      bn: bnOf(1, 3),
+    });
+    for (let i = 0; i < 500 && readyThreads() < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    assertEquals(readyThreads(), 2, "the kernel worker should start");
+    const x = randomNormal(randomKey(40), [8, 16, 16, 16]);
+    const lasts: SkipLast[] = ["pointwise", "depthwise", "full3x3", "pointwise", "depthwise"];
+    const layers = chainOf(
+      lasts.map((l, i) => ({ layers: skipBlock(16, 48, 16, l, 50 + 10 * i), skip: i !== 1 })),
+    );
+    const twice = layers.map((l, i) => (i === 5 ? { ...l, residualFrom: 0 } : l));
+    assertEquals(bits(conv2dBatchNormEvalChain(x, layers)), bits(oneByOne(x, layers)));
+    assertEquals(bits(conv2dBatchNormEvalChain(x, twice)), bits(oneByOne(x, twice)));
+  } finally {
+    setKernelThreads(before);
+  }
+});
+
+Deno.test("conv2dBatchNormEvalChain() with skips inside the chain has the adds' gradients bit for bit", () => {
+  const x = randomNormal(randomKey(60), [2, 6, 5, 5]);
+  const base = chainOf([
+    { layers: skipBlock(6, 12, 6, "pointwise", 61), skip: true },
+    { layers: skipBlock(6, 10, 6, "depthwise", 71), skip: true },
+    { layers: skipBlock(6, 8, 6, "full3x3", 81), skip: false },
+  ]);
+  type P = { x: Tensor; w: Tensor[]; gamma: Tensor };
+  const layers = (p: P) =>
+    base.map((l, i) => ({ ...l, w: p.w[i], bn: i === 3 ? { ...l.bn, gamma: p.gamma } : l.bn }));
+  const probe = randomNormal(randomKey(62), [2, 6, 5, 5]);
+  const fused = (p: P) => sum(mul(conv2dBatchNormEvalChain(p.x, layers(p)), probe));
+  const apart = (p: P) => sum(mul(oneByOne(p.x, layers(p)), probe));
+  const p = { x, w: base.map((l) => l.w), gamma: base[3].bn.gamma };
+  const a = valueAndGrad(fused)(p), b = valueAndGrad(apart)(p);
+  assertEquals(bits(a.value), bits(b.value));
+  assertEquals(bits(a.grad.x), bits(b.grad.x));
+  assertEquals(bits(a.grad.gamma), bits(b.grad.gamma));
+  a.grad.w.forEach((g, i) => assertEquals(bits(g), bits(b.grad.w[i]), `w${i}`));
+});
+
+Deno.test("conv2dBatchNormEvalChain() rejects skips that point outside the chain, backwards, twice or across shapes", () => {
+  const x = randomNormal(randomKey(90), [1, 4, 4, 4]);
+  const l = { w: randomNormal(randomKey(91), [4, 4, 1, 1]), bn: bnOf(4, 92) };
+  const wide = { w: randomNormal(randomKey(93), [6, 4, 1, 1]), bn: bnOf(6, 94) };
+  assertThrows(
+    () => conv2dBatchNormEvalChain(x, [l, { ...l, residualFrom: 2 }]),
+    RangeError,
+    "0 ≤ from ≤ to < 2",
+  );
+  assertThrows(() => conv2dBatchNormEvalChain(x, [l, { ...l, residualFrom: -1 }]), RangeError, "residual");
+  assertThrows(
+    () => conv2dBatchNormEvalChain(x, [l, { ...l, residualFrom: 0 }], { residual: true }),
+    RangeError,
+    "two residuals end at layer 1",
+  );
+  assertThrows(
+    () => conv2dBatchNormEvalChain(x, [l, { ...wide, residualFrom: 1 }]),
+    RangeError,
+    "a residual from layer 1's input to layer 1's output",
+  );
+});
