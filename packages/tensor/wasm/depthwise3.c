@@ -179,10 +179,19 @@ static inline __attribute__((always_inline)) void d3_forward(const conv_geo *g, 
   }
 }
 
-/* Planes q in [q0, q1) (q = image · channels + channel): y = the correlation, then the epilogue if any. */
+int d3_direct_fits(const conv_geo *g);
+void d3_direct_forward(const conv_geo *g, const float *x, const float *w, float *y, int q0, int q1,
+                       const affine_ep *ep);
+
+/*
+ * Planes q in [q0, q1) (q = image · channels + channel): y = the correlation, then the epilogue if any. Planes 8
+ * or 16 columns wide (16 at stride 2) are read in place (depthwise3_direct.c), the same sums.
+ */
 void EXPORT(depthwise3_forward)(const conv_geo *g, const float *x, const float *w, float *y, int q0, int q1,
                                 const affine_ep *ep, float *scratch) {
-  if (g->sh == 2) {
+  if (d3_direct_fits(g)) {
+    d3_direct_forward(g, x, w, y, q0, q1, ep);
+  } else if (g->sh == 2) {
     d3_forward(g, x, w, y, q0, q1, ep, scratch, 2);
   } else {
     d3_forward(g, x, w, y, q0, q1, ep, scratch, 1);

@@ -26,7 +26,8 @@ const BOUNDS: [number, number][] = [
 ];
 
 // One case per kernel route: the GEMM (1×1, 1×1 planes, 2×2 planes), im2col, the 3×3 depthwise plane kernel
-// at strides 1 and 2 (eight columns and four), the small-plane depthwise kernel (4×4, 2×2 and 1×1 planes, 8×8 at
+// read in place (16 columns at strides 1 and 2, 8 at stride 1) and through its padded copy (12 columns at
+// strides 1 and 2), the small-plane depthwise kernel (4×4, 2×2 and 1×1 planes, 8×8 at
 // stride 2), the channels-innermost depthwise kernel, and the plane route whose epilogue is a pass of its own.
 const ROUTES: { x: number[]; w: number[]; stride?: number; padding?: number; groups?: number }[] = [
   { x: [2, 4, 8, 8], w: [12, 4, 1, 1] },
@@ -35,6 +36,9 @@ const ROUTES: { x: number[]; w: number[]; stride?: number; padding?: number; gro
   { x: [2, 3, 9, 9], w: [8, 3, 3, 3], stride: 2, padding: 1 },
   { x: [2, 4, 16, 16], w: [4, 1, 3, 3], padding: 1, groups: 4 },
   { x: [2, 4, 16, 16], w: [4, 1, 3, 3], stride: 2, padding: 1, groups: 4 },
+  { x: [2, 4, 5, 8], w: [4, 1, 3, 3], padding: 1, groups: 4 },
+  { x: [2, 4, 12, 12], w: [4, 1, 3, 3], padding: 1, groups: 4 },
+  { x: [2, 4, 24, 24], w: [4, 1, 3, 3], stride: 2, padding: 1, groups: 4 },
   { x: [2, 4, 4, 4], w: [4, 1, 3, 3], padding: 1, groups: 4 },
   { x: [3, 8, 2, 2], w: [8, 1, 3, 3], padding: 1, groups: 8 },
   { x: [5, 8, 1, 1], w: [8, 1, 3, 3], padding: 1, groups: 8 },

@@ -75,7 +75,8 @@ function checkCase(c: Case, seed: number): void {
 }
 
 // Every route of the kernels: the GEMM (1×1 over the batch, several k panels, ragged tiles, groups), im2col
-// (the first 3×3 convolution, strided, in batch chunks), the small-plane depthwise kernel (every plane size it
+// (the first 3×3 convolution, strided, in batch chunks), the 3×3 depthwise plane kernel read in place (8 and 16
+// columns, odd heights), the small-plane depthwise kernel (every plane size it
 // takes), the channels-innermost depthwise kernel, and the depthwise plane kernel with the epilogue as a pass
 // after it.
 const CASES: Case[] = [
@@ -89,6 +90,9 @@ const CASES: Case[] = [
   { x: [2, 3, 6, 6], w: [3, 1, 3, 3], padding: 1, groups: 3 },
   { x: [2, 4, 5, 5], w: [8, 1, 3, 3], padding: 1, groups: 4 },
   { x: [3, 12, 4, 4], w: [12, 1, 3, 3], padding: 1, groups: 12 },
+  { x: [2, 5, 7, 16], w: [5, 1, 3, 3], padding: 1, groups: 5 },
+  { x: [2, 3, 6, 8], w: [3, 1, 3, 3], padding: 1, groups: 3 },
+  { x: [2, 4, 6, 16], w: [4, 1, 3, 3], stride: 2, padding: 1, groups: 4 },
   { x: [2, 8, 4, 4], w: [8, 1, 3, 3], stride: 2, padding: 1, groups: 8 },
   { x: [3, 16, 2, 2], w: [16, 1, 3, 3], padding: 1, groups: 16 },
   { x: [2, 8, 2, 2], w: [8, 1, 3, 3], stride: 2, padding: 1, groups: 8 },

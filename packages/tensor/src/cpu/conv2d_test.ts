@@ -171,6 +171,28 @@ Deno.test("conv2d kernels match direct loops for stride-2 3x3 depthwise planes (
   );
 });
 
+Deno.test("conv2d kernels match direct loops for 3x3 depthwise rows of 8 and 16 columns read in place", () => {
+  // Stride 1 on 8 or 16 columns, stride 2 on 16, any height (odd ones end on a single output row).
+  const planes = fc.record({
+    n: fc.integer({ min: 1, max: 2 }),
+    c: fc.integer({ min: 1, max: 6 }),
+    h: fc.integer({ min: 1, max: 9 }),
+    w: fc.constantFrom(8, 16),
+    s: fc.constantFrom(1, 2),
+    seed: fc.integer({ min: 0, max: 1000 }),
+  });
+  fc.assert(
+    fc.property(planes, (r) =>
+      checkAgainstReference({
+        xShape: [r.n, r.c, r.s === 2 ? 2 * r.h : r.h, r.s === 2 ? 16 : r.w],
+        wShape: [r.c, 1, 3, 3],
+        geo: { stride: [r.s, r.s], padding: [1, 1], dilation: [1, 1], groups: r.c },
+        seed: r.seed,
+      })),
+    { seed: 5, numRuns: 60 },
+  );
+});
+
 Deno.test("conv2d kernels match direct loops for 3x3 depthwise convolutions on 1x1, 2x2, 4x4 and strided 8x8 planes", () => {
   // The small-plane kernel takes channels in fours; other channel counts go to the channels-innermost kernel.
   const planes = fc.record({
