@@ -1,13 +1,12 @@
 /*
  * 3×3 depthwise convolution (padding 1, stride 1 or 2, one output channel per input channel) straight on
- * NCHW planes whose output rows are a multiple of four wide: each plane is copied once into a zero-padded
- * scratch plane, its nine weights are held in registers, and two output rows are computed at a time as
- * independent chains of fused multiply-adds (unaligned loads give the shifted taps; for stride 2 each padded
- * row is stored deinterleaved, its even columns then its odd ones, so that every tap is one load rather than two
- * loads and a shuffle). With an epilogue (see affine.h) the batch norm and the clamp are applied before the store. No
- * transposes: the planes of 16×16 down to 8×8 outputs, where the channels-innermost kernel spent most of its
- * time transposing, run here; on 4×4 outputs each plane's setup outweighs its 144 products, and the
- * channels-innermost kernel is a quarter faster.
+ * NCHW planes whose output rows are a multiple of four wide (at least eight). Planes 8 or 16 columns wide are
+ * read in place (depthwise3_direct.c); any other is copied once into a zero-padded scratch plane, its nine
+ * weights are held in registers, and two output rows are computed at a time as independent chains of fused
+ * multiply-adds (unaligned loads give the shifted taps; for stride 2 each padded row is stored deinterleaved,
+ * its even columns then its odd ones, so that every tap is one load rather than two loads and a shuffle). With
+ * an epilogue (see affine.h) the batch norm and the clamp are applied before the store. No transposes; smaller
+ * outputs go to the small-plane kernel (depthwise_small.c).
  */
 #include "affine.h"
 #include "common.h"
