@@ -10,6 +10,7 @@ import {
   conv2dBatchNormEvalChain,
   flatten,
   randomNormal,
+  recycle,
   type Tensor,
   zeros,
 } from "@hqat/tensor";
@@ -226,11 +227,17 @@ export class MobileNetV2 extends Module {
     }
   }
 
-  /** Input stub, `features`, global average pooling, `classifier`, output stub. */
+  /**
+   * Input stub, `features`, global average pooling, `classifier`, output stub. Where `features` runs as one fused
+   * chain (evaluation mode, no interceptor: `fusedLayers`), its result goes back to the kernels once pooled, so
+   * that the next pass's chain writes into it instead of a fresh array.
+   */
   forward(s: Scope, x: Tensor): Tensor {
     let y = this.quant ? s.call("quant", this.quant, x) : x;
-    y = s.call("features", this.features, y);
-    y = flatten(adaptiveAvgPool2d(y, 1), 1);
+    const chained = this.features.fusedLayers(s.child("features")) !== undefined;
+    const f = s.call("features", this.features, y);
+    y = flatten(adaptiveAvgPool2d(f, 1), 1);
+    if (chained) recycle(f);
     y = s.call("classifier", this.classifier, y);
     return this.dequant ? s.call("dequant", this.dequant, y) : y;
   }
