@@ -64,22 +64,23 @@ Deno.test("forward() in eval mode gives MobileNetV2's layer-by-layer outputs bit
   assertEquals(bits(again[1]), want);
   assertEquals(bits(again[0]), bits(forward(model, state, x2, layerByLayer).y));
   assertEquals(bits(again[2]), bits(again[0]));
-  // An interceptor that keeps `features`' output sees it unchanged by later passes (nothing handed back; 16
-  // images, so that the output is large enough for the pool to keep).
+  // An interceptor that keeps `features`' output and the classifier's input sees them unchanged by later passes
+  // (nothing handed back; 16 images, so that they are large enough for the pool to keep).
   const x16 = randomNormal(randomKey(3), [16, 3, 32, 32]);
   const kept: Tensor[] = [];
   const keep = {
     intercept: (name: string, _m: unknown, x: Tensor, run: (x: Tensor) => Tensor) => {
       const y = run(x);
       if (name === "features") kept.push(y);
+      if (name === "classifier") kept.push(x);
       return y;
     },
   };
   forward(model, state, x16, keep);
-  const before = bits(kept[0]);
+  const before = kept.map(bits);
   forward(model, state, mul(x16, 2));
   forward(model, state, mul(x16, 3));
-  assertEquals(bits(kept[0]), before);
+  assertEquals(kept.map(bits), before);
 });
 
 Deno.test("forward() in eval mode hands no intermediate back while autodiff records or an observer watches", () => {

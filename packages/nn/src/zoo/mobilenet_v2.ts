@@ -229,16 +229,18 @@ export class MobileNetV2 extends Module {
 
   /**
    * Input stub, `features`, global average pooling, `classifier`, output stub. Where `features` runs as one fused
-   * chain (evaluation mode, no interceptor: `fusedLayers`), its result goes back to the kernels once pooled, so
-   * that the next pass's chain writes into it instead of a fresh array.
+   * chain (evaluation mode, no interceptor: `fusedLayers`), its result goes back to the kernels once pooled, and
+   * the pooled values once the classifier has read them, so that the next pass writes into them instead of
+   * fresh arrays.
    */
   forward(s: Scope, x: Tensor): Tensor {
     let y = this.quant ? s.call("quant", this.quant, x) : x;
     const chained = this.features.fusedLayers(s.child("features")) !== undefined;
     const f = s.call("features", this.features, y);
-    y = flatten(adaptiveAvgPool2d(f, 1), 1);
+    const pooled = adaptiveAvgPool2d(f, 1);
     if (chained) recycle(f);
-    y = s.call("classifier", this.classifier, y);
+    y = s.call("classifier", this.classifier, flatten(pooled, 1));
+    if (chained && y.data !== pooled.data) recycle(pooled);
     return this.dequant ? s.call("dequant", this.dequant, y) : y;
   }
 }

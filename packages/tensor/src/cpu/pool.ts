@@ -2,6 +2,7 @@
  * CPU kernels for 2-D max and average pooling and their gradients (NCHW).
  * @module
  */
+import { pooledFloat32 } from "./float_pool.ts";
 import { allocArray, type DType, type TypedArray } from "../dtype.ts";
 import type { PoolAttrs } from "../ops.ts";
 import type { Shape } from "../shape.ts";
@@ -97,7 +98,7 @@ function divisor(a: PoolAttrs, g: Geo, y0: number, x0: number): number {
 /** Average pooling (PyTorch's divisor rules). */
 export function avgPoolKernel(x: TypedArray, xShape: Shape, outShape: Shape, a: PoolAttrs): Float32Array {
   const g = geo(xShape, outShape);
-  const out = new Float32Array(g.planes * g.ho * g.wo);
+  const out = pooledFloat32(g.planes * g.ho * g.wo); // every element is written below
   const [kh, kw] = a.kernel, [sh, sw] = a.stride, [ph, pw] = a.padding;
   if (isIdentityWindow(a, g)) {
     // A 1×1 window over a plane of one value each (the adaptive pool at the end of a CIFAR network): the
