@@ -41,7 +41,14 @@ void EXPORT(im2col)(const conv_geo *g, const float *x, int c0, int n0, int n1, f
         if (sw == 1) {
           for (int ox = lo; ox < hi; ox++) dst[ox] = src[ox];
         } else {
-          for (int ox = lo; ox < hi; ox++) dst[ox] = src[ox * sw];
+          int ox = lo;
+          if (sw == 2) {
+            /* every other input column, four at a time from two vectors (read only inside the input row) */
+            for (; ox + 4 <= hi && 2 * ox + 8 + xoff <= w; ox += 4)
+              wasm_v128_store(dst + ox, wasm_i32x4_shuffle(wasm_v128_load(src + 2 * ox), wasm_v128_load(src + 2 * ox + 4),
+                                                           0, 2, 4, 6));
+          }
+          for (; ox < hi; ox++) dst[ox] = src[ox * sw];
         }
         for (int ox = hi; ox < wo; ox++) dst[ox] = 0.0f;
       }
