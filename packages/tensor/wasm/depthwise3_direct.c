@@ -28,6 +28,13 @@ int d3_direct_fits(const conv_geo *g) {
           (g->sh == 2 && g->w == 16 && g->wo == 8 && g->h >= 2 && g->h % 2 == 0 && g->ho == g->h / 2));
 }
 
+/* One group of four columns, taps t0, t1, t2, into accumulators ug (output row u) and vg (row v) as S1_ROW says. */
+#define UV(ug, vg, t0, t1, t2, DO_U, FU, ua, ub, uc, DO_V, FV, va, vb, vc)                                   \
+  do {                                                                                                        \
+    if (DO_U) ROW3(ug, FU, ua, ub, uc, t0, t1, t2);                                                           \
+    if (DO_V) ROW3(vg, FV, va, vb, vc, t0, t1, t2);                                                           \
+  } while (0)
+
 /*
  * The output rows' sums of one step: for each input row in turn (its vectors X0..X3, zero outside the plane),
  * the taps of output row u with weights (ua, ub, uc) when DO_U, of output row v with (va, vb, vc) when DO_V.
@@ -35,25 +42,11 @@ int d3_direct_fits(const conv_geo *g) {
  */
 #define S1_ROW(DO_U, FU, ua, ub, uc, DO_V, FV, va, vb, vc)                                                   \
   do {                                                                                                        \
-    const v128_t l0 = LEFT(z, X0), r0 = RIGHT(X0, X1), l1 = LEFT(X0, X1), r1 = RIGHT(X1, G > 2 ? X2 : z);   \
-    if (DO_U) {                                                                                               \
-      ROW3(u0, FU, ua, ub, uc, l0, X0, r0);                                                                   \
-      ROW3(u1, FU, ua, ub, uc, l1, X1, r1);                                                                   \
-    }                                                                                                         \
-    if (DO_V) {                                                                                               \
-      ROW3(v0, FV, va, vb, vc, l0, X0, r0);                                                                   \
-      ROW3(v1, FV, va, vb, vc, l1, X1, r1);                                                                   \
-    }                                                                                                         \
+    UV(u0, v0, LEFT(z, X0), X0, RIGHT(X0, X1), DO_U, FU, ua, ub, uc, DO_V, FV, va, vb, vc);                   \
+    UV(u1, v1, LEFT(X0, X1), X1, RIGHT(X1, G > 2 ? X2 : z), DO_U, FU, ua, ub, uc, DO_V, FV, va, vb, vc);      \
     if (G > 2) {                                                                                              \
-      const v128_t l2 = LEFT(X1, X2), r2 = RIGHT(X2, X3), l3 = LEFT(X2, X3), r3 = RIGHT(X3, z);               \
-      if (DO_U) {                                                                                             \
-        ROW3(u2, FU, ua, ub, uc, l2, X2, r2);                                                                 \
-        ROW3(u3, FU, ua, ub, uc, l3, X3, r3);                                                                 \
-      }                                                                                                       \
-      if (DO_V) {                                                                                             \
-        ROW3(v2, FV, va, vb, vc, l2, X2, r2);                                                                 \
-        ROW3(v3, FV, va, vb, vc, l3, X3, r3);                                                                 \
-      }                                                                                                       \
+      UV(u2, v2, LEFT(X1, X2), X2, RIGHT(X2, X3), DO_U, FU, ua, ub, uc, DO_V, FV, va, vb, vc);                \
+      UV(u3, v3, LEFT(X2, X3), X3, RIGHT(X3, z), DO_U, FU, ua, ub, uc, DO_V, FV, va, vb, vc);                 \
     }                                                                                                         \
   } while (0)
 
@@ -116,27 +109,20 @@ static inline __attribute__((always_inline)) void direct_s1(const conv_geo *g, c
     const float *src = x + (long)q * h * 4 * G;
     float *dst = y + (long)q * h * 4 * G;
     v128_t X0 = z, X1 = z, X2 = z, X3 = z, u0 = z, u1 = z, u2 = z, u3 = z, v0 = z, v1 = z, v2 = z, v3 = z;
-    int oy = 0;
-    for (; oy + 2 <= h; oy += 2) {
+    for (int oy = 0; oy < h; oy += 2) {
+      const int two = oy + 1 < h; /* a second output row (not past an odd height's last) */
       S1_LOAD(oy - 1);
       S1_ROW(1, 1, w0, w1, w2, 0, 0, w0, w1, w2);
       S1_LOAD(oy);
-      S1_ROW(1, 0, w3, w4, w5, 1, 1, w0, w1, w2);
+      S1_ROW(1, 0, w3, w4, w5, two, 1, w0, w1, w2);
       S1_LOAD(oy + 1);
-      S1_ROW(1, 0, w6, w7, w8, 1, 0, w3, w4, w5);
-      S1_LOAD(oy + 2);
-      S1_ROW(0, 0, w0, w1, w2, 1, 0, w6, w7, w8);
+      S1_ROW(1, 0, w6, w7, w8, two, 0, w3, w4, w5);
       STORE_ROW(oy, u0, u1, u2, u3, G);
-      STORE_ROW(oy + 1, v0, v1, v2, v3, G);
-    }
-    if (oy < h) {
-      S1_LOAD(oy - 1);
-      S1_ROW(1, 1, w0, w1, w2, 0, 0, w0, w1, w2);
-      S1_LOAD(oy);
-      S1_ROW(1, 0, w3, w4, w5, 0, 0, w0, w1, w2);
-      S1_LOAD(oy + 1);
-      S1_ROW(1, 0, w6, w7, w8, 0, 0, w0, w1, w2);
-      STORE_ROW(oy, u0, u1, u2, u3, G);
+      if (two) {
+        S1_LOAD(oy + 2);
+        S1_ROW(0, 0, w0, w1, w2, 1, 0, w6, w7, w8);
+        STORE_ROW(oy + 1, v0, v1, v2, v3, G);
+      }
     }
   }
 }
@@ -161,15 +147,8 @@ static inline __attribute__((always_inline)) void direct_s1(const conv_geo *g, c
   } while (0)
 #define S2_ROW(DO_U, FU, ua, ub, uc, DO_V, FV, va, vb, vc)                                                   \
   do {                                                                                                        \
-    const v128_t l0 = LEFT(z, O0), l1 = LEFT(O0, O1);                                                         \
-    if (DO_U) {                                                                                               \
-      ROW3(u0, FU, ua, ub, uc, l0, E0, O0);                                                                   \
-      ROW3(u1, FU, ua, ub, uc, l1, E1, O1);                                                                   \
-    }                                                                                                         \
-    if (DO_V) {                                                                                               \
-      ROW3(v0, FV, va, vb, vc, l0, E0, O0);                                                                   \
-      ROW3(v1, FV, va, vb, vc, l1, E1, O1);                                                                   \
-    }                                                                                                         \
+    UV(u0, v0, LEFT(z, O0), E0, O0, DO_U, FU, ua, ub, uc, DO_V, FV, va, vb, vc);                             \
+    UV(u1, v1, LEFT(O0, O1), E1, O1, DO_U, FU, ua, ub, uc, DO_V, FV, va, vb, vc);                            \
   } while (0)
 
 static inline __attribute__((always_inline)) void direct_s2(const conv_geo *g, const float *x, const float *w,
@@ -182,29 +161,22 @@ static inline __attribute__((always_inline)) void direct_s2(const conv_geo *g, c
     const float *src = x + (long)q * h * 16;
     float *dst = y + (long)q * ho * 8;
     v128_t E0 = z, O0 = z, E1 = z, O1 = z, u0 = z, u1 = z, u2 = z, u3 = z, v0 = z, v1 = z, v2 = z, v3 = z;
-    int oy = 0;
-    for (; oy + 2 <= ho; oy += 2) {
+    for (int oy = 0; oy < ho; oy += 2) {
+      const int two = oy + 1 < ho;
       S2_LOAD(2 * oy - 1);
       S2_ROW(1, 1, w0, w1, w2, 0, 0, w0, w1, w2);
       S2_LOAD(2 * oy);
       S2_ROW(1, 0, w3, w4, w5, 0, 0, w0, w1, w2);
       S2_LOAD(2 * oy + 1);
-      S2_ROW(1, 0, w6, w7, w8, 1, 1, w0, w1, w2);
-      S2_LOAD(2 * oy + 2);
-      S2_ROW(0, 0, w0, w1, w2, 1, 0, w3, w4, w5);
-      S2_LOAD(2 * oy + 3);
-      S2_ROW(0, 0, w0, w1, w2, 1, 0, w6, w7, w8);
+      S2_ROW(1, 0, w6, w7, w8, two, 1, w0, w1, w2);
       STORE_ROW(oy, u0, u1, u2, u3, 2);
-      STORE_ROW(oy + 1, v0, v1, v2, v3, 2);
-    }
-    if (oy < ho) {
-      S2_LOAD(2 * oy - 1);
-      S2_ROW(1, 1, w0, w1, w2, 0, 0, w0, w1, w2);
-      S2_LOAD(2 * oy);
-      S2_ROW(1, 0, w3, w4, w5, 0, 0, w0, w1, w2);
-      S2_LOAD(2 * oy + 1);
-      S2_ROW(1, 0, w6, w7, w8, 0, 0, w0, w1, w2);
-      STORE_ROW(oy, u0, u1, u2, u3, 2);
+      if (two) {
+        S2_LOAD(2 * oy + 2);
+        S2_ROW(0, 0, w0, w1, w2, 1, 0, w3, w4, w5);
+        S2_LOAD(2 * oy + 3);
+        S2_ROW(0, 0, w0, w1, w2, 1, 0, w6, w7, w8);
+        STORE_ROW(oy + 1, v0, v1, v2, v3, 2);
+      }
     }
   }
 }
