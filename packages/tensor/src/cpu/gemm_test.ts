@@ -102,6 +102,41 @@ Deno.test("gemmWasm() is right across its cache blocks (m > 96, k > 256, n > 102
   );
 });
 
+Deno.test("gemmWasm() reads B in place and from packed panels alike (row strides, segments, m at the bound)", () => {
+  // B as NCHW planes [k channels, images · P positions]: rows one stride apart, columns in runs of P. Tiles of
+  // eight columns that are two runs of four read B in place when B's row stride is at most 4 floats, or the
+  // block has at most 64 rows and the stride is at most 1,024 floats; the others (ragged tails, runs broken by
+  // P = 6 or 12, wider strides, more rows) are packed. Two k panels (k = 300), two row blocks (m = 100) and
+  // accumulation go through both.
+  const ordered = [0, 1, 2, 3];
+  const nchw = [2, 0, 1, 3]; // images outermost, then channels (rows), then positions
+  let seed = 20;
+  for (
+    const [m, images, p, k] of [
+      [16, 3, 256, 32],
+      [64, 2, 16, 40],
+      [65, 2, 16, 40],
+      [24, 5, 4, 300],
+      [30, 3, 6, 20],
+      [40, 2, 12, 24],
+      [8, 2, 1025, 3],
+      [8, 2, 1024, 3],
+      [100, 3, 4, 20],
+      [100, 2, 16, 20],
+    ]
+  ) {
+    for (const accumulate of [false, true]) {
+      checkCase(
+        { m: [1, m], n: [images, p], k: [1, k] },
+        [ordered, nchw, ordered],
+        [1, 3, 2],
+        accumulate,
+        seed++,
+      );
+    }
+  }
+});
+
 Deno.test("gemmWasm() with k = 0 writes zeros, or leaves C when accumulating", () => {
   const rt = kernelRuntime()!;
   rt.reset();
