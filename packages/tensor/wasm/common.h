@@ -38,4 +38,27 @@ typedef struct {
   int groups;
 } conv_geo;
 
+/* The transpose of the 4 × 4 block of 32-bit lanes with rows r0..r3: column q's four rows in out[q]. */
+static inline __attribute__((always_inline)) void transpose4v(v128_t r0, v128_t r1, v128_t r2, v128_t r3,
+                                                             v128_t out[4]) {
+  const v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
+  const v128_t t2 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
+  out[0] = wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5);
+  out[1] = wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7);
+  out[2] = wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5);
+  out[3] = wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7);
+}
+
+/* Stores the transpose of that block: row q of the result at d + q * pitch (pitch in 4-byte elements). */
+static inline __attribute__((always_inline)) void transpose4_store(v128_t r0, v128_t r1, v128_t r2, v128_t r3,
+                                                                  void *d, int pitch) {
+  v128_t t[4];
+  transpose4v(r0, r1, r2, r3, t);
+  int *p = (int *)d;
+  wasm_v128_store(p, t[0]);
+  wasm_v128_store(p + pitch, t[1]);
+  wasm_v128_store(p + 2 * pitch, t[2]);
+  wasm_v128_store(p + 3 * pitch, t[3]);
+}
+
 #endif

@@ -15,15 +15,6 @@ int EXPORT(depthwise_cl_scratch_floats)(const conv_geo *g, int cw) {
   return (g->h * g->w + ohw + taps) * cp + ohw * (2 * taps + 1) + 16;
 }
 
-static inline void transpose4(v128_t r0, v128_t r1, v128_t r2, v128_t r3, float *d, int pitch) {
-  const v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
-  const v128_t t2 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
-  wasm_v128_store(d, wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5));
-  wasm_v128_store(d + pitch, wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7));
-  wasm_v128_store(d + 2 * pitch, wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5));
-  wasm_v128_store(d + 3 * pitch, wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7));
-}
-
 /* t[p * cp + j] = plane (c0 + j)[p] of image n, for j < cw (4 × 4 blocks transposed in registers). */
 static void to_cl(const float *src, int channels, int positions, int c0, int cw, int cp, int n, float *t) {
   const float *base = src + ((long)n * channels + c0) * positions;
@@ -36,8 +27,8 @@ static void to_cl(const float *src, int channels, int positions, int c0, int cw,
     const float *s = base + j * positions;
     int p = 0;
     for (; p + 4 <= positions; p += 4)
-      transpose4(wasm_v128_load(s + p), wasm_v128_load(s + positions + p), wasm_v128_load(s + 2 * positions + p),
-                 wasm_v128_load(s + 3 * positions + p), t + p * cp + j, cp);
+      transpose4_store(wasm_v128_load(s + p), wasm_v128_load(s + positions + p), wasm_v128_load(s + 2 * positions + p),
+                       wasm_v128_load(s + 3 * positions + p), t + p * cp + j, cp);
     for (; p < positions; p++)
       for (int q = 0; q < 4; q++) t[p * cp + j + q] = s[q * positions + p];
   }
@@ -57,8 +48,8 @@ static void from_cl(const float *t, int channels, int positions, int c0, int cw,
     const float *s = t + p * cp;
     int j = 0;
     for (; j + 4 <= cw; j += 4)
-      transpose4(wasm_v128_load(s + j), wasm_v128_load(s + cp + j), wasm_v128_load(s + 2 * cp + j),
-                 wasm_v128_load(s + 3 * cp + j), base + j * positions + p, positions);
+      transpose4_store(wasm_v128_load(s + j), wasm_v128_load(s + cp + j), wasm_v128_load(s + 2 * cp + j),
+                       wasm_v128_load(s + 3 * cp + j), base + j * positions + p, positions);
     for (; j < cw; j++)
       for (int q = 0; q < 4; q++) base[j * positions + p + q] = s[q * cp + j];
   }

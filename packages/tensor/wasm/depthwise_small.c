@@ -26,12 +26,6 @@ static int small_side(const conv_geo *g) {
 /* 1 where depthwise_small_forward takes the geometry (it needs no scratch), else 0. */
 int EXPORT(depthwise_small_fits)(const conv_geo *g) { return small_side(g) != 0; }
 
-/* Row r of the transpose of the 4 × 4 matrix with rows a, b, c, d (its column r). */
-#define TR(a, b, c, d, r)                                                                                      \
-  wasm_i32x4_shuffle(wasm_i32x4_shuffle(a, b, (r) / 2 * 2, (r) / 2 * 2 + 4, (r) / 2 * 2 + 1, (r) / 2 * 2 + 5), \
-                     wasm_i32x4_shuffle(c, d, (r) / 2 * 2, (r) / 2 * 2 + 4, (r) / 2 * 2 + 1, (r) / 2 * 2 + 5), \
-                     (r) % 2 * 2, (r) % 2 * 2 + 1, (r) % 2 * 2 + 4, (r) % 2 * 2 + 5)
-
 /* Whether tap t of output (oy, ox) lands inside an H × H plane (stride S, padding 1). */
 #define INSIDE(oy, ox, t) \
   ((oy) * S - 1 + (t) / 3 >= 0 && (oy) * S - 1 + (t) / 3 < H && (ox) * S - 1 + (t) % 3 >= 0 && (ox) * S - 1 + (t) % 3 < H)
@@ -60,18 +54,12 @@ int EXPORT(depthwise_small_fits)(const conv_geo *g) { return small_side(g) != 0;
   if (P > (b)) {                                                                                              \
     const v128_t r0 = wasm_v128_load(x + (b)), r1 = wasm_v128_load(x + P + (b));                              \
     const v128_t r2 = wasm_v128_load(x + 2 * P + (b)), r3 = wasm_v128_load(x + 3 * P + (b));                  \
-    xv[(b)] = TR(r0, r1, r2, r3, 0);                                                                          \
-    xv[(b) + 1] = TR(r0, r1, r2, r3, 1);                                                                      \
-    xv[(b) + 2] = TR(r0, r1, r2, r3, 2);                                                                      \
-    xv[(b) + 3] = TR(r0, r1, r2, r3, 3);                                                                      \
+    transpose4v(r0, r1, r2, r3, xv + (b));                                                                   \
   }
 /* The inverse of LOAD_BLOCK for output positions b..b + 3 (PO positions per plane) at y. */
 #define STORE_BLOCK(b)                                                                                        \
   if (PO > (b)) {                                                                                             \
-    wasm_v128_store(y + (b), TR(yv[(b)], yv[(b) + 1], yv[(b) + 2], yv[(b) + 3], 0));                          \
-    wasm_v128_store(y + PO + (b), TR(yv[(b)], yv[(b) + 1], yv[(b) + 2], yv[(b) + 3], 1));                     \
-    wasm_v128_store(y + 2 * PO + (b), TR(yv[(b)], yv[(b) + 1], yv[(b) + 2], yv[(b) + 3], 2));                 \
-    wasm_v128_store(y + 3 * PO + (b), TR(yv[(b)], yv[(b) + 1], yv[(b) + 2], yv[(b) + 3], 3));                 \
+    transpose4_store(yv[(b)], yv[(b) + 1], yv[(b) + 2], yv[(b) + 3], y + (b), PO);                           \
   }
 
 /*

@@ -68,16 +68,6 @@ int EXPORT(gemm_scratch_floats)(void) {
   return MC * KC + KC * NC + MR * NR + 2 * NC + 2 * MC + 2 * KC + 16;
 }
 
-/* Stores the transpose of the 4 × 4 block with rows r0..r3: row q of the result at d + q * pitch. */
-static inline void transpose4(v128_t r0, v128_t r1, v128_t r2, v128_t r3, float *d, int pitch) {
-  const v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
-  const v128_t t2 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
-  wasm_v128_store(d, wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5));
-  wasm_v128_store(d + pitch, wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7));
-  wasm_v128_store(d + 2 * pitch, wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5));
-  wasm_v128_store(d + 3 * pitch, wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7));
-}
-
 /* Whether the offsets off[0..4) are consecutive. */
 static inline int run4(const int *off) { return off[1] == off[0] + 1 && off[2] == off[0] + 2 && off[3] == off[0] + 3; }
 
@@ -113,8 +103,8 @@ static void pack_b(const float *b, const int *brow, const int *bcol, int kc, int
 #pragma clang loop unroll(full)
         for (int v = 0; v < NV; v++) {
           const int *q = cols + 4 * v;
-          transpose4(wasm_v128_load(s + q[0]), wasm_v128_load(s + q[1]), wasm_v128_load(s + q[2]),
-                     wasm_v128_load(s + q[3]), bp + 4 * v, NR);
+          transpose4_store(wasm_v128_load(s + q[0]), wasm_v128_load(s + q[1]), wasm_v128_load(s + q[2]),
+                           wasm_v128_load(s + q[3]), bp + 4 * v, NR);
         }
         bp += 4 * NR;
       }
@@ -138,8 +128,8 @@ static void pack_a(const float *a, const int *arow, const int *acol, int mc, int
       /* rows contiguous along k: 4 × 4 transposes for the first four rows */
       for (; k + 4 <= kc && run4(acol + k); k += 4) {
         const float *s = a + acol[k];
-        transpose4(wasm_v128_load(s + rows[0]), wasm_v128_load(s + rows[1]), wasm_v128_load(s + rows[2]),
-                   wasm_v128_load(s + rows[3]), ap, MR);
+        transpose4_store(wasm_v128_load(s + rows[0]), wasm_v128_load(s + rows[1]), wasm_v128_load(s + rows[2]),
+                         wasm_v128_load(s + rows[3]), ap, MR);
 #pragma clang loop unroll(full)
         for (int i = 4; i < MR; i++)
 #pragma clang loop unroll(full)
@@ -173,16 +163,6 @@ static void pack_a(const float *a, const int *arow, const int *acol, int mc, int
 #define COLS_ANY 0
 #define COLS_RUNS 1
 #define COLS_STRIDED 2
-
-/* The transposes of rows r0..r3 (four columns each): column q's four rows in out[q]. */
-static inline void transpose4v(v128_t r0, v128_t r1, v128_t r2, v128_t r3, v128_t out[4]) {
-  const v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
-  const v128_t t2 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
-  out[0] = wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5);
-  out[1] = wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7);
-  out[2] = wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5);
-  out[3] = wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7);
-}
 
 /* A COLS_STRIDED tile at p (its first row): t[i][v] holds row i, columns 4v..4v+3. */
 static inline void load_strided(const float *p, const int *ccol, v128_t t[MR][NV]) {

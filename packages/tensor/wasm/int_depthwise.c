@@ -20,15 +20,6 @@ int EXPORT(int_depthwise_scratch_bytes)(const conv_geo *g, int cw) {
   return pad_rows(g) * pad_cols(g) * cp * 2 + ohw * cp * 4 + (taps + 1) * cp * 2 + cp * 4 + taps * 4 + 64;
 }
 
-static inline void transpose4(v128_t r0, v128_t r1, v128_t r2, v128_t r3, int *d, int pitch) {
-  const v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
-  const v128_t t2 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
-  wasm_v128_store(d, wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5));
-  wasm_v128_store(d + pitch, wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7));
-  wasm_v128_store(d + 2 * pitch, wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5));
-  wasm_v128_store(d + 3 * pitch, wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7));
-}
-
 /* Eight consecutive input elements as int16 lanes. */
 static inline v128_t row8_i8(const signed char *s) { return wasm_i16x8_load8x8(s); }
 static inline v128_t row8_i16(const short *s) { return wasm_v128_load(s); }
@@ -101,8 +92,8 @@ static void from_cl(const int *out, int channels, int positions, int c0, int cw,
     const int *s = out + p * cp;
     int j = 0;
     for (; j + 4 <= cw; j += 4)
-      transpose4(wasm_v128_load(s + j), wasm_v128_load(s + cp + j), wasm_v128_load(s + 2 * cp + j),
-                 wasm_v128_load(s + 3 * cp + j), base + j * positions + p, positions);
+      transpose4_store(wasm_v128_load(s + j), wasm_v128_load(s + cp + j), wasm_v128_load(s + 2 * cp + j),
+                       wasm_v128_load(s + 3 * cp + j), base + j * positions + p, positions);
     for (; j < cw; j++)
       for (int q = 0; q < 4; q++) base[j * positions + p + q] = s[q * cp + j];
   }

@@ -141,16 +141,6 @@ static inline int elem(const void *b, int bytes, int off) {
 /* Two int16 values as one int32 lane: lo in the low half. */
 static inline int pair(int lo, int hi) { return (int)(((unsigned)lo & 0xffffu) | ((unsigned)hi << 16)); }
 
-/* Stores the transpose of the 4 × 4 int32 block with rows r0..r3: row q of the result at d + q * pitch. */
-static inline void transpose4(v128_t r0, v128_t r1, v128_t r2, v128_t r3, int *d, int pitch) {
-  const v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
-  const v128_t t2 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
-  wasm_v128_store(d, wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5));
-  wasm_v128_store(d + pitch, wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7));
-  wasm_v128_store(d + 2 * pitch, wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5));
-  wasm_v128_store(d + 3 * pitch, wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7));
-}
-
 /*
  * Packs kc rows (brow) × nc columns (bcol) of B: panel p, pair q holds, for column j of the panel, the int32
  * lane pair(B(2q, j), B(2q + 1, j)) at bp[(p * kq + q) * INR + j]; zero past kc and nc.
@@ -182,8 +172,8 @@ static void pack_b(const igemm_desc *d, const int *brow, const int *bcol, int kc
         /* scattered columns, each contiguous along k: eight k (four pairs) per column, 4 × 4 transposes */
         for (; 2 * q + 8 <= kc && run_of(brow + 2 * q, 8); q += 4) {
           const int r = brow[2 * q];
-          transpose4(load8(b, bytes, r + cols[0]), load8(b, bytes, r + cols[1]), load8(b, bytes, r + cols[2]),
-                     load8(b, bytes, r + cols[3]), dst + q * INR, INR);
+          transpose4_store(load8(b, bytes, r + cols[0]), load8(b, bytes, r + cols[1]), load8(b, bytes, r + cols[2]),
+                           load8(b, bytes, r + cols[3]), dst + q * INR, INR);
         }
       }
       for (; q < kq; q++) {
