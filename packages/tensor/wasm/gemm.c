@@ -71,6 +71,9 @@ int EXPORT(gemm_scratch_floats)(void) {
 /* Whether the offsets off[0..4) are consecutive. */
 static inline int run4(const int *off) { return off[1] == off[0] + 1 && off[2] == off[0] + 2 && off[3] == off[0] + 3; }
 
+/* Whether a tile of nr columns at B offsets bcol[0..nr) is read in place: a full tile, two runs of four. */
+static inline int tile_in_place(const int *bcol, int nr) { return nr == NR && run4(bcol) && run4(bcol + 4); }
+
 /* Whether the offsets off[0..8) are a constant stride of at least MR apart (so a column's MR rows never overlap the next's). */
 static inline int strided8(const int *off) {
   const int st = off[1] - off[0];
@@ -233,14 +236,15 @@ static inline __attribute__((always_inline)) void add_tile(v128_t acc[MR][NV], c
 /*
  * One MR × NR tile of C from A's packed panel and B's columns at bp (its second group of four b1 floats on, the
  * rows bstride apart: a packed panel's 4 and NR, or B itself), its columns as `cm` says (COLS_*; COLS_STRIDED only
- * for a full tile of rows). The sums are made in registers, then (C's values added when accumulating) finished by the epilogue
- * and the residual, and stored; every value gets the same float32 operations in the same order whatever the
+ * for a full tile of rows). The sums are made in registers, then (C's values added when accumulating) finished by
+ * the epilogue and the residual, and stored; every value gets the same float32 operations in the same order whatever the
  * layout.
  */
-static inline __attribute__((always_inline)) void micro_kernel(int kc, const float *restrict ap, const float *bp, int b1,
-                                                                int bstride, float *c,
-                         const int *crow, const int *ccol, int mr, int nr, int cm, int accumulate, float *tile,
-                         const affine_ep *ep, int row0) {
+static inline __attribute__((always_inline)) void micro_kernel(int kc, const float *restrict ap, const float *bp,
+                                                                int b1, int bstride, float *c, const int *crow,
+                                                                const int *ccol, int mr, int nr, int cm,
+                                                                int accumulate, float *tile, const affine_ep *ep,
+                                                                int row0) {
   _Static_assert(NV == 2, "B's two groups of four columns: at bp and bp + b1");
   v128_t acc[MR][NV];
 #pragma clang loop unroll(full)
@@ -338,14 +342,14 @@ void EXPORT(gemm_run)(const gemm_desc *d, int m0, int m1, int n0, int n1, float 
        * of four columns are runs is read in place; only the other tiles are packed.
        */
       const int bstride = kc > 1 ? brow[1] - brow[0] : 0;
-      int uniform = bstride >= 0 && (bstride <= DIRECT_NEAR || (m1 - m0 <= DIRECT_ROWS && bstride <= DIRECT_STRIDE));
-      for (int k = 2; k < kc && uniform; k++) uniform = brow[k] - brow[k - 1] == bstride;
-      if (!uniform) {
+      int in_place = bstride >= 0 && (bstride <= DIRECT_NEAR || (m1 - m0 <= DIRECT_ROWS && bstride <= DIRECT_STRIDE));
+      for (int k = 2; k < kc && in_place; k++) in_place = brow[k] - brow[k - 1] == bstride;
+      if (!in_place) {
         pack_b(d->b, brow, bcol, kc, nc, bp);
       } else {
         for (int jr = 0; jr < nc; jr += NR) {
           const int nr = nc - jr < NR ? nc - jr : NR;
-          if (!(nr == NR && run4(bcol + jr) && run4(bcol + jr + 4))) pack_b(d->b, brow, bcol + jr, kc, nr, bp + jr * kc);
+          if (!tile_in_place(bcol + jr, nr)) pack_b(d->b, brow, bcol + jr, kc, nr, bp + jr * kc);
         }
       }
       int accumulate = d->accumulate || pc > 0;
@@ -360,9 +364,7 @@ void EXPORT(gemm_run)(const gemm_desc *d, int m0, int m1, int n0, int n1, float 
           int nr = nc - jr < NR ? nc - jr : NR;
           const int *cc = ccol + jr;
           const int cm = nr == NR && run4(cc) && run4(cc + 4) ? COLS_RUNS : nr == NR && strided8(cc) ? COLS_STRIDED : COLS_ANY;
-          const int direct = uniform && nr == NR && run4(bcol + jr) && run4(bcol + jr + 4);
-          const float *b0 = d->b + brow[0] + bcol[jr];
-          const int b1 = bcol[jr + 4] - bcol[jr];
+          const int direct = in_place && tile_in_place(bcol + jr, nr);
           for (int ir = 0; ir < mc; ir += MR) {
             int mr = mc - ir < MR ? mc - ir : MR;
             const int rows_run = mr == MR && is_run(crow + ir, MR);
@@ -370,8 +372,8 @@ void EXPORT(gemm_run)(const gemm_desc *d, int m0, int m1, int n0, int n1, float 
             const affine_ep *tep = pc + kc == k_all ? d->ep : 0;
             /* two calls, so that the packed panels' constant offsets stay constants in their copy */
             if (direct) {
-              micro_kernel(kc, ap + ir * kc, b0, b1, bstride, d->c, crow + ir, cc, mr, nr, tcm, accumulate, tile, tep,
-                           ic + ir);
+              micro_kernel(kc, ap + ir * kc, d->b + brow[0] + bcol[jr], bcol[jr + 4] - bcol[jr], bstride, d->c,
+                           crow + ir, cc, mr, nr, tcm, accumulate, tile, tep, ic + ir);
             } else {
               micro_kernel(kc, ap + ir * kc, bp + jr * kc, 4, NR, d->c, crow + ir, cc, mr, nr, tcm, accumulate, tile, tep,
                            ic + ir);
