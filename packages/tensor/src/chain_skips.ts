@@ -35,3 +35,21 @@ export function chainSkips(a: OpAttrs["conv2dAffineChain"]): Map<number, number>
   }
   return out;
 }
+
+/**
+ * For each layer input j of a chain of `layers` layers, the last layer that reads it: layer j itself, or the
+ * last skip's layer adding it (`skips` as {@linkcode chainSkips} gives them). A kernel may reuse input j's memory
+ * once that layer is done.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { chainLastReads } from "./chain_skips.ts";
+ * assert(chainLastReads(4, new Map([[2, 0], [3, 3]])).join() === "2,1,2,3");
+ * ```
+ */
+export function chainLastReads(layers: number, skips: ReadonlyMap<number, number>): number[] {
+  const last = Array.from({ length: layers }, (_, j) => j);
+  for (const [to, from] of skips) last[from] = Math.max(last[from], to);
+  return last;
+}

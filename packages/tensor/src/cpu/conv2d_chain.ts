@@ -8,6 +8,7 @@
 import type { TypedArray } from "../dtype.ts";
 import type { ConvAffineAttrs } from "../ops.ts";
 import type { Shape } from "../shape.ts";
+import { chainLastReads } from "../chain_skips.ts";
 import { conv2dForwardAffine } from "./conv2d.ts";
 import { checkLength, type ConvDims, convDims } from "./conv2d_shapes.ts";
 import { conv2dForwardWasm, residualInEpilogue } from "./conv2d_wasm.ts";
@@ -109,13 +110,10 @@ function runChain(
   skips: ReadonlyMap<number, number>,
   addInto: (y: Float32Array, x: Float32Array) => Float32Array,
 ): Float32Array {
-  const last = layers.length - 1;
-  // The last layer that reads layer input j: layer j itself, or a skip's layer.
-  const lastRead = layers.map((_, j) => j);
-  for (const [to, from] of skips) lastRead[from] = Math.max(lastRead[from], to);
+  const last = layers.length - 1, lastRead = chainLastReads(layers.length, skips);
   const free: { ptr: number; floats: number }[] = [];
   const slots: { ptr: number; floats: number }[] = [];
-  const take = (floats: number) => {
+  const slotFor = (floats: number) => {
     let best = -1;
     free.forEach((f, k) => {
       if (f.floats >= floats && (best < 0 || f.floats < free[best].floats)) best = k;
@@ -130,7 +128,7 @@ function runChain(
     const from = skips.get(i);
     const fuseAdd = from !== undefined && residualInEpilogue(d);
     const wp = rt.put(ins[1 + 3 * i].data as Float32Array);
-    let y = take(size);
+    let y = slotFor(size);
     const ep = {
       scale: rt.put(ins[2 + 3 * i].data as Float32Array),
       shift: rt.put(ins[3 + 3 * i].data as Float32Array),

@@ -6,7 +6,7 @@
  * @module
  */
 import type { OpAttrs } from "../ops.ts";
-import { chainSkips } from "../chain_skips.ts";
+import { chainLastReads, chainSkips } from "../chain_skips.ts";
 import { type ConvDims, convDims } from "../cpu/conv2d_shapes.ts";
 import type { WebGpuDevice } from "./device.ts";
 import { runElem } from "./elem_kernel.ts";
@@ -193,9 +193,8 @@ export const conv2dAffineGpu: GpuKernel<OpAttrs["conv2dAffine"]> = (dev, ins, a,
  */
 export const conv2dAffineChainGpu: GpuKernel<OpAttrs["conv2dAffineChain"]> = (dev, ins, a, outs) => {
   const skips = chainSkips(a), last = a.layers.length - 1;
-  // The last layer that reads layer input j (j itself, or a skip's layer): released after it, never ins[0].
-  const lastRead = a.layers.map((_, j) => j);
-  for (const [to, from] of skips) lastRead[from] = Math.max(lastRead[from], to);
+  // Layer input j is released after the last layer that reads it (never ins[0], the caller's).
+  const lastRead = chainLastReads(a.layers.length, skips);
   const xs = [ins[0]];
   a.layers.forEach((l, i) => {
     const w = ins[1 + 3 * i];
