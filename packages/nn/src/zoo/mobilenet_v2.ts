@@ -4,18 +4,9 @@
  * the quick start's `FxQATReadyMobileNetV2`.
  * @module
  */
-import {
-  adaptiveAvgPool2d,
-  add,
-  conv2dBatchNormEvalChain,
-  flatten,
-  randomNormal,
-  recycle,
-  type Tensor,
-  zeros,
-} from "@hqat/tensor";
+import { adaptiveAvgPool2d, add, flatten, randomNormal, recycle, type Tensor, zeros } from "@hqat/tensor";
 import { type ChainFusable, Sequential } from "../containers.ts";
-import type { FusedLayer } from "../eval_fusion.ts";
+import { type FusedLayer, runFused } from "../eval_fusion.ts";
 import { BatchNorm2d, Conv2d, Dropout, type Initializer, Linear, ReLU6 } from "../layers.ts";
 import { Module, type Scope } from "../module.ts";
 import { DeQuantStub, QuantStub } from "../stubs.ts";
@@ -119,7 +110,12 @@ export class InvertedResidual extends Module implements ChainFusable {
    * @ignore
    */
   fusedChain(s: Scope): FusedLayer[] | undefined {
-    if (s.ctx.intercept || this.forward !== InvertedResidual.prototype.forward) return undefined;
+    return this.forward === InvertedResidual.prototype.forward ? this.#chain(s) : undefined;
+  }
+
+  /** `conv`'s fused layers (no interceptor, evaluation mode), the last adding the block's input when it has a skip. */
+  #chain(s: Scope): FusedLayer[] | undefined {
+    if (s.ctx.intercept) return undefined;
     const layers = this.conv.fusedLayers(s.child("conv"));
     if (!layers || !this.useResConnect) return layers;
     return [...layers.slice(0, -1), { ...layers[layers.length - 1], residualFrom: 0 }];
@@ -127,11 +123,11 @@ export class InvertedResidual extends Module implements ChainFusable {
 
   /**
    * Runs `conv`, adding `x` when `useResConnect`; in evaluation mode, where `conv` fuses whole, the add is
-   * part of its chain (`conv2dBatchNormEvalChain` with `residual`: the same bits, no pass of its own).
+   * part of its chain (the last layer's `residualFrom`: the same bits, no pass of its own).
    */
   forward(s: Scope, x: Tensor): Tensor {
-    const fused = this.useResConnect && !s.ctx.intercept ? this.conv.fusedLayers(s.child("conv")) : undefined;
-    if (fused) return conv2dBatchNormEvalChain(x, fused, { residual: true });
+    const fused = this.useResConnect ? this.#chain(s) : undefined;
+    if (fused) return runFused(x, fused);
     const y = s.call("conv", this.conv, x);
     return this.useResConnect ? add(x, y) : y;
   }
@@ -235,12 +231,14 @@ export class MobileNetV2 extends Module {
    */
   forward(s: Scope, x: Tensor): Tensor {
     let y = this.quant ? s.call("quant", this.quant, x) : x;
-    const chained = this.features.fusedLayers(s.child("features")) !== undefined;
-    const f = s.call("features", this.features, y);
+    // Where `features` fuses whole (no interceptor: `call` would only run its forward), its forward is this one
+    // chain: run it here, and the result is ours to hand back.
+    const chain = this.features.fusedLayers(s.child("features"));
+    const f = chain ? runFused(y, chain) : s.call("features", this.features, y);
     const pooled = adaptiveAvgPool2d(f, 1);
-    if (chained) recycle(f);
+    if (chain) recycle(f);
     y = s.call("classifier", this.classifier, flatten(pooled, 1));
-    if (chained && y.data !== pooled.data) recycle(pooled);
+    if (chain && y.data !== pooled.data) recycle(pooled);
     return this.dequant ? s.call("dequant", this.dequant, y) : y;
   }
 }
