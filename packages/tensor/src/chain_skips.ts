@@ -5,8 +5,8 @@
 import type { OpAttrs } from "./ops.ts";
 
 /**
- * The chain's skip connections as a map from a layer `to` to the layer `from` whose input is added to its
- * result: `skips`, and with `residual` the chain's input added to the last layer's. Throws a RangeError naming
+ * The chain's skip connections (`skips`) as a map from a layer `to` to the layer `from` whose input is added to
+ * its result. Throws a RangeError naming
  * the problem where a skip points outside the chain, backwards, or two land on one layer (shapes are the shape
  * rule's to check).
  *
@@ -17,14 +17,13 @@ import type { OpAttrs } from "./ops.ts";
  * const one = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1, min: 0, max: 6, openGrad: true } as const;
  * const m = chainSkips({ layers: [one, one, one], skips: [{ from: 1, to: 2 }] });
  * assert(m.get(2) === 1 && m.size === 1);
- * assert(chainSkips({ layers: [one, one], residual: true }).get(1) === 0);
+ * assert(chainSkips({ layers: [one, one] }).size === 0);
  * ```
  */
 export function chainSkips(a: OpAttrs["conv2dAffineChain"]): Map<number, number> {
   const out = new Map<number, number>();
   const n = a.layers.length;
-  const all = a.residual ? [...(a.skips ?? []), { from: 0, to: n - 1 }] : a.skips ?? [];
-  for (const { from, to } of all) {
+  for (const { from, to } of a.skips ?? []) {
     if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to >= n || from > to) {
       throw new RangeError(
         `conv2dAffineChain(): a residual from layer ${from} to layer ${to} must have 0 ≤ from ≤ to < ${n}`,

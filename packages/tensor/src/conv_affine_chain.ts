@@ -2,8 +2,8 @@
  * A run of inference convolutions with their batch norms and clamps fused (an inverted residual block's
  * expansion, depthwise and projection layers) as one op, `conv2dAffineChain`: its CPU kernel keeps every
  * intermediate result inside the kernels' memory — no copy out and back in, no fresh array — and equals
- * `conv2dAffine` applied layer after layer bit for bit (each skip connection, and `residual`, as an `add` of
- * a layer's input to a later layer's result).
+ * `conv2dAffine` applied layer after layer bit for bit (each skip connection as an `add` of a layer's input to a
+ * later layer's result).
  * The shape and gradient rules of both ops live here.
  * @module
  */
@@ -69,7 +69,7 @@ export function chainShapeRule(
 
 /**
  * The gradient rule: recomputes each layer's input, then runs conv2dAffine's rule from the last layer back;
- * a skip (and `residual`) also sends its layer's output cotangent to the layer input it added, unchanged, as
+ * a skip also sends its layer's output cotangent to the layer input it added, unchanged, as
  * add's rule does.
  *
  * @example

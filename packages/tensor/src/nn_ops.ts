@@ -329,12 +329,10 @@ export function conv2dBatchNormEvalChain(
     ins.push(l.w, scale, shift);
     if (l.residualFrom !== undefined) skips.push({ from: l.residualFrom, to: i });
   });
-  const attrs = {
-    layers: layers.map(affineAttrs),
-    ...(options.residual ? { residual: true } : {}),
-    ...(skips.length > 0 ? { skips } : {}),
-  };
-  return apply1("conv2dAffineChain", ins, attrs);
+  // `residual` is the skip from the chain's input to its last layer's result
+  if (options.residual) skips.push({ from: 0, to: layers.length - 1 });
+  const attrs = { layers: layers.map(affineAttrs) };
+  return apply1("conv2dAffineChain", ins, skips.length > 0 ? { ...attrs, skips } : attrs);
 }
 
 /**

@@ -174,14 +174,12 @@ export interface OpAttrs {
   conv2dAffine: ConvAffineAttrs;
   /**
    * Inputs (x, then w, scale, shift of each layer): conv2dAffine layer after layer, the intermediate results
-   * kept inside the kernels — equal bit for bit to the separate ops, and differentiated as they are. With
-   * `residual`, x (of the output's shape) is added to the last layer's result, as `add(x, chain)` would; each
-   * of `skips` adds the input of layer `from` to the result of layer `to` (from ≤ to, at most one per `to`,
-   * the shapes equal) the same way — skip connections inside the chain.
+   * kept inside the kernels — equal bit for bit to the separate ops, and differentiated as they are. Each of
+   * `skips` adds the input of layer `from` to the result of layer `to` (from ≤ to, at most one per `to`, the
+   * shapes equal), as `add(input, result)` would — skip connections inside the chain.
    */
   conv2dAffineChain: {
     layers: readonly ConvAffineAttrs[];
-    residual?: boolean;
     skips?: readonly { readonly from: number; readonly to: number }[];
   };
   /** 2-D max pooling of NCHW x. */

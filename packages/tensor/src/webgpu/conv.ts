@@ -168,7 +168,7 @@ export const conv2dAffineGpu: GpuKernel<OpAttrs["conv2dAffine"]> = (dev, ins, a,
 
 /**
  * conv2dAffineChain: conv2dAffine layer after layer on the device, each intermediate released once nothing
- * reads it any more, and each skip connection (and `residual`) added by the `add` kernel.
+ * reads it any more, and each skip connection added by the `add` kernel.
  *
  * @example
  * ```ts

@@ -142,19 +142,20 @@ Deno.test({
       ins.push(randomTensor("float32", s, 10 + i), randomTensor("float32", [s[0]], 20 + i, 0.5, 2));
       ins.push(randomTensor("float32", [s[0]], 30 + i));
     });
-    const withRes = await runBoth("conv2dAffineChain", ins, { layers, residual: true });
-    const magnitude = magnitudeOf("conv2dAffineChain", ins, { layers, residual: true });
+    const residual = { layers, skips: [{ from: 0, to: 2 }] };
+    const withRes = await runBoth("conv2dAffineChain", ins, residual);
+    const magnitude = magnitudeOf("conv2dAffineChain", ins, residual);
     assertClose(withRes.gpu[0], withRes.cpu[0], { magnitude }, "residual chain");
     const plain = await runBoth("conv2dAffineChain", ins, { layers });
     const xs = x.data as Float32Array;
     assertClose(withRes.gpu[0], plain.gpu[0].map((v, i) => Math.fround(xs[i] + v)), {}, "x + chain");
     // The same block twice in one chain, each adding its own input (skips 0 → 2 and 3 → 5); then the first
-    // block's skip with `residual` (0 → 5), the chain's input read by two adds.
+    // block's skip and the chain's input added to the last layer (0 → 5), the chain's input read by two adds.
     const ins2 = [...ins, ...ins.slice(1)];
     for (
       const attrs of [
         { layers: [...layers, ...layers], skips: [{ from: 0, to: 2 }, { from: 3, to: 5 }] },
-        { layers: [...layers, ...layers], skips: [{ from: 0, to: 2 }], residual: true },
+        { layers: [...layers, ...layers], skips: [{ from: 0, to: 2 }, { from: 0, to: 5 }] },
       ]
     ) {
       const r = await runBoth("conv2dAffineChain", ins2, attrs);
