@@ -6,28 +6,17 @@ import {
   profileOps,
   randomKey,
   randomNormal,
-  randomUniform,
   sum,
   type Tensor,
   valueAndGrad,
 } from "@hqat/tensor";
-
-function stats(seed: number, c: number) {
-  const k = (i: number) => randomKey(seed * 16 + i);
-  return {
-    mean: randomNormal(k(1), [c]),
-    variance: randomUniform(k(2), [c], { min: 0.1, max: 2 }),
-    gamma: randomNormal(k(3), [c]),
-    beta: randomNormal(k(4), [c]),
-    eps: 1e-5,
-  };
-}
+import { randomBatchNorm } from "./cpu/bn_test_util.ts";
 
 const values = (t: Tensor) => Array.from(t.data as Float32Array);
 
 Deno.test("batchNormEval() computes a fold once for the same statistics and again for any other tensor or ε", () => {
   const x = randomNormal(randomKey(1), [2, 3, 4, 4]);
-  const p = stats(2, 3);
+  const p = randomBatchNorm(3, 2, { min: 0.1, max: 2 });
   const first = values(batchNormEval(x, p));
   // The same tensors again (in a new object): the fold is reused, so no op but the affine map runs.
   const { result, profile } = profileOps(() => batchNormEval(x, { ...p }));
@@ -35,7 +24,7 @@ Deno.test("batchNormEval() computes a fold once for the same statistics and agai
   assertEquals([...profile.calls.keys()], ["channelAffine"]);
   const ops: string[] = [];
   // Each of the other inputs replaced (same variance tensor): the fold follows it.
-  const other = stats(3, 3);
+  const other = randomBatchNorm(3, 3, { min: 0.1, max: 2 });
   for (const key of ["mean", "gamma", "beta"] as const) {
     const q = { ...p, [key]: other[key] };
     const fresh = values(batchNormEval(x, q));
@@ -51,7 +40,7 @@ Deno.test("batchNormEval() computes a fold once for the same statistics and agai
 
 Deno.test("conv2dBatchNormEval() differentiates through γ after its fold was cached", () => {
   const x = randomNormal(randomKey(5), [1, 2, 3, 3]), w = randomNormal(randomKey(6), [2, 2, 1, 1]);
-  const p = stats(7, 2);
+  const p = randomBatchNorm(2, 7, { min: 0.1, max: 2 });
   conv2dBatchNormEval(x, w, { bn: p }); // caches the fold
   const { grad } = valueAndGrad((g: Tensor) => sum(conv2dBatchNormEval(x, w, { bn: { ...p, gamma: g } })))(
     p.gamma,

@@ -20,6 +20,7 @@ import {
 } from "@hqat/tensor";
 import { conv2dForward, conv2dForwardAffine } from "./conv2d.ts";
 import { getKernelThreads, readyThreads, setKernelThreads } from "./thread_pool.ts";
+import { randomBatchNorm } from "./bn_test_util.ts";
 
 interface Case {
   x: readonly number[];
@@ -36,25 +37,26 @@ const CLAMPS = [
   { min: -0.5, max: 0.25, openGrad: false },
 ] as const;
 
-function bnOf(co: number, seed: number) {
-  const k = (i: number) => randomKey(seed * 16 + i);
-  return {
-    mean: randomNormal(k(1), [co]),
-    variance: randomUniform(k(2), [co], { min: 0.05, max: 3 }),
-    gamma: randomNormal(k(3), [co]),
-    beta: randomNormal(k(4), [co]),
-    eps: 1e-5,
-  };
-}
-
 /** conv2d, batchNormEval and clamp as three ops. */
-function unfused(x: Tensor, w: Tensor, c: Case, bn: ReturnType<typeof bnOf>, cl: (typeof CLAMPS)[number]) {
+function unfused(
+  x: Tensor,
+  w: Tensor,
+  c: Case,
+  bn: ReturnType<typeof randomBatchNorm>,
+  cl: (typeof CLAMPS)[number],
+) {
   const geo = { stride: c.stride ?? 1, padding: c.padding ?? 0, groups: c.groups ?? 1 };
   const y = batchNormEval(conv2d(x, w, geo), bn);
   return cl ? clamp(y, cl.min, cl.max) : y;
 }
 
-function fused(x: Tensor, w: Tensor, c: Case, bn: ReturnType<typeof bnOf>, cl: (typeof CLAMPS)[number]) {
+function fused(
+  x: Tensor,
+  w: Tensor,
+  c: Case,
+  bn: ReturnType<typeof randomBatchNorm>,
+  cl: (typeof CLAMPS)[number],
+) {
   const geo = { stride: c.stride ?? 1, padding: c.padding ?? 0, groups: c.groups ?? 1 };
   return conv2dBatchNormEval(x, w, { ...geo, bn, clamp: cl });
 }
@@ -66,7 +68,7 @@ function bits(t: Tensor): Int32Array {
 
 function checkCase(c: Case, seed: number): void {
   const x = randomNormal(randomKey(seed), c.x), w = randomNormal(randomKey(seed + 1), c.w);
-  const bn = bnOf(c.w[0], seed);
+  const bn = randomBatchNorm(c.w[0], seed);
   for (const cl of CLAMPS) {
     const a = fused(x, w, c, bn, cl), b = unfused(x, w, c, bn, cl);
     assertEquals(a.shape, b.shape);
@@ -135,7 +137,7 @@ Deno.test("conv2dBatchNormEval() keeps NaN and infinities as the three ops do", 
   const x = tensor([[[[NaN, 1, -Infinity, 2], [Infinity, -3, 0, -0]]]]);
   const w = tensor([[[[1]]], [[[-1]]]]);
   const c: Case = { x: x.shape, w: w.shape };
-  const bn = bnOf(2, 3);
+  const bn = randomBatchNorm(2, 3);
   for (const cl of CLAMPS) {
     const a = fused(x, w, c, bn, cl).toArray().flat(3), b = unfused(x, w, c, bn, cl).toArray().flat(3);
     assertEquals(a.map(String), b.map(String));
@@ -145,7 +147,7 @@ Deno.test("conv2dBatchNormEval() keeps NaN and infinities as the three ops do", 
 Deno.test("conv2dBatchNormEval() has the gradients of the three ops", () => {
   const c: Case = { x: [2, 6, 5, 5], w: [6, 1, 3, 3], padding: 1, groups: 6 };
   const x = randomNormal(randomKey(7), c.x), w = randomNormal(randomKey(8), c.w);
-  const bn = bnOf(6, 9);
+  const bn = randomBatchNorm(6, 9);
   const probe = randomNormal(randomKey(10), [2, 6, 5, 5]);
   for (const cl of CLAMPS) {
     const loss = (f: typeof fused) => (p: { x: Tensor; w: Tensor; gamma: Tensor; beta: Tensor }) =>
@@ -232,7 +234,7 @@ Deno.test("conv2dBatchNormEval() gives the same bits split across two threads", 
 });
 
 Deno.test("conv2dBatchNormEvalChain() equals the layers one at a time bit for bit, gradients too", () => {
-  const bnA = bnOf(24, 1), bnB = bnOf(24, 2), bnC = bnOf(8, 3);
+  const bnA = randomBatchNorm(24, 1), bnB = randomBatchNorm(24, 2), bnC = randomBatchNorm(8, 3);
   const layers = (w: Tensor[], gamma: Tensor) => [
     { w: w[0], bn: { ...bnA, gamma }, clamp: CLAMPS[0] },
     { w: w[1], stride: 2, padding: 1, groups: 24, bn: bnB, clamp: CLAMPS[0] },

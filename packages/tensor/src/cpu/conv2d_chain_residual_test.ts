@@ -7,7 +7,6 @@ import {
   mul,
   randomKey,
   randomNormal,
-  randomUniform,
   reshape,
   sum,
   type Tensor,
@@ -16,6 +15,7 @@ import {
 } from "@hqat/tensor";
 import { conv2dForward } from "./conv2d.ts";
 import { getKernelThreads, readyThreads, setKernelThreads } from "./thread_pool.ts";
+import { randomBatchNorm } from "./bn_test_util.ts";
 
 type Layer = Parameters<typeof conv2dBatchNormEvalChain>[1][number];
 
@@ -27,17 +27,6 @@ function bits(t: Tensor): number[] {
   return Array.from(new Int32Array(d.slice().buffer), (b, i) => (Number.isNaN(d[i]) ? 0x7fc00000 : b));
 }
 
-function bnOf(co: number, seed: number) {
-  const k = (i: number) => randomKey(seed * 16 + i);
-  return {
-    mean: randomNormal(k(1), [co]),
-    variance: randomUniform(k(2), [co], { min: 0.05, max: 3 }),
-    gamma: randomNormal(k(3), [co]),
-    beta: randomNormal(k(4), [co]),
-    eps: 1e-5,
-  };
-}
-
 /** The last layer's kinds: each reaches another route of the kernels. */
 type Last = "pointwise" | "grouped" | "full3x3" | "depthwise";
 
@@ -47,10 +36,10 @@ function block(c: number, hidden: number, last: Last, seed: number): Layer[] {
   const layers: Layer[] = [];
   let cin = c;
   if (hidden > 0) {
-    layers.push({ w: w([hidden, c, 1, 1], 1), bn: bnOf(hidden, seed), clamp: RELU6 });
+    layers.push({ w: w([hidden, c, 1, 1], 1), bn: randomBatchNorm(hidden, seed), clamp: RELU6 });
     cin = hidden;
   }
-  const bn = bnOf(c, seed + 7);
+  const bn = randomBatchNorm(c, seed + 7);
   if (last === "pointwise") layers.push({ w: w([c, cin, 1, 1], 2), bn });
   else if (last === "full3x3") layers.push({ w: w([c, cin, 3, 3], 2), padding: 1, bn });
   else if (last === "grouped") {
@@ -58,7 +47,7 @@ function block(c: number, hidden: number, last: Last, seed: number): Layer[] {
     layers.push({ w: w([c, cin / g, 1, 1], 2), groups: g, bn });
   } else {
     // depthwise needs as many input channels as output channels
-    if (cin !== c) layers.push({ w: w([c, cin, 1, 1], 3), bn: bnOf(c, seed + 9), clamp: RELU6 });
+    if (cin !== c) layers.push({ w: w([c, cin, 1, 1], 3), bn: randomBatchNorm(c, seed + 9), clamp: RELU6 });
     layers.push({ w: w([c, 1, 3, 3], 2), padding: 1, groups: c, bn, clamp: RELU6 });
   }
   return layers;
@@ -114,8 +103,8 @@ Deno.test("conv2dBatchNormEvalChain() with a residual equals add(x, the layers o
 Deno.test("conv2dBatchNormEvalChain() adds the residual after the last of several k panels and on two threads", async () => {
   // 300 input channels: the projection's GEMM sums in two k panels before its epilogue.
   checkResidual(randomNormal(randomKey(3), [2, 8, 5, 5]), [
-    { w: randomNormal(randomKey(4), [300, 8, 1, 1]), bn: bnOf(300, 5), clamp: RELU6 },
-    { w: randomNormal(randomKey(6), [8, 300, 1, 1]), bn: bnOf(8, 7) },
+    { w: randomNormal(randomKey(4), [300, 8, 1, 1]), bn: randomBatchNorm(300, 5), clamp: RELU6 },
+    { w: randomNormal(randomKey(6), [8, 300, 1, 1]), bn: randomBatchNorm(8, 7) },
   ]);
   const before = getKernelThreads();
   setKernelThreads(2);
@@ -126,7 +115,7 @@ Deno.test("conv2dBatchNormEvalChain() adds the residual after the last of severa
     assertEquals(readyThreads(), 2, "the kernel worker should start");
     const x = randomNormal(randomKey(8), [16, 24, 16, 16]);
     const layers = block(24, 144, "depthwise", 9);
-    layers.push({ w: randomNormal(randomKey(10), [24, 24, 1, 1]), bn: bnOf(24, 11) });
+    layers.push({ w: randomNormal(randomKey(10), [24, 24, 1, 1]), bn: randomBatchNorm(24, 11) });
     checkResidual(x, layers);
   } finally {
     setKernelThreads(before);
@@ -164,7 +153,7 @@ Deno.test("conv2dBatchNormEvalChain() with a residual has add(x, the layers)'s g
 
 Deno.test("conv2dBatchNormEvalChain() rejects a residual whose shape the chain changes", () => {
   const x = randomNormal(randomKey(30), [1, 4, 4, 4]);
-  const layer = { w: randomNormal(randomKey(31), [6, 4, 1, 1]), bn: bnOf(6, 32) };
+  const layer = { w: randomNormal(randomKey(31), [6, 4, 1, 1]), bn: randomBatchNorm(6, 32) };
   assertThrows(() => conv2dBatchNormEvalChain(x, [layer], { residual: true }), RangeError, "residual");
 });
 
@@ -178,17 +167,23 @@ type SkipLast = "pointwise" | "full3x3" | "depthwise" | "strided";
 function skipBlock(c: number, hidden: number, out: number, last: SkipLast, seed: number): Layer[] {
   const w = (shape: number[], i: number) => randomNormal(randomKey(seed + i), shape, { std: 0.5 });
   const layers: Layer[] = [
-    { w: w([hidden, c, 1, 1], 1), bn: bnOf(hidden, seed), clamp: RELU6 },
-    { w: w([hidden, 1, 3, 3], 2), padding: 1, groups: hidden, bn: bnOf(hidden, seed + 1), clamp: RELU6 },
+    { w: w([hidden, c, 1, 1], 1), bn: randomBatchNorm(hidden, seed), clamp: RELU6 },
+    {
+      w: w([hidden, 1, 3, 3], 2),
+      padding: 1,
+      groups: hidden,
+      bn: randomBatchNorm(hidden, seed + 1),
+      clamp: RELU6,
+    },
   ];
-  if (last === "pointwise") layers.push({ w: w([out, hidden, 1, 1], 3), bn: bnOf(out, seed + 2) });
+  if (last === "pointwise") layers.push({ w: w([out, hidden, 1, 1], 3), bn: randomBatchNorm(out, seed + 2) });
   else if (last === "full3x3") {
-    layers.push({ w: w([out, hidden, 3, 3], 3), padding: 1, bn: bnOf(out, seed + 2) });
+    layers.push({ w: w([out, hidden, 3, 3], 3), padding: 1, bn: randomBatchNorm(out, seed + 2) });
   } else if (last === "strided") {
-    layers.push({ w: w([out, hidden, 3, 3], 3), padding: 1, stride: 2, bn: bnOf(out, seed + 2) });
+    layers.push({ w: w([out, hidden, 3, 3], 3), padding: 1, stride: 2, bn: randomBatchNorm(out, seed + 2) });
   } else {
-    layers.push({ w: w([out, hidden, 1, 1], 3), bn: bnOf(out, seed + 2), clamp: RELU6 });
-    layers.push({ w: w([out, 1, 3, 3], 4), padding: 1, groups: out, bn: bnOf(out, seed + 3) });
+    layers.push({ w: w([out, hidden, 1, 1], 3), bn: randomBatchNorm(out, seed + 2), clamp: RELU6 });
+    layers.push({ w: w([out, 1, 3, 3], 4), padding: 1, groups: out, bn: randomBatchNorm(out, seed + 3) });
   }
   return layers;
 }
@@ -261,7 +256,7 @@ Deno.test("conv2dBatchNormEvalChain() keeps a skip's input while later layers re
   setKernelThreads(2);
   try {
     conv2dBatchNormEval(randomNormal(randomKey(1), [1, 1, 1, 1]), randomNormal(randomKey(2), [1, 1, 1, 1]), {
-      bn: bnOf(1, 3),
+      bn: randomBatchNorm(1, 3),
     });
     for (let i = 0; i < 500 && readyThreads() < 2; i++) await new Promise((r) => setTimeout(r, 10));
     assertEquals(readyThreads(), 2, "the kernel worker should start");
@@ -301,8 +296,8 @@ Deno.test("conv2dBatchNormEvalChain() with skips inside the chain has the adds' 
 
 Deno.test("conv2dBatchNormEvalChain() rejects skips that point outside the chain, backwards, twice or across shapes", () => {
   const x = randomNormal(randomKey(90), [1, 4, 4, 4]);
-  const l = { w: randomNormal(randomKey(91), [4, 4, 1, 1]), bn: bnOf(4, 92) };
-  const wide = { w: randomNormal(randomKey(93), [6, 4, 1, 1]), bn: bnOf(6, 94) };
+  const l = { w: randomNormal(randomKey(91), [4, 4, 1, 1]), bn: randomBatchNorm(4, 92) };
+  const wide = { w: randomNormal(randomKey(93), [6, 4, 1, 1]), bn: randomBatchNorm(6, 94) };
   assertThrows(
     () => conv2dBatchNormEvalChain(x, [l, { ...l, residualFrom: 2 }]),
     RangeError,
