@@ -37,26 +37,16 @@ const CLAMPS = [
   { min: -0.5, max: 0.25, openGrad: false },
 ] as const;
 
+type Bn = ReturnType<typeof randomBatchNorm>;
+
 /** conv2d, batchNormEval and clamp as three ops. */
-function unfused(
-  x: Tensor,
-  w: Tensor,
-  c: Case,
-  bn: ReturnType<typeof randomBatchNorm>,
-  cl: (typeof CLAMPS)[number],
-) {
+function unfused(x: Tensor, w: Tensor, c: Case, bn: Bn, cl: (typeof CLAMPS)[number]) {
   const geo = { stride: c.stride ?? 1, padding: c.padding ?? 0, groups: c.groups ?? 1 };
   const y = batchNormEval(conv2d(x, w, geo), bn);
   return cl ? clamp(y, cl.min, cl.max) : y;
 }
 
-function fused(
-  x: Tensor,
-  w: Tensor,
-  c: Case,
-  bn: ReturnType<typeof randomBatchNorm>,
-  cl: (typeof CLAMPS)[number],
-) {
+function fused(x: Tensor, w: Tensor, c: Case, bn: Bn, cl: (typeof CLAMPS)[number]) {
   const geo = { stride: c.stride ?? 1, padding: c.padding ?? 0, groups: c.groups ?? 1 };
   return conv2dBatchNormEval(x, w, { ...geo, bn, clamp: cl });
 }
