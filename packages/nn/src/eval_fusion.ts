@@ -6,8 +6,8 @@
  * activation; consecutive fused layers run as one `conv2dBatchNormEvalChain`, their intermediate results
  * never leaving the kernels' memory, and an inverted residual block whose layers fuse whole
  * (`Sequential.fusedLayers`) joins the chain of the layers around it (`ChainFusable`), its skip connection
- * added inside that chain (`residualFrom`) — MobileNetV2's features are one chain. Training mode, an interceptor (tracing, debugging hooks) and any other layer keep the
- * layer-by-layer path.
+ * added inside that chain (`residualFrom`) — MobileNetV2's features are one chain. Training mode, an interceptor
+ * (tracing, debugging hooks) and any other layer keep the layer-by-layer path.
  * @module
  */
 import {
