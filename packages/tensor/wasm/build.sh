@@ -20,7 +20,7 @@ trap 'rm -rf "$tmp"' EXIT
 clang --target=wasm32 -O3 -msimd128 -matomics -mbulk-memory -nostdlib -ffreestanding $extra_cflags \
   -Wl,--no-entry -Wl,--import-memory -Wl,--shared-memory -Wl,--max-memory=4294967296 \
   -Wl,--export=__heap_base \
-  -o "$tmp/raw.wasm" "$here/gemm.c" "$here/im2col.c" "$here/depthwise.c" "$here/depthwise_cl.c" "$here/depthwise3.c" "$here/depthwise3_direct.c" "$here/depthwise_small.c" \
+  -o "$tmp/raw.wasm" "$here/gemm.c" "$here/im2col.c" "$here/depthwise.c" "$here/depthwise_cl.c" "$here/depthwise3.c" "$here/depthwise3_direct.c" "$here/depthwise_small.c" "$here/chain_groups.c" \
   "$here/int_gemm.c" "$here/int_im2col.c" "$here/int_depthwise.c" "$here/int_depthwise_small.c" "$here/int_depthwise_rows.c" "$here/int_depthwise_lanes.c" \
   "$here/int_requant.c" "$here/quantize.c" "$here/int_conv_s2.c" \
   "$here/batch_norm.c" "$here/optim.c"

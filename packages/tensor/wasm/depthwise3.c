@@ -10,6 +10,7 @@
  */
 #include "affine.h"
 #include "common.h"
+#include "kernels.h"
 
 static inline int d3_pitch(const conv_geo *g) { return ((g->w + 2 + 3) & ~3) + 8; }
 

@@ -12,6 +12,7 @@
  */
 #include "affine.h"
 #include "common.h"
+#include "kernels.h"
 
 /* Side of the square input planes this kernel takes for the geometry, or 0 where it does not apply. */
 static int small_side(const conv_geo *g) {

@@ -11,6 +11,7 @@
  */
 #include "affine.h"
 #include "common.h"
+#include "kernels.h"
 
 #ifndef MR
 #define MR 6
@@ -36,22 +37,6 @@
 _Static_assert(MC % MR == 0, "MC must be a multiple of MR");
 _Static_assert(MR >= 4, "pack_a transposes four rows at a time");
 
-typedef struct {
-  int seg, seg_stride, stride;
-} dmap;
-
-typedef struct {
-  int m, n, k, accumulate;
-  const float *a;
-  dmap a_row, a_col;
-  const float *b;
-  dmap b_row, b_col;
-  float *c;
-  dmap c_row, c_col;
-  /* when not null, C's row i is finished with scale[i], shift[i], the clamp (and the residual) after the last
-   * k panel */
-  const affine_ep *ep;
-} gemm_desc;
 
 static inline int dmap_off(const dmap *d, int i) {
   return (i / d->seg) * d->seg_stride + (i % d->seg) * d->stride;

@@ -11,8 +11,16 @@ import type { Shape } from "../shape.ts";
 import { chainLastReads } from "../chain_skips.ts";
 import { conv2dForwardAffine } from "./conv2d.ts";
 import { checkLength, type ConvDims, convDims } from "./conv2d_shapes.ts";
-import { conv2dForwardWasm, residualInEpilogue } from "./conv2d_wasm.ts";
+import { GROUP_BYTES, groupImages, runChainGroups } from "./chain_groups.ts";
+import { conv2dForwardWasm, groupStep, residualInEpilogue } from "./conv2d_wasm.ts";
 import { KernelMemoryError, type KernelRuntime, kernelRuntime } from "./wasm_runtime.ts";
+
+/**
+ * Smallest input plane (positions) of a layer run by groups of images. On MobileNetV2's 4×4 and smaller planes the
+ * layers gained nothing from it (one thread, batch 8 against 256), and on 2×2 and 1×1 they lost: there the weights,
+ * read again for every group, outweigh the activations.
+ */
+const GROUP_MIN_PLANE = 64;
 
 /** An input of the op: data and shape. */
 interface Operand {
@@ -24,7 +32,9 @@ interface Operand {
  * conv2dForwardAffine of each layer in turn on x = ins[0] (layer i's weight, scale and shift are ins[1 + 3i],
  * ins[2 + 3i], ins[3 + 3i]), with each skip's layer input added to its layer's result (`skips`: to → from, see
  * `chainSkips`); the same bits as the layers one at a time and the adds. Each intermediate result stays in the
- * kernels' memory for as long as a later layer or skip reads it, and its slots then take a later result.
+ * kernels' memory for as long as a later layer or skip reads it, and its slots then take a later result. Runs of
+ * layers on larger planes go by groups of images whose working set fits in `options.groupBytes` (default
+ * GROUP_BYTES, see `chain_groups.ts`; 0 runs every layer over the whole batch).
  *
  * @example
  * ```ts
@@ -42,6 +52,7 @@ export function conv2dAffineChainKernel(
   ins: readonly Operand[],
   layers: readonly ConvAffineAttrs[],
   skips: ReadonlyMap<number, number> = new Map(),
+  options: { groupBytes?: number } = {},
 ): Float32Array {
   const op = "conv2dAffineChain";
   const dims: ConvDims[] = [];
@@ -92,7 +103,7 @@ export function conv2dAffineChainKernel(
   if (!rt || dims.some((d) => d.n * d.co * d.ho * d.wo === 0 || d.c * d.kh * d.kw === 0)) return slow();
   try {
     rt.reset();
-    return runChain(rt, ins, layers, dims, skips, addInto);
+    return runChain(rt, ins, layers, dims, skips, addInto, options.groupBytes ?? GROUP_BYTES);
   } catch (e) {
     if (e instanceof KernelMemoryError) return slow();
     throw e;
@@ -101,7 +112,12 @@ export function conv2dAffineChainKernel(
   }
 }
 
-/** The chain on the kernels: layer i reads layer input i (slots reused once nothing later reads them). */
+/**
+ * The chain on the kernels: layer i reads layer input i (slots reused once nothing later reads them). Runs of
+ * consecutive layers on planes of at least GROUP_MIN_PLANE positions whose kernels take any range of images go by
+ * groups of images (`runChainGroups`); their slots are reused only once the whole run is done, since a thread may
+ * still be reading an earlier layer's slots for its group while another writes a later layer's for the next one.
+ */
 function runChain(
   rt: KernelRuntime,
   ins: readonly Operand[],
@@ -109,6 +125,7 @@ function runChain(
   dims: readonly ConvDims[],
   skips: ReadonlyMap<number, number>,
   addInto: (y: Float32Array, x: Float32Array) => Float32Array,
+  groupBytes: number,
 ): Float32Array {
   const last = layers.length - 1, lastRead = chainLastReads(layers.length, skips);
   const free: { ptr: number; floats: number }[] = [];
@@ -119,6 +136,18 @@ function runChain(
       if (f.floats >= floats && (best < 0 || f.floats < free[best].floats)) best = k;
     });
     return best >= 0 ? free.splice(best, 1)[0] : { ptr: rt.alloc(floats), floats };
+  };
+  // The run of grouped layers being gathered: its steps, their depthwise scratch, the largest working set of one
+  // image, and the slots freed inside it.
+  let run:
+    | { steps: number[][]; scratch: number; perImage: number; freed: { ptr: number; floats: number }[] }
+    | undefined;
+  const flush = () => {
+    if (!run) return;
+    const n = dims[0].n;
+    runChainGroups(rt, run.steps, n, groupImages(n, rt.threads(), run.perImage, groupBytes), run.scratch);
+    free.push(...run.freed);
+    run = undefined;
   };
   slots.push({ ptr: rt.put(ins[0].data as Float32Array), floats: ins[0].data.length });
   let size = 0, result: Float32Array | undefined;
@@ -135,7 +164,18 @@ function runChain(
       clamp: rt.put(Float32Array.of(l.min, l.max)),
       residual: fuseAdd ? slots[from].ptr : undefined,
     };
-    conv2dForwardWasm(rt, d, slots[i].ptr, wp, y.ptr, undefined, ep);
+    const step = groupBytes > 0 && d.h * d.w >= GROUP_MIN_PLANE && (from === undefined || fuseAdd)
+      ? groupStep(rt, d, slots[i].ptr, wp, y.ptr, ep)
+      : undefined;
+    if (step) {
+      run ??= { steps: [], scratch: 0, perImage: 0, freed: [] };
+      run.steps.push(step.ints);
+      run.scratch = Math.max(run.scratch, step.scratch);
+      run.perImage = Math.max(run.perImage, 4 * (d.c * d.h * d.w + d.co * d.ho * d.wo));
+    } else {
+      flush();
+      conv2dForwardWasm(rt, d, slots[i].ptr, wp, y.ptr, undefined, ep);
+    }
     if (from !== undefined && !fuseAdd) {
       // A route without the add in its epilogue: the same float32 adds, outside the kernels' memory.
       const x = from === 0 ? ins[0].data as Float32Array : rt.take(slots[from].ptr, size);
@@ -147,7 +187,8 @@ function runChain(
       }
     }
     slots.push(y);
-    for (let j = 0; j <= i; j++) if (lastRead[j] === i) free.push(slots[j]);
+    for (let j = 0; j <= i; j++) if (lastRead[j] === i) (run?.freed ?? free).push(slots[j]);
   });
+  flush();
   return result ?? rt.take(slots[last + 1].ptr, size);
 }

@@ -6,13 +6,12 @@
  * @module
  */
 import type { ConvDims } from "./conv2d_shapes.ts";
-import { gemmWasm, type IndexMap, type MatrixLayout } from "./gemm.ts";
+import { gemmDescriptor, type GemmSpec, gemmWasm, type IndexMap, type MatrixLayout } from "./gemm.ts";
+import { geoInts, ranges, runDepthwise } from "./depthwise_wasm.ts";
 import type { KernelRuntime } from "./wasm_runtime.ts";
 
 /** Most floats an im2col buffer holds before the batch is cut into chunks. */
 const COL_FLOATS = 1 << 21;
-/** Multiply-adds below which a memory-bound kernel stays on one thread. */
-const PARALLEL_MACS = 200_000;
 
 function isDepthwise(d: ConvDims): boolean {
   return d.groups > 1 && d.cg === 1;
@@ -22,110 +21,9 @@ function isPointwise(d: ConvDims): boolean {
   return d.kh === 1 && d.kw === 1 && d.sh === 1 && d.sw === 1 && d.ph === 0 && d.pw === 0;
 }
 
-function geoInts(d: ConvDims): number[] {
-  return [d.n, d.c, d.h, d.w, d.co, d.kh, d.kw, d.ho, d.wo, d.sh, d.sw, d.ph, d.pw, d.dh, d.dw, d.groups];
-}
-
 /** Columns of an NCHW tensor with `channels` channels of `p` positions, read as [channels, N·p]. */
 function batchColumns(channels: number, p: number): IndexMap {
   return { stride: 1, seg: p, segStride: channels * p };
-}
-
-/**
- * Splits [0, count) into ranges (multiples of `align` long): one when the work is small or only one
- * thread is ready, else about four per thread, so that a thread slowed by other work takes fewer.
- */
-function ranges(rt: KernelRuntime, count: number, macs: number, align = 1): [number, number][] {
-  const threads = macs >= PARALLEL_MACS ? Math.min(rt.threads(), count) : 1;
-  const pieces = threads > 1 ? 4 * threads : 1;
-  const step = Math.max(align, Math.ceil(count / pieces / align) * align);
-  const out: [number, number][] = [];
-  for (let i = 0; i < count; i += step) out.push([i, Math.min(count, i + step)]);
-  return out.length ? out : [[0, 0]];
-}
-
-/**
- * Runs a depthwise kernel (the forward with the epilogue at byte address `ep` when given). A 3×3 forward
- * whose output rows are a multiple of four wide runs on NCHW planes (`depthwise3.c`), one on 1×1, 2×2 or 4×4
- * planes with channels in fours on `depthwise_small.c`; otherwise, with one output channel per input channel
- * (and at least 4 channels), the channels-innermost kernel runs; else the plane kernel, on `count` channels.
- */
-function runDepthwise(
-  rt: KernelRuntime,
-  kind: "forward" | "backward_input" | "backward_weight",
-  d: ConvDims,
-  ptrs: number[],
-  count: number,
-  ep?: number,
-): void {
-  const geo = rt.putInts(geoInts(d));
-  const macs = d.n * d.co * d.ho * d.wo * d.kh * d.kw;
-  const plane3 = kind === "forward" ? rt.depthwise3ScratchFloats(geo) : 0;
-  if (plane3 > 0) {
-    const scratch = rt.threadScratch(plane3);
-    rt.run(
-      "depthwise3_forward",
-      ranges(rt, d.n * d.c, macs).map(([a, b]) => [geo, ...ptrs, a, b, ep ?? 0]),
-      scratch,
-    );
-    return;
-  }
-  if (kind === "forward" && rt.depthwiseSmallFits(geo)) {
-    const parts = smallParts(rt, d, macs);
-    rt.run("depthwise_small_forward", parts.map((p) => [geo, ...ptrs, ...p, ep ?? 0]));
-    return;
-  }
-  if (d.co === d.c && d.c >= 4) {
-    if (kind === "backward_weight") {
-      // Sums over the images: the parts split the channels.
-      const parts = ranges(rt, d.c, macs, 4);
-      const widest = Math.max(...parts.map(([a, b]) => b - a));
-      const scratch = rt.threadScratch(rt.depthwiseClScratchFloats(geo, widest));
-      rt.run("depthwise_cl_backward_weight", parts.map(([a, b]) => [geo, ...ptrs, a, b]), scratch);
-      return;
-    }
-    const parts = clParts(rt, d, macs);
-    const widest = Math.max(...parts.map((p) => p[1] - p[0]));
-    const scratch = rt.threadScratch(rt.depthwiseClScratchFloats(geo, widest));
-    if (ep !== undefined) {
-      rt.run("depthwise_cl_forward_affine", parts.map((p) => [geo, ...ptrs, ...p, ep]), scratch);
-    } else {
-      rt.run(`depthwise_cl_${kind}`, parts.map((p) => [geo, ...ptrs, ...p]), scratch);
-    }
-    return;
-  }
-  const scratch = rt.threadScratch(rt.depthwiseScratchFloats(geo));
-  rt.run(`depthwise_${kind}`, ranges(rt, count, macs).map(([a, b]) => [geo, ...ptrs, a, b]), scratch);
-}
-
-/**
- * [c0, c1, n0, n1] parts of the small-plane depthwise kernel: image ranges over every channel (each group of four
- * channels keeps its weights in registers over the part's images), about four per thread.
- */
-function smallParts(rt: KernelRuntime, d: ConvDims, macs: number): [number, number, number, number][] {
-  return ranges(rt, d.n, macs).map(([n0, n1]) => [0, d.c, n0, n1]);
-}
-
-/** Widest channel block of the channels-innermost depthwise kernels (16 vectors per position). */
-const CL_CHANNELS = 64;
-
-/**
- * [c0, c1, n0, n1] parts of the channels-innermost depthwise kernels: channel blocks of at most CL_CHANNELS
- * (so each position's vector loop is long), and, where that gives too few parts for the threads, image ranges.
- */
-function clParts(rt: KernelRuntime, d: ConvDims, macs: number): [number, number, number, number][] {
-  const blocks = ranges(rt, d.c, macs, 4).length > 1 || d.c > CL_CHANNELS ? Math.ceil(d.c / CL_CHANNELS) : 1;
-  const width = Math.ceil(d.c / blocks / 4) * 4;
-  const want = macs >= PARALLEL_MACS ? 4 * rt.threads() : 1;
-  const imageParts = Math.min(d.n, Math.max(1, Math.ceil(want / blocks)));
-  const step = Math.ceil(d.n / imageParts);
-  const out: [number, number, number, number][] = [];
-  for (let c0 = 0; c0 < d.c; c0 += width) {
-    for (let n0 = 0; n0 < d.n; n0 += step) {
-      out.push([c0, Math.min(d.c, c0 + width), n0, Math.min(d.n, n0 + step)]);
-    }
-  }
-  return out;
 }
 
 /** Batch chunk size so that an im2col buffer stays under COL_FLOATS. */
@@ -235,17 +133,7 @@ export function conv2dForwardWasm(
       rt.run("affine_act", ranges(rt, d.n, d.n * d.co * p * 8).map(([a, b]) => [y, s, a, b, d.co, p]));
     }
   } else if (isPointwise(d)) {
-    for (let g = 0; g < d.groups; g++) {
-      gemmWasm(rt, {
-        m: d.cog,
-        n: d.n * p,
-        k: d.cg,
-        a: { offset: (w >> 2) + g * d.cog * kc, rows: { stride: kc }, cols: { stride: 1 } },
-        b: nchwBlock(x, d.c, g * d.cg, 0, p),
-        c: nchwBlock(y, d.co, g * d.cog, 0, p),
-        epilogue: groupEp(g),
-      });
-    }
+    for (let g = 0; g < d.groups; g++) gemmWasm(rt, pointwiseSpec(d, x, w, y, g, groupEp(g)));
   } else {
     const geo = rt.putInts(geoInts(d));
     const chunk = chunkImages(d);
@@ -268,6 +156,63 @@ export function conv2dForwardWasm(
   }
   if (bias !== undefined) rt.run("add_bias", [[y, bias, d.n, d.co, p]]);
 }
+
+/** Group g's GEMM of a pointwise convolution over the whole batch. */
+function pointwiseSpec(d: ConvDims, x: number, w: number, y: number, g: number, epilogue?: number): GemmSpec {
+  return {
+    m: d.cog,
+    n: d.n * d.ho * d.wo,
+    k: d.cg,
+    a: { offset: (w >> 2) + g * d.cog * d.cg, rows: { stride: d.cg }, cols: { stride: 1 } },
+    b: nchwBlock(x, d.c, g * d.cg, 0, d.ho * d.wo),
+    c: nchwBlock(y, d.co, g * d.cog, 0, d.ho * d.wo),
+    epilogue,
+  };
+}
+
+/**
+ * The step of `chain_groups.c` that computes what conv2dForwardWasm(rt, d, x, w, y, undefined, ep) computes, by the
+ * same kernel (so with the same bits), on any range of images: `ints` are [kind, range units per image, args...],
+ * `scratch` the 3×3 depthwise scratch floats it needs. Undefined where the forward's route is another: grouped or
+ * im2col convolutions, the depthwise routes without an epilogue or on channels innermost.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { groupStep } from "./conv2d_wasm.ts";
+ * import { convDims } from "./conv2d_shapes.ts";
+ * import { kernelRuntime } from "./wasm_runtime.ts";
+ * const rt = kernelRuntime()!;
+ * rt.reset();
+ * const geo = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 } as const;
+ * const d = convDims([2, 4, 8, 8], [6, 4, 1, 1], geo, "conv2d");
+ * const ep = { scale: rt.alloc(6), shift: rt.alloc(6), clamp: rt.alloc(2) };
+ * const step = groupStep(rt, d, rt.alloc(512), rt.alloc(24), rt.alloc(768), ep)!;
+ * assert(step.ints[0] === 0 && step.ints[1] === 64 && step.scratch === 0);
+ * ```
+ */
+export function groupStep(
+  rt: KernelRuntime,
+  d: ConvDims,
+  x: number,
+  w: number,
+  y: number,
+  ep: AffineEpilogue,
+): { ints: number[]; scratch: number } | undefined {
+  if (isPointwise(d) && d.groups === 1) {
+    const desc = gemmDescriptor(rt, pointwiseSpec(d, x, w, y, 0, epilogueAt(rt, ep, 0, y)));
+    return { ints: [GROUP_GEMM, d.ho * d.wo, desc, d.co], scratch: 0 };
+  }
+  if (!isDepthwise(d) || d.co !== d.c || d.c < 4 || ep.residual !== undefined) return undefined;
+  const geo = rt.putInts(geoInts(d)), epp = epilogueAt(rt, ep, 0, y);
+  const plane3 = rt.depthwise3ScratchFloats(geo);
+  if (plane3 > 0) return { ints: [GROUP_DEPTHWISE3, d.c, geo, x, w, y, epp], scratch: plane3 };
+  if (rt.depthwiseSmallFits(geo)) return { ints: [GROUP_SMALL, 1, geo, x, w, y, epp, d.c], scratch: 0 };
+  return undefined;
+}
+
+/** The step kinds of `chain_groups.c`. */
+const GROUP_GEMM = 0, GROUP_DEPTHWISE3 = 1, GROUP_SMALL = 2;
 
 /** dx = the input gradient of conv given dy; pointers are byte addresses in the kernel memory. */
 export function conv2dBackwardInputWasm(

@@ -160,16 +160,7 @@ const PARALLEL_FLOPS = 2_000_000;
 export function gemmWasm(rt: KernelRuntime, spec: GemmSpec): void {
   const { m, n, k } = spec;
   if (m === 0 || n === 0) return;
-  const desc = rt.putInts([
-    m,
-    n,
-    k,
-    spec.accumulate ? 1 : 0,
-    ...layoutInts(spec.a),
-    ...layoutInts(spec.b),
-    ...layoutInts(spec.c),
-    spec.epilogue ?? 0,
-  ]);
+  const desc = gemmDescriptor(rt, spec);
   const scratch = rt.gemmScratch();
   const threads = 2 * m * n * k >= PARALLEL_FLOPS ? Math.min(rt.threads(), scratch.length) : 1;
   const parts: number[][] = [];
@@ -184,6 +175,35 @@ export function gemmWasm(rt: KernelRuntime, spec: GemmSpec): void {
     parts.push([desc, 0, m, 0, n]);
   }
   rt.run("gemm_run", parts, scratch);
+}
+
+/**
+ * Writes the GEMM's descriptor into the kernel memory (for `gemm_run`, or a kernel that calls it) and returns its
+ * byte address.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { gemmDescriptor, rowMajor } from "./gemm.ts";
+ * import { kernelRuntime } from "./wasm_runtime.ts";
+ * const rt = kernelRuntime()!;
+ * rt.reset();
+ * const desc = gemmDescriptor(rt, { m: 1, n: 1, k: 2, a: rowMajor(0, 2), b: rowMajor(0, 1), c: rowMajor(0, 1) });
+ * assert(desc % 4 === 0);
+ * ```
+ */
+export function gemmDescriptor(rt: KernelRuntime, spec: GemmSpec): number {
+  const { m, n, k } = spec;
+  return rt.putInts([
+    m,
+    n,
+    k,
+    spec.accumulate ? 1 : 0,
+    ...layoutInts(spec.a),
+    ...layoutInts(spec.b),
+    ...layoutInts(spec.c),
+    spec.epilogue ?? 0,
+  ]);
 }
 
 function layoutInts(l: MatrixLayout): number[] {

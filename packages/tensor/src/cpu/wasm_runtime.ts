@@ -11,6 +11,7 @@ import { WASM_KERNELS_BASE64 } from "./wasm_module.ts";
 /** The kernels the module exports, by name. */
 export const KERNEL_NAMES = [
   "gemm_run",
+  "chain_groups_run",
   "im2col",
   "col2im",
   "add_bias",
