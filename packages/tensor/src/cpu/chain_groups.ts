@@ -8,6 +8,8 @@ import type { KernelRuntime } from "./wasm_runtime.ts";
 
 /** Int32 slots of one step of the program (`STEP_INTS` in chain_groups.c). */
 const STEP_INTS = 8;
+/** The im2col step's kind, and the floats before a lane's columns (`STEP_IM2COL`, `LANE_HEADER` there). */
+const STEP_IM2COL = 3, LANE_HEADER = 32;
 /**
  * Bytes of one group's working set, its images' input and output of one layer: one core's L2 cache here. Over
  * MobileNetV2's grouped layers (batch 256, one thread) a budget of 128 KiB took 22.8 ms, 256 KiB 21.8, 512 KiB
@@ -76,9 +78,13 @@ export function runChainGroups(
     ints.push(...s, ...new Array<number>(STEP_INTS - s.length).fill(0));
   }
   const program = rt.putInts(ints), next = rt.putInts([0]);
+  // A lane holds a GEMM descriptor and one group's im2col columns (rows · positions per image · images).
+  let columns = 0;
+  for (const s of steps) if (s[0] === STEP_IM2COL) columns = Math.max(columns, s[5] * s[1] * group);
   const gemm = rt.gemmScratch(), depthwise = rt.threadScratch(Math.max(16, scratch));
+  const lane = rt.threadScratch(LANE_HEADER + columns);
   const lanes = Math.max(1, Math.min(rt.threads(), gemm.length, Math.ceil(images / group)));
   const parts: number[][] = [];
-  for (let t = 0; t < lanes; t++) parts.push([program, next, gemm[t], depthwise[t]]);
+  for (let t = 0; t < lanes; t++) parts.push([program, next, gemm[t], depthwise[t], lane[t]]);
   rt.run("chain_groups_run", parts);
 }

@@ -11,11 +11,13 @@ import { kernelRuntime } from "./wasm_runtime.ts";
 type Spec = [number, number, number, number, number, boolean];
 
 /**
- * Inverted-residual blocks on 16×16, 8×8 and 4×4 planes: a 16-column 3×3 depthwise at stride 1 and 2 (the in-place
- * 3×3 kernel), an 8×8 one at stride 2 (the small-plane kernel), pointwise GEMMs with a skip in the epilogue, and a
- * last layer on a 4×4 plane (too small to go by groups), so that a run of grouped layers ends inside the chain.
+ * A 3×3 convolution at stride 2 (im2col and a GEMM) from 32×32 to 16×16, then inverted-residual blocks on 16×16,
+ * 8×8 and 4×4 planes: a 16-column 3×3 depthwise at stride 1 and 2 (the in-place 3×3 kernel), an 8×8 one at stride 2
+ * (the small-plane kernel), pointwise GEMMs with a skip in the epilogue, and a last layer on a 4×4 plane (too small
+ * to go by groups), so that a run of grouped layers ends inside the chain.
  */
 const SPECS: Spec[] = [
+  [8, 3, 3, 2, 1, true],
   [24, 8, 1, 1, 1, true],
   [24, 1, 3, 1, 24, true],
   [8, 24, 1, 1, 1, false],
@@ -26,14 +28,14 @@ const SPECS: Spec[] = [
   [24, 1, 3, 2, 24, true],
   [12, 24, 1, 1, 1, false],
 ];
-/** Layer 2's result gets layer 0's input added (to → from). */
-const SKIPS = new Map([[2, 0]]);
+/** Layer 3's result gets layer 1's input added (to → from). */
+const SKIPS = new Map([[3, 1]]);
 
 function chain(n: number, seed: number) {
   const layers: ConvAffineAttrs[] = [];
   const ins: { data: Float32Array; shape: number[] }[] = [];
   const op = (shape: number[], data: Float32Array) => ins.push({ data, shape });
-  op([n, 8, 16, 16], randomNormal(randomKey(seed), [n, 8, 16, 16]).data as Float32Array);
+  op([n, 3, 32, 32], randomNormal(randomKey(seed), [n, 3, 32, 32]).data as Float32Array);
   SPECS.forEach(([co, ci, k, s, groups, clamped], i) => {
     const key = (j: number) => randomKey(seed * 64 + i * 4 + j);
     op([co, ci, k, k], randomNormal(key(1), [co, ci, k, k]).data as Float32Array);
@@ -82,7 +84,7 @@ Deno.test("conv2dAffineChainKernel() gives the same bits by groups of images as 
       (n, groupBytes, seed) => {
         const whole = run(n, seed, 0), grouped = run(n, seed, groupBytes);
         assert(!whole.kernels.includes("chain_groups_run"));
-        // Layers 0 to 7 (on 16×16 and 8×8 planes) go by groups, layer 8 (4×4) over the batch.
+        // Layers 0 to 8 (from 32×32, 16×16 and 8×8 planes) go by groups, layer 9 (4×4) over the batch.
         assertEquals(grouped.kernels.filter((k) => k === "chain_groups_run").length, 1);
         assertEquals(grouped.kernels.at(-1), "gemm_run");
         assertEquals(bits(grouped.y), bits(whole.y));

@@ -173,8 +173,8 @@ function pointwiseSpec(d: ConvDims, x: number, w: number, y: number, g: number, 
 /**
  * The step of `chain_groups.c` that computes what conv2dForwardWasm(rt, d, x, w, y, undefined, ep) computes, by the
  * same kernel (so with the same bits), on any range of images: `ints` are [kind, range units per image, args...],
- * `scratch` the 3×3 depthwise scratch floats it needs. Undefined where the forward's route is another: grouped or
- * im2col convolutions, the depthwise routes without an epilogue or on channels innermost.
+ * `scratch` the 3×3 depthwise scratch floats it needs. Undefined where the forward's route is another: grouped
+ * convolutions, the depthwise routes without an epilogue or on channels innermost.
  *
  * @example
  * ```ts
@@ -203,6 +203,20 @@ export function groupStep(
     const desc = gemmDescriptor(rt, pointwiseSpec(d, x, w, y, 0, epilogueAt(rt, ep, 0, y)));
     return { ints: [GROUP_GEMM, d.ho * d.wo, desc, d.co], scratch: 0 };
   }
+  if (!isDepthwise(d) && !isPointwise(d) && d.groups === 1) {
+    // im2col into the running thread's lane, then the GEMM conv2dForwardWasm runs on each chunk of the batch
+    const kc = d.c * d.kh * d.kw, p = d.ho * d.wo;
+    const desc = gemmDescriptor(rt, {
+      m: d.co,
+      n: d.n * p,
+      k: kc,
+      a: { offset: w >> 2, rows: { stride: kc }, cols: { stride: 1 } },
+      b: { offset: 0, rows: { stride: 0 }, cols: { stride: 1 } },
+      c: nchwBlock(y, d.co, 0, 0, p),
+      epilogue: epilogueAt(rt, ep, 0, y),
+    });
+    return { ints: [GROUP_IM2COL, p, rt.putInts(geoInts(d)), x, desc, kc], scratch: 0 };
+  }
   if (!isDepthwise(d) || d.co !== d.c || d.c < 4 || ep.residual !== undefined) return undefined;
   const geo = rt.putInts(geoInts(d)), epp = epilogueAt(rt, ep, 0, y);
   const plane3 = rt.depthwise3ScratchFloats(geo);
@@ -212,7 +226,7 @@ export function groupStep(
 }
 
 /** The step kinds of `chain_groups.c`. */
-const GROUP_GEMM = 0, GROUP_DEPTHWISE3 = 1, GROUP_SMALL = 2;
+const GROUP_GEMM = 0, GROUP_DEPTHWISE3 = 1, GROUP_SMALL = 2, GROUP_IM2COL = 3;
 
 /** dx = the input gradient of conv given dy; pointers are byte addresses in the kernel memory. */
 export function conv2dBackwardInputWasm(
