@@ -4,7 +4,7 @@
  * threads meet once per run instead of once per layer. Each layer's kernel computes the same sums for an image
  * whatever images it is given, so the results are the layer-at-a-time ones bit for bit.
  *
- * The program (int32): [steps, images, group], then per step STEP_INTS ints: [kind, unit, args...], where `unit` is
+ * The program (int32): [steps, images, group, lanes], then per step STEP_INTS ints: [kind, unit, args...], where `unit` is
  * the kernel's range per image (a GEMM's columns, a 3×3 depthwise kernel's planes, one for the small-plane kernel).
  * Each thread has a lane of its own for a convolution's im2col columns of one group and the GEMM that reads them.
  */
@@ -34,7 +34,7 @@ typedef struct {
 } step;
 
 typedef struct {
-  int steps, images, group;
+  int steps, images, group, lanes;
   step s[];
 } program;
 
@@ -69,15 +69,18 @@ static void run_group(const program *p, int i0, int i1, float *gemm_scratch, flo
 }
 
 /*
- * Takes groups from the shared counter `*next` (zero at the start) until none is left and runs the program on each,
- * with this thread's GEMM scratch, 3×3 depthwise scratch and lane.
+ * Takes images from the shared counter `*next` (zero at the start) until none is left and runs the program on them,
+ * with this thread's GEMM scratch, 3×3 depthwise scratch and lane: `group` images at a time, fewer towards the end
+ * (a quarter of what is left per thread, at least one image), so that the threads finish close together.
  */
 void EXPORT(chain_groups_run)(const program *p, int *next, float *gemm_scratch, float *dw_scratch, lane *ln) {
-  const int groups = (p->images + p->group - 1) / p->group;
   for (;;) {
-    const int g = __atomic_fetch_add(next, 1, __ATOMIC_SEQ_CST);
-    if (g >= groups) return;
-    const int i0 = g * p->group, i1 = i0 + p->group < p->images ? i0 + p->group : p->images;
-    run_group(p, i0, i1, gemm_scratch, dw_scratch, ln);
+    int i0 = __atomic_load_n(next, __ATOMIC_SEQ_CST), take;
+    do {
+      if (i0 >= p->images) return;
+      take = (p->images - i0) / (2 * p->lanes);
+      take = take < 1 ? 1 : take > p->group ? p->group : take;
+    } while (!__atomic_compare_exchange_n(next, &i0, i0 + take, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
+    run_group(p, i0, i0 + take, gemm_scratch, dw_scratch, ln);
   }
 }

@@ -70,7 +70,9 @@ export function runChainGroups(
   group: number,
   scratch: number,
 ): void {
-  const ints = [steps.length, images, group];
+  const gemm = rt.gemmScratch();
+  const lanes = Math.max(1, Math.min(rt.threads(), gemm.length, Math.ceil(images / group)));
+  const ints = [steps.length, images, group, lanes];
   for (const s of steps) {
     if (s.length > STEP_INTS) {
       throw new RangeError(`runChainGroups(): a step has ${s.length} ints, over ${STEP_INTS}`);
@@ -81,9 +83,7 @@ export function runChainGroups(
   // A lane holds a GEMM descriptor and one group's im2col columns (rows · positions per image · images).
   let columns = 0;
   for (const s of steps) if (s[0] === STEP_IM2COL) columns = Math.max(columns, s[5] * s[1] * group);
-  const gemm = rt.gemmScratch(), depthwise = rt.threadScratch(Math.max(16, scratch));
-  const lane = rt.threadScratch(LANE_HEADER + columns);
-  const lanes = Math.max(1, Math.min(rt.threads(), gemm.length, Math.ceil(images / group)));
+  const depthwise = rt.threadScratch(Math.max(16, scratch)), lane = rt.threadScratch(LANE_HEADER + columns);
   const parts: number[][] = [];
   for (let t = 0; t < lanes; t++) parts.push([program, next, gemm[t], depthwise[t], lane[t]]);
   rt.run("chain_groups_run", parts);
