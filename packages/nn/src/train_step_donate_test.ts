@@ -7,6 +7,7 @@ import {
   Conv2d,
   createTrainState,
   Flatten,
+  forward,
   initState,
   Linear,
   makeTrainStep,
@@ -90,4 +91,32 @@ Deno.test("trainOneEpoch() donates only its own states: the state passed in is l
   const ref = await trainOneEpoch(noDonate, start, batches, { key: randomKey(5), progress: false });
   assertEquals(stateBits(r.state), stateBits(ref.state));
   assertEquals(r.loss, ref.loss);
+});
+
+Deno.test("evaluation after donated steps reads the updated weights, not the copies the kernels kept", () => {
+  // in evaluation the two convolutions run as one fused chain, whose weights the kernels keep across calls
+  const m = new Sequential(
+    new Conv2d(16, 32, 1, { bias: false }),
+    new BatchNorm2d(32),
+    new ReLU6(),
+    new Conv2d(32, 32, 3, { padding: 1, groups: 32, bias: false }),
+    new BatchNorm2d(32),
+    new ReLU6(),
+    new AdaptiveAvgPool2d(1),
+    new Flatten(),
+    new Linear(32, 4),
+  );
+  const opt = sgd({ lr: 0.05, momentum: 0.9 });
+  const step = makeTrainStep(m, opt);
+  let ts = step(createTrainState(m, initState(m, randomKey(0)), opt), x, y, { key: randomKey(1) }).state;
+  for (let i = 0; i < 3; i++) {
+    const live = { ...ts.params, ...ts.buffers };
+    const copied = Object.fromEntries(
+      Object.entries(live).map(([k, t]) => [k, fromArray((t.data as Float32Array).slice(), t.shape)]),
+    );
+    assertEquals(bits(forward(m, live, x).y), bits(forward(m, copied, x).y));
+    const before = ts.params["0.weight"].data;
+    ts = step(ts, x, y, { key: randomKey(2 + i), donate: true }).state;
+    assert(ts.params["0.weight"].data === before, "the step wrote the new weights into the same array");
+  }
 });

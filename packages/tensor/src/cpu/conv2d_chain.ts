@@ -149,6 +149,8 @@ function runChain(
     free.push(...run.freed);
     run = undefined;
   };
+  // The weights first: their copies are kept across calls (rt.keep) only before anything else is allocated.
+  const weights = layers.map((_, i) => rt.keep(ins[1 + 3 * i].data as Float32Array));
   slots.push({ ptr: rt.put(ins[0].data as Float32Array), floats: ins[0].data.length });
   let size = 0, result: Float32Array | undefined;
   layers.forEach((l, i) => {
@@ -156,7 +158,7 @@ function runChain(
     size = d.n * d.co * d.ho * d.wo;
     const from = skips.get(i);
     const fuseAdd = from !== undefined && residualInEpilogue(d);
-    const wp = rt.put(ins[1 + 3 * i].data as Float32Array);
+    const wp = weights[i];
     let y = slotFor(size);
     const ep = {
       scale: rt.put(ins[2 + 3 * i].data as Float32Array),

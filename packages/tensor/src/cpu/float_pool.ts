@@ -6,6 +6,7 @@
  * The pool keeps at most {@linkcode POOL_MAX_BYTES}; arrays under 64 KiB are never kept.
  * @module
  */
+import { forgetKept } from "./kept.ts";
 
 /** The most bytes the pool keeps. */
 export const POOL_MAX_BYTES = 256 * 2 ** 20;
@@ -51,6 +52,7 @@ export function returnFloat32(a: Float32Array): boolean {
   if (!(a.buffer instanceof ArrayBuffer) || held + a.byteLength > POOL_MAX_BYTES) return false;
   const list = pool.get(n) ?? [];
   if (list.length >= PER_LENGTH || list.includes(a)) return false;
+  forgetKept(a);
   list.push(a);
   pool.set(n, list);
   held += a.byteLength;

@@ -6,6 +6,7 @@
  * exact there). Arrays marked `inPlace` receive their new values once every tensor has been computed.
  * @module
  */
+import { forgetKept } from "./kept.ts";
 import type {
   AdamConstants,
   AdamResult,
@@ -79,6 +80,7 @@ export function adamUpdateReference(tensors: readonly AdamTensors[], c: AdamCons
 
 /** Copies `values` into `target` and returns `target`. */
 function into(target: Float32Array, values: Float32Array): Float32Array {
+  forgetKept(target);
   target.set(values);
   return target;
 }

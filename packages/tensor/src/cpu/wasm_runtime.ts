@@ -6,6 +6,7 @@
  */
 import { bindKernelPool, getKernelThreads, type KernelFn, readyThreads, runParts } from "./thread_pool.ts";
 import { pooledFloat32 } from "./float_pool.ts";
+import { forgetKept, keptCopy, setKeptCopy } from "./kept.ts";
 import { WASM_KERNELS_BASE64 } from "./wasm_module.ts";
 
 /** The kernels the module exports, by name. */
@@ -61,6 +62,14 @@ export interface KernelRuntime {
   alloc(floats: number): number;
   /** Copies `data` into fresh slots; returns their byte address. */
   put(data: Float32Array): number;
+  /**
+   * The byte address of a copy of `data` that stays in the kernels' memory across resets, made on the first
+   * call and found again on later ones while `data` is unchanged (see `kept.ts`); the kernels only read it. It
+   * is kept only when nothing has been allocated since the last reset (else `data` is copied into fresh slots),
+   * so an operation keeps its constant inputs first. The kept copies take at most KEEP_MAX_BYTES; past that, and
+   * when the resident region grows, they are all dropped and made again as needed.
+   */
+  keep(data: Float32Array): number;
   /** Copies `ints` into fresh int32 slots; returns their byte address. */
   putInts(ints: readonly number[]): number;
   /**
@@ -138,6 +147,8 @@ export interface KernelRuntime {
 }
 
 const PAGE = 65536;
+/** The most bytes of kept copies (`KernelRuntime.keep`). */
+const KEEP_MAX_BYTES = 64 * 2 ** 20;
 const MAX_PAGES = 65536;
 let runtime: KernelRuntime | null | undefined;
 
@@ -196,8 +207,9 @@ function createRuntime(): KernelRuntime | null {
   const intDwRowsBytes = exports.int_depthwise_rows_scratch_bytes as (geo: number) => number;
   const intGemmPacked = exports.int_gemm_packed_ints as (m: number, k: number, quads: number) => number;
   const heapBase = ((exports.__heap_base as WebAssembly.Global).value as number + 63) & ~63;
-  // The resident region is [heapBase, base - 64); the allocator hands out slots from base on.
-  let base = heapBase, top = heapBase, residentBytes = 0;
+  // The resident region is [heapBase, keptStart - 64), the kept copies [keptStart, base); the allocator hands
+  // out slots from base on.
+  let base = heapBase, top = heapBase, residentBytes = 0, keptStart = heapBase, keptGeneration = 0;
   // Byte ranges [start, end) of the resident arrays given in place since the last reset, as inputs and as outputs.
   let inPlace: number[] = [], outPlace: number[] = [];
   const overlapsAny = (ranges: number[], start: number, end: number) => {
@@ -265,6 +277,19 @@ function createRuntime(): KernelRuntime | null {
       f32.set(data, ptr >> 2);
       return ptr;
     },
+    keep: (data) => {
+      const copy = keptCopy(data);
+      if (copy !== undefined && copy.generation === keptGeneration) return copy.ptr;
+      if (top !== base) return rt.put(data);
+      if (base - keptStart + data.length * 4 > KEEP_MAX_BYTES) {
+        keptGeneration++;
+        base = top = keptStart;
+      }
+      const ptr = rt.put(data);
+      base = top;
+      setKeptCopy(data, { ptr, generation: keptGeneration });
+      return ptr;
+    },
     putInts: (ints) => {
       const ptr = alloc(ints.length);
       i32.set(ints, ptr >> 2);
@@ -283,6 +308,7 @@ function createRuntime(): KernelRuntime | null {
     take: (ptr, count, into) => {
       // new + set is several times faster than slice() on a shared buffer; a handed-back array of the same
       // length saves the fresh one's page faults.
+      if (into) forgetKept(into);
       const out = into ?? pooledFloat32(count);
       out.set(f32.subarray(ptr >> 2, (ptr >> 2) + count));
       return out;
@@ -314,7 +340,8 @@ function createRuntime(): KernelRuntime | null {
       if (bytes > residentBytes) {
         top = heapBase;
         alloc(Math.ceil((bytes + 64) / 4));
-        base = top;
+        base = keptStart = top;
+        keptGeneration++;
         residentBytes = base - heapBase - 64;
       }
       top = base;
