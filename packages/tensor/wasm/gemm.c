@@ -299,12 +299,32 @@ static inline __attribute__((always_inline)) void micro_kernel(int kc, const flo
 #define FAST_TILE(cm, rows)                                                                                    \
   do {                                                                                                         \
     if (direct)                                                                                                \
-      micro_kernel(kc, ap + ir * kc, d->b + brow[0] + bcol[jr], bcol[jr + 4] - bcol[jr], bstride, d->c,       \
+      micro_kernel(kc, apanel + ir * kc, d->b + brow[0] + bcol[jr], bcol[jr + 4] - bcol[jr], bstride, d->c,       \
                    crow + ir, cc, rows, NR, cm, 0, tile, tep, ic + ir, rows);                                  \
     else                                                                                                       \
-      micro_kernel(kc, ap + ir * kc, bp + jr * kc, 4, NR, d->c, crow + ir, cc, rows, NR, cm, 0, tile, tep,    \
+      micro_kernel(kc, apanel + ir * kc, bp + jr * kc, 4, NR, d->c, crow + ir, cc, rows, NR, cm, 0, tile, tep,    \
                    ic + ir, rows);                                                                             \
   } while (0)
+
+/* Floats of a row-major m × k matrix packed by gemm_pack_rows. */
+int EXPORT(gemm_packed_floats)(int m, int k) { return (m + MR - 1) / MR * MR * k; }
+
+/*
+ * Packs a row-major m × k matrix `a` as gemm_run reads A's panels (gemm_desc.packed_a), for every GEMM that has it
+ * as A: for each block of KC columns (pc), MR-row panels of its rows, each [k][MR] (zero past m), at
+ * out + pc · m_pad + first row · kc.
+ */
+void EXPORT(gemm_pack_rows)(const float *a, int m, int k, float *out) {
+  const int m_pad = (m + MR - 1) / MR * MR;
+  for (int pc = 0; pc < k; pc += KC) {
+    const int kc = k - pc < KC ? k - pc : KC;
+    float *block = out + (long)pc * m_pad;
+    for (int i0 = 0; i0 < m_pad; i0 += MR)
+      for (int kk = 0; kk < kc; kk++)
+        for (int i = 0; i < MR; i++)
+          block[(long)i0 * kc + kk * MR + i] = i0 + i < m ? a[(long)(i0 + i) * k + pc + kk] : 0.0f;
+  }
+}
 
 /*
  * Computes the block [m0, m1) × [n0, n1) of C = A · B (or C += A · B when d->accumulate), using
@@ -320,7 +340,9 @@ void EXPORT(gemm_run)(const gemm_desc *d, int m0, int m1, int n0, int n1, float 
   int *crow = arow + MC;
   int *acol = crow + MC;
   int *brow = acol + KC;
-  const int k_all = d->k;
+  const int k_all = d->k, m_pad = (d->m + MR - 1) / MR * MR;
+  /* the packed panels start every MR rows */
+  const int prepacked = d->packed_a && m0 % MR == 0;
   for (int jc = n0; jc < n1; jc += NC) {
     int nc = n1 - jc < NC ? n1 - jc : NC;
     for (int j = 0; j < nc; j++) {
@@ -361,7 +383,9 @@ void EXPORT(gemm_run)(const gemm_desc *d, int m0, int m1, int n0, int n1, float 
           arow[i] = dmap_off(&d->a_row, ic + i);
           crow[i] = dmap_off(&d->c_row, ic + i);
         }
-        pack_a(d->a, arow, acol, mc, kc, ap);
+        /* A's panels for rows [ic, ic + mc): packed once for all calls (gemm_pack_rows), or here */
+        const float *apanel = prepacked ? d->packed_a + (long)pc * m_pad + (long)ic * kc : ap;
+        if (!prepacked) pack_a(d->a, arow, acol, mc, kc, ap);
         for (int jr = 0; jr < nc; jr += NR) {
           int nr = nc - jr < NR ? nc - jr : NR;
           const int *cc = ccol + jr;
@@ -388,10 +412,10 @@ void EXPORT(gemm_run)(const gemm_desc *d, int m0, int m1, int n0, int n1, float 
                 FAST_TILE(COLS_RUNS, 2);
             } else if (direct) {
               /* two calls, so that the packed panels' constant offsets stay constants in their copy */
-              micro_kernel(kc, ap + ir * kc, d->b + brow[0] + bcol[jr], bcol[jr + 4] - bcol[jr], bstride, d->c,
+              micro_kernel(kc, apanel + ir * kc, d->b + brow[0] + bcol[jr], bcol[jr + 4] - bcol[jr], bstride, d->c,
                            crow + ir, cc, mr, nr, tcm, accumulate, tile, tep, ic + ir, MR);
             } else {
-              micro_kernel(kc, ap + ir * kc, bp + jr * kc, 4, NR, d->c, crow + ir, cc, mr, nr, tcm, accumulate, tile, tep,
+              micro_kernel(kc, apanel + ir * kc, bp + jr * kc, 4, NR, d->c, crow + ir, cc, mr, nr, tcm, accumulate, tile, tep,
                            ic + ir, MR);
             }
           }

@@ -25,6 +25,8 @@ typedef struct {
   /* when not null, C's row i is finished with scale[i], shift[i], the clamp (and the residual) after the last
    * k panel */
   const affine_ep *ep;
+  /* when not null, A (row-major, rows k floats apart) as gemm_pack_rows packed it */
+  const float *packed_a;
 } gemm_desc;
 
 /* The block [m0, m1) × [n0, n1) of C (gemm.c). */

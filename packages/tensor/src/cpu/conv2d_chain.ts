@@ -149,8 +149,12 @@ function runChain(
     free.push(...run.freed);
     run = undefined;
   };
-  // The weights first: their copies are kept across calls (rt.keep) only before anything else is allocated.
-  const weights = layers.map((_, i) => rt.keep(ins[1 + 3 * i].data as Float32Array));
+  // The weights first: their copies are kept across calls (rt.keep) only before anything else is allocated; an
+  // ungrouped convolution's packed as its GEMM reads them.
+  const weights = dims.map((d, i) => {
+    const w = ins[1 + 3 * i].data as Float32Array;
+    return d.groups === 1 ? rt.keepPacked(w, d.co) : { raw: rt.keep(w), packed: 0 };
+  });
   slots.push({ ptr: rt.put(ins[0].data as Float32Array), floats: ins[0].data.length });
   let size = 0, result: Float32Array | undefined;
   layers.forEach((l, i) => {
@@ -158,7 +162,7 @@ function runChain(
     size = d.n * d.co * d.ho * d.wo;
     const from = skips.get(i);
     const fuseAdd = from !== undefined && residualInEpilogue(d);
-    const wp = weights[i];
+    const { raw: wp, packed } = weights[i];
     let y = slotFor(size);
     const ep = {
       scale: rt.put(ins[2 + 3 * i].data as Float32Array),
@@ -167,7 +171,7 @@ function runChain(
       residual: fuseAdd ? slots[from].ptr : undefined,
     };
     const step = groupBytes > 0 && d.h * d.w >= GROUP_MIN_PLANE && (from === undefined || fuseAdd)
-      ? groupStep(rt, d, slots[i].ptr, wp, y.ptr, ep)
+      ? groupStep(rt, d, slots[i].ptr, wp, y.ptr, ep, packed)
       : undefined;
     if (step) {
       run ??= { steps: [], scratch: 0, perImage: 0, freed: [] };
@@ -176,7 +180,7 @@ function runChain(
       run.perImage = Math.max(run.perImage, 4 * (d.c * d.h * d.w + d.co * d.ho * d.wo));
     } else {
       flush();
-      conv2dForwardWasm(rt, d, slots[i].ptr, wp, y.ptr, undefined, ep);
+      conv2dForwardWasm(rt, d, slots[i].ptr, wp, y.ptr, undefined, ep, packed);
     }
     if (from !== undefined && !fuseAdd) {
       // A route without the add in its epilogue: the same float32 adds, outside the kernels' memory.

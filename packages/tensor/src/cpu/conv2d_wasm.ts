@@ -99,7 +99,8 @@ function epilogueAt(rt: KernelRuntime, ep: AffineEpilogue, first: number, y: num
 /**
  * y = conv(x, w) (+ bias), or with `ep` (and no bias) y = clamp(conv(x, w) · scale + shift) (+ the residual) computed where
  * the sums are made (the GEMM's last k panel, the depthwise kernel's channels-innermost rows) or, on the
- * depthwise plane route, in one pass after; pointers are byte addresses in the kernel memory.
+ * depthwise plane route, in one pass after; pointers are byte addresses in the kernel memory. `packed`, when not 0,
+ * is w packed by `KernelRuntime.keepPacked` (read by the GEMM of an ungrouped convolution).
  */
 export function conv2dForwardWasm(
   rt: KernelRuntime,
@@ -109,7 +110,9 @@ export function conv2dForwardWasm(
   y: number,
   bias?: number,
   ep?: AffineEpilogue,
+  packed = 0,
 ) {
+  const packedA = d.groups === 1 && packed !== 0 ? packed : undefined;
   const p = d.ho * d.wo, kc = d.cg * d.kh * d.kw;
   const groupEp = (g: number) => (ep ? epilogueAt(rt, ep, g * d.cog, y) : undefined);
   if (isDepthwise(d)) {
@@ -133,7 +136,7 @@ export function conv2dForwardWasm(
       rt.run("affine_act", ranges(rt, d.n, d.n * d.co * p * 8).map(([a, b]) => [y, s, a, b, d.co, p]));
     }
   } else if (isPointwise(d)) {
-    for (let g = 0; g < d.groups; g++) gemmWasm(rt, pointwiseSpec(d, x, w, y, g, groupEp(g)));
+    for (let g = 0; g < d.groups; g++) gemmWasm(rt, pointwiseSpec(d, x, w, y, g, groupEp(g), packedA));
   } else {
     const geo = rt.putInts(geoInts(d));
     const chunk = chunkImages(d);
@@ -150,6 +153,7 @@ export function conv2dForwardWasm(
           b: { offset: col >> 2, rows: { stride: np }, cols: { stride: 1 } },
           c: nchwBlock(y, d.co, g * d.cog, n0, p),
           epilogue: groupEp(g),
+          packedA,
         });
       }
     }
@@ -158,7 +162,15 @@ export function conv2dForwardWasm(
 }
 
 /** Group g's GEMM of a pointwise convolution over the whole batch. */
-function pointwiseSpec(d: ConvDims, x: number, w: number, y: number, g: number, epilogue?: number): GemmSpec {
+function pointwiseSpec(
+  d: ConvDims,
+  x: number,
+  w: number,
+  y: number,
+  g: number,
+  epilogue?: number,
+  packedA?: number,
+): GemmSpec {
   return {
     m: d.cog,
     n: d.n * d.ho * d.wo,
@@ -167,11 +179,12 @@ function pointwiseSpec(d: ConvDims, x: number, w: number, y: number, g: number, 
     b: nchwBlock(x, d.c, g * d.cg, 0, d.ho * d.wo),
     c: nchwBlock(y, d.co, g * d.cog, 0, d.ho * d.wo),
     epilogue,
+    packedA,
   };
 }
 
 /**
- * The step of `chain_groups.c` that computes what conv2dForwardWasm(rt, d, x, w, y, undefined, ep) computes, by the
+ * The step of `chain_groups.c` that computes what conv2dForwardWasm(rt, d, x, w, y, undefined, ep, packed) computes, by the
  * same kernel (so with the same bits), on any range of images: `ints` are [kind, range units per image, args...],
  * `scratch` the 3×3 depthwise scratch floats it needs. Undefined where the forward's route is another: grouped
  * convolutions, the depthwise routes without an epilogue or on channels innermost.
@@ -198,9 +211,11 @@ export function groupStep(
   w: number,
   y: number,
   ep: AffineEpilogue,
+  packed = 0,
 ): { ints: number[]; scratch: number } | undefined {
+  const packedA = packed !== 0 ? packed : undefined;
   if (isPointwise(d) && d.groups === 1) {
-    const desc = gemmDescriptor(rt, pointwiseSpec(d, x, w, y, 0, epilogueAt(rt, ep, 0, y)));
+    const desc = gemmDescriptor(rt, pointwiseSpec(d, x, w, y, 0, epilogueAt(rt, ep, 0, y), packedA));
     return { ints: [GROUP_GEMM, d.ho * d.wo, desc, d.co], scratch: 0 };
   }
   if (!isDepthwise(d) && !isPointwise(d) && d.groups === 1) {
@@ -214,6 +229,7 @@ export function groupStep(
       b: { offset: 0, rows: { stride: 0 }, cols: { stride: 1 } },
       c: nchwBlock(y, d.co, 0, 0, p),
       epilogue: epilogueAt(rt, ep, 0, y),
+      packedA,
     });
     return { ints: [GROUP_IM2COL, p, rt.putInts(geoInts(d)), x, desc, kc], scratch: 0 };
   }

@@ -52,6 +52,11 @@ export interface GemmSpec {
    * and [lo, hi]): C's row i becomes clamp(C · scale[i] + shift[i], lo, hi) once its sum is complete.
    */
   readonly epilogue?: number;
+  /**
+   * Byte address of A packed once by `KernelRuntime.keepPacked` (A then row-major [m, k] with rows k apart, as
+   * `a` also describes it): the GEMM reads its panels instead of packing A on every call.
+   */
+  readonly packedA?: number;
 }
 
 const UNBOUNDED = 0x3fffffff;
@@ -203,6 +208,7 @@ export function gemmDescriptor(rt: KernelRuntime, spec: GemmSpec): number {
     ...layoutInts(spec.b),
     ...layoutInts(spec.c),
     spec.epilogue ?? 0,
+    spec.packedA ?? 0,
   ]);
 }
 

@@ -15,6 +15,7 @@ export interface KeptCopy {
 }
 
 const kept = new WeakMap<Float32Array, KeptCopy>();
+const packed = new WeakMap<Float32Array, KeptCopy & { readonly rows: number }>();
 
 /**
  * The kept copy of `a`, if any.
@@ -63,4 +64,39 @@ export function setKeptCopy(a: Float32Array, copy: KeptCopy): void {
  */
 export function forgetKept(a: Float32Array): void {
   kept.delete(a);
+  packed.delete(a);
+}
+
+/**
+ * The kept copy of `a` packed as a GEMM's A of `rows` rows (`KernelRuntime.keepPacked`), if any.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { keptPacked, setKeptPacked } from "./kept.ts";
+ * const a = new Float32Array(6);
+ * setKeptPacked(a, { ptr: 256, generation: 0, rows: 2 });
+ * assert(keptPacked(a, 2)?.ptr === 256 && keptPacked(a, 3) === undefined);
+ * ```
+ */
+export function keptPacked(a: Float32Array, rows: number): KeptCopy | undefined {
+  const p = packed.get(a);
+  return p?.rows === rows ? p : undefined;
+}
+
+/**
+ * Records where `a`'s packed copy lies.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { forgetKept, keptPacked, setKeptPacked } from "./kept.ts";
+ * const a = new Float32Array(6);
+ * setKeptPacked(a, { ptr: 256, generation: 0, rows: 3 });
+ * forgetKept(a);
+ * assert(keptPacked(a, 3) === undefined);
+ * ```
+ */
+export function setKeptPacked(a: Float32Array, copy: KeptCopy & { readonly rows: number }): void {
+  packed.set(a, copy);
 }

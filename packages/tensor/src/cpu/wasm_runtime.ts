@@ -6,7 +6,7 @@
  */
 import { bindKernelPool, getKernelThreads, type KernelFn, readyThreads, runParts } from "./thread_pool.ts";
 import { pooledFloat32 } from "./float_pool.ts";
-import { forgetKept, keptCopy, setKeptCopy } from "./kept.ts";
+import { forgetKept, keptCopy, keptPacked, setKeptCopy, setKeptPacked } from "./kept.ts";
 import { WASM_KERNELS_BASE64 } from "./wasm_module.ts";
 
 /** The kernels the module exports, by name. */
@@ -70,6 +70,12 @@ export interface KernelRuntime {
    * when the resident region grows, they are all dropped and made again as needed.
    */
   keep(data: Float32Array): number;
+  /**
+   * `data` as a row-major [rows, data.length / rows] matrix: its kept copy (`raw`, as {@linkcode KernelRuntime.keep})
+   * and, kept beside it, its panels as a GEMM packs its A (`packed`, for `GemmSpec.packedA`); `packed` is 0 where
+   * nothing could be kept (something was allocated since the last reset).
+   */
+  keepPacked(data: Float32Array, rows: number): { raw: number; packed: number };
   /** Copies `ints` into fresh int32 slots; returns their byte address. */
   putInts(ints: readonly number[]): number;
   /**
@@ -206,6 +212,8 @@ function createRuntime(): KernelRuntime | null {
   const intDwRowsFits = exports.int_depthwise_rows_fits as (geo: number) => number;
   const intDwRowsBytes = exports.int_depthwise_rows_scratch_bytes as (geo: number) => number;
   const intGemmPacked = exports.int_gemm_packed_ints as (m: number, k: number, quads: number) => number;
+  const packedFloats = exports.gemm_packed_floats as (m: number, k: number) => number;
+  const packRows = exports.gemm_pack_rows as (a: number, m: number, k: number, out: number) => void;
   const heapBase = ((exports.__heap_base as WebAssembly.Global).value as number + 63) & ~63;
   // The resident region is [heapBase, keptStart - 64), the kept copies [keptStart, base); the allocator hands
   // out slots from base on.
@@ -289,6 +297,19 @@ function createRuntime(): KernelRuntime | null {
       base = top;
       setKeptCopy(data, { ptr, generation: keptGeneration });
       return ptr;
+    },
+    keepPacked: (data, rows) => {
+      const raw = rt.keep(data);
+      const copy = keptPacked(data, rows);
+      if (copy !== undefined && copy.generation === keptGeneration) return { raw, packed: copy.ptr };
+      if (top !== base || keptCopy(data)?.generation !== keptGeneration) return { raw, packed: 0 };
+      const cols = data.length / rows, floats = packedFloats(rows, cols);
+      if (base - keptStart + floats * 4 > KEEP_MAX_BYTES) return { raw, packed: 0 };
+      const packed = alloc(floats);
+      base = top;
+      packRows(raw, rows, cols, packed);
+      setKeptPacked(data, { ptr: packed, generation: keptGeneration, rows });
+      return { raw, packed };
     },
     putInts: (ints) => {
       const ptr = alloc(ints.length);
