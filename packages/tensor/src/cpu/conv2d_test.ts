@@ -8,22 +8,13 @@ import {
 } from "./conv2d_reference.ts";
 import { type Conv2dGeometry, convDims } from "./conv2d_shapes.ts";
 import { getKernelThreads, readyThreads, setKernelThreads } from "./thread_pool.ts";
+import { lcgFloats } from "./lcg_test_util.ts";
 
 interface Case {
   xShape: number[];
   wShape: number[];
   geo: Conv2dGeometry;
   seed: number;
-}
-
-function random(size: number, seed: number): Float32Array {
-  const out = new Float32Array(size);
-  let s = seed >>> 0;
-  for (let i = 0; i < size; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
 }
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -41,8 +32,8 @@ function assertClose(got: Float32Array, want: Float32Array, what: string): void 
 function checkAgainstReference(c: Case): void {
   const d = convDims(c.xShape, c.wShape, c.geo, "test");
   const yShape = [d.n, d.co, d.ho, d.wo];
-  const x = random(size(c.xShape), c.seed), w = random(size(c.wShape), c.seed + 1);
-  const dy = random(size(yShape), c.seed + 2), bias = random(d.co, c.seed + 3);
+  const x = lcgFloats(size(c.xShape), c.seed), w = lcgFloats(size(c.wShape), c.seed + 1);
+  const dy = lcgFloats(size(yShape), c.seed + 2), bias = lcgFloats(d.co, c.seed + 3);
   const copies = [x.slice(), w.slice(), dy.slice(), bias.slice()];
   const label = `x [${c.xShape}] w [${c.wShape}] ${JSON.stringify(c.geo)}`;
   assertClose(conv2dForward(x, c.xShape, w, c.wShape, c.geo), conv2dForwardReference(x, w, d), `${label} y`);
@@ -229,8 +220,8 @@ Deno.test("conv2d backward kernels are adjoint to the forward pass: <conv(x), dy
     fc.property(fc.oneof(anyCase, depthwiseCase, pointwiseCase), (c) => {
       const d = convDims(c.xShape, c.wShape, c.geo, "test");
       const yShape = [d.n, d.co, d.ho, d.wo];
-      const x = random(size(c.xShape), c.seed), w = random(size(c.wShape), c.seed + 1);
-      const dy = random(size(yShape), c.seed + 2);
+      const x = lcgFloats(size(c.xShape), c.seed), w = lcgFloats(size(c.wShape), c.seed + 1);
+      const dy = lcgFloats(size(yShape), c.seed + 2);
       const y = conv2dForward(x, c.xShape, w, c.wShape, c.geo);
       const dx = conv2dBackwardInput(dy, yShape, w, c.wShape, { ...c.geo, xShape: c.xShape });
       const dw = conv2dBackwardWeight(dy, yShape, x, c.xShape, { ...c.geo, wShape: c.wShape });

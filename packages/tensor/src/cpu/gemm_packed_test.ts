@@ -4,18 +4,9 @@ import { gemmDescriptor, type GemmSpec, gemmWasm, rowMajor } from "./gemm.ts";
 import { forgetKept, keptPacked } from "./kept.ts";
 import { getKernelThreads, readyThreads, setKernelThreads } from "./thread_pool.ts";
 import { kernelRuntime } from "./wasm_runtime.ts";
+import { lcgFloats } from "./lcg_test_util.ts";
 
 const rt = kernelRuntime()!;
-
-function random(size: number, seed: number): Float32Array {
-  const out = new Float32Array(size);
-  let s = seed >>> 0;
-  for (let i = 0; i < size; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 const bits = (a: Float32Array) => Array.from(new Int32Array(a.slice().buffer));
 
@@ -26,15 +17,15 @@ function product(
   k: number,
   options: { packed: boolean; accumulate: boolean; epilogue: boolean; seed: number },
 ): Float32Array {
-  const a = random(m * k, options.seed),
-    b = random(k * n, options.seed + 1),
-    c = random(m * n, options.seed + 2);
+  const a = lcgFloats(m * k, options.seed),
+    b = lcgFloats(k * n, options.seed + 1),
+    c = lcgFloats(m * n, options.seed + 2);
   rt.reset();
   const { raw, packed } = options.packed ? rt.keepPacked(a, m) : { raw: rt.put(a), packed: 0 };
   assert(!options.packed || packed !== 0, "the packed copy is kept right after a reset");
   const bp = rt.put(b), cp = rt.put(c);
   const epilogue = options.epilogue
-    ? rt.putInts([rt.put(random(m, 9)), rt.put(random(m, 10)), rt.put(Float32Array.of(-0.5, 0.75)), 0])
+    ? rt.putInts([rt.put(lcgFloats(m, 9)), rt.put(lcgFloats(m, 10)), rt.put(Float32Array.of(-0.5, 0.75)), 0])
     : undefined;
   const spec: GemmSpec = {
     m,
@@ -84,7 +75,7 @@ Deno.test("gemmWasm() with A packed once gives the bits of packing it on every c
 
 Deno.test("gemm_run() packs A itself for a block of rows that does not start on a panel", () => {
   const m = 20, n = 16, k = 40;
-  const a = random(m * k, 3), b = random(k * n, 4);
+  const a = lcgFloats(m * k, 3), b = lcgFloats(k * n, 4);
   const rows = (packedA: boolean) => {
     rt.reset();
     const { raw, packed } = rt.keepPacked(a, m);
@@ -107,7 +98,7 @@ Deno.test("gemm_run() packs A itself for a block of rows that does not start on 
 });
 
 Deno.test("keepPacked() packs once, finds the panels again, and packs afresh once the array is written", () => {
-  const a = random(30 * 50, 5);
+  const a = lcgFloats(30 * 50, 5);
   rt.reset();
   const first = rt.keepPacked(a, 30);
   rt.reset();

@@ -2,6 +2,7 @@ import { assert, assertEquals } from "@std/assert";
 import fc from "fast-check";
 import { gemmReference, gemmWasm, type IndexMap, mapOffset, type MatrixLayout, rowMajor } from "./gemm.ts";
 import { kernelRuntime } from "./wasm_runtime.ts";
+import { lcgFloats } from "./lcg_test_util.ts";
 
 /** A matrix of (r1·r2) × (c1·c2) stored row-major over a permutation of its four sub-axes. */
 function layout(r: [number, number], c: [number, number], order: number[], offset: number): MatrixLayout {
@@ -25,16 +26,6 @@ function span(l: MatrixLayout, rows: number, cols: number): number {
   return l.offset + mapOffset(l.rows, rows - 1) + mapOffset(l.cols, cols - 1) + 1;
 }
 
-function random(size: number, seed: number): Float32Array {
-  const out = new Float32Array(size);
-  let s = seed >>> 0;
-  for (let i = 0; i < size; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
-
 function maxAbs(a: Float32Array): number {
   return a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 }
@@ -56,9 +47,9 @@ function checkCase(
   const b = layout(dims.k, dims.n, orders[1], offsets[1]);
   const c = layout(dims.m, dims.n, orders[2], offsets[2]);
   const data = {
-    a: random(span(a, m, k), seed),
-    b: random(span(b, k, n), seed + 1),
-    c: random(span(c, m, n), seed + 2),
+    a: lcgFloats(span(a, m, k), seed),
+    b: lcgFloats(span(b, k, n), seed + 1),
+    c: lcgFloats(span(c, m, n), seed + 2),
   };
   const want = { ...data, c: data.c.slice() };
   gemmReference({ m, n, k, a, b, c, accumulate }, want);

@@ -1,16 +1,7 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import fc from "fast-check";
 import { matmul, type MatmulOptions, matmulReference } from "./matmul.ts";
-
-function random(size: number, seed: number): Float32Array {
-  const out = new Float32Array(size);
-  let s = seed >>> 0;
-  for (let i = 0; i < size; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
+import { lcgFloats } from "./lcg_test_util.ts";
 
 /** The textbook triple loop, written out independently of matmulReference. */
 function naive(a: Float32Array, b: Float32Array, o: Required<MatmulOptions>): Float64Array {
@@ -64,8 +55,8 @@ const options = fc.record({
 Deno.test("matmul() and matmulReference() match the triple loop with transposes and batch broadcast", () => {
   fc.assert(
     fc.property(options, ({ opts, seed }) => {
-      const a = random(opts.aBatch * opts.m * opts.k, seed),
-        b = random(opts.bBatch * opts.k * opts.n, seed + 1);
+      const a = lcgFloats(opts.aBatch * opts.m * opts.k, seed),
+        b = lcgFloats(opts.bBatch * opts.k * opts.n, seed + 1);
       const want = naive(a, b, opts);
       const [ac, bc] = [a.slice(), b.slice()];
       assertClose(matmul(a, b, opts), want);
@@ -85,8 +76,8 @@ Deno.test("matmul() is right on shapes that cross the kernel's blocks and thread
       [{ batch: 3, m: 10, k: 90, n: 200, transA: false, transB: true, aBatch: 1, bBatch: 3 }, 3],
     ] as const
   ) {
-    const a = random(opts.aBatch * opts.m * opts.k, seed),
-      b = random(opts.bBatch * opts.k * opts.n, seed + 1);
+    const a = lcgFloats(opts.aBatch * opts.m * opts.k, seed),
+      b = lcgFloats(opts.bBatch * opts.k * opts.n, seed + 1);
     assertClose(matmul(a, b, opts), naive(a, b, opts));
   }
 });
