@@ -66,8 +66,10 @@ export interface KernelRuntime {
    * The byte address of a copy of `data` that stays in the kernels' memory across resets, made on the first
    * call and found again on later ones while `data` is unchanged (see `kept.ts`); the kernels only read it. It
    * is kept only when nothing has been allocated since the last reset (else `data` is copied into fresh slots),
-   * so an operation keeps its constant inputs first. The kept copies take at most KEEP_MAX_BYTES; past that, and
-   * when the resident region grows, they are all dropped and made again as needed.
+   * so an operation keeps its constant inputs first. The kept copies take at most KEEP_MAX_BYTES: past that the
+   * array is copied into fresh slots and every kept copy is dropped at the next reset (the operation may still be
+   * reading them); when the resident region grows they are dropped at once. Dropped copies are made again as
+   * needed.
    */
   keep(data: Float32Array): number;
   /**
@@ -217,7 +219,12 @@ function createRuntime(): KernelRuntime | null {
   const heapBase = ((exports.__heap_base as WebAssembly.Global).value as number + 63) & ~63;
   // The resident region is [heapBase, keptStart - 64), the kept copies [keptStart, base); the allocator hands
   // out slots from base on.
-  let base = heapBase, top = heapBase, residentBytes = 0, keptStart = heapBase, keptGeneration = 0;
+  let base = heapBase,
+    top = heapBase,
+    residentBytes = 0,
+    keptStart = heapBase,
+    keptGeneration = 0,
+    dropKept = false;
   // Byte ranges [start, end) of the resident arrays given in place since the last reset, as inputs and as outputs.
   let inPlace: number[] = [], outPlace: number[] = [];
   const overlapsAny = (ranges: number[], start: number, end: number) => {
@@ -273,6 +280,11 @@ function createRuntime(): KernelRuntime | null {
   };
   const rt: KernelRuntime = {
     reset: () => {
+      if (dropKept) {
+        dropKept = false;
+        keptGeneration++;
+        base = keptStart;
+      }
       top = base;
       inPlace = [];
       outPlace = [];
@@ -290,8 +302,9 @@ function createRuntime(): KernelRuntime | null {
       if (copy !== undefined && copy.generation === keptGeneration) return copy.ptr;
       if (top !== base) return rt.put(data);
       if (base - keptStart + data.length * 4 > KEEP_MAX_BYTES) {
-        keptGeneration++;
-        base = top = keptStart;
+        // The copies kept so far may be in use by this operation: drop them all at the next reset.
+        dropKept = true;
+        return rt.put(data);
       }
       const ptr = rt.put(data);
       base = top;
@@ -299,12 +312,18 @@ function createRuntime(): KernelRuntime | null {
       return ptr;
     },
     keepPacked: (data, rows) => {
+      if (!Number.isInteger(rows) || rows < 1 || data.length % rows !== 0) {
+        throw new RangeError(`keepPacked(): ${data.length} floats are not ${rows} rows`);
+      }
       const raw = rt.keep(data);
       const copy = keptPacked(data, rows);
       if (copy !== undefined && copy.generation === keptGeneration) return { raw, packed: copy.ptr };
       if (top !== base || keptCopy(data)?.generation !== keptGeneration) return { raw, packed: 0 };
       const cols = data.length / rows, floats = packedFloats(rows, cols);
-      if (base - keptStart + floats * 4 > KEEP_MAX_BYTES) return { raw, packed: 0 };
+      if (base - keptStart + floats * 4 > KEEP_MAX_BYTES) {
+        dropKept = true;
+        return { raw, packed: 0 };
+      }
       const packed = alloc(floats);
       base = top;
       packRows(raw, rows, cols, packed);
