@@ -1,12 +1,13 @@
 /*
- * A run of a chain's layers by groups of images: a thread takes the next group and runs every layer of the run on
- * it, so that a layer reads its input while the previous layer's writes are still in this core's cache, and the
- * threads meet once per run instead of once per layer. Each layer's kernel computes the same sums for an image
- * whatever images it is given, so the results are the layer-at-a-time ones bit for bit.
+ * A run of a chain's layers by groups of images: a thread takes the next few images and runs every layer of the
+ * run on them, so that a layer reads its input while the previous layer's writes are still in this core's cache,
+ * and the threads meet once per run instead of once per layer. Each layer's kernel computes the same sums for an
+ * image whatever images it is given, so the results are the layer-at-a-time ones bit for bit.
  *
- * The program (int32): [steps, images, group, lanes], then per step STEP_INTS ints: [kind, unit, args...], where `unit` is
- * the kernel's range per image (a GEMM's columns, a 3×3 depthwise kernel's planes, one for the small-plane kernel).
- * Each thread has a lane of its own for a convolution's im2col columns of one group and the GEMM that reads them.
+ * The program (int32): [steps, images, group, lanes], then per step STEP_INTS ints: [kind, unit, args...], where
+ * `unit` is the kernel's range per image (a GEMM's columns, a 3×3 depthwise kernel's planes, one for the
+ * small-plane kernel). Each thread has a lane of its own for a convolution's im2col columns of one group and the
+ * GEMM that reads them.
  */
 #include "kernels.h"
 
