@@ -132,11 +132,22 @@ Deno.test("conv2dBatchNormEvalChain() adds the residual on 1×1 and 2×2 planes 
   }
 });
 
+/** A chain's differentiable inputs: its input, its weights and one batch norm's gamma. */
+type P = { x: Tensor; w: Tensor[]; gamma: Tensor };
+
+/** `fused` and `apart` have the same value and the same gradients at `p`, bit for bit. */
+function assertSameGrads(fused: (p: P) => Tensor, apart: (p: P) => Tensor, p: P): void {
+  const a = valueAndGrad(fused)(p), b = valueAndGrad(apart)(p);
+  assertEquals(bits(a.value), bits(b.value));
+  assertEquals(bits(a.grad.x), bits(b.grad.x));
+  assertEquals(bits(a.grad.gamma), bits(b.grad.gamma));
+  a.grad.w.forEach((g, i) => assertEquals(bits(g), bits(b.grad.w[i]), `w${i}`));
+}
+
 Deno.test("conv2dBatchNormEvalChain() with a residual has add(x, the layers)'s gradients bit for bit", () => {
   const x = randomNormal(randomKey(20), [3, 8, 6, 6]);
   const base = block(8, 24, "pointwise", 21);
   const ws = base.map((l) => l.w), gamma = base[0].bn.gamma;
-  type P = { x: Tensor; w: Tensor[]; gamma: Tensor };
   const layers = (p: P) =>
     base.map((l, i) => ({ ...l, w: p.w[i], bn: i === 0 ? { ...l.bn, gamma: p.gamma } : l.bn }));
   const probe = randomNormal(randomKey(22), [3, 8, 6, 6]);
@@ -144,11 +155,7 @@ Deno.test("conv2dBatchNormEvalChain() with a residual has add(x, the layers)'s g
   const apart = (p: P) =>
     sum(mul(add(p.x, layers(p).reduce((y, l) => conv2dBatchNormEval(y, l.w, l), p.x)), probe));
   const p = { x, w: ws, gamma };
-  const a = valueAndGrad(fused)(p), b = valueAndGrad(apart)(p);
-  assertEquals(bits(a.value), bits(b.value));
-  assertEquals(bits(a.grad.x), bits(b.grad.x));
-  assertEquals(bits(a.grad.gamma), bits(b.grad.gamma));
-  a.grad.w.forEach((g, i) => assertEquals(bits(g), bits(b.grad.w[i]), `w${i}`));
+  assertSameGrads(fused, apart, p);
 });
 
 Deno.test("conv2dBatchNormEvalChain() rejects a residual whose shape the chain changes", () => {
@@ -280,18 +287,13 @@ Deno.test("conv2dBatchNormEvalChain() with skips inside the chain has the adds' 
     { layers: skipBlock(6, 10, 6, "depthwise", 71), skip: true },
     { layers: skipBlock(6, 8, 6, "full3x3", 81), skip: false },
   ]);
-  type P = { x: Tensor; w: Tensor[]; gamma: Tensor };
   const layers = (p: P) =>
     base.map((l, i) => ({ ...l, w: p.w[i], bn: i === 3 ? { ...l.bn, gamma: p.gamma } : l.bn }));
   const probe = randomNormal(randomKey(62), [2, 6, 5, 5]);
   const fused = (p: P) => sum(mul(conv2dBatchNormEvalChain(p.x, layers(p)), probe));
   const apart = (p: P) => sum(mul(oneByOne(p.x, layers(p)), probe));
   const p = { x, w: base.map((l) => l.w), gamma: base[3].bn.gamma };
-  const a = valueAndGrad(fused)(p), b = valueAndGrad(apart)(p);
-  assertEquals(bits(a.value), bits(b.value));
-  assertEquals(bits(a.grad.x), bits(b.grad.x));
-  assertEquals(bits(a.grad.gamma), bits(b.grad.gamma));
-  a.grad.w.forEach((g, i) => assertEquals(bits(g), bits(b.grad.w[i]), `w${i}`));
+  assertSameGrads(fused, apart, p);
 });
 
 Deno.test("conv2dBatchNormEvalChain() rejects skips that point outside the chain, backwards, twice or across shapes", () => {
