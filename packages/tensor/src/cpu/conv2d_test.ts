@@ -114,6 +114,17 @@ const pointwiseCase = fc.record({
   seed: r.seed,
 }));
 
+/** checkAgainstReference for a 3×3 depthwise convolution (padding 1) of an [n, c, h, w] input at `stride`. */
+function checkDepthwise3x3(xShape: number[], stride: number, seed: number): void {
+  const c = xShape[1];
+  checkAgainstReference({
+    xShape,
+    wShape: [c, 1, 3, 3],
+    geo: { stride: [stride, stride], padding: [1, 1], dilation: [1, 1], groups: c },
+    seed,
+  });
+}
+
 Deno.test("conv2dForward(), conv2dBackwardInput() and conv2dBackwardWeight() match direct loops for any geometry", () => {
   fc.assert(fc.property(anyCase, checkAgainstReference), { seed: 42, numRuns: 150 });
 });
@@ -151,13 +162,7 @@ Deno.test("conv2d kernels match direct loops for stride-2 3x3 depthwise planes (
     seed: fc.integer({ min: 0, max: 1000 }),
   });
   fc.assert(
-    fc.property(planes, (r) =>
-      checkAgainstReference({
-        xShape: [r.n, r.c, 2 * r.ho, 2 * r.wo],
-        wShape: [r.c, 1, 3, 3],
-        geo: { stride: [2, 2], padding: [1, 1], dilation: [1, 1], groups: r.c },
-        seed: r.seed,
-      })),
+    fc.property(planes, (r) => checkDepthwise3x3([r.n, r.c, 2 * r.ho, 2 * r.wo], 2, r.seed)),
     { seed: 7, numRuns: 60 },
   );
 });
@@ -173,13 +178,10 @@ Deno.test("conv2d kernels match direct loops for 3x3 depthwise rows of 8 and 16 
     seed: fc.integer({ min: 0, max: 1000 }),
   });
   fc.assert(
-    fc.property(planes, (r) =>
-      checkAgainstReference({
-        xShape: [r.n, r.c, r.s === 2 ? 2 * r.h : r.h, r.s === 2 ? 16 : r.w],
-        wShape: [r.c, 1, 3, 3],
-        geo: { stride: [r.s, r.s], padding: [1, 1], dilation: [1, 1], groups: r.c },
-        seed: r.seed,
-      })),
+    fc.property(
+      planes,
+      (r) => checkDepthwise3x3([r.n, r.c, r.s === 2 ? 2 * r.h : r.h, r.s === 2 ? 16 : r.w], r.s, r.seed),
+    ),
     { seed: 5, numRuns: 60 },
   );
 });
@@ -194,13 +196,7 @@ Deno.test("conv2d kernels match direct loops for 3x3 depthwise convolutions on 1
     seed: fc.integer({ min: 0, max: 1000 }),
   });
   fc.assert(
-    fc.property(planes, (r) =>
-      checkAgainstReference({
-        xShape: [r.n, r.c, r.hw, r.hw],
-        wShape: [r.c, 1, 3, 3],
-        geo: { stride: [r.s, r.s], padding: [1, 1], dilation: [1, 1], groups: r.c },
-        seed: r.seed,
-      })),
+    fc.property(planes, (r) => checkDepthwise3x3([r.n, r.c, r.hw, r.hw], r.s, r.seed)),
     { seed: 11, numRuns: 80 },
   );
 });
