@@ -142,23 +142,38 @@ export function conv2dForwardWasm(
     const chunk = chunkImages(d);
     const col = rt.alloc(kc * chunk * p);
     for (let n0 = 0; n0 < d.n; n0 += chunk) {
-      const n1 = Math.min(d.n, n0 + chunk), np = (n1 - n0) * p;
+      const n1 = Math.min(d.n, n0 + chunk);
       for (let g = 0; g < d.groups; g++) {
         im2col(rt, geo, d, x, g, [n0, n1], col);
-        gemmWasm(rt, {
-          m: d.cog,
-          n: np,
-          k: kc,
-          a: { offset: (w >> 2) + g * d.cog * kc, rows: { stride: kc }, cols: { stride: 1 } },
-          b: { offset: col >> 2, rows: { stride: np }, cols: { stride: 1 } },
-          c: nchwBlock(y, d.co, g * d.cog, n0, p),
-          epilogue: groupEp(g),
-          packedA,
-        });
+        gemmWasm(rt, im2colSpec(d, w, y, g, [n0, n1], col, groupEp(g), packedA));
       }
     }
   }
   if (bias !== undefined) rt.run("add_bias", [[y, bias, d.n, d.co, p]]);
+}
+
+/** Group g's GEMM of an im2col convolution on images [n0, n1), whose columns im2col wrote at byte address `col`. */
+function im2colSpec(
+  d: ConvDims,
+  w: number,
+  y: number,
+  g: number,
+  [n0, n1]: [number, number],
+  col: number,
+  epilogue?: number,
+  packedA?: number,
+): GemmSpec {
+  const p = d.ho * d.wo, kc = d.cg * d.kh * d.kw, np = (n1 - n0) * p;
+  return {
+    m: d.cog,
+    n: np,
+    k: kc,
+    a: { offset: (w >> 2) + g * d.cog * kc, rows: { stride: kc }, cols: { stride: 1 } },
+    b: { offset: col >> 2, rows: { stride: np }, cols: { stride: 1 } },
+    c: nchwBlock(y, d.co, g * d.cog, n0, p),
+    epilogue,
+    packedA,
+  };
 }
 
 /** Group g's GEMM of a pointwise convolution over the whole batch. */
@@ -220,18 +235,12 @@ export function groupStep(
   }
   if (!isDepthwise(d) && !isPointwise(d) && d.groups === 1) {
     // im2col into the running thread's lane, then the GEMM conv2dForwardWasm runs on each chunk of the batch
-    const kc = d.c * d.kh * d.kw, p = d.ho * d.wo;
-    const desc = gemmDescriptor(rt, {
-      m: d.co,
-      n: d.n * p,
-      k: kc,
-      a: { offset: w >> 2, rows: { stride: kc }, cols: { stride: 1 } },
-      b: { offset: 0, rows: { stride: 0 }, cols: { stride: 1 } },
-      c: nchwBlock(y, d.co, 0, 0, p),
-      epilogue: epilogueAt(rt, ep, 0, y),
-      packedA,
-    });
-    return { ints: [GROUP_IM2COL, p, rt.putInts(geoInts(d)), x, desc, kc], scratch: 0 };
+    // (chain_groups.c sets B, its row stride, n and C's first image for each group)
+    const desc = gemmDescriptor(rt, im2colSpec(d, w, y, 0, [0, d.n], 0, epilogueAt(rt, ep, 0, y), packedA));
+    return {
+      ints: [GROUP_IM2COL, d.ho * d.wo, rt.putInts(geoInts(d)), x, desc, d.c * d.kh * d.kw],
+      scratch: 0,
+    };
   }
   if (!isDepthwise(d) || d.co !== d.c || d.c < 4 || ep.residual !== undefined) return undefined;
   const geo = rt.putInts(geoInts(d)), epp = epilogueAt(rt, ep, 0, y);
