@@ -21,6 +21,7 @@ import {
 import { type Conv2dGeometry, convDims } from "../packages/tensor/src/cpu/conv2d_shapes.ts";
 import { matmul } from "../packages/tensor/src/cpu/matmul.ts";
 import { getKernelThreads, readyThreads, setKernelThreads } from "../packages/tensor/src/cpu/thread_pool.ts";
+import { lcgFloats } from "../packages/tensor/src/cpu/lcg_test_util.ts";
 
 interface Layer {
   /** Per-image input [C, H, W]. */
@@ -65,16 +66,6 @@ function mobilenetV2Convs(): Layer[] {
   return layers;
 }
 
-function random(size: number, seed: number): Float32Array {
-  const out = new Float32Array(size);
-  let s = seed >>> 0;
-  for (let i = 0; i < size; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
-
 interface Prepared {
   layer: Layer;
   xShape: number[];
@@ -94,9 +85,9 @@ function prepare(batch: number): Prepared[] {
       layer,
       xShape,
       yShape,
-      x: random(size(xShape), 3 * i + 1),
-      w: random(size(layer.w), 3 * i + 2),
-      dy: random(size(yShape), 3 * i + 3),
+      x: lcgFloats(size(xShape), 3 * i + 1),
+      w: lcgFloats(size(layer.w), 3 * i + 2),
+      dy: lcgFloats(size(yShape), 3 * i + 3),
     };
   });
 }
@@ -201,7 +192,7 @@ const gemmShapes: [number, number, number][] = [
   [256, 10, 1280],
 ];
 for (const [m, n, k] of gemmShapes) {
-  const a = random(m * k, 7), b = random(k * n, 8);
+  const a = lcgFloats(m * k, 7), b = lcgFloats(k * n, 8);
   Deno.bench({
     name: `gemm ${m}x${k} · ${k}x${n}, wasm`,
     group: "gemm",

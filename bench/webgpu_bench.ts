@@ -17,21 +17,12 @@ import { type GpuTensor, releaseTensor, uploadTensor } from "../packages/tensor/
 import { convAccResident } from "../packages/tensor/src/webgpu/int_resident.ts";
 import { GPU_KERNELS, runOpOnGpu } from "../packages/tensor/src/webgpu/kernels.ts";
 import { probeWebGpu } from "../packages/tensor/src/webgpu/probe.ts";
+import { lcgFloats } from "../packages/tensor/src/cpu/lcg_test_util.ts";
 
 const probe = await probeWebGpu();
 const dev = probe.available ? await WebGpuDevice.create() : null;
 const software = probe.software;
 const gpuName = probe.adapterInfo?.description || probe.adapterInfo?.device || "none";
-
-function random(size: number, seed: number): Float32Array {
-  const out = new Float32Array(size);
-  let s = seed >>> 0;
-  for (let i = 0; i < size; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 const timings = new Map<string, { seconds: number[]; flops: number }>();
 
@@ -58,8 +49,8 @@ const upload = (t: Tensor) => uploadTensor(dev!, t.data, t.shape);
 const gpuOpts = (n: number) => ({ ignore: !dev, warmup: software ? 1 : 5, n });
 
 for (const size of software ? [128, 256, 512] : [512, 1024, 2048, 4096]) {
-  const a = fromArray(random(size * size, 1), [size, size]),
-    b = fromArray(random(size * size, 2), [size, size]);
+  const a = fromArray(lcgFloats(size * size, 1), [size, size]),
+    b = fromArray(lcgFloats(size * size, 2), [size, size]);
   const attrs = { transA: false, transB: false };
   const info = [{ shape: [size, size], dtype: "float32" as const }];
   const flops = 2 * size ** 3;
@@ -89,9 +80,9 @@ for (const size of software ? [128, 256, 512] : [512, 1024, 2048, 4096]) {
 
 const [n, c, hw, co] = software ? [4, 32, 16, 64] : [64, 64, 32, 64];
 const conv: ConvAttrs = { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 };
-const x = fromArray(random(n * c * hw * hw, 3), [n, c, hw, hw]);
-const w = fromArray(random(co * c * 9, 4), [co, c, 3, 3]);
-const dy = fromArray(random(n * co * hw * hw, 5), [n, co, hw, hw]);
+const x = fromArray(lcgFloats(n * c * hw * hw, 3), [n, c, hw, hw]);
+const w = fromArray(lcgFloats(co * c * 9, 4), [co, c, 3, 3]);
+const dy = fromArray(lcgFloats(n * co * hw * hw, 5), [n, co, hw, hw]);
 const convFlops = 2 * n * co * hw * hw * c * 9;
 const layer = `${n}×${c}×${hw}×${hw} by ${co}×${c}×3×3`;
 const yInfo = [{ shape: [n, co, hw, hw], dtype: "float32" as const }];

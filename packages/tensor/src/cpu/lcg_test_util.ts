@@ -1,5 +1,5 @@
 /**
- * Reproducible test data for the CPU kernels' tests.
+ * Reproducible data for the CPU kernels' tests and benches.
  * @module
  */
 
